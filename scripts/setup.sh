@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Install what Lantai needs on Debian 12 and build the virtual environment (idempotent, fast when done).
+#   system: gettext (compilemessages), chromium + chromium-driver (browser tests), fonts-noto-cjk
+#   python: .venv with python3.11, `pip install -e '.[test]'`, compiled translations
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+say() { printf '[setup] %s\n' "$*"; }
+t0=$SECONDS
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+# --- system packages ---------------------------------------------------------------------------
+APT_PACKAGES=(gettext chromium chromium-driver fonts-noto-cjk)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+  say "system packages present: ${APT_PACKAGES[*]}"
+else
+  export DEBIAN_FRONTEND=noninteractive
+  # apt-get update only when the package lists are older than a day (or absent).
+  if find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mtime -1 2>/dev/null | grep -q .; then
+    say "apt lists are fresh; skipping apt-get update"
+  else
+    say "apt-get update"
+    $SUDO apt-get update -qq
+  fi
+  say "apt-get install ${missing[*]}"
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null
+fi
+
+# --- virtual environment -----------------------------------------------------------------------
+PY="$(command -v python3.11 || command -v python3)"
+if ! "$PY" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+  echo "[setup] error: need Python 3.11, found $("$PY" -V 2>&1) at $PY" >&2
+  exit 1
+fi
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
+  say "creating .venv with $("$PY" -V 2>&1)"
+  rm -rf .venv
+  "$PY" -m venv .venv
+  .venv/bin/python -m pip install -q --upgrade pip
+fi
+
+# Reinstall only when pyproject.toml changed (or the install is broken).
+STAMP=.venv/.lantai-installed
+want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] \
+  && .venv/bin/python -c 'import lantai, django, pytest_django, playwright' 2>/dev/null; then
+  say "python packages up to date (.venv)"
+else
+  say "pip install -e '.[test]'"
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+  echo "$want" >"$STAMP"
+fi
+
+# --- translations ------------------------------------------------------------------------------
+if [ -d src/lantai/locale ]; then
+  say "compiling translations"
+  tmp="$(mktemp -d)"
+  trap 'rm -rf "$tmp"' EXIT
+  (cd src/lantai && LANTAI_DATA_DIR="$tmp" LANTAI_SECRET_KEY=build \
+    "$ROOT/.venv/bin/django-admin" compilemessages --settings=lantai.settings -v 0)
+else
+  say "no src/lantai/locale yet; skipping compilemessages"
+fi
+
+say "done in $((SECONDS - t0))s"

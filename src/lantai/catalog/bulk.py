@@ -1,0 +1,72 @@
+"""Fast insertion of validated records: COPY on PostgreSQL, executemany on SQLite.
+
+This is the hot path of the catalogue import (a million rows at ≥ 20,000 rows/s), so it writes
+rows as tuples in the column order below instead of building model instances.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from django.db import connection
+
+from lantai.catalog.models import Record
+
+COLUMNS = (
+    "repository_id", "fonds_id", "category_id", "parent_id", "level", "reference_code",
+    "sequence_prefix", "sequence_number", "year", "retention", "retention_legacy", "org_code",
+    "title", "author", "document_number", "date", "pages", "classification",
+    "classification_level", "secrecy_period", "open_status", "open_due_date", "remarks",
+    "metadata", "row_hash", "import_batch_id", "created_at", "updated_at",
+)  # fmt: skip
+TABLE = Record._meta.db_table
+
+
+def row_tuple(clean: dict[str, Any], fixed: dict[str, Any], now: datetime) -> tuple[Any, ...]:
+    """Column values in COLUMNS order. `fixed` holds the ids shared by every row of a batch."""
+    values = {**fixed, **clean, "metadata": json.dumps(clean.get("metadata") or {}, ensure_ascii=False)}
+    values["created_at"] = values["updated_at"] = now
+    return tuple(values.get(c) for c in COLUMNS)
+
+
+def insert_rows(rows: Sequence[tuple[Any, ...]]) -> None:
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        _copy_postgresql(rows)
+    else:
+        _executemany_sqlite(rows)
+
+
+def _copy_postgresql(rows: Sequence[tuple[Any, ...]]) -> None:
+    sql = f"COPY {TABLE} ({', '.join(COLUMNS)}) FROM STDIN"
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # psycopg 3 cursor
+        with raw.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+def _sqlite_value(v: Any) -> Any:
+    if isinstance(v, datetime):
+        return v.strftime("%Y-%m-%d %H:%M:%S.%f")  # Django's SQLite storage format (UTC)
+    if isinstance(v, date):
+        return v.isoformat()
+    return v
+
+
+def _executemany_sqlite(rows: Sequence[tuple[Any, ...]]) -> None:
+    placeholders = ", ".join(["%s"] * len(COLUMNS))
+    sql = f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({placeholders})"
+    date_idx = [i for i, c in enumerate(COLUMNS) if c in ("date", "open_due_date", "created_at", "updated_at")]
+    converted = []
+    for row in rows:
+        r = list(row)
+        for i in date_idx:
+            r[i] = _sqlite_value(r[i])
+        converted.append(r)
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, converted)

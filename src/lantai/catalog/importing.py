@@ -1,0 +1,304 @@
+"""Catalogue import (归档文件目录 from .xlsx / .csv): map columns, preview, import.
+
+Guarantees:
+- all or nothing by default: a file with any bad row imports nothing, and the report lists every
+  bad row (row, column, rule, value, message); with `valid_rows_only` the valid rows are imported
+  and the bad ones listed;
+- idempotent: a row whose 档号 is already held with the same content is counted as unchanged,
+  so re-importing a file creates no duplicates; a held 档号 with different content is an error;
+- streaming: rows are validated and written in batches inside one transaction, memory stays flat;
+- one audit entry per import (file SM3, counts, outcome).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from lantai.catalog import bulk, columns
+from lantai.catalog.models import Category, ColumnMapping, ImportBatch, Record
+from lantai.catalog.readers import FileUnreadable, Table, open_table
+from lantai.catalog.services import adjust_year_counts
+from lantai.catalog.validation import Issue, RecordValidator
+from lantai.core import audit
+from lantai.core.sm3 import sm3_stream
+
+__all__ = ["FileUnreadable", "ImportResult", "import_file", "preview"]
+
+BATCH = 2000
+MAX_REPORTED_ERRORS = 10_000
+HASHED = (
+    "reference_code", "title", "author", "document_number", "date", "year", "retention",
+    "classification", "pages", "remarks", "org_code", "open_status", "secrecy_period", "metadata",
+)  # fmt: skip
+
+
+class _Rejected(Exception):
+    """Raised inside the transaction to roll it back when the file has bad rows."""
+
+
+@dataclass
+class RowError:
+    row: int
+    column: str
+    rule: str
+    value: str
+    message: str
+    message_en: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "column": self.column, "rule": self.rule, "value": self.value, "message": self.message}
+
+
+@dataclass
+class ImportResult:
+    batch_id: int | None
+    file_name: str
+    status: str  # imported | rejected
+    rows_total: int = 0
+    rows_imported: int = 0
+    rows_unchanged: int = 0
+    rows_rejected: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    errors_truncated: bool = False
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "batch": self.batch_id,
+            "file": self.file_name,
+            "status": self.status,
+            "rows_total": self.rows_total,
+            "rows_imported": self.rows_imported,
+            "rows_unchanged": self.rows_unchanged,
+            "rows_rejected": self.rows_rejected,
+            "errors": [e.as_dict() for e in self.errors],
+            "errors_truncated": self.errors_truncated,
+            "seconds": round(self.seconds, 3),
+        }
+
+    def summary_lines(self) -> list[str]:
+        head = {"imported": "导入完成", "rejected": "导入被拒绝（未导入任何行）"}[self.status]
+        if self.status == "imported" and self.rows_rejected:
+            head = "已导入有效行，以下行被拒绝"
+        lines = [
+            f"{head}：共 {self.rows_total} 行，新增 {self.rows_imported}，未变 {self.rows_unchanged}，错误 {self.rows_rejected}"
+        ]
+        lines += [f"  第 {e.row} 行 [{e.column}] {e.rule}：{e.message}（值：{e.value}）" for e in self.errors]
+        if self.errors_truncated:
+            lines.append(f"  ……仅列出前 {MAX_REPORTED_ERRORS} 条错误")
+        return lines
+
+
+# --- mapping ------------------------------------------------------------------------------------
+def mapping_for(table: Table) -> dict[str, str]:
+    saved = ColumnMapping.objects.filter(signature=columns.signature(table.headers)).first()
+    return dict(saved.mapping) if saved else columns.auto_mapping(table.headers)
+
+
+def save_mapping(headers: list[str], mapping: Mapping[str, str]) -> None:
+    unknown = set(mapping.values()) - set(columns.field_names()) - {""}
+    if unknown:
+        raise ValueError(f"unknown fields {sorted(unknown)}")
+    ColumnMapping.objects.update_or_create(
+        signature=columns.signature(headers), defaults={"headers": headers, "mapping": dict(mapping)}
+    )
+
+
+def _check_mapping(table: Table, mapping: Mapping[str, str]) -> None:
+    mapped = set(mapping.values())
+    missing = [columns.field_label(f) for f in columns.required_fields() if f not in mapped]
+    if missing:
+        raise FileUnreadable(f"表头中没有对应“{'、'.join(missing)}”的列：请在列映射中指定")
+
+
+def _row_dict(headers: list[str], mapping: Mapping[str, str], cells: list[Any]) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for i, header in enumerate(headers):
+        value = cells[i] if i < len(cells) else None
+        target = mapping.get(header, "")
+        if target:
+            row[target] = value
+        elif header and value not in (None, ""):
+            extra[header] = value
+    if extra:
+        row["extra"] = extra
+    return row
+
+
+# --- preview ------------------------------------------------------------------------------------
+@dataclass
+class Preview:
+    headers: list[str]
+    mapping: dict[str, str]
+    rows: list[dict[str, Any]]  # row, values (field -> text), issues
+
+
+def preview(path: Path, category: Category, mapping: Mapping[str, str] | None = None, limit: int = 20) -> Preview:
+    table = open_table(path)
+    mapping = dict(mapping) if mapping else mapping_for(table)
+    validator = RecordValidator(category)
+    out = []
+    for number, cells in table.rows():
+        raw = _row_dict(table.headers, mapping, cells)
+        clean, issues = validator.validate(raw)
+        out.append({"row": number, "values": clean, "issues": [_error(number, i).as_dict() for i in issues]})
+        if len(out) >= limit:
+            break
+    return Preview(table.headers, mapping, out)
+
+
+def _error(row: int, issue: Issue, column: str | None = None) -> RowError:
+    return RowError(row, column or columns.field_label(issue.field), issue.rule, str(issue.value or ""), issue.message_zh, issue.message_en)
+
+
+def _row_hash(clean: Mapping[str, Any]) -> str:
+    body = json.dumps([clean.get(k) for k in HASHED], ensure_ascii=False, default=str, sort_keys=True)
+    return hashlib.blake2b(body.encode(), digest_size=16).hexdigest()
+
+
+# --- import -------------------------------------------------------------------------------------
+def import_file(
+    path: Path,
+    category: Category,
+    *,
+    valid_rows_only: bool = False,
+    mapping: Mapping[str, str] | None = None,
+    batch: ImportBatch | None = None,
+    user: Any = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Import a catalogue file into `category`. Raises FileUnreadable for a file that cannot be
+    read at all; bad rows are reported in the result."""
+    started = time.perf_counter()
+    table = open_table(path)
+    mapping = dict(mapping) if mapping else mapping_for(table)
+    _check_mapping(table, mapping)
+    if batch is None:
+        with path.open("rb") as f:
+            digest = sm3_stream(f)
+        batch = ImportBatch.objects.create(
+            category=category, file_name=path.name, file_path=str(path), file_sm3=digest,
+            valid_rows_only=valid_rows_only, created_by=user if getattr(user, "pk", None) else None,
+        )  # fmt: skip
+    ImportBatch.objects.filter(pk=batch.pk).update(status="running")
+    result = ImportResult(batch.pk, path.name, "imported")
+    try:
+        with transaction.atomic():
+            _run(table, mapping, category, batch, valid_rows_only, result, progress)
+            if result.rows_rejected and not valid_rows_only:
+                raise _Rejected
+            audit.record("import", "import_batch", batch.pk, _audit_detail(batch, category, result))
+    except _Rejected:
+        result.status = "rejected"
+        result.rows_imported = 0
+        audit.record("import_rejected", "import_batch", batch.pk, _audit_detail(batch, category, result))
+    except FileUnreadable as e:
+        ImportBatch.objects.filter(pk=batch.pk).update(status="failed", message=e.message_zh, finished_at=timezone.now())
+        audit.record("import_failed", "import_batch", batch.pk, {"file": path.name, "error": e.message_zh})
+        raise
+    result.seconds = time.perf_counter() - started
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        status=result.status, rows_total=result.rows_total, rows_imported=result.rows_imported,
+        rows_unchanged=result.rows_unchanged, rows_rejected=result.rows_rejected, progress=1.0,
+        errors=[e.as_dict() for e in result.errors], finished_at=timezone.now(),
+    )  # fmt: skip
+    return result
+
+
+def _audit_detail(batch: ImportBatch, category: Category, r: ImportResult) -> dict[str, Any]:
+    return {
+        "file": r.file_name, "sm3": batch.file_sm3, "fonds": category.fonds.code, "category": category.code,
+        "rows_total": r.rows_total, "imported": r.rows_imported, "unchanged": r.rows_unchanged,
+        "rejected": r.rows_rejected, "valid_rows_only": batch.valid_rows_only,
+    }  # fmt: skip
+
+
+def _run(
+    table: Table,
+    mapping: Mapping[str, str],
+    category: Category,
+    batch: ImportBatch,
+    valid_rows_only: bool,
+    result: ImportResult,
+    progress: Callable[[int], None] | None,
+) -> None:
+    validator = RecordValidator(category)
+    fixed = {
+        "repository_id": category.fonds.repository_id, "fonds_id": category.fonds_id,
+        "category_id": category.pk, "parent_id": None, "import_batch_id": batch.pk,
+    }  # fmt: skip
+    code_column = next((h for h, f in mapping.items() if f == "reference_code"), "档号")
+    years: Counter[int | None] = Counter()
+    pending: list[tuple[int, dict[str, Any]]] = []
+
+    def reject(row: int, issue: Issue, column: str | None = None) -> None:
+        result.rows_rejected += 1
+        if len(result.errors) < MAX_REPORTED_ERRORS:
+            result.errors.append(_error(row, issue, column))
+        else:
+            result.errors_truncated = True
+
+    def flush() -> None:
+        now = timezone.now()
+        held = _held(category, [c["reference_code"] for _, c in pending])
+        rows, seen = [], {}
+        for number, clean in pending:
+            code = clean["reference_code"]
+            if code in seen:
+                reject(number, Issue("reference_code", "duplicate", code, f"档号“{code}”与本文件第 {seen[code]} 行重复"), code_column)
+                continue
+            seen[code] = number
+            if code in held:
+                held_hash, held_batch = held[code]
+                if held_batch == batch.pk:
+                    reject(number, Issue("reference_code", "duplicate", code, f"档号“{code}”与本文件前面的行重复"), code_column)
+                elif held_hash == clean["row_hash"]:
+                    result.rows_unchanged += 1
+                else:
+                    reject(number, Issue("reference_code", "duplicate", code, f"档号“{code}”已存在，且内容与库中记录不同"), code_column)
+                continue
+            rows.append(bulk.row_tuple(clean, fixed, now))
+            years[clean["year"]] += 1
+        bulk.insert_rows(rows)
+        result.rows_imported += len(rows)
+        pending.clear()
+        if progress:
+            progress(result.rows_total)
+
+    for number, cells in table.rows():
+        result.rows_total += 1
+        clean, issues = validator.validate(_row_dict(table.headers, mapping, cells))
+        errors = [i for i in issues if i.severity == "error"]
+        if errors:
+            result.rows_rejected += 1
+            for issue in errors:
+                if len(result.errors) < MAX_REPORTED_ERRORS:
+                    result.errors.append(_error(number, issue))
+                else:
+                    result.errors_truncated = True
+            continue
+        clean["row_hash"] = _row_hash(clean)
+        pending.append((number, clean))
+        if len(pending) >= BATCH:
+            flush()
+    flush()
+    adjust_year_counts(category.pk, years)
+
+
+def _held(category: Category, codes: list[str]) -> dict[str, tuple[str, int | None]]:
+    """Codes of this batch already held by the repository: code -> (row hash, import batch)."""
+    if not codes:
+        return {}
+    qs = Record.objects.filter(repository_id=category.fonds.repository_id, reference_code__in=codes)
+    return {c: (h, b) for c, h, b in qs.values_list("reference_code", "row_hash", "import_batch_id")}

@@ -1,0 +1,283 @@
+"""Services of the catalogue (管). Views, the API, the CLI and jobs call these, never the tables."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
+
+from lantai.catalog.models import Category, CodeRuleDefinition, Fonds, Record, Repository, YearCount
+from lantai.core.models import User
+from lantai.core.roles import EDIT, STRUCTURE, VIEW
+from lantai.standards import archival_code as ac
+from lantai.standards.categories import load_categories
+
+DEFAULT_REPOSITORY = {"code": "000001", "name": "本馆", "level": "provincial"}
+FONDS_CODE = re.compile(r"^[A-Z0-9]{1,6}$")
+
+
+class CatalogError(Exception):
+    def __init__(self, message_zh: str, field: str = "") -> None:
+        super().__init__(message_zh)
+        self.message_zh = message_zh
+        self.field = field
+
+
+class PermissionDenied(CatalogError):
+    pass
+
+
+def require(user: User | None, permission: str) -> None:
+    if user is not None and not user.has_perm_code(permission):
+        raise PermissionDenied(f"用户 {user.username}（{user.role_label}）无此权限")
+
+
+# --- structure -----------------------------------------------------------------------------------
+def default_repository() -> Repository:
+    repo = Repository.objects.filter(is_default=True).first()
+    if repo is None:
+        repo = Repository.objects.create(is_default=True, **DEFAULT_REPOSITORY)
+    return repo
+
+
+def get_repository(code: str | None) -> Repository:
+    if not code:
+        return default_repository()
+    repo = Repository.objects.filter(code=code).first()
+    if repo is None:
+        raise CatalogError(f"档案馆“{code}”不存在", "repository")
+    return repo
+
+
+def create_repository(code: str, name: str, level: str = "city", region: str = "", user: User | None = None) -> Repository:
+    require(user, STRUCTURE)
+    if Repository.objects.filter(code=code).exists():
+        raise CatalogError(f"档案馆代码“{code}”已存在", "code")
+    return Repository.objects.create(code=code, name=name, level=level, region=region)
+
+
+def create_fonds(
+    code: str,
+    name: str,
+    *,
+    creator: str | None = None,
+    repository_code: str | None = None,
+    repository: Repository | None = None,
+    user: User | None = None,
+) -> Fonds:
+    require(user, STRUCTURE)
+    code = code.strip().upper()
+    if not FONDS_CODE.match(code):
+        raise CatalogError(f"全宗号“{code}”不合规则：应为 1–6 位大写字母或数字（如 Z109、J019）", "code")
+    if not name.strip():
+        raise CatalogError("全宗名称不能为空", "name")
+    repo = repository or get_repository(repository_code)
+    if Fonds.objects.filter(repository=repo, code=code).exists():
+        raise CatalogError(f"{repo.name}已有全宗号“{code}”", "code")
+    return Fonds.objects.create(repository=repo, code=code, name=name.strip(), creator=(creator or name).strip())
+
+
+def create_category(
+    fonds: Fonds,
+    code: str,
+    *,
+    arrangement: str | None = None,
+    code_rule: str | None = None,
+    volume_item_rule: str | None = None,
+    user: User | None = None,
+) -> Category:
+    require(user, STRUCTURE)
+    code = code.strip().upper()
+    known = load_categories()
+    if code not in known:
+        raise CatalogError(f"门类代码“{code}”不在 DA/T 13 门类代码表中（{'、'.join(known)}）", "code")
+    spec = known[code]
+    arrangement = arrangement or spec.arrangement
+    rule_name = code_rule or spec.code_rule
+    get_code_rule(rule_name)  # must exist
+    if volume_item_rule:
+        get_code_rule(volume_item_rule)
+    if Category.objects.filter(fonds=fonds, code=code).exists():
+        raise CatalogError(f"全宗 {fonds.code} 已有门类 {code}", "code")
+    return Category.objects.create(
+        fonds=fonds, code=code, arrangement=arrangement, code_rule=rule_name,
+        volume_item_rule=volume_item_rule or "",
+    )  # fmt: skip
+
+
+def find_category(fonds_code: str, category_code: str, repository_code: str | None = None) -> Category:
+    repo = get_repository(repository_code)
+    cat = (
+        Category.objects.select_related("fonds", "fonds__repository")
+        .filter(fonds__repository=repo, fonds__code=fonds_code.upper(), code=category_code.upper())
+        .first()
+    )
+    if cat is None:
+        if not Fonds.objects.filter(repository=repo, code=fonds_code.upper()).exists():
+            raise CatalogError(f"{repo.name}没有全宗“{fonds_code}”", "fonds")
+        raise CatalogError(f"全宗“{fonds_code}”下没有门类“{category_code}”", "category")
+    return cat
+
+
+def get_code_rule(name: str) -> ac.CodeRule:
+    custom = CodeRuleDefinition.objects.filter(name=name).first()
+    if custom is not None:
+        return ac.CodeRule.from_template(custom.name, custom.template, custom.label, custom.arrangement)
+    try:
+        return ac.get_rule(name)
+    except ac.CodeRuleError as e:
+        raise CatalogError(f"档号规则“{name}”不存在", "code_rule") from e
+
+
+def define_code_rule(name: str, template: str, label: str = "", arrangement: str = "item", user: User | None = None) -> CodeRuleDefinition:
+    require(user, STRUCTURE)
+    try:
+        ac.CodeRule.from_template(name, template, label, arrangement)
+    except ac.CodeRuleError as e:
+        raise CatalogError(str(e), "template") from e
+    if name in ac.load_rules() or CodeRuleDefinition.objects.filter(name=name).exists():
+        raise CatalogError(f"档号规则“{name}”已存在", "name")
+    return CodeRuleDefinition.objects.create(name=name, template=template, label=label, arrangement=arrangement)
+
+
+# --- who sees what ---------------------------------------------------------------------------------
+def visible_fonds(user: User | None) -> QuerySet[Fonds]:
+    qs = Fonds.objects.select_related("repository")
+    if user is None:
+        return qs
+    if not user.is_authenticated or not user.has_perm_code(VIEW):
+        return qs.none()
+    if user.scope_all:
+        return qs
+    return qs.filter(Q(repository__in=user.repositories.all()) | Q(pk__in=user.fonds.all())).distinct()
+
+
+def visible_records(user: User | None) -> QuerySet[Record]:
+    """Records the user may see: within their repositories/fonds and at or below their clearance.
+    Anonymous (public) users see only open, unclassified records."""
+    qs = Record.objects.all()
+    if user is None:
+        return qs
+    if not user.is_authenticated:
+        return qs.filter(open_status="open", classification_level=0)
+    if not user.has_perm_code(VIEW):
+        return qs.none()
+    qs = qs.filter(classification_level__lte=user.clearance)
+    if user.scope_all:
+        return qs
+    return qs.filter(Q(repository__in=user.repositories.all()) | Q(fonds__in=user.fonds.all()))
+
+
+def can_see_fonds(user: User | None, fonds: Fonds) -> bool:
+    return visible_fonds(user).filter(pk=fonds.pk).exists()
+
+
+# --- browsing ------------------------------------------------------------------------------------
+PAGE_SIZE = 50
+
+
+def browse(
+    user: User | None,
+    *,
+    fonds: Fonds | None = None,
+    category: Category | None = None,
+    year: int | None = None,
+    after: tuple[str, int] | None = None,
+    filters: Mapping[str, str] | None = None,
+    page_size: int = PAGE_SIZE,
+) -> tuple[list[Record], tuple[str, int] | None]:
+    """One page of records in 档号 order, keyset-paginated: `after` is the (code, id) of the last
+    row of the previous page. Returns the rows and the cursor of the next page (None at the end)."""
+    qs = visible_records(user)
+    if category is not None:
+        qs = qs.filter(category=category)
+    elif fonds is not None:
+        qs = qs.filter(fonds=fonds)
+    if year is not None:
+        qs = qs.filter(year=year)
+    for field, value in (filters or {}).items():
+        value = value.strip()
+        if not value:
+            continue
+        if field in ("title", "author", "document_number"):
+            qs = qs.filter(**{f"{field}__contains": value})
+        elif field in ("classification", "retention", "open_status"):
+            qs = qs.filter(**{field: value})
+        elif field == "code_prefix":
+            qs = qs.filter(reference_code__startswith=value)
+    if after is not None:
+        code, pk = after
+        qs = qs.filter(Q(reference_code__gt=code) | Q(reference_code=code, pk__gt=pk))
+    rows = list(qs.order_by("reference_code", "pk")[: page_size + 1])
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    return rows, ((rows[-1].reference_code, rows[-1].pk) if more else None)
+
+
+def year_counts(category: Category) -> list[tuple[int | None, int]]:
+    return list(
+        YearCount.objects.filter(category=category, count__gt=0).order_by("-year").values_list("year", "count")
+    )
+
+
+def adjust_year_counts(category_id: int, deltas: Mapping[int | None, int]) -> None:
+    for year, delta in deltas.items():
+        updated = YearCount.objects.filter(category_id=category_id, year=year).update(count=F("count") + delta)
+        if not updated:
+            YearCount.objects.create(category_id=category_id, year=year, count=delta)
+
+
+# --- editing ------------------------------------------------------------------------------------
+def save_record(
+    category: Category,
+    raw: Mapping[str, Any],
+    *,
+    user: User | None = None,
+    record: Record | None = None,
+) -> tuple[Record | None, list[Any]]:
+    """Validate `raw` (field -> value, as typed) and create or update a record.
+    Returns (record, []) on success or (None, issues) with the validation issues."""
+    from lantai.catalog.validation import RecordValidator
+
+    require(user, EDIT)
+    if user is not None and not can_see_fonds(user, category.fonds):
+        raise PermissionDenied("无权修改该全宗的档案")
+    clean, issues = RecordValidator(category).validate(raw)
+    errors = [i for i in issues if i.severity == "error"]
+    if errors:
+        return None, issues
+    clash = Record.objects.filter(repository=category.fonds.repository, reference_code=clean["reference_code"])
+    if record is not None:
+        clash = clash.exclude(pk=record.pk)
+    if clash.exists():
+        from lantai.catalog.validation import Issue
+
+        return None, [Issue("reference_code", "duplicate", clean["reference_code"], f"档号“{clean['reference_code']}”已存在", "Archival code already exists")]
+    with transaction.atomic():
+        old_year = record.year if record is not None else None
+        if record is None:
+            record = Record(repository=category.fonds.repository, fonds=category.fonds, category=category)
+        for k, v in clean.items():
+            setattr(record, k, v)
+        is_new = record.pk is None
+        record.save()
+        if is_new:
+            adjust_year_counts(category.pk, {record.year: 1})
+        elif old_year != record.year:
+            adjust_year_counts(category.pk, {old_year: -1, record.year: 1})
+    return record, issues
+
+
+def delete_record(record: Record, user: User | None = None) -> None:
+    require(user, EDIT)
+    with transaction.atomic():
+        record.delete()
+        adjust_year_counts(record.category_id, {record.year: -1})
+
+
+def code_gaps(category: Category) -> list[ac.Gap]:
+    codes: Iterable[str] = Record.objects.filter(category=category).values_list("reference_code", flat=True).iterator(5000)
+    return ac.find_gaps(codes, get_code_rule(category.code_rule))

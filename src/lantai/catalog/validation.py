@@ -1,0 +1,191 @@
+"""Turning a record as typed (UI form, spreadsheet row, API body) into clean column values.
+
+One validator per category: it knows the category's 档号 rule and the DA/T 46 profile, and it is
+built once and reused for every row of an import, so the per-row path stays cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from lantai.catalog.models import Category
+from lantai.standards import archival_code as ac
+from lantai.standards import vocabularies as vocab
+from lantai.standards.metadata_profile import load_profile
+
+OPEN_STATUS_INPUT = {
+    "": "closed", "未开放": "closed", "closed": "closed", "不开放": "closed",
+    "开放": "open", "open": "open",
+    "控制使用": "restricted_use", "restricted_use": "restricted_use", "限制利用": "restricted_use",
+}  # fmt: skip
+TEXT_FIELDS = ("title", "author", "document_number", "remarks", "secrecy_period", "org_code")
+
+
+@dataclass(frozen=True)
+class Issue:
+    field: str
+    rule: str
+    value: Any
+    message_zh: str
+    message_en: str = ""
+    severity: str = "error"
+
+    def message(self, language: str = "zh-hans") -> str:
+        return self.message_en if language.startswith("en") and self.message_en else self.message_zh
+
+
+def _s(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+class RecordValidator:
+    def __init__(self, category: Category, *, level: str = "item", today: date | None = None) -> None:
+        self.category = category
+        self.fonds_code = category.fonds.code
+        from lantai.catalog.services import get_code_rule
+
+        rule_name = category.volume_item_rule if level == "volume_item" and category.volume_item_rule else category.code_rule
+        self.rule = get_code_rule(rule_name)
+        self.level = level
+        self.profile = load_profile()
+        self.today = today
+
+    def validate(self, raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[Issue]]:
+        issues: list[Issue] = []
+        clean: dict[str, Any] = {"level": self.level}
+        add = issues.append
+
+        for f in TEXT_FIELDS:
+            clean[f] = _s(raw.get(f))
+
+        # 保管期限 (legacy 长期/短期 are mapped, the original kept)
+        retention_in = _s(raw.get("retention"))
+        clean["retention"], clean["retention_legacy"] = "", ""
+        if retention_in:
+            try:
+                r = vocab.normalize_retention(retention_in)
+                clean["retention"], clean["retention_legacy"] = r.code, r.legacy or ""
+            except vocab.VocabularyError as e:
+                add(Issue("retention", "vocabulary", retention_in, str(e), "Unknown retention period"))
+
+        # 密级
+        cls_in = _s(raw.get("classification"))
+        try:
+            c = vocab.normalize_classification(cls_in)
+            clean["classification"], clean["classification_level"] = c.code, c.level
+        except vocab.VocabularyError as e:
+            add(Issue("classification", "vocabulary", cls_in, str(e), "Unknown security classification"))
+            clean["classification"], clean["classification_level"] = "public", 0
+
+        # 日期 and 年度
+        clean["date"] = None
+        date_in = raw.get("date")
+        if date_in not in (None, ""):
+            try:
+                clean["date"] = vocab.parse_date(date_in)
+            except vocab.DateError as e:
+                add(Issue("date", "date", _s(date_in), str(e), "Invalid date"))
+        year_in = _s(raw.get("year"))
+        clean["year"] = None
+        if year_in:
+            if year_in.isdigit() and len(year_in) == 4:
+                clean["year"] = int(year_in)
+            else:
+                add(Issue("year", "datatype", year_in, f"年度“{year_in}”应为 4 位数字", "Year must be 4 digits"))
+
+        # 页数
+        pages_in = _s(raw.get("pages"))
+        clean["pages"] = None
+        if pages_in:
+            if pages_in.isdigit():
+                clean["pages"] = int(pages_in)
+            else:
+                add(Issue("pages", "datatype", pages_in, f"页数“{pages_in}”应为非负整数", "Pages must be a whole number"))
+
+        status_in = _s(raw.get("open_status"))
+        if status_in in OPEN_STATUS_INPUT:
+            clean["open_status"] = OPEN_STATUS_INPUT[status_in]
+        else:
+            add(Issue("open_status", "vocabulary", status_in, f"开放状态“{status_in}”应为 未开放、开放 或 控制使用", "Open status must be closed, open or restricted use"))
+            clean["open_status"] = "closed"
+
+        self._reference_code(raw, clean, issues)
+
+        if clean["year"] is None and clean["date"] is not None:
+            clean["year"] = clean["date"].year
+        clean["open_due_date"] = vocab.open_due_date(clean["date"], clean["year"])
+
+        for v in self.profile.validate(clean, context=self.level, today=self.today):
+            add(Issue(v.field, v.rule, v.value, v.message_zh, v.message_en, v.severity))
+
+        metadata: dict[str, Any] = {}
+        if kw := _s(raw.get("keywords")):
+            metadata["keywords"] = kw
+        if extra := raw.get("extra"):
+            metadata["extra"] = {k: _s(v) for k, v in extra.items() if _s(v)}
+        clean["metadata"] = metadata
+        return clean, issues
+
+    def _reference_code(self, raw: Mapping[str, Any], clean: dict[str, Any], issues: list[Issue]) -> None:
+        """Parse the given 档号 and check it against the other columns, or build it from them."""
+        code_in = _s(raw.get("reference_code"))
+        clean["reference_code"], clean["sequence_prefix"], clean["sequence_number"] = code_in, "", None
+        if code_in:
+            try:
+                parsed = self.rule.parse(code_in)
+            except ac.CodeError as e:
+                issues.append(Issue("reference_code", "code_rule", code_in, e.message_zh, e.message_en))
+                return
+            comps = parsed.components
+            clean["reference_code"] = parsed.code
+            checks = (
+                ("fonds", self.fonds_code, "fonds_code", "全宗号"),
+                ("category", self.category.code, "category_code", "门类代码"),
+                ("year", str(clean["year"]) if clean["year"] else "", "year", "年度"),
+                ("retention", clean["retention"], "retention", "保管期限"),
+                ("org", clean["org_code"], "org_code", "机构（问题）"),
+            )
+            for comp, expected, field, label in checks:
+                if comp in comps and expected and comps[comp] != expected:
+                    issues.append(Issue(
+                        field, "code_mismatch", code_in,
+                        f"档号“{code_in}”中的{label}“{comps[comp]}”与{'本全宗' if comp == 'fonds' else '本门类' if comp == 'category' else '该行'}的{label}“{expected}”不一致",
+                        f"The {comp} part of the code does not match",
+                    ))  # fmt: skip
+            if not clean["year"] and "year" in comps:
+                clean["year"] = int(comps["year"])
+            if not clean["retention"] and "retention" in comps:
+                clean["retention"] = comps["retention"]
+            if not clean["org_code"] and "org" in comps:
+                clean["org_code"] = comps["org"]
+        else:
+            components: dict[str, str | int] = {"fonds": self.fonds_code, "category": self.category.code}
+            if clean["year"]:
+                components["year"] = clean["year"]
+            if clean["retention"]:
+                components["retention"] = clean["retention"]
+            if clean["org_code"]:
+                components["org"] = clean["org_code"]
+            number = _s(raw.get("item_number"))
+            if number:
+                components["item"] = number
+            try:
+                built = self.rule.build(components)
+                parsed = self.rule.parse(built)
+            except ac.CodeError as e:
+                issues.append(Issue(
+                    "reference_code", "required", "",
+                    f"未填档号，且无法按规则 {self.rule.name} 生成：{e.message_zh}",
+                    f"No archival code given and it cannot be built: {e.message_en}",
+                ))  # fmt: skip
+                return
+            clean["reference_code"] = parsed.code
+        clean["sequence_prefix"] = parsed.sequence_prefix
+        clean["sequence_number"] = parsed.sequence_number

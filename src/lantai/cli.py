@@ -1,0 +1,342 @@
+"""The `lantai` command. Commands are thin: they set up Django and call services."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+def _django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lantai.settings")
+    import django
+
+    django.setup()
+
+
+def _cli_actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no passwd entry (containers)
+        return "cli"
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+@click.group()
+def main() -> None:
+    """兰台 Lantai — 数字档案馆系统 (digital archives system)."""
+
+
+@main.command()
+def init() -> None:
+    """Create the data directory and the database (idempotent)."""
+    _django()
+    from lantai.core.setup import initialise
+
+    path = initialise()
+    click.echo(f"数据目录已就绪 data directory ready: {path}")
+
+
+@main.command()
+@click.option("--no-serve", is_flag=True, help="Only seed the demo data.")
+@click.option("--records", default=20000, show_default=True, help="Number of generated records.")
+@click.option("--seed", default=2024, show_default=True)
+@click.option("--bind", default="127.0.0.1:8000", show_default=True)
+def demo(no_serve: bool, records: int, seed: int, bind: str) -> None:
+    """Seed a demo regional archives (idempotent) and serve it."""
+    _django()
+    from lantai.core.setup import initialise
+    from lantai.demo.seed import seed_demo
+
+    initialise()
+    summary = seed_demo(records=records, seed=seed)
+    for line in summary.lines():
+        click.echo(line)
+    if not no_serve:
+        _serve(bind)
+
+
+@main.command()
+@click.option("--bind", default="127.0.0.1:8000", show_default=True)
+@click.option("--workers", default=2, show_default=True)
+def serve(bind: str, workers: int) -> None:
+    """Serve the web UI and API with gunicorn."""
+    _django()
+    _serve(bind, workers)
+
+
+def _serve(bind: str, workers: int = 2) -> None:
+    click.echo(f"兰台 serving on http://{bind}/ (Ctrl-C to stop)")
+    os.execvp(
+        sys.executable,
+        [sys.executable, "-m", "gunicorn", "lantai.wsgi:application", "--bind", bind,
+         "--workers", str(workers), "--access-logfile", "-"],
+    )  # fmt: skip
+
+
+@main.command()
+def worker() -> None:
+    """Run the job worker (huey consumer)."""
+    _django()
+    from django.core.management import call_command
+
+    call_command("run_huey")
+
+
+# --- fonds -------------------------------------------------------------------------------------
+@main.group()
+def fonds() -> None:
+    """全宗 fonds."""
+
+
+@fonds.command("add")
+@click.argument("code")
+@click.option("--name", required=True, help="全宗名称")
+@click.option("--creator", default=None, help="立档单位 (defaults to the name)")
+@click.option("--repository", "repository", default=None, help="档案馆代码 (default repository if omitted)")
+def fonds_add(code: str, name: str, creator: str | None, repository: str | None) -> None:
+    """Create fonds CODE."""
+    _django()
+    from lantai.catalog import services
+    from lantai.core.audit import acting_as
+
+    with acting_as(_cli_actor()):
+        try:
+            f = services.create_fonds(code, name, creator=creator, repository_code=repository)
+        except services.CatalogError as e:
+            raise click.ClickException(e.message_zh) from e
+    click.echo(f"已创建全宗 {f.code} {f.name}（{f.repository.name}）")
+
+
+@fonds.command("list")
+def fonds_list() -> None:
+    _django()
+    from lantai.catalog.models import Fonds
+
+    for f in Fonds.objects.select_related("repository"):
+        click.echo(f"{f.repository.code}\t{f.code}\t{f.name}")
+
+
+# --- archival codes ------------------------------------------------------------------------------
+@main.group()
+def code() -> None:
+    """档号 archival codes."""
+
+
+@code.command("parse")
+@click.argument("value")
+@click.option("--rule", default=None, help="Rule name (default: try the built-in rules).")
+@click.option("--json", "as_json", is_flag=True)
+def code_parse(value: str, rule: str | None, as_json: bool) -> None:
+    """Parse an archival code into its components."""
+    from lantai.standards import archival_code as ac
+
+    try:
+        parsed = ac.get_rule(rule).parse(value) if rule else ac.parse_any(value)
+    except (ac.CodeError, ac.CodeRuleError) as e:
+        click.echo(getattr(e, "message_zh", str(e)), err=not as_json)
+        if as_json:
+            _echo_json({"valid": False, "error": getattr(e, "message_zh", str(e))})
+        sys.exit(1)
+    out = {
+        "valid": True,
+        "code": parsed.code,
+        "rule": parsed.rule,
+        "components": parsed.components,
+        "sequence_prefix": parsed.sequence_prefix,
+        "sequence_number": parsed.sequence_number,
+    }
+    if as_json:
+        _echo_json(out)
+    else:
+        for k, v in parsed.components.items():
+            click.echo(f"{k}\t{v}")
+
+
+@code.command("rules")
+def code_rules() -> None:
+    """List the built-in archival-code rules."""
+    from lantai.standards import archival_code as ac
+
+    for name, r in ac.load_rules().items():
+        click.echo(f"{name}\t{r.template}\t{r.label_zh}")
+
+
+@code.command("gaps")
+@click.option("--fonds", "fonds_code", required=True)
+@click.option("--category", required=True)
+@click.option("--repository", default=None)
+@click.option("--json", "as_json", is_flag=True)
+def code_gaps(fonds_code: str, category: str, repository: str | None, as_json: bool) -> None:
+    """Report gaps (漏号) in the archival codes of a fonds and category."""
+    _django()
+    from lantai.catalog import services
+
+    try:
+        cat = services.find_category(fonds_code, category, repository)
+    except services.CatalogError as e:
+        raise click.ClickException(e.message_zh) from e
+    gaps = services.code_gaps(cat)
+    if as_json:
+        _echo_json([{"prefix": g.prefix, "missing": g.missing_display()} for g in gaps])
+    else:
+        for g in gaps:
+            click.echo(f"{g.prefix}\t漏号 {g.missing_display()}")
+        click.echo(f"共 {len(gaps)} 处漏号")
+    sys.exit(1 if gaps else 0)
+
+
+# --- catalogue import / export -------------------------------------------------------------------
+@main.group()
+def catalog() -> None:
+    """目录 catalogue import and export."""
+
+
+@catalog.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--fonds", "fonds_code", required=True)
+@click.option("--category", required=True)
+@click.option("--repository", default=None)
+@click.option("--valid-rows-only", is_flag=True, help="Import the valid rows and list the bad ones.")
+@click.option("--json", "as_json", is_flag=True)
+def catalog_import(
+    file: Path, fonds_code: str, category: str, repository: str | None, valid_rows_only: bool, as_json: bool
+) -> None:
+    """Import an .xlsx or .csv 归档文件目录. Exit 0 ok, 1 rows rejected, 2 unreadable file."""
+    _django()
+    from lantai.catalog import importing, services
+    from lantai.core.audit import acting_as
+
+    try:
+        cat = services.find_category(fonds_code, category, repository)
+    except services.CatalogError as e:
+        click.echo(e.message_zh, err=True)
+        sys.exit(2)
+    with acting_as(_cli_actor()):
+        try:
+            result = importing.import_file(file, cat, valid_rows_only=valid_rows_only)
+        except importing.FileUnreadable as e:
+            if as_json:
+                _echo_json({"status": "unreadable", "error": e.message_zh})
+            else:
+                click.echo(e.message_zh, err=True)
+            sys.exit(2)
+    if as_json:
+        _echo_json(result.as_dict())
+    else:
+        for line in result.summary_lines():
+            click.echo(line)
+    sys.exit(1 if result.rows_rejected else 0)
+
+
+@catalog.command("export")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--fonds", "fonds_code", required=True)
+@click.option("--category", required=True)
+@click.option("--repository", default=None)
+@click.option("--year", type=int, default=None)
+@click.option("--encoding", default="utf-8-sig", show_default=True, help="CSV only: utf-8-sig or gb18030")
+def catalog_export(
+    file: Path, fonds_code: str, category: str, repository: str | None, year: int | None, encoding: str
+) -> None:
+    """Export a category's catalogue to .xlsx or .csv (the format follows the file name)."""
+    _django()
+    from lantai.catalog import exporting, services
+
+    try:
+        cat = services.find_category(fonds_code, category, repository)
+        n = exporting.export_file(file, cat, year=year, encoding=encoding)
+    except services.CatalogError as e:
+        raise click.ClickException(e.message_zh) from e
+    click.echo(f"已导出 {n} 条 → {file}")
+
+
+# --- users ---------------------------------------------------------------------------------------
+@main.group()
+def user() -> None:
+    """用户 users (bootstrap; day-to-day user work happens in the UI under 三员分立)."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--role", required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--clearance", default=0, show_default=True)
+@click.option("--all-repositories", is_flag=True)
+def user_add(username: str, role: str, password: str, clearance: int, all_repositories: bool) -> None:
+    _django()
+    from lantai.core import accounts
+    from lantai.core.audit import acting_as
+
+    with acting_as(_cli_actor()):
+        try:
+            accounts.create_user(
+                username, role=role, password=password, clearance=clearance, scope_all=all_repositories
+            )
+        except accounts.AccountError as e:
+            raise click.ClickException(e.message_zh) from e
+    click.echo(f"已创建用户 {username}")
+
+
+# --- audit ---------------------------------------------------------------------------------------
+@main.group()
+def audit() -> None:
+    """审计日志 audit log."""
+
+
+@audit.command("verify")
+@click.option("--json", "as_json", is_flag=True)
+def audit_verify(as_json: bool) -> None:
+    """Verify the SM3 hash chain. Exit 0 intact, 1 broken (first broken entry printed)."""
+    _django()
+    from lantai.core.audit import verify
+
+    r = verify()
+    if as_json:
+        _echo_json({"ok": r.ok, "checked": r.checked, "broken_seq": r.broken_seq, "reason": r.reason})
+    elif r.ok:
+        click.echo(f"审计日志完整：已校验 {r.checked} 条 audit chain intact ({r.checked} entries)")
+    else:
+        click.echo(f"审计日志链断裂：第一处在第 {r.broken_seq} 条 — {r.reason}")
+    sys.exit(0 if r.ok else 1)
+
+
+# --- benchmarks ----------------------------------------------------------------------------------
+@main.group()
+def bench() -> None:
+    """Benchmarks (JSON results under bench/results/)."""
+
+
+@bench.command("import")
+@click.option("--rows", default=1_000_000, show_default=True)
+@click.option("--peer-rows", default=None, type=int, help="Rows for the bulk_create peer (default: same)")
+@click.option("--out", default=None, type=click.Path(path_type=Path))
+def bench_import(rows: int, peer_rows: int | None, out: Path | None) -> None:
+    """Catalogue import rows/s versus plain Django bulk_create of the same rows."""
+    _django()
+    from lantai.bench_runner import run_import_bench
+
+    _echo_json(run_import_bench(rows=rows, peer_rows=peer_rows or rows, out=out))
+
+
+@bench.command("browse")
+@click.option("--rows", default=1_000_000, show_default=True)
+@click.option("--out", default=None, type=click.Path(path_type=Path))
+def bench_browse(rows: int, out: Path | None) -> None:
+    """List-page render time on a fonds with ROWS records."""
+    _django()
+    from lantai.bench_runner import run_browse_bench
+
+    _echo_json(run_browse_bench(rows=rows, out=out))
+
+
+if __name__ == "__main__":
+    main()

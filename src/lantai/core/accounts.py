@@ -1,0 +1,149 @@
+"""Accounts under 三员分立: who may create users, grant roles and read the audit log.
+
+- the system administrator creates, disables and resets users (never their role, clearance or scope);
+- the security administrator sets roles, clearance and scopes (never creates users);
+- the audit administrator only reads the audit log.
+Every change is written to the audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from lantai.core import audit
+from lantai.core.models import User
+from lantai.core.roles import GRANTS, ROLES, USERS
+
+
+class AccountError(Exception):
+    def __init__(self, message_zh: str) -> None:
+        super().__init__(message_zh)
+        self.message_zh = message_zh
+
+
+def _require(actor: User | None, permission: str) -> None:
+    """`actor` None means the operator at the console (bootstrap via the CLI)."""
+    if actor is not None and not actor.has_perm_code(permission):
+        raise AccountError(f"用户 {actor.username}（{actor.role_label}）无权执行此操作")
+
+
+def create_user(
+    username: str,
+    *,
+    role: str,
+    password: str,
+    clearance: int = 0,
+    scope_all: bool = False,
+    actor: User | None = None,
+    display_name: str = "",
+) -> User:
+    """Create a user. Through the UI the system administrator creates users with the least
+    privileged role; only the CLI (operator bootstrap) sets a role at creation."""
+    _require(actor, USERS)
+    if role not in ROLES:
+        raise AccountError(f"未知角色“{role}”，可选：{', '.join(ROLES)}")
+    if actor is not None and (role != "public" or clearance or scope_all):
+        raise AccountError("系统管理员创建的用户须由安全保密管理员授予角色、涉密等级和范围")
+    if User.objects.filter(username=username).exists():
+        raise AccountError(f"用户名“{username}”已存在")
+    try:
+        validate_password(password, User(username=username))
+    except ValidationError as e:
+        raise AccountError("；".join(e.messages)) from e
+    with transaction.atomic():
+        user = User(username=username, role=role, clearance=clearance, scope_all=scope_all)
+        user.first_name = display_name
+        user.set_password(password)
+        user.save()
+        audit.record(
+            "user_create", "user", user.pk,
+            {"username": username, "role": role, "clearance": clearance, "scope_all": scope_all},
+            actor=actor.username if actor else None,
+        )  # fmt: skip
+    return user
+
+
+def set_active(target: User, active: bool, *, actor: User) -> None:
+    _require(actor, USERS)
+    target.is_active = active
+    target.save(update_fields=["is_active"])
+    audit.record("user_active", "user", target.pk, {"active": active}, actor=actor.username)
+
+
+def reset_password(target: User, password: str, *, actor: User) -> None:
+    _require(actor, USERS)
+    try:
+        validate_password(password, target)
+    except ValidationError as e:
+        raise AccountError("；".join(e.messages)) from e
+    target.set_password(password)
+    target.failed_logins, target.locked_until = 0, None
+    target.save()
+    audit.record("password_reset", "user", target.pk, {}, actor=actor.username)
+
+
+def grant(
+    target: User,
+    *,
+    actor: User | None,
+    role: str | None = None,
+    clearance: int | None = None,
+    scope_all: bool | None = None,
+    repository_ids: Iterable[int] | None = None,
+    fonds_ids: Iterable[int] | None = None,
+) -> None:
+    """Change a user's role, clearance or scope (the security administrator's work)."""
+    _require(actor, GRANTS)
+    if actor is not None and target.pk == actor.pk:
+        raise AccountError("不能修改自己的角色或权限")
+    if role is not None and role not in ROLES:
+        raise AccountError(f"未知角色“{role}”")
+    if clearance is not None and not 0 <= clearance <= 4:
+        raise AccountError("涉密等级须为 0（公开）到 4（绝密）")
+    changes: dict[str, Any] = {}
+    with transaction.atomic():
+        for field, value in (("role", role), ("clearance", clearance), ("scope_all", scope_all)):
+            if value is not None and getattr(target, field) != value:
+                changes[field] = [getattr(target, field), value]
+                setattr(target, field, value)
+        target.save()
+        if repository_ids is not None:
+            ids = sorted(set(repository_ids))
+            changes["repositories"] = ids
+            target.repositories.set(ids)
+        if fonds_ids is not None:
+            ids = sorted(set(fonds_ids))
+            changes["fonds"] = ids
+            target.fonds.set(ids)
+        audit.record("permission_change", "user", target.pk, changes, actor=actor.username if actor else None)
+
+
+def check_lockout(user: User) -> bool:
+    """True when the account is locked after repeated failures."""
+    return bool(user.locked_until and user.locked_until > timezone.now())
+
+
+def note_login_failure(username: str) -> None:
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        return
+    user.failed_logins += 1
+    if user.failed_logins >= settings.LOGIN_MAX_FAILURES:
+        user.locked_until = timezone.now() + timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
+        user.failed_logins = 0
+        audit.record("account_locked", "user", user.pk, {"minutes": settings.LOGIN_LOCKOUT_MINUTES})
+    user.save(update_fields=["failed_logins", "locked_until"])
+
+
+def note_login_success(user: User) -> None:
+    if user.failed_logins or user.locked_until:
+        user.failed_logins, user.locked_until = 0, None
+        user.save(update_fields=["failed_logins", "locked_until"])

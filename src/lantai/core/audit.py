@@ -1,0 +1,113 @@
+"""The tamper-evident audit log.
+
+Each entry's hash is SM3 over its own canonical content plus the previous entry's hash, so altering,
+inserting or deleting any entry breaks the chain from that point on. `AuditHead` anchors the tail.
+Appends take a row lock on the head (SELECT ... FOR UPDATE on PostgreSQL; SQLite serialises writers).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from lantai.core.models import AuditEntry, AuditHead
+from lantai.core.sm3 import sm3_hex
+
+GENESIS = "0" * 64
+_actor: contextvars.ContextVar[str] = contextvars.ContextVar("audit_actor", default="system")
+
+
+@contextmanager
+def acting_as(actor: str) -> Iterator[None]:
+    """Attribute every audit entry written inside the block to `actor`."""
+    token = _actor.set(actor)
+    try:
+        yield
+    finally:
+        _actor.reset(token)
+
+
+def current_actor() -> str:
+    return _actor.get()
+
+
+def _digest(seq: int, at: str, actor: str, action: str, ttype: str, tid: str, detail: Any, prev: str) -> str:
+    body = json.dumps(
+        [seq, at, actor, action, ttype, tid, detail, prev],
+        ensure_ascii=False,
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return sm3_hex(body.encode("utf-8"))
+
+
+def record(
+    action: str,
+    target_type: str = "",
+    target_id: object = "",
+    detail: dict[str, Any] | None = None,
+    actor: str | None = None,
+) -> AuditEntry:
+    """Append one entry. Runs inside the caller's transaction when there is one."""
+    detail = json.loads(json.dumps(detail or {}, ensure_ascii=False, default=str))
+    with transaction.atomic():
+        head = AuditHead.objects.select_for_update().filter(pk=1).first()
+        if head is None:
+            head = AuditHead.objects.create(pk=1, seq=0, hash=GENESIS)
+        seq = head.seq + 1
+        at = timezone.now()
+        who = actor or current_actor()
+        tid = str(target_id)
+        digest = _digest(seq, at.isoformat(), who, action, target_type, tid, detail, head.hash)
+        entry = AuditEntry.objects.create(
+            seq=seq,
+            at=at,
+            actor=who,
+            action=action,
+            target_type=target_type,
+            target_id=tid,
+            detail=detail,
+            prev_hash=head.hash,
+            hash=digest,
+        )
+        AuditHead.objects.filter(pk=1).update(seq=seq, hash=digest)
+    return entry
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    checked: int
+    broken_seq: int | None = None
+    reason: str = ""
+
+
+def verify(batch: int = 5000) -> VerifyResult:
+    """Walk the chain in order and report the first entry that does not hold."""
+    prev, expected_seq, checked = GENESIS, 1, 0
+    last_seq = 0
+    qs = AuditEntry.objects.order_by("seq").values_list(
+        "seq", "at", "actor", "action", "target_type", "target_id", "detail", "prev_hash", "hash"
+    )
+    for seq, at, actor, action, ttype, tid, detail, prev_hash, digest in qs.iterator(batch):
+        if seq != expected_seq:
+            return VerifyResult(False, checked, expected_seq, f"第 {expected_seq} 条缺失（下一条为第 {seq} 条）")
+        if prev_hash != prev:
+            return VerifyResult(False, checked, seq, f"第 {seq} 条的前一条哈希与链不符")
+        if _digest(seq, at.isoformat(), actor, action, ttype, tid, detail, prev_hash) != digest:
+            return VerifyResult(False, checked, seq, f"第 {seq} 条内容已被修改（SM3 不符）")
+        prev, expected_seq, last_seq, checked = digest, seq + 1, seq, checked + 1
+    head = AuditHead.objects.filter(pk=1).first()
+    if head is not None and (head.seq != last_seq or head.hash != prev):
+        return VerifyResult(
+            False, checked, last_seq + 1, f"日志末尾缺失：链头记录为第 {head.seq} 条，实际只到第 {last_seq} 条"
+        )
+    return VerifyResult(True, checked)

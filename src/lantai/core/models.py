@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from lantai.core.roles import ROLE_CHOICES, ROLES
+
+
+class User(AbstractUser):
+    """A staff or filing-unit account. One role per user (三员分立 by construction)."""
+
+    role = models.CharField(_("角色"), max_length=32, choices=ROLE_CHOICES, default="cataloguer")
+    # Highest 密级 level the user may see: 0 公开, 1 限制, 2 秘密, 3 机密, 4 绝密.
+    clearance = models.PositiveSmallIntegerField(_("涉密等级"), default=0)
+    scope_all = models.BooleanField(_("全部档案馆"), default=False)
+    repositories = models.ManyToManyField(
+        "catalog.Repository", blank=True, related_name="+", verbose_name=_("可访问档案馆")
+    )
+    fonds = models.ManyToManyField(
+        "catalog.Fonds", blank=True, related_name="+", verbose_name=_("可访问全宗")
+    )
+    failed_logins = models.PositiveSmallIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    def has_perm_code(self, permission: str) -> bool:
+        role = ROLES.get(self.role)
+        return bool(self.is_active and role and permission in role.permissions)
+
+    @property
+    def role_label(self) -> str:
+        role = ROLES.get(self.role)
+        return role.label_zh if role else self.role
+
+
+class AuditEntry(models.Model):
+    """One append-only entry of the audit log, chained to its predecessor by an SM3 hash."""
+
+    seq = models.BigIntegerField(unique=True)
+    at = models.DateTimeField()
+    actor = models.CharField(max_length=150)
+    action = models.CharField(max_length=64)
+    target_type = models.CharField(max_length=64, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    detail = models.JSONField(default=dict)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["seq"]
+        indexes = [models.Index(fields=["action", "seq"]), models.Index(fields=["actor", "seq"])]
+
+
+class AuditHead(models.Model):
+    """Single row: the last sequence number and hash. Appends lock it, so the chain is linear,
+    and it anchors the tail so that deleting the newest entries is detected too."""
+
+    seq = models.BigIntegerField(default=0)
+    hash = models.CharField(max_length=64)
+
+
+class ApiToken(models.Model):
+    """Bearer token for the REST API; only the SM3 digest of the token is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)

@@ -1,0 +1,57 @@
+"""Roles and what each may do.
+
+三员分立: the system administrator (users, settings), the security administrator (roles, clearance,
+scopes) and the audit administrator (the audit log) hold disjoint permissions, and none of them
+reads archival data. A user holds exactly one role, so no account can combine two of the three.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Role:
+    code: str
+    label_zh: str
+    label_en: str
+    permissions: frozenset[str]
+
+
+def _role(code: str, zh: str, en: str, *perms: str) -> Role:
+    return Role(code, zh, en, frozenset(perms))
+
+
+VIEW = "catalog.view"
+EDIT = "catalog.edit"
+IMPORT = "catalog.import"
+EXPORT = "catalog.export"
+STRUCTURE = "catalog.structure"  # repositories, fonds, categories, code rules
+USERS = "core.users"
+SETTINGS = "core.settings"
+GRANTS = "core.grants"  # roles, clearance, scopes
+AUDIT = "core.audit"
+PUBLIC = "public.search"
+
+ROLES: dict[str, Role] = {
+    r.code: r
+    for r in [
+        _role("system_admin", "系统管理员", "System administrator", USERS, SETTINGS),
+        _role("security_admin", "安全保密管理员", "Security administrator", GRANTS),
+        _role("audit_admin", "安全审计员", "Audit administrator", AUDIT),
+        _role("cataloguer", "整理著录员", "Cataloguer", VIEW, EDIT, IMPORT, EXPORT, STRUCTURE),
+        _role("receiving_archivist", "接收员", "Receiving archivist", VIEW, EXPORT),
+        _role("preservation_officer", "保管员", "Preservation officer", VIEW),
+        _role("reviewer", "审核员", "Open-review reviewer", VIEW),
+        _role("reading_room", "利用服务人员", "Reading-room staff", VIEW, EXPORT),
+        _role("filing_unit", "立档单位", "Filing unit", VIEW),
+        _role("public", "公众", "Public", PUBLIC),
+    ]
+}
+ADMIN_TRIAD = ("system_admin", "security_admin", "audit_admin")
+ROLE_CHOICES = [(r.code, r.label_zh) for r in ROLES.values()]
+
+
+def has_permission(role_code: str, permission: str) -> bool:
+    role = ROLES.get(role_code)
+    return role is not None and permission in role.permissions

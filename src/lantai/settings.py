@@ -1,0 +1,196 @@
+"""The one settings module: every knob comes from a LANTAI_* environment variable with a safe default.
+
+Embedded defaults: SQLite (WAL) and huey-on-SQLite under LANTAI_DATA_DIR, local files, no services.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+
+
+DATA_DIR = Path(os.environ.get("LANTAI_DATA_DIR", "./lantai-data")).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)  # huey opens its SQLite queue file at import time
+DEBUG = _env_bool("LANTAI_DEBUG", False)
+
+
+def _secret_key() -> str:
+    """LANTAI_SECRET_KEY wins; otherwise a random key kept in the data directory (mode 0600)."""
+    if key := os.environ.get("LANTAI_SECRET_KEY"):
+        return key
+    path = DATA_DIR / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    try:
+        key = secrets.token_urlsafe(50)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(key)
+        return key
+    except FileExistsError:
+        return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = os.environ.get("LANTAI_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+CSRF_TRUSTED_ORIGINS = [
+    o for o in os.environ.get("LANTAI_CSRF_TRUSTED_ORIGINS", "").split(",") if o
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "huey.contrib.djhuey",
+    "lantai.core",
+    "lantai.catalog",
+    "lantai.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "lantai.web.middleware.ContentSecurityPolicyMiddleware",
+]
+
+ROOT_URLCONF = "lantai.urls"
+WSGI_APPLICATION = "lantai.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "lantai.web.context.navigation",
+            ],
+        },
+    },
+]
+
+# --- database -------------------------------------------------------------------------------
+DATABASE_URL = os.environ.get("LANTAI_DATABASE_URL", "")
+if DATABASE_URL:
+    _db = dj_database_url.parse(DATABASE_URL, conn_max_age=60)
+    if _db["ENGINE"] == "django.db.backends.postgresql":
+        # pg_trgm and collation need a UTF-8 database; tests create theirs with C.UTF-8.
+        _db.setdefault("TEST", {}).update({"CHARSET": "UTF8", "TEMPLATE": "template0"})
+else:
+    _db = {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": DATA_DIR / "lantai.sqlite3",
+        "OPTIONS": {
+            # IMMEDIATE: a write transaction takes the lock at BEGIN, so two writers queue on the
+            # busy timeout instead of failing with "database is locked" on lock upgrade.
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        },
+    }
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- jobs (huey) ------------------------------------------------------------------------------
+_huey_url = os.environ.get("LANTAI_HUEY_URL", "")
+HUEY: dict[str, object]
+if _huey_url.startswith("redis://"):
+    HUEY = {"huey_class": "huey.RedisHuey", "name": "lantai", "url": _huey_url}
+else:
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "lantai",
+        "filename": str(DATA_DIR / "jobs.sqlite3"),
+    }
+HUEY["immediate"] = _env_bool("LANTAI_JOBS_IMMEDIATE", False)
+HUEY["consumer"] = {"workers": int(os.environ.get("LANTAI_WORKERS", "2")), "worker_type": "thread"}
+
+# --- auth and security (等保 level 3 defaults) ------------------------------------------------
+AUTH_USER_MODEL = "core.User"
+AUTHENTICATION_BACKENDS = ["lantai.core.backends.LockoutBackend"]
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:home"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "lantai.core.passwords.CharacterClassValidator"},
+]
+LOGIN_MAX_FAILURES = int(os.environ.get("LANTAI_LOGIN_MAX_FAILURES", "5"))
+LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LANTAI_LOGIN_LOCKOUT_MINUTES", "15"))
+# Sessions live in the (file) cache: no database write per request, so a long import holding
+# SQLite's write lock never blocks page views.
+SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+SESSION_COOKIE_AGE = int(os.environ.get("LANTAI_SESSION_MINUTES", "30")) * 60
+SESSION_SAVE_EVERY_REQUEST = True  # idle timeout, not an absolute one
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SECURE_COOKIES = _env_bool("LANTAI_SECURE_COOKIES", False)  # set behind TLS
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_COOKIES
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_TEMP_DIR = None  # system temp; uploads are copied under DATA_DIR, never served raw
+
+# --- i18n ---------------------------------------------------------------------------------------
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = os.environ.get("LANTAI_TIME_ZONE", "Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+
+# --- files --------------------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True  # serve from app dirs without collectstatic in the demo
+MEDIA_ROOT = DATA_DIR / "files"
+UPLOAD_DIR = DATA_DIR / "uploads"
+IMPORT_JOB_THRESHOLD_BYTES = int(os.environ.get("LANTAI_IMPORT_JOB_THRESHOLD", str(2 * 1024**2)))
+
+CACHES = {
+    # File-based so that import progress written by the worker is visible to the web processes.
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(DATA_DIR / "cache"),
+    }
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LANTAI_LOG_LEVEL", "WARNING")},
+}
