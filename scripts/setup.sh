@@ -8,6 +8,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 say() { printf '[setup] %s\n' "$*"; }
+# This machine's pip.conf names local wheel folders that may be absent; drop pip's warnings about them.
+quiet_pip() { "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
 t0=$SECONDS
 
 SUDO=""
@@ -46,7 +48,7 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys; sys.exit(sys.
   say "creating .venv with $("$PY" -V 2>&1)"
   rm -rf .venv
   "$PY" -m venv .venv
-  .venv/bin/python -m pip install -q --upgrade pip
+  quiet_pip .venv/bin/python -m pip install -q --upgrade pip
 fi
 
 # Reinstall only when pyproject.toml changed (or the install is broken).
@@ -57,7 +59,7 @@ if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] \
   say "python packages up to date (.venv)"
 else
   say "pip install -e '.[test]'"
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+  quiet_pip .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
   echo "$want" >"$STAMP"
 fi
 

@@ -1,5 +1,46 @@
-"""The REST API root (django-ninja); each area adds its router here. OpenAPI at /api/docs."""
+"""The REST API root (django-ninja); each area adds its router here. OpenAPI at /api/docs.
 
+Every endpoint accepts a logged-in session (CSRF token required for unsafe methods) or
+`Authorization: Bearer <token>` (tokens from `lantai user token USERNAME`). Errors are JSON:
+401 not authenticated, 403 the role lacks the permission, 404 not found or not visible to the user,
+400/422 a request the services refused ({"detail": message, "field": name}) and, for records,
+422 with {"issues": [{field, rule, value, message}]}.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
+from ninja.errors import AuthenticationError
 
-api = NinjaAPI(title="兰台 Lantai API", version="1", urls_namespace="api")
+from lantai.catalog.api import router as catalog_router
+from lantai.catalog.services import CatalogError, PermissionDenied
+from lantai.core.api_auth import API_AUTH, UNAUTHENTICATED
+
+api = NinjaAPI(
+    title="兰台 Lantai API",
+    version="1",
+    description=__doc__ or "",
+    urls_namespace="api",
+    auth=API_AUTH,
+)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return api.create_response(request, UNAUTHENTICATED, status=401)
+
+
+@api.exception_handler(PermissionDenied)
+def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return api.create_response(request, {"detail": exc.message_zh, "field": exc.field}, status=403)
+
+
+@api.exception_handler(CatalogError)
+def _refused(request: HttpRequest, exc: CatalogError) -> HttpResponse:
+    # A rule on a named field → 422 (like a record's validation issues); otherwise 400.
+    status = 422 if exc.field else 400
+    return api.create_response(request, {"detail": exc.message_zh, "field": exc.field}, status=status)
+
+
+api.add_router("/", catalog_router)

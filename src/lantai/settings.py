@@ -20,6 +20,7 @@ def _env_bool(name: str, default: bool) -> bool:
 
 DATA_DIR = Path(os.environ.get("LANTAI_DATA_DIR", "./lantai-data")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)  # huey opens its SQLite queue file at import time
+(DATA_DIR / "static").mkdir(exist_ok=True)  # whitenoise expects STATIC_ROOT to exist
 DEBUG = _env_bool("LANTAI_DEBUG", False)
 
 

@@ -12,7 +12,10 @@ from lantai.catalog.models import Category, Record
 from lantai.catalog.services import CatalogError
 from lantai.standards import vocabularies as vocab
 
-OPEN_STATUS_LABEL = dict(Record.OPEN_STATUSES)
+
+
+def _labels(vocabulary: str) -> dict[str, str]:
+    return {t.code: t.label_zh for t in vocab.get_vocabulary(vocabulary).terms}
 
 
 def _rows(category: Category, year: int | None, records: Any = None) -> Iterator[list[Any]]:
@@ -20,14 +23,15 @@ def _rows(category: Category, year: int | None, records: Any = None) -> Iterator
     if year is not None:
         qs = qs.filter(year=year)
     cols = columns.export_columns()
-    labels = vocab.classification_labels()
-    retention_labels = vocab.retention_labels()
+    labels = _labels("classification")
+    retention_labels = _labels("retention")
+    status_labels = _labels("open_status")
     for n, r in enumerate(qs.order_by("reference_code", "pk").iterator(2000), start=1):
         values = {
             "sequence": n,
             "classification": labels.get(r.classification, r.classification),
             "retention": retention_labels.get(r.retention, r.retention),
-            "open_status": str(OPEN_STATUS_LABEL.get(r.open_status, r.open_status)),
+            "open_status": status_labels.get(r.open_status, r.open_status),
             "date": r.date.strftime("%Y%m%d") if r.date else "",
         }
         yield [values[f] if f in values else (getattr(r, f) if getattr(r, f) is not None else "") for _, f in cols]

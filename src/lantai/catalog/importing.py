@@ -38,7 +38,7 @@ BATCH = 2000
 MAX_REPORTED_ERRORS = 10_000
 HASHED = (
     "reference_code", "title", "author", "document_number", "date", "year", "retention",
-    "classification", "pages", "remarks", "org_code", "open_status", "secrecy_period", "metadata",
+    "classification", "pages", "remarks", "org_code", "open_status", "secrecy_period",
 )  # fmt: skip
 
 

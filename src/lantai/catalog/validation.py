@@ -16,11 +16,6 @@ from lantai.standards import archival_code as ac
 from lantai.standards import vocabularies as vocab
 from lantai.standards.metadata_profile import load_profile
 
-OPEN_STATUS_INPUT = {
-    "": "closed", "未开放": "closed", "closed": "closed", "不开放": "closed",
-    "开放": "open", "open": "open",
-    "控制使用": "restricted_use", "restricted_use": "restricted_use", "限制利用": "restricted_use",
-}  # fmt: skip
 TEXT_FIELDS = ("title", "author", "document_number", "remarks", "secrecy_period", "org_code")
 
 
@@ -73,7 +68,7 @@ class RecordValidator:
                 r = vocab.normalize_retention(retention_in)
                 clean["retention"], clean["retention_legacy"] = r.code, r.legacy or ""
             except vocab.VocabularyError as e:
-                add(Issue("retention", "vocabulary", retention_in, str(e), "Unknown retention period"))
+                add(Issue("retention", "vocabulary", retention_in, e.message_zh, e.message_en))
 
         # 密级
         cls_in = _s(raw.get("classification"))
@@ -81,7 +76,7 @@ class RecordValidator:
             c = vocab.normalize_classification(cls_in)
             clean["classification"], clean["classification_level"] = c.code, c.level
         except vocab.VocabularyError as e:
-            add(Issue("classification", "vocabulary", cls_in, str(e), "Unknown security classification"))
+            add(Issue("classification", "vocabulary", cls_in, e.message_zh, e.message_en))
             clean["classification"], clean["classification_level"] = "public", 0
 
         # 日期 and 年度
@@ -91,7 +86,7 @@ class RecordValidator:
             try:
                 clean["date"] = vocab.parse_date(date_in)
             except vocab.DateError as e:
-                add(Issue("date", "date", _s(date_in), str(e), "Invalid date"))
+                add(Issue("date", "date", _s(date_in), e.message_zh, e.message_en))
         year_in = _s(raw.get("year"))
         clean["year"] = None
         if year_in:
@@ -110,11 +105,12 @@ class RecordValidator:
                 add(Issue("pages", "datatype", pages_in, f"页数“{pages_in}”应为非负整数", "Pages must be a whole number"))
 
         status_in = _s(raw.get("open_status"))
-        if status_in in OPEN_STATUS_INPUT:
-            clean["open_status"] = OPEN_STATUS_INPUT[status_in]
-        else:
-            add(Issue("open_status", "vocabulary", status_in, f"开放状态“{status_in}”应为 未开放、开放 或 控制使用", "Open status must be closed, open or restricted use"))
-            clean["open_status"] = "closed"
+        clean["open_status"] = "closed"
+        if status_in:
+            try:
+                clean["open_status"] = vocab.normalize_open_status(status_in).code
+            except vocab.VocabularyError as e:
+                add(Issue("open_status", "vocabulary", status_in, e.message_zh, e.message_en))
 
         self._reference_code(raw, clean, issues)
 

@@ -19,12 +19,15 @@ __all__ = [
     "Term",
     "Vocabulary",
     "VocabularyError",
+    "classification_labels",
     "get_vocabulary",
+    "labels",
     "normalize_classification",
     "normalize_open_status",
     "normalize_retention",
     "open_due_date",
     "parse_date",
+    "retention_labels",
     "vocabulary_names",
 ]
 
@@ -105,7 +108,9 @@ class Vocabulary:
         self.terms = tuple(terms)
         by_code = {t.code: t for t in terms}
         try:
-            self._legacy = {_key(k): (str(k), by_code[v]) for k, v in spec.get("legacy", {}).items()}
+            self._legacy = {
+                _key(k): (str(k), by_code[v]) for k, v in spec.get("legacy", {}).items()
+            }
             self._blank = by_code[spec["blank"]] if spec.get("blank") else None
         except KeyError as exc:
             raise DataFileError(f"vocabulary {name}: unknown code {exc}") from exc
@@ -168,6 +173,19 @@ def vocabulary_names() -> list[str]:
 def get_vocabulary(name: str) -> Vocabulary:
     """The vocabulary called ``name`` (a key of vocabularies.yaml); KeyError if unknown."""
     return _vocabularies()[name]
+
+
+def labels(name: str) -> dict[str, str]:
+    """Code -> Chinese label of a vocabulary, e.g. labels("retention")["D30"] == "定期30年"."""
+    return {t.code: t.label_zh for t in get_vocabulary(name).terms}
+
+
+def retention_labels() -> dict[str, str]:
+    return labels("retention")
+
+
+def classification_labels() -> dict[str, str]:
+    return labels("classification")
 
 
 def normalize_retention(value: object) -> Retention:
@@ -248,7 +266,7 @@ def parse_date(value: object) -> date:
         raise DateError(
             value,
             f"无法识别日期“{value}”，可用格式：{_FORMS}",
-            f"cannot read the date {value!r}; use 20110315, 2011-03-15, 2011/3/15, 2011.03.15 or 2011年3月15日",
+            f"cannot read the date {value!r}; use one of {_FORMS.replace('、', ', ')}",
         )
     y = int(m["y"])
     mo = int(m["m1"] or m["m2"] or m["m3"])

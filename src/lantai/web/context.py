@@ -4,7 +4,8 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from lantai.core.roles import AUDIT, GRANTS, IMPORT, USERS, VIEW
+from lantai.core.roles import ADMIN_TRIAD, AUDIT, EDIT, EXPORT, GRANTS, IMPORT, USERS, VIEW
+from lantai.web import labels
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -14,9 +15,13 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     return {
         "can": {
             "view": user.has_perm_code(VIEW),
+            "edit": user.has_perm_code(EDIT),
             "import": user.has_perm_code(IMPORT),
+            "export": user.has_perm_code(EXPORT),
             "audit": user.has_perm_code(AUDIT),
             "users": user.has_perm_code(USERS),
             "grants": user.has_perm_code(GRANTS),
-        }
+        },
+        "user_role_label": labels.role_label(user.role),
+        "is_admin_triad": user.role in ADMIN_TRIAD,
     }

@@ -23,3 +23,22 @@ class ContentSecurityPolicyMiddleware:
             response.setdefault("Content-Security-Policy", CSP)
         response.setdefault("Referrer-Policy", "same-origin")
         return response
+
+
+class AuditActorMiddleware:
+    """Attribute every audit entry written while serving a signed-in user's request to that user.
+
+    Register after AuthenticationMiddleware. Views that write also wrap their work in `acting_as`
+    (see lantai.web.views.common.audited), so the attribution holds either way."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from lantai.core.audit import acting_as
+
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            with acting_as(user.get_username()):
+                return self.get_response(request)
+        return self.get_response(request)

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# The whole check, exactly as CI runs it: setup, ruff, mypy, pytest on SQLite and on PostgreSQL.
+# Extra arguments go to both pytest runs, e.g. `scripts/test.sh -k harness -x`.
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+scripts/setup.sh || { echo "[test] setup failed" >&2; exit 1; }
+
+PG_URL="postgresql://postgres@127.0.0.1:5432/lantai_test_ci"
+BIN="$ROOT/.venv/bin"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+results=()
+failed=0
+step() {  # step NAME CMD...: run, time and record one step
+  local name="$1" t0=$SECONDS rc
+  shift
+  printf '\n[test] == %s ==\n' "$name"
+  "$@"
+  rc=$?
+  if [ "$rc" -eq 0 ]; then
+    results+=("$name: ok ($((SECONDS - t0))s)")
+  else
+    results+=("$name: FAILED rc=$rc ($((SECONDS - t0))s)")
+    failed=1
+  fi
+  return 0
+}
+
+# mypy: lantai.standards plus every app's services.py and the audit log, where they exist.
+# (mypy takes either packages/modules or files, so files are passed as module names.)
+run_mypy() {
+  local args=() f m
+  [ -d src/lantai/standards ] && args+=(-p lantai.standards)
+  for f in src/lantai/*/services.py src/lantai/core/audit.py; do
+    [ -f "$f" ] || continue
+    m="${f#src/}"
+    m="${m%.py}"
+    args+=(-m "${m//\//.}")
+  done
+  if [ "${#args[@]}" -eq 0 ]; then
+    echo "nothing to type-check yet"
+    return 0
+  fi
+  # The django-stubs plugin, where configured, imports the settings: keep their data dir out of ./
+  local data rc
+  data="$(mktemp -d -t lantai-mypy-XXXXXX)"
+  MYPYPATH="$ROOT/src" LANTAI_DATA_DIR="$data" LANTAI_SECRET_KEY=typecheck "$BIN/mypy" "${args[@]}"
+  rc=$?
+  rm -rf "$data"
+  return "$rc"
+}
+
+# One pytest run with its own data directory; exit code 5 (no tests collected) is a failure.
+run_pytest() {
+  local database_url="$1" data rc
+  shift
+  data="$(mktemp -d -t lantai-test-XXXXXX)"
+  if [ -n "$database_url" ]; then
+    env LANTAI_DATABASE_URL="$database_url" LANTAI_DATA_DIR="$data" \
+      LANTAI_SECRET_KEY=test-secret LANTAI_JOBS_IMMEDIATE=1 "$BIN/pytest" -q "$@"
+  else
+    env -u LANTAI_DATABASE_URL LANTAI_DATA_DIR="$data" \
+      LANTAI_SECRET_KEY=test-secret LANTAI_JOBS_IMMEDIATE=1 "$BIN/pytest" -q "$@"
+  fi
+  rc=$?
+  rm -rf "$data"
+  [ "$rc" -eq 5 ] && echo "[test] pytest collected no tests"
+  return "$rc"
+}
+
+ensure_postgres() {
+  command -v pg_isready >/dev/null || { echo "[test] pg_isready not found" >&2; return 1; }
+  if ! pg_isready -q -h 127.0.0.1; then
+    echo "[test] starting PostgreSQL"
+    # shellcheck disable=SC2046
+    $SUDO pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start || return 1
+    for _ in $(seq 30); do pg_isready -q -h 127.0.0.1 && return 0; sleep 1; done
+    echo "[test] PostgreSQL did not come up on 127.0.0.1:5432" >&2
+    return 1
+  fi
+}
+
+step "ruff check" "$BIN/ruff" check .
+step "ruff format" "$BIN/ruff" format --check --output-format concise .
+step "mypy" run_mypy
+step "pytest sqlite" run_pytest "" "$@"
+if ensure_postgres; then
+  step "pytest postgresql" run_pytest "$PG_URL" "$@"
+else
+  results+=("pytest postgresql: FAILED (PostgreSQL not available)")
+  failed=1
+fi
+
+printf '\n[test] summary\n'
+for r in "${results[@]}"; do printf '[test]   %s\n' "$r"; done
+if [ "$failed" -eq 0 ]; then
+  echo "[test] ALL PASSED"
+else
+  echo "[test] FAILED"
+fi
+exit "$failed"

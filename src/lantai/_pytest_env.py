@@ -1,0 +1,9 @@
+"""Loaded by pytest with `-p lantai._pytest_env` (see pyproject) before pytest-django reads the
+settings: every test run gets its own data directory, a fixed secret key and inline jobs."""
+
+import os
+import tempfile
+
+os.environ.setdefault("LANTAI_DATA_DIR", tempfile.mkdtemp(prefix="lantai-test-"))
+os.environ.setdefault("LANTAI_SECRET_KEY", "test-secret")
+os.environ.setdefault("LANTAI_JOBS_IMMEDIATE", "1")

@@ -1,0 +1,226 @@
+"""Record detail, edit and create. Validation and saving are services.save_record's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from lantai.catalog import columns, services
+from lantai.catalog.services import CatalogError
+from lantai.core.roles import EDIT, VIEW
+from lantai.web import labels, queries
+from lantai.web.views.common import audited, forbidden, language, not_found, permission_required
+
+# (field, label, widget, vocabulary or help)
+FORM_FIELDS: list[tuple[str, Any, str, str]] = [
+    ("reference_code", _("档号"), "text", ""),
+    ("item_number", _("件号"), "text", "create"),
+    ("title", _("题名"), "textarea", ""),
+    ("author", _("责任者"), "text", ""),
+    ("document_number", _("文号"), "text", ""),
+    ("date", _("日期"), "text", ""),
+    ("year", _("年度"), "text", ""),
+    ("retention", _("保管期限"), "select", "retention"),
+    ("classification", _("密级"), "select", "classification"),
+    ("secrecy_period", _("保密期限"), "text", ""),
+    ("open_status", _("开放状态"), "select", "open_status"),
+    ("org_code", _("机构（问题）"), "text", ""),
+    ("pages", _("页数"), "text", ""),
+    ("keywords", _("主题词"), "text", ""),
+    ("remarks", _("备注"), "textarea", ""),
+]
+HELP = {
+    "reference_code": _("留空则按本门类的档号规则由年度、保管期限、机构（问题）和件号生成。"),
+    "date": _("如 20230115、2023-01-15 或 2023年1月15日"),
+    "year": _("4 位数字；留空则取日期的年份"),
+}
+
+
+def _initial(record: Any) -> dict[str, str]:
+    def s(v: Any) -> str:
+        return "" if v is None else str(v)
+
+    return {
+        "reference_code": record.reference_code,
+        "item_number": "",
+        "title": record.title,
+        "author": record.author,
+        "document_number": record.document_number,
+        "date": record.date.isoformat() if record.date else "",
+        "year": s(record.year),
+        "retention": record.retention,
+        "classification": record.classification,
+        "secrecy_period": record.secrecy_period,
+        "open_status": record.open_status,
+        "org_code": record.org_code,
+        "pages": s(record.pages),
+        "keywords": s((record.metadata or {}).get("keywords", "")),
+        "remarks": record.remarks,
+    }
+
+
+def _form_rows(values: dict[str, str], errors: dict[str, list[str]], creating: bool) -> list[Any]:
+    rows = []
+    for name, label, widget, extra in FORM_FIELDS:
+        if extra == "create" and not creating:
+            continue
+        choices: list[tuple[str, str]] = []
+        if widget == "select":
+            choices = [("", "—"), *labels.vocab_choices(extra)]
+        rows.append(
+            {
+                "name": name,
+                "label": label,
+                "widget": widget,
+                "value": values.get(name, ""),
+                "choices": choices,
+                "errors": errors.get(name, []),
+                "help": HELP.get(name, ""),
+                "required": name == "title",
+            }
+        )
+    return rows
+
+
+def _split_issues(
+    issues: list[Any], lang: str
+) -> tuple[dict[str, list[str]], list[str], list[str]]:
+    """Errors by form field, errors about fields not on the form, warnings."""
+    on_form = {name for name, *_ in FORM_FIELDS}
+    by_field: dict[str, list[str]] = {}
+    other: list[str] = []
+    warnings: list[str] = []
+    for issue in issues:
+        text = issue.message(lang)
+        if issue.severity != "error":
+            warnings.append(f"{columns.field_label(issue.field)}：{text}")
+        elif issue.field in on_form:
+            by_field.setdefault(issue.field, []).append(text)
+        else:
+            other.append(f"{columns.field_label(issue.field)}：{text}")
+    return by_field, other, warnings
+
+
+@permission_required(VIEW)
+def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    record = queries.visible_record(request.user, pk)
+    if record is None:
+        return not_found(request, gettext("档案不存在，或您无权查阅。"))
+    metadata = record.metadata or {}
+    fields = [
+        (_("档号"), record.reference_code),
+        (_("题名"), record.title),
+        (_("责任者"), record.author),
+        (_("文号"), record.document_number),
+        (_("日期"), record.date.isoformat() if record.date else ""),
+        (_("年度"), record.year or ""),
+        (_("保管期限"), labels.vocab_label("retention", record.retention)),
+        (_("原保管期限"), record.retention_legacy),
+        (_("密级"), labels.vocab_label("classification", record.classification)),
+        (_("保密期限"), record.secrecy_period),
+        (_("开放状态"), labels.vocab_label("open_status", record.open_status)),
+        (_("到期开放日期"), record.open_due_date.isoformat() if record.open_due_date else ""),
+        (_("机构（问题）"), record.org_code),
+        (_("页数"), record.pages if record.pages is not None else ""),
+        (_("主题词"), metadata.get("keywords", "")),
+        (_("备注"), record.remarks),
+        (_("聚合层次"), record.get_level_display()),
+    ]
+    return render(
+        request,
+        "web/record_detail.html",
+        {
+            "record": record,
+            "fields": fields,
+            "extra": sorted((metadata.get("extra") or {}).items()),
+            "components": list(record.components.all()),
+            "category_name": labels.category_name(record.category.code),
+        },
+    )
+
+
+def _save(request: HttpRequest, category: Any, record: Any | None) -> HttpResponse:
+    creating = record is None
+    values = {name: request.POST.get(name, "").strip() for name, *_ in FORM_FIELDS}
+    if creating:
+        raw: dict[str, Any] = dict(values)
+    else:
+        raw = {k: v for k, v in values.items() if k != "item_number"}
+        if extra := (record.metadata or {}).get("extra"):
+            raw["extra"] = extra  # metadata kept from the import survives an edit
+    try:
+        saved, issues = services.save_record(category, raw, user=request.user, record=record)
+    except CatalogError as e:
+        return forbidden(request, e.message_zh)
+    lang = language(request)
+    if saved is None:
+        by_field, other, warnings = _split_issues(issues, lang)
+        return render(
+            request,
+            "web/record_form.html",
+            {
+                "category": category,
+                "category_name": labels.category_name(category.code),
+                "record": record,
+                "rows": _form_rows(values, by_field, creating),
+                "other_errors": other,
+                "warnings": warnings,
+                "has_errors": True,
+            },
+            status=400,
+        )
+    _, _, warnings = _split_issues(issues, lang)
+    if creating:
+        messages.success(request, gettext("已新增档案 %(code)s。") % {"code": saved.reference_code})
+    else:
+        messages.success(request, gettext("已保存档案 %(code)s。") % {"code": saved.reference_code})
+    for w in warnings:
+        messages.warning(request, w)
+    return redirect("web:record", pk=saved.pk)
+
+
+@permission_required(EDIT)
+@audited
+def record_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    record = queries.visible_record(request.user, pk)
+    if record is None:
+        return not_found(request, gettext("档案不存在，或您无权查阅。"))
+    if request.method == "POST":
+        return _save(request, record.category, record)
+    return render(
+        request,
+        "web/record_form.html",
+        {
+            "category": record.category,
+            "category_name": labels.category_name(record.category.code),
+            "record": record,
+            "rows": _form_rows(_initial(record), {}, False),
+        },
+    )
+
+
+@permission_required(EDIT)
+@audited
+def record_create(request: HttpRequest, pk: int) -> HttpResponse:
+    category = queries.visible_category(request.user, pk)
+    if category is None:
+        return not_found(request, gettext("门类不存在，或您无权查阅。"))
+    if request.method == "POST":
+        return _save(request, category, None)
+    year = request.GET.get("year", "")
+    initial = {"year": year if year.isdigit() else "", "classification": "public"}
+    return render(
+        request,
+        "web/record_form.html",
+        {
+            "category": category,
+            "category_name": labels.category_name(category.code),
+            "record": None,
+            "rows": _form_rows(initial, {}, True),
+        },
+    )

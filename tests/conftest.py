@@ -1,0 +1,102 @@
+"""Shared pytest setup for Lantai.
+
+The environment (a fresh LANTAI_DATA_DIR, a fixed secret key, inline jobs) is set by the plugin
+`lantai._pytest_env`, loaded with `-p` from pyproject before pytest-django reads the settings.
+
+Browser tests (`@pytest.mark.browser`) drive Debian's /usr/bin/chromium through Playwright's
+bundled driver; `playwright install` is never needed. Without Chromium they are skipped locally
+and fail under CI=true, so a CI machine without a browser cannot pass silently.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("browser") and not CHROMIUM.exists():
+        message = f"browser test needs {CHROMIUM} (apt-get install chromium); run scripts/setup.sh"
+        if _in_ci():
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The run's data directory (LANTAI_DATA_DIR, a fresh temporary directory)."""
+    from django.conf import settings
+
+    return Path(settings.DATA_DIR)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_files(request: pytest.FixtureRequest, settings: Any, data_dir: Path) -> None:
+    """Each test gets its own MEDIA_ROOT and UPLOAD_DIR under the data directory."""
+    name = re.sub(r"[^\w.-]+", "_", request.node.name)[:60]
+    per_test = data_dir / "tests"
+    per_test.mkdir(exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=per_test))
+    settings.MEDIA_ROOT = root / "files"
+    settings.UPLOAD_DIR = root / "uploads"
+    settings.MEDIA_ROOT.mkdir()
+    settings.UPLOAD_DIR.mkdir()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """Headless Debian Chromium driven by Playwright's sync API (one browser per test session)."""
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing (apt-get install chromium); run scripts/setup.sh"
+        if _in_ci():
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop in the test thread; Django would otherwise refuse
+    # ORM calls from it (SynchronousOnlyOperation) for the rest of the session.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                yield browser
+            finally:
+                browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def page(chromium: Any) -> Iterator[Any]:
+    """A fresh browser context (locale zh-CN) and page for one test."""
+    context = chromium.new_context(locale="zh-CN")
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
