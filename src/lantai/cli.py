@@ -286,6 +286,23 @@ def user_add(username: str, role: str, password: str, clearance: int, all_reposi
     click.echo(f"已创建用户 {username}")
 
 
+@user.command("token")
+@click.argument("username")
+@click.option("--name", default="cli", show_default=True, help="A label for the token.")
+def user_token(username: str, name: str) -> None:
+    """Issue a REST API bearer token (printed once; only its SM3 digest is stored)."""
+    _django()
+    from lantai.core.api_auth import issue_token
+    from lantai.core.audit import acting_as
+    from lantai.core.models import User
+
+    target = User.objects.filter(username=username).first()
+    if target is None:
+        raise click.ClickException(f"用户“{username}”不存在")
+    with acting_as(_cli_actor()):
+        click.echo(issue_token(target, name))
+
+
 # --- audit ---------------------------------------------------------------------------------------
 @main.group()
 def audit() -> None:

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "huey.contrib.djhuey",
+    "ninja",  # serves Swagger UI for /api/docs from its own static files (no CDN)
     "lantai.core",
     "lantai.catalog",
     "lantai.web",

@@ -181,10 +181,9 @@ def import_file(
     """Import a catalogue file into `category`. Raises FileUnreadable for a file that cannot be
     read at all; bad rows are reported in the result."""
     started = time.perf_counter()
-    table = open_table(path)
-    mapping = dict(mapping) if mapping else mapping_for(table)
-    _check_mapping(table, mapping)
     if batch is None:
+        if not path.is_file():
+            raise FileUnreadable(f"文件“{path}”不存在")
         with path.open("rb") as f:
             digest = sm3_stream(f)
         batch = ImportBatch.objects.create(
@@ -192,8 +191,11 @@ def import_file(
             valid_rows_only=valid_rows_only, created_by=user if getattr(user, "pk", None) else None,
         )  # fmt: skip
     ImportBatch.objects.filter(pk=batch.pk).update(status="running")
-    result = ImportResult(batch.pk, path.name, "imported")
+    result = ImportResult(batch.pk, batch.file_name, "imported")
     try:
+        table = open_table(path)
+        mapping = dict(mapping) if mapping else mapping_for(table)
+        _check_mapping(table, mapping)
         with transaction.atomic():
             _run(table, mapping, category, batch, valid_rows_only, result, progress)
             if result.rows_rejected and not valid_rows_only:
@@ -205,7 +207,7 @@ def import_file(
         audit.record("import_rejected", "import_batch", batch.pk, _audit_detail(batch, category, result))
     except FileUnreadable as e:
         ImportBatch.objects.filter(pk=batch.pk).update(status="failed", message=e.message_zh, finished_at=timezone.now())
-        audit.record("import_failed", "import_batch", batch.pk, {"file": path.name, "error": e.message_zh})
+        audit.record("import_failed", "import_batch", batch.pk, {"file": batch.file_name, "error": e.message_zh})
         raise
     result.seconds = time.perf_counter() - started
     ImportBatch.objects.filter(pk=batch.pk).update(

@@ -118,8 +118,10 @@ class RecordValidator:
             clean["year"] = clean["date"].year
         clean["open_due_date"] = vocab.open_due_date(clean["date"], clean["year"])
 
+        reported = {i.field for i in issues}  # a value already refused is not "missing" as well
         for v in self.profile.validate(clean, context=self.level, today=self.today):
-            add(Issue(v.field, v.rule, v.value, v.message_zh, v.message_en, v.severity))
+            if v.field not in reported:
+                add(Issue(v.field, v.rule, v.value, v.message_zh, v.message_en, v.severity))
 
         metadata: dict[str, Any] = {}
         if kw := _s(raw.get("keywords")):

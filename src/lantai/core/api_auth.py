@@ -97,9 +97,9 @@ class StaffSessionAuth(SessionAuth):
             return None
         if check_lockout(user):
             return None
-        if self.csrf and not getattr(request, "_ninja_csrf_exempt", False):
-            if check_csrf(request) is not None:
-                raise HttpError(403, "CSRF 校验失败：请刷新页面后重试（CSRF check failed）")
+        exempt = getattr(request, "_ninja_csrf_exempt", False)
+        if self.csrf and not exempt and check_csrf(request) is not None:
+            raise HttpError(403, "CSRF 校验失败：请刷新页面后重试（CSRF check failed）")
         return user
 
 
@@ -107,4 +107,3 @@ token_auth = TokenAuth()
 session_auth = StaffSessionAuth()
 # Token first: a client that sends a token needs no CSRF token (it sends no session cookie).
 API_AUTH = [token_auth, session_auth]
-

@@ -41,6 +41,10 @@ def _normalize_table() -> dict[int, str | None]:
 
 
 _NORMALIZE = _normalize_table()
+# str.translate is slow on non-ASCII text; most codes need nothing, which one search tells.
+_NEEDS_NORMALIZING = re.compile(
+    "[" + "".join(re.escape(chr(cp)) for cp in sorted(_NORMALIZE)) + "]"
+)
 # Characters people use as separators by mistake; reported by name instead of "does not match".
 _WRONG_SEPARATORS = frozenset(".．。/／_＿—~～、,，:：;；\\|")
 
@@ -48,6 +52,8 @@ _WRONG_SEPARATORS = frozenset(".．。/／_＿—~～、,，:：;；\\|")
 def normalize_code(code: str) -> str:
     """Drop white space, map look-alike separators to "·" and "-", full-width letters and digits to
     ASCII. A plain "." is left alone (and rejected by the rules): it is not a 间隔号."""
+    if _NEEDS_NORMALIZING.search(code) is None:
+        return code
     return code.translate(_NORMALIZE)
 
 
@@ -248,7 +254,7 @@ def _template_slot(
         )
     width = None
     if width_text is not None:
-        if not (width_text.isdigit() and 1 <= int(width_text) <= 9):
+        if not (width_text.isascii() and width_text.isdigit() and 1 <= int(width_text) <= 9):
             raise CodeRuleError(
                 f"{where_zh}的位数“{width_text}”应为 1–9",
                 f"{where_en}: width {width_text!r} of {{{name}}} must be 1-9",
@@ -345,7 +351,7 @@ def diagnose(rule_name: str, slots: tuple[Slot, ...], code: str) -> CodeError:
                 ch,
             )
         ok = (
-            len(seg.text) == s.width and seg.text.isdigit()
+            len(seg.text) == s.width and seg.text.isascii() and seg.text.isdigit()
             if s.width
             else f.regex.fullmatch(seg.text)
         )

@@ -183,7 +183,7 @@ class CodeRule:
             text = normalize_code(str(raw)) if raw is not None else ""
             if not text:
                 raise self._build_error(f, raw, f"缺少“{f.label_zh}”", f"{f.label_en} is missing")
-            if s.width and text.isdigit():
+            if s.width and text.isascii() and text.isdigit():
                 text = text.lstrip("0").rjust(s.width, "0")
                 if len(text) > s.width:
                     raise self._build_error(
@@ -238,8 +238,8 @@ def _builtin_rules() -> dict[str, CodeRule]:
             ) from exc
         rule.example = str(row.get("example", ""))
         rules[rule.name] = rule
-    if data.get("default") not in rules:
-        raise DataFileError("code_rules.yaml: `default` must name one of the rules")
+    if data.get("default") != next(iter(rules), None):
+        raise DataFileError("code_rules.yaml: `default` must name the first rule")
     return rules
 
 
@@ -271,15 +271,18 @@ def parse_any(code: str) -> ParsedCode:
     When none fits, the error is that of the rule the code follows furthest.
     """
     rules = _builtin_rules().values()
-    for candidate in (code, normalize_code(code)):
+    for rule in rules:
+        parsed = rule._try(code)
+        if parsed is not None:
+            return parsed
+    normalized = normalize_code(code)
+    if normalized != code:
         for rule in rules:
-            parsed = rule._try(candidate)
+            parsed = rule._try(normalized)
             if parsed is not None:
                 return parsed
-    normalized = normalize_code(code)
     errors = [rule.diagnose(normalized) for rule in rules]
-    return_error = max(errors, key=lambda e: e.position or 0)  # first of the furthest
-    raise return_error
+    raise max(errors, key=lambda e: e.position or 0)  # max() keeps the first of the furthest
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,8 @@ class Category:
     name_zh: str  # e.g. "文书"
     name_en: str
     arrangement: str  # "item" (按件) or "volume" (按卷)
-    code_rule: str  # name of the default rule in code_rules.yaml
+    code_rule: str  # default rule (code_rules.yaml) of its units: items, or volumes
+    volume_item_rule: str | None = None  # default rule of the documents in a volume (卷内文件)
 
 
 @functools.cache
@@ -28,9 +29,12 @@ def load_categories() -> dict[str, Category]:
             name_en=str(row["name_en"]),
             arrangement=str(row["arrangement"]),
             code_rule=str(row["code_rule"]),
+            volume_item_rule=row.get("volume_item_rule"),
         )
         if cat.arrangement not in ("item", "volume"):
             raise DataFileError(f"categories.yaml: {cat.code}: bad arrangement {cat.arrangement!r}")
+        if (cat.volume_item_rule is not None) != (cat.arrangement == "volume"):
+            raise DataFileError(f"categories.yaml: {cat.code}: volume_item_rule goes with volume")
         result[cat.code] = cat
     return result
 

@@ -178,7 +178,9 @@ def _required_text(e: Element) -> tuple[str, str]:
 def _checks_for(e: Element) -> tuple[_Check, ...]:
     """The checks for one element, chosen once from its datatype and attributes."""
     checks: list[_Check] = []
-    if e.datatype in ("string", "code", "container"):
+    # A value from a vocabulary is checked against the vocabulary (its stored code may be an
+    # English word longer than the element's Chinese length limit).
+    if e.datatype in ("string", "code", "container") and not e.vocabulary:
         checks.append(_text_check(e))
     if e.vocabulary:
         checks.append(_vocabulary_check(e))

@@ -183,7 +183,8 @@ def export(request: HttpRequest, pk: int) -> HttpResponse:
     name = f"{category.fonds.code}-{category.code}"
     if year is not None:
         name += f"-{year}"
-    name += f"-{gettext('归档文件目录')}"
+    title = gettext("归档文件目录")
+    name += f"-{title}"
     if fmt == "csv-gb18030":
         name += "-GB18030"
     content_type = (

@@ -92,17 +92,18 @@ def _split_issues(
 ) -> tuple[dict[str, list[str]], list[str], list[str]]:
     """Errors by form field, errors about fields not on the form, warnings."""
     on_form = {name for name, *_ in FORM_FIELDS}
+    label = {name: str(text) for name, text, *_ in FORM_FIELDS}
     by_field: dict[str, list[str]] = {}
     other: list[str] = []
     warnings: list[str] = []
     for issue in issues:
         text = issue.message(lang)
         if issue.severity != "error":
-            warnings.append(f"{columns.field_label(issue.field)}：{text}")
+            warnings.append(f"{label.get(issue.field) or columns.field_label(issue.field)}：{text}")
         elif issue.field in on_form:
             by_field.setdefault(issue.field, []).append(text)
         else:
-            other.append(f"{columns.field_label(issue.field)}：{text}")
+            other.append(f"{label.get(issue.field) or columns.field_label(issue.field)}：{text}")
     return by_field, other, warnings
 
 

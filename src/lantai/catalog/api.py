@@ -1,0 +1,620 @@
+"""REST endpoints of the catalogue (管): structure, records and catalogue imports.
+
+Thin: every endpoint resolves its objects through the services' visibility rules (the same ones
+the UI uses) and calls the services to change anything. Objects outside the user's scope or
+clearance answer 404, exactly as if they did not exist. Writes run inside `acting_as(username)`
+so that the audit log names the user.
+"""
+
+import datetime as dt
+import os
+import re
+import secrets
+from pathlib import Path
+from typing import Any, Literal
+
+from django.conf import settings
+from django.db.models import Q, QuerySet, prefetch_related_objects
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import Field, File, Form, Query, Router, Schema, Status
+from ninja.errors import HttpError
+from ninja.files import UploadedFile
+
+from lantai.catalog import importing, services, tasks
+from lantai.catalog.models import Category, Fonds, ImportBatch, Record, Repository
+from lantai.catalog.readers import FileUnreadable, open_table
+from lantai.core.audit import acting_as
+from lantai.core.models import User
+from lantai.core.roles import IMPORT, STRUCTURE, VIEW
+from lantai.core.sm3 import sm3_stream
+from lantai.standards.categories import load_categories
+
+router = Router()
+
+TAG_STRUCTURE = "档案馆、全宗与门类 structure"
+TAG_RECORDS = "档案 records"
+TAG_IMPORTS = "目录导入 imports"
+NOT_FOUND = "未找到，或无权查看（not found）"
+MAX_PAGE = 200
+BROWSE_FILTERS = (
+    "title",
+    "author",
+    "document_number",
+    "classification",
+    "retention",
+    "open_status",
+    "code_prefix",
+)
+
+
+# --- schemas -------------------------------------------------------------------------------------
+class ErrorOut(Schema):
+    detail: str
+    field: str = ""
+
+
+class RepositoryOut(Schema):
+    id: int
+    code: str = Field(description="档案馆代码")
+    name: str
+    level: str
+    region: str
+
+
+class FondsOut(Schema):
+    id: int
+    code: str = Field(description="全宗号")
+    name: str
+    creator: str = Field(description="立档单位")
+    description: str
+    repository: str = Field(description="档案馆代码")
+
+    @staticmethod
+    def resolve_repository(obj: Fonds) -> str:
+        return obj.repository.code
+
+
+class FondsIn(Schema):
+    code: str = Field(description="全宗号, 1–6 uppercase letters or digits, e.g. Z109")
+    name: str
+    creator: str | None = Field(None, description="立档单位; the fonds name when left out")
+    repository: str | None = Field(None, description="档案馆代码; the default repository if absent")
+
+
+class CategoryOut(Schema):
+    id: int
+    code: str = Field(description="门类代码 (DA/T 13)")
+    name: str = Field(description="门类名称")
+    arrangement: str = Field(description="item 按件 | volume 按卷")
+    code_rule: str
+    volume_item_rule: str
+    fonds: str = Field(description="全宗号")
+    fonds_id: int
+
+    @staticmethod
+    def resolve_name(obj: Category) -> str:
+        spec = load_categories().get(obj.code)
+        return spec.name_zh if spec else ""
+
+    @staticmethod
+    def resolve_fonds(obj: Category) -> str:
+        return obj.fonds.code
+
+
+class CategoryIn(Schema):
+    code: str = Field(description="门类代码, e.g. WS")
+    arrangement: Literal["item", "volume"] | None = None
+    code_rule: str | None = Field(
+        None, description="档号规则 name; the category's default if absent"
+    )
+    volume_item_rule: str | None = None
+
+
+class YearCountOut(Schema):
+    year: int | None
+    count: int
+
+
+class RecordOut(Schema):
+    id: int
+    reference_code: str = Field(description="档号")
+    title: str = Field(description="题名")
+    author: str = Field(description="责任者")
+    document_number: str = Field(description="文号")
+    date: dt.date | None = Field(description="日期")
+    year: int | None = Field(description="年度")
+    retention: str = Field(description="保管期限 Y | D30 | D10")
+    classification: str = Field(description="密级 public | restricted | confidential | …")
+    secrecy_period: str = Field(description="保密期限")
+    open_status: str = Field(description="开放状态 closed | open | restricted_use")
+    open_due_date: dt.date | None = Field(description="到期开放日期")
+    pages: int | None = Field(description="页数")
+    remarks: str = Field(description="备注")
+    org_code: str = Field(description="机构（问题）")
+    level: str = Field(description="聚合层次 item | volume | volume_item")
+    repository: str = Field(description="档案馆代码")
+    fonds: str = Field(description="全宗号")
+    category: str = Field(description="门类代码")
+    metadata: dict[str, Any]
+
+    @staticmethod
+    def resolve_repository(obj: Record) -> str:
+        return obj.repository.code
+
+    @staticmethod
+    def resolve_fonds(obj: Record) -> str:
+        return obj.fonds.code
+
+    @staticmethod
+    def resolve_category(obj: Record) -> str:
+        return obj.category.code
+
+
+class Cursor(Schema):
+    after_code: str
+    after_id: int
+
+
+class RecordPage(Schema):
+    items: list[RecordOut]
+    next: Cursor | None = Field(description="pass as after_code/after_id for the next page")
+
+
+class RecordFields(Schema):
+    """A record as typed: values are checked and normalised by the catalogue's validator
+    (e.g. 保管期限 永久 → Y, 密级 秘密 → confidential, dates in the usual Chinese forms)."""
+
+    reference_code: str | None = Field(
+        None, description="档号; built from the other fields if absent"
+    )
+    title: str | None = None
+    author: str | None = None
+    document_number: str | None = None
+    date: str | None = Field(None, description="日期, e.g. 2011-05-03 or 20110503")
+    year: int | str | None = None
+    retention: str | None = None
+    classification: str | None = None
+    secrecy_period: str | None = None
+    open_status: str | None = None
+    pages: int | str | None = None
+    remarks: str | None = None
+    org_code: str | None = None
+    item_number: int | str | None = Field(None, description="件号, used to build the 档号")
+    keywords: str | None = Field(None, description="主题词")
+    extra: dict[str, str] | None = Field(None, description="other descriptive elements")
+
+
+class RecordCreate(RecordFields):
+    category: int = Field(description="id of the 门类 the record belongs to")
+
+
+class IssueOut(Schema):
+    field: str
+    rule: str
+    value: str
+    message: str
+    severity: str
+
+
+class IssuesOut(Schema):
+    issues: list[IssueOut]
+
+
+class RecordQuery(Schema):
+    fonds: int | None = Field(None, description="全宗 id")
+    category: int | None = Field(None, description="门类 id")
+    year: int | None = None
+    title: str | None = Field(None, description="题名 contains")
+    author: str | None = Field(None, description="责任者 contains")
+    document_number: str | None = Field(None, description="文号 contains")
+    classification: str | None = None
+    retention: str | None = None
+    open_status: str | None = None
+    code_prefix: str | None = Field(None, description="档号 starts with")
+    after_code: str | None = Field(None, description="档号 of the last row of the previous page")
+    after_id: int | None = Field(None, description="id of the last row of the previous page")
+    limit: int = Field(services.PAGE_SIZE, ge=1, le=MAX_PAGE)
+
+
+class ImportRowError(Schema):
+    row: int
+    column: str
+    rule: str
+    value: str
+    message: str
+
+
+class ImportOut(Schema):
+    id: int
+    status: str = Field(description="pending | running | imported | rejected | failed")
+    file_name: str
+    file_sm3: str
+    valid_rows_only: bool
+    category_id: int
+    fonds: str
+    category: str
+    rows_total: int
+    rows_imported: int
+    rows_unchanged: int
+    rows_rejected: int
+    progress: float = Field(description="0–1")
+    rows_processed: int | None = Field(None, description="rows read so far by a queued import")
+    errors: list[ImportRowError]
+    message: str
+    created_by: str
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+
+
+# --- helpers -------------------------------------------------------------------------------------
+def _user(request: HttpRequest) -> User:
+    return request.auth  # type: ignore[attr-defined, no-any-return]
+
+
+def _not_found() -> HttpError:
+    return HttpError(404, NOT_FOUND)
+
+
+def _language(request: HttpRequest) -> str:
+    return (
+        "en"
+        if request.headers.get("Accept-Language", "").strip().lower().startswith("en")
+        else "zh-hans"
+    )
+
+
+def _visible_repositories(user: User) -> QuerySet[Repository]:
+    qs = Repository.objects.all()
+    if user.scope_all:
+        return qs
+    return qs.filter(Q(pk__in=user.repositories.all()) | Q(fonds__in=user.fonds.all())).distinct()
+
+
+def _fonds(user: User, fonds_id: int) -> Fonds:
+    services.require(user, VIEW)
+    fonds = services.visible_fonds(user).filter(pk=fonds_id).first()
+    if fonds is None:
+        raise _not_found()
+    return fonds
+
+
+def _category(user: User, category_id: int) -> Category:
+    services.require(user, VIEW)
+    cat = Category.objects.select_related("fonds__repository").filter(pk=category_id).first()
+    if cat is None or not services.can_see_fonds(user, cat.fonds):
+        raise _not_found()
+    return cat
+
+
+def _record(user: User, record_id: int) -> Record:
+    services.require(user, VIEW)
+    qs = services.visible_records(user).select_related(
+        "repository", "fonds", "category__fonds__repository"
+    )
+    record = qs.filter(pk=record_id).first()
+    if record is None:
+        raise _not_found()
+    return record
+
+
+def _issues(issues: list[Any], language: str) -> dict[str, Any]:
+    return {
+        "issues": [
+            {
+                "field": i.field,
+                "rule": i.rule,
+                "value": "" if i.value is None else str(i.value),
+                "message": i.message(language),
+                "severity": i.severity,
+            }
+            for i in issues
+        ]
+    }
+
+
+def _as_typed(record: Record) -> dict[str, Any]:
+    """A stored record as the validator takes it, so that a PATCH re-validates the whole record."""
+    meta = record.metadata or {}
+    return {
+        "reference_code": record.reference_code,
+        "title": record.title,
+        "author": record.author,
+        "document_number": record.document_number,
+        "date": record.date.isoformat() if record.date else "",
+        "year": record.year or "",
+        "retention": record.retention_legacy or record.retention,
+        "classification": record.classification,
+        "secrecy_period": record.secrecy_period,
+        "open_status": record.open_status,
+        "pages": "" if record.pages is None else record.pages,
+        "remarks": record.remarks,
+        "org_code": record.org_code,
+        "keywords": meta.get("keywords", ""),
+        "extra": meta.get("extra") or {},
+    }
+
+
+# --- structure -----------------------------------------------------------------------------------
+@router.get("/repositories", response=list[RepositoryOut], tags=[TAG_STRUCTURE])
+def list_repositories(request: HttpRequest) -> Any:
+    """档案馆 the user may work in."""
+    user = _user(request)
+    services.require(user, VIEW)
+    return _visible_repositories(user)
+
+
+@router.get("/fonds", response=list[FondsOut], tags=[TAG_STRUCTURE])
+def list_fonds(request: HttpRequest, repository: str | None = None) -> Any:
+    """全宗 visible to the user, optionally of one 档案馆 (by its code)."""
+    user = _user(request)
+    services.require(user, VIEW)
+    qs = services.visible_fonds(user)
+    if repository:
+        qs = qs.filter(repository__code=repository)
+    return qs.order_by("repository__code", "code")
+
+
+@router.post("/fonds", response={201: FondsOut, 403: ErrorOut, 422: ErrorOut}, tags=[TAG_STRUCTURE])
+def create_fonds(request: HttpRequest, body: FondsIn) -> Any:
+    """Create a 全宗 (needs the structure permission and the 档案馆 in the user's scope)."""
+    user = _user(request)
+    services.require(user, STRUCTURE)
+    repo = services.get_repository(body.repository)
+    # Scope over the whole 档案馆, not just over some of its fonds.
+    if not (user.scope_all or user.repositories.filter(pk=repo.pk).exists()):
+        raise services.PermissionDenied(f"无权在{repo.name}建立全宗", "repository")
+    with acting_as(user.username):
+        fonds = services.create_fonds(
+            body.code, body.name, creator=body.creator, repository=repo, user=user
+        )
+    return Status(201, fonds)
+
+
+@router.get("/fonds/{fonds_id}", response={200: FondsOut, 404: ErrorOut}, tags=[TAG_STRUCTURE])
+def get_fonds(request: HttpRequest, fonds_id: int) -> Any:
+    return _fonds(_user(request), fonds_id)
+
+
+@router.get(
+    "/fonds/{fonds_id}/categories",
+    response={200: list[CategoryOut], 404: ErrorOut},
+    tags=[TAG_STRUCTURE],
+)
+def list_categories(request: HttpRequest, fonds_id: int) -> Any:
+    fonds = _fonds(_user(request), fonds_id)
+    return Category.objects.filter(fonds=fonds).select_related("fonds").order_by("code")
+
+
+@router.post(
+    "/fonds/{fonds_id}/categories",
+    response={201: CategoryOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    tags=[TAG_STRUCTURE],
+)
+def create_category(request: HttpRequest, fonds_id: int, body: CategoryIn) -> Any:
+    """Add a 门类 to a 全宗 (structure permission)."""
+    user = _user(request)
+    fonds = _fonds(user, fonds_id)
+    with acting_as(user.username):
+        cat = services.create_category(
+            fonds,
+            body.code,
+            arrangement=body.arrangement,
+            code_rule=body.code_rule,
+            volume_item_rule=body.volume_item_rule,
+            user=user,
+        )
+    return Status(201, cat)
+
+
+@router.get(
+    "/categories/{category_id}/years",
+    response={200: list[YearCountOut], 404: ErrorOut},
+    tags=[TAG_STRUCTURE],
+)
+def category_years(request: HttpRequest, category_id: int) -> Any:
+    """Units per 年度 in a 门类, newest first (the browse tree)."""
+    cat = _category(_user(request), category_id)
+    return [{"year": year, "count": count} for year, count in services.year_counts(cat)]
+
+
+# --- records -------------------------------------------------------------------------------------
+@router.get(
+    "/records", response={200: RecordPage, 404: ErrorOut, 422: ErrorOut}, tags=[TAG_RECORDS]
+)
+def list_records(request: HttpRequest, q: Query[RecordQuery]) -> Any:
+    """Records in 档号 order, keyset-paginated: pass the `next` cursor of a page as
+    after_code/after_id to get the following page."""
+    user = _user(request)
+    services.require(user, VIEW)
+    fonds = _fonds(user, q.fonds) if q.fonds is not None else None
+    cat = _category(user, q.category) if q.category is not None else None
+    if fonds is not None and cat is not None and cat.fonds_id != fonds.pk:
+        raise services.CatalogError(f"门类 {cat.code} 不属于全宗 {fonds.code}", "category")
+    if (q.after_code is None) != (q.after_id is None):
+        raise services.CatalogError("after_code 与 after_id 须同时给出", "after_id")
+    after = (
+        (q.after_code, q.after_id) if q.after_code is not None and q.after_id is not None else None
+    )
+    filters = {name: value for name in BROWSE_FILTERS if (value := getattr(q, name))}
+    rows, cursor = services.browse(
+        user,
+        fonds=fonds,
+        category=cat,
+        year=q.year,
+        after=after,
+        filters=filters,
+        page_size=q.limit,
+    )
+    prefetch_related_objects(rows, "repository", "fonds", "category")
+    nxt = {"after_code": cursor[0], "after_id": cursor[1]} if cursor else None
+    return {"items": rows, "next": nxt}
+
+
+@router.get("/records/{record_id}", response={200: RecordOut, 404: ErrorOut}, tags=[TAG_RECORDS])
+def get_record(request: HttpRequest, record_id: int) -> Any:
+    return _record(_user(request), record_id)
+
+
+@router.post(
+    "/records",
+    response={201: RecordOut, 403: ErrorOut, 404: ErrorOut, 422: IssuesOut},
+    tags=[TAG_RECORDS],
+)
+def create_record(request: HttpRequest, body: RecordCreate) -> Any:
+    """Create a record in a 门类. Validation problems answer 422 with every issue (field, rule,
+    value, message); messages are in English when Accept-Language starts with "en"."""
+    user = _user(request)
+    cat = _category(user, body.category)
+    raw = body.dict(exclude_unset=True, exclude={"category"})
+    with acting_as(user.username):
+        record, issues = services.save_record(cat, raw, user=user)
+    if record is None:
+        return Status(422, _issues(issues, _language(request)))
+    return Status(201, record)
+
+
+@router.patch(
+    "/records/{record_id}",
+    response={200: RecordOut, 403: ErrorOut, 404: ErrorOut, 422: IssuesOut},
+    tags=[TAG_RECORDS],
+)
+def update_record(request: HttpRequest, record_id: int, body: RecordFields) -> Any:
+    """Change some fields of a record; the whole record is validated again."""
+    user = _user(request)
+    record = _record(user, record_id)
+    raw = {**_as_typed(record), **body.dict(exclude_unset=True)}
+    with acting_as(user.username):
+        saved, issues = services.save_record(record.category, raw, user=user, record=record)
+    if saved is None:
+        return Status(422, _issues(issues, _language(request)))
+    return Status(200, saved)
+
+
+@router.delete(
+    "/records/{record_id}", response={204: None, 403: ErrorOut, 404: ErrorOut}, tags=[TAG_RECORDS]
+)
+def delete_record(request: HttpRequest, record_id: int) -> Any:
+    user = _user(request)
+    record = _record(user, record_id)
+    with acting_as(user.username):
+        services.delete_record(record, user=user)
+    return Status(204, None)
+
+
+# --- imports -------------------------------------------------------------------------------------
+_SUFFIX = re.compile(r"\.[a-z0-9]{1,8}")
+
+
+def _store_upload(upload: UploadedFile) -> Path:
+    """Copy the upload under UPLOAD_DIR with a random name (keeping a plain suffix, which tells
+    the reader the format). Never served, never executed."""
+    directory = Path(settings.UPLOAD_DIR)
+    directory.mkdir(parents=True, exist_ok=True)
+    suffix = Path(upload.name or "").suffix.lower()
+    if not _SUFFIX.fullmatch(suffix):
+        suffix = ""
+    path = directory / f"{secrets.token_hex(16)}{suffix}"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+    with os.fdopen(fd, "wb") as out:
+        for chunk in upload.chunks():
+            out.write(chunk)
+    return path
+
+
+def _import_out(batch: ImportBatch) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": batch.pk,
+        "status": batch.status,
+        "file_name": batch.file_name,
+        "file_sm3": batch.file_sm3,
+        "valid_rows_only": batch.valid_rows_only,
+        "category_id": batch.category_id,
+        "fonds": batch.category.fonds.code,
+        "category": batch.category.code,
+        "rows_total": batch.rows_total,
+        "rows_imported": batch.rows_imported,
+        "rows_unchanged": batch.rows_unchanged,
+        "rows_rejected": batch.rows_rejected,
+        "progress": batch.progress,
+        "rows_processed": None,
+        "errors": batch.errors or [],
+        "message": batch.message,
+        "created_by": batch.created_by.username if batch.created_by else "",
+        "created_at": batch.created_at,
+        "finished_at": batch.finished_at,
+    }
+    if batch.status in ("pending", "running"):
+        live = tasks.read_progress(batch.pk)
+        out["rows_processed"] = live.get("rows")
+        if live.get("status") == "failed":  # the job found the file unreadable
+            out["status"], out["message"] = "failed", live.get("message", "")
+    return out
+
+
+@router.post(
+    "/imports",
+    response={201: ImportOut, 202: ImportOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    tags=[TAG_IMPORTS],
+)
+def create_import(
+    request: HttpRequest,
+    file: File[UploadedFile],
+    category: Form[int],
+    valid_rows_only: Form[bool] = False,
+) -> Any:
+    """Import a catalogue (.xlsx or .csv, 归档文件目录) into a 门类. All or nothing unless
+    valid_rows_only. A small file is imported at once (201, with the report); a large one is
+    queued (202): poll GET /api/imports/{id}."""
+    user = _user(request)
+    services.require(user, IMPORT)
+    cat = _category(user, category)
+    path = _store_upload(file)
+    with path.open("rb") as f:
+        digest = sm3_stream(f)
+    inline = (file.size or 0) < settings.IMPORT_JOB_THRESHOLD_BYTES
+    if not inline:
+        try:  # refuse an unreadable file now rather than in the worker
+            open_table(path)
+        except FileUnreadable as e:
+            path.unlink(missing_ok=True)
+            return Status(400, {"detail": e.message_zh, "field": "file"})
+    with acting_as(user.username):
+        batch = ImportBatch.objects.create(
+            category=cat,
+            file_name=Path(file.name or path.name).name[:255],
+            file_path=str(path),
+            file_sm3=digest,
+            valid_rows_only=valid_rows_only,
+            created_by=user,
+        )
+        if not inline:
+            tasks.run_import(batch.pk, None, user.username)
+            batch.refresh_from_db()
+            return Status(202, _import_out(batch))
+        try:
+            importing.import_file(
+                path, cat, valid_rows_only=valid_rows_only, batch=batch, user=user
+            )
+        except FileUnreadable as e:
+            ImportBatch.objects.filter(pk=batch.pk, status__in=("pending", "running")).update(
+                status="failed", message=e.message_zh, finished_at=timezone.now()
+            )
+            return Status(400, {"detail": e.message_zh, "field": "file"})
+    batch.refresh_from_db()
+    return Status(201, _import_out(batch))
+
+
+@router.get("/imports/{batch_id}", response={200: ImportOut, 404: ErrorOut}, tags=[TAG_IMPORTS])
+def get_import(request: HttpRequest, batch_id: int) -> Any:
+    """An import's status, counts, row errors and, while it runs, its progress."""
+    user = _user(request)
+    services.require(user, IMPORT)
+    batch = (
+        ImportBatch.objects.select_related("category__fonds__repository", "created_by")
+        .filter(pk=batch_id)
+        .first()
+    )
+    if batch is None or not services.can_see_fonds(user, batch.category.fonds):
+        raise _not_found()
+    return _import_out(batch)
