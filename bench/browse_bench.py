@@ -32,7 +32,11 @@ def _timed(fn: Any) -> dict[str, float]:
         fn()
         times.append((time.perf_counter() - t) * 1000)
     times.sort()
-    return {"median_ms": round(statistics.median(times), 1), "p95_ms": round(times[int(len(times) * 0.95) - 1], 1), "max_ms": round(times[-1], 1)}
+    return {
+        "median_ms": round(statistics.median(times), 1),
+        "p95_ms": round(times[int(len(times) * 0.95) - 1], 1),
+        "max_ms": round(times[-1], 1),
+    }
 
 
 def phase(path: Path) -> dict[str, Any]:
@@ -48,11 +52,17 @@ def phase(path: Path) -> dict[str, Any]:
     started = time.perf_counter()
     loaded = import_file(path, category).rows_imported
     load_s = time.perf_counter() - started
-    accounts.create_user("bench", role="cataloguer", password="Bench@2024pass", scope_all=True, clearance=4)
+    accounts.create_user(
+        "bench", role="cataloguer", password="Bench@2024pass", scope_all=True, clearance=4
+    )
     client = Client()
     client.login(username="bench", password="Bench@2024pass")
     url = reverse("web:records", args=[category.pk])
-    codes = list(Record.objects.filter(category=category).order_by("reference_code", "pk").values_list("reference_code", "pk")[loaded // 2 : loaded // 2 + 1])
+    codes = list(
+        Record.objects.filter(category=category)
+        .order_by("reference_code", "pk")
+        .values_list("reference_code", "pk")[loaded // 2 : loaded // 2 + 1]
+    )
     deep_code, deep_id = codes[0]
     year = Record.objects.filter(category=category).values_list("year", flat=True).first()
 
@@ -68,21 +78,38 @@ def phase(path: Path) -> dict[str, Any]:
     }
     qs = Record.objects.filter(category=category).order_by("reference_code", "pk")
     peer = {
-        "offset_count_middle_page": _timed(lambda: list(Paginator(qs, 50).page(loaded // 100).object_list)),
+        "offset_count_middle_page": _timed(
+            lambda: list(Paginator(qs, 50).page(loaded // 100).object_list)
+        ),
     }
     worst = max(p["p95_ms"] for p in pages.values())
-    return {"rows": loaded, "load_seconds": round(load_s, 1), "pages": pages, "peer": peer, "worst_p95_ms": worst, "meets_target": worst < LIMIT_MS}
+    return {
+        "rows": loaded,
+        "load_seconds": round(load_s, 1),
+        "pages": pages,
+        "peer": peer,
+        "worst_p95_ms": worst,
+        "meets_target": worst < LIMIT_MS,
+    }
 
 
 def run(rows: int, databases: list[str], out: Path | None = None) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="lantai-bench-browse-"))
     path = work / "catalogue.csv"
     import_bench.generate_csv(path, rows)
-    result: dict[str, Any] = {"benchmark": "browse list pages", "target_ms": LIMIT_MS, "rows": rows, "machine": common.machine(), "databases": {}}
+    result: dict[str, Any] = {
+        "benchmark": "browse list pages",
+        "target_ms": LIMIT_MS,
+        "rows": rows,
+        "machine": common.machine(),
+        "databases": {},
+    }
     for kind in databases:
         env, _ = common.fresh_database(kind, "lantai_bench_browse")
         try:
-            result["databases"][kind] = common.run_child(Path(__file__).resolve(), ["--phase", "--csv", str(path)], env)
+            result["databases"][kind] = common.run_child(
+                Path(__file__).resolve(), ["--phase", "--csv", str(path)], env
+            )
         finally:
             common.drop_database(kind, "lantai_bench_browse")
     path.unlink()

@@ -30,13 +30,20 @@ def peak_rss_mib() -> float:
 def fresh_database(kind: str, name: str) -> tuple[dict[str, str], Path]:
     """Environment for a child process with an empty database of `kind` (sqlite | postgresql)."""
     data_dir = Path(tempfile.mkdtemp(prefix=f"lantai-bench-{name}-"))
-    env = {**os.environ, "LANTAI_DATA_DIR": str(data_dir), "LANTAI_SECRET_KEY": "bench", "LANTAI_DATABASE_URL": ""}
+    env = {
+        **os.environ,
+        "LANTAI_DATA_DIR": str(data_dir),
+        "LANTAI_SECRET_KEY": "bench",
+        "LANTAI_DATABASE_URL": "",
+    }
     if kind == "postgresql":
         import psycopg
 
         with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0 LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'")
+            conn.execute(
+                f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0 LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'"
+            )
         env["LANTAI_DATABASE_URL"] = f"{PG_URL}/{name}"
     return env, data_dir
 
@@ -51,7 +58,9 @@ def drop_database(kind: str, name: str) -> None:
 
 def run_child(script: Path, args: list[str], env: dict[str, str]) -> dict[str, Any]:
     """Run a benchmark phase in its own process (own peak RSS) and return its JSON line."""
-    proc = subprocess.run([sys.executable, str(script), *args], env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, str(script), *args], env=env, capture_output=True, text=True
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"{script.name} {' '.join(args)} failed:\n{proc.stderr[-4000:]}")
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))

@@ -44,7 +44,11 @@ def phase_ours(path: Path) -> dict[str, Any]:
     category = _category()
     samples: list[float] = []
     started = time.perf_counter()
-    result = import_file(path, category, progress=lambda n: samples.append(common.rss_mib()) if n % 100_000 < 2000 else None)
+    result = import_file(
+        path,
+        category,
+        progress=lambda n: samples.append(common.rss_mib()) if n % 100_000 < 2000 else None,
+    )
     seconds = time.perf_counter() - started
     return {
         "rows": result.rows_total,
@@ -78,13 +82,21 @@ def phase_peer(path: Path) -> dict[str, Any]:
             d = row[ix["日期"]]
             batch.append(
                 Record(
-                    repository_id=fonds.repository_id, fonds=fonds, category=category,
-                    reference_code=row[ix["档号"]], sequence_prefix="", title=row[ix["题名"]],
-                    author=row[ix["责任者"]], document_number=row[ix["文号"]],
+                    repository_id=fonds.repository_id,
+                    fonds=fonds,
+                    category=category,
+                    reference_code=row[ix["档号"]],
+                    sequence_prefix="",
+                    title=row[ix["题名"]],
+                    author=row[ix["责任者"]],
+                    document_number=row[ix["文号"]],
                     date=date(int(d[:4]), int(d[4:6]), int(d[6:8])) if d else None,
-                    year=int(row[ix["年度"]]), retention=row[ix["保管期限"]],
-                    classification=row[ix["密级"]], pages=int(row[ix["页数"]] or 0),
-                    remarks=row[ix["备注"]], org_code=row[ix["机构（问题）"]],
+                    year=int(row[ix["年度"]]),
+                    retention=row[ix["保管期限"]],
+                    classification=row[ix["密级"]],
+                    pages=int(row[ix["页数"]] or 0),
+                    remarks=row[ix["备注"]],
+                    org_code=row[ix["机构（问题）"]],
                 )  # fmt: skip
             )
             if len(batch) == 2000:
@@ -94,7 +106,12 @@ def phase_peer(path: Path) -> dict[str, Any]:
         Record.objects.bulk_create(batch)
         n += len(batch)
     seconds = time.perf_counter() - started
-    return {"rows": n, "seconds": round(seconds, 2), "rows_per_s": round(n / seconds), "peak_rss_mib": round(common.peak_rss_mib(), 1)}
+    return {
+        "rows": n,
+        "seconds": round(seconds, 2),
+        "rows_per_s": round(n / seconds),
+        "peak_rss_mib": round(common.peak_rss_mib(), 1),
+    }
 
 
 def run(rows: int, databases: list[str], out: Path | None = None) -> dict[str, Any]:
@@ -121,7 +138,9 @@ def run(rows: int, databases: list[str], out: Path | None = None) -> dict[str, A
             finally:
                 common.drop_database(kind, name)
         entry["ratio_to_peer"] = round(entry["ours"]["rows_per_s"] / entry["peer"]["rows_per_s"], 2)
-        entry["meets_target"] = entry["ours"]["rows_per_s"] >= 20000 and entry["ratio_to_peer"] >= 1.0
+        entry["meets_target"] = (
+            entry["ours"]["rows_per_s"] >= 20000 and entry["ratio_to_peer"] >= 1.0
+        )
         result["databases"][kind] = entry
     path.unlink()
     result["saved_to"] = str(common.save("import", result, out))

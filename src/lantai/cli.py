@@ -101,7 +101,9 @@ def fonds() -> None:
 @click.argument("code")
 @click.option("--name", required=True, help="全宗名称")
 @click.option("--creator", default=None, help="立档单位 (defaults to the name)")
-@click.option("--repository", "repository", default=None, help="档案馆代码 (default repository if omitted)")
+@click.option(
+    "--repository", "repository", default=None, help="档案馆代码 (default repository if omitted)"
+)
 def fonds_add(code: str, name: str, creator: str | None, repository: str | None) -> None:
     """Create fonds CODE."""
     _django()
@@ -205,10 +207,17 @@ def catalog() -> None:
 @click.option("--fonds", "fonds_code", required=True)
 @click.option("--category", required=True)
 @click.option("--repository", default=None)
-@click.option("--valid-rows-only", is_flag=True, help="Import the valid rows and list the bad ones.")
+@click.option(
+    "--valid-rows-only", is_flag=True, help="Import the valid rows and list the bad ones."
+)
 @click.option("--json", "as_json", is_flag=True)
 def catalog_import(
-    file: Path, fonds_code: str, category: str, repository: str | None, valid_rows_only: bool, as_json: bool
+    file: Path,
+    fonds_code: str,
+    category: str,
+    repository: str | None,
+    valid_rows_only: bool,
+    as_json: bool,
 ) -> None:
     """Import an .xlsx or .csv 归档文件目录. Exit 0 ok, 1 rows rejected, 2 unreadable file."""
     _django()
@@ -243,9 +252,16 @@ def catalog_import(
 @click.option("--category", required=True)
 @click.option("--repository", default=None)
 @click.option("--year", type=int, default=None)
-@click.option("--encoding", default="utf-8-sig", show_default=True, help="CSV only: utf-8-sig or gb18030")
+@click.option(
+    "--encoding", default="utf-8-sig", show_default=True, help="CSV only: utf-8-sig or gb18030"
+)
 def catalog_export(
-    file: Path, fonds_code: str, category: str, repository: str | None, year: int | None, encoding: str
+    file: Path,
+    fonds_code: str,
+    category: str,
+    repository: str | None,
+    year: int | None,
+    encoding: str,
 ) -> None:
     """Export a category's catalogue to .xlsx or .csv (the format follows the file name)."""
     _django()
@@ -271,7 +287,9 @@ def user() -> None:
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--clearance", default=0, show_default=True)
 @click.option("--all-repositories", is_flag=True)
-def user_add(username: str, role: str, password: str, clearance: int, all_repositories: bool) -> None:
+def user_add(
+    username: str, role: str, password: str, clearance: int, all_repositories: bool
+) -> None:
     _django()
     from lantai.core import accounts
     from lantai.core.audit import acting_as
@@ -279,7 +297,11 @@ def user_add(username: str, role: str, password: str, clearance: int, all_reposi
     with acting_as(_cli_actor()):
         try:
             accounts.create_user(
-                username, role=role, password=password, clearance=clearance, scope_all=all_repositories
+                username,
+                role=role,
+                password=password,
+                clearance=clearance,
+                scope_all=all_repositories,
             )
         except accounts.AccountError as e:
             raise click.ClickException(e.message_zh) from e
@@ -318,7 +340,9 @@ def audit_verify(as_json: bool) -> None:
 
     r = verify()
     if as_json:
-        _echo_json({"ok": r.ok, "checked": r.checked, "broken_seq": r.broken_seq, "reason": r.reason})
+        _echo_json(
+            {"ok": r.ok, "checked": r.checked, "broken_seq": r.broken_seq, "reason": r.reason}
+        )
     elif r.ok:
         click.echo(f"审计日志完整：已校验 {r.checked} 条 audit chain intact ({r.checked} entries)")
     else:
@@ -333,7 +357,9 @@ def _bench_module(name: str) -> Any:
 
     path = Path(__file__).resolve().parents[2] / "bench" / f"{name}.py"
     if not path.exists():
-        raise click.ClickException(f"找不到基准测试 {path}：请在源码目录中运行 (run from a source checkout)")
+        raise click.ClickException(
+            f"找不到基准测试 {path}：请在源码目录中运行 (run from a source checkout)"
+        )
     sys.path.insert(0, str(path.parent))
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec and spec.loader

@@ -20,19 +20,27 @@ GOOD = [
 ]
 
 
-def write(tmp_path: Path, lines: list[str], encoding: str = "utf-8", name: str = "目录.csv") -> Path:
+def write(
+    tmp_path: Path, lines: list[str], encoding: str = "utf-8", name: str = "目录.csv"
+) -> Path:
     path = tmp_path / name
     path.write_bytes((HEADER + "\n".join(lines) + "\n").encode(encoding))
     return path
 
 
-def test_good_file_imports_every_row_and_writes_one_audit_entry(ws: Category, tmp_path: Path) -> None:
+def test_good_file_imports_every_row_and_writes_one_audit_entry(
+    ws: Category, tmp_path: Path
+) -> None:
     result = importing.import_file(write(tmp_path, GOOD), ws)
     assert (result.status, result.rows_imported, result.rows_rejected) == ("imported", 3, 0)
     r = Record.objects.get(reference_code="Z109-WS·2011-Y-BGS-0002")
     assert r.title == "关于做好春季森林防火工作的通知"
     assert (r.date, r.year, r.retention, r.classification, r.org_code) == (
-        dt.date(2011, 3, 20), 2011, "Y", "restricted", "BGS"
+        dt.date(2011, 3, 20),
+        2011,
+        "Y",
+        "restricted",
+        "BGS",
     )
     assert r.open_due_date == dt.date(2036, 3, 20)
     assert r.sequence_number == 2
@@ -46,7 +54,10 @@ def test_good_file_imports_every_row_and_writes_one_audit_entry(ws: Category, tm
 def test_chinese_encodings_import_correctly(ws: Category, tmp_path: Path, encoding: str) -> None:
     result = importing.import_file(write(tmp_path, GOOD, encoding), ws)
     assert result.rows_imported == 3
-    assert Record.objects.get(reference_code="Z109-WS·2011-Y-BGS-0003").title == "关于同意设立岭南省档案学会的批复"
+    assert (
+        Record.objects.get(reference_code="Z109-WS·2011-Y-BGS-0003").title
+        == "关于同意设立岭南省档案学会的批复"
+    )
 
 
 BAD = [
@@ -61,7 +72,9 @@ BAD = [
 ]
 
 
-def test_bad_rows_reject_the_whole_file_with_a_row_by_row_report(ws: Category, tmp_path: Path) -> None:
+def test_bad_rows_reject_the_whole_file_with_a_row_by_row_report(
+    ws: Category, tmp_path: Path
+) -> None:
     result = importing.import_file(write(tmp_path, BAD), ws)
     assert result.status == "rejected"
     assert (result.rows_total, result.rows_imported, result.rows_rejected) == (8, 0, 6)
@@ -79,11 +92,14 @@ def test_bad_rows_reject_the_whole_file_with_a_row_by_row_report(ws: Category, t
     assert AuditEntry.objects.filter(action="import_rejected").count() == 1
 
 
-def test_valid_rows_only_imports_the_good_rows_and_lists_the_bad(ws: Category, tmp_path: Path) -> None:
+def test_valid_rows_only_imports_the_good_rows_and_lists_the_bad(
+    ws: Category, tmp_path: Path
+) -> None:
     result = importing.import_file(write(tmp_path, BAD), ws, valid_rows_only=True)
     assert (result.status, result.rows_imported, result.rows_rejected) == ("imported", 2, 6)
     assert set(Record.objects.values_list("reference_code", flat=True)) == {
-        "Z109-WS·2011-Y-BGS-0001", "Z109-WS·2011-Y-BGS-0003"
+        "Z109-WS·2011-Y-BGS-0001",
+        "Z109-WS·2011-Y-BGS-0003",
     }
     assert sorted({e.row for e in result.errors}) == [3, 4, 5, 6, 7, 8]
 
@@ -103,7 +119,9 @@ def test_a_held_code_with_different_content_is_an_error(ws: Category, tmp_path: 
     result = importing.import_file(write(tmp_path, changed, name="b.csv"), ws)
     assert result.status == "rejected"
     assert result.errors[0].rule == "duplicate" and "已存在" in result.errors[0].message
-    assert Record.objects.get(reference_code="Z109-WS·2011-Y-BGS-0001").title.endswith("工作要点》的通知")
+    assert Record.objects.get(reference_code="Z109-WS·2011-Y-BGS-0001").title.endswith(
+        "工作要点》的通知"
+    )
 
 
 def test_duplicate_codes_inside_one_file_across_batches(ws: Category, tmp_path: Path) -> None:
@@ -131,7 +149,11 @@ def test_code_is_built_when_the_file_has_none(ws: Category, tmp_path: Path) -> N
     result = importing.import_file(path, ws)
     assert result.rows_imported == 2, result.as_dict()
     first = Record.objects.get(reference_code="Z109-WS·1998-D30-BGS-0001")
-    assert (first.retention, first.retention_legacy, first.classification_level) == ("D30", "长期", 2)
+    assert (first.retention, first.retention_legacy, first.classification_level) == (
+        "D30",
+        "长期",
+        2,
+    )
     assert Record.objects.filter(reference_code="Z109-WS·1998-D10-BGS-0002").exists()
 
 
@@ -139,8 +161,23 @@ def test_xlsx_with_a_title_row_and_date_cells(ws: Category, tmp_path: Path) -> N
     wb = openpyxl.Workbook()
     sheet = wb.active
     sheet.append(["岭南省人民政府办公厅 2011 年归档文件目录"])
-    sheet.append(["序号", "档号", "责任者", "题名", "日期", "密级", "页数", "保管期限", "年度", "附加说明"])
-    sheet.append([1, "Z109-WS·2011-Y-BGS-0001", "办公厅", "关于印发工作要点的通知", dt.datetime(2011, 3, 15), "公开", 4, "永久", 2011, "原件存一号库"])
+    sheet.append(
+        ["序号", "档号", "责任者", "题名", "日期", "密级", "页数", "保管期限", "年度", "附加说明"]
+    )
+    sheet.append(
+        [
+            1,
+            "Z109-WS·2011-Y-BGS-0001",
+            "办公厅",
+            "关于印发工作要点的通知",
+            dt.datetime(2011, 3, 15),
+            "公开",
+            4,
+            "永久",
+            2011,
+            "原件存一号库",
+        ]
+    )
     path = tmp_path / "目录.xlsx"
     wb.save(path)
     result = importing.import_file(path, ws)
@@ -160,7 +197,9 @@ def test_xlsx_with_a_title_row_and_date_cells(ws: Category, tmp_path: Path) -> N
         ("notes.pdf", b"%PDF-1.4", "不支持"),
     ],
 )
-def test_unreadable_files_are_refused_with_a_reason(ws: Category, tmp_path: Path, name: str, content: bytes, expect: str) -> None:
+def test_unreadable_files_are_refused_with_a_reason(
+    ws: Category, tmp_path: Path, name: str, content: bytes, expect: str
+) -> None:
     path = tmp_path / name
     path.write_bytes(content)
     with pytest.raises(importing.FileUnreadable) as e:
@@ -182,7 +221,9 @@ def test_export_then_reimport_is_unchanged(ws: Category, tmp_path: Path, suffix:
     out = tmp_path / f"export{suffix}"
     assert exporting.export_file(out, ws) == 3
     again = importing.import_file(out, ws)
-    assert (again.rows_imported, again.rows_unchanged, again.rows_rejected) == (0, 3, 0), again.as_dict()
+    assert (again.rows_imported, again.rows_unchanged, again.rows_rejected) == (0, 3, 0), (
+        again.as_dict()
+    )
 
 
 def test_gb18030_export(ws: Category, tmp_path: Path) -> None:
@@ -196,7 +237,10 @@ def test_gb18030_export(ws: Category, tmp_path: Path) -> None:
 
 def test_saved_mapping_is_reused(ws: Category, tmp_path: Path) -> None:
     path = tmp_path / "odd.csv"
-    path.write_text("档号,责任者,文件名称,成文日期\nZ109-WS·2011-Y-BGS-0001,办公厅,关于印发工作要点的通知,20110315\n", encoding="utf-8")
+    path.write_text(
+        "档号,责任者,文件名称,成文日期\nZ109-WS·2011-Y-BGS-0001,办公厅,关于印发工作要点的通知,20110315\n",
+        encoding="utf-8",
+    )
     table = importing.open_table(path)
     mapping = importing.mapping_for(table)
     assert mapping["文件名称"] == ""  # not a known header

@@ -29,7 +29,10 @@ def test_changes_are_logged_with_actor_and_diff(chain: list[AuditEntry]) -> None
     assert ("create", "fonds") in actions and ("create", "category") in actions
     update = next(e for e in chain if e.action == "update")
     assert update.actor == "archivist"
-    assert update.detail["changes"]["name"] == ["岭南省人民政府办公厅", "岭南省人民政府办公厅（改）"]
+    assert update.detail["changes"]["name"] == [
+        "岭南省人民政府办公厅",
+        "岭南省人民政府办公厅（改）",
+    ]
     assert [e.seq for e in chain] == list(range(1, len(chain) + 1))
     assert all(e.prev_hash == p.hash for p, e in zip(chain, chain[1:], strict=False))
 
@@ -73,6 +76,15 @@ def test_truncated_tail_is_found(chain: list[AuditEntry]) -> None:
 def test_rehashed_forgery_without_the_head_is_found(chain: list[AuditEntry]) -> None:
     """Rewriting an entry and recomputing its own hash still breaks the next link."""
     e = chain[0]
-    forged = audit._digest(e.seq, e.at.isoformat(), "intruder", e.action, e.target_type, e.target_id, e.detail, e.prev_hash)
+    forged = audit._digest(
+        e.seq,
+        e.at.isoformat(),
+        "intruder",
+        e.action,
+        e.target_type,
+        e.target_id,
+        e.detail,
+        e.prev_hash,
+    )
     AuditEntry.objects.filter(pk=e.pk).update(actor="intruder", hash=forged)
     assert audit.verify().broken_seq == 2

@@ -7,27 +7,20 @@ so that the audit log names the user.
 """
 
 import datetime as dt
-import os
-import re
-import secrets
-from pathlib import Path
 from typing import Any, Literal
 
-from django.conf import settings
-from django.db.models import Q, QuerySet, prefetch_related_objects
+from django.db.models import prefetch_related_objects
 from django.http import HttpRequest
-from django.utils import timezone
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
 from lantai.catalog import importing, services, tasks
-from lantai.catalog.models import Category, Fonds, ImportBatch, Record, Repository
-from lantai.catalog.readers import FileUnreadable, open_table
+from lantai.catalog.models import Category, Fonds, ImportBatch, Record
+from lantai.catalog.readers import FileUnreadable
 from lantai.core.audit import acting_as
 from lantai.core.models import User
 from lantai.core.roles import IMPORT, STRUCTURE, VIEW
-from lantai.core.sm3 import sm3_stream
 from lantai.standards.categories import load_categories
 
 router = Router()
@@ -264,13 +257,6 @@ def _language(request: HttpRequest) -> str:
     )
 
 
-def _visible_repositories(user: User) -> QuerySet[Repository]:
-    qs = Repository.objects.all()
-    if user.scope_all:
-        return qs
-    return qs.filter(Q(pk__in=user.repositories.all()) | Q(fonds__in=user.fonds.all())).distinct()
-
-
 def _fonds(user: User, fonds_id: int) -> Fonds:
     services.require(user, VIEW)
     fonds = services.visible_fonds(user).filter(pk=fonds_id).first()
@@ -313,35 +299,13 @@ def _issues(issues: list[Any], language: str) -> dict[str, Any]:
     }
 
 
-def _as_typed(record: Record) -> dict[str, Any]:
-    """A stored record as the validator takes it, so that a PATCH re-validates the whole record."""
-    meta = record.metadata or {}
-    return {
-        "reference_code": record.reference_code,
-        "title": record.title,
-        "author": record.author,
-        "document_number": record.document_number,
-        "date": record.date.isoformat() if record.date else "",
-        "year": record.year or "",
-        "retention": record.retention_legacy or record.retention,
-        "classification": record.classification,
-        "secrecy_period": record.secrecy_period,
-        "open_status": record.open_status,
-        "pages": "" if record.pages is None else record.pages,
-        "remarks": record.remarks,
-        "org_code": record.org_code,
-        "keywords": meta.get("keywords", ""),
-        "extra": meta.get("extra") or {},
-    }
-
-
 # --- structure -----------------------------------------------------------------------------------
 @router.get("/repositories", response=list[RepositoryOut], tags=[TAG_STRUCTURE])
 def list_repositories(request: HttpRequest) -> Any:
     """档案馆 the user may work in."""
     user = _user(request)
     services.require(user, VIEW)
-    return _visible_repositories(user)
+    return services.visible_repositories(user)
 
 
 @router.get("/fonds", response=list[FondsOut], tags=[TAG_STRUCTURE])
@@ -361,9 +325,6 @@ def create_fonds(request: HttpRequest, body: FondsIn) -> Any:
     user = _user(request)
     services.require(user, STRUCTURE)
     repo = services.get_repository(body.repository)
-    # Scope over the whole 档案馆, not just over some of its fonds.
-    if not (user.scope_all or user.repositories.filter(pk=repo.pk).exists()):
-        raise services.PermissionDenied(f"无权在{repo.name}建立全宗", "repository")
     with acting_as(user.username):
         fonds = services.create_fonds(
             body.code, body.name, creator=body.creator, repository=repo, user=user
@@ -483,7 +444,7 @@ def update_record(request: HttpRequest, record_id: int, body: RecordFields) -> A
     """Change some fields of a record; the whole record is validated again."""
     user = _user(request)
     record = _record(user, record_id)
-    raw = {**_as_typed(record), **body.dict(exclude_unset=True)}
+    raw = {**services.record_as_input(record), **body.dict(exclude_unset=True)}
     with acting_as(user.username):
         saved, issues = services.save_record(record.category, raw, user=user, record=record)
     if saved is None:
@@ -503,25 +464,6 @@ def delete_record(request: HttpRequest, record_id: int) -> Any:
 
 
 # --- imports -------------------------------------------------------------------------------------
-_SUFFIX = re.compile(r"\.[a-z0-9]{1,8}")
-
-
-def _store_upload(upload: UploadedFile) -> Path:
-    """Copy the upload under UPLOAD_DIR with a random name (keeping a plain suffix, which tells
-    the reader the format). Never served, never executed."""
-    directory = Path(settings.UPLOAD_DIR)
-    directory.mkdir(parents=True, exist_ok=True)
-    suffix = Path(upload.name or "").suffix.lower()
-    if not _SUFFIX.fullmatch(suffix):
-        suffix = ""
-    path = directory / f"{secrets.token_hex(16)}{suffix}"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
-    with os.fdopen(fd, "wb") as out:
-        for chunk in upload.chunks():
-            out.write(chunk)
-    return path
-
-
 def _import_out(batch: ImportBatch) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": batch.pk,
@@ -569,40 +511,16 @@ def create_import(
     user = _user(request)
     services.require(user, IMPORT)
     cat = _category(user, category)
-    path = _store_upload(file)
-    with path.open("rb") as f:
-        digest = sm3_stream(f)
-    inline = (file.size or 0) < settings.IMPORT_JOB_THRESHOLD_BYTES
-    if not inline:
-        try:  # refuse an unreadable file now rather than in the worker
-            open_table(path)
-        except FileUnreadable as e:
-            path.unlink(missing_ok=True)
-            return Status(400, {"detail": e.message_zh, "field": "file"})
+    path = importing.store_upload(file.chunks(), file.name or "")
     with acting_as(user.username):
-        batch = ImportBatch.objects.create(
-            category=cat,
-            file_name=Path(file.name or path.name).name[:255],
-            file_path=str(path),
-            file_sm3=digest,
-            valid_rows_only=valid_rows_only,
-            created_by=user,
-        )
-        if not inline:
-            tasks.run_import(batch.pk, None, user.username)
-            batch.refresh_from_db()
-            return Status(202, _import_out(batch))
         try:
-            importing.import_file(
-                path, cat, valid_rows_only=valid_rows_only, batch=batch, user=user
+            batch, result = importing.start_import(
+                path, file.name or "", cat, user=user, valid_rows_only=valid_rows_only
             )
         except FileUnreadable as e:
-            ImportBatch.objects.filter(pk=batch.pk, status__in=("pending", "running")).update(
-                status="failed", message=e.message_zh, finished_at=timezone.now()
-            )
             return Status(400, {"detail": e.message_zh, "field": "file"})
     batch.refresh_from_db()
-    return Status(201, _import_out(batch))
+    return Status(202 if result is None else 201, _import_out(batch))
 
 
 @router.get("/imports/{batch_id}", response={200: ImportOut, 404: ErrorOut}, tags=[TAG_IMPORTS])

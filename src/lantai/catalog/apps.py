@@ -13,7 +13,9 @@ class CatalogConfig(AppConfig):
         audit_changes(models.Repository, "repository", ("code", "name", "level"))
         audit_changes(models.Fonds, "fonds", ("repository_id", "code", "name", "creator"))
         audit_changes(
-            models.Category, "category", ("fonds_id", "code", "arrangement", "code_rule", "volume_item_rule")
+            models.Category,
+            "category",
+            ("fonds_id", "code", "arrangement", "code_rule", "volume_item_rule"),
         )
         audit_changes(models.Record, "record", models.Record.AUDITED_FIELDS)
         audit_changes(models.Component, "component", ("record_id", "name", "size", "sm3"))

@@ -27,7 +27,11 @@ TABLE = Record._meta.db_table
 
 def row_tuple(clean: dict[str, Any], fixed: dict[str, Any], now: datetime) -> tuple[Any, ...]:
     """Column values in COLUMNS order. `fixed` holds the ids shared by every row of a batch."""
-    values = {**fixed, **clean, "metadata": json.dumps(clean.get("metadata") or {}, ensure_ascii=False)}
+    values = {
+        **fixed,
+        **clean,
+        "metadata": json.dumps(clean.get("metadata") or {}, ensure_ascii=False),
+    }
     values["created_at"] = values["updated_at"] = now
     return tuple(values.get(c) for c in COLUMNS)
 
@@ -61,7 +65,11 @@ def _sqlite_value(v: Any) -> Any:
 def _executemany_sqlite(rows: Sequence[tuple[Any, ...]]) -> None:
     placeholders = ", ".join(["%s"] * len(COLUMNS))
     sql = f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({placeholders})"
-    date_idx = [i for i, c in enumerate(COLUMNS) if c in ("date", "open_due_date", "created_at", "updated_at")]
+    date_idx = [
+        i
+        for i, c in enumerate(COLUMNS)
+        if c in ("date", "open_due_date", "created_at", "updated_at")
+    ]
     converted = []
     for row in rows:
         r = list(row)

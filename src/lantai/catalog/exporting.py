@@ -13,7 +13,6 @@ from lantai.catalog.services import CatalogError
 from lantai.standards import vocabularies as vocab
 
 
-
 def _labels(vocabulary: str) -> dict[str, str]:
     return {t.code: t.label_zh for t in vocab.get_vocabulary(vocabulary).terms}
 
@@ -34,10 +33,20 @@ def _rows(category: Category, year: int | None, records: Any = None) -> Iterator
             "open_status": status_labels.get(r.open_status, r.open_status),
             "date": r.date.strftime("%Y%m%d") if r.date else "",
         }
-        yield [values[f] if f in values else (getattr(r, f) if getattr(r, f) is not None else "") for _, f in cols]
+        yield [
+            values[f] if f in values else (getattr(r, f) if getattr(r, f) is not None else "")
+            for _, f in cols
+        ]
 
 
-def export_file(path: Path, category: Category, *, year: int | None = None, encoding: str = "utf-8-sig", records: Any = None) -> int:
+def export_file(
+    path: Path,
+    category: Category,
+    *,
+    year: int | None = None,
+    encoding: str = "utf-8-sig",
+    records: Any = None,
+) -> int:
     """Write the catalogue of `category` (optionally one year) to `path`; returns the row count."""
     headers = [h for h, _ in columns.export_columns()]
     suffix = path.suffix.lower()

@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
+import secrets
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -56,7 +60,13 @@ class RowError:
     message_en: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "column": self.column, "rule": self.rule, "value": self.value, "message": self.message}
+        return {
+            "row": self.row,
+            "column": self.column,
+            "rule": self.rule,
+            "value": self.value,
+            "message": self.message,
+        }
 
 
 @dataclass
@@ -93,7 +103,10 @@ class ImportResult:
         lines = [
             f"{head}：共 {self.rows_total} 行，新增 {self.rows_imported}，未变 {self.rows_unchanged}，错误 {self.rows_rejected}"
         ]
-        lines += [f"  第 {e.row} 行 [{e.column}] {e.rule}：{e.message}（值：{e.value}）" for e in self.errors]
+        lines += [
+            f"  第 {e.row} 行 [{e.column}] {e.rule}：{e.message}（值：{e.value}）"
+            for e in self.errors
+        ]
         if self.errors_truncated:
             lines.append(f"  ……仅列出前 {MAX_REPORTED_ERRORS} 条错误")
         return lines
@@ -110,7 +123,8 @@ def save_mapping(headers: list[str], mapping: Mapping[str, str]) -> None:
     if unknown:
         raise ValueError(f"unknown fields {sorted(unknown)}")
     ColumnMapping.objects.update_or_create(
-        signature=columns.signature(headers), defaults={"headers": headers, "mapping": dict(mapping)}
+        signature=columns.signature(headers),
+        defaults={"headers": headers, "mapping": dict(mapping)},
     )
 
 
@@ -144,7 +158,9 @@ class Preview:
     rows: list[dict[str, Any]]  # row, values (field -> text), issues
 
 
-def preview(path: Path, category: Category, mapping: Mapping[str, str] | None = None, limit: int = 20) -> Preview:
+def preview(
+    path: Path, category: Category, mapping: Mapping[str, str] | None = None, limit: int = 20
+) -> Preview:
     table = open_table(path)
     mapping = dict(mapping) if mapping else mapping_for(table)
     validator = RecordValidator(category)
@@ -152,19 +168,87 @@ def preview(path: Path, category: Category, mapping: Mapping[str, str] | None = 
     for number, cells in table.rows():
         raw = _row_dict(table.headers, mapping, cells)
         clean, issues = validator.validate(raw)
-        out.append({"row": number, "values": clean, "issues": [_error(number, i).as_dict() for i in issues]})
+        out.append(
+            {
+                "row": number,
+                "values": clean,
+                "issues": [_error(number, i).as_dict() for i in issues],
+            }
+        )
         if len(out) >= limit:
             break
     return Preview(table.headers, mapping, out)
 
 
 def _error(row: int, issue: Issue, column: str | None = None) -> RowError:
-    return RowError(row, column or columns.field_label(issue.field), issue.rule, str(issue.value or ""), issue.message_zh, issue.message_en)
+    return RowError(
+        row,
+        column or columns.field_label(issue.field),
+        issue.rule,
+        str(issue.value or ""),
+        issue.message_zh,
+        issue.message_en,
+    )
 
 
 def _row_hash(clean: Mapping[str, Any]) -> str:
-    body = json.dumps([clean.get(k) for k in HASHED], ensure_ascii=False, default=str, sort_keys=True)
+    body = json.dumps(
+        [clean.get(k) for k in HASHED], ensure_ascii=False, default=str, sort_keys=True
+    )
     return hashlib.blake2b(body.encode(), digest_size=16).hexdigest()
+
+
+# --- uploads and queueing -------------------------------------------------------------------------
+def store_upload(chunks: Iterable[bytes], original_name: str) -> Path:
+    """Copy an uploaded file under UPLOAD_DIR with a random name, keeping only a plain suffix
+    (the reader needs it to tell the format). Uploads are never served or executed."""
+    directory = Path(settings.UPLOAD_DIR)
+    directory.mkdir(parents=True, exist_ok=True)
+    suffix = Path(original_name).suffix.lower()
+    if not re.fullmatch(r"\.[a-z0-9]{1,8}", suffix):
+        suffix = ""
+    path = directory / f"{secrets.token_hex(16)}{suffix}"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+    with os.fdopen(fd, "wb") as out:
+        for chunk in chunks:
+            out.write(chunk)
+    return path
+
+
+def start_import(
+    path: Path,
+    original_name: str,
+    category: Category,
+    *,
+    user: Any,
+    valid_rows_only: bool = False,
+    mapping: Mapping[str, str] | None = None,
+) -> tuple[ImportBatch, ImportResult | None]:
+    """Register an import of a stored upload and run it: inline for a small file (the result is
+    returned), as a queued job for one larger than IMPORT_JOB_THRESHOLD_BYTES (result None).
+    Raises FileUnreadable at once for a file that cannot be read."""
+    from lantai.catalog import tasks
+
+    if path.stat().st_size >= settings.IMPORT_JOB_THRESHOLD_BYTES:
+        open_table(path)  # refuse an unreadable file now rather than in the worker
+        inline = False
+    else:
+        inline = True
+    with path.open("rb") as f:
+        digest = sm3_stream(f)
+    batch = ImportBatch.objects.create(
+        category=category, file_name=Path(original_name).name[:255] or path.name, file_path=str(path),
+        file_sm3=digest, valid_rows_only=valid_rows_only, created_by=user if getattr(user, "pk", None) else None,
+    )  # fmt: skip
+    if not inline:
+        tasks.run_import(
+            batch.pk, dict(mapping) if mapping else None, getattr(user, "username", "system")
+        )
+        return batch, None
+    result = import_file(
+        path, category, valid_rows_only=valid_rows_only, mapping=mapping, batch=batch, user=user
+    )
+    return batch, result
 
 
 # --- import -------------------------------------------------------------------------------------
@@ -204,10 +288,19 @@ def import_file(
     except _Rejected:
         result.status = "rejected"
         result.rows_imported = 0
-        audit.record("import_rejected", "import_batch", batch.pk, _audit_detail(batch, category, result))
+        audit.record(
+            "import_rejected", "import_batch", batch.pk, _audit_detail(batch, category, result)
+        )
     except FileUnreadable as e:
-        ImportBatch.objects.filter(pk=batch.pk).update(status="failed", message=e.message_zh, finished_at=timezone.now())
-        audit.record("import_failed", "import_batch", batch.pk, {"file": batch.file_name, "error": e.message_zh})
+        ImportBatch.objects.filter(pk=batch.pk).update(
+            status="failed", message=e.message_zh, finished_at=timezone.now()
+        )
+        audit.record(
+            "import_failed",
+            "import_batch",
+            batch.pk,
+            {"file": batch.file_name, "error": e.message_zh},
+        )
         raise
     result.seconds = time.perf_counter() - started
     ImportBatch.objects.filter(pk=batch.pk).update(
@@ -258,17 +351,41 @@ def _run(
         for number, clean in pending:
             code = clean["reference_code"]
             if code in seen:
-                reject(number, Issue("reference_code", "duplicate", code, f"档号“{code}”与本文件第 {seen[code]} 行重复"), code_column)
+                reject(
+                    number,
+                    Issue(
+                        "reference_code",
+                        "duplicate",
+                        code,
+                        f"档号“{code}”与本文件第 {seen[code]} 行重复",
+                    ),
+                    code_column,
+                )
                 continue
             seen[code] = number
             if code in held:
                 held_hash, held_batch = held[code]
                 if held_batch == batch.pk:
-                    reject(number, Issue("reference_code", "duplicate", code, f"档号“{code}”与本文件前面的行重复"), code_column)
+                    reject(
+                        number,
+                        Issue(
+                            "reference_code", "duplicate", code, f"档号“{code}”与本文件前面的行重复"
+                        ),
+                        code_column,
+                    )
                 elif held_hash == clean["row_hash"]:
                     result.rows_unchanged += 1
                 else:
-                    reject(number, Issue("reference_code", "duplicate", code, f"档号“{code}”已存在，且内容与库中记录不同"), code_column)
+                    reject(
+                        number,
+                        Issue(
+                            "reference_code",
+                            "duplicate",
+                            code,
+                            f"档号“{code}”已存在，且内容与库中记录不同",
+                        ),
+                        code_column,
+                    )
                 continue
             rows.append(bulk.row_tuple(clean, fixed, now))
             years[clean["year"]] += 1
@@ -303,4 +420,6 @@ def _held(category: Category, codes: list[str]) -> dict[str, tuple[str, int | No
     if not codes:
         return {}
     qs = Record.objects.filter(repository_id=category.fonds.repository_id, reference_code__in=codes)
-    return {c: (h, b) for c, h, b in qs.values_list("reference_code", "row_hash", "import_batch_id")}
+    return {
+        c: (h, b) for c, h, b in qs.values_list("reference_code", "row_hash", "import_batch_id")
+    }

@@ -36,7 +36,9 @@ class Fonds(models.Model):
 
     class Meta:
         ordering = ["repository", "code"]
-        constraints = [models.UniqueConstraint(fields=["repository", "code"], name="fonds_code_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "code"], name="fonds_code_unique")
+        ]
         verbose_name = _("全宗")
 
     def __str__(self) -> str:
@@ -58,13 +60,17 @@ class Category(models.Model):
     ARRANGEMENTS = [("item", _("按件")), ("volume", _("按卷"))]
     fonds = models.ForeignKey(Fonds, on_delete=models.PROTECT, related_name="categories")
     code = models.CharField(_("门类代码"), max_length=8)
-    arrangement = models.CharField(_("整理方式"), max_length=16, choices=ARRANGEMENTS, default="item")
+    arrangement = models.CharField(
+        _("整理方式"), max_length=16, choices=ARRANGEMENTS, default="item"
+    )
     code_rule = models.CharField(_("档号规则"), max_length=64, default="dat22")
     volume_item_rule = models.CharField(_("卷内文件档号规则"), max_length=64, blank=True)
 
     class Meta:
         ordering = ["fonds", "code"]
-        constraints = [models.UniqueConstraint(fields=["fonds", "code"], name="category_code_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["fonds", "code"], name="category_code_unique")
+        ]
         verbose_name = _("门类")
 
     def __str__(self) -> str:
@@ -79,7 +85,9 @@ class YearCount(models.Model):
     count = models.IntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["category", "year"], name="year_count_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["category", "year"], name="year_count_unique")
+        ]
 
 
 class Record(models.Model):
@@ -88,7 +96,11 @@ class Record(models.Model):
     The common DA/T 46 elements are columns; the rest of the profile lives in `metadata`."""
 
     LEVELS = [("item", _("件")), ("volume", _("案卷")), ("volume_item", _("卷内文件"))]
-    OPEN_STATUSES = [("closed", _("未开放")), ("open", _("开放")), ("restricted_use", _("控制使用"))]
+    OPEN_STATUSES = [
+        ("closed", _("未开放")),
+        ("open", _("开放")),
+        ("restricted_use", _("控制使用")),
+    ]
     AUDITED_FIELDS = (
         "reference_code", "title", "author", "document_number", "date", "year", "retention",
         "classification", "open_status", "pages", "remarks", "org_code", "metadata",
@@ -102,7 +114,9 @@ class Record(models.Model):
     )
     level = models.CharField(_("聚合层次"), max_length=16, choices=LEVELS, default="item")
     reference_code = models.CharField(_("档号"), max_length=100)
-    sequence_prefix = models.CharField(max_length=100)  # the code up to its last number (漏号 checks)
+    sequence_prefix = models.CharField(
+        max_length=100
+    )  # the code up to its last number (漏号 checks)
     sequence_number = models.IntegerField(null=True)
     year = models.IntegerField(_("年度"), null=True, blank=True)
     retention = models.CharField(_("保管期限"), max_length=8)
@@ -116,11 +130,15 @@ class Record(models.Model):
     classification = models.CharField(_("密级"), max_length=16, default="public")
     classification_level = models.PositiveSmallIntegerField(default=0)
     secrecy_period = models.CharField(_("保密期限"), max_length=50, blank=True)
-    open_status = models.CharField(_("开放状态"), max_length=16, choices=OPEN_STATUSES, default="closed")
+    open_status = models.CharField(
+        _("开放状态"), max_length=16, choices=OPEN_STATUSES, default="closed"
+    )
     open_due_date = models.DateField(_("到期开放日期"), null=True, blank=True)
     remarks = models.TextField(_("备注"), blank=True)
     metadata = models.JSONField(_("其他元数据"), default=dict, blank=True)
-    row_hash = models.CharField(max_length=64, blank=True)  # SM3 of the imported row (idempotent re-import)
+    row_hash = models.CharField(
+        max_length=64, blank=True
+    )  # SM3 of the imported row (idempotent re-import)
     import_batch = models.ForeignKey(
         "ImportBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -129,7 +147,9 @@ class Record(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["repository", "reference_code"], name="record_code_unique")
+            models.UniqueConstraint(
+                fields=["repository", "reference_code"], name="record_code_unique"
+            )
         ]
         indexes = [
             models.Index(fields=["category", "year", "reference_code"], name="record_browse_year"),
@@ -210,7 +230,9 @@ class ThematicCollection(models.Model):
     records = models.ManyToManyField(Record, blank=True, related_name="collections")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["repository", "code"], name="collection_code_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "code"], name="collection_code_unique")
+        ]
         verbose_name = _("专题数据库")
 
     def __str__(self) -> str:

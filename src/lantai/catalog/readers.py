@@ -9,7 +9,6 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
-
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -40,7 +39,9 @@ class Table:
 
     def rows(self) -> Iterator[tuple[int, list[Any]]]:
         """(row number in the file, cells) for every row after the header; blank rows skipped."""
-        source = _xlsx_rows(self.path) if self.kind == "xlsx" else _csv_rows(self.path, self.encoding)
+        source = (
+            _xlsx_rows(self.path) if self.kind == "xlsx" else _csv_rows(self.path, self.encoding)
+        )
         for number, cells in source:
             if number <= self.header_row:
                 continue
@@ -54,7 +55,9 @@ def open_table(path: Path) -> Table:
         raise FileUnreadable(f"文件“{path}”不存在")
     suffix = path.suffix.lower()
     if suffix == ".xls":
-        raise FileUnreadable(f"“{path.name}”是旧版 Excel 97-2003 格式（.xls），请在 Excel 中另存为 .xlsx 后再导入")
+        raise FileUnreadable(
+            f"“{path.name}”是旧版 Excel 97-2003 格式（.xls），请在 Excel 中另存为 .xlsx 后再导入"
+        )
     if suffix in (".xlsx", ".xlsm"):
         table = Table(path, "xlsx")
         rows = _xlsx_rows(path)
@@ -90,7 +93,9 @@ def detect_encoding(path: Path) -> str:
             return encoding
         except UnicodeDecodeError:
             continue
-    raise FileUnreadable(f"“{path.name}”的字符编码无法识别：请保存为 UTF-8 或 GB18030（GBK）编码的 CSV")
+    raise FileUnreadable(
+        f"“{path.name}”的字符编码无法识别：请保存为 UTF-8 或 GB18030（GBK）编码的 CSV"
+    )
 
 
 def _csv_rows(path: Path, encoding: str) -> Iterator[tuple[int, list[Any]]]:
@@ -132,5 +137,3 @@ def _cell(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
-
-

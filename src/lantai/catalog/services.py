@@ -52,7 +52,9 @@ def get_repository(code: str | None) -> Repository:
     return repo
 
 
-def create_repository(code: str, name: str, level: str = "city", region: str = "", user: User | None = None) -> Repository:
+def create_repository(
+    code: str, name: str, level: str = "city", region: str = "", user: User | None = None
+) -> Repository:
     require(user, STRUCTURE)
     if Repository.objects.filter(code=code).exists():
         raise CatalogError(f"档案馆代码“{code}”已存在", "code")
@@ -71,13 +73,19 @@ def create_fonds(
     require(user, STRUCTURE)
     code = code.strip().upper()
     if not FONDS_CODE.match(code):
-        raise CatalogError(f"全宗号“{code}”不合规则：应为 1–6 位大写字母或数字（如 Z109、J019）", "code")
+        raise CatalogError(
+            f"全宗号“{code}”不合规则：应为 1–6 位大写字母或数字（如 Z109、J019）", "code"
+        )
     if not name.strip():
         raise CatalogError("全宗名称不能为空", "name")
     repo = repository or get_repository(repository_code)
+    if user is not None and not (user.scope_all or user.repositories.filter(pk=repo.pk).exists()):
+        raise PermissionDenied(f"无权在{repo.name}建立全宗", "repository")
     if Fonds.objects.filter(repository=repo, code=code).exists():
         raise CatalogError(f"{repo.name}已有全宗号“{code}”", "code")
-    return Fonds.objects.create(repository=repo, code=code, name=name.strip(), creator=(creator or name).strip())
+    return Fonds.objects.create(
+        repository=repo, code=code, name=name.strip(), creator=(creator or name).strip()
+    )
 
 
 def create_category(
@@ -90,10 +98,14 @@ def create_category(
     user: User | None = None,
 ) -> Category:
     require(user, STRUCTURE)
+    if user is not None and not can_see_fonds(user, fonds):
+        raise PermissionDenied(f"无权修改全宗 {fonds.code}")
     code = code.strip().upper()
     known = load_categories()
     if code not in known:
-        raise CatalogError(f"门类代码“{code}”不在 DA/T 13 门类代码表中（{'、'.join(known)}）", "code")
+        raise CatalogError(
+            f"门类代码“{code}”不在 DA/T 13 门类代码表中（{'、'.join(known)}）", "code"
+        )
     spec = known[code]
     arrangement = arrangement or spec.arrangement
     rule_name = code_rule or spec.code_rule
@@ -108,7 +120,9 @@ def create_category(
     )  # fmt: skip
 
 
-def find_category(fonds_code: str, category_code: str, repository_code: str | None = None) -> Category:
+def find_category(
+    fonds_code: str, category_code: str, repository_code: str | None = None
+) -> Category:
     repo = get_repository(repository_code)
     cat = (
         Category.objects.select_related("fonds", "fonds__repository")
@@ -125,14 +139,18 @@ def find_category(fonds_code: str, category_code: str, repository_code: str | No
 def get_code_rule(name: str) -> ac.CodeRule:
     custom = CodeRuleDefinition.objects.filter(name=name).first()
     if custom is not None:
-        return ac.CodeRule.from_template(custom.name, custom.template, custom.label, custom.arrangement)
+        return ac.CodeRule.from_template(
+            custom.name, custom.template, custom.label, custom.arrangement
+        )
     try:
         return ac.get_rule(name)
     except ac.CodeRuleError as e:
         raise CatalogError(f"档号规则“{name}”不存在", "code_rule") from e
 
 
-def define_code_rule(name: str, template: str, label: str = "", arrangement: str = "item", user: User | None = None) -> CodeRuleDefinition:
+def define_code_rule(
+    name: str, template: str, label: str = "", arrangement: str = "item", user: User | None = None
+) -> CodeRuleDefinition:
     require(user, STRUCTURE)
     try:
         ac.CodeRule.from_template(name, template, label, arrangement)
@@ -140,10 +158,21 @@ def define_code_rule(name: str, template: str, label: str = "", arrangement: str
         raise CatalogError(str(e), "template") from e
     if name in ac.load_rules() or CodeRuleDefinition.objects.filter(name=name).exists():
         raise CatalogError(f"档号规则“{name}”已存在", "name")
-    return CodeRuleDefinition.objects.create(name=name, template=template, label=label, arrangement=arrangement)
+    return CodeRuleDefinition.objects.create(
+        name=name, template=template, label=label, arrangement=arrangement
+    )
 
 
 # --- who sees what ---------------------------------------------------------------------------------
+def visible_repositories(user: User | None) -> QuerySet[Repository]:
+    qs = Repository.objects.all()
+    if user is None or user.scope_all:
+        return qs
+    if not user.is_authenticated or not user.has_perm_code(VIEW):
+        return qs.none()
+    return qs.filter(Q(pk__in=user.repositories.all()) | Q(fonds__in=user.fonds.all())).distinct()
+
+
 def visible_fonds(user: User | None) -> QuerySet[Fonds]:
     qs = Fonds.objects.select_related("repository")
     if user is None:
@@ -152,7 +181,9 @@ def visible_fonds(user: User | None) -> QuerySet[Fonds]:
         return qs.none()
     if user.scope_all:
         return qs
-    return qs.filter(Q(repository__in=user.repositories.all()) | Q(pk__in=user.fonds.all())).distinct()
+    return qs.filter(
+        Q(repository__in=user.repositories.all()) | Q(pk__in=user.fonds.all())
+    ).distinct()
 
 
 def visible_records(user: User | None) -> QuerySet[Record]:
@@ -219,13 +250,17 @@ def browse(
 
 def year_counts(category: Category) -> list[tuple[int | None, int]]:
     return list(
-        YearCount.objects.filter(category=category, count__gt=0).order_by("-year").values_list("year", "count")
+        YearCount.objects.filter(category=category, count__gt=0)
+        .order_by("-year")
+        .values_list("year", "count")
     )
 
 
 def adjust_year_counts(category_id: int, deltas: Mapping[int | None, int]) -> None:
     for year, delta in deltas.items():
-        updated = YearCount.objects.filter(category_id=category_id, year=year).update(count=F("count") + delta)
+        updated = YearCount.objects.filter(category_id=category_id, year=year).update(
+            count=F("count") + delta
+        )
         if not updated:
             YearCount.objects.create(category_id=category_id, year=year, count=delta)
 
@@ -249,17 +284,29 @@ def save_record(
     errors = [i for i in issues if i.severity == "error"]
     if errors:
         return None, issues
-    clash = Record.objects.filter(repository=category.fonds.repository, reference_code=clean["reference_code"])
+    clash = Record.objects.filter(
+        repository=category.fonds.repository, reference_code=clean["reference_code"]
+    )
     if record is not None:
         clash = clash.exclude(pk=record.pk)
     if clash.exists():
         from lantai.catalog.validation import Issue
 
-        return None, [Issue("reference_code", "duplicate", clean["reference_code"], f"档号“{clean['reference_code']}”已存在", "Archival code already exists")]
+        return None, [
+            Issue(
+                "reference_code",
+                "duplicate",
+                clean["reference_code"],
+                f"档号“{clean['reference_code']}”已存在",
+                "Archival code already exists",
+            )
+        ]
     with transaction.atomic():
         old_year = record.year if record is not None else None
         if record is None:
-            record = Record(repository=category.fonds.repository, fonds=category.fonds, category=category)
+            record = Record(
+                repository=category.fonds.repository, fonds=category.fonds, category=category
+            )
         for k, v in clean.items():
             setattr(record, k, v)
         is_new = record.pk is None
@@ -271,13 +318,41 @@ def save_record(
     return record, issues
 
 
+def record_as_input(record: Record) -> dict[str, Any]:
+    """A stored record in the form the validator takes, e.g. to re-validate it after a change."""
+    meta = record.metadata or {}
+    return {
+        "reference_code": record.reference_code,
+        "title": record.title,
+        "author": record.author,
+        "document_number": record.document_number,
+        "date": record.date.isoformat() if record.date else "",
+        "year": record.year or "",
+        "retention": record.retention_legacy or record.retention,
+        "classification": record.classification,
+        "secrecy_period": record.secrecy_period,
+        "open_status": record.open_status,
+        "pages": "" if record.pages is None else record.pages,
+        "remarks": record.remarks,
+        "org_code": record.org_code,
+        "keywords": meta.get("keywords", ""),
+        "extra": meta.get("extra") or {},
+    }
+
+
 def delete_record(record: Record, user: User | None = None) -> None:
     require(user, EDIT)
+    if user is not None and not visible_records(user).filter(pk=record.pk).exists():
+        raise PermissionDenied("无权删除该档案")
     with transaction.atomic():
         record.delete()
         adjust_year_counts(record.category_id, {record.year: -1})
 
 
 def code_gaps(category: Category) -> list[ac.Gap]:
-    codes: Iterable[str] = Record.objects.filter(category=category).values_list("reference_code", flat=True).iterator(5000)
+    codes: Iterable[str] = (
+        Record.objects.filter(category=category)
+        .values_list("reference_code", flat=True)
+        .iterator(5000)
+    )
     return ac.find_gaps(codes, get_code_rule(category.code_rule))

@@ -23,7 +23,9 @@ def read_progress(batch_id: int) -> dict[str, Any]:
 
 @huey.task()
 def run_import(batch_id: int, mapping: dict[str, str] | None, actor: str) -> None:
-    batch = ImportBatch.objects.select_related("category__fonds__repository", "created_by").get(pk=batch_id)
+    batch = ImportBatch.objects.select_related("category__fonds__repository", "created_by").get(
+        pk=batch_id
+    )
     key = progress_key(batch_id)
 
     def progress(rows: int) -> None:

@@ -41,12 +41,18 @@ def _s(value: Any) -> str:
 
 
 class RecordValidator:
-    def __init__(self, category: Category, *, level: str = "item", today: date | None = None) -> None:
+    def __init__(
+        self, category: Category, *, level: str = "item", today: date | None = None
+    ) -> None:
         self.category = category
         self.fonds_code = category.fonds.code
         from lantai.catalog.services import get_code_rule
 
-        rule_name = category.volume_item_rule if level == "volume_item" and category.volume_item_rule else category.code_rule
+        rule_name = (
+            category.volume_item_rule
+            if level == "volume_item" and category.volume_item_rule
+            else category.code_rule
+        )
         self.rule = get_code_rule(rule_name)
         self.level = level
         self.profile = load_profile()
@@ -93,7 +99,15 @@ class RecordValidator:
             if year_in.isdigit() and len(year_in) == 4:
                 clean["year"] = int(year_in)
             else:
-                add(Issue("year", "datatype", year_in, f"年度“{year_in}”应为 4 位数字", "Year must be 4 digits"))
+                add(
+                    Issue(
+                        "year",
+                        "datatype",
+                        year_in,
+                        f"年度“{year_in}”应为 4 位数字",
+                        "Year must be 4 digits",
+                    )
+                )
 
         # 页数
         pages_in = _s(raw.get("pages"))
@@ -102,7 +116,15 @@ class RecordValidator:
             if pages_in.isdigit():
                 clean["pages"] = int(pages_in)
             else:
-                add(Issue("pages", "datatype", pages_in, f"页数“{pages_in}”应为非负整数", "Pages must be a whole number"))
+                add(
+                    Issue(
+                        "pages",
+                        "datatype",
+                        pages_in,
+                        f"页数“{pages_in}”应为非负整数",
+                        "Pages must be a whole number",
+                    )
+                )
 
         status_in = _s(raw.get("open_status"))
         clean["open_status"] = "closed"
@@ -131,15 +153,23 @@ class RecordValidator:
         clean["metadata"] = metadata
         return clean, issues
 
-    def _reference_code(self, raw: Mapping[str, Any], clean: dict[str, Any], issues: list[Issue]) -> None:
+    def _reference_code(
+        self, raw: Mapping[str, Any], clean: dict[str, Any], issues: list[Issue]
+    ) -> None:
         """Parse the given 档号 and check it against the other columns, or build it from them."""
         code_in = _s(raw.get("reference_code"))
-        clean["reference_code"], clean["sequence_prefix"], clean["sequence_number"] = code_in, "", None
+        clean["reference_code"], clean["sequence_prefix"], clean["sequence_number"] = (
+            code_in,
+            "",
+            None,
+        )
         if code_in:
             try:
                 parsed = self.rule.parse(code_in)
             except ac.CodeError as e:
-                issues.append(Issue("reference_code", "code_rule", code_in, e.message_zh, e.message_en))
+                issues.append(
+                    Issue("reference_code", "code_rule", code_in, e.message_zh, e.message_en)
+                )
                 return
             comps = parsed.components
             clean["reference_code"] = parsed.code
@@ -164,7 +194,10 @@ class RecordValidator:
             if not clean["org_code"] and "org" in comps:
                 clean["org_code"] = comps["org"]
         else:
-            components: dict[str, str | int] = {"fonds": self.fonds_code, "category": self.category.code}
+            components: dict[str, str | int] = {
+                "fonds": self.fonds_code,
+                "category": self.category.code,
+            }
             if clean["year"]:
                 components["year"] = clean["year"]
             if clean["retention"]:

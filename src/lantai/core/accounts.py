@@ -123,7 +123,9 @@ def grant(
             ids = sorted(set(fonds_ids))
             changes["fonds"] = ids
             target.fonds.set(ids)
-        audit.record("permission_change", "user", target.pk, changes, actor=actor.username if actor else None)
+        audit.record(
+            "permission_change", "user", target.pk, changes, actor=actor.username if actor else None
+        )
 
 
 def check_lockout(user: User) -> bool:

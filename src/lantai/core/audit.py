@@ -38,7 +38,9 @@ def current_actor() -> str:
     return _actor.get()
 
 
-def _digest(seq: int, at: str, actor: str, action: str, ttype: str, tid: str, detail: Any, prev: str) -> str:
+def _digest(
+    seq: int, at: str, actor: str, action: str, ttype: str, tid: str, detail: Any, prev: str
+) -> str:
     body = json.dumps(
         [seq, at, actor, action, ttype, tid, detail, prev],
         ensure_ascii=False,
@@ -99,7 +101,9 @@ def verify(batch: int = 5000) -> VerifyResult:
     )
     for seq, at, actor, action, ttype, tid, detail, prev_hash, digest in qs.iterator(batch):
         if seq != expected_seq:
-            return VerifyResult(False, checked, expected_seq, f"第 {expected_seq} 条缺失（下一条为第 {seq} 条）")
+            return VerifyResult(
+                False, checked, expected_seq, f"第 {expected_seq} 条缺失（下一条为第 {seq} 条）"
+            )
         if prev_hash != prev:
             return VerifyResult(False, checked, seq, f"第 {seq} 条的前一条哈希与链不符")
         if _digest(seq, at.isoformat(), actor, action, ttype, tid, detail, prev_hash) != digest:
@@ -108,6 +112,9 @@ def verify(batch: int = 5000) -> VerifyResult:
     head = AuditHead.objects.filter(pk=1).first()
     if head is not None and (head.seq != last_seq or head.hash != prev):
         return VerifyResult(
-            False, checked, last_seq + 1, f"日志末尾缺失：链头记录为第 {head.seq} 条，实际只到第 {last_seq} 条"
+            False,
+            checked,
+            last_seq + 1,
+            f"日志末尾缺失：链头记录为第 {head.seq} 条，实际只到第 {last_seq} 条",
         )
     return VerifyResult(True, checked)

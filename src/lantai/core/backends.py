@@ -13,7 +13,11 @@ from lantai.core.models import User
 
 class LockoutBackend(ModelBackend):
     def authenticate(  # type: ignore[override]
-        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kw: Any
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kw: Any,
     ) -> User | None:
         candidate = User.objects.filter(username=username).first()
         if candidate is not None and check_lockout(candidate):

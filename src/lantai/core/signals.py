@@ -24,7 +24,9 @@ def _logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 
 
 @receiver(user_login_failed)
-def _login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
+def _login_failed(
+    sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any
+) -> None:
     name = str(credentials.get("username", ""))
     from lantai.core.accounts import note_login_failure
 
@@ -49,7 +51,9 @@ def audit_changes(model: type[models.Model], name: str, fields: tuple[str, ...])
         old = sender.objects.filter(pk=instance.pk).values(*fields).first()
         instance._audit_old = old  # type: ignore[attr-defined]
 
-    def after_save(sender: Any, instance: models.Model, created: bool, raw: bool = False, **kw: Any) -> None:
+    def after_save(
+        sender: Any, instance: models.Model, created: bool, raw: bool = False, **kw: Any
+    ) -> None:
         if raw:
             return
         new = _snapshot(instance, fields)

@@ -149,7 +149,7 @@ def allocate(total: int, weights: list[float]) -> list[int]:
 def _person(rng: random.Random) -> str:
     w = words()
     s, g = w["surnames"], w["given_chars"]
-    name = s[int(rng.random() * len(s))] + g[int(rng.random() * len(g))]
+    name = str(s[int(rng.random() * len(s))]) + str(g[int(rng.random() * len(g))])
     if rng.random() < 0.7:
         name += g[int(rng.random() * len(g))]
     return name
