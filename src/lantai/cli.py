@@ -210,6 +210,12 @@ def catalog() -> None:
 @click.option(
     "--valid-rows-only", is_flag=True, help="Import the valid rows and list the bad ones."
 )
+@click.option(
+    "--level",
+    type=click.Choice(["item", "volume", "volume_item"]),
+    default=None,
+    help="件 / 案卷 / 卷内文件 (default: items or volumes, as the category is arranged)",
+)
 @click.option("--json", "as_json", is_flag=True)
 def catalog_import(
     file: Path,
@@ -217,6 +223,7 @@ def catalog_import(
     category: str,
     repository: str | None,
     valid_rows_only: bool,
+    level: str | None,
     as_json: bool,
 ) -> None:
     """Import an .xlsx or .csv 归档文件目录. Exit 0 ok, 1 rows rejected, 2 unreadable file."""
@@ -231,7 +238,7 @@ def catalog_import(
         sys.exit(2)
     with acting_as(_cli_actor()):
         try:
-            result = importing.import_file(file, cat, valid_rows_only=valid_rows_only)
+            result = importing.import_file(file, cat, valid_rows_only=valid_rows_only, level=level)
         except importing.FileUnreadable as e:
             if as_json:
                 _echo_json({"status": "unreadable", "error": e.message_zh})

@@ -119,6 +119,7 @@ def test_values_are_valid_and_plausible(archive: g.DemoArchive, rows_by_category
             assert 1 <= row["pages"] <= 120
             assert row["classification"] in labels
             assert row["title"] and "{" not in row["title"] and "}" not in row["title"]
+            assert "管理管理" not in row["title"]
             assert row["author"]
             retention = vocab.normalize_retention(row["retention"])
             legacy += retention.legacy is not None
@@ -162,7 +163,19 @@ def test_red_collection_rows(archive: g.DemoArchive, rows_by_category) -> None:
     early = [r for r in red if r["year"] <= 1979 and not r["reference_code"].startswith("G001-")]
     assert early, "red items among the early records of the government bodies"
     assert all(r["classification"] == "公开" and r["retention"] == "Y" for r in red)
-    words = ("革命", "红军", "长征", "抗美援朝", "土地", "抗日", "解放", "烈士", "老区", "农民", "军")
+    words = (
+        "革命",
+        "红军",
+        "长征",
+        "抗美援朝",
+        "土地",
+        "抗日",
+        "解放",
+        "烈士",
+        "老区",
+        "农民",
+        "军",
+    )
     assert sum(any(w in r["title"] for w in words) for r in red) > len(red) * 0.8
 
 

@@ -67,6 +67,12 @@ def make_site(records_per_year: int = 3) -> Site:
     return Site(repo, fonds, other, category, records, users)
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    """PBKDF2 at full strength costs most of this suite's time; the policy checks are unaffected."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def site(db: Any) -> Site:
     return make_site()

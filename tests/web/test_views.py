@@ -110,7 +110,12 @@ def test_system_admin_creates_a_public_user_and_security_admin_grants_a_fonds(
     login(client, site.users["system_admin"])
     response = client.post(
         reverse("web:user_create"),
-        {"username": "zhaoliu", "display_name": "赵六", "password": PASSWORD, "password2": PASSWORD},
+        {
+            "username": "zhaoliu",
+            "display_name": "赵六",
+            "password": PASSWORD,
+            "password2": PASSWORD,
+        },
     )
     assert response.status_code == 302
     new = User.objects.get(username="zhaoliu")
@@ -139,7 +144,9 @@ def test_system_admin_creates_a_public_user_and_security_admin_grants_a_fonds(
 def test_security_admin_cannot_grant_themselves(client: Client, site: Site) -> None:
     me = site.users["security_admin"]
     login(client, me)
-    response = client.post(reverse("web:grant_edit", args=[me.pk]), {"role": "cataloguer", "clearance": "0"})
+    response = client.post(
+        reverse("web:grant_edit", args=[me.pk]), {"role": "cataloguer", "clearance": "0"}
+    )
     assert response.status_code == 200
     assert "不能修改自己的角色或权限" in text(response)
     me.refresh_from_db()
@@ -217,10 +224,14 @@ def test_edit_saves_and_is_audited_as_the_user(client: Client, site: Site) -> No
     response = client.post(
         reverse("web:record_edit", args=[record.pk]), _form_of(record, title="关于档案工作的新通知")
     )
-    assert response.status_code == 302 and response["Location"] == reverse("web:record", args=[record.pk])
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "web:record", args=[record.pk]
+    )
     record.refresh_from_db()
     assert record.title == "关于档案工作的新通知"
-    entry = AuditEntry.objects.filter(action="update", target_type="record").order_by("-seq").first()
+    entry = (
+        AuditEntry.objects.filter(action="update", target_type="record").order_by("-seq").first()
+    )
     assert entry is not None and entry.actor == "zhangsan"
     detail = text(client.get(response["Location"]))
     assert "已保存档案" in detail and "关于档案工作的新通知" in detail
@@ -305,7 +316,10 @@ def test_language_switch_to_english(client: Client, site: Site) -> None:
 
 
 def test_csp_header_on_pages(client: Client, site: Site) -> None:
-    for response in (client.get(reverse("web:login")), login(client, site.users["cataloguer"]).get("/")):
+    for response in (
+        client.get(reverse("web:login")),
+        login(client, site.users["cataloguer"]).get("/"),
+    ):
         csp = response["Content-Security-Policy"]
         assert "script-src 'self'" in csp and "style-src 'self'" in csp
     body = text(client.get("/"))
@@ -411,7 +425,9 @@ def test_import_valid_rows_only(client: Client, site: Site) -> None:
     assert "目录.csv" in text(client.get(reverse("web:imports")))
 
 
-def test_large_import_runs_as_a_job_with_progress(client: Client, site: Site, settings: Any) -> None:
+def test_large_import_runs_as_a_job_with_progress(
+    client: Client, site: Site, settings: Any
+) -> None:
     settings.IMPORT_JOB_THRESHOLD_BYTES = 10
     good = [r for i, r in enumerate(CSV_ROWS) if i != 2]
     login(client, site.users["cataloguer"])
@@ -507,5 +523,7 @@ def test_audit_log_keyset_pages(client: Client, site: Site) -> None:
     assert page1 == sorted(page1, reverse=True) and len(page1) == 50
     nxt = re.search(r'href="\?([^"]+)" rel="next"', first)
     assert nxt
-    page2 = [int(s) for s in seqs.findall(text(client.get(reverse("web:audit") + "?" + nxt.group(1))))]
+    page2 = [
+        int(s) for s in seqs.findall(text(client.get(reverse("web:audit") + "?" + nxt.group(1))))
+    ]
     assert page2 and max(page2) < min(page1)

@@ -19,4 +19,7 @@ class CatalogConfig(AppConfig):
         )
         audit_changes(models.Record, "record", models.Record.AUDITED_FIELDS)
         audit_changes(models.Component, "component", ("record_id", "name", "size", "sm3"))
+        audit_changes(
+            models.ThematicCollection, "thematic_collection", ("repository_id", "code", "name")
+        )
         audit_changes(models.CodeRuleDefinition, "code_rule", ("name", "template", "arrangement"))

@@ -261,9 +261,17 @@ def import_file(
     batch: ImportBatch | None = None,
     user: Any = None,
     progress: Callable[[int], None] | None = None,
+    level: str | None = None,
 ) -> ImportResult:
     """Import a catalogue file into `category`. Raises FileUnreadable for a file that cannot be
-    read at all; bad rows are reported in the result."""
+    read at all; bad rows are reported in the result.
+
+    `level` says what the rows are: items (按件), volumes (案卷目录) or the documents inside
+    volumes (卷内文件目录, each linked to its volume by the 档号); by default items or volumes
+    as the category is arranged."""
+    level = level or default_level(category)
+    if level not in LEVELS:
+        raise FileUnreadable(f"未知的导入层次“{level}”：应为 {'、'.join(LEVELS)}")
     started = time.perf_counter()
     if batch is None:
         if not path.is_file():
@@ -281,7 +289,7 @@ def import_file(
         mapping = dict(mapping) if mapping else mapping_for(table)
         _check_mapping(table, mapping)
         with transaction.atomic():
-            _run(table, mapping, category, batch, valid_rows_only, result, progress)
+            _run(table, mapping, category, batch, level, result, progress)
             if result.rows_rejected and not valid_rows_only:
                 raise _Rejected
             audit.record("import", "import_batch", batch.pk, _audit_detail(batch, category, result))
@@ -324,14 +332,14 @@ def _run(
     mapping: Mapping[str, str],
     category: Category,
     batch: ImportBatch,
-    valid_rows_only: bool,
+    level: str,
     result: ImportResult,
     progress: Callable[[int], None] | None,
 ) -> None:
-    validator = RecordValidator(category)
+    validator = RecordValidator(category, level=level)
     fixed = {
         "repository_id": category.fonds.repository_id, "fonds_id": category.fonds_id,
-        "category_id": category.pk, "parent_id": None, "import_batch_id": batch.pk,
+        "category_id": category.pk, "import_batch_id": batch.pk,
     }  # fmt: skip
     code_column = next((h for h, f in mapping.items() if f == "reference_code"), "档号")
     years: Counter[int | None] = Counter()
@@ -347,6 +355,11 @@ def _run(
     def flush() -> None:
         now = timezone.now()
         held = _held(category, [c["reference_code"] for _, c in pending])
+        parents = (
+            _volumes(category, [_volume_code(c) for _, c in pending])
+            if level == "volume_item"
+            else {}
+        )
         rows, seen = [], {}
         for number, clean in pending:
             code = clean["reference_code"]
@@ -387,8 +400,25 @@ def _run(
                         code_column,
                     )
                 continue
+            if level == "volume_item":
+                clean["parent_id"] = parents.get(_volume_code(clean))
+                if clean["parent_id"] is None:
+                    reject(
+                        number,
+                        Issue(
+                            "reference_code",
+                            "parent",
+                            code,
+                            f"卷内文件“{code}”所属的案卷“{_volume_code(clean)}”不存在：请先导入案卷目录",
+                        ),
+                        code_column,
+                    )
+                    continue
             rows.append(bulk.row_tuple(clean, fixed, now))
-            years[clean["year"]] += 1
+            if (
+                level != "volume_item"
+            ):  # the browse tree counts items and volumes, not their contents
+                years[clean["year"]] += 1
         bulk.insert_rows(rows)
         result.rows_imported += len(rows)
         pending.clear()
@@ -413,6 +443,23 @@ def _run(
             flush()
     flush()
     adjust_year_counts(category.pk, years)
+
+
+LEVELS = ("item", "volume", "volume_item")
+
+
+def default_level(category: Category) -> str:
+    return "volume" if category.arrangement == "volume" else "item"
+
+
+def _volume_code(clean: Mapping[str, Any]) -> str:
+    """A 卷内文件's volume: its 档号 without the last (item) part."""
+    return str(clean["sequence_prefix"]).rstrip("-·")
+
+
+def _volumes(category: Category, codes: list[str]) -> dict[str, int]:
+    qs = Record.objects.filter(category=category, level="volume", reference_code__in=set(codes))
+    return dict(qs.values_list("reference_code", "pk"))
 
 
 def _held(category: Category, codes: list[str]) -> dict[str, tuple[str, int | None]]:

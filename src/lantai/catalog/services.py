@@ -9,7 +9,16 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 
-from lantai.catalog.models import Category, CodeRuleDefinition, Fonds, Record, Repository, YearCount
+from lantai.catalog.models import (
+    Category,
+    CodeRuleDefinition,
+    Fonds,
+    Record,
+    Repository,
+    ThematicCollection,
+    YearCount,
+)
+from lantai.core import audit
 from lantai.core.models import User
 from lantai.core.roles import EDIT, STRUCTURE, VIEW
 from lantai.standards import archival_code as ac
@@ -37,10 +46,20 @@ def require(user: User | None, permission: str) -> None:
 
 # --- structure -----------------------------------------------------------------------------------
 def default_repository() -> Repository:
+    """The repository used when none is named; an empty installation gets a placeholder 本馆."""
     repo = Repository.objects.filter(is_default=True).first()
     if repo is None:
         repo = Repository.objects.create(is_default=True, **DEFAULT_REPOSITORY)
     return repo
+
+
+def set_default_repository(repo: Repository, user: User | None = None) -> None:
+    require(user, STRUCTURE)
+    with transaction.atomic():
+        Repository.objects.filter(is_default=True).exclude(pk=repo.pk).update(is_default=False)
+        if not repo.is_default:
+            repo.is_default = True
+            repo.save(update_fields=["is_default"])
 
 
 def get_repository(code: str | None) -> Repository:
@@ -66,6 +85,7 @@ def create_fonds(
     name: str,
     *,
     creator: str | None = None,
+    description: str = "",
     repository_code: str | None = None,
     repository: Repository | None = None,
     user: User | None = None,
@@ -110,6 +130,8 @@ def create_category(
     arrangement = arrangement or spec.arrangement
     rule_name = code_rule or spec.code_rule
     get_code_rule(rule_name)  # must exist
+    if arrangement == "volume":
+        volume_item_rule = volume_item_rule or getattr(spec, "volume_item_rule", "") or ""
     if volume_item_rule:
         get_code_rule(volume_item_rule)
     if Category.objects.filter(fonds=fonds, code=code).exists():
@@ -161,6 +183,37 @@ def define_code_rule(
     return CodeRuleDefinition.objects.create(
         name=name, template=template, label=label, arrangement=arrangement
     )
+
+
+# --- thematic collections (专题数据库) -------------------------------------------------------------
+def create_collection(
+    repository: Repository, code: str, name: str, description: str = "", user: User | None = None
+) -> ThematicCollection:
+    require(user, STRUCTURE)
+    if ThematicCollection.objects.filter(repository=repository, code=code).exists():
+        raise CatalogError(f"{repository.name}已有专题“{code}”", "code")
+    return ThematicCollection.objects.create(
+        repository=repository, code=code, name=name, description=description
+    )
+
+
+def add_to_collection(
+    collection: ThematicCollection, record_ids: Iterable[int], user: User | None = None
+) -> int:
+    """Add records to a collection (those already in it are skipped); returns how many were added."""
+    require(user, EDIT)
+    with transaction.atomic():
+        held = set(collection.records.values_list("pk", flat=True))
+        new = sorted(set(record_ids) - held)
+        if new:
+            collection.records.add(*new)
+            audit.record(
+                "collection_add",
+                "thematic_collection",
+                collection.pk,
+                {"code": collection.code, "added": new},
+            )
+    return len(new)
 
 
 # --- who sees what ---------------------------------------------------------------------------------
@@ -222,7 +275,7 @@ def browse(
 ) -> tuple[list[Record], tuple[str, int] | None]:
     """One page of records in 档号 order, keyset-paginated: `after` is the (code, id) of the last
     row of the previous page. Returns the rows and the cursor of the next page (None at the end)."""
-    qs = visible_records(user)
+    qs = visible_records(user).exclude(level="volume_item")  # documents show inside their volume
     if category is not None:
         qs = qs.filter(category=category)
     elif fonds is not None:
@@ -280,7 +333,11 @@ def save_record(
     require(user, EDIT)
     if user is not None and not can_see_fonds(user, category.fonds):
         raise PermissionDenied("无权修改该全宗的档案")
-    clean, issues = RecordValidator(category).validate(raw)
+    if record is not None:
+        level = record.level
+    else:
+        level = "volume" if category.arrangement == "volume" else "item"
+    clean, issues = RecordValidator(category, level=level).validate(raw)
     errors = [i for i in issues if i.severity == "error"]
     if errors:
         return None, issues
@@ -311,7 +368,9 @@ def save_record(
             setattr(record, k, v)
         is_new = record.pk is None
         record.save()
-        if is_new:
+        if record.level == "volume_item":
+            pass  # counted with its volume
+        elif is_new:
             adjust_year_counts(category.pk, {record.year: 1})
         elif old_year != record.year:
             adjust_year_counts(category.pk, {old_year: -1, record.year: 1})
@@ -346,7 +405,8 @@ def delete_record(record: Record, user: User | None = None) -> None:
         raise PermissionDenied("无权删除该档案")
     with transaction.atomic():
         record.delete()
-        adjust_year_counts(record.category_id, {record.year: -1})
+        if record.level != "volume_item":
+            adjust_year_counts(record.category_id, {record.year: -1})
 
 
 def code_gaps(category: Category) -> list[ac.Gap]:

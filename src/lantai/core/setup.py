@@ -12,7 +12,4 @@ def initialise() -> Path:
     for sub in ("files", "uploads", "cache", "exports"):
         (settings.DATA_DIR / sub).mkdir(parents=True, exist_ok=True)
     call_command("migrate", interactive=False, verbosity=0)
-    from lantai.catalog.services import default_repository
-
-    default_repository()
     return Path(settings.DATA_DIR)

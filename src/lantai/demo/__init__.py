@@ -1,0 +1,1 @@
+"""Demo data: a deterministic regional archives (generator) and `lantai demo` seeding (seed)."""

@@ -106,9 +106,28 @@ def _government(place: str, year: int) -> str:
 
 
 def _plan(year: int) -> str:
+    """The five-year plan a document of ``year`` is about: the current one, or the next one in
+    the last year of a plan (一五 1953–1957, 二五 1958–1962, 三五 from 1966 after the 1963–1965
+    readjustment, then every five years)."""
     plans = words()["plans"]
-    index = max(0, min(len(plans) - 1, (year - 1953) // 5 + 1))  # the plan starting next
+    if year < 1958:
+        index, last = 0, year == 1957
+    elif year < 1966:
+        index, last = 1, year >= 1962
+    else:
+        index, last = (year - 1966) // 5 + 2, (year - 1966) % 5 == 4
+    index = max(0, min(len(plans) - 1, index + last))
     return f"“{plans[index]}”"
+
+
+@functools.cache
+def _bodies_in(place: str, city: bool, year: int) -> tuple[str, ...]:
+    """Full names of the bodies of a province or city that existed in ``year`` (co-issuers)."""
+    return tuple(
+        f"{place}{b.get('city_name', b['name']) if city else b['name']}"
+        for b in words()["bodies"]
+        if b.get("from", FIRST_YEAR) <= year <= b.get("to", LAST_YEAR)
+    )
 
 
 @functools.cache
@@ -248,7 +267,7 @@ def repositories() -> list[RepositorySpec]:
             province,
             province,
             region["abbr"],
-        )  # fmt: skip
+        )
     ]
     for city in region["cities"]:
         repos.append(
@@ -259,7 +278,7 @@ def repositories() -> list[RepositorySpec]:
                 f"{province}{city['name']}",
                 city["name"],
                 city["abbr"],
-            )  # fmt: skip
+            )
         )
     return repos
 
@@ -348,17 +367,38 @@ def _fonds(repo: RepositorySpec, body: dict[str, Any], code: str) -> FondsSpec:
         seen.setdefault(c, (c, n))
     desc = f"{creator}（{start}—{'' if end == LAST_YEAR else end}）形成的文书、会计等档案。"
     return FondsSpec(
-        repo, code, creator, creator, desc, start, end, f"{repo.abbr}{body['abbr']}", body["domain"],
-        tuple(seen.values()), bool(body.get("red")), False, body["name"],
-    )  # fmt: skip
+        repo,
+        code,
+        creator,
+        creator,
+        desc,
+        start,
+        end,
+        f"{repo.abbr}{body['abbr']}",
+        body["domain"],
+        tuple(seen.values()),
+        bool(body.get("red")),
+        False,
+        body["name"],
+    )
 
 
 def _revolutionary_fonds(repo: RepositorySpec) -> FondsSpec:
     spec = words()["red"]["fonds"]
     return FondsSpec(
-        repo, spec["code"], spec["name"], spec["creator"], spec["description"], spec["from"], spec["to"],
-        "", "revolutionary", tuple(tuple(o) for o in spec["orgs"]), True, True,
-    )  # fmt: skip
+        repo,
+        spec["code"],
+        spec["name"],
+        spec["creator"],
+        spec["description"],
+        spec["from"],
+        spec["to"],
+        "",
+        "revolutionary",
+        tuple(tuple(o) for o in spec["orgs"]),
+        True,
+        True,
+    )
 
 
 # --- rows: 文书 (WS, by item, DA/T 22) --------------------------------------------------------
@@ -423,9 +463,6 @@ def _ws_rows(spec: CategorySpec, rng: random.Random) -> Iterator[dict[str, Any]]
     repo = fonds.repository
     if repo.level == "city":
         places = list(w["region"]["counties"])
-    others = [
-        b.get("city_name", b["name"]) if repo.level == "city" else b["name"] for b in w["bodies"]
-    ]
     red_w = w["red"]
     early_lo, early_hi = red_w["early_years"]
     quota = spec.red_quota
@@ -448,9 +485,19 @@ def _ws_rows(spec: CategorySpec, rng: random.Random) -> Iterator[dict[str, Any]]
         ntop = len(topics)
         gov = _government(repo.place, year)
         ctx = {
-            "p": repo.place, "body": creator, "gov": gov, "year": year, "next": year + 1,
-            "plan": _plan(year), "topic": "", "place": "", "n": 1, "person": "",
-        }  # fmt: skip
+            "p": repo.place,
+            "body": creator,
+            "gov": gov,
+            "year": year,
+            "next": year + 1,
+            "plan": _plan(year),
+            "topic": "",
+            "place": "",
+            "n": 1,
+            "person": "",
+            "scope": "省" if repo.level == "provincial" else "市",
+        }
+        others = [b for b in _bodies_in(repo.place, repo.level == "city", year) if b != creator]
         cls_table = _classification_table(year)
         old = year + OPEN_AFTER_YEARS < AS_OF.year
         legacy_ok = year < 2006
@@ -495,6 +542,8 @@ def _ws_rows(spec: CategorySpec, rng: random.Random) -> Iterator[dict[str, Any]]
                 if name == "决定":
                     ctx["person"] = _person(rng)
                 title = templates[int(rand() * len(templates))].format_map(ctx)
+                if "管理管理" in title:  # {topic}管理 with a topic ending in 管理
+                    title = title.replace("管理管理", "管理")
                 if name in SELF_AUTHORED or r < 0.8:
                     author, abbr = creator, fonds.abbr
                 elif r < 0.9:
@@ -620,10 +669,19 @@ def _simple_row(
     status: str,
 ) -> dict[str, Any]:
     return {
-        "reference_code": code, "document_number": "", "author": author, "title": title, "date": day,
-        "classification": cls, "pages": pages, "remarks": "", "retention": ret, "year": year,
-        "org_code": org, "open_status": status,
-    }  # fmt: skip
+        "reference_code": code,
+        "document_number": "",
+        "author": author,
+        "title": title,
+        "date": day,
+        "classification": cls,
+        "pages": pages,
+        "remarks": "",
+        "retention": ret,
+        "year": year,
+        "org_code": org,
+        "open_status": status,
+    }
 
 
 def _ku_rows(spec: CategorySpec, rng: random.Random) -> Iterator[dict[str, Any]]:

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 
 from lantai.catalog import services
 from lantai.catalog.importing import import_file
@@ -125,6 +124,7 @@ def _repositories(archive: DemoArchive, summary: Summary) -> dict[str, Repositor
             summary.count("repository", True)
         out[spec.code] = repo
         summary.repositories.append((repo.code, repo.name))
+    services.set_default_repository(out[archive.repositories[0].code])
     return out
 
 
@@ -141,7 +141,11 @@ def _fonds(
         fonds = held.get(key)
         if fonds is None:
             fonds = services.create_fonds(
-                spec.code, spec.name, creator=spec.creator, repository=repos[key[0]]
+                spec.code,
+                spec.name,
+                creator=spec.creator,
+                description=spec.description,
+                repository=repos[key[0]],
             )
             summary.count("fonds", True)
         else:
@@ -209,40 +213,22 @@ def _collection(
     archive: DemoArchive, repos: dict[str, Repository], red: dict[str, list[str]], summary: Summary
 ) -> None:
     """The 红色档案 thematic collection of the provincial archives, holding the red records of the
-    whole region. (catalog.services has no collection functions yet: this is the one place the
-    demo touches the catalogue tables directly.)"""
+    whole region."""
     spec = archive.collection
     home = repos[archive.repositories[0].code]
-    with transaction.atomic():
-        collection, created = ThematicCollection.objects.get_or_create(
-            repository=home,
-            code=spec["code"],
-            defaults={"name": spec["name"], "description": spec["description"]},
+    collection = ThematicCollection.objects.filter(repository=home, code=spec["code"]).first()
+    if collection is None:
+        collection = services.create_collection(
+            home, spec["code"], spec["name"], spec["description"]
         )
-        if created:
-            audit.record(
-                "collection_create",
-                "thematic_collection",
-                collection.pk,
-                {"code": spec["code"], "name": spec["name"]},
+    ids: list[int] = []
+    for repo_code, codes in red.items():
+        for i in range(0, len(codes), 500):
+            qs = Record.objects.filter(
+                repository=repos[repo_code], reference_code__in=codes[i : i + 500]
             )
-        ids: list[int] = []
-        for repo_code, codes in red.items():
-            for i in range(0, len(codes), 500):
-                qs = Record.objects.filter(
-                    repository=repos[repo_code], reference_code__in=codes[i : i + 500]
-                )
-                ids.extend(qs.values_list("pk", flat=True))
-        held = set(collection.records.values_list("pk", flat=True))
-        new = sorted(set(ids) - held)
-        if new:
-            collection.records.add(*new)
-            audit.record(
-                "collection_add",
-                "thematic_collection",
-                collection.pk,
-                {"code": spec["code"], "added": len(new)},
-            )
+            ids.extend(qs.values_list("pk", flat=True))
+    services.add_to_collection(collection, ids)
     summary.red_records = collection.records.count()
 
 
@@ -270,9 +256,14 @@ def _users(
             summary.count("user", False)
             continue
         user = accounts.create_user(
-            username, role=role, password=DEMO_PASSWORD, clearance=clearance, scope_all=scope == "all",
-            actor=None, display_name=display,
-        )  # fmt: skip
+            username,
+            role=role,
+            password=DEMO_PASSWORD,
+            clearance=clearance,
+            scope_all=scope == "all",
+            actor=None,
+            display_name=display,
+        )
         if scope == "province":
             accounts.grant(
                 user, actor=None, repository_ids=[repos[archive.repositories[0].code].pk]

@@ -37,7 +37,9 @@ def vocab_choices(name: str) -> list[tuple[str, str]]:
 
 
 def clearance_choices() -> list[tuple[int, str]]:
-    terms = sorted((t for t in _terms("classification") if t.level is not None), key=lambda t: t.level or 0)
+    terms = sorted(
+        (t for t in _terms("classification") if t.level is not None), key=lambda t: t.level or 0
+    )
     return [(int(t.level or 0), t.label_en if english() else t.label_zh) for t in terms]
 
 

@@ -61,7 +61,11 @@ def audit_verify(request: HttpRequest) -> HttpResponse:
 def users(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()
     rows = [
-        {"user": u, "role": labels.role_label(u.role), "clearance": labels.clearance_label(u.clearance)}
+        {
+            "user": u,
+            "role": labels.role_label(u.role),
+            "clearance": labels.clearance_label(u.clearance),
+        }
         for u in queries.search_users(q)[:500]
     ]
     return render(request, "web/users.html", {"rows": rows, "q": q, "now_": timezone.now()})
@@ -128,7 +132,8 @@ def user_password(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error("password", e.message_zh)
         else:
             messages.success(
-                request, gettext("已重置用户 %(name)s 的密码，并解除锁定。") % {"name": target.username}
+                request,
+                gettext("已重置用户 %(name)s 的密码，并解除锁定。") % {"name": target.username},
             )
             return redirect("web:users")
     return render(request, "web/user_password.html", {"form": form, "target": target})
@@ -166,9 +171,7 @@ def grant_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "repositories": [str(pk) for pk in target.repositories.values_list("pk", flat=True)],
         "fonds": [str(pk) for pk in target.fonds.values_list("pk", flat=True)],
     }
-    form = GrantForm(
-        request.POST or None, initial=initial, repositories=repositories, fonds=fonds
-    )
+    form = GrantForm(request.POST or None, initial=initial, repositories=repositories, fonds=fonds)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -184,7 +187,9 @@ def grant_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except AccountError as e:
             form.add_error(None, e.message_zh)
         else:
-            messages.success(request, gettext("已更新用户 %(name)s 的授权。") % {"name": target.username})
+            messages.success(
+                request, gettext("已更新用户 %(name)s 的授权。") % {"name": target.username}
+            )
             return redirect("web:grants")
     return render(
         request,

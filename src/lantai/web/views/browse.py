@@ -166,9 +166,7 @@ def export(request: HttpRequest, pk: int) -> HttpResponse:
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{secrets.token_hex(16)}{suffix}"
     try:
-        count = exporting.export_file(
-            path, category, year=year, encoding=encoding, records=records
-        )
+        count = exporting.export_file(path, category, year=year, encoding=encoding, records=records)
     except CatalogError as e:
         path.unlink(missing_ok=True)
         return render(request, "web/error.html", {"message": e.message_zh}, status=400)

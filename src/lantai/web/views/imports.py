@@ -13,9 +13,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext
-from django.utils.translation import gettext_noop
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.http import require_POST
 
 from lantai.catalog import columns, importing, tasks
