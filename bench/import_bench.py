@@ -24,10 +24,10 @@ FONDS, CATEGORY = "Z109", "WS"
 
 
 def generate_csv(path: Path, rows: int, seed: int = 7) -> float:
-    from lantai.demo.generator import catalogue_rows_for, write_csv
+    from lantai.demo.generator import category_rows, write_csv
 
     started = time.perf_counter()
-    write_csv(path, catalogue_rows_for(FONDS, CATEGORY, rows, seed=seed))
+    write_csv(path, category_rows(rows, seed, fonds_code=FONDS, category=CATEGORY))
     return time.perf_counter() - started
 
 
@@ -90,7 +90,7 @@ def phase_peer(path: Path) -> dict[str, Any]:
                     title=row[ix["题名"]],
                     author=row[ix["责任者"]],
                     document_number=row[ix["文号"]],
-                    date=date(int(d[:4]), int(d[4:6]), int(d[6:8])) if d else None,
+                    date=date.fromisoformat(d) if d else None,
                     year=int(row[ix["年度"]]),
                     retention=row[ix["保管期限"]],
                     classification=row[ix["密级"]],

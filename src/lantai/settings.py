@@ -182,6 +182,8 @@ WHITENOISE_USE_FINDERS = True  # serve from app dirs without collectstatic in th
 MEDIA_ROOT = DATA_DIR / "files"
 UPLOAD_DIR = DATA_DIR / "uploads"
 IMPORT_JOB_THRESHOLD_BYTES = int(os.environ.get("LANTAI_IMPORT_JOB_THRESHOLD", str(2 * 1024**2)))
+# Catalogue files at least this big are validated in a second process, alongside the writes.
+IMPORT_PARALLEL_BYTES = int(os.environ.get("LANTAI_IMPORT_PARALLEL_BYTES", str(4 * 1024**2)))
 
 CACHES = {
     # File-based so that import progress written by the worker is visible to the web processes.

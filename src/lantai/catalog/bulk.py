@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from django.db import connection
@@ -25,15 +25,21 @@ COLUMNS = (
 TABLE = Record._meta.db_table
 
 
+_ROW_FIELDS = COLUMNS[: COLUMNS.index("metadata")]  # the columns that come from the clean values
+
+
 def row_tuple(clean: dict[str, Any], fixed: dict[str, Any], now: datetime) -> tuple[Any, ...]:
     """Column values in COLUMNS order. `fixed` holds the ids shared by every row of a batch."""
-    values = {
-        **fixed,
-        **clean,
-        "metadata": json.dumps(clean.get("metadata") or {}, ensure_ascii=False),
-    }
-    values["created_at"] = values["updated_at"] = now
-    return tuple(values.get(c) for c in COLUMNS)
+    values = {"parent_id": None, **fixed, **clean}
+    metadata = clean.get("metadata")
+    return (
+        *(values.get(c) for c in _ROW_FIELDS),
+        json.dumps(metadata, ensure_ascii=False) if metadata else "{}",
+        values.get("row_hash", ""),
+        values.get("import_batch_id"),
+        now,
+        now,
+    )
 
 
 def insert_rows(rows: Sequence[tuple[Any, ...]]) -> None:
@@ -54,27 +60,23 @@ def _copy_postgresql(rows: Sequence[tuple[Any, ...]]) -> None:
                 copy.write_row(row)
 
 
-def _sqlite_value(v: Any) -> Any:
-    if isinstance(v, datetime):
-        return v.strftime("%Y-%m-%d %H:%M:%S.%f")  # Django's SQLite storage format (UTC)
-    if isinstance(v, date):
-        return v.isoformat()
-    return v
-
-
 def _executemany_sqlite(rows: Sequence[tuple[Any, ...]]) -> None:
     placeholders = ", ".join(["%s"] * len(COLUMNS))
     sql = f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({placeholders})"
-    date_idx = [
-        i
-        for i, c in enumerate(COLUMNS)
-        if c in ("date", "open_due_date", "created_at", "updated_at")
-    ]
+    # Django's SQLite storage formats: dates as ISO text, datetimes as naive UTC text.
+    date_idx = [i for i, c in enumerate(COLUMNS) if c in ("date", "open_due_date")]
+    stamp_idx = [i for i, c in enumerate(COLUMNS) if c in ("created_at", "updated_at")]
+    stamps: dict[datetime, str] = {}
     converted = []
     for row in rows:
         r = list(row)
         for i in date_idx:
-            r[i] = _sqlite_value(r[i])
+            if r[i] is not None:
+                r[i] = r[i].isoformat()
+        for i in stamp_idx:
+            r[i] = stamps.get(r[i]) or stamps.setdefault(
+                r[i], r[i].strftime("%Y-%m-%d %H:%M:%S.%f")
+            )
         converted.append(r)
     with connection.cursor() as cursor:
         cursor.executemany(sql, converted)

@@ -12,8 +12,6 @@ Guarantees:
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import re
 import secrets
@@ -31,6 +29,7 @@ from django.utils import timezone
 from lantai.catalog import bulk, columns
 from lantai.catalog.models import Category, ColumnMapping, ImportBatch, Record
 from lantai.catalog.readers import FileUnreadable, Table, open_table
+from lantai.catalog.row_stream import row_dict, validated_chunks
 from lantai.catalog.services import adjust_year_counts
 from lantai.catalog.validation import Issue, RecordValidator
 from lantai.core import audit
@@ -40,10 +39,6 @@ __all__ = ["FileUnreadable", "ImportResult", "import_file", "preview"]
 
 BATCH = 2000
 MAX_REPORTED_ERRORS = 10_000
-HASHED = (
-    "reference_code", "title", "author", "document_number", "date", "year", "retention",
-    "classification", "pages", "remarks", "org_code", "open_status", "secrecy_period",
-)  # fmt: skip
 
 
 class _Rejected(Exception):
@@ -135,21 +130,6 @@ def _check_mapping(table: Table, mapping: Mapping[str, str]) -> None:
         raise FileUnreadable(f"表头中没有对应“{'、'.join(missing)}”的列：请在列映射中指定")
 
 
-def _row_dict(headers: list[str], mapping: Mapping[str, str], cells: list[Any]) -> dict[str, Any]:
-    row: dict[str, Any] = {}
-    extra: dict[str, Any] = {}
-    for i, header in enumerate(headers):
-        value = cells[i] if i < len(cells) else None
-        target = mapping.get(header, "")
-        if target:
-            row[target] = value
-        elif header and value not in (None, ""):
-            extra[header] = value
-    if extra:
-        row["extra"] = extra
-    return row
-
-
 # --- preview ------------------------------------------------------------------------------------
 @dataclass
 class Preview:
@@ -166,7 +146,7 @@ def preview(
     validator = RecordValidator(category)
     out = []
     for number, cells in table.rows():
-        raw = _row_dict(table.headers, mapping, cells)
+        raw = row_dict(table.headers, mapping, cells)
         clean, issues = validator.validate(raw)
         out.append(
             {
@@ -189,13 +169,6 @@ def _error(row: int, issue: Issue, column: str | None = None) -> RowError:
         issue.message_zh,
         issue.message_en,
     )
-
-
-def _row_hash(clean: Mapping[str, Any]) -> str:
-    body = json.dumps(
-        [clean.get(k) for k in HASHED], ensure_ascii=False, default=str, sort_keys=True
-    )
-    return hashlib.blake2b(body.encode(), digest_size=16).hexdigest()
 
 
 # --- uploads and queueing -------------------------------------------------------------------------
@@ -360,7 +333,8 @@ def _run(
             if level == "volume_item"
             else {}
         )
-        rows, seen = [], {}
+        rows: list[tuple[Any, ...]] = []
+        seen: dict[str, int] = {}
         for number, clean in pending:
             code = clean["reference_code"]
             if code in seen:
@@ -425,20 +399,19 @@ def _run(
         if progress:
             progress(result.rows_total)
 
-    for number, cells in table.rows():
-        result.rows_total += 1
-        clean, issues = validator.validate(_row_dict(table.headers, mapping, cells))
-        errors = [i for i in issues if i.severity == "error"]
-        if errors:
-            result.rows_rejected += 1
-            for issue in errors:
-                if len(result.errors) < MAX_REPORTED_ERRORS:
-                    result.errors.append(_error(number, issue))
-                else:
-                    result.errors_truncated = True
-            continue
-        clean["row_hash"] = _row_hash(clean)
-        pending.append((number, clean))
+    parallel = table.path.stat().st_size >= settings.IMPORT_PARALLEL_BYTES
+    for chunk in validated_chunks(table, mapping, validator, parallel=parallel):
+        for number, clean, errors in chunk:
+            result.rows_total += 1
+            if clean is None:
+                result.rows_rejected += 1
+                for issue in errors:
+                    if len(result.errors) < MAX_REPORTED_ERRORS:
+                        result.errors.append(_error(number, issue))
+                    else:
+                        result.errors_truncated = True
+            else:
+                pending.append((number, clean))
         if len(pending) >= BATCH:
             flush()
     flush()

@@ -7,12 +7,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q, QuerySet, Sum
 
 from lantai.catalog.models import (
     Category,
     CodeRuleDefinition,
     Fonds,
+    ImportBatch,
     Record,
     Repository,
     ThematicCollection,
@@ -22,6 +23,8 @@ from lantai.core import audit
 from lantai.core.models import User
 from lantai.core.roles import EDIT, STRUCTURE, VIEW
 from lantai.standards import archival_code as ac
+from lantai.standards import categories as std_categories
+from lantai.standards import vocabularies as std_vocabularies
 from lantai.standards.categories import load_categories
 
 DEFAULT_REPOSITORY = {"code": "000001", "name": "本馆", "level": "provincial"}
@@ -259,8 +262,63 @@ def can_see_fonds(user: User | None, fonds: Fonds) -> bool:
     return visible_fonds(user).filter(pk=fonds.pk).exists()
 
 
+def visible_categories(user: User | None) -> QuerySet[Category]:
+    """Categories of the fonds the user may see, with their fonds and repository loaded."""
+    return Category.objects.select_related("fonds", "fonds__repository").filter(
+        fonds__in=visible_fonds(user)
+    )
+
+
+def visible_category(user: User | None, pk: int) -> Category | None:
+    return visible_categories(user).filter(pk=pk).first()
+
+
+def visible_record(user: User | None, pk: int) -> Record | None:
+    """One record the user may see, with its category, fonds and repository loaded."""
+    return (
+        visible_records(user)
+        .select_related("category", "fonds", "fonds__repository", "repository")
+        .filter(pk=pk)
+        .first()
+    )
+
+
 # --- browsing ------------------------------------------------------------------------------------
 PAGE_SIZE = 50
+TEXT_FILTERS = ("title", "author", "document_number")  # substring match
+CODE_FILTERS = ("classification", "retention", "open_status")  # exact match
+
+
+def filtered_records(
+    user: User | None,
+    *,
+    fonds: Fonds | None = None,
+    category: Category | None = None,
+    year: int | None = None,
+    filters: Mapping[str, str] | None = None,
+) -> QuerySet[Record]:
+    """The records a list page shows (unordered): visible to `user`, in `category` (else `fonds`),
+    of `year`, and matching the list filters (title/author/document_number contain the text;
+    classification/retention/open_status equal the code; code_prefix starts the 档号). Blank
+    filters and unknown names are ignored. `browse` pages through these; the export writes them."""
+    qs = visible_records(user)
+    if category is not None:
+        qs = qs.filter(category=category)
+    elif fonds is not None:
+        qs = qs.filter(fonds=fonds)
+    if year is not None:
+        qs = qs.filter(year=year)
+    for field, value in (filters or {}).items():
+        value = value.strip()
+        if not value:
+            continue
+        if field in TEXT_FILTERS:
+            qs = qs.filter(**{f"{field}__contains": value})
+        elif field in CODE_FILTERS:
+            qs = qs.filter(**{field: value})
+        elif field == "code_prefix":
+            qs = qs.filter(reference_code__startswith=value)
+    return qs
 
 
 def browse(
@@ -275,23 +333,8 @@ def browse(
 ) -> tuple[list[Record], tuple[str, int] | None]:
     """One page of records in 档号 order, keyset-paginated: `after` is the (code, id) of the last
     row of the previous page. Returns the rows and the cursor of the next page (None at the end)."""
-    qs = visible_records(user).exclude(level="volume_item")  # documents show inside their volume
-    if category is not None:
-        qs = qs.filter(category=category)
-    elif fonds is not None:
-        qs = qs.filter(fonds=fonds)
-    if year is not None:
-        qs = qs.filter(year=year)
-    for field, value in (filters or {}).items():
-        value = value.strip()
-        if not value:
-            continue
-        if field in ("title", "author", "document_number"):
-            qs = qs.filter(**{f"{field}__contains": value})
-        elif field in ("classification", "retention", "open_status"):
-            qs = qs.filter(**{field: value})
-        elif field == "code_prefix":
-            qs = qs.filter(reference_code__startswith=value)
+    qs = filtered_records(user, fonds=fonds, category=category, year=year, filters=filters)
+    qs = qs.exclude(level="volume_item")  # documents show inside their volume
     if after is not None:
         code, pk = after
         qs = qs.filter(Q(reference_code__gt=code) | Q(reference_code=code, pk__gt=pk))
@@ -307,6 +350,26 @@ def year_counts(category: Category) -> list[tuple[int | None, int]]:
         .order_by("-year")
         .values_list("year", "count")
     )
+
+
+def fonds_totals(fonds_ids: Iterable[int]) -> dict[int, int]:
+    """Units held per fonds, from the per-year counters (no COUNT(*) over records)."""
+    rows = (
+        YearCount.objects.filter(category__fonds_id__in=list(fonds_ids))
+        .values("category__fonds_id")
+        .annotate(total=Sum("count"))
+    )
+    return {r["category__fonds_id"]: r["total"] or 0 for r in rows}
+
+
+def category_totals(categories: Iterable[Category]) -> dict[int, int]:
+    """Units held per category, from the per-year counters."""
+    rows = (
+        YearCount.objects.filter(category__in=list(categories))
+        .values("category_id")
+        .annotate(total=Sum("count"))
+    )
+    return {r["category_id"]: r["total"] or 0 for r in rows}
 
 
 def adjust_year_counts(category_id: int, deltas: Mapping[int | None, int]) -> None:
@@ -416,3 +479,33 @@ def code_gaps(category: Category) -> list[ac.Gap]:
         .iterator(5000)
     )
     return ac.find_gaps(codes, get_code_rule(category.code_rule))
+
+
+# --- import batches -------------------------------------------------------------------------------
+def import_batches(user: User | None, limit: int = 100) -> list[ImportBatch]:
+    """The newest imports into categories of the fonds the user may see."""
+    return list(
+        ImportBatch.objects.select_related("category", "category__fonds", "created_by")
+        .filter(category__fonds__in=visible_fonds(user))
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+def visible_batch(user: User | None, pk: int) -> ImportBatch | None:
+    return (
+        ImportBatch.objects.select_related("category", "category__fonds", "created_by")
+        .filter(pk=pk, category__fonds__in=visible_fonds(user))
+        .first()
+    )
+
+
+# --- reference data from the standards ------------------------------------------------------------
+def vocabulary_choices(name: str) -> tuple[std_vocabularies.Term, ...]:
+    """The terms of a controlled vocabulary (retention, classification, open_status, …) in the
+    standard's order, for select lists and labels; KeyError for an unknown vocabulary."""
+    return std_vocabularies.get_vocabulary(name).terms
+
+
+def standard_category(code: str) -> std_categories.Category | None:
+    """The DA/T 13 category with this code (names, arrangement, default rules), None if unknown."""
+    return load_categories().get(code)

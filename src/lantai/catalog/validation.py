@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from lantai.catalog.models import Category
@@ -30,6 +31,52 @@ class Issue:
 
     def message(self, language: str = "zh-hans") -> str:
         return self.message_en if language.startswith("en") and self.message_en else self.message_zh
+
+
+# Catalogues repeat the same few vocabulary values and dates on every row: the lookups are
+# memoised (bounded) so that a million-row import does the work once per distinct value.
+_NO_ERROR = ("", "")
+
+
+@lru_cache(maxsize=1024)
+def _retention(value: str) -> tuple[vocab.Retention | None, tuple[str, str]]:
+    try:
+        return vocab.normalize_retention(value), _NO_ERROR
+    except vocab.VocabularyError as e:
+        return None, (e.message_zh, e.message_en)
+
+
+@lru_cache(maxsize=1024)
+def _classification(value: str) -> tuple[vocab.Classification | None, tuple[str, str]]:
+    try:
+        return vocab.normalize_classification(value), _NO_ERROR
+    except vocab.VocabularyError as e:
+        return None, (e.message_zh, e.message_en)
+
+
+@lru_cache(maxsize=1024)
+def _open_status(value: str) -> tuple[str | None, tuple[str, str]]:
+    try:
+        return vocab.normalize_open_status(value).code, _NO_ERROR
+    except vocab.VocabularyError as e:
+        return None, (e.message_zh, e.message_en)
+
+
+@lru_cache(maxsize=65536)
+def _date(value: Any) -> tuple[date | None, tuple[str, str]]:
+    try:
+        return vocab.parse_date(value), _NO_ERROR
+    except vocab.DateError as e:
+        return None, (e.message_zh, e.message_en)
+
+
+@lru_cache(maxsize=65536)
+def _open_due(formed: date | None, year: int | None) -> date | None:
+    return vocab.open_due_date(formed, year)
+
+
+def _hashable(value: Any) -> Any:
+    return value if isinstance(value, date | int | float) else str(value)
 
 
 def _s(value: Any) -> str:
@@ -70,29 +117,30 @@ class RecordValidator:
         retention_in = _s(raw.get("retention"))
         clean["retention"], clean["retention_legacy"] = "", ""
         if retention_in:
-            try:
-                r = vocab.normalize_retention(retention_in)
+            r, error = _retention(retention_in)
+            if r is not None:
                 clean["retention"], clean["retention_legacy"] = r.code, r.legacy or ""
-            except vocab.VocabularyError as e:
-                add(Issue("retention", "vocabulary", retention_in, e.message_zh, e.message_en))
+            else:
+                add(Issue("retention", "vocabulary", retention_in, *error))
 
         # 密级
         cls_in = _s(raw.get("classification"))
-        try:
-            c = vocab.normalize_classification(cls_in)
+        c, error = _classification(cls_in)
+        if c is not None:
             clean["classification"], clean["classification_level"] = c.code, c.level
-        except vocab.VocabularyError as e:
-            add(Issue("classification", "vocabulary", cls_in, e.message_zh, e.message_en))
+        else:
+            add(Issue("classification", "vocabulary", cls_in, *error))
             clean["classification"], clean["classification_level"] = "public", 0
 
         # 日期 and 年度
         clean["date"] = None
         date_in = raw.get("date")
         if date_in not in (None, ""):
-            try:
-                clean["date"] = vocab.parse_date(date_in)
-            except vocab.DateError as e:
-                add(Issue("date", "date", _s(date_in), e.message_zh, e.message_en))
+            clean["date"], error = _date(
+                date_in if isinstance(date_in, str) else _hashable(date_in)
+            )
+            if clean["date"] is None:
+                add(Issue("date", "date", _s(date_in), *error))
         year_in = _s(raw.get("year"))
         clean["year"] = None
         if year_in:
@@ -129,16 +177,17 @@ class RecordValidator:
         status_in = _s(raw.get("open_status"))
         clean["open_status"] = "closed"
         if status_in:
-            try:
-                clean["open_status"] = vocab.normalize_open_status(status_in).code
-            except vocab.VocabularyError as e:
-                add(Issue("open_status", "vocabulary", status_in, e.message_zh, e.message_en))
+            status, error = _open_status(status_in)
+            if status is not None:
+                clean["open_status"] = status
+            else:
+                add(Issue("open_status", "vocabulary", status_in, *error))
 
         self._reference_code(raw, clean, issues)
 
         if clean["year"] is None and clean["date"] is not None:
             clean["year"] = clean["date"].year
-        clean["open_due_date"] = vocab.open_due_date(clean["date"], clean["year"])
+        clean["open_due_date"] = _open_due(clean["date"], clean["year"])
 
         reported = {i.field for i in issues}  # a value already refused is not "missing" as well
         for v in self.profile.validate(clean, context=self.level, today=self.today):

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from lantai.core import audit
@@ -35,6 +36,25 @@ def _require(actor: User | None, permission: str) -> None:
         raise AccountError(f"用户 {actor.username}（{actor.role_label}）无权执行此操作")
 
 
+# --- lookups --------------------------------------------------------------------------------------
+def users(search: str = "") -> QuerySet[User]:
+    """Users by username, with their repository and fonds scopes loaded; `search` narrows to those
+    whose username or display name contains it (case-insensitive)."""
+    qs = User.objects.order_by("username").prefetch_related("repositories", "fonds")
+    if search:
+        qs = qs.filter(Q(username__icontains=search) | Q(first_name__icontains=search))
+    return qs
+
+
+def user_by_pk(pk: int) -> User | None:
+    return User.objects.filter(pk=pk).first()
+
+
+def user_by_name(username: str) -> User | None:
+    return User.objects.filter(username=username).first()
+
+
+# --- changes --------------------------------------------------------------------------------------
 def create_user(
     username: str,
     *,
@@ -134,7 +154,7 @@ def check_lockout(user: User) -> bool:
 
 
 def note_login_failure(username: str) -> None:
-    user = User.objects.filter(username=username).first()
+    user = user_by_name(username)
     if user is None:
         return
     user.failed_logins += 1

@@ -84,6 +84,33 @@ def record(
     return entry
 
 
+PAGE_SIZE = 50
+
+
+def page(
+    *, before: int | None = None, action: str = "", actor: str = "", size: int = PAGE_SIZE
+) -> tuple[list[AuditEntry], int | None]:
+    """One page of entries, newest first, keyset-paginated on seq: `before` is the seq of the last
+    row of the previous page. Returns the rows and the `before` of the next page (None at the end).
+    """
+    qs = AuditEntry.objects.all()
+    if action:
+        qs = qs.filter(action=action)
+    if actor:
+        qs = qs.filter(actor=actor)
+    if before is not None:
+        qs = qs.filter(seq__lt=before)
+    rows = list(qs.order_by("-seq")[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    return rows, (rows[-1].seq if more else None)
+
+
+def actions() -> list[str]:
+    """Every action name that occurs in the log, sorted (for the filter list)."""
+    return list(AuditEntry.objects.order_by("action").values_list("action", flat=True).distinct())
+
+
 @dataclass
 class VerifyResult:
     ok: bool

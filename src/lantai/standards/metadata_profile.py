@@ -111,6 +111,7 @@ class Profile:
         self._checks: dict[str, tuple[_Check, ...]] = {
             f: _checks_for(e) for f, e in self._by_field.items()
         }
+        self._check_items = tuple((f, c) for f, c in self._checks.items() if c)
         self._required = {c: self._required_in(c) for c in self.contexts}
 
     def _required_in(self, context: str) -> tuple[tuple[str, Element], ...]:
@@ -152,10 +153,10 @@ class Profile:
                 out.append(_violation(e, "required", values.get(field), *_required_text(e)))
         lo, hi = year_range if year_range else (None, None)
         run = _Run(today or date.today(), lo, hi)
-        checks = self._checks
-        for field, value in values.items():
-            field_checks = checks.get(field)
-            if field_checks is None or _blank(value):
+        get = values.get
+        for field, field_checks in self._check_items:
+            value = get(field)
+            if value is None or value == "" or (isinstance(value, str) and value.isspace()):
                 continue
             for check in field_checks:
                 check(value, run, out)

@@ -5,40 +5,35 @@ Codes are stored; the UI shows the Chinese label, or the English one when the UI
 
 from __future__ import annotations
 
-import functools
-
 from django.utils.translation import get_language
 
+from lantai.catalog import services
 from lantai.core.roles import ROLES
-from lantai.standards import categories as std_categories
-from lantai.standards import vocabularies as vocab
 
 
 def english() -> bool:
     return (get_language() or "").startswith("en")
 
 
-@functools.cache
-def _terms(name: str) -> tuple[vocab.Term, ...]:
-    return vocab.get_vocabulary(name).terms
-
-
 def vocab_label(name: str, code: object) -> str:
     if code in (None, ""):
         return ""
-    for term in _terms(name):
+    for term in services.vocabulary_choices(name):
         if term.code == code:
             return term.label_en if english() else term.label_zh
     return str(code)
 
 
 def vocab_choices(name: str) -> list[tuple[str, str]]:
-    return [(t.code, t.label_en if english() else t.label_zh) for t in _terms(name)]
+    return [
+        (t.code, t.label_en if english() else t.label_zh) for t in services.vocabulary_choices(name)
+    ]
 
 
 def clearance_choices() -> list[tuple[int, str]]:
     terms = sorted(
-        (t for t in _terms("classification") if t.level is not None), key=lambda t: t.level or 0
+        (t for t in services.vocabulary_choices("classification") if t.level is not None),
+        key=lambda t: t.level or 0,
     )
     return [(int(t.level or 0), t.label_en if english() else t.label_zh) for t in terms]
 
@@ -48,9 +43,8 @@ def clearance_label(level: int) -> str:
 
 
 def category_name(code: str) -> str:
-    try:
-        cat = std_categories.get_category(code)
-    except KeyError:
+    cat = services.standard_category(code)
+    if cat is None:
         return ""
     return cat.name_en if english() else cat.name_zh
 

@@ -28,8 +28,8 @@ class ContentSecurityPolicyMiddleware:
 class AuditActorMiddleware:
     """Attribute every audit entry written while serving a signed-in user's request to that user.
 
-    Register after AuthenticationMiddleware. Views that write also wrap their work in `acting_as`
-    (see lantai.web.views.common.audited), so the attribution holds either way."""
+    Register after AuthenticationMiddleware. This is the only attribution the web views need;
+    work outside a request (CLI, jobs, seed) uses `lantai.core.audit.acting_as` itself."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

@@ -17,9 +17,9 @@ from lantai.catalog import services
 from lantai.core import accounts, audit
 from lantai.core.accounts import AccountError
 from lantai.core.roles import AUDIT, GRANTS, USERS
-from lantai.web import labels, queries
+from lantai.web import labels
 from lantai.web.forms import GrantForm, PasswordResetForm, UserCreateForm
-from lantai.web.views.common import audited, not_found, permission_required
+from lantai.web.views.common import not_found, permission_required
 
 
 # --- audit log ------------------------------------------------------------------------------------
@@ -29,7 +29,7 @@ def audit_log(request: HttpRequest, verify_result: Any = None) -> HttpResponse:
     actor = request.GET.get("actor", "").strip()
     before_raw = request.GET.get("before", "")
     before = int(before_raw) if before_raw.isdigit() else None
-    entries, next_before = queries.audit_page(before=before, action=action, actor=actor)
+    entries, next_before = audit.page(before=before, action=action, actor=actor)
     base = {k: v for k, v in (("action", action), ("actor", actor)) if v}
     return render(
         request,
@@ -38,7 +38,7 @@ def audit_log(request: HttpRequest, verify_result: Any = None) -> HttpResponse:
             "entries": entries,
             "action": action,
             "actor": actor,
-            "actions": queries.audit_actions(),
+            "actions": audit.actions(),
             "first_query": urlencode(base),
             "next_query": urlencode({**base, "before": next_before}) if next_before else "",
             "is_first_page": before is None,
@@ -49,7 +49,6 @@ def audit_log(request: HttpRequest, verify_result: Any = None) -> HttpResponse:
 
 @require_POST
 @permission_required(AUDIT)
-@audited
 def audit_verify(request: HttpRequest) -> HttpResponse:
     result = audit.verify()
     audit.record("audit_verify", "audit_log", "", {"ok": result.ok, "checked": result.checked})
@@ -66,13 +65,12 @@ def users(request: HttpRequest) -> HttpResponse:
             "role": labels.role_label(u.role),
             "clearance": labels.clearance_label(u.clearance),
         }
-        for u in queries.search_users(q)[:500]
+        for u in accounts.users(q)[:500]
     ]
     return render(request, "web/users.html", {"rows": rows, "q": q, "now_": timezone.now()})
 
 
 @permission_required(USERS)
-@audited
 def user_create(request: HttpRequest) -> HttpResponse:
     form = UserCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -99,9 +97,8 @@ def user_create(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @permission_required(USERS)
-@audited
 def user_active(request: HttpRequest, pk: int) -> HttpResponse:
-    target = queries.user(pk)
+    target = accounts.user_by_pk(pk)
     if target is None:
         return not_found(request, gettext("用户不存在。"))
     active = request.POST.get("active") == "1"
@@ -119,9 +116,8 @@ def user_active(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @permission_required(USERS)
-@audited
 def user_password(request: HttpRequest, pk: int) -> HttpResponse:
-    target = queries.user(pk)
+    target = accounts.user_by_pk(pk)
     if target is None:
         return not_found(request, gettext("用户不存在。"))
     form = PasswordResetForm(request.POST or None)
@@ -151,18 +147,17 @@ def grants(request: HttpRequest) -> HttpResponse:
             "repositories": list(u.repositories.all()),
             "fonds": list(u.fonds.all()),
         }
-        for u in queries.search_users(q)[:500]
+        for u in accounts.users(q)[:500]
     ]
     return render(request, "web/grants.html", {"rows": rows, "q": q})
 
 
 @permission_required(GRANTS)
-@audited
 def grant_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    target = queries.user(pk)
+    target = accounts.user_by_pk(pk)
     if target is None:
         return not_found(request, gettext("用户不存在。"))
-    repositories = list(queries.repositories())
+    repositories = list(services.visible_repositories(None).order_by("code"))
     fonds = list(services.visible_fonds(None).order_by("repository__code", "code"))
     initial = {
         "role": target.role,

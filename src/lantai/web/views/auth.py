@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from lantai.web import queries
+from lantai.core import accounts
 
 
 class LoginForm(AuthenticationForm):
@@ -44,7 +44,7 @@ class LoginView(auth_views.LoginView):
 
 
 def lockout_message(username: str) -> str:
-    user = queries.user_by_name(username)
+    user = accounts.user_by_name(username)
     minutes = 1
     if user is not None and user.locked_until:
         minutes = max(1, math.ceil((user.locked_until - timezone.now()).total_seconds() / 60))

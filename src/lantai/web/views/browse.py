@@ -18,9 +18,9 @@ from lantai.catalog import exporting, services
 from lantai.catalog.services import CatalogError
 from lantai.core import audit
 from lantai.core.roles import AUDIT, EXPORT, GRANTS, USERS, VIEW
-from lantai.web import labels, queries
+from lantai.web import labels
 from lantai.web.forms import RecordFilterForm
-from lantai.web.views.common import audited, not_found, permission_required
+from lantai.web.views.common import not_found, permission_required
 
 EXPORT_FORMATS = {
     "xlsx": (".xlsx", "utf-8-sig"),
@@ -32,7 +32,7 @@ EXPORT_FORMATS = {
 def _fonds_tree(user: Any) -> list[dict[str, Any]]:
     """[{repository, fonds: [(fonds, count)]}] for the fonds the user may see."""
     fonds = list(services.visible_fonds(user).order_by("repository__code", "code"))
-    totals = queries.fonds_totals([f.pk for f in fonds])
+    totals = services.fonds_totals([f.pk for f in fonds])
     tree: OrderedDict[int, dict[str, Any]] = OrderedDict()
     for f in fonds:
         node = tree.setdefault(f.repository_id, {"repository": f.repository, "fonds": []})
@@ -65,14 +65,14 @@ def fonds_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if fonds is None:
         return not_found(request, gettext("全宗不存在，或您无权查阅。"))
     categories = list(fonds.categories.all().order_by("code"))
-    totals = queries.category_totals(categories)
+    totals = services.category_totals(categories)
     rows = [(c, labels.category_name(c.code), totals.get(c.pk, 0)) for c in categories]
     return render(request, "web/fonds.html", {"fonds": fonds, "categories": rows})
 
 
 @permission_required(VIEW)
 def category_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    category = queries.visible_category(request.user, pk)
+    category = services.visible_category(request.user, pk)
     if category is None:
         return not_found(request, gettext("门类不存在，或您无权查阅。"))
     years = services.year_counts(category)
@@ -102,7 +102,7 @@ def _cursor(request: HttpRequest) -> tuple[str, int] | None:
 
 @permission_required(VIEW)
 def record_list(request: HttpRequest, pk: int) -> HttpResponse:
-    category = queries.visible_category(request.user, pk)
+    category = services.visible_category(request.user, pk)
     if category is None:
         return not_found(request, gettext("门类不存在，或您无权查阅。"))
     year = _year(request)
@@ -150,9 +150,8 @@ def record_list(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @permission_required(EXPORT)
-@audited
 def export(request: HttpRequest, pk: int) -> HttpResponse:
-    category = queries.visible_category(request.user, pk)
+    category = services.visible_category(request.user, pk)
     if category is None:
         return not_found(request, gettext("门类不存在，或您无权查阅。"))
     fmt = request.GET.get("format", "xlsx")
@@ -161,7 +160,9 @@ def export(request: HttpRequest, pk: int) -> HttpResponse:
     suffix, encoding = EXPORT_FORMATS[fmt]
     year = _year(request)
     form = RecordFilterForm(request.GET)
-    records = queries.filtered_records(request.user, category, year, form.filters())
+    records = services.filtered_records(
+        request.user, category=category, year=year, filters=form.filters()
+    )
     out_dir = settings.DATA_DIR / "exports"
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{secrets.token_hex(16)}{suffix}"

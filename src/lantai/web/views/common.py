@@ -1,4 +1,7 @@
-"""Shared view helpers: permission checks that answer 403 in Chinese, audit attribution."""
+"""Shared view helpers: permission checks that answer 403 in Chinese.
+
+Audit entries written while serving a request name the signed-in user through
+`lantai.web.middleware.AuditActorMiddleware`; views need no decorator for it."""
 
 from __future__ import annotations
 
@@ -13,7 +16,6 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from lantai.core import roles
-from lantai.core.audit import acting_as
 from lantai.web import labels
 
 PERMISSION_LABELS = {
@@ -61,17 +63,6 @@ def permission_required(permission: str) -> Callable[[View], View]:
         return login_required(wrapped)
 
     return decorate
-
-
-def audited(view: View) -> View:
-    """Run the view with audit entries attributed to the signed-in user."""
-
-    @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        with acting_as(request.user.get_username()):
-            return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 def language(request: HttpRequest) -> str:

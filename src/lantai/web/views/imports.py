@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +16,12 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.http import require_POST
 
-from lantai.catalog import columns, importing, tasks
-from lantai.catalog.models import ImportBatch
+from lantai.catalog import columns, importing, services, tasks
 from lantai.catalog.readers import FileUnreadable, open_table
 from lantai.core.roles import IMPORT
-from lantai.core.sm3 import sm3_stream
-from lantai.web import labels, queries
+from lantai.web import labels
 from lantai.web.forms import UploadForm
-from lantai.web.views.common import audited, language, not_found, permission_required
+from lantai.web.views.common import language, not_found, permission_required
 
 SESSION_KEY = "import_wizard"
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
@@ -81,7 +78,7 @@ def _store(request: HttpRequest, token: str, state: dict[str, Any]) -> None:
 
 
 def _category(request: HttpRequest, state: dict[str, Any]) -> Any:
-    return queries.visible_category(request.user, state["category_id"])
+    return services.visible_category(request.user, state["category_id"])
 
 
 def _lost(request: HttpRequest) -> HttpResponse:
@@ -92,7 +89,7 @@ def _lost(request: HttpRequest) -> HttpResponse:
 # --- step 1: upload ---------------------------------------------------------------------------
 @permission_required(IMPORT)
 def upload(request: HttpRequest) -> HttpResponse:
-    categories = list(queries.visible_categories(request.user).order_by("fonds__code", "code"))
+    categories = list(services.visible_categories(request.user).order_by("fonds__code", "code"))
     form = UploadForm(request.POST or None, request.FILES or None, categories=categories)
     if request.method == "POST" and form.is_valid():
         f = form.cleaned_data["file"]
@@ -110,14 +107,8 @@ def upload(request: HttpRequest) -> HttpResponse:
                 % {"suffix": suffix or "—"},
             )
         else:
-            token = secrets.token_hex(16)
-            upload_dir = Path(settings.UPLOAD_DIR)
-            upload_dir.mkdir(parents=True, exist_ok=True)
-            path = upload_dir / f"{token}{suffix}"
-            with path.open("wb") as out:
-                for chunk in f.chunks():
-                    out.write(chunk)
-            path.chmod(0o600)
+            path = importing.store_upload(f.chunks(), f.name)
+            token = path.stem  # the stored file's random name keys the wizard's state
             try:
                 open_table(path)
             except FileUnreadable as e:
@@ -146,7 +137,6 @@ def _field_choices() -> list[tuple[str, str]]:
 
 
 @permission_required(IMPORT)
-@audited
 def mapping(request: HttpRequest, token: str) -> HttpResponse:
     state = _state(request, token)
     if state is None:
@@ -252,7 +242,8 @@ def preview(request: HttpRequest, token: str) -> HttpResponse:
             "rows": rows,
             "bad_rows": sum(1 for r in rows if r["bad"]),
             "limit": PREVIEW_ROWS,
-            "queued": state["size"] > settings.IMPORT_JOB_THRESHOLD_BYTES,
+            # the rule importing.start_import applies when the import is started
+            "queued": state["size"] >= settings.IMPORT_JOB_THRESHOLD_BYTES,
         },
     )
 
@@ -269,7 +260,6 @@ def _display(field: str, value: Any) -> str:
 
 @require_POST
 @permission_required(IMPORT)
-@audited
 def run(request: HttpRequest, token: str) -> HttpResponse:
     state = _state(request, token)
     if state is None or not state.get("mapping"):
@@ -277,42 +267,30 @@ def run(request: HttpRequest, token: str) -> HttpResponse:
     category = _category(request, state)
     if category is None:
         return _lost(request)
-    path = Path(state["path"])
-    with path.open("rb") as f:
-        digest = sm3_stream(f)
-    batch = ImportBatch.objects.create(
-        category=category,
-        file_name=state["name"],
-        file_path=str(path),
-        file_sm3=digest,
-        valid_rows_only=request.POST.get("valid_rows_only") == "on",
-        created_by=request.user,
-    )
     wizard = dict(request.session.get(SESSION_KEY, {}))
     wizard.pop(token, None)
     request.session[SESSION_KEY] = wizard
-    if state["size"] > settings.IMPORT_JOB_THRESHOLD_BYTES:
-        tasks.run_import(batch.pk, state["mapping"], request.user.get_username())
+    try:
+        batch, result = importing.start_import(
+            Path(state["path"]),
+            state["name"],
+            category,
+            user=request.user,
+            valid_rows_only=request.POST.get("valid_rows_only") == "on",
+            mapping=state["mapping"],
+        )
+    except FileUnreadable as e:
+        messages.error(request, e.message_zh)
+        return redirect("web:import_upload")
+    if result is None:
         messages.info(request, gettext("文件较大，已作为后台任务排队导入。"))
-    else:
-        try:
-            importing.import_file(
-                path,
-                category,
-                valid_rows_only=batch.valid_rows_only,
-                mapping=state["mapping"],
-                batch=batch,
-                user=request.user,
-            )
-        except FileUnreadable as e:
-            messages.error(request, e.message_zh)
     return redirect("web:import_result", pk=batch.pk)
 
 
 # --- step 5: result, progress, error report, list ------------------------------------------------
 @permission_required(IMPORT)
 def result(request: HttpRequest, pk: int) -> HttpResponse:
-    batch = queries.visible_batch(request.user, pk)
+    batch = services.visible_batch(request.user, pk)
     if batch is None:
         return not_found(request, gettext("导入记录不存在，或您无权查阅。"))
     errors = [{**e, "rule_label": rule_label(e.get("rule", ""))} for e in batch.errors or []]
@@ -331,7 +309,7 @@ def result(request: HttpRequest, pk: int) -> HttpResponse:
 
 @permission_required(IMPORT)
 def progress(request: HttpRequest, pk: int) -> HttpResponse:
-    batch = queries.visible_batch(request.user, pk)
+    batch = services.visible_batch(request.user, pk)
     if batch is None:
         return JsonResponse({"error": gettext("导入记录不存在")}, status=404)
     info = tasks.read_progress(batch.pk)
@@ -349,7 +327,7 @@ def progress(request: HttpRequest, pk: int) -> HttpResponse:
 
 @permission_required(IMPORT)
 def error_report(request: HttpRequest, pk: int) -> HttpResponse:
-    batch = queries.visible_batch(request.user, pk)
+    batch = services.visible_batch(request.user, pk)
     if batch is None:
         return not_found(request, gettext("导入记录不存在，或您无权查阅。"))
     buf = io.StringIO()
@@ -370,5 +348,5 @@ def error_report(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(IMPORT)
 def batch_list(request: HttpRequest) -> HttpResponse:
     return render(
-        request, "web/import_list.html", {"batches": queries.import_batches(request.user)}
+        request, "web/import_list.html", {"batches": services.import_batches(request.user)}
     )

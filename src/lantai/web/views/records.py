@@ -13,8 +13,8 @@ from django.utils.translation import gettext_lazy as _
 from lantai.catalog import columns, services
 from lantai.catalog.services import CatalogError
 from lantai.core.roles import EDIT, VIEW
-from lantai.web import labels, queries
-from lantai.web.views.common import audited, forbidden, language, not_found, permission_required
+from lantai.web import labels
+from lantai.web.views.common import forbidden, language, not_found, permission_required
 
 # (field, label, widget, vocabulary or help)
 FORM_FIELDS: list[tuple[str, Any, str, str]] = [
@@ -109,7 +109,7 @@ def _split_issues(
 
 @permission_required(VIEW)
 def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    record = queries.visible_record(request.user, pk)
+    record = services.visible_record(request.user, pk)
     if record is None:
         return not_found(request, gettext("档案不存在，或您无权查阅。"))
     metadata = record.metadata or {}
@@ -186,9 +186,8 @@ def _save(request: HttpRequest, category: Any, record: Any | None) -> HttpRespon
 
 
 @permission_required(EDIT)
-@audited
 def record_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    record = queries.visible_record(request.user, pk)
+    record = services.visible_record(request.user, pk)
     if record is None:
         return not_found(request, gettext("档案不存在，或您无权查阅。"))
     if request.method == "POST":
@@ -206,9 +205,8 @@ def record_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @permission_required(EDIT)
-@audited
 def record_create(request: HttpRequest, pk: int) -> HttpResponse:
-    category = queries.visible_category(request.user, pk)
+    category = services.visible_category(request.user, pk)
     if category is None:
         return not_found(request, gettext("门类不存在，或您无权查阅。"))
     if request.method == "POST":
