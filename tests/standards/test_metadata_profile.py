@@ -75,8 +75,10 @@ def test_requiredness_from_the_dat48_schema() -> None:
     p = load_profile()
     mandatory = {e.name_zh for e in p.elements if e.required == "mandatory" and not e.container}
     for name in ("聚合层次", "立档单位名称", "电子文件号", "年度", "保管期限", "题名", "责任者",
-                 "日期", "密级", "文件组合类型", "计算机文件名", "计算机文件大小"):  # fmt: skip
+                 "密级", "文件组合类型", "计算机文件名", "计算机文件大小"):  # fmt: skip
         assert name in mandatory, name
+    # 日期 is mandatory for documents (件, 卷内文件); a 案卷 has the dates of its contents instead
+    assert p.by_name("日期").required_in == ("item", "volume_item")
     assert p.by_name("室编件号").required == "conditional"
     assert p.by_name("馆编件号").required == "conditional"
     assert p.by_name("全宗号").required == "optional"

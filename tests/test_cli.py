@@ -1,0 +1,108 @@
+"""The `lantai` command's checked interface: exit codes and JSON output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from lantai.catalog.models import Fonds, Record
+from lantai.cli import main
+from tests.catalog.test_import import BAD, GOOD, write
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.output
+
+
+def test_code_parse_json() -> None:
+    code, out = run("code", "parse", "Z109-WS·2011-Y-BGS-0001", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["rule"] == "dat22"
+    assert data["components"] == {
+        "fonds": "Z109",
+        "category": "WS",
+        "year": "2011",
+        "retention": "Y",
+        "org": "BGS",
+        "item": "0001",
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "rule"),
+    [
+        ("J019-ZY·JC·CC·2019·D30-001-001", "zy-volume-item"),
+        ("C038-001-002-003", "traditional"),
+        ("X032-KJ·KY·01-003", None),
+    ],
+)
+def test_code_parse_other_structures(value: str, rule: str | None) -> None:
+    args = ["code", "parse", value, "--json"] + (["--rule", rule] if rule else [])
+    code, out = run(*args)
+    assert code == 0, out
+    assert json.loads(out)["code"] == value
+
+
+def test_code_parse_invalid_exits_1_with_the_reason() -> None:
+    code, out = run("code", "parse", "Z109-WS·2011-Q-BGS-0001", "--rule", "dat22")
+    assert code == 1 and "保管期限" in out
+
+
+@pytest.mark.django_db
+def test_fonds_add_in_the_default_repository() -> None:
+    code, out = run("fonds", "add", "J019", "--name", "岭南省教育厅")
+    assert code == 0, out
+    assert Fonds.objects.get(code="J019").repository.is_default
+    code, out = run("fonds", "add", "J019", "--name", "重复")
+    assert code == 1 and "J019" in out
+    code, out = run("fonds", "add", "bad code!", "--name", "x")
+    assert code == 1 and "全宗号" in out
+
+
+@pytest.mark.django_db
+def test_catalog_import_exit_codes(tmp_path: Path) -> None:
+    assert run("fonds", "add", "Z109", "--name", "岭南省人民政府办公厅")[0] == 0
+    from lantai.catalog import services
+
+    services.create_category(Fonds.objects.get(code="Z109"), "WS")
+    bad = write(tmp_path, BAD, name="bad.csv")
+    code, out = run("catalog", "import", str(bad), "--fonds", "Z109", "--category", "WS", "--json")
+    report = json.loads(out)
+    assert code == 1 and report["status"] == "rejected" and report["rows_rejected"] == 6
+    assert {"row", "column", "rule", "value", "message"} <= set(report["errors"][0])
+    assert Record.objects.count() == 0
+
+    code, out = run(
+        "catalog", "import", str(bad), "--fonds", "Z109", "--category", "WS", "--valid-rows-only"
+    )
+    assert code == 1 and Record.objects.count() == 2
+
+    good = write(tmp_path, GOOD, name="good.csv")
+    code, out = run(
+        "catalog", "import", str(good), "--fonds", "Z109", "--category", "WS", "--valid-rows-only"
+    )
+    assert code == 0, out  # rows 1 and 3 are unchanged, row 2 is new
+
+    missing = tmp_path / "nope.xlsx"
+    assert run("catalog", "import", str(missing), "--fonds", "Z109", "--category", "WS")[0] == 2
+    junk = tmp_path / "junk.xlsx"
+    junk.write_bytes(b"not a zip")
+    code, out = run("catalog", "import", str(junk), "--fonds", "Z109", "--category", "WS", "--json")
+    assert code == 2 and json.loads(out)["status"] == "unreadable"
+    assert run("catalog", "import", str(good), "--fonds", "Z999", "--category", "WS")[0] == 2
+
+
+@pytest.mark.django_db
+def test_code_gaps_reports_missing_numbers(tmp_path: Path) -> None:
+    run("fonds", "add", "Z109", "--name", "岭南省人民政府办公厅")
+    from lantai.catalog import importing, services
+
+    cat = services.create_category(Fonds.objects.get(code="Z109"), "WS")
+    importing.import_file(write(tmp_path, [GOOD[0], GOOD[2]]), cat)
+    code, out = run("code", "gaps", "--fonds", "Z109", "--category", "WS", "--json")
+    assert code == 1 and json.loads(out)[0]["prefix"] == "Z109-WS·2011-Y-BGS-"
