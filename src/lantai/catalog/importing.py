@@ -316,6 +316,7 @@ def _run(
     }  # fmt: skip
     code_column = next((h for h, f in mapping.items() if f == "reference_code"), "档号")
     years: Counter[int | None] = Counter()
+    writer = bulk.Writer()
     pending: list[tuple[int, dict[str, Any]]] = []
 
     def reject(row: int, issue: Issue, column: str | None = None) -> None:
@@ -393,7 +394,7 @@ def _run(
                 level != "volume_item"
             ):  # the browse tree counts items and volumes, not their contents
                 years[clean["year"]] += 1
-        bulk.insert_rows(rows)
+        writer.insert(rows)
         result.rows_imported += len(rows)
         pending.clear()
         if progress:
