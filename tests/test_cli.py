@@ -106,3 +106,23 @@ def test_code_gaps_reports_missing_numbers(tmp_path: Path) -> None:
     importing.import_file(write(tmp_path, [GOOD[0], GOOD[2]]), cat)
     code, out = run("code", "gaps", "--fonds", "Z109", "--category", "WS", "--json")
     assert code == 1 and json.loads(out)[0]["prefix"] == "Z109-WS·2011-Y-BGS-"
+
+
+@pytest.mark.django_db
+def test_user_add_passwd_and_tokens() -> None:
+    from lantai.core.models import ApiToken, User
+
+    code, out = run(
+        "user", "add", "sysadmin", "--role", "system_admin", "--password", "Lantai@2024pass"
+    )
+    assert code == 0, out
+    code, out = run("user", "add", "x", "--role", "no_such_role", "--password", "Lantai@2024pass")
+    assert code == 1 and "未知角色" in out
+    code, out = run("user", "passwd", "sysadmin", "--password", "short")
+    assert code == 1
+    code, out = run("user", "passwd", "sysadmin", "--password", "Another@2024pass")
+    assert code == 0 and User.objects.get(username="sysadmin").check_password("Another@2024pass")
+    code, out = run("user", "token", "sysadmin", "--name", "ci")
+    assert code == 0 and out.strip().startswith("lt_") and ApiToken.objects.count() == 1
+    code, out = run("user", "revoke-tokens", "sysadmin")
+    assert code == 0 and ApiToken.objects.count() == 0

@@ -332,6 +332,43 @@ def user_token(username: str, name: str) -> None:
         click.echo(issue_token(target, name))
 
 
+@user.command("passwd")
+@click.argument("username")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def user_passwd(username: str, password: str) -> None:
+    """Reset a user's password from the console (operator recovery); unlocks the account."""
+    _django()
+    from lantai.core import accounts
+    from lantai.core.audit import acting_as
+
+    target = accounts.user_by_name(username)
+    if target is None:
+        raise click.ClickException(f"用户“{username}”不存在")
+    with acting_as(_cli_actor()):
+        try:
+            accounts.reset_password(target, password, actor=None)
+        except accounts.AccountError as e:
+            raise click.ClickException(e.message_zh) from e
+    click.echo(f"已重设用户 {username} 的密码")
+
+
+@user.command("revoke-tokens")
+@click.argument("username")
+def user_revoke_tokens(username: str) -> None:
+    """Revoke every REST API token of a user."""
+    _django()
+    from lantai.core import accounts
+    from lantai.core.api_auth import revoke_tokens
+    from lantai.core.audit import acting_as
+
+    target = accounts.user_by_name(username)
+    if target is None:
+        raise click.ClickException(f"用户“{username}”不存在")
+    with acting_as(_cli_actor()):
+        n = revoke_tokens(target)
+    click.echo(f"已吊销 {n} 个令牌")
+
+
 # --- audit ---------------------------------------------------------------------------------------
 @main.group()
 def audit() -> None:
@@ -347,11 +384,13 @@ def audit_verify(as_json: bool) -> None:
 
     r = verify()
     if as_json:
-        _echo_json(
-            {"ok": r.ok, "checked": r.checked, "broken_seq": r.broken_seq, "reason": r.reason}
-        )
+        _echo_json({
+            "ok": r.ok, "checked": r.checked, "broken_seq": r.broken_seq, "reason": r.reason,
+            "head_hash": r.head_hash,
+        })  # fmt: skip
     elif r.ok:
         click.echo(f"审计日志完整：已校验 {r.checked} 条 audit chain intact ({r.checked} entries)")
+        click.echo(f"链头 SM3 head hash: {r.head_hash}")
     else:
         click.echo(f"审计日志链断裂：第一处在第 {r.broken_seq} 条 — {r.reason}")
     sys.exit(0 if r.ok else 1)

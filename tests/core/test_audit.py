@@ -88,3 +88,20 @@ def test_rehashed_forgery_without_the_head_is_found(chain: list[AuditEntry]) -> 
     )
     AuditEntry.objects.filter(pk=e.pk).update(actor="intruder", hash=forged)
     assert audit.verify().broken_seq == 2
+
+
+def test_missing_head_with_entries_is_found(chain: list[AuditEntry]) -> None:
+    from lantai.core.models import AuditHead
+
+    AuditHead.objects.all().delete()
+    with connection.cursor() as c:
+        c.execute(f"DELETE FROM {TABLE} WHERE seq = %s", [chain[-1].seq])
+    assert not audit.verify().ok
+
+
+def test_verify_json_reports_the_head_hash(chain: list[AuditEntry]) -> None:
+    import json
+
+    run = CliRunner().invoke(main, ["audit", "verify", "--json"])
+    data = json.loads(run.output)
+    assert data["ok"] and data["head_hash"] == chain[-1].hash

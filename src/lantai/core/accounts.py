@@ -98,7 +98,8 @@ def set_active(target: User, active: bool, *, actor: User) -> None:
     audit.record("user_active", "user", target.pk, {"active": active}, actor=actor.username)
 
 
-def reset_password(target: User, password: str, *, actor: User) -> None:
+def reset_password(target: User, password: str, *, actor: User | None) -> None:
+    """Set a new password and unlock the account (`actor` None: the operator at the console)."""
     _require(actor, USERS)
     try:
         validate_password(password, target)
@@ -107,7 +108,7 @@ def reset_password(target: User, password: str, *, actor: User) -> None:
     target.set_password(password)
     target.failed_logins, target.locked_until = 0, None
     target.save()
-    audit.record("password_reset", "user", target.pk, {}, actor=actor.username)
+    audit.record("password_reset", "user", target.pk, {}, actor=actor.username if actor else None)
 
 
 def grant(

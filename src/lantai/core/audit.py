@@ -117,6 +117,7 @@ class VerifyResult:
     checked: int
     broken_seq: int | None = None
     reason: str = ""
+    head_hash: str = ""  # the hash of the last entry: copy it off the machine to anchor the chain
 
 
 def verify(batch: int = 5000) -> VerifyResult:
@@ -137,6 +138,8 @@ def verify(batch: int = 5000) -> VerifyResult:
             return VerifyResult(False, checked, seq, f"第 {seq} 条内容已被修改（SM3 不符）")
         prev, expected_seq, last_seq, checked = digest, seq + 1, seq, checked + 1
     head = AuditHead.objects.filter(pk=1).first()
+    if head is None and checked:
+        return VerifyResult(False, checked, last_seq, "链头记录缺失：日志末尾可能被截断")
     if head is not None and (head.seq != last_seq or head.hash != prev):
         return VerifyResult(
             False,
@@ -144,4 +147,4 @@ def verify(batch: int = 5000) -> VerifyResult:
             last_seq + 1,
             f"日志末尾缺失：链头记录为第 {head.seq} 条，实际只到第 {last_seq} 条",
         )
-    return VerifyResult(True, checked)
+    return VerifyResult(True, checked, head_hash=prev if checked else "")
