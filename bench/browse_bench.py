@@ -3,7 +3,7 @@
 Loads ROWS generated records into one fonds (through the real import), then times full page renders
 through Django's test client as a signed-in archivist: the first page, pages deep in the list
 (keyset cursor), a year page and a title-filter page. The peer is the classic OFFSET + COUNT(*)
-pagination (Django's Paginator) over the same rows, measured in the same run.
+pagination (Django's Paginator) fetching the same middle page, compared query against query.
 """
 
 from __future__ import annotations
@@ -76,9 +76,17 @@ def phase(path: Path) -> dict[str, Any]:
         "year_page": _timed(lambda: get({"year": year})),
         "title_filter_page": _timed(lambda: get({"title": "通知"})),
     }
-    qs = Record.objects.filter(category=category).order_by("reference_code", "pk")
+    from lantai.catalog import services
+    from lantai.core.models import User
+
+    user = User.objects.get(username="bench")
+    qs = services.visible_records(user).filter(category=category).order_by("reference_code", "pk")
+    # The same middle page as a query alone: keyset (ours) against OFFSET + COUNT(*) (the peer).
     peer = {
-        "offset_count_middle_page": _timed(
+        "keyset_middle_page_query": _timed(
+            lambda: services.browse(user, category=category, after=(deep_code, deep_id))
+        ),
+        "offset_count_middle_page_query": _timed(
             lambda: list(Paginator(qs, 50).page(loaded // 100).object_list)
         ),
     }
