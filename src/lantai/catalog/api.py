@@ -19,8 +19,9 @@ from lantai.catalog import importing, services, tasks
 from lantai.catalog.models import Category, Fonds, ImportBatch, Record
 from lantai.catalog.readers import FileUnreadable
 from lantai.core.audit import acting_as
+from lantai.core.downloads import attachment_response
 from lantai.core.models import User
-from lantai.core.roles import IMPORT, STRUCTURE, VIEW
+from lantai.core.roles import EDIT, IMPORT, STRUCTURE, VIEW
 from lantai.standards.categories import load_categories
 
 router = Router()
@@ -28,6 +29,8 @@ router = Router()
 TAG_STRUCTURE = "档案馆、全宗与门类 structure"
 TAG_RECORDS = "档案 records"
 TAG_IMPORTS = "目录导入 imports"
+TAG_COMPONENTS = "电子文件 components"
+TAG_COLLECTIONS = "专题数据库 collections"
 NOT_FOUND = "未找到，或无权查看（not found）"
 MAX_PAGE = 200
 BROWSE_FILTERS = (
@@ -72,6 +75,7 @@ class FondsIn(Schema):
     code: str = Field(description="全宗号, 1–6 uppercase letters or digits, e.g. Z109")
     name: str
     creator: str | None = Field(None, description="立档单位; the fonds name when left out")
+    description: str = Field("", description="全宗介绍")
     repository: str | None = Field(None, description="档案馆代码; the default repository if absent")
 
 
@@ -240,6 +244,39 @@ class ImportOut(Schema):
     finished_at: dt.datetime | None
 
 
+class ComponentOut(Schema):
+    id: int
+    record_id: int
+    name: str = Field(description="计算机文件名 (the name as uploaded)")
+    size: int = Field(description="bytes")
+    mime_type: str = Field(description="格式信息, guessed from the file name")
+    sm3: str
+    sha256: str
+    created_at: dt.datetime
+
+
+class CollectionOut(Schema):
+    id: int
+    code: str = Field(description="专题代码")
+    name: str
+    description: str
+    repository: str = Field(description="档案馆代码")
+
+    @staticmethod
+    def resolve_repository(obj: Any) -> str:
+        return str(obj.repository.code)
+
+
+class CodeRuleOut(Schema):
+    name: str
+    label: str
+    template: str = Field(description="e.g. {fonds}-{category}·{year}-{retention}-{org}-{item:4}")
+    description: str
+    example: str
+    arrangement: str = Field(description="item 按件 | volume 按卷")
+    custom: bool = Field(description="defined by a user rather than built in")
+
+
 # --- helpers -------------------------------------------------------------------------------------
 def _user(request: HttpRequest) -> User:
     return request.auth  # type: ignore[attr-defined, no-any-return]
@@ -327,7 +364,12 @@ def create_fonds(request: HttpRequest, body: FondsIn) -> Any:
     repo = services.get_repository(body.repository)
     with acting_as(user.username):
         fonds = services.create_fonds(
-            body.code, body.name, creator=body.creator, repository=repo, user=user
+            body.code,
+            body.name,
+            creator=body.creator,
+            description=body.description,
+            repository=repo,
+            user=user,
         )
     return Status(201, fonds)
 
@@ -366,6 +408,13 @@ def create_category(request: HttpRequest, fonds_id: int, body: CategoryIn) -> An
             user=user,
         )
     return Status(201, cat)
+
+
+@router.get("/code-rules", response=list[CodeRuleOut], tags=[TAG_STRUCTURE])
+def list_code_rules(request: HttpRequest) -> Any:
+    """档号 rules a 门类 may use: the built-in ones (DA/T 13, DA/T 22) and custom ones."""
+    services.require(_user(request), VIEW)
+    return [vars(c) for c in services.code_rule_choices()]
 
 
 @router.get(
@@ -504,18 +553,25 @@ def create_import(
     file: File[UploadedFile],
     category: Form[int],
     valid_rows_only: Form[bool] = False,
+    level: Form[Literal["item", "volume", "volume_item"] | None] = None,
 ) -> Any:
     """Import a catalogue (.xlsx or .csv, 归档文件目录) into a 门类. All or nothing unless
-    valid_rows_only. A small file is imported at once (201, with the report); a large one is
-    queued (202): poll GET /api/imports/{id}."""
+    valid_rows_only. `level`: item (按件), volume (案卷目录) or volume_item (卷内文件目录,
+    each document linked to its volume by the 档号); by default items or volumes as the 门类 is
+    arranged. A small file is imported at once (201, with the report); a large one is queued
+    (202): poll GET /api/imports/{id}."""
     user = _user(request)
     services.require(user, IMPORT)
     cat = _category(user, category)
+    try:
+        importing.check_level(cat, level)
+    except FileUnreadable as e:
+        return Status(400, {"detail": e.message_zh, "field": "level"})
     path = importing.store_upload(file.chunks(), file.name or "")
     with acting_as(user.username):
         try:
             batch, result = importing.start_import(
-                path, file.name or "", cat, user=user, valid_rows_only=valid_rows_only
+                path, file.name or "", cat, user=user, valid_rows_only=valid_rows_only, level=level
             )
         except FileUnreadable as e:
             return Status(400, {"detail": e.message_zh, "field": "file"})
@@ -536,3 +592,87 @@ def get_import(request: HttpRequest, batch_id: int) -> Any:
     if batch is None or not services.can_see_fonds(user, batch.category.fonds):
         raise _not_found()
     return _import_out(batch)
+
+
+# --- digital components (电子文件) ----------------------------------------------------------------
+@router.get(
+    "/records/{record_id}/components",
+    response={200: list[ComponentOut], 404: ErrorOut},
+    tags=[TAG_COMPONENTS],
+)
+def list_components(request: HttpRequest, record_id: int) -> Any:
+    """The digital files attached to a record."""
+    return services.record_components(_record(_user(request), record_id))
+
+
+@router.post(
+    "/records/{record_id}/components",
+    response={201: ComponentOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    tags=[TAG_COMPONENTS],
+)
+def upload_component(request: HttpRequest, record_id: int, file: File[UploadedFile]) -> Any:
+    """Attach a file (multipart field `file`) to a record (edit permission). It is stored under
+    its SM3 digest; SM3, SHA-256, size and a MIME type from the name are recorded. Empty files
+    and names with path separators or control characters answer 422."""
+    user = _user(request)
+    record = _record(user, record_id)
+    services.require(user, EDIT)
+    with acting_as(user.username):
+        component = services.attach_component(record, file.chunks(), file.name or "", user=user)
+    return Status(201, component)
+
+
+@router.get(
+    "/components/{component_id}/download",
+    response={200: None, 404: ErrorOut},
+    tags=[TAG_COMPONENTS],
+)
+def download_component(request: HttpRequest, component_id: int) -> Any:
+    """The file as an attachment (never rendered inline); 404 when its record is not visible."""
+    user = _user(request)
+    services.require(user, VIEW)
+    component = services.visible_component(user, component_id)
+    if component is None:
+        raise _not_found()
+    with acting_as(user.username):
+        handle = services.open_component(component, user=user)
+    return attachment_response(handle, component.name)
+
+
+# --- thematic collections (专题数据库) -------------------------------------------------------------
+@router.get("/collections", response=list[CollectionOut], tags=[TAG_COLLECTIONS])
+def list_collections(request: HttpRequest) -> Any:
+    """专题数据库 of the 档案馆 the user may see."""
+    user = _user(request)
+    services.require(user, VIEW)
+    return services.visible_collections(user)
+
+
+@router.get(
+    "/collections/{collection_id}/records",
+    response={200: RecordPage, 404: ErrorOut, 422: ErrorOut},
+    tags=[TAG_COLLECTIONS],
+)
+def collection_records(
+    request: HttpRequest,
+    collection_id: int,
+    after_code: str | None = None,
+    after_id: int | None = None,
+    limit: int = services.PAGE_SIZE,
+) -> Any:
+    """The collection's records the user may see, in 档号 order, keyset-paginated like
+    GET /api/records."""
+    user = _user(request)
+    services.require(user, VIEW)
+    collection = services.visible_collection(user, collection_id)
+    if collection is None:
+        raise _not_found()
+    if (after_code is None) != (after_id is None):
+        raise services.CatalogError("after_code 与 after_id 须同时给出", "after_id")
+    if not 1 <= limit <= MAX_PAGE:
+        raise services.CatalogError(f"limit 须在 1–{MAX_PAGE} 之间", "limit")
+    after = (after_code, after_id) if after_code is not None and after_id is not None else None
+    rows, cursor = services.collection_records(user, collection, after, page_size=limit)
+    prefetch_related_objects(rows, "repository", "fonds", "category")
+    nxt = {"after_code": cursor[0], "after_id": cursor[1]} if cursor else None
+    return {"items": rows, "next": nxt}

@@ -139,11 +139,16 @@ class Preview:
 
 
 def preview(
-    path: Path, category: Category, mapping: Mapping[str, str] | None = None, limit: int = 20
+    path: Path,
+    category: Category,
+    mapping: Mapping[str, str] | None = None,
+    limit: int = 20,
+    level: str | None = None,
 ) -> Preview:
+    level = check_level(category, level)
     table = open_table(path)
     mapping = dict(mapping) if mapping else mapping_for(table)
-    validator = RecordValidator(category)
+    validator = RecordValidator(category, level=level)
     out = []
     for number, cells in table.rows():
         raw = row_dict(table.headers, mapping, cells)
@@ -196,12 +201,15 @@ def start_import(
     user: Any,
     valid_rows_only: bool = False,
     mapping: Mapping[str, str] | None = None,
+    level: str | None = None,
 ) -> tuple[ImportBatch, ImportResult | None]:
     """Register an import of a stored upload and run it: inline for a small file (the result is
     returned), as a queued job for one larger than IMPORT_JOB_THRESHOLD_BYTES (result None).
-    Raises FileUnreadable at once for a file that cannot be read."""
+    `level` as for `import_file`. Raises FileUnreadable at once for a file that cannot be read
+    or a level the category does not take."""
     from lantai.catalog import tasks
 
+    level = check_level(category, level)
     if path.stat().st_size >= settings.IMPORT_JOB_THRESHOLD_BYTES:
         open_table(path)  # refuse an unreadable file now rather than in the worker
         inline = False
@@ -215,11 +223,20 @@ def start_import(
     )  # fmt: skip
     if not inline:
         tasks.run_import(
-            batch.pk, dict(mapping) if mapping else None, getattr(user, "username", "system")
+            batch.pk,
+            dict(mapping) if mapping else None,
+            getattr(user, "username", "system"),
+            level=level,
         )
         return batch, None
     result = import_file(
-        path, category, valid_rows_only=valid_rows_only, mapping=mapping, batch=batch, user=user
+        path,
+        category,
+        valid_rows_only=valid_rows_only,
+        mapping=mapping,
+        batch=batch,
+        user=user,
+        level=level,
     )
     return batch, result
 
@@ -242,9 +259,7 @@ def import_file(
     `level` says what the rows are: items (按件), volumes (案卷目录) or the documents inside
     volumes (卷内文件目录, each linked to its volume by the 档号); by default items or volumes
     as the category is arranged."""
-    level = level or default_level(category)
-    if level not in LEVELS:
-        raise FileUnreadable(f"未知的导入层次“{level}”：应为 {'、'.join(LEVELS)}")
+    level = check_level(category, level)
     started = time.perf_counter()
     if batch is None:
         if not path.is_file():
@@ -422,8 +437,31 @@ def _run(
 LEVELS = ("item", "volume", "volume_item")
 
 
+LEVEL_LABELS = {"item": "件", "volume": "案卷目录", "volume_item": "卷内文件目录"}
+
+
 def default_level(category: Category) -> str:
     return "volume" if category.arrangement == "volume" else "item"
+
+
+def levels_for(category: Category) -> tuple[str, ...]:
+    """The levels a category's catalogues may hold: items (按件), or volumes and the documents
+    inside them (按卷)."""
+    return ("volume", "volume_item") if category.arrangement == "volume" else ("item",)
+
+
+def check_level(category: Category, level: str | None) -> str:
+    """`level`, or the category's default; FileUnreadable for one it does not take."""
+    level = level or default_level(category)
+    if level not in LEVELS:
+        raise FileUnreadable(f"未知的导入层次“{level}”：应为 {'、'.join(LEVELS)}")
+    if level not in levels_for(category):
+        arranged = "按卷" if category.arrangement == "volume" else "按件"
+        allowed = "、".join(LEVEL_LABELS[x] for x in levels_for(category))
+        raise FileUnreadable(
+            f"门类 {category.code} {arranged}整理，不能导入{LEVEL_LABELS[level]}：可导入{allowed}"
+        )
+    return level
 
 
 def _volume_code(clean: Mapping[str, Any]) -> str:

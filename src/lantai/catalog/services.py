@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
+import mimetypes
+import os
 import re
+import secrets
+import unicodedata
 from collections.abc import Iterable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
 
+from cryptography.hazmat.primitives import hashes
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q, QuerySet, Sum
 
 from lantai.catalog.models import (
     Category,
     CodeRuleDefinition,
+    Component,
     Fonds,
     ImportBatch,
     Record,
@@ -29,6 +39,9 @@ from lantai.standards.categories import load_categories
 
 DEFAULT_REPOSITORY = {"code": "000001", "name": "本馆", "level": "provincial"}
 FONDS_CODE = re.compile(r"^[A-Z0-9]{1,6}$")
+REPOSITORY_CODE = re.compile(r"^[A-Za-z0-9-]{1,32}$")
+RULE_NAME = re.compile(r"^[\w.-]{1,64}$")
+PAGE_SIZE = 50  # rows per page of a record list
 
 
 class CatalogError(Exception):
@@ -57,7 +70,11 @@ def default_repository() -> Repository:
 
 
 def set_default_repository(repo: Repository, user: User | None = None) -> None:
+    """Make `repo` the default 档案馆 (used where none is named). The default is installation-wide,
+    so through the UI only a user whose scope is every 档案馆 may change it."""
     require(user, STRUCTURE)
+    if user is not None and not user.scope_all:
+        raise PermissionDenied("只有可访问全部档案馆的用户才能设置默认档案馆", "repository")
     with transaction.atomic():
         Repository.objects.filter(is_default=True).exclude(pk=repo.pk).update(is_default=False)
         if not repo.is_default:
@@ -77,10 +94,34 @@ def get_repository(code: str | None) -> Repository:
 def create_repository(
     code: str, name: str, level: str = "city", region: str = "", user: User | None = None
 ) -> Repository:
+    """A new 档案馆. Through the UI only a user whose scope is every 档案馆 may add one (a user
+    limited to some archives could not see the new one)."""
     require(user, STRUCTURE)
+    if user is not None and not user.scope_all:
+        raise PermissionDenied("只有可访问全部档案馆的用户才能新增档案馆", "code")
+    code, name, region = code.strip(), name.strip(), region.strip()
+    if not REPOSITORY_CODE.match(code):
+        raise CatalogError(
+            f"档案馆代码“{code}”不合规则：应为 1–32 位字母、数字或连字符（如 441900）", "code"
+        )
+    if not name:
+        raise CatalogError("档案馆名称不能为空", "name")
+    if level not in dict(Repository.LEVELS):
+        raise CatalogError(f"级别“{level}”无效：应为省级、市级或县级", "level")
     if Repository.objects.filter(code=code).exists():
         raise CatalogError(f"档案馆代码“{code}”已存在", "code")
     return Repository.objects.create(code=code, name=name, level=level, region=region)
+
+
+def writable_repositories(user: User | None) -> QuerySet[Repository]:
+    """档案馆 in which `user` may set up 全宗: every one for a user whose scope is all, else those
+    granted by repository (a grant of single fonds does not cover new ones)."""
+    qs = Repository.objects.order_by("code")
+    if user is None or user.scope_all:
+        return qs
+    if not user.has_perm_code(STRUCTURE):
+        return qs.none()
+    return qs.filter(pk__in=user.repositories.all())
 
 
 def create_fonds(
@@ -102,12 +143,16 @@ def create_fonds(
     if not name.strip():
         raise CatalogError("全宗名称不能为空", "name")
     repo = repository or get_repository(repository_code)
-    if user is not None and not (user.scope_all or user.repositories.filter(pk=repo.pk).exists()):
+    if user is not None and not writable_repositories(user).filter(pk=repo.pk).exists():
         raise PermissionDenied(f"无权在{repo.name}建立全宗", "repository")
     if Fonds.objects.filter(repository=repo, code=code).exists():
         raise CatalogError(f"{repo.name}已有全宗号“{code}”", "code")
     return Fonds.objects.create(
-        repository=repo, code=code, name=name.strip(), creator=(creator or name).strip()
+        repository=repo,
+        code=code,
+        name=name.strip(),
+        creator=(creator or name).strip(),
+        description=description.strip(),
     )
 
 
@@ -131,12 +176,23 @@ def create_category(
         )
     spec = known[code]
     arrangement = arrangement or spec.arrangement
-    rule_name = code_rule or spec.code_rule
-    get_code_rule(rule_name)  # must exist
+    if arrangement not in ("item", "volume"):
+        raise CatalogError(f"整理方式“{arrangement}”无效：应为按件或按卷", "arrangement")
+    rule_name = code_rule or (spec.code_rule if arrangement == spec.arrangement else "")
+    if not rule_name:
+        raise CatalogError(
+            f"门类 {code} 默认{_ARRANGEMENT_ZH[spec.arrangement]}整理，"
+            f"改为{_ARRANGEMENT_ZH[arrangement]}时须指定档号规则",
+            "code_rule",
+        )
+    _check_rule_arrangement(get_code_rule(rule_name), arrangement, "code_rule")
     if arrangement == "volume":
-        volume_item_rule = volume_item_rule or getattr(spec, "volume_item_rule", "") or ""
-    if volume_item_rule:
-        get_code_rule(volume_item_rule)
+        volume_item_rule = volume_item_rule or spec.volume_item_rule or ""
+        if not volume_item_rule:
+            raise CatalogError("按卷整理的门类须指定卷内文件档号规则", "volume_item_rule")
+        _check_rule_arrangement(get_code_rule(volume_item_rule), arrangement, "volume_item_rule")
+    else:
+        volume_item_rule = ""  # items have no documents inside them
     if Category.objects.filter(fonds=fonds, code=code).exists():
         raise CatalogError(f"全宗 {fonds.code} 已有门类 {code}", "code")
     return Category.objects.create(
@@ -161,6 +217,18 @@ def find_category(
     return cat
 
 
+_ARRANGEMENT_ZH = {"item": "按件", "volume": "按卷"}
+
+
+def _check_rule_arrangement(rule: ac.CodeRule, arrangement: str, field: str) -> None:
+    if rule.arrangement != arrangement:
+        raise CatalogError(
+            f"档号规则“{rule.name}”（{rule.label_zh}）用于{_ARRANGEMENT_ZH[rule.arrangement]}"
+            f"整理，与门类的整理方式（{_ARRANGEMENT_ZH[arrangement]}）不符",
+            field,
+        )
+
+
 def get_code_rule(name: str) -> ac.CodeRule:
     custom = CodeRuleDefinition.objects.filter(name=name).first()
     if custom is not None:
@@ -176,11 +244,22 @@ def get_code_rule(name: str) -> ac.CodeRule:
 def define_code_rule(
     name: str, template: str, label: str = "", arrangement: str = "item", user: User | None = None
 ) -> CodeRuleDefinition:
+    """A custom 档号 rule from a template such as ``{fonds}-{category}·{year}-{item:4}``; the
+    standards engine checks the template, and its Chinese message names what is wrong."""
     require(user, STRUCTURE)
+    name, template, label = name.strip(), template.strip(), label.strip()
+    if not RULE_NAME.match(name):
+        raise CatalogError(
+            f"规则名称“{name}”无效：应为 1–64 位字母、数字、下划线、点或连字符，不含空格", "name"
+        )
+    if arrangement not in _ARRANGEMENT_ZH:
+        raise CatalogError(f"整理方式“{arrangement}”无效：应为按件或按卷", "arrangement")
+    if not template:
+        raise CatalogError("档号模板不能为空", "template")
     try:
         ac.CodeRule.from_template(name, template, label, arrangement)
     except ac.CodeRuleError as e:
-        raise CatalogError(str(e), "template") from e
+        raise CatalogError(e.message_zh, "template") from e
     if name in ac.load_rules() or CodeRuleDefinition.objects.filter(name=name).exists():
         raise CatalogError(f"档号规则“{name}”已存在", "name")
     return CodeRuleDefinition.objects.create(
@@ -188,26 +267,83 @@ def define_code_rule(
     )
 
 
+@dataclass(frozen=True)
+class CodeRuleChoice:
+    """A 档号 rule as the UI lists it: built-in (standards) or custom (defined by a user)."""
+
+    name: str
+    label: str
+    template: str
+    description: str  # the template in words: 全宗号-门类代码·年度-…-件号
+    example: str
+    arrangement: str  # item | volume
+    custom: bool
+
+
+def code_rule_choices(arrangement: str | None = None) -> list[CodeRuleChoice]:
+    """The built-in 档号 rules (in the standards' order) and then the custom ones (by name),
+    optionally only those for one arrangement."""
+    out = [
+        CodeRuleChoice(
+            r.name, r.label_zh, r.template, r.describe_zh(), r.example, r.arrangement, False
+        )
+        for r in ac.load_rules().values()
+    ]
+    for d in CodeRuleDefinition.objects.order_by("name"):
+        try:
+            rule = ac.CodeRule.from_template(d.name, d.template, d.label, d.arrangement)
+        except ac.CodeRuleError:  # stored before a change to the template syntax: not offered
+            continue
+        out.append(
+            CodeRuleChoice(
+                d.name,
+                d.label or d.name,
+                rule.template,
+                rule.describe_zh(),
+                "",
+                d.arrangement,
+                True,
+            )
+        )
+    if arrangement is not None:
+        out = [c for c in out if c.arrangement == arrangement]
+    return out
+
+
 # --- thematic collections (专题数据库) -------------------------------------------------------------
 def create_collection(
     repository: Repository, code: str, name: str, description: str = "", user: User | None = None
 ) -> ThematicCollection:
     require(user, STRUCTURE)
+    code, name = code.strip(), name.strip()
+    if not code:
+        raise CatalogError("专题代码不能为空", "code")
+    if not name:
+        raise CatalogError("专题名称不能为空", "name")
+    if user is not None and not writable_repositories(user).filter(pk=repository.pk).exists():
+        raise PermissionDenied(f"无权在{repository.name}建立专题", "repository")
     if ThematicCollection.objects.filter(repository=repository, code=code).exists():
         raise CatalogError(f"{repository.name}已有专题“{code}”", "code")
     return ThematicCollection.objects.create(
-        repository=repository, code=code, name=name, description=description
+        repository=repository, code=code, name=name, description=description.strip()
     )
 
 
 def add_to_collection(
     collection: ThematicCollection, record_ids: Iterable[int], user: User | None = None
 ) -> int:
-    """Add records to a collection (those already in it are skipped); returns how many were added."""
+    """Add records to a collection (those already in it are skipped); returns how many were added.
+    A user must see the collection and every record."""
     require(user, EDIT)
+    ids = set(record_ids)
+    if user is not None:
+        if not visible_collections(user).filter(pk=collection.pk).exists():
+            raise PermissionDenied(f"无权修改专题“{collection.name}”")
+        if len(ids) != visible_records(user).filter(pk__in=ids).count():
+            raise PermissionDenied("无权将不可查阅的档案加入专题")
     with transaction.atomic():
         held = set(collection.records.values_list("pk", flat=True))
-        new = sorted(set(record_ids) - held)
+        new = sorted(ids - held)
         if new:
             collection.records.add(*new)
             audit.record(
@@ -217,6 +353,44 @@ def add_to_collection(
                 {"code": collection.code, "added": new},
             )
     return len(new)
+
+
+def visible_collections(user: User | None) -> QuerySet[ThematicCollection]:
+    """专题数据库 of the 档案馆 the user may see (their records are filtered one by one)."""
+    return (
+        ThematicCollection.objects.select_related("repository")
+        .filter(repository__in=visible_repositories(user))
+        .order_by("repository__code", "code")
+    )
+
+
+def visible_collection(user: User | None, pk: int) -> ThematicCollection | None:
+    return visible_collections(user).filter(pk=pk).first()
+
+
+def collection_records(
+    user: User | None,
+    collection: ThematicCollection,
+    after: tuple[str, int] | None = None,
+    page_size: int = PAGE_SIZE,
+) -> tuple[list[Record], tuple[str, int] | None]:
+    """One page of the collection's records that `user` may see, in 档号 order, keyset-paginated
+    like `browse` (`after` is the (code, id) of the previous page's last row)."""
+    qs = visible_records(user).filter(collections=collection)
+    if after is not None:
+        code, pk = after
+        qs = after_cursor(qs, code, pk)
+    rows = list(
+        qs.select_related("fonds", "category").order_by("reference_code", "pk")[: page_size + 1]
+    )
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    return rows, ((rows[-1].reference_code, rows[-1].pk) if more else None)
+
+
+def record_collections(user: User | None, record: Record) -> list[ThematicCollection]:
+    """The collections (visible to `user`) that hold `record`."""
+    return list(visible_collections(user).filter(records=record))
 
 
 # --- who sees what ---------------------------------------------------------------------------------
@@ -284,7 +458,6 @@ def visible_record(user: User | None, pk: int) -> Record | None:
 
 
 # --- browsing ------------------------------------------------------------------------------------
-PAGE_SIZE = 50
 TEXT_FILTERS = ("title", "author", "document_number")  # substring match
 CODE_FILTERS = ("classification", "retention", "open_status")  # exact match
 
@@ -337,11 +510,19 @@ def browse(
     qs = qs.exclude(level="volume_item")  # documents show inside their volume
     if after is not None:
         code, pk = after
-        qs = qs.filter(Q(reference_code__gt=code) | Q(reference_code=code, pk__gt=pk))
+        qs = after_cursor(qs, code, pk)
     rows = list(qs.order_by("reference_code", "pk")[: page_size + 1])
     more = len(rows) > page_size
     rows = rows[:page_size]
     return rows, ((rows[-1].reference_code, rows[-1].pk) if more else None)
+
+
+def after_cursor(qs: QuerySet[Record], code: str, pk: int) -> QuerySet[Record]:
+    """Rows after (code, pk) in 档号 order. The `>=` conjunct lets SQLite and PostgreSQL seek the
+    index to the cursor; the OR alone would make them scan from the first row."""
+    return qs.filter(reference_code__gte=code).filter(
+        Q(reference_code__gt=code) | Q(reference_code=code, pk__gt=pk)
+    )
 
 
 def year_counts(category: Category) -> list[tuple[int | None, int]]:
@@ -463,22 +644,179 @@ def record_as_input(record: Record) -> dict[str, Any]:
 
 
 def delete_record(record: Record, user: User | None = None) -> None:
+    """Delete a record with its components' rows (the stored files stay: content-addressed, they
+    may be shared). A 案卷 that still holds 卷内文件 is refused: delete or move those first."""
     require(user, EDIT)
     if user is not None and not visible_records(user).filter(pk=record.pk).exists():
         raise PermissionDenied("无权删除该档案")
     with transaction.atomic():
+        held = Record.objects.filter(parent=record).count()
+        if held:
+            raise CatalogError(
+                f"案卷“{record.reference_code}”内还有 {held} 份卷内文件，不能删除："
+                "请先删除卷内文件",
+                "",
+            )
         record.delete()
         if record.level != "volume_item":
             adjust_year_counts(record.category_id, {record.year: -1})
 
 
-def code_gaps(category: Category) -> list[ac.Gap]:
-    codes: Iterable[str] = (
-        Record.objects.filter(category=category)
-        .values_list("reference_code", flat=True)
-        .iterator(5000)
+def record_children(user: User | None, record: Record, limit: int = 1000) -> list[Record]:
+    """The 卷内文件 of a 案卷 that `user` may see, in 档号 order (at most `limit`)."""
+    return list(
+        visible_records(user).filter(parent=record).order_by("reference_code", "pk")[:limit]
     )
-    return ac.find_gaps(codes, get_code_rule(category.code_rule))
+
+
+def record_parent(user: User | None, record: Record) -> Record | None:
+    """The 案卷 holding a 卷内文件, if `user` may see it."""
+    if record.parent_id is None:
+        return None
+    return visible_records(user).filter(pk=record.parent_id).first()
+
+
+def code_gaps(category: Category, level: str | None = None) -> list[ac.Gap]:
+    """漏号: serial numbers missing under each prefix. `level` None checks the category's units
+    (items or volumes) under its 档号 rule; "volume_item" checks the documents inside volumes
+    under the 卷内文件 rule."""
+    qs = Record.objects.filter(category=category)
+    if level == "volume_item":
+        if not category.volume_item_rule:
+            return []
+        rule = get_code_rule(category.volume_item_rule)
+        qs = qs.filter(level="volume_item")
+    else:
+        rule = get_code_rule(category.code_rule)
+        if category.arrangement == "volume":
+            qs = qs.exclude(level="volume_item")
+    codes: Iterable[str] = qs.values_list("reference_code", flat=True).iterator(5000)
+    return ac.find_gaps(codes, rule)
+
+
+@dataclass
+class GapReport:
+    """What the 漏号 page shows for a category: gaps per level and 档号 duplicated once written
+    the same way (full-width/half-width variants of the same code)."""
+
+    sections: list[tuple[str, list[ac.Gap]]]  # (level: item | volume | volume_item, gaps)
+    duplicates: dict[str, int]
+    total: int  # records checked
+
+
+def gap_report(category: Category) -> GapReport:
+    unit = "volume" if category.arrangement == "volume" else "item"
+    sections = [(unit, code_gaps(category))]
+    if category.arrangement == "volume":
+        sections.append(("volume_item", code_gaps(category, "volume_item")))
+    codes = Record.objects.filter(category=category).values_list("reference_code", flat=True)
+    all_codes = list(codes.iterator(5000))
+    return GapReport(sections, ac.find_duplicates(all_codes), len(all_codes))
+
+
+# --- digital components (电子文件) ---------------------------------------------------------------
+def _check_file_name(name: str) -> str:
+    if not name or not name.strip():
+        raise CatalogError("文件名不能为空", "file")
+    bad = "/" in name or "\\" in name or name in (".", "..")
+    bad = bad or any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in name)
+    if bad:
+        raise CatalogError(
+            f"文件名“{name.encode('unicode_escape').decode('ascii')}”含路径分隔符或控制字符，"
+            "不能接收：请改为普通文件名后重新上传",
+            "file",
+        )
+    if len(name) > 255:
+        raise CatalogError("文件名超过 255 个字符，请改短后重新上传", "file")
+    return name
+
+
+def attach_component(
+    record: Record, chunks: Iterable[bytes], original_name: str, *, user: User | None
+) -> Component:
+    """Store an uploaded file as a digital component (电子文件) of `record`.
+
+    The content is streamed once into MEDIA_ROOT under a content-addressed path (``sm3[:2]/sm3``),
+    computing SM3, SHA-256 and the size on the way; an identical file already stored is reused.
+    The original name is kept only in the database. Empty files and names with path separators
+    or control characters are refused. Files are never executed, nor served except as downloads.
+    """
+    require(user, EDIT)
+    if user is not None and not visible_records(user).filter(pk=record.pk).exists():
+        raise PermissionDenied("无权为该档案添加电子文件")
+    name = _check_file_name(original_name)
+    root = Path(settings.MEDIA_ROOT)
+    incoming = root / "incoming"
+    incoming.mkdir(parents=True, exist_ok=True)
+    tmp = incoming / secrets.token_hex(16)
+    sm3, sha256, size = hashes.Hash(hashes.SM3()), hashlib.sha256(), 0
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+        with os.fdopen(fd, "wb") as out:
+            for chunk in chunks:
+                sm3.update(chunk)
+                sha256.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        if size == 0:
+            raise CatalogError(f"文件“{name}”是空文件（0 字节），未保存", "file")
+        digest = sm3.finalize().hex()
+        relative = f"{digest[:2]}/{digest}"
+        final = root / relative
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if final.exists():  # the same content is already stored
+            tmp.unlink()
+        else:
+            os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+    mime = mimetypes.guess_type(name, strict=False)[0] or "application/octet-stream"
+    with transaction.atomic():
+        return Component.objects.create(
+            record=record,
+            name=name,
+            size=size,
+            mime_type=mime[:100],
+            sm3=digest,
+            sha256=sha256.hexdigest(),
+            path=relative,
+        )
+
+
+def visible_component(user: User | None, pk: int) -> Component | None:
+    """A component whose record `user` may see, with its record loaded."""
+    return (
+        Component.objects.select_related("record")
+        .filter(pk=pk, record__in=visible_records(user))
+        .first()
+    )
+
+
+def record_components(record: Record) -> list[Component]:
+    return list(Component.objects.filter(record=record).order_by("id"))
+
+
+def open_component(component: Component, user: User | None = None) -> BinaryIO:
+    """The stored content of a component, opened for reading (the caller closes it). The path is
+    checked to stay inside MEDIA_ROOT; the access is written to the audit log."""
+    if user is not None:
+        require(user, VIEW)
+        if not visible_records(user).filter(pk=component.record_id).exists():
+            raise PermissionDenied("无权查阅该电子文件")
+    root = Path(settings.MEDIA_ROOT).resolve()
+    path = (root / component.path).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise CatalogError(f"电子文件“{component.name}”的存储文件缺失，请联系保管员", "")
+    handle = path.open("rb")
+    audit.record(
+        "component_download",
+        "component",
+        component.pk,
+        {"record_id": component.record_id, "name": component.name, "sm3": component.sm3},
+    )
+    return handle
 
 
 # --- import batches -------------------------------------------------------------------------------
@@ -504,6 +842,16 @@ def vocabulary_choices(name: str) -> tuple[std_vocabularies.Term, ...]:
     """The terms of a controlled vocabulary (retention, classification, open_status, …) in the
     standard's order, for select lists and labels; KeyError for an unknown vocabulary."""
     return std_vocabularies.get_vocabulary(name).terms
+
+
+def standard_categories() -> list[std_categories.Category]:
+    """The DA/T 13 categories in the standard's order (for the 新增门类 form)."""
+    return list(load_categories().values())
+
+
+def repository_levels() -> list[tuple[str, str]]:
+    """(code, label) of the 档案馆 levels: 省级, 市级, 县级."""
+    return [(code, str(label)) for code, label in Repository.LEVELS]
 
 
 def standard_category(code: str) -> std_categories.Category | None:

@@ -22,7 +22,9 @@ def read_progress(batch_id: int) -> dict[str, Any]:
 
 
 @huey.task()
-def run_import(batch_id: int, mapping: dict[str, str] | None, actor: str) -> None:
+def run_import(
+    batch_id: int, mapping: dict[str, str] | None, actor: str, level: str | None = None
+) -> None:
     batch = ImportBatch.objects.select_related("category__fonds__repository", "created_by").get(
         pk=batch_id
     )
@@ -35,7 +37,7 @@ def run_import(batch_id: int, mapping: dict[str, str] | None, actor: str) -> Non
         try:
             result = import_file(
                 Path(batch.file_path), batch.category, valid_rows_only=batch.valid_rows_only,
-                mapping=mapping, batch=batch, user=batch.created_by, progress=progress,
+                mapping=mapping, batch=batch, user=batch.created_by, progress=progress, level=level,
             )  # fmt: skip
             cache.set(key, {"rows": result.rows_total, "status": result.status}, 3600)
         except FileUnreadable as e:

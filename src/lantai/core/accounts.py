@@ -25,9 +25,10 @@ from lantai.core.roles import GRANTS, ROLES, USERS
 
 
 class AccountError(Exception):
-    def __init__(self, message_zh: str) -> None:
+    def __init__(self, message_zh: str, field: str = "") -> None:
         super().__init__(message_zh)
         self.message_zh = message_zh
+        self.field = field  # the form field the message is about, when there is one
 
 
 def _require(actor: User | None, permission: str) -> None:
@@ -109,6 +110,27 @@ def reset_password(target: User, password: str, *, actor: User | None) -> None:
     target.failed_logins, target.locked_until = 0, None
     target.save()
     audit.record("password_reset", "user", target.pk, {}, actor=actor.username if actor else None)
+
+
+def change_own_password(user: User, old: str, new: str) -> None:
+    """A signed-in user changes their own password: the old one must be right (a wrong one counts
+    as a failed sign-in towards the lockout) and the new one must pass the password policy."""
+    if check_lockout(user):
+        raise AccountError("账号已锁定，请稍后再试")
+    if not user.check_password(old):
+        note_login_failure(user.username)
+        audit.record("password_change_failed", "user", user.pk, {}, actor=user.username)
+        raise AccountError("原密码不正确", "old_password")
+    if new == old:
+        raise AccountError("新密码不能与原密码相同", "password")
+    try:
+        validate_password(new, user)
+    except ValidationError as e:
+        raise AccountError("；".join(e.messages), "password") from e
+    with transaction.atomic():
+        user.set_password(new)
+        user.save(update_fields=["password"])
+        audit.record("password_change", "user", user.pk, {}, actor=user.username)
 
 
 def grant(

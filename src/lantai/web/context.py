@@ -4,7 +4,17 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from lantai.core.roles import ADMIN_TRIAD, AUDIT, EDIT, EXPORT, GRANTS, IMPORT, USERS, VIEW
+from lantai.core.roles import (
+    ADMIN_TRIAD,
+    AUDIT,
+    EDIT,
+    EXPORT,
+    GRANTS,
+    IMPORT,
+    STRUCTURE,
+    USERS,
+    VIEW,
+)
 from lantai.web import labels
 
 
@@ -18,6 +28,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             "edit": user.has_perm_code(EDIT),
             "import": user.has_perm_code(IMPORT),
             "export": user.has_perm_code(EXPORT),
+            "structure": user.has_perm_code(STRUCTURE),
             "audit": user.has_perm_code(AUDIT),
             "users": user.has_perm_code(USERS),
             "grants": user.has_perm_code(GRANTS),

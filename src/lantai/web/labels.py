@@ -5,7 +5,7 @@ Codes are stored; the UI shows the Chinese label, or the English one when the UI
 
 from __future__ import annotations
 
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 
 from lantai.catalog import services
 from lantai.core.roles import ROLES
@@ -47,6 +47,28 @@ def category_name(code: str) -> str:
     if cat is None:
         return ""
     return cat.name_en if english() else cat.name_zh
+
+
+def standard_category_label(cat: object) -> str:
+    """The name of a DA/T 13 category (as services.standard_categories() lists them)."""
+    return str(getattr(cat, "name_en" if english() else "name_zh", ""))
+
+
+def level_label(level: str) -> str:
+    """件 / 案卷 / 卷内文件."""
+    return {
+        "item": gettext("件"),
+        "volume": gettext("案卷"),
+        "volume_item": gettext("卷内文件"),
+    }.get(level, level)
+
+
+def arrangement_label(arrangement: str) -> str:
+    return {"item": gettext("按件"), "volume": gettext("按卷")}.get(arrangement, arrangement)
+
+
+def repository_level_label(level: str) -> str:
+    return dict(services.repository_levels()).get(level, level)
 
 
 def role_label(code: str) -> str:

@@ -1,11 +1,12 @@
 from django.urls import path
 
-from lantai.web.views import admin, auth, browse, imports, records
+from lantai.web.views import admin, auth, browse, imports, records, structure
 
 app_name = "web"
 urlpatterns = [
     path("login/", auth.LoginView.as_view(), name="login"),
     path("logout/", auth.LogoutView.as_view(), name="logout"),
+    path("account/password/", auth.password_change, name="password_change"),
     path("", browse.home, name="home"),
     # browse: repository → fonds → category → year → records
     path("browse/", browse.browse, name="browse"),
@@ -15,7 +16,33 @@ urlpatterns = [
     path("browse/category/<int:pk>/export/", browse.export, name="export"),
     path("browse/category/<int:pk>/new/", records.record_create, name="record_create"),
     path("records/<int:pk>/", records.record_detail, name="record"),
+    path("browse/category/<int:pk>/gaps/", structure.category_gaps, name="category_gaps"),
     path("records/<int:pk>/edit/", records.record_edit, name="record_edit"),
+    path("records/<int:pk>/delete/", records.record_delete, name="record_delete"),
+    path("records/<int:pk>/components/", records.component_upload, name="component_upload"),
+    path(
+        "records/<int:pk>/collections/",
+        records.record_add_to_collection,
+        name="record_add_to_collection",
+    ),
+    path("components/<int:pk>/download/", records.component_download, name="component_download"),
+    # archival structure: 档案馆, 全宗, 门类, 档号 rules
+    path("structure/", structure.structure, name="structure"),
+    path("structure/repositories/new/", structure.repository_create, name="repository_create"),
+    path(
+        "structure/repositories/<int:pk>/default/",
+        structure.repository_default,
+        name="repository_default",
+    ),
+    path("structure/fonds/new/", structure.fonds_create, name="fonds_create"),
+    path(
+        "browse/fonds/<int:pk>/categories/new/", structure.category_create, name="category_create"
+    ),
+    path("structure/code-rules/new/", structure.code_rule_create, name="code_rule_create"),
+    # thematic collections (专题数据库)
+    path("collections/", structure.collection_list, name="collections"),
+    path("collections/new/", structure.collection_create, name="collection_create"),
+    path("collections/<int:pk>/", structure.collection_detail, name="collection"),
     # import wizard
     path("import/", imports.upload, name="import_upload"),
     path("import/<str:token>/mapping/", imports.mapping, name="import_mapping"),

@@ -1,4 +1,4 @@
-"""Sign-in (with the lockout message) and sign-out."""
+"""Sign-in (with the lockout message), sign-out and changing one's own password."""
 
 from __future__ import annotations
 
@@ -6,14 +6,20 @@ import math
 from typing import Any
 
 from django import forms
+from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from lantai.core import accounts
+from lantai.core.accounts import AccountError
+from lantai.web.forms import PasswordChangeForm
 
 
 class LoginForm(AuthenticationForm):
@@ -53,3 +59,21 @@ def lockout_message(username: str) -> str:
 
 class LogoutView(auth_views.LogoutView):
     next_page = "web:login"
+
+
+@login_required
+def password_change(request: HttpRequest) -> HttpResponse:
+    """Every signed-in user may change their own password (old one, new one twice)."""
+    user: Any = request.user
+    form = PasswordChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            accounts.change_own_password(user, data["old_password"], data["password"])
+        except AccountError as e:
+            form.add_error(e.field or None, e.message_zh)
+        else:
+            update_session_auth_hash(request, user)  # stay signed in on this device
+            messages.success(request, gettext("密码已修改。"))
+            return redirect("web:home")
+    return render(request, "web/password_change.html", {"form": form})

@@ -106,6 +106,8 @@ def upload(request: HttpRequest) -> HttpResponse:
                 gettext("不支持的文件类型“%(suffix)s”：请上传 .xlsx 或 .csv 文件。")
                 % {"suffix": suffix or "—"},
             )
+        elif (level_error := _level_error(categories, form.cleaned_data)) is not None:
+            form.add_error("level", level_error)
         else:
             path = importing.store_upload(f.chunks(), f.name)
             token = path.stem  # the stored file's random name keys the wizard's state
@@ -123,10 +125,31 @@ def upload(request: HttpRequest) -> HttpResponse:
                         "name": Path(f.name).name[:255],
                         "size": f.size,
                         "category_id": int(form.cleaned_data["category"]),
+                        "level": form.cleaned_data["level"] or None,
                     },
                 )
                 return redirect("web:import_mapping", token=token)
-    return render(request, "web/import_upload.html", {"form": form, "step": 1})
+    return render(
+        request,
+        "web/import_upload.html",
+        {
+            "form": form,
+            "step": 1,
+            "volume_categories": [c for c in categories if c.arrangement == "volume"],
+        },
+    )
+
+
+def _level_error(categories: list[Any], data: dict[str, Any]) -> str | None:
+    """The refusal for a level the chosen category does not take (None when it does)."""
+    category = next((c for c in categories if str(c.pk) == data["category"]), None)
+    if category is None:
+        return None
+    try:
+        importing.check_level(category, data["level"] or None)
+    except FileUnreadable as e:
+        return e.message_zh
+    return None
 
 
 # --- step 2: column mapping -------------------------------------------------------------------
@@ -209,7 +232,11 @@ def preview(request: HttpRequest, token: str) -> HttpResponse:
         return _lost(request)
     try:
         result = importing.preview(
-            Path(state["path"]), category, state["mapping"], limit=PREVIEW_ROWS
+            Path(state["path"]),
+            category,
+            state["mapping"],
+            limit=PREVIEW_ROWS,
+            level=state.get("level"),
         )
     except FileUnreadable as e:
         messages.error(request, e.message_zh)
@@ -278,6 +305,7 @@ def run(request: HttpRequest, token: str) -> HttpResponse:
             user=request.user,
             valid_rows_only=request.POST.get("valid_rows_only") == "on",
             mapping=state["mapping"],
+            level=state.get("level"),
         )
     except FileUnreadable as e:
         messages.error(request, e.message_zh)

@@ -1,4 +1,5 @@
-"""Record detail, edit and create. Validation and saving are services.save_record's."""
+"""Record detail, edit, create and delete, its digital components (upload, download) and adding
+it to a thematic collection. Validation and saving are the catalogue services'."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
 from lantai.catalog import columns, services
-from lantai.catalog.services import CatalogError
+from lantai.catalog.services import CatalogError, PermissionDenied
+from lantai.core.downloads import attachment_response
 from lantai.core.roles import EDIT, VIEW
 from lantai.web import labels
+from lantai.web.forms import ComponentUploadForm
 from lantai.web.views.common import forbidden, language, not_found, permission_required
 
 # (field, label, widget, vocabulary or help)
@@ -132,6 +136,9 @@ def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
         (_("备注"), record.remarks),
         (_("聚合层次"), record.get_level_display()),
     ]
+    user: Any = request.user
+    can_edit = user.has_perm_code(EDIT)
+    in_collections = services.record_collections(user, record)
     return render(
         request,
         "web/record_detail.html",
@@ -139,10 +146,115 @@ def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "record": record,
             "fields": fields,
             "extra": sorted((metadata.get("extra") or {}).items()),
-            "components": list(record.components.all()),
+            "components": services.record_components(record),
             "category_name": labels.category_name(record.category.code),
+            "children": (
+                services.record_children(user, record) if record.level == "volume" else []
+            ),
+            "parent": services.record_parent(user, record),
+            "collections": in_collections,
+            "other_collections": (
+                [c for c in services.visible_collections(user) if c not in in_collections]
+                if can_edit
+                else []
+            ),
+            "upload_form": ComponentUploadForm() if can_edit else None,
         },
     )
+
+
+@permission_required(EDIT)
+def record_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """A confirmation page (GET) and the deletion (POST)."""
+    record = services.visible_record(request.user, pk)
+    if record is None:
+        return not_found(request, gettext("档案不存在，或您无权查阅。"))
+    children = services.record_children(request.user, record, limit=1)
+    error = ""
+    if request.method == "POST":
+        category_pk, code = record.category_id, record.reference_code
+        try:
+            services.delete_record(record, user=request.user)  # type: ignore[arg-type]
+        except PermissionDenied as e:
+            return forbidden(request, e.message_zh)
+        except CatalogError as e:
+            error = e.message_zh
+        else:
+            messages.success(request, gettext("已删除档案 %(code)s。") % {"code": code})
+            return redirect("web:category", pk=category_pk)
+    return render(
+        request,
+        "web/record_delete.html",
+        {
+            "record": record,
+            "category_name": labels.category_name(record.category.code),
+            "has_children": bool(children),
+            "components": services.record_components(record),
+            "error": error,
+        },
+        status=400 if error else 200,
+    )
+
+
+@require_POST
+@permission_required(EDIT)
+def component_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    record = services.visible_record(request.user, pk)
+    if record is None:
+        return not_found(request, gettext("档案不存在，或您无权查阅。"))
+    form = ComponentUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, gettext("请选择要上传的电子文件。"))
+        return redirect("web:record", pk=record.pk)
+    f = form.cleaned_data["file"]
+    try:
+        component = services.attach_component(
+            record,
+            f.chunks(),
+            f.name or "",
+            user=request.user,  # type: ignore[arg-type]
+        )
+    except PermissionDenied as e:
+        return forbidden(request, e.message_zh)
+    except CatalogError as e:
+        messages.error(request, e.message_zh)
+    else:
+        messages.success(request, gettext("已上传电子文件 %(name)s。") % {"name": component.name})
+    return redirect("web:record", pk=record.pk)
+
+
+@permission_required(VIEW)
+def component_download(request: HttpRequest, pk: int) -> HttpResponse:
+    component = services.visible_component(request.user, pk)
+    if component is None:
+        return not_found(request, gettext("电子文件不存在，或您无权查阅。"))
+    try:
+        handle = services.open_component(component, user=request.user)  # type: ignore[arg-type]
+    except CatalogError as e:
+        return render(request, "web/error.html", {"message": e.message_zh}, status=404)
+    return attachment_response(handle, component.name)
+
+
+@require_POST
+@permission_required(EDIT)
+def record_add_to_collection(request: HttpRequest, pk: int) -> HttpResponse:
+    record = services.visible_record(request.user, pk)
+    if record is None:
+        return not_found(request, gettext("档案不存在，或您无权查阅。"))
+    raw = request.POST.get("collection", "")
+    collection = services.visible_collection(request.user, int(raw)) if raw.isdigit() else None
+    if collection is None:
+        messages.error(request, gettext("请选择一个专题。"))
+        return redirect("web:record", pk=record.pk)
+    try:
+        added = services.add_to_collection(collection, [record.pk], user=request.user)  # type: ignore[arg-type]
+    except CatalogError as e:
+        return forbidden(request, e.message_zh)
+    if added:
+        messages.success(request, gettext("已加入专题 %(name)s。") % {"name": collection.name})
+    else:
+        messages.info(request, gettext("该档案已在专题 %(name)s 中。") % {"name": collection.name})
+    return redirect("web:record", pk=record.pk)
 
 
 def _save(request: HttpRequest, category: Any, record: Any | None) -> HttpResponse:
