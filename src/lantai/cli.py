@@ -61,19 +61,26 @@ def demo(no_serve: bool, records: int, seed: int, bind: str) -> None:
     for line in summary.lines():
         click.echo(line)
     if not no_serve:
-        _serve(bind)
+        _serve(bind, with_worker=True)
 
 
 @main.command()
 @click.option("--bind", default="127.0.0.1:8000", show_default=True)
 @click.option("--workers", default=2, show_default=True)
-def serve(bind: str, workers: int) -> None:
+@click.option("--with-worker", is_flag=True, help="Also run the job worker (one-machine setups).")
+def serve(bind: str, workers: int, with_worker: bool) -> None:
     """Serve the web UI and API with gunicorn."""
     _django()
-    _serve(bind, workers)
+    _serve(bind, workers, with_worker=with_worker)
 
 
-def _serve(bind: str, workers: int = 2) -> None:
+def _serve(bind: str, workers: int = 2, *, with_worker: bool = False) -> None:
+    if with_worker:
+        import subprocess
+
+        # Same process group: Ctrl-C in the terminal stops both.
+        subprocess.Popen([sys.executable, "-m", "lantai.cli", "worker"])
+        click.echo("后台任务进程已启动 job worker started")
     click.echo(f"兰台 serving on http://{bind}/ (Ctrl-C to stop)")
     os.execvp(
         sys.executable,

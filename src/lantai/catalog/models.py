@@ -108,8 +108,10 @@ class Record(models.Model):
 
     # The composite indexes in Meta lead with these columns, so the single-column FK indexes
     # Django would add are left out: every index costs on each of a million imported rows.
+    # Denormalised from fonds for the per-repository uniqueness of 档号; the fonds and category
+    # foreign keys carry the integrity, so no database constraint is checked for it per row.
     repository = models.ForeignKey(
-        Repository, on_delete=models.PROTECT, related_name="+", db_index=False
+        Repository, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
     )
     fonds = models.ForeignKey(
         Fonds, on_delete=models.PROTECT, related_name="records", db_index=False
@@ -152,6 +154,7 @@ class Record(models.Model):
     row_hash = models.CharField(
         max_length=64, blank=True
     )  # SM3 of the imported row (idempotent re-import)
+    # Provenance only (batches are never deleted): not checked by the database per row.
     import_batch = models.ForeignKey(
         "ImportBatch",
         null=True,
@@ -159,6 +162,7 @@ class Record(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         db_index=False,
+        db_constraint=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -140,6 +140,14 @@ def upload(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _level_label(level: str) -> str:
+    return {
+        "item": gettext("文件目录（按件）"),
+        "volume": gettext("案卷目录"),
+        "volume_item": gettext("卷内文件目录"),
+    }.get(level, level)
+
+
 def _level_error(categories: list[Any], data: dict[str, Any]) -> str | None:
     """The refusal for a level the chosen category does not take (None when it does)."""
     category = next((c for c in categories if str(c.pk) == data["category"]), None)
@@ -268,6 +276,7 @@ def preview(request: HttpRequest, token: str) -> HttpResponse:
             "headers": [columns.field_label(f) for f in PREVIEW_FIELDS],
             "rows": rows,
             "bad_rows": sum(1 for r in rows if r["bad"]),
+            "level_label": _level_label(state.get("level") or importing.default_level(category)),
             "limit": PREVIEW_ROWS,
             # the rule importing.start_import applies when the import is started
             "queued": state["size"] >= settings.IMPORT_JOB_THRESHOLD_BYTES,
