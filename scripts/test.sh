@@ -30,12 +30,14 @@ step() {  # step NAME CMD...: run, time and record one step
   return 0
 }
 
-# mypy: lantai.standards plus every app's services.py and the audit log, where they exist.
+# mypy: lantai.standards plus every app's services.py (and the catalogue's service modules split
+# out of it: components, thematic) and the audit log, where they exist.
 # (mypy takes either packages/modules or files, so files are passed as module names.)
 run_mypy() {
   local args=() f m
   [ -d src/lantai/standards ] && args+=(-p lantai.standards)
-  for f in src/lantai/*/services.py src/lantai/core/audit.py src/lantai/core/accounts.py \
+  for f in src/lantai/*/services.py src/lantai/catalog/components.py src/lantai/catalog/thematic.py \
+    src/lantai/core/audit.py src/lantai/core/accounts.py \
     src/lantai/catalog/importing.py src/lantai/catalog/row_stream.py src/lantai/catalog/validation.py; do
     [ -f "$f" ] || continue
     m="${f#src/}"

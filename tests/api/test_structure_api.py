@@ -12,7 +12,7 @@ from django.test import Client
 from tests.api import test_api as base
 from tests.api.test_api import World, client_for, send_json
 
-from lantai.catalog import importing, services
+from lantai.catalog import components, importing, services, thematic
 from lantai.catalog.models import Component, Record
 from lantai.core.models import AuditEntry
 from lantai.core.sm3 import sm3_hex
@@ -83,8 +83,8 @@ def test_upload_list_and_download_a_component(world: World, settings: Any) -> No
 
 
 def test_components_outside_the_scope_or_clearance_are_404(world: World) -> None:
-    secret_file = services.attach_component(world.secret, [PDF], "边境.pdf", user=None)
-    public_file = services.attach_component(world.public, [PDF], "通知.pdf", user=None)
+    secret_file = components.attach_component(world.secret, [PDF], "边境.pdf", user=None)
+    public_file = components.attach_component(world.public, [PDF], "通知.pdf", user=None)
     li, low = client_for(world.li), client_for(world.low)
     # another repository: neither the file nor the record exists for li
     assert li.get(f"/api/components/{public_file.pk}/download").status_code == 404
@@ -126,8 +126,8 @@ def test_a_traversal_file_name_never_leaves_media_root(world: World, settings: A
 
 # --- collections and code rules -------------------------------------------------------------------
 def test_collections_list_only_visible_records(world: World) -> None:
-    red = services.create_collection(world.repo_a, "red", "红色档案专题数据库")
-    services.add_to_collection(red, [world.public.pk, world.secret.pk])
+    red = thematic.create_collection(world.repo_a, "red", "红色档案专题数据库")
+    thematic.add_to_collection(red, [world.public.pk, world.secret.pk])
     zhang, low, li = client_for(world.zhang), client_for(world.low), client_for(world.li)
     assert [c["code"] for c in zhang.get("/api/collections").json()] == ["red"]
     assert li.get("/api/collections").json() == []

@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from lantai.catalog import importing, services
+from lantai.catalog import components, importing, services, thematic
 from lantai.catalog.models import (
     Category,
     CodeRuleDefinition,
@@ -303,13 +303,13 @@ def test_gap_report_is_404_outside_the_scope(client: Client, site: Site) -> None
 
 # --- thematic collections -------------------------------------------------------------------------
 def test_collections_list_detail_and_add_from_the_record_page(client: Client, site: Site) -> None:
-    red = services.create_collection(site.repository, "red", "红色档案专题数据库", "革命历史档案")
-    services.add_to_collection(red, [site.records[0].pk])
+    red = thematic.create_collection(site.repository, "red", "红色档案专题数据库", "革命历史档案")
+    thematic.add_to_collection(red, [site.records[0].pk])
     secret = site.records[1]
     Record.objects.filter(pk=secret.pk).update(
         classification="confidential", classification_level=2
     )
-    services.add_to_collection(red, [secret.pk])
+    thematic.add_to_collection(red, [secret.pk])
     reader = site.users["reader"]  # clearance 0: does not see the 秘密 record
     login(client, reader)
     listing = text(client.get(reverse("web:collections")))
@@ -333,20 +333,20 @@ def test_collections_list_detail_and_add_from_the_record_page(client: Client, si
 
 
 def test_collection_is_invisible_outside_the_scope(client: Client, site: Site) -> None:
-    red = services.create_collection(site.repository, "red", "红色档案专题数据库")
+    red = thematic.create_collection(site.repository, "red", "红色档案专题数据库")
     login(client, site.users["noscope"])
     assert "红色档案专题数据库" not in text(client.get(reverse("web:collections")))
     assert client.get(reverse("web:collection", args=[red.pk])).status_code == 404
 
 
 def test_collection_records_are_keyset_paginated(site: Site) -> None:
-    red = services.create_collection(site.repository, "red", "红色档案专题数据库")
-    services.add_to_collection(red, [r.pk for r in site.records])
+    red = thematic.create_collection(site.repository, "red", "红色档案专题数据库")
+    thematic.add_to_collection(red, [r.pk for r in site.records])
     user = site.users["cataloguer"]
     seen: list[str] = []
     after = None
     while True:
-        rows, after = services.collection_records(user, red, after, page_size=4)
+        rows, after = thematic.collection_records(user, red, after, page_size=4)
         seen += [r.reference_code for r in rows]
         if after is None:
             break
@@ -527,8 +527,8 @@ def test_upload_and_download_a_component(client: Client, site: Site, settings: A
 
 
 def test_the_same_content_twice_is_stored_once(site: Site, settings: Any) -> None:
-    a = services.attach_component(site.records[0], [PDF[:10], PDF[10:]], "a.pdf", user=None)
-    b = services.attach_component(site.records[1], [PDF], "b.pdf", user=None)
+    a = components.attach_component(site.records[0], [PDF[:10], PDF[10:]], "a.pdf", user=None)
+    b = components.attach_component(site.records[1], [PDF], "b.pdf", user=None)
     assert a.path == b.path and a.sha256 == b.sha256
     files = [p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()]
     assert len(files) == 1
@@ -554,7 +554,7 @@ def test_names_with_separators_or_control_characters_are_refused(
     site: Site, settings: Any, name: str
 ) -> None:
     with pytest.raises(services.CatalogError) as error:
-        services.attach_component(site.records[0], [PDF], name, user=None)
+        components.attach_component(site.records[0], [PDF], name, user=None)
     assert error.value.field == "file" and re.search(r"[\u4e00-\u9fff]", error.value.message_zh)
     assert not Component.objects.exists()
     assert not [p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()]
@@ -577,7 +577,7 @@ def test_a_traversal_name_sent_by_a_browser_is_stored_inside_media_root(
 def test_component_download_is_404_without_scope_and_upload_needs_edit(
     client: Client, site: Site
 ) -> None:
-    component = services.attach_component(site.records[0], [PDF], "通知.pdf", user=None)
+    component = components.attach_component(site.records[0], [PDF], "通知.pdf", user=None)
     login(client, site.users["noscope"])
     url = reverse("web:component_download", args=[component.pk])
     assert client.get(url).status_code == 404
@@ -600,7 +600,7 @@ def test_component_download_is_404_without_scope_and_upload_needs_edit(
 
 
 def test_deleting_a_record_removes_its_component_rows(site: Site) -> None:
-    component = services.attach_component(site.records[0], [PDF], "通知.pdf", user=None)
+    component = components.attach_component(site.records[0], [PDF], "通知.pdf", user=None)
     services.delete_record(site.records[0])
     assert not Component.objects.filter(pk=component.pk).exists()
     assert AuditEntry.objects.filter(

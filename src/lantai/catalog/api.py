@@ -15,7 +15,7 @@ from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
-from lantai.catalog import importing, services, tasks
+from lantai.catalog import components, importing, services, tasks, thematic
 from lantai.catalog.models import Category, Fonds, ImportBatch, Record
 from lantai.catalog.readers import FileUnreadable
 from lantai.core.audit import acting_as
@@ -602,7 +602,7 @@ def get_import(request: HttpRequest, batch_id: int) -> Any:
 )
 def list_components(request: HttpRequest, record_id: int) -> Any:
     """The digital files attached to a record."""
-    return services.record_components(_record(_user(request), record_id))
+    return components.record_components(_record(_user(request), record_id))
 
 
 @router.post(
@@ -618,7 +618,7 @@ def upload_component(request: HttpRequest, record_id: int, file: File[UploadedFi
     record = _record(user, record_id)
     services.require(user, EDIT)
     with acting_as(user.username):
-        component = services.attach_component(record, file.chunks(), file.name or "", user=user)
+        component = components.attach_component(record, file.chunks(), file.name or "", user=user)
     return Status(201, component)
 
 
@@ -631,11 +631,11 @@ def download_component(request: HttpRequest, component_id: int) -> Any:
     """The file as an attachment (never rendered inline); 404 when its record is not visible."""
     user = _user(request)
     services.require(user, VIEW)
-    component = services.visible_component(user, component_id)
+    component = components.visible_component(user, component_id)
     if component is None:
         raise _not_found()
     with acting_as(user.username):
-        handle = services.open_component(component, user=user)
+        handle = components.open_component(component, user=user)
     return attachment_response(handle, component.name)
 
 
@@ -645,7 +645,7 @@ def list_collections(request: HttpRequest) -> Any:
     """专题数据库 of the 档案馆 the user may see."""
     user = _user(request)
     services.require(user, VIEW)
-    return services.visible_collections(user)
+    return thematic.visible_collections(user)
 
 
 @router.get(
@@ -664,7 +664,7 @@ def collection_records(
     GET /api/records."""
     user = _user(request)
     services.require(user, VIEW)
-    collection = services.visible_collection(user, collection_id)
+    collection = thematic.visible_collection(user, collection_id)
     if collection is None:
         raise _not_found()
     if (after_code is None) != (after_id is None):
@@ -672,7 +672,7 @@ def collection_records(
     if not 1 <= limit <= MAX_PAGE:
         raise services.CatalogError(f"limit 须在 1–{MAX_PAGE} 之间", "limit")
     after = (after_code, after_id) if after_code is not None and after_id is not None else None
-    rows, cursor = services.collection_records(user, collection, after, page_size=limit)
+    rows, cursor = thematic.collection_records(user, collection, after, page_size=limit)
     prefetch_related_objects(rows, "repository", "fonds", "category")
     nxt = {"after_code": cursor[0], "after_id": cursor[1]} if cursor else None
     return {"items": rows, "next": nxt}

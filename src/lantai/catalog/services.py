@@ -1,35 +1,27 @@
-"""Services of the catalogue (管). Views, the API, the CLI and jobs call these, never the tables."""
+"""Services of the catalogue (管). Views, the API, the CLI and jobs call these, never the tables.
+
+Digital components (电子文件) live in `lantai.catalog.components` and thematic collections
+(专题数据库) in `lantai.catalog.thematic`; both build on the permission checks and visibility here."""
 
 from __future__ import annotations
 
-import hashlib
-import mimetypes
-import os
 import re
-import secrets
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
-from cryptography.hazmat.primitives import hashes
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q, QuerySet, Sum
 
 from lantai.catalog.models import (
     Category,
     CodeRuleDefinition,
-    Component,
     Fonds,
     ImportBatch,
     Record,
     Repository,
-    ThematicCollection,
     YearCount,
 )
-from lantai.core import audit
 from lantai.core.models import User
 from lantai.core.roles import EDIT, STRUCTURE, VIEW
 from lantai.standards import archival_code as ac
@@ -308,89 +300,6 @@ def code_rule_choices(arrangement: str | None = None) -> list[CodeRuleChoice]:
     if arrangement is not None:
         out = [c for c in out if c.arrangement == arrangement]
     return out
-
-
-# --- thematic collections (专题数据库) -------------------------------------------------------------
-def create_collection(
-    repository: Repository, code: str, name: str, description: str = "", user: User | None = None
-) -> ThematicCollection:
-    require(user, STRUCTURE)
-    code, name = code.strip(), name.strip()
-    if not code:
-        raise CatalogError("专题代码不能为空", "code")
-    if not name:
-        raise CatalogError("专题名称不能为空", "name")
-    if user is not None and not writable_repositories(user).filter(pk=repository.pk).exists():
-        raise PermissionDenied(f"无权在{repository.name}建立专题", "repository")
-    if ThematicCollection.objects.filter(repository=repository, code=code).exists():
-        raise CatalogError(f"{repository.name}已有专题“{code}”", "code")
-    return ThematicCollection.objects.create(
-        repository=repository, code=code, name=name, description=description.strip()
-    )
-
-
-def add_to_collection(
-    collection: ThematicCollection, record_ids: Iterable[int], user: User | None = None
-) -> int:
-    """Add records to a collection (those already in it are skipped); returns how many were added.
-    A user must see the collection and every record."""
-    require(user, EDIT)
-    ids = set(record_ids)
-    if user is not None:
-        if not visible_collections(user).filter(pk=collection.pk).exists():
-            raise PermissionDenied(f"无权修改专题“{collection.name}”")
-        if len(ids) != visible_records(user).filter(pk__in=ids).count():
-            raise PermissionDenied("无权将不可查阅的档案加入专题")
-    with transaction.atomic():
-        held = set(collection.records.values_list("pk", flat=True))
-        new = sorted(ids - held)
-        if new:
-            collection.records.add(*new)
-            audit.record(
-                "collection_add",
-                "thematic_collection",
-                collection.pk,
-                {"code": collection.code, "added": new},
-            )
-    return len(new)
-
-
-def visible_collections(user: User | None) -> QuerySet[ThematicCollection]:
-    """专题数据库 of the 档案馆 the user may see (their records are filtered one by one)."""
-    return (
-        ThematicCollection.objects.select_related("repository")
-        .filter(repository__in=visible_repositories(user))
-        .order_by("repository__code", "code")
-    )
-
-
-def visible_collection(user: User | None, pk: int) -> ThematicCollection | None:
-    return visible_collections(user).filter(pk=pk).first()
-
-
-def collection_records(
-    user: User | None,
-    collection: ThematicCollection,
-    after: tuple[str, int] | None = None,
-    page_size: int = PAGE_SIZE,
-) -> tuple[list[Record], tuple[str, int] | None]:
-    """One page of the collection's records that `user` may see, in 档号 order, keyset-paginated
-    like `browse` (`after` is the (code, id) of the previous page's last row)."""
-    qs = visible_records(user).filter(collections=collection)
-    if after is not None:
-        code, pk = after
-        qs = after_cursor(qs, code, pk)
-    rows = list(
-        qs.select_related("fonds", "category").order_by("reference_code", "pk")[: page_size + 1]
-    )
-    more = len(rows) > page_size
-    rows = rows[:page_size]
-    return rows, ((rows[-1].reference_code, rows[-1].pk) if more else None)
-
-
-def record_collections(user: User | None, record: Record) -> list[ThematicCollection]:
-    """The collections (visible to `user`) that hold `record`."""
-    return list(visible_collections(user).filter(records=record))
 
 
 # --- who sees what ---------------------------------------------------------------------------------
@@ -712,111 +621,6 @@ def gap_report(category: Category) -> GapReport:
     codes = Record.objects.filter(category=category).values_list("reference_code", flat=True)
     all_codes = list(codes.iterator(5000))
     return GapReport(sections, ac.find_duplicates(all_codes), len(all_codes))
-
-
-# --- digital components (电子文件) ---------------------------------------------------------------
-def _check_file_name(name: str) -> str:
-    if not name or not name.strip():
-        raise CatalogError("文件名不能为空", "file")
-    bad = "/" in name or "\\" in name or name in (".", "..")
-    bad = bad or any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in name)
-    if bad:
-        raise CatalogError(
-            f"文件名“{name.encode('unicode_escape').decode('ascii')}”含路径分隔符或控制字符，"
-            "不能接收：请改为普通文件名后重新上传",
-            "file",
-        )
-    if len(name) > 255:
-        raise CatalogError("文件名超过 255 个字符，请改短后重新上传", "file")
-    return name
-
-
-def attach_component(
-    record: Record, chunks: Iterable[bytes], original_name: str, *, user: User | None
-) -> Component:
-    """Store an uploaded file as a digital component (电子文件) of `record`.
-
-    The content is streamed once into MEDIA_ROOT under a content-addressed path (``sm3[:2]/sm3``),
-    computing SM3, SHA-256 and the size on the way; an identical file already stored is reused.
-    The original name is kept only in the database. Empty files and names with path separators
-    or control characters are refused. Files are never executed, nor served except as downloads.
-    """
-    require(user, EDIT)
-    if user is not None and not visible_records(user).filter(pk=record.pk).exists():
-        raise PermissionDenied("无权为该档案添加电子文件")
-    name = _check_file_name(original_name)
-    root = Path(settings.MEDIA_ROOT)
-    incoming = root / "incoming"
-    incoming.mkdir(parents=True, exist_ok=True)
-    tmp = incoming / secrets.token_hex(16)
-    sm3, sha256, size = hashes.Hash(hashes.SM3()), hashlib.sha256(), 0
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
-        with os.fdopen(fd, "wb") as out:
-            for chunk in chunks:
-                sm3.update(chunk)
-                sha256.update(chunk)
-                size += len(chunk)
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        if size == 0:
-            raise CatalogError(f"文件“{name}”是空文件（0 字节），未保存", "file")
-        digest = sm3.finalize().hex()
-        relative = f"{digest[:2]}/{digest}"
-        final = root / relative
-        final.parent.mkdir(parents=True, exist_ok=True)
-        if final.exists():  # the same content is already stored
-            tmp.unlink()
-        else:
-            os.replace(tmp, final)
-    finally:
-        tmp.unlink(missing_ok=True)
-    mime = mimetypes.guess_type(name, strict=False)[0] or "application/octet-stream"
-    with transaction.atomic():
-        return Component.objects.create(
-            record=record,
-            name=name,
-            size=size,
-            mime_type=mime[:100],
-            sm3=digest,
-            sha256=sha256.hexdigest(),
-            path=relative,
-        )
-
-
-def visible_component(user: User | None, pk: int) -> Component | None:
-    """A component whose record `user` may see, with its record loaded."""
-    return (
-        Component.objects.select_related("record")
-        .filter(pk=pk, record__in=visible_records(user))
-        .first()
-    )
-
-
-def record_components(record: Record) -> list[Component]:
-    return list(Component.objects.filter(record=record).order_by("id"))
-
-
-def open_component(component: Component, user: User | None = None) -> BinaryIO:
-    """The stored content of a component, opened for reading (the caller closes it). The path is
-    checked to stay inside MEDIA_ROOT; the access is written to the audit log."""
-    if user is not None:
-        require(user, VIEW)
-        if not visible_records(user).filter(pk=component.record_id).exists():
-            raise PermissionDenied("无权查阅该电子文件")
-    root = Path(settings.MEDIA_ROOT).resolve()
-    path = (root / component.path).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
-        raise CatalogError(f"电子文件“{component.name}”的存储文件缺失，请联系保管员", "")
-    handle = path.open("rb")
-    audit.record(
-        "component_download",
-        "component",
-        component.pk,
-        {"record_id": component.record_id, "name": component.name, "sm3": component.sm3},
-    )
-    return handle
 
 
 # --- import batches -------------------------------------------------------------------------------

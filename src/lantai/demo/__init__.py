@@ -1,1 +1,2 @@
-"""Demo data: a deterministic regional archives (generator) and `lantai demo` seeding (seed)."""
+"""Demo data: a deterministic regional archives (generator: the plan; rows, words, writers) and
+`lantai demo` seeding (seed)."""

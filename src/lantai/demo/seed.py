@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 
-from lantai.catalog import services
+from lantai.catalog import services, thematic
 from lantai.catalog.importing import import_file
 from lantai.catalog.models import Category, Fonds, Record, Repository, ThematicCollection
 from lantai.core import accounts, audit
@@ -218,7 +218,7 @@ def _collection(
     home = repos[archive.repositories[0].code]
     collection = ThematicCollection.objects.filter(repository=home, code=spec["code"]).first()
     if collection is None:
-        collection = services.create_collection(
+        collection = thematic.create_collection(
             home, spec["code"], spec["name"], spec["description"]
         )
     ids: list[int] = []
@@ -228,7 +228,7 @@ def _collection(
                 repository=repos[repo_code], reference_code__in=codes[i : i + 500]
             )
             ids.extend(qs.values_list("pk", flat=True))
-    services.add_to_collection(collection, ids)
+    thematic.add_to_collection(collection, ids)
     summary.red_records = collection.records.count()
 
 

@@ -12,7 +12,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from lantai.catalog import columns, services
+from lantai.catalog import columns, components, services, thematic
 from lantai.catalog.services import CatalogError, PermissionDenied
 from lantai.core.downloads import attachment_response
 from lantai.core.roles import EDIT, VIEW
@@ -138,7 +138,7 @@ def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
     ]
     user: Any = request.user
     can_edit = user.has_perm_code(EDIT)
-    in_collections = services.record_collections(user, record)
+    in_collections = thematic.record_collections(user, record)
     return render(
         request,
         "web/record_detail.html",
@@ -146,7 +146,7 @@ def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "record": record,
             "fields": fields,
             "extra": sorted((metadata.get("extra") or {}).items()),
-            "components": services.record_components(record),
+            "components": components.record_components(record),
             "category_name": labels.category_name(record.category.code),
             "children": (
                 services.record_children(user, record) if record.level == "volume" else []
@@ -154,7 +154,7 @@ def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "parent": services.record_parent(user, record),
             "collections": in_collections,
             "other_collections": (
-                [c for c in services.visible_collections(user) if c not in in_collections]
+                [c for c in thematic.visible_collections(user) if c not in in_collections]
                 if can_edit
                 else []
             ),
@@ -189,7 +189,7 @@ def record_delete(request: HttpRequest, pk: int) -> HttpResponse:
             "record": record,
             "category_name": labels.category_name(record.category.code),
             "has_children": bool(children),
-            "components": services.record_components(record),
+            "components": components.record_components(record),
             "error": error,
         },
         status=400 if error else 200,
@@ -208,7 +208,7 @@ def component_upload(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("web:record", pk=record.pk)
     f = form.cleaned_data["file"]
     try:
-        component = services.attach_component(
+        component = components.attach_component(
             record,
             f.chunks(),
             f.name or "",
@@ -225,11 +225,11 @@ def component_upload(request: HttpRequest, pk: int) -> HttpResponse:
 
 @permission_required(VIEW)
 def component_download(request: HttpRequest, pk: int) -> HttpResponse:
-    component = services.visible_component(request.user, pk)
+    component = components.visible_component(request.user, pk)
     if component is None:
         return not_found(request, gettext("电子文件不存在，或您无权查阅。"))
     try:
-        handle = services.open_component(component, user=request.user)  # type: ignore[arg-type]
+        handle = components.open_component(component, user=request.user)  # type: ignore[arg-type]
     except CatalogError as e:
         return render(request, "web/error.html", {"message": e.message_zh}, status=404)
     return attachment_response(handle, component.name)
@@ -242,12 +242,12 @@ def record_add_to_collection(request: HttpRequest, pk: int) -> HttpResponse:
     if record is None:
         return not_found(request, gettext("档案不存在，或您无权查阅。"))
     raw = request.POST.get("collection", "")
-    collection = services.visible_collection(request.user, int(raw)) if raw.isdigit() else None
+    collection = thematic.visible_collection(request.user, int(raw)) if raw.isdigit() else None
     if collection is None:
         messages.error(request, gettext("请选择一个专题。"))
         return redirect("web:record", pk=record.pk)
     try:
-        added = services.add_to_collection(collection, [record.pk], user=request.user)  # type: ignore[arg-type]
+        added = thematic.add_to_collection(collection, [record.pk], user=request.user)  # type: ignore[arg-type]
     except CatalogError as e:
         return forbidden(request, e.message_zh)
     if added:

@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
-from lantai.catalog import services
+from lantai.catalog import services, thematic
 from lantai.catalog.services import CatalogError, PermissionDenied
 from lantai.core.roles import STRUCTURE, VIEW
 from lantai.web import labels
@@ -253,7 +253,7 @@ def collection_list(request: HttpRequest) -> HttpResponse:
         request,
         "web/collections.html",
         {
-            "collections": list(services.visible_collections(user)),
+            "collections": list(thematic.visible_collections(user)),
             "can_create": user.has_perm_code(STRUCTURE),
         },
     )
@@ -268,11 +268,11 @@ def _cursor(request: HttpRequest) -> tuple[str, int] | None:
 
 @permission_required(VIEW)
 def collection_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    collection = services.visible_collection(request.user, pk)
+    collection = thematic.visible_collection(request.user, pk)
     if collection is None:
         return not_found(request, gettext("专题不存在，或您无权查阅。"))
     after = _cursor(request)
-    rows, next_cursor = services.collection_records(request.user, collection, after)
+    rows, next_cursor = thematic.collection_records(request.user, collection, after)
     records = [
         {
             "record": r,
@@ -309,7 +309,7 @@ def collection_create(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         repo = next(r for r in repositories if str(r.pk) == data["repository"])
         try:
-            collection = services.create_collection(
+            collection = thematic.create_collection(
                 repo, data["code"], data["name"], data["description"], user=user
             )
         except PermissionDenied as e:
