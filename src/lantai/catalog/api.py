@@ -33,15 +33,6 @@ TAG_COMPONENTS = "电子文件 components"
 TAG_COLLECTIONS = "专题数据库 collections"
 NOT_FOUND = "未找到，或无权查看（not found）"
 MAX_PAGE = 200
-BROWSE_FILTERS = (
-    "title",
-    "author",
-    "document_number",
-    "classification",
-    "retention",
-    "open_status",
-    "code_prefix",
-)
 
 
 # --- schemas -------------------------------------------------------------------------------------
@@ -446,7 +437,7 @@ def list_records(request: HttpRequest, q: Query[RecordQuery]) -> Any:
     after = (
         (q.after_code, q.after_id) if q.after_code is not None and q.after_id is not None else None
     )
-    filters = {name: value for name in BROWSE_FILTERS if (value := getattr(q, name))}
+    filters = {name: value for name in services.BROWSE_FILTERS if (value := getattr(q, name))}
     rows, cursor = services.browse(
         user,
         fonds=fonds,

@@ -371,6 +371,12 @@ TEXT_FILTERS = ("title", "author", "document_number")  # substring match
 CODE_FILTERS = ("classification", "retention", "open_status")  # exact match
 
 
+# The list filters of filtered_records, in form order (the UI and the API offer the same ones).
+BROWSE_FILTERS = (
+    "title", "author", "document_number", "classification", "retention", "open_status", "code_prefix",
+)  # fmt: skip
+
+
 def filtered_records(
     user: User | None,
     *,

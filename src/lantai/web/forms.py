@@ -7,17 +7,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from lantai.catalog import services
 from lantai.web import labels
-
-FILTER_FIELDS = (
-    "title",
-    "author",
-    "document_number",
-    "classification",
-    "retention",
-    "open_status",
-    "code_prefix",
-)
 
 
 def _with_blank(choices: list[tuple[Any, str]], blank: str) -> list[tuple[Any, str]]:
@@ -45,7 +36,9 @@ class RecordFilterForm(forms.Form):
     def filters(self) -> dict[str, str]:
         if not self.is_valid():
             return {}
-        return {k: v for k in FILTER_FIELDS if (v := (self.cleaned_data.get(k) or "").strip())}
+        return {
+            k: v for k in services.BROWSE_FILTERS if (v := (self.cleaned_data.get(k) or "").strip())
+        }
 
 
 IMPORT_LEVELS = [

@@ -5,6 +5,9 @@ Codes are stored; the UI shows the Chinese label, or the English one when the UI
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from django.utils.translation import get_language, gettext
 
 from lantai.catalog import services
@@ -80,3 +83,16 @@ def role_label(code: str) -> str:
 
 def role_choices() -> list[tuple[str, str]]:
     return [(code, role_label(code)) for code in ROLES]
+
+
+def record_rows(rows: Iterable[Any]) -> list[dict[str, Any]]:
+    """Records with the display labels of their coded values, for the record tables."""
+    return [
+        {
+            "record": r,
+            "classification": vocab_label("classification", r.classification),
+            "retention": vocab_label("retention", r.retention),
+            "open_status": vocab_label("open_status", r.open_status),
+        }
+        for r in rows
+    ]

@@ -20,7 +20,7 @@ from lantai.core import audit
 from lantai.core.roles import AUDIT, EXPORT, GRANTS, USERS, VIEW
 from lantai.web import labels
 from lantai.web.forms import RecordFilterForm
-from lantai.web.views.common import not_found, permission_required
+from lantai.web.views.common import keyset_cursor, not_found, permission_required
 
 EXPORT_FORMATS = {
     "xlsx": (".xlsx", "utf-8-sig"),
@@ -93,13 +93,6 @@ def _year(request: HttpRequest) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def _cursor(request: HttpRequest) -> tuple[str, int] | None:
-    code, pk = request.GET.get("after_code"), request.GET.get("after_id", "")
-    if code is None or not pk.isdigit():
-        return None
-    return code, int(pk)
-
-
 @permission_required(VIEW)
 def record_list(request: HttpRequest, pk: int) -> HttpResponse:
     category = services.visible_category(request.user, pk)
@@ -108,7 +101,7 @@ def record_list(request: HttpRequest, pk: int) -> HttpResponse:
     year = _year(request)
     form = RecordFilterForm(request.GET)
     filters = form.filters()
-    after = _cursor(request)
+    after = keyset_cursor(request)
     rows, next_cursor = services.browse(
         request.user, category=category, year=year, after=after, filters=filters
     )
@@ -118,15 +111,7 @@ def record_list(request: HttpRequest, pk: int) -> HttpResponse:
         if next_cursor
         else ""
     )
-    records = [
-        {
-            "record": r,
-            "classification": labels.vocab_label("classification", r.classification),
-            "retention": labels.vocab_label("retention", r.retention),
-            "open_status": labels.vocab_label("open_status", r.open_status),
-        }
-        for r in rows
-    ]
+    records = labels.record_rows(rows)
     return render(
         request,
         "web/records.html",

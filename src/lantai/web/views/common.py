@@ -67,3 +67,11 @@ def permission_required(permission: str) -> Callable[[View], View]:
 
 def language(request: HttpRequest) -> str:
     return getattr(request, "LANGUAGE_CODE", "") or "zh-hans"
+
+
+def keyset_cursor(request: HttpRequest) -> tuple[str, int] | None:
+    """The (档号, id) of the last row of the previous page, from ?after_code=&after_id=."""
+    code, pk = request.GET.get("after_code"), request.GET.get("after_id", "")
+    if code is None or not pk.isdigit():
+        return None
+    return code, int(pk)

@@ -24,7 +24,7 @@ from lantai.web.forms import (
     FondsForm,
     RepositoryForm,
 )
-from lantai.web.views.common import forbidden, not_found, permission_required
+from lantai.web.views.common import forbidden, keyset_cursor, not_found, permission_required
 
 
 def _refuse(form: Form, error: CatalogError) -> None:
@@ -259,29 +259,14 @@ def collection_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _cursor(request: HttpRequest) -> tuple[str, int] | None:
-    code, pk = request.GET.get("after_code"), request.GET.get("after_id", "")
-    if code is None or not pk.isdigit():
-        return None
-    return code, int(pk)
-
-
 @permission_required(VIEW)
 def collection_detail(request: HttpRequest, pk: int) -> HttpResponse:
     collection = thematic.visible_collection(request.user, pk)
     if collection is None:
         return not_found(request, gettext("专题不存在，或您无权查阅。"))
-    after = _cursor(request)
+    after = keyset_cursor(request)
     rows, next_cursor = thematic.collection_records(request.user, collection, after)
-    records = [
-        {
-            "record": r,
-            "classification": labels.vocab_label("classification", r.classification),
-            "retention": labels.vocab_label("retention", r.retention),
-            "open_status": labels.vocab_label("open_status", r.open_status),
-        }
-        for r in rows
-    ]
+    records = labels.record_rows(rows)
     return render(
         request,
         "web/collection.html",
