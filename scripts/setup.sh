@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Install what Lantai needs on Debian 12 and build the virtual environment (idempotent, fast when done).
-#   system: gettext (compilemessages), chromium + chromium-driver (browser tests), fonts-noto-cjk
+#   system: gettext (compilemessages), chromium + chromium-driver (browser tests), fonts-noto-cjk,
+#           clamav + clamav-daemon (clamd, sigtool; Lantai runs its own clamd under the data directory),
+#           clamav-testfiles (harmless samples for the scanner tests), libmagic1 (python-magic),
+#           qpdf (PDF structure), ffmpeg (ffprobe for audio/video)
 #   python: .venv with python3.11, `pip install -e '.[test]'`, compiled translations
 set -euo pipefail
 
@@ -16,7 +19,8 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 # --- system packages ---------------------------------------------------------------------------
-APT_PACKAGES=(gettext chromium chromium-driver fonts-noto-cjk)
+APT_PACKAGES=(gettext chromium chromium-driver fonts-noto-cjk
+  clamav clamav-daemon clamav-testfiles libmagic1 qpdf ffmpeg)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -289,6 +289,128 @@ def catalog_export(
     click.echo(f"已导出 {n} 条 → {file}")
 
 
+# --- transfers (收) -------------------------------------------------------------------------------
+@main.group()
+def transfer() -> None:
+    """移交与接收 transfers and the DA/T 70 four-properties check (四性检测)."""
+
+
+@transfer.command("check")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+def transfer_check(path: Path, as_json: bool) -> None:
+    """Run the 移交与接收 checks on a folder, .zip, EEP file or bag without registering anything.
+    Exit 0 when every check passes (warnings allowed), 1 when any fails, 2 when PATH is unreadable."""
+    import tempfile
+
+    from django.conf import settings
+
+    _django()
+    from lantai.ingest import unpack, virus
+    from lantai.ingest.pipeline import check_transfer
+
+    with tempfile.TemporaryDirectory(prefix="lantai-check-", dir=settings.DATA_DIR) as work:
+        try:
+            scanner = virus.Scanner(settings.DATA_DIR)
+            report = check_transfer(path, Path(work), scanner=scanner)
+        except unpack.UnreadableSource as e:
+            if as_json:
+                _echo_json({"result": "unreadable", "error": e.message_zh})
+            else:
+                click.echo(e.message_zh, err=True)
+            sys.exit(2)
+    if as_json:
+        _echo_json(report.as_json())
+    else:
+        for line in report_lines(report):
+            click.echo(line)
+    sys.exit(1 if report.result == "fail" else 0)
+
+
+@transfer.command("receive")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--unit", required=True, help="移交单位")
+@click.option("--title", default="", help="交接工作名称")
+@click.option("--accept", "accept_it", is_flag=True, help="Accept when the checks pass.")
+@click.option("--reason", default="", help="接收说明 (required to accept with warnings)")
+@click.option("--json", "as_json", is_flag=True)
+def transfer_receive(
+    path: Path, unit: str, title: str, accept_it: bool, reason: str, as_json: bool
+) -> None:
+    """Register PATH as a transfer, run the checks and, with --accept, accept it when they pass.
+    Exit codes as for `transfer check`."""
+    _django()
+    from lantai.core.audit import acting_as
+    from lantai.ingest import services
+
+    with acting_as(_cli_actor()):
+        try:
+            t = services.receive(path, unit, title=title)
+            report = services.run_check(t.versions.get())
+            records = None
+            if accept_it and report.result == "pass":
+                records = services.accept(t, reason=reason)
+        except services.UnreadableSource as e:
+            click.echo(e.message_zh, err=True)
+            sys.exit(2)
+        except services.IngestError as e:
+            raise click.ClickException(e.message_zh) from e
+    t.refresh_from_db()
+    if as_json:
+        _echo_json({"transfer": t.pk, "status": t.status, "records": records, **report.as_json()})
+    else:
+        click.echo(
+            f"移交 {t.pk}：{t.get_status_display()}"
+            + (f"，已建立 {records} 条档案" if records else "")
+        )
+        for line in report_lines(report):
+            click.echo(line)
+    sys.exit(1 if report.result == "fail" else 0)
+
+
+def report_lines(report: Any) -> list[str]:
+    names = {
+        "authenticity": "真实性",
+        "integrity": "完整性",
+        "usability": "可用性",
+        "security": "安全性",
+    }
+    lines = [
+        f"四性检测（{report.kind or '未识别'}）：{'通过' if report.result == 'pass' else '不通过'}"
+    ]
+    for prop, counts in report.summary()["by_property"].items():
+        lines.append(
+            f"  {names.get(prop, prop)}："
+            + "，".join(f"{k} {v}" for k, v in sorted(counts.items()))
+        )
+    for c in report.checks:
+        if c.status in ("fail", "warn"):
+            reason = c.evidence.get("reason") or c.evidence
+            lines.append(f"  [{c.status}] {c.content_code} {c.title} · {c.object}：{reason}")
+    return lines
+
+
+@main.group()
+def clamav() -> None:
+    """病毒扫描 ClamAV signatures (air-gapped sites carry CVD files in)."""
+
+
+@clamav.command("import-signatures")
+@click.argument("directory", type=click.Path(path_type=Path, exists=True, file_okay=False))
+def clamav_import(directory: Path) -> None:
+    """Load CVD/CLD/hdb/ndb/… files into the scanner's database under the data directory."""
+    _django()
+    from django.conf import settings
+
+    from lantai.core.audit import acting_as, record
+    from lantai.ingest import virus
+
+    info = virus.import_signatures_cli(directory, settings.DATA_DIR)
+    with acting_as(_cli_actor()):
+        record("clamav_import", "clamav", "", info)
+    _echo_json(info)
+
+
 # --- users ---------------------------------------------------------------------------------------
 @main.group()
 def user() -> None:

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "ninja",  # serves Swagger UI for /api/docs from its own static files (no CDN)
     "lantai.core",
     "lantai.catalog",
+    "lantai.ingest",
     "lantai.web",
 ]
 

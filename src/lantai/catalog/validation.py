@@ -10,12 +10,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lantai.catalog.models import Category
 from lantai.standards import archival_code as ac
 from lantai.standards import vocabularies as vocab
 from lantai.standards.metadata_profile import load_profile
+
+if TYPE_CHECKING:  # validation itself runs without Django (transfer checks); only typing needs it
+    from lantai.catalog.models import Category
 
 TEXT_FIELDS = ("title", "author", "document_number", "remarks", "secrecy_period", "org_code")
 
@@ -88,19 +90,24 @@ def _s(value: Any) -> str:
 
 
 class RecordValidator:
-    def __init__(
-        self, category: Category, *, level: str = "item", today: date | None = None
-    ) -> None:
-        self.category = category
-        self.fonds_code = category.fonds.code
-        from lantai.catalog.services import get_code_rule
+    """Validates records of one category, or — with no category, as for a transfer package being
+    checked before it is filed anywhere — records whose 档号 may follow any built-in rule."""
 
-        rule_name = (
-            category.volume_item_rule
-            if level == "volume_item" and category.volume_item_rule
-            else category.code_rule
-        )
-        self.rule = get_code_rule(rule_name)
+    def __init__(
+        self, category: Category | None = None, *, level: str = "item", today: date | None = None
+    ) -> None:
+        self.fonds_code = category.fonds.code if category else None
+        self.category_code = category.code if category else None
+        self.rule: ac.CodeRule | None = None
+        if category is not None:
+            from lantai.catalog.services import get_code_rule
+
+            rule_name = (
+                category.volume_item_rule
+                if level == "volume_item" and category.volume_item_rule
+                else category.code_rule
+            )
+            self.rule = get_code_rule(rule_name)
         self.level = level
         self.profile = load_profile()
         self.today = today
@@ -214,7 +221,7 @@ class RecordValidator:
         )
         if code_in:
             try:
-                parsed = self.rule.parse(code_in)
+                parsed = self.rule.parse(code_in) if self.rule else ac.parse_any(code_in)
             except ac.CodeError as e:
                 issues.append(
                     Issue("reference_code", "code_rule", code_in, e.message_zh, e.message_en)
@@ -224,7 +231,7 @@ class RecordValidator:
             clean["reference_code"] = parsed.code
             checks = (
                 ("fonds", self.fonds_code, "fonds_code", "全宗号"),
-                ("category", self.category.code, "category_code", "门类代码"),
+                ("category", self.category_code, "category_code", "门类代码"),
                 ("year", str(clean["year"]) if clean["year"] else "", "year", "年度"),
                 ("retention", clean["retention"], "retention", "保管期限"),
                 ("org", clean["org_code"], "org_code", "机构（问题）"),
@@ -242,10 +249,15 @@ class RecordValidator:
                 clean["retention"] = comps["retention"]
             if not clean["org_code"] and "org" in comps:
                 clean["org_code"] = comps["org"]
+        elif self.rule is None or self.fonds_code is None or self.category_code is None:
+            issues.append(
+                Issue("reference_code", "required", "", "未填档号", "No archival code given")
+            )
+            return
         else:
             components: dict[str, str | int] = {
                 "fonds": self.fonds_code,
-                "category": self.category.code,
+                "category": self.category_code,
             }
             if clean["year"]:
                 components["year"] = clean["year"]

@@ -1,0 +1,243 @@
+"""Services of 收: register a transfer, check it, accept or return it, resubmit a corrected package.
+
+The original package is copied into quarantine untouched and stays there until the transfer is
+decided; checks run on a working copy and can be re-run (idempotent: a version's results are
+replaced as a whole). Accepting creates the catalogue records and their files in one transaction.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from lantai.catalog import components
+from lantai.catalog import services as catalog
+from lantai.core import audit
+from lantai.core.models import User
+from lantai.core.roles import EDIT
+from lantai.core.sm3 import sm3_stream
+from lantai.ingest import metadata_checks, virus
+from lantai.ingest.models import CheckRecord, Transfer, TransferVersion
+from lantai.ingest.pipeline import TransferCheck, check_transfer
+from lantai.ingest.unpack import UnreadableSource
+from lantai.standards import archival_code as ac
+
+__all__ = [
+    "IngestError",
+    "UnreadableSource",
+    "accept",
+    "receive",
+    "resubmit",
+    "return_transfer",
+    "run_check",
+]
+
+
+class IngestError(Exception):
+    def __init__(self, message_zh: str) -> None:
+        super().__init__(message_zh)
+        self.message_zh = message_zh
+
+
+def _area(*parts: object) -> Path:
+    return Path(settings.DATA_DIR, "ingest", *map(str, parts))
+
+
+def receive(
+    source: Path,
+    unit: str,
+    *,
+    title: str = "",
+    opening_opinion: str = "",
+    disclosure_status: str = "",
+    classification_changes: str = "",
+    user: User | None = None,
+) -> Transfer:
+    """Register a transfer and quarantine its package (version 1). Checking is a separate step."""
+    if not unit.strip():
+        raise IngestError("须填写移交单位")
+    if not source.exists():
+        raise IngestError(f"“{source}”不存在")
+    with transaction.atomic():
+        t = Transfer.objects.create(
+            unit=unit.strip(), title=title, opening_opinion=opening_opinion,
+            disclosure_status=disclosure_status, classification_changes=classification_changes,
+            created_by=user,
+        )  # fmt: skip
+        _add_version(t, source)
+    return t
+
+
+def resubmit(transfer: Transfer, source: Path, user: User | None = None) -> TransferVersion:
+    """A corrected package for a returned or failed transfer becomes its next version."""
+    if transfer.status not in ("returned", "failed"):
+        raise IngestError("只有已退回或检测不通过的移交才能重新提交")
+    with transaction.atomic():
+        version = _add_version(transfer, source)
+        transfer.status, transfer.return_reason = "pending", ""
+        transfer.save()
+    return version
+
+
+def _add_version(transfer: Transfer, source: Path) -> TransferVersion:
+    number = transfer.versions.count() + 1
+    target = _area("quarantine", transfer.pk, f"v{number}", source.name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if source.is_dir():
+        shutil.copytree(source, target, symlinks=True)  # links are copied as links, then refused
+        digest = _tree_sm3(target)
+    else:
+        shutil.copy2(source, target)
+        with target.open("rb") as f:
+            digest = sm3_stream(f)
+    version = TransferVersion.objects.create(
+        transfer=transfer,
+        number=number,
+        original=str(target.relative_to(settings.DATA_DIR)),
+        original_sm3=digest,
+    )
+    audit.record(
+        "transfer_receive",
+        "transfer",
+        transfer.pk,
+        {"version": number, "sm3": digest, "unit": transfer.unit},
+    )
+    return version
+
+
+def _tree_sm3(root: Path) -> str:
+    """SM3 over the sorted (path, SM3) lines of a folder: one digest for the quarantined original."""
+    from lantai.core.sm3 import sm3_hex
+
+    lines = []
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and not p.is_symlink():
+            with p.open("rb") as f:
+                lines.append(f"{p.relative_to(root).as_posix()}\t{sm3_stream(f)}")
+    return sm3_hex("\n".join(lines).encode())
+
+
+def run_check(version: TransferVersion, *, scanner: virus.Scanner | None = None) -> TransferCheck:
+    """Run the 移交与接收 checks on a version and store every result (re-running replaces them)."""
+    transfer = version.transfer
+    Transfer.objects.filter(pk=transfer.pk).update(status="checking")
+    work = _area("work", version.pk)
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    report = check_transfer(
+        Path(settings.DATA_DIR, version.original), work,
+        scanner=scanner if scanner is not None else virus.Scanner(Path(settings.DATA_DIR)),
+    )  # fmt: skip
+    with transaction.atomic():
+        CheckRecord.objects.filter(version=version).delete()
+        CheckRecord.objects.bulk_create(
+            (
+                CheckRecord(
+                    version=version,
+                    property=c.property,
+                    content_code=c.content_code,
+                    item_code=c.item_code or "",
+                    title=c.title,
+                    status=c.status,
+                    object=c.object[:1000],
+                    evidence=c.evidence,
+                    tool=c.tool,
+                    tool_version=c.tool_version,
+                )  # fmt: skip
+                for c in report.checks
+            ),
+            batch_size=2000,
+        )
+        version.result, version.summary = report.result, report.summary()
+        version.package_kind, version.checked_at = report.kind or "", timezone.now()
+        version.save()
+        transfer.status = "passed" if report.result == "pass" else "failed"
+        transfer.save(update_fields=["status", "updated_at"])
+        audit.record(
+            "transfer_check",
+            "transfer",
+            transfer.pk,
+            {"version": version.number, "result": report.result},
+        )
+    return report
+
+
+def accept(
+    transfer: Transfer,
+    *,
+    user: User | None = None,
+    reason: str = "",
+    repository_code: str | None = None,
+) -> int:
+    """Create the catalogue records and files of a checked transfer, all in one transaction.
+    Accepting with warnings needs a written reason; a failed transfer cannot be accepted."""
+    catalog.require(user, EDIT)
+    version = transfer.versions.order_by("-number").first()
+    if version is None or transfer.status != "passed":
+        raise IngestError("只有检测通过的移交才能接收")
+    if version.checks.filter(status="warn").exists() and not reason.strip():
+        raise IngestError("检测有警告项：接收前须填写接收说明")
+    from lantai.standards.transfer.detect import read_package
+
+    work = _area("work", version.pk)
+    package = read_package(work / "content", work / "extracted")
+    created = 0
+    with transaction.atomic():
+        for item in package.items:
+            raw = metadata_checks.item_fields(item)
+            code = str(raw.get("reference_code", ""))
+            try:
+                parts = ac.parse_any(code).components
+                category = catalog.find_category(
+                    parts["fonds"], parts.get("category", ""), repository_code
+                )
+            except (ac.CodeError, KeyError, catalog.CatalogError) as e:
+                raise IngestError(
+                    f"{item.source}：无法确定档号“{code}”所属的全宗和门类（{getattr(e, 'message_zh', e)}）"
+                ) from e
+            record, issues = catalog.save_record(category, raw, user=user)
+            if record is None:
+                first = next(i for i in issues if i.severity == "error")
+                raise IngestError(f"{item.source}：{first.message_zh}")
+            for rel in item.files:
+                path = work / "content" / rel
+                if not path.exists():
+                    path = work / "extracted" / rel
+                with path.open("rb") as f:
+                    components.attach_component(
+                        record, iter(lambda: f.read(1 << 20), b""), Path(rel).name, user=user
+                    )
+            created += 1
+        transfer.status, transfer.accept_reason = "accepted", reason
+        transfer.save()
+        audit.record(
+            "transfer_accept",
+            "transfer",
+            transfer.pk,
+            {"version": version.number, "records": created, "reason": reason},
+        )
+    return created
+
+
+def return_transfer(transfer: Transfer, reason: str, *, user: User | None = None) -> None:
+    catalog.require(user, EDIT)
+    if not reason.strip():
+        raise IngestError("退回须填写理由")
+    if transfer.status == "accepted":
+        raise IngestError("已接收的移交不能退回")
+    transfer.status, transfer.return_reason = "returned", reason
+    transfer.save()
+    audit.record("transfer_return", "transfer", transfer.pk, {"reason": reason})
+
+
+def failing_checks(version: TransferVersion) -> list[dict[str, Any]]:
+    return list(
+        version.checks.exclude(status="pass").values(
+            "property", "content_code", "title", "status", "object", "evidence"
+        )
+    )

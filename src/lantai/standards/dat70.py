@@ -1,0 +1,237 @@
+"""DA/T 70-2018 四性检测: the check catalogue and the outcome of one check on one object."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ._data import DataFileError, load_data
+
+__all__ = [
+    "PROPERTIES",
+    "STAGES",
+    "STATUSES",
+    "Catalogue",
+    "CheckResult",
+    "CheckSpec",
+    "Content",
+    "Item",
+    "load_catalogue",
+]
+
+CATALOGUE_FILE = "dat70-2018.yaml"
+
+PROPERTIES = ("authenticity", "integrity", "usability", "security")  # 真实性 完整性 可用性 安全性
+STATUSES = ("pass", "fail", "warn", "na")  # na: not applicable, with the reason in evidence
+STAGES = ("gd", "yj", "bc")  # 归档 移交与接收 长期保存
+
+
+@dataclass(frozen=True)
+class Content:
+    """One 检测内容 of one stage, e.g. yj 2-1 电子档案数据总量检测."""
+
+    stage: str
+    property: str
+    code: str  # "2-1"
+    title_zh: str
+    method_zh: str
+
+
+@dataclass(frozen=True)
+class Item:
+    """One 检测项目 code the catalogue knows, e.g. YJ-1-8.
+
+    status: confirmed | inferred | unresolved."""
+
+    code: str
+    stage: str
+    content_code: str | None
+    title_zh: str | None
+    status: str
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """A check Lantai runs at the 移交与接收 stage, mapped onto the standard."""
+
+    key: str  # stable Lantai name, e.g. "fixity"
+    property: str
+    content_code: str
+    item_code: str | None
+    title_zh: str  # what Lantai checks
+    method_zh: str  # the standard's method text of the content it belongs to
+    content_title_zh: str = ""  # the standard's title of that content
+    item_code_inferred: bool = False
+    stage: str = "yj"
+
+
+@dataclass
+class CheckResult:
+    property: str
+    content_code: str  # DA/T 70 检测内容, e.g. "2-1"
+    title: str  # what was checked, in Chinese
+    status: str
+    object: str = "package"  # a path relative to the package root, or "package"
+    evidence: dict[str, Any] = field(default_factory=dict)  # expected / found / reason
+    item_code: str | None = None  # DA/T 70 检测项目 where known, e.g. "YJ-1-8"
+    tool: str = "lantai"
+    tool_version: str = ""
+
+    def __post_init__(self) -> None:
+        if self.property not in PROPERTIES:
+            raise ValueError(f"unknown property {self.property!r}")
+        if self.status not in STATUSES:
+            raise ValueError(f"unknown status {self.status!r}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_spec(
+        cls,
+        spec: CheckSpec | str,
+        status: str,
+        *,
+        object: str = "package",
+        evidence: dict[str, Any] | None = None,
+        tool: str = "lantai",
+        tool_version: str = "",
+    ) -> CheckResult:
+        """The result of the catalogue check ``spec`` (a CheckSpec or its key) on ``object``."""
+        if isinstance(spec, str):
+            spec = load_catalogue().check(spec)
+        return cls(
+            property=spec.property,
+            content_code=spec.content_code,
+            title=spec.title_zh,
+            status=status,
+            object=object,
+            evidence=dict(evidence or {}),
+            item_code=spec.item_code,
+            tool=tool,
+            tool_version=tool_version,
+        )
+
+    for_check = from_spec
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """The versioned DA/T 70-2018 catalogue (``data/dat70-2018.yaml``)."""
+
+    version: str
+    revision: int
+    stage_names: dict[str, str]
+    property_names: dict[str, str]
+    _contents: dict[str, tuple[Content, ...]]
+    items: tuple[Item, ...]
+    checks: dict[str, CheckSpec]
+
+    def contents(self, stage: str) -> tuple[Content, ...]:
+        """The 检测内容 of ``stage`` ("gd", "yj", "bc") in the standard's order."""
+        try:
+            return self._contents[stage]
+        except KeyError:
+            raise KeyError(f"unknown DA/T 70 stage {stage!r}; one of {STAGES}") from None
+
+    def content(self, stage: str, code: str) -> Content:
+        for c in self.contents(stage):
+            if c.code == code:
+                return c
+        raise KeyError(f"no DA/T 70 content {code!r} in stage {stage!r}")
+
+    def check(self, key: str) -> CheckSpec:
+        try:
+            return self.checks[key]
+        except KeyError:
+            raise KeyError(f"unknown check key {key!r}; one of {sorted(self.checks)}") from None
+
+    def item(self, code: str) -> Item:
+        for it in self.items:
+            if it.code == code:
+                return it
+        raise KeyError(f"unknown DA/T 70 item code {code!r}")
+
+    def checks_for(self, content_code: str) -> list[CheckSpec]:
+        """The Lantai checks that cover one yj 检测内容."""
+        return [c for c in self.checks.values() if c.content_code == content_code]
+
+
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise DataFileError(f"{CATALOGUE_FILE}: {where} must be a non-empty string")
+    return value.strip()
+
+
+@functools.cache
+def load_catalogue() -> Catalogue:
+    """Parse and cross-check the catalogue once per process."""
+    data = load_data(CATALOGUE_FILE)
+    stage_names = {k: str(v["name_zh"]) for k, v in data["stages"].items()}
+    property_names = {k: str(v["name_zh"]) for k, v in data["properties"].items()}
+    if tuple(stage_names) != STAGES or tuple(property_names) != PROPERTIES:
+        raise DataFileError(f"{CATALOGUE_FILE}: stages/properties do not match the code")
+    contents: dict[str, list[Content]] = {s: [] for s in STAGES}
+    for row in data["contents"]:
+        code, prop = str(row["code"]), str(row["property"])
+        if prop not in PROPERTIES or PROPERTIES.index(prop) + 1 != int(code.split("-")[0]):
+            raise DataFileError(f"{CATALOGUE_FILE}: content {code} has property {prop!r}")
+        for stage in STAGES:
+            text = row.get(stage, row.get("all"))
+            if text is None:
+                continue
+            contents[stage].append(
+                Content(
+                    stage=stage,
+                    property=prop,
+                    code=code,
+                    title_zh=_text(text.get("title_zh"), f"{code}/{stage}/title_zh"),
+                    method_zh=_text(text.get("method_zh"), f"{code}/{stage}/method_zh"),
+                )
+            )
+    items = []
+    for row in data["items"]:
+        code = str(row["code"])
+        prefix = code.split("-")[0].lower()
+        if prefix not in STAGES or row["status"] not in ("confirmed", "inferred", "unresolved"):
+            raise DataFileError(f"{CATALOGUE_FILE}: bad item {code}")
+        items.append(
+            Item(
+                code=code,
+                stage=prefix,
+                content_code=row.get("content"),
+                title_zh=row.get("title_zh"),
+                status=str(row["status"]),
+            )
+        )
+    item_codes = {it.code for it in items}
+    yj = {c.code: c for c in contents["yj"]}
+    checks = {}
+    for key, row in data["checks"].items():
+        code = str(row["content_code"])
+        content = yj.get(code)
+        if content is None or content.property != row["property"]:
+            raise DataFileError(f"{CATALOGUE_FILE}: check {key} points at {code}/{row['property']}")
+        item_code = row.get("item_code")
+        if item_code is not None and item_code not in item_codes:
+            raise DataFileError(f"{CATALOGUE_FILE}: check {key} names unknown item {item_code}")
+        checks[str(key)] = CheckSpec(
+            key=str(key),
+            property=content.property,
+            content_code=code,
+            item_code=item_code,
+            title_zh=_text(row.get("title_zh"), f"checks/{key}/title_zh"),
+            method_zh=content.method_zh,
+            content_title_zh=content.title_zh,
+            item_code_inferred=bool(row.get("inferred", False)),
+        )
+    return Catalogue(
+        version=str(data["version"]),
+        revision=int(data.get("revision", 1)),
+        stage_names=stage_names,
+        property_names=property_names,
+        _contents={s: tuple(v) for s, v in contents.items()},
+        items=tuple(items),
+        checks=checks,
+    )

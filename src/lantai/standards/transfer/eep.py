@@ -1,0 +1,230 @@
+"""DA/T 48-2009 electronic-record encapsulation packages (EEP, 《基于XML的电子文件封装规范》).
+
+A transfer may hold several EEP files (``*.xml`` whose root is ``电子文件封装包`` in the
+namespace ``http://www.saac.gov.cn/standards/ERM/encapsulation``; element names without the
+namespace are accepted too). Each ``文件实体`` becomes one ``ItemMetadata`` with its DA/T 46
+elements (档号 parts, 题名, 责任者, 日期, 密级, 保管期限 …, by their Chinese names); each
+``编码数据`` (base64) is decoded into ``extract_to`` and its declared 电子属性 (计算机文件名,
+计算机文件大小, 格式信息, 文档创建程序) are kept in ``Package.declared_attributes`` for the
+1-3 check. The package directory itself is never modified.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from ..dat70 import CheckResult
+from . import cn_layout
+from ._common import decode_text, find_child, link_results, load_xml, local, text_of, walk
+from .package import ItemMetadata, Package, PackageFile
+
+__all__ = ["EEP_NAMESPACE", "EEP_ROOT", "is_eep", "read"]
+
+EEP_NAMESPACE = "http://www.saac.gov.cn/standards/ERM/encapsulation"
+EEP_ROOT = "电子文件封装包"
+REQUIRED = ("封装包格式描述", "版本", "被签名对象")
+REQUIRED_SIGNED = ("封装包类型", "封装包创建时间", "封装包创建单位")
+ATTRIBUTE_NAMES = ("计算机文件名", "计算机文件大小", "格式信息", "文档创建程序")
+_ROOT_RE = re.compile(r"<(?:[\w.\-]+:)?电子文件封装包[\s>/]")
+_SAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
+
+
+def is_eep(path: Path) -> bool:
+    """Whether the XML file ``path`` has the EEP root element (reads only its beginning)."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(8192)
+    except OSError:
+        return False
+    for codec in ("utf-8", "gb18030", "utf-16"):
+        if _ROOT_RE.search(head.decode(codec, errors="ignore")):
+            return True
+    return False
+
+
+def _fail(key: str, obj: str, reason: str, **evidence: Any) -> CheckResult:
+    return CheckResult.from_spec(key, "fail", object=obj, evidence={"reason": reason, **evidence})
+
+
+def read(root: Path, extract_to: Path) -> Package:
+    """Read every EEP file under ``root``; embedded contents are decoded under ``extract_to``."""
+    pkg = Package(kind="eep", root=root, content_root=extract_to)
+    inv = walk(root)
+    pkg.package_files = inv.files
+    pkg.results.extend(link_results(inv.links))
+    eeps = [f.path for f in inv.files if f.path.lower().endswith(".xml") and is_eep(root / f.path)]
+    if not eeps:
+        pkg.results.append(
+            _fail("package_structure", "package", "信息包中没有 DA/T 48 封装包（EEP）文件")
+        )
+        return pkg
+    pkg.notes.append(f"按 DA/T 48-2009 封装包读取 {len(eeps)} 个 EEP 文件，内容数据解码到工作目录")
+    # a register in the Chinese layout may accompany the EEP files
+    other = find_child(root, cn_layout.OTHER_DIR, want_dir=True)
+    if other is not None and find_child(other, cn_layout.REGISTER_NAME) is not None:
+        cn_layout._read_register(pkg, root, "", True)
+        pkg.notes.append("同时读取 其他/移交登记表.XML（数字摘要针对信息包中的 EEP 文件）")
+    desc = find_child(root, cn_layout.DESCRIPTION_NAME)
+    if desc is not None:
+        pkg.description, _enc = decode_text(desc.read_bytes())
+        pkg.metadata_files.append(desc.name)
+    extract_to.mkdir(parents=True, exist_ok=True)
+    for rel in eeps:
+        _read_one(pkg, rel, extract_to)
+    pkg.files.sort(key=lambda f: f.path)
+    return pkg
+
+
+def _leaves(el: Any, skip: tuple[str, ...]) -> list[Any]:
+    out: list[Any] = []
+    for child in el:
+        name = local(child)
+        if not name or name in skip:
+            continue
+        if len(child):
+            out.extend(_leaves(child, skip))
+        else:
+            out.append(child)
+    return out
+
+
+def _first(el: Any, name: str) -> Any:
+    for child in el.iter():
+        if local(child) == name:
+            return child
+    return None
+
+
+def _read_one(pkg: Package, rel: str, extract_to: Path) -> None:
+    pkg.metadata_files.append(rel)
+    loaded = load_xml(pkg.root / rel, rel, huge=True)
+    pkg.results.extend(loaded.results)
+    pkg.notes.extend(loaded.notes)
+    root = loaded.root
+    if root is None:
+        return
+    tag = root.tag if isinstance(root.tag, str) else ""
+    if tag.startswith("{"):
+        ns = tag[1:].split("}", 1)[0]
+        if ns != EEP_NAMESPACE:
+            pkg.results.append(
+                CheckResult.from_spec(
+                    "package_structure",
+                    "warn",
+                    object=rel,
+                    evidence={"reason": f"命名空间为 {ns}，DA/T 48-2009 规定为 {EEP_NAMESPACE}"},
+                )
+            )
+    else:
+        pkg.notes.append(f"{rel} 未使用 DA/T 48 命名空间，按元素名读取")
+    children = {local(c) for c in root}
+    missing = [n for n in REQUIRED if n not in children]
+    signed = _first(root, "被签名对象")
+    if signed is not None:
+        inner = {local(c) for c in signed}
+        missing += [n for n in REQUIRED_SIGNED if n not in inner]
+        if not inner & {"封装内容", "修改封装内容"}:
+            missing.append("封装内容")
+    if missing:
+        pkg.results.append(
+            _fail(
+                "package_structure",
+                rel,
+                "EEP 缺少 DA/T 48-2009 规定的元素：" + "、".join(missing),
+                missing=missing,
+            )
+        )
+    entities = [el for el in root.iter() if local(el) == "文件实体"]
+    if not entities:
+        pkg.results.append(_fail("package_structure", rel, "EEP 中没有 <文件实体>"))
+        return
+    stem = str(PurePosixPath(rel).with_suffix(""))
+    used: set[str] = set()
+    for n, entity in enumerate(entities, 1):
+        source = f"{rel} 第{n}个<文件实体>"
+        fields: dict[str, str] = {}
+        for leaf in _leaves(entity, skip=("文件数据",)):
+            name, value = local(leaf), text_of(leaf)
+            if name in fields:
+                if value and value != fields[name]:
+                    fields[name] = f"{fields[name]}；{value}" if fields[name] else value
+            else:
+                fields[name] = value
+        files: list[str] = []
+        codings = [el for el in entity.iter() if local(el) == "编码"]
+        if not codings:
+            pkg.results.append(
+                _fail("content_completeness", rel, f"{source} 没有 <编码>（无内容数据）")
+            )
+        for m, coding in enumerate(codings, 1):
+            path = _decode(pkg, rel, source, coding, f"{stem}/{n:04d}", m, used, extract_to)
+            if path is not None:
+                files.append(path)
+        pkg.items.append(ItemMetadata(fields=fields, files=files, source=source))
+
+
+def _decode(
+    pkg: Package,
+    rel: str,
+    source: str,
+    coding: Any,
+    folder: str,
+    m: int,
+    used: set[str],
+    extract_to: Path,
+) -> str | None:
+    attrs: dict[str, str] = {}
+    attr_el = _first(coding, "电子属性")
+    if attr_el is not None:
+        for leaf in _leaves(attr_el, skip=()):
+            attrs[local(leaf)] = text_of(leaf)
+    where = f"{source} 第{m}个<编码>"
+    name = _SAFE.sub("_", PurePosixPath(attrs.get("计算机文件名", "").replace("\\", "/")).name)
+    if name in ("", ".", ".."):
+        name = f"编码{m}.bin"
+    path = f"{folder}/{name}"
+    k = 1
+    while path in used:
+        k += 1
+        path = f"{folder}/{k}-{name}"
+    used.add(path)
+    keyword = _first(coding, "反编码关键字")
+    keyword_text = text_of(keyword).lower().replace("-", "") if keyword is not None else "base64"
+    if keyword_text != "base64":
+        pkg.results.append(
+            _fail(
+                "content_decoding",
+                rel,
+                f"{where} 的反编码关键字“{text_of(keyword)}”不受支持（应为 base64）",
+            )
+        )
+        return None
+    data_el = _first(coding, "编码数据")
+    if data_el is None or not (data_el.text or "").strip():
+        pkg.results.append(_fail("content_completeness", rel, f"{where} 缺少编码数据"))
+        return None
+    raw = re.sub(r"\s+", "", data_el.text)
+    try:
+        data = base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        pkg.results.append(
+            _fail(
+                "content_decoding",
+                rel,
+                f"{where} 的编码数据不是有效的 base64：{exc}",
+                file=attrs.get("计算机文件名", ""),
+            )
+        )
+        return None
+    target = extract_to / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    pkg.files.append(PackageFile(path=path, size=len(data)))
+    pkg.declared_attributes[path] = {k: v for k, v in attrs.items() if k in ATTRIBUTE_NAMES} | {
+        "source": where
+    }
+    return path
