@@ -87,7 +87,9 @@ def resubmit(transfer: Transfer, source: Path, user: User | None = None) -> Tran
 def _add_version(transfer: Transfer, source: Path) -> TransferVersion:
     number = transfer.versions.count() + 1
     target = _area("quarantine", transfer.pk, f"v{number}", source.name)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    # A folder left by an attempt whose transaction rolled back belongs to no transfer.
+    shutil.rmtree(target.parent, ignore_errors=True)
+    target.parent.mkdir(parents=True)
     if source.is_dir():
         shutil.copytree(source, target, symlinks=True)  # links are copied as links, then refused
         digest = _tree_sm3(target)

@@ -70,6 +70,10 @@ class UnreadableSource(Exception):
     """The source cannot be read as a package at all (not a folder or zip, broken central
     directory). The message is Chinese and meant for the user."""
 
+    @property
+    def message_zh(self) -> str:
+        return str(self)
+
 
 @dataclass(frozen=True)
 class Limits:

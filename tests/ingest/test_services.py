@@ -1,0 +1,118 @@
+"""Registering, checking, accepting, returning and resubmitting transfers; the transfer CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from lantai.catalog import services as catalog
+from lantai.catalog.models import Component, Record
+from lantai.cli import main
+from lantai.core.models import AuditEntry
+from lantai.demo.transfer import make_transfer
+from lantai.ingest import services
+from lantai.ingest.models import CheckRecord, Transfer
+from lantai.ingest.virus import Scanner
+
+pytestmark = [pytest.mark.clamd, pytest.mark.django_db]
+
+
+@pytest.fixture
+def scanner(clamd_scanner: tuple[Scanner, Any]) -> Scanner:
+    return clamd_scanner[0]
+
+
+@pytest.fixture
+def ws(db: None) -> None:
+    catalog.create_category(catalog.create_fonds("Z109", "岭南省人民政府办公厅"), "WS")
+
+
+def test_receive_check_accept(tmp_path: Path, scanner: Scanner, ws: None) -> None:
+    source = make_transfer(tmp_path / "pkg", 4, kinds=("pdf", "jpg"))
+    t = services.receive(
+        source, "岭南省人民政府办公厅", title="2020年文书档案移交", opening_opinion="到期开放"
+    )
+    version = t.versions.get()
+    assert (Path(version.original).parts[0], t.status) == ("ingest", "pending")
+    report = services.run_check(version, scanner=scanner)
+    t.refresh_from_db()
+    assert report.result == "pass" and t.status == "passed"
+    assert CheckRecord.objects.filter(version=version).count() == len(report.checks)
+    created = services.accept(t)
+    assert created == 4
+    t.refresh_from_db()
+    assert t.status == "accepted"
+    record = Record.objects.get(reference_code="Z109-WS·2020-Y-BGS-0001")
+    assert Component.objects.filter(record=record).count() == 1
+    assert AuditEntry.objects.filter(action="transfer_accept").exists()
+
+
+def test_failed_transfer_is_returned_and_resubmitted(
+    tmp_path: Path, scanner: Scanner, ws: None
+) -> None:
+    source = make_transfer(tmp_path / "pkg", 3, kinds=("xml",))
+    broken = next((source / "电子档案").rglob("*.xml"))
+    broken.write_bytes(b"changed after the digests were made")
+    t = services.receive(source, "岭南省人民政府办公厅")
+    assert services.run_check(t.versions.get(), scanner=scanner).result == "fail"
+    with pytest.raises(services.IngestError):
+        services.accept(t)
+    with pytest.raises(services.IngestError):
+        services.return_transfer(t, "  ")
+    services.return_transfer(t, "数字摘要不符，请重新导出")
+    fixed = make_transfer(tmp_path / "fixed", 3, kinds=("xml",))
+    version = services.resubmit(t, fixed)
+    assert version.number == 2
+    assert services.run_check(version, scanner=scanner).result == "pass"
+    t.refresh_from_db()
+    assert t.status == "passed" and Record.objects.count() == 0
+
+
+def test_transfer_check_cli_exit_codes(tmp_path: Path, signature_dir: Path, ws: None) -> None:
+    runner = CliRunner()
+    source = make_transfer(tmp_path / "pkg", 2, kinds=("pdf",))
+    result = runner.invoke(main, ["transfer", "check", str(source), "--json"])
+    out = json.loads(result.output)
+    assert result.exit_code == 1 and out["result"] == "fail"  # no signatures loaded: not scanned
+    assert any(c["content_code"] == "4-1" and "未扫描" in str(c["evidence"]) for c in out["checks"])
+
+    imported = runner.invoke(main, ["clamav", "import-signatures", str(signature_dir)])
+    assert imported.exit_code == 0 and json.loads(imported.output)["count"] > 0
+    try:
+        result = runner.invoke(main, ["transfer", "check", str(source), "--json"])
+        out = json.loads(result.output)
+        assert result.exit_code == 0, [c for c in out["checks"] if c["status"] == "fail"]
+        assert {c["property"] for c in out["checks"]} == {
+            "authenticity",
+            "integrity",
+            "usability",
+            "security",
+        }
+
+        junk = tmp_path / "junk.bin"
+        junk.write_bytes(b"\x00" * 10)
+        assert runner.invoke(main, ["transfer", "check", str(junk)]).exit_code == 2
+
+        received = runner.invoke(
+            main,
+            [
+                "transfer",
+                "receive",
+                str(source),
+                "--unit",
+                "岭南省人民政府办公厅",
+                "--accept",
+                "--json",
+            ],
+        )
+        assert received.exit_code == 0, received.output
+        assert json.loads(received.output)["status"] == "accepted"
+        assert Transfer.objects.get().status == "accepted" and Record.objects.count() == 2
+    finally:
+        from django.conf import settings
+
+        Scanner(settings.DATA_DIR).stop()
