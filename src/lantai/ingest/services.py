@@ -235,11 +235,3 @@ def return_transfer(transfer: Transfer, reason: str, *, user: User | None = None
     transfer.status, transfer.return_reason = "returned", reason
     transfer.save()
     audit.record("transfer_return", "transfer", transfer.pk, {"reason": reason})
-
-
-def failing_checks(version: TransferVersion) -> list[dict[str, Any]]:
-    return list(
-        version.checks.exclude(status="pass").values(
-            "property", "content_code", "title", "status", "object", "evidence"
-        )
-    )
