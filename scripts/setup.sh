@@ -3,7 +3,7 @@
 #   system: gettext (compilemessages), chromium + chromium-driver (browser tests), fonts-noto-cjk,
 #           clamav + clamav-daemon (clamd, sigtool; Lantai runs its own clamd under the data directory),
 #           clamav-testfiles (harmless samples for the scanner tests), libmagic1 (python-magic),
-#           qpdf (PDF structure), ffmpeg (ffprobe for audio/video)
+#           qpdf (PDF structure), ffmpeg (ffprobe for audio/video), pango (WeasyPrint report PDFs)
 #   python: .venv with python3.11, `pip install -e '.[test]'`, compiled translations
 set -euo pipefail
 
@@ -20,7 +20,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 # --- system packages ---------------------------------------------------------------------------
 APT_PACKAGES=(gettext chromium chromium-driver fonts-noto-cjk
-  clamav clamav-daemon clamav-testfiles libmagic1 qpdf ffmpeg)
+  clamav clamav-daemon clamav-testfiles libmagic1 qpdf ffmpeg libpango-1.0-0 libpangoft2-1.0-0)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

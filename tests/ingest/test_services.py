@@ -72,7 +72,11 @@ def test_failed_transfer_is_returned_and_resubmitted(
     assert t.status == "passed" and Record.objects.count() == 0
 
 
-def test_transfer_check_cli_exit_codes(tmp_path: Path, signature_dir: Path, ws: None) -> None:
+def test_transfer_check_cli_exit_codes(
+    tmp_path: Path, signature_dir: Path, ws: None, settings: Any
+) -> None:
+    settings.DATA_DIR = tmp_path / "data"  # its own clamd and signatures, gone with the test
+    settings.DATA_DIR.mkdir()
     runner = CliRunner()
     source = make_transfer(tmp_path / "pkg", 2, kinds=("pdf",))
     result = runner.invoke(main, ["transfer", "check", str(source), "--json"])

@@ -32,6 +32,8 @@ SETTINGS = "core.settings"
 GRANTS = "core.grants"  # roles, clearance, scopes
 AUDIT = "core.audit"
 PUBLIC = "public.search"
+SUBMIT = "ingest.submit"  # upload transfer packages, read their reports, resubmit (own transfers)
+RECEIVE = "ingest.receive"  # see every transfer, accept or return it
 
 ROLES: dict[str, Role] = {
     r.code: r
@@ -39,12 +41,15 @@ ROLES: dict[str, Role] = {
         _role("system_admin", "系统管理员", "System administrator", USERS, SETTINGS),
         _role("security_admin", "安全保密管理员", "Security administrator", GRANTS),
         _role("audit_admin", "安全审计员", "Audit administrator", AUDIT),
-        _role("cataloguer", "整理著录员", "Cataloguer", VIEW, EDIT, IMPORT, EXPORT, STRUCTURE),
-        _role("receiving_archivist", "接收员", "Receiving archivist", VIEW, EXPORT),
+        _role(
+            "cataloguer", "整理著录员", "Cataloguer", VIEW, EDIT, IMPORT, EXPORT, STRUCTURE, RECEIVE
+        ),
+        # accepting a transfer creates catalogue records in the archivist's scope: EDIT with it
+        _role("receiving_archivist", "接收员", "Receiving archivist", VIEW, EDIT, EXPORT, RECEIVE),
         _role("preservation_officer", "保管员", "Preservation officer", VIEW),
         _role("reviewer", "审核员", "Open-review reviewer", VIEW),
         _role("reading_room", "利用服务人员", "Reading-room staff", VIEW, EXPORT),
-        _role("filing_unit", "立档单位", "Filing unit", VIEW),
+        _role("filing_unit", "立档单位", "Filing unit", VIEW, SUBMIT),
         _role("public", "公众", "Public", PUBLIC),
     ]
 }

@@ -8,32 +8,39 @@ replaced as a whole). Accepting creates the catalogue records and their files in
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from lantai.catalog import components
 from lantai.catalog import services as catalog
 from lantai.core import audit
 from lantai.core.models import User
-from lantai.core.roles import EDIT
+from lantai.core.roles import RECEIVE, SUBMIT
 from lantai.core.sm3 import sm3_stream
 from lantai.ingest import metadata_checks, virus
 from lantai.ingest.models import CheckRecord, Transfer, TransferVersion
 from lantai.ingest.pipeline import TransferCheck, check_transfer
 from lantai.ingest.unpack import UnreadableSource
 from lantai.standards import archival_code as ac
+from lantai.standards.dat70 import CheckResult
 
 __all__ = [
     "IngestError",
     "UnreadableSource",
     "accept",
     "receive",
+    "record_check_error",
     "resubmit",
     "return_transfer",
     "run_check",
+    "visible_transfer",
+    "visible_transfers",
 ]
 
 
@@ -123,8 +130,29 @@ def _tree_sm3(root: Path) -> str:
     return sm3_hex("\n".join(lines).encode())
 
 
-def run_check(version: TransferVersion, *, scanner: virus.Scanner | None = None) -> TransferCheck:
-    """Run the 移交与接收 checks on a version and store every result (re-running replaces them)."""
+def visible_transfers(user: Any) -> QuerySet[Transfer]:
+    """Receiving staff see every transfer; a filing unit only the transfers it submitted."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return Transfer.objects.none()
+    if user.has_perm_code(RECEIVE):
+        return Transfer.objects.all()
+    if user.has_perm_code(SUBMIT):
+        return Transfer.objects.filter(created_by=user)
+    return Transfer.objects.none()
+
+
+def visible_transfer(user: Any, pk: int) -> Transfer | None:
+    return visible_transfers(user).filter(pk=pk).first()
+
+
+def run_check(
+    version: TransferVersion,
+    *,
+    scanner: virus.Scanner | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> TransferCheck:
+    """Run the 移交与接收 checks on a version and store every result (re-running replaces them).
+    `progress` is called with each stage's name as it starts."""
     transfer = version.transfer
     Transfer.objects.filter(pk=transfer.pk).update(status="checking")
     work = _area("work", version.pk)
@@ -133,6 +161,7 @@ def run_check(version: TransferVersion, *, scanner: virus.Scanner | None = None)
     report = check_transfer(
         Path(settings.DATA_DIR, version.original), work,
         scanner=scanner if scanner is not None else virus.Scanner(Path(settings.DATA_DIR)),
+        progress=progress,
     )  # fmt: skip
     with transaction.atomic():
         CheckRecord.objects.filter(version=version).delete()
@@ -168,6 +197,36 @@ def run_check(version: TransferVersion, *, scanner: virus.Scanner | None = None)
     return report
 
 
+def record_check_error(version: TransferVersion, message: str) -> None:
+    """A check that could not run at all (unreadable package, a crash) is stored as one failed
+    check with the error, and the transfer is failed: never left 检测中."""
+    failed = CheckResult.from_spec("package_structure", "fail", evidence={"reason": message})
+    with transaction.atomic():
+        CheckRecord.objects.filter(version=version).delete()
+        CheckRecord.objects.create(
+            version=version, property=failed.property, content_code=failed.content_code,
+            item_code=failed.item_code or "", title=failed.title, status="fail",
+            object=failed.object, evidence=failed.evidence, tool=failed.tool,
+        )  # fmt: skip
+        version.result, version.checked_at = "fail", timezone.now()
+        version.summary = {
+            "by_property": {failed.property: {"fail": 1}},
+            "notes": [],
+            "stage_seconds": {},
+            "error": message,
+        }
+        version.save()
+        Transfer.objects.filter(pk=version.transfer_id).update(
+            status="failed", updated_at=timezone.now()
+        )
+        audit.record(
+            "transfer_check",
+            "transfer",
+            version.transfer_id,
+            {"version": version.number, "result": "fail", "error": message},
+        )
+
+
 def accept(
     transfer: Transfer,
     *,
@@ -177,7 +236,7 @@ def accept(
 ) -> int:
     """Create the catalogue records and files of a checked transfer, all in one transaction.
     Accepting with warnings needs a written reason; a failed transfer cannot be accepted."""
-    catalog.require(user, EDIT)
+    catalog.require(user, RECEIVE)
     version = transfer.versions.order_by("-number").first()
     if version is None or transfer.status != "passed":
         raise IngestError("只有检测通过的移交才能接收")
@@ -226,7 +285,7 @@ def accept(
 
 
 def return_transfer(transfer: Transfer, reason: str, *, user: User | None = None) -> None:
-    catalog.require(user, EDIT)
+    catalog.require(user, RECEIVE)
     if not reason.strip():
         raise IngestError("退回须填写理由")
     if transfer.status == "accepted":

@@ -11,7 +11,9 @@ from lantai.core.roles import (
     EXPORT,
     GRANTS,
     IMPORT,
+    RECEIVE,
     STRUCTURE,
+    SUBMIT,
     USERS,
     VIEW,
 )
@@ -32,6 +34,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             "audit": user.has_perm_code(AUDIT),
             "users": user.has_perm_code(USERS),
             "grants": user.has_perm_code(GRANTS),
+            "transfers": user.has_perm_code(SUBMIT) or user.has_perm_code(RECEIVE),
         },
         "user_role_label": labels.role_label(user.role),
         "is_admin_triad": user.role in ADMIN_TRIAD,

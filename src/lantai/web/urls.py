@@ -1,6 +1,6 @@
 from django.urls import path
 
-from lantai.web.views import admin, auth, browse, imports, records, structure
+from lantai.web.views import admin, auth, browse, imports, records, structure, transfers
 
 app_name = "web"
 urlpatterns = [
@@ -52,6 +52,24 @@ urlpatterns = [
     path("imports/<int:pk>/", imports.result, name="import_result"),
     path("imports/<int:pk>/progress/", imports.progress, name="import_progress"),
     path("imports/<int:pk>/errors.csv", imports.error_report, name="import_errors"),
+    # 收: transfers, the 四性检测 report, accept / return / resubmit
+    path("transfers/", transfers.transfer_list, name="transfers"),
+    path("transfers/new/", transfers.transfer_create, name="transfer_create"),
+    path("transfers/<int:pk>/", transfers.transfer_detail, name="transfer"),
+    path("transfers/<int:pk>/progress/", transfers.transfer_progress, name="transfer_progress"),
+    path(
+        "transfers/<int:pk>/v<int:number>/report/",
+        transfers.transfer_report,
+        name="transfer_report",
+    ),
+    path(
+        "transfers/<int:pk>/v<int:number>/report.pdf",
+        transfers.transfer_report_pdf,
+        name="transfer_report_pdf",
+    ),
+    path("transfers/<int:pk>/accept/", transfers.transfer_accept, name="transfer_accept"),
+    path("transfers/<int:pk>/return/", transfers.transfer_return, name="transfer_return"),
+    path("transfers/<int:pk>/resubmit/", transfers.transfer_resubmit, name="transfer_resubmit"),
     # administrators
     path("audit/", admin.audit_log, name="audit"),
     path("audit/verify/", admin.audit_verify, name="audit_verify"),

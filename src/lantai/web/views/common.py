@@ -28,6 +28,8 @@ PERMISSION_LABELS = {
     roles.SETTINGS: _("系统设置"),
     roles.GRANTS: _("授权管理"),
     roles.AUDIT: _("查阅审计日志"),
+    roles.SUBMIT: _("提交移交"),
+    roles.RECEIVE: _("接收移交"),
 }
 
 View = Callable[..., HttpResponse]

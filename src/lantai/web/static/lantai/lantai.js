@@ -1,4 +1,4 @@
-/* Lantai staff UI: progress polling for queued imports, confirmations. No inline scripts (CSP). */
+/* Lantai staff UI: progress polling for queued imports and checks, confirmations, print. No inline scripts (CSP). */
 (function () {
   "use strict";
 
@@ -6,7 +6,8 @@
     var url = box.getAttribute("data-progress-url");
     var bar = box.querySelector("progress");
     var rows = box.querySelector("#progress-rows");
-    var status = document.getElementById("batch-status");
+    var status = document.getElementById(box.getAttribute("data-status-id") || "batch-status");
+    var stage = box.querySelector(".progress-stage");
     var delay = 1000;
 
     function tick() {
@@ -16,6 +17,7 @@
           if (!data) { setTimeout(tick, delay * 3); return; }
           if (rows && typeof data.rows === "number") { rows.textContent = String(data.rows); }
           if (status && data.status_label) { status.textContent = data.status_label; }
+          if (stage && data.stage_label) { stage.textContent = data.stage_label; }
           if (bar && data.progress > 0) { bar.max = 1; bar.value = data.progress; }
           if (data.done) { window.location.reload(); return; }
           setTimeout(tick, delay);
@@ -33,8 +35,15 @@
     });
   }
 
+  function printButtons() {
+    document.querySelectorAll("[data-print]").forEach(function (el) {
+      el.addEventListener("click", function () { window.print(); });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-progress-url]").forEach(pollProgress);
     confirmButtons();
+    printButtons();
   });
 })();

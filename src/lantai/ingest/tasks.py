@@ -1,0 +1,51 @@
+"""Queued jobs of 收. Progress (the stage being run) goes to the cache, readable by any web process."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.cache import cache
+
+from lantai.core.audit import acting_as
+from lantai.ingest import services
+from lantai.ingest.models import TransferVersion
+from lantai.jobs import huey
+
+PROGRESS_SECONDS = 6 * 3600
+
+
+def progress_key(version_id: int) -> str:
+    return f"transfer-check-progress:{version_id}"
+
+
+def read_progress(version_id: int) -> dict[str, Any]:
+    return cache.get(progress_key(version_id)) or {}
+
+
+@huey.task()
+def check_version(version_id: int, actor: str = "system") -> None:
+    """Run the 移交与接收 checks of one version. Whatever happens inside, the transfer ends
+    通过 or 不通过: an unreadable package or a crash becomes a failed check with the error."""
+    version = TransferVersion.objects.select_related("transfer").get(pk=version_id)
+    key = progress_key(version_id)
+    done: list[str] = []
+
+    def progress(stage: str) -> None:
+        done.append(stage)
+        cache.set(
+            key, {"status": "checking", "stage": stage, "stages": list(done)}, PROGRESS_SECONDS
+        )
+
+    cache.set(key, {"status": "checking", "stage": "", "stages": []}, PROGRESS_SECONDS)
+    with acting_as(actor):
+        try:
+            report = services.run_check(version, progress=progress)
+        except services.UnreadableSource as e:
+            services.record_check_error(version, e.message_zh)
+            cache.set(key, {"status": "failed", "message": e.message_zh}, PROGRESS_SECONDS)
+        except Exception as e:  # a failed tool yields a failed check, never a stuck transfer
+            message = f"检测出错：{type(e).__name__}: {e}"
+            services.record_check_error(version, message)
+            cache.set(key, {"status": "failed", "message": message}, PROGRESS_SECONDS)
+        else:
+            cache.set(key, {"status": report.result, "stages": list(done)}, PROGRESS_SECONDS)
