@@ -284,3 +284,18 @@ def test_unreadable_and_hostile_inputs_never_raise(tmp_path: Path) -> None:
     ident = identify([missing])[missing]
     assert ident.method == "error"
     assert validate(missing, ident)[0].status == "fail"
+
+
+def test_identify_in_worker_processes_matches_one_process(tmp_path: Path) -> None:
+    from lantai.demo.transfer import make_transfer
+    from lantai.ingest.formats import PARALLEL_MIN_FILES
+
+    pkg = make_transfer(tmp_path / "pkg", PARALLEL_MIN_FILES, kinds=("pdf", "jpg", "xml"))
+    files = sorted((pkg / "电子档案").rglob("*.*"))
+    assert len(files) >= PARALLEL_MIN_FILES
+    one = identify(files, processes=1)
+    two = identify(files, processes=2)
+    assert [(p, one[p].puid, one[p].mime) for p in files] == [
+        (p, two[p].puid, two[p].mime) for p in files
+    ]
+    assert len({one[p].puid for p in files}) >= 3  # PDF, JPEG and XML each identified

@@ -12,16 +12,15 @@ Plain Python, no Django.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
 import re
-import threading
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
 from lantai import __version__
+from lantai.ingest.processes import pool_context
 from lantai.standards.dat70 import CheckResult
 from lantai.standards.transfer.package import DeclaredDigest
 
@@ -150,17 +149,6 @@ def _tasks(
     return tasks
 
 
-def _context() -> Any:
-    """fork when this process has a single thread (fast, nothing re-imported); otherwise
-    forkserver, so a threaded parent (a job worker) is never forked; spawn where neither exists."""
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    if "forkserver" in methods:
-        return multiprocessing.get_context("forkserver")
-    return multiprocessing.get_context("spawn")
-
-
 def hash_files(
     root: Path,
     paths: list[str],
@@ -193,7 +181,7 @@ def hash_files(
             out.update(_hash_task(real_root, task))
         return out
     workers = min(processes, len(tasks))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context()) as pool:
         futures = [pool.submit(_hash_task, real_root, task) for task in tasks]
         for future in futures:
             out.update(future.result())

@@ -23,12 +23,14 @@ import threading
 import warnings
 import zipfile
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _dist_version
 from pathlib import Path
 from typing import Any
 
+from lantai.ingest.processes import pool_context
 from lantai.standards.dat70 import CheckResult
 
 __all__ = [
@@ -288,11 +290,27 @@ def _text(elem: Any, tag: str) -> str | None:
     return text or None
 
 
-def identify(paths: Iterable[Path]) -> dict[Path, Identification]:
-    """Identify every file: one fido instance over all of them, libmagic for MIME.
+PARALLEL_MIN_FILES = 64
+
+
+def identify(paths: Iterable[Path], *, processes: int = 1) -> dict[Path, Identification]:
+    """Identify every file: fido (one instance per process) and libmagic for MIME. fido matches
+    its signatures in Python, ~5 ms a file, so many files are spread over `processes` workers.
 
     Never raises for a bad file: an unreadable file gets ``method="error"`` and the error text.
     """
+    paths = [Path(p) for p in paths]
+    if processes > 1 and len(paths) >= PARALLEL_MIN_FILES:
+        chunks = [paths[i :: processes * 4] for i in range(processes * 4)]
+        out: dict[Path, Identification] = {}
+        with ProcessPoolExecutor(max_workers=processes, mp_context=pool_context()) as pool:
+            for part in pool.map(_identify_here, chunks):
+                out.update(part)
+        return {p: out[p] for p in paths}
+    return _identify_here(paths)
+
+
+def _identify_here(paths: list[Path]) -> dict[Path, Identification]:
     runner = _get_fido()
     versions = tool_versions()
     mime_magic, text_magic = _get_magic()

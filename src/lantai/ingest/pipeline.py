@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -141,23 +142,33 @@ def check_transfer(
                 ),
             )
 
+    # The virus scan (clamd, its own processes) runs in a thread while the formats stage keeps
+    # worker processes busy: the two are the slow stages and use different programs.
     content = content_files(package)
-    with stage("formats"):
-        paths = {f.path: package.path_of(f.path) for f in content if f.size}
-        identified = formats.identify(paths.values())
-        for rel, path in paths.items():
-            out.checks += formats.validate(path, identified.get(path), object_name=rel)
-
-    with stage("virus"):
-        if scanner is None:
-            out.checks.append(
-                make("virus_scan", "fail", evidence={"reason": "未配置病毒扫描引擎，未扫描"})
-            )
-        else:
-            targets = {f.path: package.root / f.path for f in package.package_files}
-            if decoded:
-                targets.update({f.path: package.path_of(f.path) for f in package.files})
-            out.checks += scanner.scan(list(targets.values()), objects=list(targets))
+    targets = {f.path: package.root / f.path for f in package.package_files}
+    if decoded:
+        targets.update({f.path: package.path_of(f.path) for f in package.files})
+    with ThreadPoolExecutor(max_workers=1) as background:
+        scan = (
+            background.submit(_timed, scanner.scan, list(targets.values()), list(targets))
+            if scanner
+            else None
+        )
+        with stage("formats"):
+            paths = {f.path: package.path_of(f.path) for f in content if f.size}
+            identified = formats.identify(paths.values(), processes=processes)
+            for rel, path in paths.items():
+                out.checks += formats.validate(path, identified.get(path), object_name=rel)
+        with stage("virus"):
+            if scan is None:
+                out.checks.append(
+                    make("virus_scan", "fail", evidence={"reason": "未配置病毒扫描引擎，未扫描"})
+                )
+            else:
+                seconds, results = scan.result()
+                out.checks += results
+        if scan is not None and scan.exception() is None:
+            out.stages["virus"] = scan.result()[0]  # its own duration, not the wait after formats
 
     with stage("metadata"):
         out.checks += metadata_checks.check_items(package.items, make, today=today)
@@ -165,6 +176,12 @@ def check_transfer(
     with stage("package"):
         out.checks += package_checks.check_package(package, content, make)
     return out
+
+
+def _timed(fn: Callable[..., list[CheckResult]], *args: Any) -> tuple[float, list[CheckResult]]:
+    started = time.perf_counter()
+    results = fn(*args)
+    return time.perf_counter() - started, results
 
 
 def content_files(package: Package) -> list[PackageFile]:
