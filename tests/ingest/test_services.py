@@ -120,3 +120,32 @@ def test_transfer_check_cli_exit_codes(
         from django.conf import settings
 
         Scanner(settings.DATA_DIR).stop()
+
+
+def test_a_check_interrupted_by_a_dead_worker_is_requeued(
+    tmp_path: Path, ws: None, settings: Any
+) -> None:
+    import time
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from lantai.ingest import tasks
+
+    settings.DATA_DIR = tmp_path / "data"
+    settings.DATA_DIR.mkdir()
+    t = services.receive(make_transfer(tmp_path / "pkg", 2, kinds=("xml",)), "岭南省人民政府办公厅")
+    old = timezone.now() - timedelta(seconds=tasks.STALE_SECONDS + 60)
+    Transfer.objects.filter(pk=t.pk).update(
+        status="checking", updated_at=old
+    )  # as a killed worker leaves it
+    fresh = services.receive(
+        make_transfer(tmp_path / "pkg2", 2, kinds=("xml",)), "岭南省人民政府办公厅"
+    )
+    Transfer.objects.filter(pk=fresh.pk).update(status="checking")  # still running: left alone
+
+    assert tasks.requeue_stale(time.time()) == [t.versions.get().pk]
+    t.refresh_from_db()
+    fresh.refresh_from_db()
+    assert t.status == "failed"  # checked again; no signatures here, so "not scanned" fails it
+    assert fresh.status == "checking"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
 from typing import Any
 
 from django.core.cache import cache
+from django.utils import timezone
+from huey import crontab
 
 from lantai.core.audit import acting_as
 from lantai.ingest import services
@@ -12,6 +16,7 @@ from lantai.ingest.models import TransferVersion
 from lantai.jobs import huey
 
 PROGRESS_SECONDS = 6 * 3600
+STALE_SECONDS = 2 * 3600  # no new stage for this long: the worker running the check has died
 
 
 def progress_key(version_id: int) -> str:
@@ -33,10 +38,14 @@ def check_version(version_id: int, actor: str = "system") -> None:
     def progress(stage: str) -> None:
         done.append(stage)
         cache.set(
-            key, {"status": "checking", "stage": stage, "stages": list(done)}, PROGRESS_SECONDS
+            key,
+            {"status": "checking", "stage": stage, "stages": list(done), "at": time.time()},
+            PROGRESS_SECONDS,
         )
 
-    cache.set(key, {"status": "checking", "stage": "", "stages": []}, PROGRESS_SECONDS)
+    cache.set(
+        key, {"status": "checking", "stage": "", "stages": [], "at": time.time()}, PROGRESS_SECONDS
+    )
     with acting_as(actor):
         try:
             report = services.run_check(version, progress=progress)
@@ -49,3 +58,26 @@ def check_version(version_id: int, actor: str = "system") -> None:
             cache.set(key, {"status": "failed", "message": message}, PROGRESS_SECONDS)
         else:
             cache.set(key, {"status": report.result, "stages": list(done)}, PROGRESS_SECONDS)
+
+
+@huey.periodic_task(crontab(minute="*/10"))
+def requeue_interrupted_checks() -> list[int]:
+    """A check whose worker died (killed, machine restarted) would stay 检测中 forever: re-queue
+    any check with no progress for STALE_SECONDS. Checks are idempotent per version."""
+    return requeue_stale(time.time())
+
+
+def requeue_stale(now: float) -> list[int]:
+    from lantai.ingest.models import Transfer
+
+    requeued = []
+    cutoff = timezone.now() - timedelta(seconds=STALE_SECONDS)
+    for transfer in Transfer.objects.filter(status="checking", updated_at__lt=cutoff):
+        version = transfer.versions.order_by("-number").first()
+        if version is None:
+            continue
+        last = read_progress(version.pk).get("at", 0)
+        if now - float(last) >= STALE_SECONDS:
+            check_version(version.pk, "system:requeue")
+            requeued.append(version.pk)
+    return requeued
