@@ -182,6 +182,8 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True  # serve from app dirs without collectstatic in the demo
 MEDIA_ROOT = DATA_DIR / "files"
 UPLOAD_DIR = DATA_DIR / "uploads"
+# resumable (chunked) transfer uploads: the largest file a session may announce
+UPLOAD_MAX_BYTES = int(os.environ.get("LANTAI_UPLOAD_MAX_BYTES", str(50 * 1024**3)))
 IMPORT_JOB_THRESHOLD_BYTES = int(os.environ.get("LANTAI_IMPORT_JOB_THRESHOLD", str(2 * 1024**2)))
 # Catalogue files at least this big are validated in a second process, alongside the writes.
 IMPORT_PARALLEL_BYTES = int(os.environ.get("LANTAI_IMPORT_PARALLEL_BYTES", str(4 * 1024**2)))

@@ -177,15 +177,21 @@ def _error(row: int, issue: Issue, column: str | None = None) -> RowError:
 
 
 # --- uploads and queueing -------------------------------------------------------------------------
-def store_upload(chunks: Iterable[bytes], original_name: str) -> Path:
-    """Copy an uploaded file under UPLOAD_DIR with a random name, keeping only a plain suffix
-    (the reader needs it to tell the format). Uploads are never served or executed."""
+def upload_path(original_name: str) -> Path:
+    """A fresh random path under UPLOAD_DIR for an upload named `original_name`: only a plain
+    suffix of the name is kept (the reader needs it to tell the format)."""
     directory = Path(settings.UPLOAD_DIR)
     directory.mkdir(parents=True, exist_ok=True)
     suffix = Path(original_name).suffix.lower()
     if not re.fullmatch(r"\.[a-z0-9]{1,8}", suffix):
         suffix = ""
-    path = directory / f"{secrets.token_hex(16)}{suffix}"
+    return directory / f"{secrets.token_hex(16)}{suffix}"
+
+
+def store_upload(chunks: Iterable[bytes], original_name: str) -> Path:
+    """Copy an uploaded file under UPLOAD_DIR with a random name, keeping only a plain suffix
+    (the reader needs it to tell the format). Uploads are never served or executed."""
+    path = upload_path(original_name)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
     with os.fdopen(fd, "wb") as out:
         for chunk in chunks:

@@ -325,3 +325,17 @@ def local(el: Any) -> str:
 
 def text_of(el: Any) -> str:
     return "".join(el.itertext()).strip()
+
+
+def leaves(el: Any, skip: tuple[str, ...] = ()) -> list[Any]:
+    """The leaf elements below ``el``, not descending into elements named in ``skip``."""
+    out: list[Any] = []
+    for child in el:
+        name = local(child)
+        if not name or name in skip:
+            continue
+        if len(child):
+            out.extend(leaves(child, skip))
+        else:
+            out.append(child)
+    return out

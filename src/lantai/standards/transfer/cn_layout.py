@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
 
 from ..dat70 import CheckResult
 from ._common import (
@@ -26,6 +25,7 @@ from ._common import (
     decode_text,
     digest_problem,
     find_child,
+    leaves,
     link_results,
     load_xml,
     local,
@@ -122,20 +122,6 @@ def read_into(pkg: Package, inv: Inventory, *, base: str, require_register: bool
 
 
 # --- catalogue --------------------------------------------------------------------------------
-def _leaves(el: Any, skip: str | None = None) -> list[Any]:
-    """The leaf elements below ``el`` (not descending into elements named ``skip``)."""
-    out: list[Any] = []
-    for child in el:
-        name = local(child)
-        if not name or name == skip:
-            continue
-        if len(child):
-            out.extend(_leaves(child, skip))
-        else:
-            out.append(child)
-    return out
-
-
 def _read_catalog(pkg: Package, inv: Inventory, top: Path, base: str) -> None:
     found = [p for p in (find_child(top, n) for n in CATALOG_NAMES) if p is not None]
     if not found:
@@ -186,7 +172,7 @@ def _read_catalog(pkg: Package, inv: Inventory, top: Path, base: str) -> None:
     for n, el in enumerate(entries, 1):
         fields: dict[str, str] = {}
         files: list[str] = []
-        for leaf in _leaves(el, skip="文件" if label == "案卷" else None):
+        for leaf in leaves(el, ("文件",) if label == "案卷" else ()):
             name, value = local(leaf), text_of(leaf)
             if name == FILE_ELEMENT:
                 if not value:

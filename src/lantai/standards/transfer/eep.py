@@ -19,7 +19,16 @@ from typing import Any
 
 from ..dat70 import CheckResult
 from . import cn_layout
-from ._common import decode_text, find_child, link_results, load_xml, local, text_of, walk
+from ._common import (
+    decode_text,
+    find_child,
+    leaves,
+    link_results,
+    load_xml,
+    local,
+    text_of,
+    walk,
+)
 from .package import ItemMetadata, Package, PackageFile
 
 __all__ = ["EEP_NAMESPACE", "EEP_ROOT", "is_eep", "read"]
@@ -79,19 +88,6 @@ def read(root: Path, extract_to: Path) -> Package:
     return pkg
 
 
-def _leaves(el: Any, skip: tuple[str, ...]) -> list[Any]:
-    out: list[Any] = []
-    for child in el:
-        name = local(child)
-        if not name or name in skip:
-            continue
-        if len(child):
-            out.extend(_leaves(child, skip))
-        else:
-            out.append(child)
-    return out
-
-
 def _first(el: Any, name: str) -> Any:
     for child in el.iter():
         if local(child) == name:
@@ -147,7 +143,7 @@ def _read_one(pkg: Package, rel: str, extract_to: Path) -> None:
     for n, entity in enumerate(entities, 1):
         source = f"{rel} 第{n}个<文件实体>"
         fields: dict[str, str] = {}
-        for leaf in _leaves(entity, skip=("文件数据",)):
+        for leaf in leaves(entity, ("文件数据",)):
             name, value = local(leaf), text_of(leaf)
             if name in fields:
                 if value and value != fields[name]:
@@ -180,7 +176,7 @@ def _decode(
     attrs: dict[str, str] = {}
     attr_el = _first(coding, "电子属性")
     if attr_el is not None:
-        for leaf in _leaves(attr_el, skip=()):
+        for leaf in leaves(attr_el):
             attrs[local(leaf)] = text_of(leaf)
     where = f"{source} 第{m}个<编码>"
     name = _SAFE.sub("_", PurePosixPath(attrs.get("计算机文件名", "").replace("\\", "/")).name)
