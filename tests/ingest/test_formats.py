@@ -15,8 +15,9 @@ from pathlib import Path
 import pikepdf
 import pytest
 
-from lantai.ingest import formats
-from lantai.ingest.formats import Identification, identify, validate
+from lantai.ingest import format_checks
+from lantai.ingest.format_checks import validate
+from lantai.ingest.formats import Identification, identify
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "format-corpus"
 if not CORPUS.is_dir():  # a checkout elsewhere: the shared folder named by the environment
@@ -258,15 +259,15 @@ def _wav(path: Path) -> Path:
 def test_audio_probe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     wav = _wav(tmp_path / "录音.wav")
     ident = identify([wav])[wav]
-    assert formats.validator_kind(wav, ident) == "av"
-    if formats.shutil.which("ffprobe"):
+    assert format_checks.validator_kind(wav, ident) == "av"
+    if format_checks.shutil.which("ffprobe"):
         [r] = validate(wav, ident)
         assert (r.status, r.tool) == ("pass", "ffprobe")
         junk = tmp_path / "junk.wav"
         junk.write_bytes(wav.read_bytes()[:44] + b"\xff" * 10)  # header only, claims 16000 bytes
         [r] = validate(junk, Identification(None, None, "audio/x-wav", "signature"))
         assert r.status in {"fail", "warn", "pass"}  # never raises; ffprobe reads headers only
-    monkeypatch.setattr(formats.shutil, "which", lambda _name: None)
+    monkeypatch.setattr(format_checks.shutil, "which", lambda _name: None)
     [r] = validate(wav, ident)
     assert r.status == "na" and "ffprobe" in r.evidence["reason"]
 

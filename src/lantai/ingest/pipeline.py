@@ -17,7 +17,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from lantai.ingest import fixity, formats, metadata_checks, package_checks, unpack, virus
+from lantai.ingest import (
+    fixity,
+    format_checks,
+    formats,
+    metadata_checks,
+    package_checks,
+    unpack,
+    virus,
+)
 from lantai.standards.dat70 import CheckResult
 from lantai.standards.transfer.detect import read_package
 from lantai.standards.transfer.package import Package, PackageFile
@@ -158,7 +166,7 @@ def check_transfer(
             paths = {f.path: package.path_of(f.path) for f in content if f.size}
             identified = formats.identify(paths.values(), processes=processes)
             for rel, path in paths.items():
-                out.checks += formats.validate(path, identified.get(path), object_name=rel)
+                out.checks += format_checks.validate(path, identified.get(path), object_name=rel)
         with stage("virus"):
             if scan is None:
                 out.checks.append(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,11 @@ from django.template.loader import render_to_string
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from lantai.catalog import importing
 from lantai.core.roles import RECEIVE, SUBMIT
-from lantai.ingest import services, tasks
+from lantai.ingest import services, tasks, uploads
 from lantai.ingest.models import Transfer, TransferVersion
 from lantai.standards.dat70 import PROPERTIES, STATUSES, load_catalogue
 from lantai.web import report_pdf
@@ -116,6 +117,12 @@ class TransferForm(forms.Form):
             "按《电子档案移交与接收办法》目录结构打包的 .zip（或 BagIt 包的 .zip），或 DA/T 48 EEP 的 .xml 文件。"
         ),
     )
+    upload = forms.CharField(required=False, widget=forms.HiddenInput)  # a finished chunked upload
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.data.get("upload"):  # the file came in chunks (lantai.js): no file in this post
+            self.fields["package"].required = False
 
 
 class ResubmitForm(forms.Form):
@@ -160,7 +167,11 @@ def transfer_create(request: HttpRequest) -> HttpResponse:
     form = TransferForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        path = _store(data["package"])
+        try:
+            path = _finish_upload(request, data["upload"]) if data["upload"] else _store(data["package"])
+        except uploads.UploadError as e:  # an unfinished or unknown chunked upload
+            form.add_error(None, e.message_zh)
+            return render(request, "web/transfer_form.html", {"form": form})
         try:
             transfer = services.receive(
                 path, data["unit"], title=data["title"], opening_opinion=data["opening_opinion"],
@@ -176,6 +187,91 @@ def transfer_create(request: HttpRequest) -> HttpResponse:
         finally:
             path.unlink(missing_ok=True)  # the original now lives in quarantine
     return render(request, "web/transfer_form.html", {"form": form})
+
+
+# --- resumable chunked uploads (lantai.js; the plain form post stays the fallback) ---------------
+CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
+
+
+def _finish_upload(request: HttpRequest, token: str) -> Path:
+    upload = uploads.get(token, request.user.pk)  # type: ignore[arg-type]
+    if upload is None:
+        raise uploads.UploadError(gettext("上传记录不存在或已失效，请重新选择文件上传。"))
+    return uploads.finish(upload)
+
+
+def _upload_state(upload: uploads.Upload, status: int = 200) -> JsonResponse:
+    offset = upload.received
+    response = JsonResponse(
+        {
+            "token": upload.token,
+            "offset": offset,
+            "size": upload.size,
+            "complete": offset == upload.size,
+        },
+        status=status,
+    )
+    response["Upload-Offset"] = str(offset)
+    return response
+
+
+def _upload_refused(e: uploads.UploadError) -> JsonResponse:
+    body: dict[str, Any] = {"error": e.message_zh}
+    if e.offset is not None:
+        body["offset"] = e.offset
+    response = JsonResponse(body, status=e.status)
+    if e.offset is not None:
+        response["Upload-Offset"] = str(e.offset)
+    return response
+
+
+@require_POST
+@transfer_access
+def upload_start(request: HttpRequest) -> HttpResponse:
+    """Open a chunked upload: `name`, `size` (bytes) and optionally `sm3` (hex) of the file."""
+    name = request.POST.get("name", "")
+    if Path(name).suffix.lower() not in ALLOWED_SUFFIXES:
+        message = gettext("不支持的文件类型“%(suffix)s”：请上传 .zip 移交包或 EEP .xml 文件。")
+        return JsonResponse({"error": message % {"suffix": Path(name).suffix or "—"}}, status=400)
+    size = request.POST.get("size", "")
+    if not size.isdigit():
+        return JsonResponse({"error": gettext("须提供文件大小（字节）")}, status=400)
+    try:
+        upload = uploads.start(request.user.pk, name, int(size), request.POST.get("sm3", ""))  # type: ignore[arg-type]
+    except uploads.UploadError as e:
+        return _upload_refused(e)
+    return _upload_state(upload, status=201)
+
+
+@require_http_methods(["GET", "HEAD", "PUT", "POST", "DELETE"])
+@transfer_access
+def upload_chunk(request: HttpRequest, token: str) -> HttpResponse:
+    """GET/HEAD: the bytes received so far. PUT/POST: a chunk as the raw body, placed by a
+    `Content-Range: bytes start-end/total` header or an `offset` query parameter. DELETE: drop."""
+    upload = uploads.get(token, request.user.pk)  # type: ignore[arg-type]
+    if upload is None:
+        return JsonResponse({"error": gettext("上传记录不存在")}, status=404)
+    if request.method in ("GET", "HEAD"):
+        return _upload_state(upload)
+    if request.method == "DELETE":
+        uploads.discard(upload)
+        return HttpResponse(status=204)
+    length = int(request.META.get("CONTENT_LENGTH") or 0)
+    match = CONTENT_RANGE.fullmatch(request.headers.get("Content-Range", "").strip())
+    if match:
+        start, end, total = (int(g) for g in match.groups())
+        if total != upload.size or end < start or end - start + 1 != length:
+            return JsonResponse({"error": gettext("Content-Range 与上传记录不符")}, status=400)
+        offset = start
+    elif request.GET.get("offset", "").isdigit():
+        offset = int(request.GET["offset"])
+    else:
+        return JsonResponse({"error": gettext("须提供 Content-Range 或 offset")}, status=400)
+    try:
+        uploads.append(upload, offset, length, request)  # type: ignore[arg-type]
+    except uploads.UploadError as e:
+        return _upload_refused(e)
+    return _upload_state(upload)
 
 
 # --- one transfer --------------------------------------------------------------------------------
