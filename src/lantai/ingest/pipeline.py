@@ -127,12 +127,15 @@ def check_transfer(
         unpacked = unpack.unpack(source, work / "content")
         out.checks += unpacked.results
 
-    package = read_package(unpacked.root, work / "extracted", verify_bag_payload=False)
+    package: Package | None = None
     with stage("read"):
+        package = read_package(unpacked.root, work / "extracted", verify_bag_payload=False)
         out.checks += package.results
         out.kind, out.notes = package.kind, package.notes
         out.files = len(package.package_files)
         out.bytes = sum(f.size for f in package.package_files)
+    if package is None:  # the reader itself failed: reported by the stage
+        return out
 
     decoded = package.content_root is not None  # EEP: contents decoded beside the package
     with stage("fixity"):
@@ -142,7 +145,7 @@ def check_transfer(
         )  # fmt: skip
         out.checks += fixity.compare(package.declared, computed)
         _store_digests(package.package_files, computed)
-        if decoded and package.content_root is not None:
+        if package.content_root is not None:
             _store_digests(
                 package.files,
                 fixity.hash_files(
@@ -167,16 +170,17 @@ def check_transfer(
             identified = formats.identify(paths.values(), processes=processes)
             for rel, path in paths.items():
                 out.checks += format_checks.validate(path, identified.get(path), object_name=rel)
+        scan_seconds = None
         with stage("virus"):
             if scan is None:
                 out.checks.append(
                     make("virus_scan", "fail", evidence={"reason": "未配置病毒扫描引擎，未扫描"})
                 )
             else:
-                seconds, results = scan.result()
+                scan_seconds, results = scan.result()
                 out.checks += results
-        if scan is not None and scan.exception() is None:
-            out.stages["virus"] = scan.result()[0]  # its own duration, not the wait after formats
+        if scan_seconds is not None:
+            out.stages["virus"] = scan_seconds  # its own duration, not the wait after formats
 
     with stage("metadata"):
         out.checks += metadata_checks.check_items(package.items, make, today=today)
