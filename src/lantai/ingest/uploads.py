@@ -16,6 +16,7 @@ import os
 import re
 import secrets
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -26,6 +27,7 @@ from lantai.catalog.importing import upload_path
 from lantai.core.sm3 import sm3_stream
 
 BLOCK = 1024 * 1024
+STALE_DAYS = 7  # a session untouched this long is abandoned and removed
 TOKEN = re.compile(r"[0-9a-f]{32}")
 
 
@@ -84,6 +86,7 @@ def start(owner: int, name: str, size: int, sm3: str = "") -> Upload:
         raise UploadError(f"文件过大：{size} 字节，超过上限 {max_bytes()} 字节", status=413)
     if sm3 and not re.fullmatch(r"[0-9a-f]{64}", sm3):
         raise UploadError("SM3 摘要格式不正确（应为 64 位十六进制）")
+    purge()
     token = secrets.token_hex(16)
     directory = root() / token
     directory.mkdir(parents=True, mode=0o750)
@@ -161,3 +164,21 @@ def finish(upload: Upload) -> Path:
 
 def discard(upload: Upload) -> None:
     shutil.rmtree(upload.directory, ignore_errors=True)
+
+
+def purge(max_age_days: float = STALE_DAYS) -> int:
+    """Remove sessions untouched for `max_age_days` (abandoned uploads); returns how many."""
+    if not root().is_dir():
+        return 0
+    limit = time.time() - max_age_days * 86400
+    removed = 0
+    for directory in root().iterdir():
+        data = directory / "data"
+        try:
+            touched = max(directory.stat().st_mtime, data.stat().st_mtime if data.exists() else 0)
+        except OSError:
+            continue
+        if TOKEN.fullmatch(directory.name) and touched < limit:
+            shutil.rmtree(directory, ignore_errors=True)
+            removed += 1
+    return removed

@@ -168,7 +168,11 @@ def transfer_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            path = _finish_upload(request, data["upload"]) if data["upload"] else _store(data["package"])
+            path = (
+                _finish_upload(request, data["upload"])
+                if data["upload"]
+                else _store(data["package"])
+            )
         except uploads.UploadError as e:  # an unfinished or unknown chunked upload
             form.add_error(None, e.message_zh)
             return render(request, "web/transfer_form.html", {"form": form})

@@ -129,6 +129,7 @@
         .then(function (d) { return send(file, d.token, d.offset); })
         .then(function (token) {
           hidden.value = token;
+          state.busy = false;
           state.done = true;
           localStorage.removeItem(key);
           if (state.submitWhenDone) { form.requestSubmit(); }
