@@ -17,7 +17,7 @@ SUITE = Path(__file__).resolve().parents[4] / "shared" / "corpora" / "bagit-conf
 if not SUITE.is_dir():
     SUITE = Path("/work/shared/corpora/bagit-conformance-suite")
 
-pytestmark = pytest.mark.skipif(not SUITE.is_dir(), reason=f"conformance suite not at {SUITE}")
+assert SUITE.is_dir(), f"the LoC BagIt conformance suite belongs at {SUITE} (../shared/corpora)"
 
 
 def _cases(*kinds: str) -> list[Path]:
