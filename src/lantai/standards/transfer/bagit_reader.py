@@ -171,14 +171,7 @@ def read(root: Path, *, verify_payload: bool = True) -> Package:
         if _REPEATS.search(message):
             continue
         message = message.replace(str(root) + os.sep, "").replace(str(root), "").removeprefix(": ")
-        pkg.results.append(
-            CheckResult.from_spec(
-                "package_structure",
-                "warn",
-                object="package",
-                evidence={"reason": message, "tool": "bagit"},
-            )
-        )
+        pkg.report("package_structure", "warn", "package", {"reason": message, "tool": "bagit"})
     payload = root / "data"
     if payload.is_dir() and (find_child(payload, *cn_layout.CATALOG_NAMES) is not None):
         pkg.notes.append("BagIt 载荷中含有中国移交目录结构，按其读取条目与登记表")

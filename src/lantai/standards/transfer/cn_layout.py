@@ -150,13 +150,11 @@ def _read_catalog(pkg: Package, inv: Inventory, top: Path, base: str) -> None:
         pkg.notes.append(f"{rel} 按 {loaded.encoding} 解码")
     root_name = local(loaded.root)
     if root_name not in ("文件目录", "案卷目录"):
-        pkg.results.append(
-            CheckResult.from_spec(
-                "package_structure",
-                "warn",
-                object=rel,
-                evidence={"reason": f"根元素为 <{root_name}>，应为 <文件目录> 或 <案卷目录>"},
-            )
+        pkg.report(
+            "package_structure",
+            "warn",
+            rel,
+            {"reason": f"根元素为 <{root_name}>，应为 <文件目录> 或 <案卷目录>"},
         )
     entries = [el for el in loaded.root.iter() if local(el) == "文件"]
     label = "文件"
@@ -179,16 +177,14 @@ def _read_catalog(pkg: Package, inv: Inventory, top: Path, base: str) -> None:
                     continue
                 path, why = normalize_rel(value)
                 if path is None:
-                    pkg.results.append(
-                        CheckResult.from_spec(
-                            "storage_location",
-                            "fail",
-                            object=rel,
-                            evidence={
-                                "reason": f"第{n}个<{label}>的电子档案名称不可用：{why}",
-                                "found": value,
-                            },
-                        )
+                    pkg.report(
+                        "storage_location",
+                        "fail",
+                        rel,
+                        {
+                            "reason": f"第{n}个<{label}>的电子档案名称不可用：{why}",
+                            "found": value,
+                        },
                     )
                     continue
                 target = base + path
@@ -203,17 +199,15 @@ def _read_catalog(pkg: Package, inv: Inventory, top: Path, base: str) -> None:
                             )
                             alternative_noted = True
                     elif folded is not None:
-                        pkg.results.append(
-                            CheckResult.from_spec(
-                                "storage_location",
-                                "warn",
-                                object=folded,
-                                evidence={
-                                    "reason": "电子档案名称与实际文件名仅大小写不同",
-                                    "expected": value,
-                                    "found": folded,
-                                },
-                            )
+                        pkg.report(
+                            "storage_location",
+                            "warn",
+                            folded,
+                            {
+                                "reason": "电子档案名称与实际文件名仅大小写不同",
+                                "expected": value,
+                                "found": folded,
+                            },
                         )
                         if not case_noted:
                             pkg.notes.append("电子档案名称与文件名大小写不同时，按实际文件读取")
@@ -292,16 +286,14 @@ def _read_register(pkg: Package, top: Path, base: str, required: bool) -> None:
         if name == REGISTER_DIGEST:
             path = next((el.get(a) for a in DIGEST_PATH_ATTRS if el.get(a)), None)
             if path is None:
-                pkg.results.append(
-                    CheckResult.from_spec(
-                        "fixity",
-                        "fail",
-                        object=rel,
-                        evidence={
-                            "reason": "<数字摘要> 未注明文件（缺少“文件”属性）",
-                            "found": text_of(el),
-                        },
-                    )
+                pkg.report(
+                    "fixity",
+                    "fail",
+                    rel,
+                    {
+                        "reason": "<数字摘要> 未注明文件（缺少“文件”属性）",
+                        "found": text_of(el),
+                    },
                 )
                 continue
             digests.append((path, text_of(el), el.get("算法") or el.get("algorithm")))
@@ -309,45 +301,21 @@ def _read_register(pkg: Package, top: Path, base: str, required: bool) -> None:
             register.fields[name] = text_of(el)
     count = register.fields.get(REGISTER_ITEMS)
     if count is None:
-        pkg.results.append(
-            CheckResult.from_spec(
-                "register_item_count",
-                "fail",
-                object=rel,
-                evidence={"reason": f"登记表缺少“{REGISTER_ITEMS}”"},
-            )
-        )
+        pkg.report("register_item_count", "fail", rel, {"reason": f"登记表缺少“{REGISTER_ITEMS}”"})
     else:
         register.item_count = _parse_count(count)
         if register.item_count is None:
-            pkg.results.append(
-                CheckResult.from_spec(
-                    "register_item_count",
-                    "fail",
-                    object=rel,
-                    evidence={"reason": f"{REGISTER_ITEMS}“{count}”不是整数"},
-                )
+            pkg.report(
+                "register_item_count", "fail", rel, {"reason": f"{REGISTER_ITEMS}“{count}”不是整数"}
             )
     size = register.fields.get(REGISTER_BYTES)
     if size is None:
-        pkg.results.append(
-            CheckResult.from_spec(
-                "register_byte_count",
-                "fail",
-                object=rel,
-                evidence={"reason": f"登记表缺少“{REGISTER_BYTES}”"},
-            )
-        )
+        pkg.report("register_byte_count", "fail", rel, {"reason": f"登记表缺少“{REGISTER_BYTES}”"})
     else:
         parsed = parse_bytes(size)
         if parsed is None:
-            pkg.results.append(
-                CheckResult.from_spec(
-                    "register_byte_count",
-                    "fail",
-                    object=rel,
-                    evidence={"reason": f"{REGISTER_BYTES}“{size}”无法识别"},
-                )
+            pkg.report(
+                "register_byte_count", "fail", rel, {"reason": f"{REGISTER_BYTES}“{size}”无法识别"}
             )
         else:
             register.byte_count, register.byte_count_tolerance, note = parsed
@@ -356,60 +324,41 @@ def _read_register(pkg: Package, top: Path, base: str, required: bool) -> None:
     algorithm_text = register.fields.get(REGISTER_ALGORITHM, "")
     default_alg = normalize_algorithm(algorithm_text) if algorithm_text else None
     if digests and not algorithm_text and not all(d[2] for d in digests):
-        pkg.results.append(
-            CheckResult.from_spec(
-                "fixity",
-                "fail",
-                object=rel,
-                evidence={"reason": f"登记表列出数字摘要但未注明“{REGISTER_ALGORITHM}”"},
-            )
+        pkg.report(
+            "fixity", "fail", rel, {"reason": f"登记表列出数字摘要但未注明“{REGISTER_ALGORITHM}”"}
         )
         return
     if algorithm_text and default_alg is None:
-        pkg.results.append(
-            CheckResult.from_spec(
-                "fixity",
-                "fail",
-                object=rel,
-                evidence={
-                    "reason": f"不支持的摘要算法“{algorithm_text}”（可用：SM3、SHA256、SHA1、MD5）",
-                    "found": algorithm_text,
-                },
-            )
+        pkg.report(
+            "fixity",
+            "fail",
+            rel,
+            {
+                "reason": f"不支持的摘要算法“{algorithm_text}”（可用：SM3、SHA256、SHA1、MD5）",
+                "found": algorithm_text,
+            },
         )
         return
     for written, value, own in digests:
         alg = normalize_algorithm(own) if own else default_alg
         if alg is None:
-            pkg.results.append(
-                CheckResult.from_spec(
-                    "fixity",
-                    "fail",
-                    object=rel,
-                    evidence={"reason": f"不支持的摘要算法“{own}”", "found": written},
-                )
+            pkg.report(
+                "fixity", "fail", rel, {"reason": f"不支持的摘要算法“{own}”", "found": written}
             )
             continue
         path, why = normalize_rel(written)
         if path is None:
-            pkg.results.append(
-                CheckResult.from_spec(
-                    "fixity",
-                    "fail",
-                    object=rel,
-                    evidence={"reason": f"数字摘要的文件路径不可用：{why}", "found": written},
-                )
+            pkg.report(
+                "fixity",
+                "fail",
+                rel,
+                {"reason": f"数字摘要的文件路径不可用：{why}", "found": written},
             )
             continue
         problem = digest_problem(alg, value)
         if problem is not None:
-            pkg.results.append(
-                CheckResult.from_spec(
-                    "fixity",
-                    "fail",
-                    object=base + path,
-                    evidence={"reason": problem, "found": value, "source": rel},
-                )
+            pkg.report(
+                "fixity", "fail", base + path, {"reason": problem, "found": value, "source": rel}
             )
             continue
         pkg.declared.append(

@@ -107,13 +107,11 @@ def _read_one(pkg: Package, rel: str, extract_to: Path) -> None:
     if tag.startswith("{"):
         ns = tag[1:].split("}", 1)[0]
         if ns != EEP_NAMESPACE:
-            pkg.results.append(
-                CheckResult.from_spec(
-                    "package_structure",
-                    "warn",
-                    object=rel,
-                    evidence={"reason": f"命名空间为 {ns}，DA/T 48-2009 规定为 {EEP_NAMESPACE}"},
-                )
+            pkg.report(
+                "package_structure",
+                "warn",
+                rel,
+                {"reason": f"命名空间为 {ns}，DA/T 48-2009 规定为 {EEP_NAMESPACE}"},
             )
     else:
         pkg.notes.append(f"{rel} 未使用 DA/T 48 命名空间，按元素名读取")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..dat70 import CheckResult
 
@@ -74,6 +75,10 @@ class Package:
     def path_of(self, rel: str) -> Path:
         """The file on disk of a `files` / `items[].files` path."""
         return (self.content_root or self.root) / rel
+
+    def report(self, key: str, status: str, object: str, evidence: dict[str, Any]) -> None:
+        """Record the outcome of the DA/T 70 check `key` found while reading."""
+        self.results.append(CheckResult.from_spec(key, status, object=object, evidence=evidence))
 
     def failed(self) -> list[CheckResult]:
         return [r for r in self.results if r.status == "fail"]
