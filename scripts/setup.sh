@@ -20,7 +20,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 # --- system packages ---------------------------------------------------------------------------
 APT_PACKAGES=(gettext chromium chromium-driver fonts-noto-cjk
-  clamav clamav-daemon clamav-testfiles libmagic1 qpdf ffmpeg libpango-1.0-0 libpangoft2-1.0-0)
+  clamav clamav-daemon clamav-testfiles libmagic1 qpdf ffmpeg poppler-utils libpango-1.0-0 libpangoft2-1.0-0)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -364,3 +364,27 @@ def test_detail_page_follows_the_check_live(
     page.wait_for_selector("#transfer-status:has-text('不通过')", timeout=15000)
     assert page.locator(".progress-box").count() == 0
     assert page.locator("a:has-text('检测报告')").count() >= 1
+
+
+def test_register_form_pdf_is_filled_in_from_the_package_and_checks(
+    submitted: Transfer, users: dict[str, Any], tmp_path: Path
+) -> None:
+    import subprocess
+
+    unit = as_user(users["unit"])
+    url = reverse("web:transfer_register_pdf", args=[submitted.pk, 1])
+    assert url in text(unit.get(report_url(submitted)))
+    response = unit.get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    pdf = tmp_path / "register.pdf"
+    pdf.write_bytes(response.content)
+    words = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    version = submitted.versions.get()
+    assert "电子档案移交与接收登记表" in words
+    assert version.original_sm3[:16] in words.replace(" ", "").replace("\n", "")
+    assert "在线" in words and submitted.unit in words
+    # no signatures were loaded in this data directory: 安全性 is 不通过 (not scanned)
+    security = next(line for line in words.splitlines() if "安全性检验" in line)
+    assert "不通过" in security

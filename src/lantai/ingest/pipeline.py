@@ -53,6 +53,8 @@ class TransferCheck:
     notes: list[str] = field(default_factory=list)
     files: int = 0
     bytes: int = 0
+    items: int = 0  # catalogue entries (件) the package describes
+    register: dict[str, Any] = field(default_factory=dict)  # what the 移交登记表 declares
 
     @property
     def result(self) -> str:
@@ -66,6 +68,8 @@ class TransferCheck:
             "package_kind": self.kind,
             "files": self.files,
             "bytes": self.bytes,
+            "items": self.items,
+            "register": self.register,
             "by_property": {p: dict(counts) for p, counts in by_property.items()},
             "stage_seconds": {k: round(v, 3) for k, v in self.stages.items()},
             "notes": self.notes,
@@ -134,6 +138,9 @@ def check_transfer(
         out.kind, out.notes = package.kind, package.notes
         out.files = len(package.package_files)
         out.bytes = sum(f.size for f in package.package_files)
+        out.items = len(package.items)
+        reg = package.register
+        out.register = {**reg.fields, "item_count": reg.item_count, "byte_count": reg.byte_count}
     if package is None:  # the reader itself failed: reported by the stage
         return out
 

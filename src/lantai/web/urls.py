@@ -69,6 +69,11 @@ urlpatterns = [
         transfers.transfer_report_pdf,
         name="transfer_report_pdf",
     ),
+    path(
+        "transfers/<int:pk>/v<int:number>/register.pdf",
+        transfers.transfer_register_pdf,
+        name="transfer_register_pdf",
+    ),
     path("transfers/<int:pk>/accept/", transfers.transfer_accept, name="transfer_accept"),
     path("transfers/<int:pk>/return/", transfers.transfer_return, name="transfer_return"),
     path("transfers/<int:pk>/resubmit/", transfers.transfer_resubmit, name="transfer_resubmit"),

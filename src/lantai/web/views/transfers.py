@@ -487,6 +487,42 @@ def transfer_report_pdf(request: HttpRequest, pk: int, number: int) -> HttpRespo
     return response
 
 
+@transfer_access
+def transfer_register_pdf(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    """《电子档案移交与接收登记表》 of a checked version, filled in from the package and the checks,
+    with blank lines for the signatures and seals of both parties."""
+    transfer, version = _report_target(request, pk, number)
+    if transfer is None or version is None or not version.checked_at:
+        return _missing(request)
+    summary = version.summary or {}
+    register = summary.get("register") or {}
+    by_property = summary.get("by_property") or {}
+    verdicts = [
+        (label, gettext("不通过") if by_property.get(prop, {}).get("fail") else gettext("通过"))
+        for prop, label in (
+            ("authenticity", gettext("准确性（真实性）检验")),
+            ("integrity", gettext("完整性检验")),
+            ("usability", gettext("可用性检验")),
+            ("security", gettext("安全性检验")),
+        )
+    ]
+    content_bytes = register.get("byte_count") or summary.get("bytes") or 0
+    context = {
+        "transfer": transfer,
+        "version": version,
+        "title": transfer.title or register.get("交接工作名称", ""),
+        "description": register.get("内容描述", ""),
+        "items": register.get("item_count") or summary.get("items") or summary.get("files"),
+        "gigabytes": f"{content_bytes / 1024**3:.3f}",
+        "verdicts": verdicts,
+    }
+    html = render_to_string("web/transfer_register_pdf.html", context, request)
+    response = HttpResponse(report_pdf.render(html), content_type="application/pdf")
+    name = f"{gettext('电子档案移交与接收登记表')}-{transfer.pk}-v{version.number}.pdf"
+    response["Content-Disposition"] = content_disposition_header(False, name) or "inline"
+    return response
+
+
 # --- decisions -------------------------------------------------------------------------------------
 def _decide(request: HttpRequest, pk: int, action: Any) -> HttpResponse:
     transfer = services.visible_transfer(request.user, pk)
