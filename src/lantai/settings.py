@@ -185,6 +185,8 @@ UPLOAD_DIR = DATA_DIR / "uploads"
 # resumable (chunked) transfer uploads: the largest file a session may announce
 UPLOAD_MAX_BYTES = int(os.environ.get("LANTAI_UPLOAD_MAX_BYTES", str(50 * 1024**3)))
 IMPORT_JOB_THRESHOLD_BYTES = int(os.environ.get("LANTAI_IMPORT_JOB_THRESHOLD", str(2 * 1024**2)))
+# Transfer packages an archivist registers from the server's disk (folders, .zip, EEP .xml).
+TRANSFER_INBOX = Path(os.environ.get("LANTAI_TRANSFER_INBOX", str(DATA_DIR / "inbox")))
 # Catalogue files at least this big are validated in a second process, alongside the writes.
 IMPORT_PARALLEL_BYTES = int(os.environ.get("LANTAI_IMPORT_PARALLEL_BYTES", str(4 * 1024**2)))
 

@@ -388,3 +388,33 @@ def test_register_form_pdf_is_filled_in_from_the_package_and_checks(
     # no signatures were loaded in this data directory: 安全性 is 不通过 (not scanned)
     security = next(line for line in words.splitlines() if "安全性检验" in line)
     assert "不通过" in security
+
+
+def test_receiving_staff_register_a_package_from_the_server_inbox(
+    users: dict[str, Any], tmp_path: Path, settings: Any
+) -> None:
+    settings.TRANSFER_INBOX = tmp_path / "inbox"
+    settings.TRANSFER_INBOX.mkdir()
+    make_transfer(settings.TRANSFER_INBOX / "2020年文书档案", 2, kinds=("pdf",), unit=UNIT)
+    (tmp_path / "secret.zip").write_bytes(b"PK")  # outside the inbox
+    url = reverse("web:transfer_inbox")
+    staff = as_user(users["receiver"])
+    page = text(staff.get(url))
+    assert "2020年文书档案" in page and "secret.zip" not in page
+    fields = {
+        "unit": UNIT,
+        "title": "2020年文书档案移交",
+        "opening_opinion": "",
+        "disclosure_status": "",
+        "classification_changes": "",
+    }
+    refused = staff.post(url, {**fields, "entry": "../secret.zip"})
+    assert refused.status_code == 200 and Transfer.objects.count() == 0
+    response = staff.post(url, {**fields, "entry": "2020年文书档案"})
+    assert response.status_code == 302
+    transfer = Transfer.objects.get()
+    assert transfer.versions.get().result in ("pass", "fail")  # checked (inline in tests)
+    assert (
+        settings.TRANSFER_INBOX / "2020年文书档案" / "文件目录.XML"
+    ).exists()  # inbox copy untouched
+    assert as_user(users["unit"]).get(url).status_code == 403

@@ -79,6 +79,26 @@ def receive(
     return t
 
 
+def inbox_entries() -> list[str]:
+    """The packages waiting in the transfer inbox on the server's disk (LANTAI_TRANSFER_INBOX):
+    its folders, .zip and .xml files, links excluded."""
+    inbox = Path(settings.TRANSFER_INBOX)
+    if not inbox.is_dir():
+        return []
+    return sorted(
+        p.name
+        for p in inbox.iterdir()
+        if not p.is_symlink() and (p.is_dir() or p.suffix.lower() in (".zip", ".xml"))
+    )
+
+
+def inbox_path(name: str) -> Path:
+    """The inbox entry called `name`; anything but a direct, listed entry is refused."""
+    if name not in inbox_entries():
+        raise IngestError(f"服务器接收目录中没有“{name}”")
+    return Path(settings.TRANSFER_INBOX) / name
+
+
 def resubmit(transfer: Transfer, source: Path, user: User | None = None) -> TransferVersion:
     """A corrected package for a returned or failed transfer becomes its next version."""
     if transfer.status not in ("returned", "failed"):

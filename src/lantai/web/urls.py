@@ -55,6 +55,7 @@ urlpatterns = [
     # 收: transfers, the 四性检测 report, accept / return / resubmit
     path("transfers/", transfers.transfer_list, name="transfers"),
     path("transfers/new/", transfers.transfer_create, name="transfer_create"),
+    path("transfers/inbox/", transfers.transfer_inbox, name="transfer_inbox"),
     path("transfers/uploads/", transfers.upload_start, name="transfer_upload_start"),
     path("transfers/uploads/<str:token>/", transfers.upload_chunk, name="transfer_upload"),
     path("transfers/<int:pk>/", transfers.transfer_detail, name="transfer"),

@@ -193,6 +193,33 @@ def transfer_create(request: HttpRequest) -> HttpResponse:
     return render(request, "web/transfer_form.html", {"form": form})
 
 
+@permission_required(RECEIVE)
+def transfer_inbox(request: HttpRequest) -> HttpResponse:
+    """Receiving staff register a package that was put on the server's disk (a folder, .zip or EEP
+    file in LANTAI_TRANSFER_INBOX, e.g. copied from a carrier); the inbox copy stays untouched."""
+    form = TransferForm(request.POST or None)
+    del form.fields["package"]  # the package is chosen from the inbox instead
+    entries = services.inbox_entries()
+    chosen = request.POST.get("entry", "")
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            transfer = services.receive(
+                services.inbox_path(chosen), data["unit"], title=data["title"],
+                opening_opinion=data["opening_opinion"], disclosure_status=data["disclosure_status"],
+                classification_changes=data["classification_changes"], user=request.user,  # type: ignore[arg-type]
+            )  # fmt: skip
+        except services.IngestError as e:
+            form.add_error(None, e.message_zh)
+        else:
+            _queue_check(request, transfer.versions.get())
+            messages.success(request, gettext("移交包已登记，正在进行四性检测。"))
+            return redirect("web:transfer", pk=transfer.pk)
+    return render(
+        request, "web/transfer_inbox.html", {"form": form, "entries": entries, "chosen": chosen}
+    )
+
+
 # --- resumable chunked uploads (lantai.js; the plain form post stays the fallback) ---------------
 CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
 
