@@ -252,3 +252,23 @@ def test_chunked_upload_in_chromium(
     assert transfer.title == "大文件分块移交"
     version = transfer.versions.get()
     assert (Path(settings.DATA_DIR) / version.original).read_bytes() == archive.read_bytes()
+
+
+def test_a_corrected_package_can_be_resubmitted_in_chunks(unit: Any, tmp_path: Path) -> None:
+    client = as_user(unit)
+    first = package_zip(tmp_path, name="v1")
+    token = start(client, "v1.zip", len(first)).json()["token"]
+    put(client, token, first, 0, len(first))
+    client.post(reverse("web:transfer_create"), {**FORM, "upload": token})
+    transfer = Transfer.objects.get()
+    assert transfer.status == "failed"  # no virus signatures in this data directory: not scanned
+
+    second = package_zip(tmp_path, name="v2")
+    token = start(client, "v2.zip", len(second)).json()["token"]
+    put(client, token, second[:100], 0, len(second))
+    url = reverse("web:transfer_resubmit", args=[transfer.pk])
+    refused = client.post(url, {"upload": token})  # not finished yet
+    assert refused.status_code == 200 and transfer.versions.count() == 1
+    put(client, token, second[100:], 100, len(second))
+    response = client.post(url, {"upload": token})
+    assert response.status_code == 302 and transfer.versions.count() == 2

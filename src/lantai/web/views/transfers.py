@@ -99,7 +99,24 @@ class PackageField(forms.FileField):
             )
 
 
-class TransferForm(forms.Form):
+class PackageForm(forms.Form):
+    """A package: a file in this post, or the token of a finished chunked upload (lantai.js)."""
+
+    package = PackageField(
+        label=_("移交包"),
+        help_text=_(
+            "按《电子档案移交与接收办法》目录结构打包的 .zip（或 BagIt 包的 .zip），或 DA/T 48 EEP 的 .xml 文件。"
+        ),
+    )
+    upload = forms.CharField(required=False, widget=forms.HiddenInput)  # a finished chunked upload
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.data.get("upload"):  # the file came in chunks: no file in this post
+            self.fields["package"].required = False
+
+
+class TransferForm(PackageForm):
     unit = forms.CharField(label=_("移交单位"), max_length=200)
     title = forms.CharField(label=_("交接工作名称"), max_length=300, required=False)
     opening_opinion = forms.CharField(
@@ -111,24 +128,24 @@ class TransferForm(forms.Form):
     classification_changes = forms.CharField(
         label=_("密级变更情况"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
-    package = PackageField(
-        label=_("移交包"),
-        help_text=_(
-            "按《电子档案移交与接收办法》目录结构打包的 .zip（或 BagIt 包的 .zip），或 DA/T 48 EEP 的 .xml 文件。"
-        ),
-    )
-    upload = forms.CharField(required=False, widget=forms.HiddenInput)  # a finished chunked upload
+    field_order = [
+        "unit",
+        "title",
+        "opening_opinion",
+        "disclosure_status",
+        "classification_changes",
+    ]
 
+
+class ResubmitForm(PackageForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if self.data.get("upload"):  # the file came in chunks (lantai.js): no file in this post
-            self.fields["package"].required = False
+        self.fields["package"].label = _("改正后的移交包")
 
 
-class ResubmitForm(forms.Form):
-    package = PackageField(
-        label=_("改正后的移交包"), help_text=TransferForm.base_fields["package"].help_text
-    )
+def _package_path(request: HttpRequest, data: dict[str, Any]) -> Path:
+    """The posted package on disk: a finished chunked upload, or the file of this post."""
+    return _finish_upload(request, data["upload"]) if data["upload"] else _store(data["package"])
 
 
 def _store(upload: Any) -> Path:
@@ -168,11 +185,7 @@ def transfer_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            path = (
-                _finish_upload(request, data["upload"])
-                if data["upload"]
-                else _store(data["package"])
-            )
+            path = _package_path(request, data)
         except uploads.UploadError as e:  # an unfinished or unknown chunked upload
             form.add_error(None, e.message_zh)
             return render(request, "web/transfer_form.html", {"form": form})
@@ -596,7 +609,13 @@ def transfer_resubmit(request: HttpRequest, pk: int) -> HttpResponse:
         return _missing(request)
     form = ResubmitForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        path = _store(form.cleaned_data["package"])
+        try:
+            path = _package_path(request, form.cleaned_data)
+        except uploads.UploadError as e:
+            form.add_error(None, e.message_zh)
+            return render(
+                request, "web/transfer_resubmit.html", {"transfer": transfer, "form": form}
+            )
         try:
             version = services.resubmit(transfer, path, user=request.user)  # type: ignore[arg-type]
         except services.IngestError as e:
