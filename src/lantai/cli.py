@@ -303,9 +303,9 @@ def transfer_check(path: Path, as_json: bool) -> None:
     Exit 0 when every check passes (warnings allowed), 1 when any fails, 2 when PATH is unreadable."""
     import tempfile
 
+    _django()
     from django.conf import settings
 
-    _django()
     from lantai.ingest import unpack, virus
     from lantai.ingest.pipeline import check_transfer
 
@@ -343,6 +343,9 @@ def transfer_receive(
     from lantai.core.audit import acting_as
     from lantai.ingest import services
 
+    if not path.exists():
+        click.echo(f"“{path}”不存在", err=True)
+        sys.exit(2)
     with acting_as(_cli_actor()):
         try:
             t = services.receive(path, unit, title=title)
