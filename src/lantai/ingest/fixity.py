@@ -196,18 +196,10 @@ def extra_for(declared: Iterable[DeclaredDigest]) -> dict[str, set[str]]:
     return extra
 
 
-def _result(
-    prop: str, code: str, title: str, status: str, obj: str, evidence: dict[str, Any]
-) -> CheckResult:
-    return CheckResult(
-        property=prop,
-        content_code=code,
-        title=title,
-        status=status,
-        object=obj,
-        evidence=evidence,
-        tool=TOOL,
-        tool_version=__version__,
+def _result(key: str, status: str, obj: str, evidence: dict[str, Any]) -> CheckResult:
+    """The outcome of DA/T 70 catalogue check `key` (standards/data/dat70-2018.yaml)."""
+    return CheckResult.from_spec(
+        key, status, object=obj, evidence=evidence, tool=TOOL, tool_version=__version__
     )
 
 
@@ -218,7 +210,6 @@ def compare(
     declared file that is missing or unreadable (instead of its digest results)."""
     results: list[CheckResult] = []
     missing: dict[str, list[DeclaredDigest]] = {}
-    title = "电子档案来源真实性（固化信息有效性：数字摘要）"
     for d in declared:
         found = computed.get(d.path)
         if found is None or ERROR in found:
@@ -236,27 +227,25 @@ def compare(
             evidence["reason"] = (
                 f"不支持的摘要算法“{d.algorithm}”（支持 SM3、SHA256、SHA512、SHA1、MD5）"
             )
-            results.append(_result("authenticity", "1-1", title, "fail", d.path, evidence))
+            results.append(_result("fixity", "fail", d.path, evidence))
         elif not _HEX.match(expected) or len(expected) != _LENGTHS[algorithm]:
             evidence["reason"] = f"声明的摘要值不是 {_LENGTHS[algorithm]} 位十六进制数"
-            results.append(_result("authenticity", "1-1", title, "fail", d.path, evidence))
+            results.append(_result("fixity", "fail", d.path, evidence))
         elif algorithm not in found:
             evidence["reason"] = "未计算该算法的摘要（调用方未在 extra 中请求）"
-            results.append(_result("authenticity", "1-1", title, "fail", d.path, evidence))
+            results.append(_result("fixity", "fail", d.path, evidence))
         elif found[algorithm] == expected:
             evidence["reason"] = "声明的摘要与实际计算的摘要一致"
-            results.append(_result("authenticity", "1-1", title, "pass", d.path, evidence))
+            results.append(_result("fixity", "pass", d.path, evidence))
         else:
             evidence["reason"] = "声明的摘要与实际计算的摘要不一致，文件可能被修改或损坏"
-            results.append(_result("authenticity", "1-1", title, "fail", d.path, evidence))
+            results.append(_result("fixity", "fail", d.path, evidence))
     for path, digests in missing.items():
         entry = computed.get(path)
         reason = entry[ERROR] if entry else "文件不存在"
         results.append(
             _result(
-                "integrity",
-                "2-3",
-                "内容完整性（声明了摘要的文件缺失）",
+                "content_completeness",
                 "fail",
                 path,
                 {

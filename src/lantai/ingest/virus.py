@@ -50,9 +50,6 @@ SIGNATURE_SUFFIXES = (".cvd", ".cld", ".cud", ".hdb", ".hsb", ".ndb", ".ldb", ".
 CONTAINER_SUFFIXES = (".cvd", ".cld", ".cud")
 NOT_SCANNED_REASON = "未加载病毒特征库，未扫描"
 
-PROPERTY = "security"
-CONTENT_CODE = "4-1"
-TITLE = "移交信息包病毒：信息包不含计算机病毒"
 
 CHUNK = 1024 * 1024
 # limits written into our own clamd.conf (bytes); clamd's defaults (25M stream, 100M file) would
@@ -555,15 +552,8 @@ class Scanner:
 
     @staticmethod
     def _result(status: str, name: str, ev: dict[str, Any], version: str) -> CheckResult:
-        return CheckResult(
-            property=PROPERTY,
-            content_code=CONTENT_CODE,
-            title=TITLE,
-            status=status,
-            object=name,
-            evidence=ev,
-            tool="ClamAV",
-            tool_version=version,
+        return CheckResult.from_spec(
+            "virus_scan", status, object=name, evidence=ev, tool="ClamAV", tool_version=version
         )
 
 
