@@ -30,6 +30,15 @@ def _echo_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
+def _exit_unreadable(message_zh: str, as_json: bool, *, key: str) -> None:
+    """An input that cannot be read at all: exit code 2, the reason as JSON or on stderr."""
+    if as_json:
+        _echo_json({key: "unreadable", "error": message_zh})
+    else:
+        click.echo(message_zh, err=True)
+    sys.exit(2)
+
+
 @click.group()
 def main() -> None:
     """兰台 Lantai — 数字档案馆系统 (digital archives system)."""
@@ -247,11 +256,7 @@ def catalog_import(
         try:
             result = importing.import_file(file, cat, valid_rows_only=valid_rows_only, level=level)
         except importing.FileUnreadable as e:
-            if as_json:
-                _echo_json({"status": "unreadable", "error": e.message_zh})
-            else:
-                click.echo(e.message_zh, err=True)
-            sys.exit(2)
+            _exit_unreadable(e.message_zh, as_json, key="status")
     if as_json:
         _echo_json(result.as_dict())
     else:
@@ -314,11 +319,7 @@ def transfer_check(path: Path, as_json: bool) -> None:
             scanner = virus.Scanner(settings.DATA_DIR)
             report = check_transfer(path, Path(work), scanner=scanner)
         except unpack.UnreadableSource as e:
-            if as_json:
-                _echo_json({"result": "unreadable", "error": e.message_zh})
-            else:
-                click.echo(e.message_zh, err=True)
-            sys.exit(2)
+            _exit_unreadable(e.message_zh, as_json, key="result")
     if as_json:
         _echo_json(report.as_json())
     else:
