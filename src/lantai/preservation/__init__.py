@@ -1,0 +1,1 @@
+"""存: storage locations, OCFL packages, replicas, fixity audits, PREMIS events, rebuild."""
