@@ -41,7 +41,7 @@ run_mypy() {
     src/lantai/catalog/importing.py src/lantai/catalog/row_stream.py src/lantai/catalog/validation.py \
     src/lantai/ingest/pipeline.py src/lantai/ingest/unpack.py src/lantai/ingest/fixity.py \
     src/lantai/ingest/formats.py src/lantai/ingest/format_checks.py src/lantai/ingest/virus.py src/lantai/ingest/metadata_checks.py \
-    src/lantai/ingest/package_checks.py src/lantai/ingest/uploads.py; do
+    src/lantai/ingest/package_checks.py src/lantai/ingest/uploads.py src/lantai/ingest/memo.py; do
     [ -f "$f" ] || continue
     m="${f#src/}"
     m="${m%.py}"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
-import json
 import os
 import sys
 from pathlib import Path
@@ -11,23 +9,9 @@ from typing import Any
 
 import click
 
-
-def _django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lantai.settings")
-    import django
-
-    django.setup()
-
-
-def _cli_actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no passwd entry (containers)
-        return "cli"
-
-
-def _echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+from lantai.cli_common import cli_actor as _cli_actor
+from lantai.cli_common import django_setup as _django
+from lantai.cli_common import echo_json as _echo_json
 
 
 def _exit_unreadable(message_zh: str, as_json: bool, *, key: str) -> None:
@@ -582,6 +566,23 @@ def bench_transfer(
     """The whole 移交与接收 check of a generated transfer (target ≤ 60 s for 10,000 files, ~1 GB)."""
     _echo_json(_bench_module("transfer_bench").run(files, size_kb, files_per_item, processes, out))
 
+
+@bench.command("fixity")
+@click.option("--files", default=10_000, show_default=True)
+@click.option("--size-kb", default=200, show_default=True, help="Mean size of each stored file.")
+@click.option("--out", default=None, type=click.Path(path_type=Path))
+def bench_fixity(files: int, size_kb: int, out: Path | None) -> None:
+    """Fixity audit of FILES stored files vs sha256sum ‖ openssl sm3 (target ≥ 0.8, memory flat)."""
+    _echo_json(_bench_module("fixity_bench").run(files, size_kb, out))
+
+
+def _register_groups() -> None:
+    from lantai.preservation.cli import storage
+
+    main.add_command(storage)
+
+
+_register_groups()
 
 if __name__ == "__main__":
     main()

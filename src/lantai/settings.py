@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "lantai.core",
     "lantai.catalog",
     "lantai.ingest",
+    "lantai.preservation",
     "lantai.web",
 ]
 
@@ -204,3 +205,13 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LANTAI_LOG_LEVEL", "WARNING")},
 }
+
+# 存: preservation. The data directory's own storage root is the primary, required location.
+PRESERVATION_ROOT = Path(os.environ.get("LANTAI_PRESERVATION_ROOT", str(DATA_DIR / "preservation")))
+# Fixity audit: every file on every replica is re-verified at least once per cycle, in batches.
+AUDIT_CYCLE_DAYS = int(os.environ.get("LANTAI_AUDIT_CYCLE_DAYS", "90"))
+AUDIT_BATCH_FILES = int(os.environ.get("LANTAI_AUDIT_BATCH_FILES", "2000"))
+AUDIT_MAX_MB_PER_S = float(os.environ.get("LANTAI_AUDIT_MAX_MB_PER_S", "0"))  # 0 = no I/O cap
+# Records gathered into one package when they come without a transfer (Excel import, 单件著录).
+PACKAGE_MAX_RECORDS = int(os.environ.get("LANTAI_PACKAGE_MAX_RECORDS", "5000"))
+STORAGE_LOW_SPACE_BYTES = int(os.environ.get("LANTAI_STORAGE_LOW_SPACE_BYTES", str(10 * 1024**3)))

@@ -34,6 +34,7 @@ AUDIT = "core.audit"
 PUBLIC = "public.search"
 SUBMIT = "ingest.submit"  # upload transfer packages, read their reports, resubmit (own transfers)
 RECEIVE = "ingest.receive"  # see every transfer, accept or return it
+PRESERVE = "preservation.manage"  # storage locations, replicas, audits, deletion requests
 
 ROLES: dict[str, Role] = {
     r.code: r
@@ -46,7 +47,7 @@ ROLES: dict[str, Role] = {
         ),
         # accepting a transfer creates catalogue records in the archivist's scope: EDIT with it
         _role("receiving_archivist", "接收员", "Receiving archivist", VIEW, EDIT, EXPORT, RECEIVE),
-        _role("preservation_officer", "保管员", "Preservation officer", VIEW),
+        _role("preservation_officer", "保管员", "Preservation officer", VIEW, PRESERVE),
         _role("reviewer", "审核员", "Open-review reviewer", VIEW),
         _role("reading_room", "利用服务人员", "Reading-room staff", VIEW, EXPORT),
         _role("filing_unit", "立档单位", "Filing unit", VIEW, SUBMIT),

@@ -14,8 +14,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -24,7 +24,7 @@ from lantai.ingest.processes import pool_context
 from lantai.standards.dat70 import CheckResult
 from lantai.standards.transfer.package import DeclaredDigest
 
-__all__ = ["ALGORITHMS", "compare", "extra_for", "hash_files", "normalize_algorithm"]
+__all__ = ["ALGORITHMS", "compare", "extra_for", "hash_files", "normalize_algorithm", "wanted"]
 
 CHUNK = 1 << 20
 ALGORITHMS = ("sm3", "sha256", "sha512", "sha1", "md5")
@@ -156,36 +156,49 @@ def hash_files(
     algorithms: Iterable[str] = ("sm3", "sha256"),
     extra: dict[str, set[str]] | None = None,
     processes: int = 2,
+    on_done: Callable[[dict[str, dict[str, str]]], None] | None = None,
 ) -> dict[str, dict[str, str]]:
     """Digest every file of ``paths`` (POSIX, relative to ``root``) with ``algorithms`` plus the
     algorithms ``extra`` names for that file, reading each file once.
 
     Returns path -> {algorithm: lower-case hex}. A file that cannot be read (missing, outside the
-    root, a symbolic link, unreadable) maps to ``{"error": reason}`` instead.
+    root, a symbolic link, unreadable) maps to ``{"error": reason}`` instead. ``on_done`` is called
+    (in this thread) with the digests of each batch of files as soon as that batch is finished.
     """
-    base = [normalize_algorithm(a) for a in algorithms]
-    extra = extra or {}
-    jobs: list[tuple[str, tuple[str, ...]]] = []
-    for rel in dict.fromkeys(paths):
-        algs = list(base)
-        for a in sorted(extra.get(rel, ())):
-            a = normalize_algorithm(a)
-            if a in ALGORITHMS and a not in algs:
-                algs.append(a)
-        jobs.append((rel, tuple(algs)))
+    jobs = [(rel, wanted(rel, algorithms, extra)) for rel in dict.fromkeys(paths)]
     real_root = os.path.realpath(root)
     tasks = _tasks(real_root, jobs)
     out: dict[str, dict[str, str]] = {}
+
+    def done(part: list[tuple[str, dict[str, str]]]) -> None:
+        out.update(part)
+        if on_done is not None:
+            on_done(dict(part))
+
     if processes <= 1 or len(tasks) <= 1:
         for task in tasks:
-            out.update(_hash_task(real_root, task))
-        return out
-    workers = min(processes, len(tasks))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context()) as pool:
-        futures = [pool.submit(_hash_task, real_root, task) for task in tasks]
-        for future in futures:
-            out.update(future.result())
+            done(_hash_task(real_root, task))
+    else:
+        workers = min(processes, len(tasks))
+        with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context()) as pool:
+            futures = [pool.submit(_hash_task, real_root, task) for task in tasks]
+            for future in as_completed(futures):
+                done(future.result())
     return {rel: out[rel] for rel, _ in jobs}
+
+
+def wanted(
+    rel: str,
+    algorithms: Iterable[str] = ("sm3", "sha256"),
+    extra: dict[str, set[str]] | None = None,
+) -> tuple[str, ...]:
+    """The algorithms :func:`hash_files` computes for ``rel``."""
+    algs = [normalize_algorithm(a) for a in algorithms]
+    for a in sorted((extra or {}).get(rel, ())):
+        a = normalize_algorithm(a)
+        if a in ALGORITHMS and a not in algs:
+            algs.append(a)
+    return tuple(algs)
 
 
 def extra_for(declared: Iterable[DeclaredDigest]) -> dict[str, set[str]]:

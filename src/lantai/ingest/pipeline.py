@@ -3,10 +3,15 @@
 unpack → read → fixity → formats → virus → metadata → package. Each stage adds CheckResults; a
 stage whose tool fails yields a failed check with the error, never a crash. The stages work on
 plain files, so `lantai transfer check` runs this without registering anything.
+
+With a :class:`~lantai.ingest.memo.Memo` the check resumes after a crash: the unpacked tree is
+reused, and the files already hashed, identified and validated, or scanned are not done again;
+their stored results take their place, so the report is the one a fresh run gives.
 """
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -26,6 +31,7 @@ from lantai.ingest import (
     unpack,
     virus,
 )
+from lantai.ingest.memo import Memo, result_from_dict
 from lantai.standards.dat70 import CheckResult
 from lantai.standards.transfer.detect import read_package
 from lantai.standards.transfer.package import Package, PackageFile
@@ -92,9 +98,11 @@ def check_transfer(
     processes: int = 2,
     today: date | None = None,
     progress: Callable[[str], None] | None = None,
+    memo: Memo | None = None,
 ) -> TransferCheck:
     """Check the package at `source` (folder, .zip, EEP or bag), unpacking it into `work`.
     `scanner` None means no virus scanner is available: reported as "not scanned", a failure.
+    `memo` records finished work under `work` and skips what it already holds (see module doc).
     Raises unpack.UnreadableSource when the input as a whole cannot be read."""
     out = TransferCheck()
     reported: set[str] = set()
@@ -128,11 +136,13 @@ def check_transfer(
         reported.update(PASS_IF_SILENT.get(name, ()))
 
     with stage("unpack"):
-        unpacked = unpack.unpack(source, work / "content")
+        unpacked = _unpack(source, work, memo)
         out.checks += unpacked.results
 
     package: Package | None = None
     with stage("read"):
+        if memo is not None:  # a resumed check: EEP contents are decoded afresh
+            shutil.rmtree(work / "extracted", ignore_errors=True)
         package = read_package(unpacked.root, work / "extracted", verify_bag_payload=False)
         out.checks += package.results
         out.kind, out.notes = package.kind, package.notes
@@ -146,8 +156,8 @@ def check_transfer(
 
     decoded = package.content_root is not None  # EEP: contents decoded beside the package
     with stage("fixity"):
-        computed = fixity.hash_files(
-            package.root, [f.path for f in package.package_files],
+        computed = _hash(
+            package.root, [f.path for f in package.package_files], "fixity", memo,
             extra=fixity.extra_for(package.declared), processes=processes,
         )  # fmt: skip
         out.checks += fixity.compare(package.declared, computed)
@@ -155,10 +165,11 @@ def check_transfer(
         if package.content_root is not None:
             _store_digests(
                 package.files,
-                fixity.hash_files(
-                    package.content_root, [f.path for f in package.files], processes=processes
+                _hash(
+                    package.content_root, [f.path for f in package.files], "fixity:decoded", memo,
+                    processes=processes,
                 ),
-            )
+            )  # fmt: skip
 
     # The virus scan (clamd, its own processes) runs in a thread while the formats stage keeps
     # worker processes busy: the two are the slow stages and use different programs.
@@ -167,16 +178,10 @@ def check_transfer(
     if decoded:
         targets.update({f.path: package.path_of(f.path) for f in package.files})
     with ThreadPoolExecutor(max_workers=1) as background:
-        scan = (
-            background.submit(_timed, scanner.scan, list(targets.values()), list(targets))
-            if scanner
-            else None
-        )
+        scan = background.submit(_timed, _scan, scanner, targets, memo) if scanner else None
         with stage("formats"):
             paths = {f.path: package.path_of(f.path) for f in content if f.size}
-            identified = formats.identify(paths.values(), processes=processes)
-            for rel, path in paths.items():
-                out.checks += format_checks.validate(path, identified.get(path), object_name=rel)
+            out.checks += _formats(paths, memo, processes)
         scan_seconds = None
         with stage("virus"):
             if scan is None:
@@ -195,6 +200,117 @@ def check_transfer(
     with stage("package"):
         out.checks += package_checks.check_package(package, content, make)
     return out
+
+
+def _unpack(source: Path, work: Path, memo: Memo | None) -> unpack.UnpackResult:
+    """Unpack into work/content, or reuse the tree a finished unpack left there."""
+    content = work / "content"
+    done = memo.finished("unpack") if memo is not None else None
+    if memo is not None and done is not None and content.is_dir():
+        return unpack.UnpackResult(
+            root=work / done["root"],
+            results=[result_from_dict(r) for r in done["results"]],
+            entries=done["entries"],
+            bytes=done["bytes"],
+            expanded=done["expanded"],
+        )
+    if memo is not None:  # a new tree: nothing recorded about the old one holds
+        memo.reset()
+        shutil.rmtree(content, ignore_errors=True)
+    unpacked = unpack.unpack(source, content)
+    if memo is not None:
+        memo.finish("unpack", {
+            "root": unpacked.root.relative_to(work).as_posix(),
+            "results": [r.as_dict() for r in unpacked.results],
+            "entries": unpacked.entries, "bytes": unpacked.bytes, "expanded": unpacked.expanded,
+        })  # fmt: skip
+    return unpacked
+
+
+def _hash(
+    root: Path,
+    rels: list[str],
+    stage: str,
+    memo: Memo | None,
+    *,
+    extra: dict[str, set[str]] | None = None,
+    processes: int,
+) -> dict[str, dict[str, str]]:
+    """fixity.hash_files, skipping the files the memo holds every wanted digest of."""
+    if memo is None:
+        return fixity.hash_files(root, rels, extra=extra, processes=processes)
+    known: dict[str, dict[str, str]] = {}
+    for rel in dict.fromkeys(rels):
+        digests = memo.get(stage, rel, root / rel)
+        if digests is not None and set(fixity.wanted(rel, extra=extra)) <= set(digests):
+            known[rel] = digests
+
+    def record(part: dict[str, dict[str, str]]) -> None:
+        for rel, digests in part.items():
+            if fixity.ERROR not in digests:  # an unreadable file is tried again
+                memo.put(stage, rel, root / rel, digests)
+
+    todo = [rel for rel in rels if rel not in known]
+    if todo:
+        known.update(
+            fixity.hash_files(root, todo, extra=extra, processes=processes, on_done=record)
+        )
+    return {rel: known[rel] for rel in dict.fromkeys(rels)}
+
+
+FORMATS_BATCH = 1000  # files identified at a time when memoising, so a crash loses little
+
+
+def _formats(paths: dict[str, Path], memo: Memo | None, processes: int) -> list[CheckResult]:
+    """Identify and validate every file; with a memo, per file, skipping the finished ones."""
+    if memo is None:
+        identified = formats.identify(paths.values(), processes=processes)
+        checks: list[CheckResult] = []
+        for rel, path in paths.items():
+            checks += format_checks.validate(path, identified.get(path), object_name=rel)
+        return checks
+    stage = f"formats@{formats._pkg_version('opf-fido')}"
+    done: dict[str, list[CheckResult]] = {}
+    for rel, path in paths.items():
+        value = memo.get(stage, rel, path)
+        if value is not None:
+            done[rel] = [result_from_dict(r) for r in value["checks"]]
+    todo = [rel for rel in paths if rel not in done]
+    for start in range(0, len(todo), FORMATS_BATCH):
+        batch = todo[start : start + FORMATS_BATCH]
+        identified = formats.identify([paths[rel] for rel in batch], processes=processes)
+        for rel in batch:
+            ident = identified.get(paths[rel])
+            done[rel] = format_checks.validate(paths[rel], ident, object_name=rel)
+            memo.put(stage, rel, paths[rel], {
+                "identification": ident.as_dict() if ident else None,
+                "checks": [r.as_dict() for r in done[rel]],
+            })  # fmt: skip
+    return [c for rel in paths for c in done[rel]]
+
+
+def _scan(scanner: virus.Scanner, targets: dict[str, Path], memo: Memo | None) -> list[CheckResult]:
+    """The virus scan of every target; with a memo, skipping the files already scanned."""
+    if memo is None:
+        return scanner.scan(list(targets.values()), list(targets))
+    sigs = "external" if scanner.external else scanner.signature_info().version
+    stage = f"virus@{sigs}"
+    done: dict[str, CheckResult] = {}
+    for rel, path in targets.items():
+        value = memo.get(stage, rel, path)
+        if value is not None:
+            done[rel] = result_from_dict(value)
+
+    def record(result: CheckResult) -> None:
+        # only clamd's verdicts are kept: "not scanned" (no engine, unreadable) is tried again
+        if result.status == "pass" or "signature" in result.evidence:
+            memo.put(stage, result.object, targets[result.object], result.as_dict())
+
+    todo = [rel for rel in targets if rel not in done]
+    if todo:
+        results = scanner.scan([targets[rel] for rel in todo], todo, on_result=record)
+        done.update(zip(todo, results, strict=True))
+    return [done[rel] for rel in targets]
 
 
 def _timed(fn: Callable[..., list[CheckResult]], *args: Any) -> tuple[float, list[CheckResult]]:

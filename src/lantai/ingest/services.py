@@ -24,6 +24,7 @@ from lantai.core.models import User
 from lantai.core.roles import RECEIVE, SUBMIT
 from lantai.core.sm3 import sm3_stream
 from lantai.ingest import metadata_checks, virus
+from lantai.ingest.memo import Memo
 from lantai.ingest.models import CheckRecord, Transfer, TransferVersion
 from lantai.ingest.pipeline import TransferCheck, check_transfer
 from lantai.ingest.unpack import UnreadableSource
@@ -170,19 +171,24 @@ def run_check(
     *,
     scanner: virus.Scanner | None = None,
     progress: Callable[[str], None] | None = None,
+    resume: bool = False,
 ) -> TransferCheck:
     """Run the 移交与接收 checks on a version and store every result (re-running replaces them).
-    `progress` is called with each stage's name as it starts."""
+    `progress` is called with each stage's name as it starts. `resume` continues an interrupted
+    check: the work folder and its memo of finished files are kept (a memo of another original is
+    discarded), so only the unfinished files are checked; otherwise the check starts clean."""
     transfer = version.transfer
     Transfer.objects.filter(pk=transfer.pk).update(status="checking")
     work = _area("work", version.pk)
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    report = check_transfer(
-        Path(settings.DATA_DIR, version.original), work,
-        scanner=scanner if scanner is not None else virus.Scanner(Path(settings.DATA_DIR)),
-        progress=progress,
-    )  # fmt: skip
+    if not resume:
+        shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
+    with Memo(work / "memo.jsonl", owner=version.original_sm3) as memo:
+        report = check_transfer(
+            Path(settings.DATA_DIR, version.original), work,
+            scanner=scanner if scanner is not None else virus.Scanner(Path(settings.DATA_DIR)),
+            progress=progress, memo=memo,
+        )  # fmt: skip
     with transaction.atomic():
         CheckRecord.objects.filter(version=version).delete()
         CheckRecord.objects.bulk_create(
@@ -262,11 +268,13 @@ def accept(
         raise IngestError("只有检测通过的移交才能接收")
     if version.checks.filter(status="warn").exists() and not reason.strip():
         raise IngestError("检测有警告项：接收前须填写接收说明")
+    from lantai.preservation import packaging
+    from lantai.preservation import tasks as preservation_tasks
     from lantai.standards.transfer.detect import read_package
 
     work = _area("work", version.pk)
     package = read_package(work / "content", work / "extracted")
-    created = 0
+    created_ids: list[int] = []
     with transaction.atomic():
         for item in package.items:
             raw = metadata_checks.item_fields(item)
@@ -292,7 +300,13 @@ def accept(
                     components.attach_component(
                         record, iter(lambda: f.read(1 << 20), b""), Path(rel).name, user=user
                     )
-            created += 1
+            created_ids.append(record.pk)
+        created = len(created_ids)
+        aip = packaging.new_package(
+            "transfer", f"移交 {transfer.pk}：{transfer.title or transfer.unit}", transfer.pk,
+            created_ids,
+        )  # fmt: skip
+        transaction.on_commit(lambda: preservation_tasks.preserve_package(aip.pk))
         transfer.status, transfer.accept_reason = "accepted", reason
         transfer.save()
         audit.record(

@@ -28,9 +28,10 @@ def read_progress(version_id: int) -> dict[str, Any]:
 
 
 @huey.task()
-def check_version(version_id: int, actor: str = "system") -> None:
+def check_version(version_id: int, actor: str = "system", resume: bool = False) -> None:
     """Run the 移交与接收 checks of one version. Whatever happens inside, the transfer ends
-    通过 or 不通过: an unreadable package or a crash becomes a failed check with the error."""
+    通过 or 不通过: an unreadable package or a crash becomes a failed check with the error.
+    `resume` continues an interrupted check where it stopped (services.run_check)."""
     version = TransferVersion.objects.select_related("transfer").get(pk=version_id)
     key = progress_key(version_id)
     done: list[str] = []
@@ -48,7 +49,7 @@ def check_version(version_id: int, actor: str = "system") -> None:
     )
     with acting_as(actor):
         try:
-            report = services.run_check(version, progress=progress)
+            report = services.run_check(version, progress=progress, resume=resume)
         except services.UnreadableSource as e:
             services.record_check_error(version, e.message_zh)
             cache.set(key, {"status": "failed", "message": e.message_zh}, PROGRESS_SECONDS)
@@ -63,7 +64,8 @@ def check_version(version_id: int, actor: str = "system") -> None:
 @huey.periodic_task(crontab(minute="*/10"))
 def requeue_interrupted_checks() -> list[int]:
     """A check whose worker died (killed, machine restarted) would stay 检测中 forever: re-queue
-    any check with no progress for STALE_SECONDS. Checks are idempotent per version."""
+    any check with no progress for STALE_SECONDS. Checks are idempotent per file: the re-queued
+    check resumes, redoing only the files the dead worker had not finished."""
     return requeue_stale(time.time())
 
 
@@ -78,6 +80,6 @@ def requeue_stale(now: float) -> list[int]:
             continue
         last = read_progress(version.pk).get("at", 0)
         if now - float(last) >= STALE_SECONDS:
-            check_version(version.pk, "system:requeue")
+            check_version(version.pk, "system:requeue", resume=True)
             requeued.append(version.pk)
     return requeued

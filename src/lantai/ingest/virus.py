@@ -26,7 +26,7 @@ import struct
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -487,28 +487,38 @@ class Scanner:
         return ev
 
     def scan(
-        self, paths: Sequence[Path], objects: Sequence[str] | None = None
+        self,
+        paths: Sequence[Path],
+        objects: Sequence[str] | None = None,
+        on_result: Callable[[CheckResult], None] | None = None,
     ) -> list[CheckResult]:
-        """One CheckResult (security 4-1) per path, in order. Never raises for a bad file."""
+        """One CheckResult (security 4-1) per path, in order. Never raises for a bad file.
+        ``on_result`` is called with each result as soon as it is made (from worker threads)."""
         names = list(objects) if objects is not None else [str(p) for p in paths]
         if len(names) != len(paths):
             raise ValueError("objects must name every path")
+
+        def report(result: CheckResult) -> CheckResult:
+            if on_result is not None:
+                on_result(result)
+            return result
+
         sigs = None if self.external else self.signature_info()
         if sigs is not None and sigs.count == 0:
             ev = {"reason": NOT_SCANNED_REASON, "signatures": 0, "db": str(self.db_dir)}
-            return [self._result("fail", n, dict(ev), "") for n in names]
+            return [report(self._result("fail", n, dict(ev), "")) for n in names]
         try:
             self.ensure_running()
         except ScannerError as exc:
             ev = {"reason": f"病毒扫描引擎不可用，未扫描: {exc}"}
-            return [self._result("fail", n, dict(ev), "") for n in names]
+            return [report(self._result("fail", n, dict(ev), "")) for n in names]
         engine = self.engine_version()
         version = engine.removeprefix("ClamAV").strip()
         base_ev = self._evidence(engine, sigs)
 
         def one(item: tuple[Path, str]) -> CheckResult:
             path, name = item
-            return self._scan_one(Path(path), name, base_ev, version)
+            return report(self._scan_one(Path(path), name, base_ev, version))
 
         items = list(zip(paths, names, strict=True))
         if self.workers == 1 or len(items) < 4:

@@ -1,0 +1,174 @@
+"""Storage locations as configured in the database: adding them, opening them as `storage.Location`
+backends, and watching their health (reachable, capacity) with alerts."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from lantai.catalog.services import CatalogError, require
+from lantai.core import audit
+from lantai.core.models import User
+from lantai.core.roles import PRESERVE
+from lantai.preservation import ocfl
+from lantai.preservation.models import Alert, Package, Replica, StorageLocation
+from lantai.preservation.storage import LocalLocation, Location, LocationUnavailable
+
+PRIMARY_NAME = "local"
+
+
+class LocationError(CatalogError):
+    pass
+
+
+def _fernet() -> Fernet:
+    # Secrets at rest are encrypted with a key derived from LANTAI_SECRET_KEY (from the environment).
+    key = hashlib.sha256(("lantai-storage:" + settings.SECRET_KEY).encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def secret_key(loc: StorageLocation) -> str:
+    if not loc.secret_key_encrypted:
+        return ""
+    try:
+        return _fernet().decrypt(loc.secret_key_encrypted.encode()).decode()
+    except InvalidToken as e:
+        raise LocationError(
+            f"存储位置“{loc.name}”的密钥无法解密：LANTAI_SECRET_KEY 已更换？"
+        ) from e
+
+
+def open_location(loc: StorageLocation) -> Location:
+    if loc.kind == "local":
+        return LocalLocation(loc.name, Path(loc.path))
+    from lantai.preservation.s3 import S3Location
+
+    return S3Location(
+        loc.name, loc.s3_url, loc.bucket, loc.access_key, secret_key(loc), prefix=loc.prefix
+    )
+
+
+def ensure_primary() -> StorageLocation:
+    """The data directory's own storage root: the primary location, required by default."""
+    loc = StorageLocation.objects.filter(is_primary=True).first()
+    if loc is None:
+        root = Path(settings.PRESERVATION_ROOT)
+        root.mkdir(parents=True, exist_ok=True)
+        loc, _ = StorageLocation.objects.get_or_create(
+            name=PRIMARY_NAME,
+            defaults={"kind": "local", "path": str(root), "required": True, "is_primary": True},
+        )
+        ocfl.init_root(open_location(loc))
+    return loc
+
+
+def required_locations() -> list[StorageLocation]:
+    ensure_primary()
+    return list(StorageLocation.objects.filter(required=True))
+
+
+def add_location(
+    name: str,
+    *,
+    path: str = "",
+    s3_url: str = "",
+    bucket: str = "",
+    access_key: str = "",
+    secret: str = "",
+    prefix: str = "",
+    required: bool = False,
+    user: User | None = None,
+) -> StorageLocation:
+    """Add a location after checking it can be reached and written; with `required`, every
+    package (existing ones too) gets a replica there."""
+    require(user, PRESERVE)
+    name = name.strip()
+    if not name or StorageLocation.objects.filter(name=name).exists():
+        raise LocationError(f"存储位置名称“{name}”为空或已存在", "name")
+    if bool(path) == bool(s3_url):
+        raise LocationError("须给出本地目录（--path）或 S3 地址（--s3-url）二者之一", "path")
+    if s3_url and not bucket:
+        raise LocationError("S3 存储位置须给出存储桶（--bucket）", "bucket")
+    ensure_primary()
+    loc = StorageLocation(
+        name=name,
+        kind="local" if path else "s3",
+        path=str(Path(path).resolve()) if path else "",
+        s3_url=s3_url,
+        bucket=bucket,
+        prefix=prefix.strip("/"),
+        access_key=access_key,
+        secret_key_encrypted=_fernet().encrypt(secret.encode()).decode() if secret else "",
+        required=required,
+    )
+    if path:
+        Path(loc.path).mkdir(parents=True, exist_ok=True)
+    backend = open_location(loc)
+    try:
+        ocfl.init_root(backend)
+    except LocationUnavailable as e:
+        raise LocationError(f"存储位置“{name}”无法访问：{e}", "path") from e
+    with transaction.atomic():
+        loc.save()
+        if required:
+            Replica.objects.bulk_create(
+                [
+                    Replica(package=p, location=loc)
+                    for p in Package.objects.exclude(status="deleted")
+                ]
+            )
+            Package.objects.exclude(status="deleted").update(status="pending")
+        audit.record(
+            "storage_location_add",
+            "storage_location",
+            loc.pk,
+            {"name": name, "kind": loc.kind, "required": required, "where": loc.path or s3_url},
+        )
+    return loc
+
+
+def open_alert(kind: str, message: str, **where: object) -> Alert:
+    """One open alert per kind and place: a repeated problem does not pile up alerts."""
+    alert = Alert.objects.filter(kind=kind, resolved_at=None, **where).first()  # type: ignore[misc]
+    if alert is None:
+        alert = Alert.objects.create(kind=kind, message=message, **where)  # type: ignore[misc]
+    return alert
+
+
+def resolve_alerts(kind: str, resolution: str, **where: object) -> None:
+    Alert.objects.filter(kind=kind, resolved_at=None, **where).update(  # type: ignore[misc]
+        resolved_at=timezone.now(), resolution=resolution
+    )
+
+
+def check_health(loc: StorageLocation) -> bool:
+    """Probe a location: reachable? how full? Opens or resolves the matching alerts."""
+    backend = open_location(loc)
+    loc.checked_at = timezone.now()
+    try:
+        cap = backend.capacity()
+    except LocationUnavailable as e:
+        loc.online, loc.last_error = False, str(e)
+        loc.save(update_fields=["online", "last_error", "checked_at"])
+        open_alert("unreachable", f"存储位置“{loc.name}”不可达：{e}", location=loc)
+        return False
+    loc.online, loc.last_error = True, ""
+    loc.used_bytes, loc.free_bytes = cap.used_bytes, cap.free_bytes
+    loc.save(update_fields=["online", "last_error", "checked_at", "used_bytes", "free_bytes"])
+    resolve_alerts("unreachable", "已恢复访问", location=loc)
+    if cap.free_bytes is not None and cap.free_bytes < settings.STORAGE_LOW_SPACE_BYTES:
+        open_alert(
+            "low_space",
+            f"存储位置“{loc.name}”剩余空间 {cap.free_bytes / 1024**3:.1f} GiB，"
+            f"低于告警阈值 {settings.STORAGE_LOW_SPACE_BYTES / 1024**3:.1f} GiB",
+            location=loc,
+        )
+    else:
+        resolve_alerts("low_space", "空间已充足", location=loc)
+    return True
