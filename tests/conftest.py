@@ -19,6 +19,9 @@ from typing import Any
 
 import pytest
 
+# A real clamd with test signatures, for the ingest and preservation tests (marker `clamd`).
+pytest_plugins = ["tests.clamd"]
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -214,4 +214,6 @@ AUDIT_BATCH_FILES = int(os.environ.get("LANTAI_AUDIT_BATCH_FILES", "2000"))
 AUDIT_MAX_MB_PER_S = float(os.environ.get("LANTAI_AUDIT_MAX_MB_PER_S", "0"))  # 0 = no I/O cap
 # Records gathered into one package when they come without a transfer (Excel import, 单件著录).
 PACKAGE_MAX_RECORDS = int(os.environ.get("LANTAI_PACKAGE_MAX_RECORDS", "5000"))
+# 长期保存 checks (DA/T 70): packages checked per daily run, longest unchecked first.
+LONGTERM_SAMPLE = int(os.environ.get("LANTAI_LONGTERM_SAMPLE", "20"))
 STORAGE_LOW_SPACE_BYTES = int(os.environ.get("LANTAI_STORAGE_LOW_SPACE_BYTES", str(10 * 1024**3)))

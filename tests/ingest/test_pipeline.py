@@ -13,7 +13,7 @@ from lantai.demo.transfer import make_transfer
 from lantai.ingest import unpack
 from lantai.ingest.pipeline import TransferCheck, check_transfer
 from lantai.ingest.virus import Scanner
-from tests.ingest.conftest import eicar_bytes, zipped
+from tests.clamd import eicar_bytes, zipped
 
 pytestmark = pytest.mark.clamd
 

@@ -148,3 +148,33 @@ def rebuild_catalog(into_url: str, from_path: Path | None) -> None:
     except RebuildError as e:
         raise click.ClickException(str(e)) from e
     echo_json(counts)
+
+
+@storage.command("check")
+@click.option("--package", "package_ids", multiple=True, help="OCFL object id or package number.")
+@click.option("--sample", default=None, type=int, help="Packages checked longest ago (default 20).")
+@click.option("--json", "as_json", is_flag=True)
+def check(package_ids: tuple[str, ...], sample: int | None, as_json: bool) -> None:
+    """The DA/T 70 长期保存 checks on stored packages: exit 0 when every check passes (warnings
+    allowed), 1 when any fails."""
+    django_setup()
+    from lantai.core.audit import acting_as
+    from lantai.preservation import longterm, verification
+
+    try:
+        packages = [verification.find_package(i) for i in package_ids] or None
+    except verification.NotFound as e:
+        raise click.ClickException(str(e)) from e
+    with acting_as(cli_actor()):
+        report, _stored = longterm.run(packages, sample=sample)
+    if as_json:
+        echo_json(report.as_json())
+    else:
+        click.echo(
+            f"长期保存检测（{len(report.packages)} 个信息包）：{'通过' if report.result == 'pass' else '不通过'}"
+        )
+        for c in report.checks:
+            if c.status in ("fail", "warn"):
+                reason = c.evidence.get("reason") or c.evidence
+                click.echo(f"  [{c.status}] {c.content_code} {c.title} · {c.object}：{reason}")
+    sys.exit(1 if report.result == "fail" else 0)

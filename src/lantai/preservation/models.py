@@ -57,6 +57,7 @@ class Package(models.Model):
     written_changes = models.PositiveIntegerField(default=0)  # ... of which `version` holds
     claimed_by = models.CharField(max_length=64, blank=True)  # the worker writing it now
     claimed_until = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)  # last 长期保存 check
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -168,3 +169,16 @@ class DeletionRequest(models.Model):
     decision_note = models.TextField(blank=True)
     requested_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
+
+
+class LongTermCheck(models.Model):
+    """One run of the DA/T 70 长期保存 checks over some packages; results in the ingest form."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    result = models.CharField(max_length=8)  # pass | fail
+    summary = models.JSONField(default=dict)
+    checks = models.JSONField(default=list)  # CheckResult.as_dict() of every result
+
+    class Meta:
+        ordering = ["-started_at"]

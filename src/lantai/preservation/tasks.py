@@ -46,3 +46,12 @@ def files_per_tick() -> int:
 def audit_tick() -> None:
     with acting_as("system:audit"):
         audit.run_audit(files_per_tick())
+
+
+@huey.periodic_task(crontab(hour="2", minute="30"))
+def longterm_check_tick() -> None:
+    """Every night: the 长期保存 checks on the packages checked longest ago."""
+    from lantai.preservation import longterm
+
+    with acting_as("system:longterm-check"):
+        longterm.run()

@@ -53,7 +53,7 @@ class Item:
 
 @dataclass(frozen=True)
 class CheckSpec:
-    """A check Lantai runs at the 移交与接收 stage, mapped onto the standard."""
+    """A check Lantai runs at one stage (移交与接收 yj, 长期保存 bc), mapped onto the standard."""
 
     key: str  # stable Lantai name, e.g. "fixity"
     property: str
@@ -153,9 +153,11 @@ class Catalogue:
                 return it
         raise KeyError(f"unknown DA/T 70 item code {code!r}")
 
-    def checks_for(self, content_code: str) -> list[CheckSpec]:
-        """The Lantai checks that cover one yj 检测内容."""
-        return [c for c in self.checks.values() if c.content_code == content_code]
+    def checks_for(self, content_code: str, stage: str = "yj") -> list[CheckSpec]:
+        """The Lantai checks that cover one 检测内容 of `stage`."""
+        return [
+            c for c in self.checks.values() if c.content_code == content_code and c.stage == stage
+        ]
 
 
 def _text(value: Any, where: str) -> str:
@@ -206,11 +208,11 @@ def load_catalogue() -> Catalogue:
             )
         )
     item_codes = {it.code for it in items}
-    yj = {c.code: c for c in contents["yj"]}
+    by_stage = {s: {c.code: c for c in contents[s]} for s in STAGES}
     checks = {}
     for key, row in data["checks"].items():
-        code = str(row["content_code"])
-        content = yj.get(code)
+        code, stage = str(row["content_code"]), str(row.get("stage", "yj"))
+        content = by_stage.get(stage, {}).get(code)
         if content is None or content.property != row["property"]:
             raise DataFileError(f"{CATALOGUE_FILE}: check {key} points at {code}/{row['property']}")
         item_code = row.get("item_code")
@@ -225,6 +227,7 @@ def load_catalogue() -> Catalogue:
             method_zh=content.method_zh,
             content_title_zh=content.title_zh,
             item_code_inferred=bool(row.get("inferred", False)),
+            stage=stage,
         )
     return Catalogue(
         version=str(data["version"]),

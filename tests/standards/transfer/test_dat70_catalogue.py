@@ -46,8 +46,13 @@ def test_lantai_checks_map_onto_the_yj_stage() -> None:
     assert cat.check("register_byte_count").content_code == "2-1"
     assert cat.check("virus_scan").property == "security"
     # every yj content except the carrier-free ones is covered by at least one Lantai check
-    covered = {c.content_code for c in cat.checks.values()}
+    covered = {c.content_code for c in cat.checks.values() if c.stage == "yj"}
     assert covered == {c.code for c in cat.contents("yj")}
+    # 长期保存: every content a system can check (not carriers, rooms or software audits)
+    bc = {c.content_code for c in cat.checks.values() if c.stage == "bc"}
+    assert bc == {"1-1", "1-5", "2-1", "2-2", "2-4", "3-2", "3-4", "4-1"}
+    assert cat.check("bc_backup_recoverable").method_zh == cat.content("bc", "3-4").method_zh
+    assert [c.key for c in cat.checks_for("4-1", "bc")] == ["bc_virus_scan"]
     with pytest.raises(KeyError, match="unknown check key"):
         cat.check("no_such_check")
 

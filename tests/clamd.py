@@ -1,4 +1,4 @@
-"""Fixtures for the ingest tests: a real clamd with a test signature database built at test time.
+"""A real clamd with a test signature database built at test time (ingest and preservation tests).
 
 The EICAR test string is assembled from two halves here and written only into temporary
 directories; the repository never holds it whole. The signature database holds:
