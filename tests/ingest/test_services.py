@@ -17,6 +17,9 @@ from lantai.demo.transfer import make_transfer
 from lantai.ingest import services
 from lantai.ingest.models import CheckRecord, Transfer
 from lantai.ingest.virus import Scanner
+from lantai.preservation import ocfl
+from lantai.preservation.models import Package
+from lantai.preservation.storage import LocalLocation
 
 pytestmark = [pytest.mark.clamd, pytest.mark.django_db]
 
@@ -31,7 +34,14 @@ def ws(db: None) -> None:
     catalog.create_category(catalog.create_fonds("Z109", "岭南省人民政府办公厅"), "WS")
 
 
-def test_receive_check_accept(tmp_path: Path, scanner: Scanner, ws: None) -> None:
+def test_receive_check_accept(
+    tmp_path: Path,
+    scanner: Scanner,
+    ws: None,
+    settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    settings.PRESERVATION_ROOT = tmp_path / "preservation"
     source = make_transfer(tmp_path / "pkg", 4, kinds=("pdf", "jpg"))
     t = services.receive(
         source, "岭南省人民政府办公厅", title="2020年文书档案移交", opening_opinion="到期开放"
@@ -42,10 +52,21 @@ def test_receive_check_accept(tmp_path: Path, scanner: Scanner, ws: None) -> Non
     t.refresh_from_db()
     assert report.result == "pass" and t.status == "passed"
     assert CheckRecord.objects.filter(version=version).count() == len(report.checks)
-    created = services.accept(t)
+    with django_capture_on_commit_callbacks(execute=True):
+        created = services.accept(t)
     assert created == 4
     t.refresh_from_db()
     assert t.status == "accepted"
+    # the accepted transfer is one archival package, written to preservation storage
+    package = Package.objects.get(kind="transfer", source_id=t.pk)
+    assert package.status == "preserved" and package.members.count() == 4
+    backend = LocalLocation("local", settings.PRESERVATION_ROOT)
+    state = ocfl.logical_state(ocfl.read_inventory(backend, package.object_id))
+    report = json.loads(
+        ocfl.read_logical(backend, package.object_id, "reports/detection-report.json")
+    )
+    assert report["result"] == "pass" and len(report["checks"]) == len(version.checks.all())
+    assert sum(p.endswith("/metadata.xml") for p in state) == 4
     record = Record.objects.get(reference_code="Z109-WS·2020-Y-BGS-0001")
     assert Component.objects.filter(record=record).count() == 1
     assert AuditEntry.objects.filter(action="transfer_accept").exists()
