@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from lantai.catalog import services as catalog
 from lantai.catalog.components import attach_component
-from lantai.catalog.models import Category, Record
+from lantai.catalog.models import Record
 from lantai.cli import main
 from lantai.ingest.virus import Scanner
 from lantai.preservation import locations, longterm, ocfl, packaging, replication
@@ -22,6 +22,7 @@ from lantai.preservation.models import Event, LongTermCheck, Package, StorageLoc
 from tests.clamd import eicar_bytes
 
 pytestmark = [pytest.mark.clamd, pytest.mark.django_db(transaction=True)]
+
 
 def _pdf(text: str = "") -> bytes:
     """A small valid PDF, made with pikepdf (the validator's own library is not the judge of
