@@ -5,6 +5,7 @@ Embedded defaults: SQLite (WAL) and huey-on-SQLite under LANTAI_DATA_DIR, local 
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -208,6 +209,12 @@ LOGGING = {
 
 # 存: preservation. The data directory's own storage root is the primary, required location.
 PRESERVATION_ROOT = Path(os.environ.get("LANTAI_PRESERVATION_ROOT", str(DATA_DIR / "preservation")))
+# Further locations declared by the operator, created at start-up if missing (the UI and
+# `lantai storage location add` add more), e.g.
+# [{"name": "nas", "path": "/mnt/nas/lantai", "required": true},
+#  {"name": "oss", "s3_url": "https://oss.example.cn", "bucket": "aip", "required": true}]
+# S3 keys come from LANTAI_S3_ACCESS_KEY / LANTAI_S3_SECRET_KEY, never from this list.
+STORAGE_LOCATIONS = json.loads(os.environ.get("LANTAI_STORAGE_LOCATIONS", "[]"))
 # Fixity audit: every file on every replica is re-verified at least once per cycle, in batches.
 AUDIT_CYCLE_DAYS = int(os.environ.get("LANTAI_AUDIT_CYCLE_DAYS", "90"))
 AUDIT_BATCH_FILES = int(os.environ.get("LANTAI_AUDIT_BATCH_FILES", "2000"))

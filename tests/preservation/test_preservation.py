@@ -204,6 +204,18 @@ def test_unreachable_location_leaves_the_package_pending_until_it_returns(
     assert not Alert.objects.filter(kind="unreachable", resolved_at=None).exists()
 
 
+def test_locations_declared_in_settings_are_created_and_filled(
+    package: Package, tmp_path: Path, settings: Any
+) -> None:
+    settings.STORAGE_LOCATIONS = [{"name": "nas", "path": str(tmp_path / "nas"), "required": True}]
+    from lantai.preservation.tasks import preservation_tick
+
+    preservation_tick.call_local()
+    assert StorageLocation.objects.get(name="nas").required
+    assert Replica.objects.get(package=package, location__name="nas").version == 1
+    assert ocfl.verify_object(_backend("nas"), package.object_id) == []
+
+
 def _killed_writer(package_id: int, after_puts: int) -> None:
     # Fault injection: the process dies (os._exit, no cleanup) after N writes to storage.
     count = {"n": 0}

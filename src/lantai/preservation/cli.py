@@ -37,6 +37,7 @@ def location(
 
     if action == "list":
         locations.ensure_primary()
+        locations.sync_from_settings()
         for loc in StorageLocation.objects.all():
             where = loc.path or f"{loc.s3_url}/{loc.bucket}/{loc.prefix}".rstrip("/")
             flags = ("主" if loc.is_primary else "") + ("必需" if loc.required else "可选")

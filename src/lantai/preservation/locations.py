@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -71,6 +72,29 @@ def ensure_primary() -> StorageLocation:
 def required_locations() -> list[StorageLocation]:
     ensure_primary()
     return list(StorageLocation.objects.filter(required=True))
+
+
+def sync_from_settings() -> list[StorageLocation]:
+    """Create the locations LANTAI_STORAGE_LOCATIONS declares and the database lacks (an existing
+    name is left as it is: the UI may have changed it since)."""
+    made = []
+    for spec in settings.STORAGE_LOCATIONS:
+        name = str(spec.get("name", ""))
+        if not name or StorageLocation.objects.filter(name=name).exists():
+            continue
+        made.append(
+            add_location(
+                name,
+                path=str(spec.get("path", "")),
+                s3_url=str(spec.get("s3_url", "")),
+                bucket=str(spec.get("bucket", "")),
+                prefix=str(spec.get("prefix", "")),
+                access_key=os.environ.get("LANTAI_S3_ACCESS_KEY", ""),
+                secret=os.environ.get("LANTAI_S3_SECRET_KEY", ""),
+                required=bool(spec.get("required", False)),
+            )
+        )
+    return made
 
 
 def add_location(

@@ -27,6 +27,7 @@ def preservation_tick() -> None:
     """Probe the locations, package loose records, and finish every package left 待保存 (a
     location that was unreachable, a worker that was killed)."""
     with acting_as("system:preservation"):
+        locations.sync_from_settings()
         for loc in StorageLocation.objects.all():
             locations.check_health(loc)
         packaging.package_loose_records()
