@@ -131,13 +131,12 @@ def add_location(
         secret_key_encrypted=_fernet().encrypt(secret.encode()).decode() if secret else "",
         required=required,
     )
-    if path:
-        Path(loc.path).mkdir(parents=True, exist_ok=True)
-    backend = open_location(loc)
     try:
-        ocfl.init_root(backend)
-    except LocationUnavailable as e:
-        raise LocationError(f"存储位置“{name}”无法访问：{e}", "path") from e
+        if path:
+            Path(loc.path).mkdir(parents=True, exist_ok=True)
+        ocfl.init_root(open_location(loc))
+    except (OSError, ValueError, ocfl.OCFLError) as e:  # LocationUnavailable is an OSError
+        raise LocationError(f"存储位置“{name}”无法使用：{e}", "path") from e
     with transaction.atomic():
         loc.save()
         if required:

@@ -1,6 +1,15 @@
 from django.urls import path
 
-from lantai.web.views import admin, auth, browse, imports, records, structure, transfers
+from lantai.web.views import (
+    admin,
+    auth,
+    browse,
+    imports,
+    records,
+    storage,
+    structure,
+    transfers,
+)
 
 app_name = "web"
 urlpatterns = [
@@ -78,6 +87,27 @@ urlpatterns = [
     path("transfers/<int:pk>/accept/", transfers.transfer_accept, name="transfer_accept"),
     path("transfers/<int:pk>/return/", transfers.transfer_return, name="transfer_return"),
     path("transfers/<int:pk>/resubmit/", transfers.transfer_resubmit, name="transfer_resubmit"),
+    # 存: storage dashboard, locations, packages, verification, two-person deletion
+    path("storage/", storage.dashboard, name="storage"),
+    path("storage/check/", storage.check_locations, name="storage_check"),
+    path("storage/audit/", storage.audit_now, name="storage_audit"),
+    path("storage/alerts/<int:pk>/resolve/", storage.alert_resolve, name="storage_alert_resolve"),
+    path("storage/locations/", storage.location_list, name="storage_locations"),
+    path("storage/packages/", storage.package_list, name="storage_packages"),
+    path("storage/packages/<int:pk>/", storage.package_detail, name="storage_package"),
+    path(
+        "storage/packages/<int:pk>/verify/", storage.package_verify, name="storage_package_verify"
+    ),
+    path(
+        "storage/packages/<int:pk>/delete/",
+        storage.deletion_request,
+        name="storage_deletion_request",
+    ),
+    path(
+        "storage/deletions/<int:pk>/decide/",
+        storage.deletion_decide,
+        name="storage_deletion_decide",
+    ),
     # administrators
     path("audit/", admin.audit_log, name="audit"),
     path("audit/verify/", admin.audit_verify, name="audit_verify"),

@@ -30,6 +30,7 @@ PERMISSION_LABELS = {
     roles.AUDIT: _("查阅审计日志"),
     roles.SUBMIT: _("提交移交"),
     roles.RECEIVE: _("接收移交"),
+    roles.PRESERVE: _("长期保存"),
 }
 
 View = Callable[..., HttpResponse]
