@@ -3,8 +3,10 @@
 #   system: gettext (compilemessages), chromium + chromium-driver (browser tests), fonts-noto-cjk,
 #           clamav + clamav-daemon (clamd, sigtool; Lantai runs its own clamd under the data directory),
 #           clamav-testfiles (harmless samples for the scanner tests), libmagic1 (python-magic),
-#           qpdf (PDF structure), ffmpeg (ffprobe for audio/video), pango (WeasyPrint report PDFs)
+#           qpdf (PDF structure), ffmpeg (ffprobe for audio/video), pango (WeasyPrint report PDFs),
+#           nodejs + npm when no node is present (s3rver, the second S3 server of the storage tests)
 #   python: .venv with python3.11, `pip install -e '.[test]'`, compiled translations
+#   node:   `npm ci` in scripts/s3rver (s3rver 3.7.1, pinned by its package-lock.json)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,6 +23,10 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # --- system packages ---------------------------------------------------------------------------
 APT_PACKAGES=(gettext chromium chromium-driver fonts-noto-cjk
   clamav clamav-daemon clamav-testfiles libmagic1 qpdf ffmpeg poppler-utils libpango-1.0-0 libpangoft2-1.0-0)
+# node and npm for s3rver; a node from elsewhere (NodeSource bundles npm) is used as it is.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  APT_PACKAGES+=(nodejs npm)
+fi
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -65,6 +71,23 @@ else
   say "pip install -e '.[test]'"
   quiet_pip .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
   echo "$want" >"$STAMP"
+fi
+
+# --- s3rver (npm), the second S3 implementation the storage tests run against --------------------
+S3RVER_DIR=scripts/s3rver
+if command -v npm >/dev/null; then
+  want_js="$(sha256sum "$S3RVER_DIR/package-lock.json" | cut -d' ' -f1)"
+  JS_STAMP="$S3RVER_DIR/node_modules/.lantai-installed"
+  if [ -f "$JS_STAMP" ] && [ "$(cat "$JS_STAMP")" = "$want_js" ] \
+    && [ -f "$S3RVER_DIR/node_modules/s3rver/bin/s3rver.js" ]; then
+    say "s3rver up to date ($S3RVER_DIR/node_modules)"
+  else
+    say "npm ci ($S3RVER_DIR)"
+    (cd "$S3RVER_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    echo "$want_js" >"$JS_STAMP"
+  fi
+else
+  say "npm not found: the s3rver storage tests will be skipped (and fail under CI=true)"
 fi
 
 # --- translations ------------------------------------------------------------------------------

@@ -124,9 +124,11 @@ def _hash_task(
 
 
 def _tasks(
-    root: str, jobs: list[tuple[str, tuple[str, ...]]]
+    root: str, jobs: list[tuple[str, tuple[str, ...]]], processes: int = 1
 ) -> list[list[tuple[str, tuple[str, ...]]]]:
-    """Group files into tasks, largest first, so the pool's last tasks are small ones."""
+    """Group files into tasks, largest first, so the pool's last tasks are small ones; at least
+    two tasks per process when there are that many files, so no worker sits idle."""
+    per_task = max(1, min(_TASK_FILES, -(-len(jobs) // (2 * max(1, processes)))))
     sized: list[tuple[int, str, tuple[str, ...]]] = []
     for rel, algs in jobs:
         try:
@@ -139,7 +141,7 @@ def _tasks(
     current: list[tuple[str, tuple[str, ...]]] = []
     current_bytes = 0
     for size, rel, algs in sized:
-        if current and (current_bytes + size > _TASK_BYTES or len(current) >= _TASK_FILES):
+        if current and (current_bytes + size > _TASK_BYTES or len(current) >= per_task):
             tasks.append(current)
             current, current_bytes = [], 0
         current.append((rel, algs))
@@ -167,7 +169,7 @@ def hash_files(
     """
     jobs = [(rel, wanted(rel, algorithms, extra)) for rel in dict.fromkeys(paths)]
     real_root = os.path.realpath(root)
-    tasks = _tasks(real_root, jobs)
+    tasks = _tasks(real_root, jobs, processes)
     out: dict[str, dict[str, str]] = {}
 
     def done(part: list[tuple[str, dict[str, str]]]) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from lantai.catalog.services import CatalogError, require
@@ -170,25 +171,38 @@ def resolve_alerts(kind: str, resolution: str, **where: object) -> None:
     )
 
 
+def stored_bytes(loc: StorageLocation) -> int:
+    """Bytes of the package versions written and verified on the location (from the database:
+    walking or listing millions of files on every health check would cost too much)."""
+    total = Package.objects.filter(replicas__location=loc, replicas__version__gt=0).aggregate(
+        n=Sum("bytes")
+    )["n"]
+    return int(total or 0)
+
+
 def check_health(loc: StorageLocation) -> bool:
     """Probe a location: reachable? how full? Opens or resolves the matching alerts."""
     backend = open_location(loc)
     loc.checked_at = timezone.now()
     try:
-        cap = backend.capacity()
+        if backend.size(ocfl.ROOT_DECLARATION) is None:
+            raise LocationUnavailable(
+                f"{ocfl.ROOT_DECLARATION} 不存在：未挂载或不是 Lantai 的存储根目录"
+            )
+        free = backend.capacity().free_bytes if loc.kind == "local" else None
     except LocationUnavailable as e:
         loc.online, loc.last_error = False, str(e)
         loc.save(update_fields=["online", "last_error", "checked_at"])
         open_alert("unreachable", f"存储位置“{loc.name}”不可达：{e}", location=loc)
         return False
     loc.online, loc.last_error = True, ""
-    loc.used_bytes, loc.free_bytes = cap.used_bytes, cap.free_bytes
+    loc.used_bytes, loc.free_bytes = stored_bytes(loc), free
     loc.save(update_fields=["online", "last_error", "checked_at", "used_bytes", "free_bytes"])
     resolve_alerts("unreachable", "已恢复访问", location=loc)
-    if cap.free_bytes is not None and cap.free_bytes < settings.STORAGE_LOW_SPACE_BYTES:
+    if free is not None and free < settings.STORAGE_LOW_SPACE_BYTES:
         open_alert(
             "low_space",
-            f"存储位置“{loc.name}”剩余空间 {cap.free_bytes / 1024**3:.1f} GiB，"
+            f"存储位置“{loc.name}”剩余空间 {free / 1024**3:.1f} GiB，"
             f"低于告警阈值 {settings.STORAGE_LOW_SPACE_BYTES / 1024**3:.1f} GiB",
             location=loc,
         )

@@ -3,6 +3,8 @@
 One interface, keys are POSIX paths relative to the location's root ("a/b/c.txt", no leading "/",
 no ".." segments). A write is atomic: a reader sees the whole new object or nothing. Plain Python,
 no Django: the preservation services and the OCFL module use it, tests run it against real servers.
+
+The S3-compatible location lives in `lantai.preservation.s3` (it imports boto3).
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import BinaryIO, Protocol
 
 __all__ = [
@@ -25,6 +28,13 @@ __all__ = [
     "ObjectMissing",
     "check_key",
 ]
+
+CHUNK = 1 << 20
+
+# Temporary files of LocalLocation's writes carry a backslash in their name: check_key refuses
+# backslashes, so no key can ever name (or collide with) a temporary file, and list() can skip them
+# without hiding any real object.
+TMP_PREFIX = ".lantai\\tmp-"
 
 
 class LocationUnavailable(OSError):
@@ -48,12 +58,17 @@ class Capacity:
 
 def check_key(key: str) -> str:
     """The key itself when it is a safe relative POSIX path, else InvalidKey."""
-    if not key or "\0" in key or "\\" in key or key.startswith("/"):
+    if not isinstance(key, str) or not key or "\0" in key or "\\" in key or key.startswith("/"):
         raise InvalidKey(f"非法的存储键：{key!r}")
-    parts = PurePosixPath(key).parts
-    if any(p in ("", ".", "..") for p in parts) or key.endswith("/"):
+    # split, not PurePosixPath: that would quietly turn "a//b" and "a/./b" into "a/b"
+    if any(p in ("", ".", "..") for p in key.split("/")):
         raise InvalidKey(f"非法的存储键：{key!r}")
     return key
+
+
+def _open_source(source: Path) -> BinaryIO:
+    """Open the file a put_file() copies from (one place, so tests can interrupt a copy)."""
+    return open(source, "rb")
 
 
 class Location(Protocol):
@@ -88,90 +103,204 @@ class Location(Protocol):
 
 class LocalLocation:
     """A directory on a local or mounted filesystem. Writes go to a temporary file in the target
-    directory, are fsynced, then renamed into place (and the directory fsynced)."""
+    directory, are fsynced, then renamed into place (and the directory fsynced).
 
-    def __init__(self, name: str, root: Path) -> None:
+    `require_marker`: the root must hold the file MARKER (written by `initialize()`); a mount point
+    whose filesystem is not mounted is an empty directory, and without the marker it would silently
+    take writes on the wrong disk. Errors of the filesystem itself (EIO, ENOSPC, EROFS, stale NFS
+    handles, permissions) surface as LocationUnavailable naming the path.
+    """
+
+    MARKER = ".lantai-location"
+
+    def __init__(self, name: str, root: Path, *, require_marker: bool = False) -> None:
         self.name = name
         self.root = Path(root)
+        self.require_marker = require_marker
+
+    def __repr__(self) -> str:
+        return f"LocalLocation({self.name!r}, {str(self.root)!r})"
+
+    def initialize(self) -> None:
+        """Create the root and its marker file (for `require_marker`)."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            marker = self.root / self.MARKER
+            if not marker.exists():
+                marker.write_text(f"lantai storage location {self.name}\n", encoding="utf-8")
+        except OSError as e:
+            raise self._unavailable(e, "初始化") from e
 
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
 
-    def _ensure_root(self) -> None:
-        if not self.root.is_dir():
-            raise LocationUnavailable(errno.ENOENT, f"存储位置不可用：{self.root} 不存在或不是目录")
+    def _unavailable(self, e: OSError, action: str) -> LocationUnavailable:
+        return LocationUnavailable(
+            e.errno or errno.EIO,
+            f"存储位置“{self.name}”（{self.root}）{action}失败：{e.strerror or e}",
+        )
 
-    def _write_atomic(self, key: str, write: object) -> None:
-        self._ensure_root()
+    def _ensure_root(self) -> None:
+        try:
+            ok = self.root.is_dir()
+            if ok and self.require_marker:
+                ok = (self.root / self.MARKER).is_file()
+        except OSError as e:  # e.g. ESTALE / EIO from a dead network mount
+            raise self._unavailable(e, "访问") from e
+        if not ok:
+            what = (
+                "未挂载或缺少标记文件 " + self.MARKER if self.root.is_dir() else "不存在或不是目录"
+            )
+            raise LocationUnavailable(
+                errno.ENOENT, f"存储位置“{self.name}”不可用：{self.root} {what}"
+            )
+
+    def _makedirs(self, directory: Path) -> None:
+        """Create `directory` and its missing parents, fsyncing each new entry's parent."""
+        missing = []
+        d = directory
+        while not d.is_dir() and d != self.root:
+            missing.append(d)
+            d = d.parent
+        for d in reversed(missing):
+            try:
+                d.mkdir()
+            except FileExistsError:
+                if not d.is_dir():
+                    raise
+                continue
+            _fsync_dir(d.parent)
+
+    def _write_atomic(self, key: str, write: Callable[[BinaryIO], None]) -> None:
         target = self._path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+        self._ensure_root()
+        try:
+            self._makedirs(target.parent)
+            fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=target.parent)
+        except OSError as e:
+            raise self._unavailable(e, f"写入 {key} ") from e
         try:
             with os.fdopen(fd, "wb") as out:
-                write(out)  # type: ignore[operator]
+                write(out)
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp, target)
-        except BaseException:
+            _fsync_dir(target.parent)
+        except BaseException as e:
             with _suppress_missing():
                 os.unlink(tmp)
+            if isinstance(e, _SourceError) and e.__cause__ is not None:
+                raise e.__cause__ from None
+            if isinstance(e, OSError) and not isinstance(e, LocationUnavailable):
+                raise self._unavailable(e, f"写入 {key} ") from e
             raise
-        _fsync_dir(target.parent)
 
     def put_file(self, key: str, source: Path) -> None:
+        check_key(key)
+        src = _open_source(source)  # a missing source is the caller's error, raised as is
+
         def write(out: BinaryIO) -> None:
-            with open(source, "rb") as src:
-                shutil.copyfileobj(src, out, 1 << 20)
+            while True:
+                try:
+                    chunk = src.read(CHUNK)
+                except BaseException as e:  # the source failed, not the location
+                    raise _SourceError() from e
+                if not chunk:
+                    return
+                out.write(chunk)
+
+        with src:
+            self._write_atomic(key, write)
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        def write(out: BinaryIO) -> None:
+            out.write(data)
 
         self._write_atomic(key, write)
 
-    def put_bytes(self, key: str, data: bytes) -> None:
-        self._write_atomic(key, lambda out: out.write(data))
-
     def open(self, key: str) -> BinaryIO:
+        path = self._path(key)
         self._ensure_root()
         try:
-            return open(self._path(key), "rb")
+            return open(path, "rb")
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as e:
-            raise ObjectMissing(errno.ENOENT, f"对象不存在：{key}") from e
+            raise ObjectMissing(errno.ENOENT, f"对象不存在：{key}（存储位置“{self.name}”）") from e
+        except OSError as e:
+            raise self._unavailable(e, f"读取 {key} ") from e
 
     def read_bytes(self, key: str) -> bytes:
         with self.open(key) as fh:
-            return fh.read()
+            try:
+                return fh.read()
+            except OSError as e:
+                raise self._unavailable(e, f"读取 {key} ") from e
 
     def size(self, key: str) -> int | None:
+        path = self._path(key)
         self._ensure_root()
         try:
-            st = os.stat(self._path(key))
+            st = os.stat(path)
         except (FileNotFoundError, NotADirectoryError):
             return None
-        return st.st_size
+        except OSError as e:
+            raise self._unavailable(e, f"读取 {key} 的大小") from e
+        return st.st_size if stat.S_ISREG(st.st_mode) else None
+
+    def _walk(self, base: Path) -> Iterator[tuple[str, list[str], list[str]]]:
+        def fail(e: OSError) -> None:
+            if isinstance(e, FileNotFoundError | NotADirectoryError) and (
+                Path(e.filename or "") == base
+            ):
+                return  # listing a prefix that holds nothing (or names an object)
+            raise self._unavailable(e, "列出对象")
+
+        return os.walk(base, onerror=fail)
 
     def list(self, prefix: str = "") -> Iterator[str]:
-        self._ensure_root()
         base = self.root / check_key(prefix.rstrip("/")) if prefix else self.root
+        self._ensure_root()
         keys = []
-        for dirpath, _dirs, files in os.walk(base):
+        for dirpath, _dirs, files in self._walk(base):
             for f in files:
-                if f.startswith(".tmp-"):  # an interrupted write, never a visible object
+                if f.startswith(TMP_PREFIX) or "\\" in f:  # an interrupted write, never an object
                     continue
-                keys.append(Path(dirpath, f).relative_to(self.root).as_posix())
+                key = Path(dirpath, f).relative_to(self.root).as_posix()
+                if key == self.MARKER:
+                    continue
+                keys.append(key)
         return iter(sorted(keys))
 
     def delete(self, key: str) -> None:
+        path = self._path(key)
         self._ensure_root()
-        with _suppress_missing():
-            os.unlink(self._path(key))
+        try:
+            os.unlink(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        except OSError as e:
+            raise self._unavailable(e, f"删除 {key} ") from e
+        # Prune directories left empty (OCFL validators reject empty directories in an object).
+        parent = path.parent
+        while parent != self.root:
+            try:
+                parent.rmdir()
+            except OSError:  # not empty (or gone): stop
+                break
+            parent = parent.parent
 
     def capacity(self) -> Capacity:
         self._ensure_root()
-        usage = shutil.disk_usage(self.root)
-        used = 0
-        for dirpath, _dirs, files in os.walk(self.root):
-            for f in files:
-                with _suppress_missing():
-                    used += os.lstat(os.path.join(dirpath, f)).st_size
-        return Capacity(used_bytes=used, free_bytes=usage.free, total_bytes=usage.total)
+        try:
+            usage = shutil.disk_usage(self.root)
+        except OSError as e:
+            raise self._unavailable(e, "读取容量") from e
+        # used_bytes is left unknown: walking millions of files on every health check is too dear;
+        # the preservation services count what they stored.
+        return Capacity(used_bytes=None, free_bytes=usage.free, total_bytes=usage.total)
+
+
+class _SourceError(Exception):
+    """Carries an error raised while reading a put_file() source (its __cause__)."""
 
 
 class _suppress_missing:
@@ -179,7 +308,7 @@ class _suppress_missing:
         return None
 
     def __exit__(self, et: object, ev: object, tb: object) -> bool:
-        return et is not None and issubclass(et, FileNotFoundError)  # type: ignore[arg-type]
+        return isinstance(et, type) and issubclass(et, FileNotFoundError)
 
 
 def _fsync_dir(path: Path) -> None:
