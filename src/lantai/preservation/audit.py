@@ -23,7 +23,9 @@ from lantai.preservation.replication import copy_key
 from lantai.preservation.storage import LocalLocation, Location, LocationUnavailable
 
 ALGORITHMS = ("sm3", "sha256")
-_SLICE = 1024  # files hashed per call (spread over the worker processes); the I/O cap is applied between
+_SLICE = (
+    1024  # files hashed per call (spread over the worker processes); the I/O cap is applied between
+)
 
 
 @dataclass

@@ -159,14 +159,14 @@ def add_location(
 
 def open_alert(kind: str, message: str, **where: object) -> Alert:
     """One open alert per kind and place: a repeated problem does not pile up alerts."""
-    alert = Alert.objects.filter(kind=kind, resolved_at=None, **where).first()  # type: ignore[misc]
+    alert = Alert.objects.filter(kind=kind, resolved_at=None, **where).first()
     if alert is None:
-        alert = Alert.objects.create(kind=kind, message=message, **where)  # type: ignore[misc]
+        alert = Alert.objects.create(kind=kind, message=message, **where)
     return alert
 
 
 def resolve_alerts(kind: str, resolution: str, **where: object) -> None:
-    Alert.objects.filter(kind=kind, resolved_at=None, **where).update(  # type: ignore[misc]
+    Alert.objects.filter(kind=kind, resolved_at=None, **where).update(
         resolved_at=timezone.now(), resolution=resolution
     )
 

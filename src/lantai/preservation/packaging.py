@@ -225,16 +225,17 @@ def package_loose_records() -> list[Package]:
     together (PACKAGE_MAX_RECORDS at most per package), single records each into their own."""
     made = []
     loose = Record.objects.filter(package_link__isnull=True).order_by("import_batch_id", "pk")
-    batch_of: dict[int | None, list[int]] = {}
-    for rid, batch in loose.values_list("pk", "import_batch_id").iterator(chunk_size=5000):
-        batch_of.setdefault(batch, []).append(rid)
+    batch_of: dict[int | None, list[tuple[int, str]]] = {}
+    rows = loose.values_list("pk", "import_batch_id", "reference_code").iterator(chunk_size=5000)
+    for rid, batch_id, code in rows:
+        batch_of.setdefault(batch_id, []).append((rid, code))
     limit = settings.PACKAGE_MAX_RECORDS
-    for batch, ids in batch_of.items():
+    for batch, members in batch_of.items():
         if batch is None:
-            for rid in ids:
-                code = Record.objects.filter(pk=rid).values_list("reference_code", flat=True)[0]
+            for rid, code in members:
                 made.append(new_package("record", f"单件著录 {code}", rid, [rid]))
             continue
+        ids = [rid for rid, _code in members]
         name = ImportBatch.objects.filter(pk=batch).values_list("file_name", flat=True).first()
         for start in range(0, len(ids), limit):
             part = f"（第 {start // limit + 1} 部分）" if len(ids) > limit else ""

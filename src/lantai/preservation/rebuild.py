@@ -38,8 +38,9 @@ def _connect(url: str) -> None:
     if db["ENGINE"] == "django.db.backends.sqlite3":
         db["OPTIONS"] = {"timeout": 30}
     db = connections.configure_settings({"default": {}, ALIAS: db})[ALIAS]
-    if hasattr(connections._connections, ALIAS):  # a previous run in this process
-        connections[ALIAS].close()
+    previous = getattr(connections._connections, ALIAS, None)  # type: ignore[attr-defined]
+    if previous is not None:  # a previous run in this process
+        previous.close()
     connections[ALIAS] = load_backend(db["ENGINE"]).DatabaseWrapper(db, ALIAS)
 
 
@@ -125,7 +126,7 @@ def _structure(manifest: dict[str, Any]) -> None:
         for row in manifest.get(key, []):
             fields = dict(row)
             pk = fields.pop("id")
-            model.objects.using(ALIAS).get_or_create(pk=pk, defaults=fields)  # type: ignore[attr-defined]
+            model.objects.using(ALIAS).get_or_create(pk=pk, defaults=fields)
 
 
 def _record(d: dict[str, Any], package: Package, counts: dict[str, int]) -> None:
