@@ -71,8 +71,11 @@ def test_paths_outside_root_and_links_are_not_read(
     secret = tmp_path_factory.mktemp("outside") / "secret.txt"
     secret.write_bytes(b"secret")
     os.symlink(secret, root / "link.txt")
+    os.symlink(secret.parent, root / "linked-dir")  # a directory link leaving the root
     out = hash_files(
-        root, ["../outside/secret.txt", str(secret), "link.txt", "nope.txt"], processes=1
+        root,
+        ["../outside/secret.txt", str(secret), "link.txt", "linked-dir/secret.txt", "nope.txt"],
+        processes=1,
     )
     assert all(set(v) == {"error"} for v in out.values()), out
     assert out["nope.txt"]["error"] == "文件不存在"

@@ -14,8 +14,7 @@ from lantai.ingest.virus import (
     SignatureInfo,
     import_signatures_cli,
 )
-
-from .conftest import (
+from tests.clamd import (
     CLAM_EXE_SIG,
     EICAR_BODY_SIG,
     EICAR_HASH_SIG,

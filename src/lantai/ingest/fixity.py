@@ -78,18 +78,27 @@ def _new(name: str) -> _Hasher:
     return hashlib.new(name)
 
 
-def _safe_path(root: str, rel: str) -> str | None:
-    """The absolute path of rel under root, or None when it would leave root."""
+def _safe_path(root: str, rel: str, parents: dict[str, str]) -> str | None:
+    """The absolute path of rel under root, or None when it would leave root. Its directory is
+    resolved (symbolic links followed) once per task and must stay inside root; the file itself
+    is then opened with O_NOFOLLOW, so a link as the last component fails to open."""
     if not rel or "\0" in rel or os.path.isabs(rel):
         return None
-    full = os.path.realpath(os.path.join(root, rel))
-    if not full.startswith(root + os.sep):
+    parent, name = os.path.split(rel)
+    if name in ("", ".", ".."):
         return None
-    return full
+    real = parents.get(parent)
+    if real is None:
+        real = parents[parent] = os.path.realpath(os.path.join(root, parent))
+    if real != root and not real.startswith(root + os.sep):
+        return None
+    return os.path.join(real, name)
 
 
-def _hash_one(root: str, rel: str, algorithms: tuple[str, ...], buf: bytearray) -> dict[str, str]:
-    full = _safe_path(root, rel)
+def _hash_one(
+    root: str, rel: str, algorithms: tuple[str, ...], buf: bytearray, parents: dict[str, str]
+) -> dict[str, str]:
+    full = _safe_path(root, rel, parents)
     if full is None:
         return {ERROR: "路径越出信息包根目录"}
     try:
@@ -120,7 +129,8 @@ def _hash_task(
     root: str, items: list[tuple[str, tuple[str, ...]]]
 ) -> list[tuple[str, dict[str, str]]]:
     buf = bytearray(CHUNK)
-    return [(rel, _hash_one(root, rel, algs, buf)) for rel, algs in items]
+    parents: dict[str, str] = {}  # directory -> its resolved path, for this task's files
+    return [(rel, _hash_one(root, rel, algs, buf, parents)) for rel, algs in items]
 
 
 def _tasks(
