@@ -11,7 +11,7 @@ from huey import crontab
 from lantai.core.audit import acting_as
 from lantai.jobs import huey
 from lantai.preservation import audit, locations, packaging, replication
-from lantai.preservation.models import Replica, StorageLocation
+from lantai.preservation.models import Package, Replica, StorageLocation
 
 TICK_MINUTES = 10
 
@@ -56,3 +56,25 @@ def longterm_check_tick() -> None:
 
     with acting_as("system:longterm-check"):
         longterm.run()
+
+
+@huey.task()
+def longterm_check(
+    package_ids: list[int] | None = None,
+    sample: int | None = None,
+    actor: str = "system:longterm-check",
+) -> None:
+    """The 长期保存 checks now, on the given packages or the `sample` checked longest ago (the
+    staff UI's 立即检测). Returns nothing (a result would sit unread in huey's store): the run is
+    the newest LongTermCheck."""
+    from lantai.preservation import longterm
+
+    packages = None
+    if package_ids is not None:
+        packages = list(
+            Package.objects.filter(pk__in=package_ids, version__gt=0)
+            .exclude(status="deleted")
+            .order_by("pk")
+        )
+    with acting_as(actor):
+        longterm.run(packages, sample=sample)

@@ -99,6 +99,11 @@ urlpatterns = [
         "storage/packages/<int:pk>/verify/", storage.package_verify, name="storage_package_verify"
     ),
     path(
+        "storage/packages/<int:pk>/longterm/",
+        storage.package_check,
+        name="storage_package_check",
+    ),
+    path(
         "storage/packages/<int:pk>/delete/",
         storage.deletion_request,
         name="storage_deletion_request",
@@ -108,6 +113,10 @@ urlpatterns = [
         storage.deletion_decide,
         name="storage_deletion_decide",
     ),
+    # 长期保存检测 (DA/T 70 长期保存环节)
+    path("storage/checks/", storage.check_list, name="storage_checks"),
+    path("storage/checks/run/", storage.check_run, name="storage_checks_run"),
+    path("storage/checks/<int:pk>/", storage.check_report, name="storage_check_report"),
     # administrators
     path("audit/", admin.audit_log, name="audit"),
     path("audit/verify/", admin.audit_verify, name="audit_verify"),

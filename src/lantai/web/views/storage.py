@@ -1,10 +1,11 @@
 """存 in the staff UI: the storage dashboard (locations, capacity, replica health, audit progress,
 open alerts), storage locations, archival packages with their replicas and PREMIS events, on-demand
-verification and two-person deletion. The work is done by lantai.preservation; these views read
+verification, two-person deletion and the DA/T 70 长期保存检测 reports. The work is done by lantai.preservation; these views read
 its tables and call its services."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -25,21 +26,46 @@ from lantai.catalog.models import Record
 from lantai.catalog.services import CatalogError
 from lantai.core import audit
 from lantai.core.roles import PRESERVE
+from lantai.jobs import huey
 from lantai.preservation import deletion, locations, ocfl, tasks, verification
 from lantai.preservation.models import (
     Alert,
     AuditRun,
     DeletionRequest,
+    LongTermCheck,
     Package,
     Replica,
     StorageLocation,
 )
+from lantai.standards.dat70 import PROPERTIES, STATUSES, load_catalogue
 from lantai.web.views.common import not_found, permission_required
+from lantai.web.views.transfers import (
+    PROPERTY_LABELS,
+    STATUS_LABELS,
+    _content_status,
+    _evidence,
+)
 
 LIST_PAGE = 50
 EVENTS_PAGE = 50
 RECORDS_PAGE = 50
 ALERTS_SHOWN = 200
+CHECKS_PAGE = 50
+CHECK_CAP = 20  # failing/warning objects shown per content on a report; the rest on its own page
+CHECK_DRILL_PAGE = 100
+CHECK_SAMPLE_MAX = 1000
+# 长期保存 contents Lantai does not check: carriers, environment and system security are for a
+# person to inspect; the others (metadata accuracy, content attributes ...) it checks at ingest only
+MANUAL_CONTENTS = ("3-3", "4-2", "4-3", "4-4")
+NOT_CHECKED_MANUAL = gettext_noop("未检测（需人工检查：载体、环境、系统安全）")
+NOT_CHECKED = gettext_noop("未检测（系统在长期保存环节不检测此项）")
+CHECK_STAGE_LABELS = {
+    "restore": gettext_noop("从副本恢复"),
+    "verify": gettext_noop("原位校验"),
+    "catalogue": gettext_noop("与目录比对"),
+    "formats": gettext_noop("格式验证"),
+    "virus": gettext_noop("病毒扫描"),
+}
 EVENT_LABELS = {
     "ingestion": gettext_noop("接收入库"),
     "message digest calculation": gettext_noop("计算数字摘要"),
@@ -47,6 +73,7 @@ EVENT_LABELS = {
     "fixity check": gettext_noop("固定性检查"),
     "recovery": gettext_noop("修复"),
     "deaccession": gettext_noop("删除（撤出馆藏）"),
+    "validation": gettext_noop("长期保存检测"),
 }
 OUTCOME_LABELS = {
     "success": gettext_noop("成功"),
@@ -137,6 +164,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         request,
         "web/storage_dashboard.html",
         {
+            "last_check": LongTermCheck.objects.defer("checks").order_by("-started_at").first(),
             "locations": _location_rows(),
             "package_counts": _package_counts(),
             "audit": _audit_progress(),
@@ -357,6 +385,7 @@ def package_detail(request: HttpRequest, pk: int) -> HttpResponse:
     ]
     records_page, record_rows = _records_page(request, package)
     user: Any = request.user
+    last_check = _last_check_of(package) if package.checked_at else None
     pending = package.deletions.filter(status="requested").select_related("requested_by").first()
     return render(
         request,
@@ -370,6 +399,8 @@ def package_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "record_rows": record_rows,
             "pending": pending,
             "own_request": pending is not None and pending.requested_by_id == user.pk,
+            "last_check": last_check,
+            "checkable": package.version > 0 and package.status != "deleted",
             "deletions": package.deletions.select_related("requested_by", "decided_by").order_by(
                 "-requested_at"
             ),
@@ -448,3 +479,205 @@ def deletion_decide(request: HttpRequest, pk: int) -> HttpResponse:
             else gettext("已驳回删除申请。"),
         )
     return redirect("web:storage_package", pk=req.package_id)
+
+
+# --- 长期保存检测 (DA/T 70, stage bc) ------------------------------------------------------------
+RECENT_RUNS = 100  # how far back the package page looks for the run that last checked it
+
+
+def _last_check_of(package: Package) -> LongTermCheck | None:
+    """The newest of the recent runs that checked `package` (the package list is in the summary)."""
+    for run in LongTermCheck.objects.only("pk", "started_at", "result", "summary").order_by(
+        "-started_at", "-pk"
+    )[:RECENT_RUNS]:
+        if package.object_id in (run.summary or {}).get("packages", []):
+            return run
+    return None
+
+
+def _run_counts(run: LongTermCheck) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for per in ((run.summary or {}).get("by_property") or {}).values():
+        for status, n in per.items():
+            counts[status] = counts.get(status, 0) + n
+    return counts
+
+
+def _start_check(request: HttpRequest, package_ids: list[int] | None, sample: int | None) -> Any:
+    """Queue the check; with jobs run inline (LANTAI_JOBS_IMMEDIATE) it is done on return and
+    this redirects to its report, otherwise to the list where it will appear."""
+    before = LongTermCheck.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    user: Any = request.user
+    tasks.longterm_check(package_ids, sample, actor=user.username)
+    if huey.immediate:
+        run = LongTermCheck.objects.filter(pk__gt=before).order_by("-pk").first()
+        if run is None:
+            messages.error(request, gettext("长期保存检测未能完成，请查看系统日志。"))
+            return None
+        messages.success(request, gettext("长期保存检测已完成。"))
+        return run
+    messages.info(request, gettext("长期保存检测已在后台开始，完成后报告显示在列表中。"))
+    return None
+
+
+@permission_required(PRESERVE)
+def check_list(request: HttpRequest) -> HttpResponse:
+    qs = LongTermCheck.objects.defer("checks").order_by("-started_at", "-pk")
+    page = Paginator(qs, CHECKS_PAGE).get_page(request.GET.get("page"))
+    rows = []
+    for run in page.object_list:
+        counts = _run_counts(run)
+        rows.append(
+            {
+                "run": run,
+                "packages": len((run.summary or {}).get("packages", [])),
+                "seconds": (run.finished_at - run.started_at).total_seconds(),
+                "fail": counts.get("fail", 0),
+                "warn": counts.get("warn", 0),
+            }
+        )
+    return render(
+        request,
+        "web/storage_checks.html",
+        {
+            "page": page,
+            "rows": rows,
+            "catalogue_version": load_catalogue().version,
+            "sample": settings.LONGTERM_SAMPLE,
+            "sample_max": CHECK_SAMPLE_MAX,
+            "packages": Package.objects.filter(version__gt=0).exclude(status="deleted").count(),
+            "never_checked": Package.objects.filter(version__gt=0, checked_at=None)
+            .exclude(status="deleted")
+            .count(),
+        },
+    )
+
+
+@require_POST
+@permission_required(PRESERVE)
+def check_run(request: HttpRequest) -> HttpResponse:
+    raw = request.POST.get("sample", "").strip()
+    sample = int(raw) if raw.isdigit() else settings.LONGTERM_SAMPLE
+    sample = max(1, min(sample, CHECK_SAMPLE_MAX))
+    run = _start_check(request, None, sample)
+    if run is not None:
+        return redirect("web:storage_check_report", pk=run.pk)
+    return redirect("web:storage_checks")
+
+
+@require_POST
+@permission_required(PRESERVE)
+def package_check(request: HttpRequest, pk: int) -> HttpResponse:
+    package = Package.objects.filter(pk=pk).first()
+    if package is None:
+        return _missing_package(request)
+    if package.version == 0 or package.status == "deleted":
+        messages.error(request, gettext("该信息包尚未写入存储或已删除，无法进行长期保存检测。"))
+        return redirect("web:storage_package", pk=package.pk)
+    run = _start_check(request, [package.pk], None)
+    if run is not None:
+        return redirect("web:storage_check_report", pk=run.pk)
+    return redirect("web:storage_package", pk=package.pk)
+
+
+def _check_rows(checks: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "object": c.get("object", ""),
+            "title": c.get("title", ""),
+            "status": c.get("status", ""),
+            "status_label": _label(STATUS_LABELS, c.get("status", "")),
+            "item_code": c.get("item_code"),
+            "tool": " ".join(x for x in (c.get("tool"), c.get("tool_version")) if x),
+            "evidence": _evidence(c.get("evidence") or {}),
+        }
+        for c in checks
+    ]
+
+
+def _check_report_context(request: HttpRequest, run: LongTermCheck) -> dict[str, Any]:
+    """The report of one run in the form of the ingest report: the summary by property, every
+    长期保存 content of DA/T 70 (those Lantai does not check as 不适用, with the reason) and up to
+    CHECK_CAP failing/warning objects per content, all of one content on its own page."""
+    catalogue = load_catalogue()
+    checks: list[dict[str, Any]] = list(run.checks or [])
+    counts: dict[tuple[str, str], int] = {}
+    by_content: dict[str, dict[str, int]] = {}
+    for check in checks:
+        key = (check.get("property", ""), check.get("status", ""))
+        counts[key] = counts.get(key, 0) + 1
+        per = by_content.setdefault(check.get("content_code", ""), {})
+        per[key[1]] = per.get(key[1], 0) + 1
+    summary_rows = [
+        {
+            "property": p,
+            "label": _label(PROPERTY_LABELS, p),
+            "counts": [counts.get((p, s), 0) for s in STATUSES],
+            "status": _content_status({s: counts.get((p, s), 0) for s in STATUSES}),
+        }
+        for p in PROPERTIES
+    ]
+    order = {"fail": 0, "warn": 1}
+    problems = sorted(
+        (c for c in checks if c.get("status") in order), key=lambda c: order[c["status"]]
+    )
+    focus = request.GET.get("content", "")
+    contents = []
+    for c in catalogue.contents("bc"):
+        checked = bool(catalogue.checks_for(c.code, "bc"))
+        c_counts = by_content.get(c.code, {})
+        status = _content_status(c_counts) if checked else "na"
+        bad = c_counts.get("fail", 0) + c_counts.get("warn", 0)
+        mine = [p for p in problems if p.get("content_code") == c.code]
+        contents.append(
+            {
+                "code": c.code,
+                "title": c.title_zh,
+                "method": c.method_zh,
+                "property_label": _label(PROPERTY_LABELS, c.property),
+                "checked": checked,
+                "note": ""
+                if checked
+                else gettext(NOT_CHECKED_MANUAL if c.code in MANUAL_CONTENTS else NOT_CHECKED),
+                "status": status,
+                "status_label": _label(STATUS_LABELS, status),
+                "counts": [c_counts.get(s, 0) for s in STATUSES],
+                "bad": bad,
+                "rows": _check_rows(mine[:CHECK_CAP]) if bad and not focus else [],
+                "more": bad > CHECK_CAP,
+            }
+        )
+    focused = None
+    if focus:
+        content = next((c for c in contents if c["code"] == focus), None)
+        if content is not None:
+            page = Paginator(
+                [p for p in problems if p.get("content_code") == focus], CHECK_DRILL_PAGE
+            ).get_page(request.GET.get("page"))
+            focused = {"content": content, "page": page, "rows": _check_rows(page.object_list)}
+    summary = run.summary or {}
+    object_ids = list(summary.get("packages", []))
+    found = {p.object_id: p for p in Package.objects.filter(object_id__in=object_ids)}
+    stage_seconds = summary.get("stage_seconds", {})
+    return {
+        "run": run,
+        "catalogue": catalogue,
+        "packages": [{"object_id": o, "package": found.get(o)} for o in object_ids],
+        "status_headers": [_label(STATUS_LABELS, s) for s in STATUSES],
+        "summary_rows": summary_rows,
+        "contents": contents,
+        "focused": focused,
+        "stages": [
+            {"label": _label(CHECK_STAGE_LABELS, k), "seconds": v} for k, v in stage_seconds.items()
+        ],
+        "total_seconds": round(sum(stage_seconds.values()), 3),
+        "seconds": round((run.finished_at - run.started_at).total_seconds(), 1),
+    }
+
+
+@permission_required(PRESERVE)
+def check_report(request: HttpRequest, pk: int) -> HttpResponse:
+    run = LongTermCheck.objects.filter(pk=pk).first()
+    if run is None:
+        return not_found(request, gettext("检测记录不存在。"))
+    return render(request, "web/storage_check.html", _check_report_context(request, run))
