@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from lantai.ingest.formats import Identification, _pkg_version
+from lantai.standards import safe_xml
 from lantai.standards.dat70 import CheckResult
 
 __all__ = ["validate", "validator_kind"]
@@ -339,19 +340,6 @@ def _validate_jp2(path: Path, obj: str, fmt: str) -> list[CheckResult]:
 # --- XML / OFD --------------------------------------------------------------------------------------
 
 
-def _secure_parser() -> Any:
-    from lxml import etree
-
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        recover=False,
-    )
-
-
 def _lxml_version() -> str:
     from lxml import etree
 
@@ -363,7 +351,7 @@ def _validate_xml(path: Path, obj: str) -> list[CheckResult]:
 
     tv = _lxml_version()
     try:
-        tree = etree.parse(str(path), _secure_parser())
+        tree = etree.parse(str(path), safe_xml.parser())
     except etree.XMLSyntaxError as exc:
         ev: dict[str, Any] = {"reason": "XML 格式不正确（不是格式良好的 XML）", "error": _err(exc)}
         if exc.lineno:
@@ -419,7 +407,7 @@ def _validate_ofd(path: Path, obj: str) -> list[CheckResult]:
                 return [_result("fail", obj, {"reason": "OFD.xml 过大"}, "ofd", tv)]
             with zf.open(info) as fh:
                 data = fh.read(OFD_XML_MAX_BYTES + 1)
-            root = etree.fromstring(data, _secure_parser())
+            root = etree.fromstring(data, safe_xml.parser())
             doc_roots = [
                 (e.text or "").strip()
                 for e in root.iter()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -32,7 +31,7 @@ from lantai.ingest import (
     virus,
 )
 from lantai.ingest.memo import Memo, result_from_dict
-from lantai.standards.dat70 import CheckResult
+from lantai.standards.dat70 import CheckResult, count_by_property
 from lantai.standards.transfer.detect import read_package
 from lantai.standards.transfer.package import Package, PackageFile
 
@@ -67,16 +66,13 @@ class TransferCheck:
         return "fail" if any(c.status == "fail" for c in self.checks) else "pass"
 
     def summary(self) -> dict[str, Any]:
-        by_property: dict[str, Counter[str]] = {}
-        for c in self.checks:
-            by_property.setdefault(c.property, Counter())[c.status] += 1
         return {
             "package_kind": self.kind,
             "files": self.files,
             "bytes": self.bytes,
             "items": self.items,
             "register": self.register,
-            "by_property": {p: dict(counts) for p, counts in by_property.items()},
+            "by_property": count_by_property(self.checks),
             "stage_seconds": {k: round(v, 3) for k, v in self.stages.items()},
             "notes": self.notes,
         }

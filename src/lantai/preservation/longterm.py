@@ -12,7 +12,6 @@ from __future__ import annotations
 import shutil
 import time
 import uuid
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from lantai.ingest import format_checks, formats, virus
 from lantai.preservation import events, locations, ocfl, packaging, record_xml
 from lantai.preservation.models import LongTermCheck, Package, Replica
 from lantai.preservation.storage import LocationUnavailable
-from lantai.standards.dat70 import CheckResult
+from lantai.standards.dat70 import CheckResult, count_by_property
 
 STAGE = "长期保存"
 METADATA = "/metadata.xml"
@@ -51,12 +50,9 @@ class Report:
         return "fail" if any(c.status == "fail" for c in self.checks) else "pass"
 
     def summary(self) -> dict[str, Any]:
-        by_property: dict[str, Counter[str]] = {}
-        for c in self.checks:
-            by_property.setdefault(c.property, Counter())[c.status] += 1
         return {
             "packages": self.packages,
-            "by_property": {p: dict(n) for p, n in by_property.items()},
+            "by_property": count_by_property(self.checks),
             "stage_seconds": {k: round(v, 3) for k, v in self.stages.items()},
         }
 

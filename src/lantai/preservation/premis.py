@@ -14,6 +14,8 @@ from datetime import datetime
 
 from lxml import etree
 
+from lantai.standards import safe_xml
+
 __all__ = [
     "AGENT_TYPES",
     "EVENT_TYPES",
@@ -223,16 +225,6 @@ def to_xml(events: list[Event], agents: list[Agent], objects: list[FileObject]) 
 # --- reading -------------------------------------------------------------------------------------
 
 
-def _safe_parser() -> etree.XMLParser:
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-    )
-
-
 def _text(el: etree._Element | None, tag: str) -> str:
     child = None if el is None else el.find(_P + tag)
     return "" if child is None else (child.text or "")
@@ -305,7 +297,7 @@ def parse(xml: bytes) -> tuple[list[Event], list[Agent], list[FileObject]]:
     """Read a document written by `to_xml` (or any PREMIS 3 document using the same elements).
     No DTDs, entities or network access."""
     try:
-        tree = etree.fromstring(xml, _safe_parser()).getroottree()
+        tree = etree.fromstring(xml, safe_xml.parser()).getroottree()
     except etree.XMLSyntaxError as e:
         raise PremisError(f"PREMIS 文档不是合法的 XML：{e}") from e
     if tree.docinfo.doctype:

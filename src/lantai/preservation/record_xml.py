@@ -29,6 +29,7 @@ from typing import Any
 
 from lxml import etree
 
+from lantai.standards import safe_xml
 from lantai.standards.metadata_profile import Element, Profile, load_profile
 
 __all__ = ["RecordXMLError", "metadata_file_name", "parse", "to_xml"]
@@ -219,7 +220,7 @@ def to_xml(record: Mapping[str, object], profile: Profile | None = None) -> byte
 def parse(xml: bytes, profile: Profile | None = None) -> Record:
     """The record dict back from `to_xml`'s output. No DTDs, entities or network access."""
     profile = profile or load_profile()
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    parser = safe_xml.parser()
     try:
         tree = etree.fromstring(xml, parser).getroottree()
     except etree.XMLSyntaxError as e:

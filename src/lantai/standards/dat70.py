@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -114,6 +116,14 @@ class CheckResult:
         )
 
     for_check = from_spec
+
+
+def count_by_property(checks: Iterable[CheckResult]) -> dict[str, dict[str, int]]:
+    """property -> status -> number of results: the summary table of a detection report."""
+    out: dict[str, Counter[str]] = {}
+    for c in checks:
+        out.setdefault(c.property, Counter())[c.status] += 1
+    return {p: dict(n) for p, n in out.items()}
 
 
 @dataclass(frozen=True)

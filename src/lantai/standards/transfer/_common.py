@@ -13,6 +13,7 @@ from typing import Any
 
 from lxml import etree
 
+from .. import safe_xml
 from ..dat70 import CheckResult
 from .package import PackageFile
 
@@ -290,15 +291,7 @@ def load_xml(path: Path, rel: str, *, huge: bool = False) -> XmlLoad:
     else:
         utf8 = data
     del text
-    parser = etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        huge_tree=huge,
-        load_dtd=False,
-        dtd_validation=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+    parser = safe_xml.parser(huge_tree=huge, remove_comments=True, remove_pis=True)
     try:
         out.root = etree.fromstring(utf8, parser)
     except etree.XMLSyntaxError as exc:
