@@ -7,3 +7,5 @@ import tempfile
 os.environ.setdefault("LANTAI_DATA_DIR", tempfile.mkdtemp(prefix="lantai-test-"))
 os.environ.setdefault("LANTAI_SECRET_KEY", "test-secret")
 os.environ.setdefault("LANTAI_JOBS_IMMEDIATE", "1")
+# Most tests keep packages on the primary location alone; the copies policy has its own tests.
+os.environ.setdefault("LANTAI_PRESERVATION_MIN_COPIES", "1")

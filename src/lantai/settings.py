@@ -215,6 +215,9 @@ PRESERVATION_ROOT = Path(os.environ.get("LANTAI_PRESERVATION_ROOT", str(DATA_DIR
 #  {"name": "oss", "s3_url": "https://oss.example.cn", "bucket": "aip", "required": true}]
 # S3 keys come from LANTAI_S3_ACCESS_KEY / LANTAI_S3_SECRET_KEY, never from this list.
 STORAGE_LOCATIONS = json.loads(os.environ.get("LANTAI_STORAGE_LOCATIONS", "[]"))
+# Storage policy (异地备份): a package is 已保存 only with this many verified copies on required
+# locations; fewer required locations than this raise a 存储策略未满足 alert.
+PRESERVATION_MIN_COPIES = int(os.environ.get("LANTAI_PRESERVATION_MIN_COPIES", "2"))
 # Fixity audit: every file on every replica is re-verified at least once per cycle, in batches.
 AUDIT_CYCLE_DAYS = int(os.environ.get("LANTAI_AUDIT_CYCLE_DAYS", "90"))
 AUDIT_BATCH_FILES = int(os.environ.get("LANTAI_AUDIT_BATCH_FILES", "2000"))

@@ -204,6 +204,22 @@ def test_unreachable_location_leaves_the_package_pending_until_it_returns(
     assert not Alert.objects.filter(kind="unreachable", resolved_at=None).exists()
 
 
+def test_two_copy_policy(category: Category, tmp_path: Path, settings: Any) -> None:
+    settings.PRESERVATION_MIN_COPIES = 2  # the production default (the tests run with 1)
+    records = _records(category, 1)
+    pkg = packaging.new_package("transfer", "移交 4", None, [r.pk for r in records])
+    assert replication.preserve(pkg.pk) == "pending"  # one verified copy is not enough
+    from lantai.preservation.tasks import preservation_tick
+
+    preservation_tick.call_local()
+    policy = Alert.objects.get(kind="policy", resolved_at=None)
+    assert "至少 2 个" in policy.message
+    _second(tmp_path)  # a second required location: the policy is met
+    policy.refresh_from_db()
+    assert policy.resolved_at is not None
+    assert replication.preserve(pkg.pk) == "preserved"
+
+
 def test_locations_declared_in_settings_are_created_and_filled(
     package: Package, tmp_path: Path, settings: Any
 ) -> None:

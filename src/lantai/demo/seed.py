@@ -106,8 +106,25 @@ def seed_demo(records: int = 20000, seed: int = 2024) -> Summary:
         red_codes = _records(archive, fonds, summary)
         _collection(archive, repos, red_codes, summary)
         _users(archive, repos, fonds, summary)
+        _storage(summary)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _storage(summary: Summary) -> None:
+    """A second required storage location, so the demo meets the two-copy policy. In production
+    it must be another disk in another building (异地备份), not a folder of the data directory."""
+    from django.conf import settings
+
+    from lantai.preservation import locations
+    from lantai.preservation.models import StorageLocation
+
+    locations.ensure_primary()
+    exists = StorageLocation.objects.filter(name="demo-replica").exists()
+    if not exists:
+        path = Path(settings.DATA_DIR) / "replica"
+        locations.add_location("demo-replica", path=str(path), required=True)
+    summary.count("storage location", not exists)
 
 
 # --- structure ----------------------------------------------------------------------------------

@@ -148,6 +148,7 @@ def add_location(
                 ]
             )
             Package.objects.exclude(status="deleted").update(status="pending")
+        check_policy()
         audit.record(
             "storage_location_add",
             "storage_location",
@@ -169,6 +170,21 @@ def resolve_alerts(kind: str, resolution: str, **where: object) -> None:
     Alert.objects.filter(kind=kind, resolved_at=None, **where).update(
         resolved_at=timezone.now(), resolution=resolution
     )
+
+
+def check_policy() -> bool:
+    """Are there enough required locations for the copies the policy asks for (异地备份)?"""
+    need = settings.PRESERVATION_MIN_COPIES
+    have = StorageLocation.objects.filter(required=True).count()
+    if have < need:
+        open_alert(
+            "policy",
+            f"存储策略要求每个信息包至少 {need} 个已校验副本（异地备份），但只有 {have} 个必需存储位置："
+            "请添加另一处（另一建筑或异地）的必需存储位置",
+        )
+        return False
+    resolve_alerts("policy", f"已有 {have} 个必需存储位置")
+    return True
 
 
 def stored_bytes(loc: StorageLocation) -> int:

@@ -138,6 +138,7 @@ class Alert(models.Model):
         ("unreachable", _("存储位置不可达")),
         ("low_space", _("存储空间不足")),
         ("repair_failed", _("无法修复")),
+        ("policy", _("存储策略未满足")),
     ]
     kind = models.CharField(max_length=16, choices=KINDS)
     message = models.TextField()

@@ -10,6 +10,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -60,7 +61,9 @@ def _set_status(package: Package) -> str:
     if package.status == "deleted":
         return "deleted"
     required = Replica.objects.filter(package=package, location__required=True)
-    done = not required.filter(Q(version__lt=package.version) | Q(damaged=True)).exists()
+    behind = Q(version__lt=package.version) | Q(damaged=True)
+    copies = required.exclude(behind).count()
+    done = not required.filter(behind).exists() and copies >= settings.PRESERVATION_MIN_COPIES
     status = "preserved" if done and package.version > 0 else "pending"
     Package.objects.filter(pk=package.pk).update(status=status)
     package.status = status

@@ -28,6 +28,7 @@ def preservation_tick() -> None:
     location that was unreachable, a worker that was killed)."""
     with acting_as("system:preservation"):
         locations.sync_from_settings()
+        locations.check_policy()
         for loc in StorageLocation.objects.all():
             locations.check_health(loc)
         packaging.package_loose_records()
