@@ -31,7 +31,7 @@ step() {  # step NAME CMD...: run, time and record one step
 }
 
 # mypy: lantai.standards plus every app's services.py (and the catalogue's service modules split
-# out of it: components, thematic), the audit log, the ingest and preservation service modules.
+# out of it: components, thematic), the audit log, the ingest, preservation and search modules.
 # (mypy takes either packages/modules or files, so files are passed as module names.)
 run_mypy() {
   local args=() f m
@@ -43,7 +43,8 @@ run_mypy() {
     src/lantai/ingest/formats.py src/lantai/ingest/format_checks.py src/lantai/ingest/virus.py src/lantai/ingest/metadata_checks.py \
     src/lantai/ingest/package_checks.py src/lantai/ingest/uploads.py src/lantai/ingest/memo.py \
     src/lantai/preservation/{storage,s3,ocfl,premis,record_xml,locations,replication,audit}.py \
-    src/lantai/preservation/{packaging,events,leases,deletion,rebuild,verification,longterm}.py; do
+    src/lantai/preservation/{packaging,events,leases,deletion,rebuild,verification,longterm}.py \
+    src/lantai/search/{query,backend,backends,tantivy_backend,postgres_backend,documents,text}.py; do
     [ -f "$f" ] || continue
     m="${f#src/}"
     m="${m%.py}"

@@ -17,6 +17,7 @@ from ninja.renderers import JSONRenderer
 from lantai.catalog.api import router as catalog_router
 from lantai.catalog.services import CatalogError, PermissionDenied
 from lantai.core.api_auth import API_AUTH, UNAUTHENTICATED
+from lantai.search.api import router as public_router
 
 
 class Utf8JSONRenderer(JSONRenderer):
@@ -55,3 +56,4 @@ def _refused(request: HttpRequest, exc: CatalogError) -> HttpResponse:
 
 
 api.add_router("/", catalog_router)
+api.add_router("/public/", public_router)  # no login: open records only

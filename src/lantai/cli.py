@@ -576,10 +576,21 @@ def bench_fixity(files: int, size_kb: int, out: Path | None) -> None:
     _echo_json(_bench_module("fixity_bench").run(files, size_kb, out))
 
 
+@bench.command("search")
+@click.option("--records", default=1_000_000, show_default=True)
+@click.option("--fulltext", default=200_000, show_default=True, help="Records with full text.")
+@click.option("--out", default=None, type=click.Path(path_type=Path))
+def bench_search(records: int, fulltext: int, out: Path | None) -> None:
+    """Search p95 and indexing rate, tantivy and PostgreSQL vs SQLite FTS5 trigram and pg_trgm."""
+    _echo_json(_bench_module("search_bench").run(records, fulltext, out))
+
+
 def _register_groups() -> None:
     from lantai.preservation.cli import storage
+    from lantai.search.cli import search
 
     main.add_command(storage)
+    main.add_command(search)
 
 
 _register_groups()

@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "lantai.catalog",
     "lantai.ingest",
     "lantai.preservation",
+    "lantai.search",
+    "lantai.access",  # 用: public portal, 查档申请, 利用登记
     "lantai.web",
 ]
 
@@ -227,3 +229,41 @@ PACKAGE_MAX_RECORDS = int(os.environ.get("LANTAI_PACKAGE_MAX_RECORDS", "5000"))
 # 长期保存 checks (DA/T 70): packages checked per daily run, longest unchecked first.
 LONGTERM_SAMPLE = int(os.environ.get("LANTAI_LONGTERM_SAMPLE", "20"))
 STORAGE_LOW_SPACE_BYTES = int(os.environ.get("LANTAI_STORAGE_LOW_SPACE_BYTES", str(10 * 1024**3)))
+
+# 用: search. The index is derived from the catalogue (`lantai search reindex` rebuilds it).
+# tantivy (embedded default: an index directory) | postgresql (scale-out: tables in PostgreSQL).
+SEARCH_BACKEND = os.environ.get("LANTAI_SEARCH_BACKEND", "tantivy").strip().lower()
+SEARCH_INDEX_DIR = Path(
+    os.environ.get("LANTAI_SEARCH_INDEX_DIR", str(DATA_DIR / "search" / "index"))
+).resolve()
+# The PostgreSQL backend's database; when unset, the catalogue's own database (which must then
+# be PostgreSQL), reached with the same connection settings as Django's.
+SEARCH_DATABASE_URL = os.environ.get("LANTAI_SEARCH_DATABASE_URL", "")
+SEARCH_TABLE_PREFIX = os.environ.get("LANTAI_SEARCH_TABLE_PREFIX", "lantai_search")
+# Full text extracted from electronic files, cached by the file's SM3 (reindexing never
+# re-extracts), with bounds on what one file may cost.
+SEARCH_TEXT_CACHE_DIR = Path(
+    os.environ.get("LANTAI_SEARCH_TEXT_CACHE_DIR", str(DATA_DIR / "search" / "text"))
+).resolve()
+SEARCH_TEXT_MAX_FILE_BYTES = int(
+    os.environ.get("LANTAI_SEARCH_TEXT_MAX_FILE_BYTES", str(512 * 1024**2))
+)
+SEARCH_TEXT_MAX_CHARS = int(os.environ.get("LANTAI_SEARCH_TEXT_MAX_CHARS", "1000000"))
+SEARCH_TEXT_TIMEOUT_S = float(os.environ.get("LANTAI_SEARCH_TEXT_TIMEOUT_S", "120"))
+# Minutes between the catch-up runs that index what the incremental jobs missed.
+SEARCH_CATCH_UP_MINUTES = int(os.environ.get("LANTAI_SEARCH_CATCH_UP_MINUTES", "5"))
+
+# 用: the public portal (公众查档). Token buckets per client IP, "N/period" with period s, min, h
+# or d (e.g. "60/min", "5/10min"); a request over the limit gets 429 with Retry-After.
+PUBLIC_RATE = os.environ.get("LANTAI_PUBLIC_RATE", "60/min")  # pages
+PUBLIC_SEARCH_RATE = os.environ.get("LANTAI_PUBLIC_SEARCH_RATE", "20/min")
+PUBLIC_SUGGEST_RATE = os.environ.get("LANTAI_PUBLIC_SUGGEST_RATE", "120/min")  # autocomplete
+PUBLIC_CONTENT_RATE = os.environ.get("LANTAI_PUBLIC_CONTENT_RATE", "120/min")  # images, PDFs
+PUBLIC_FORM_RATE = os.environ.get("LANTAI_PUBLIC_FORM_RATE", "5/10min")  # 查档申请, status checks
+# A 查档申请 submitted sooner than this after the form was served is taken for a bot.
+PUBLIC_FORM_MIN_SECONDS = float(os.environ.get("LANTAI_PUBLIC_FORM_MIN_SECONDS", "3"))
+# Behind a reverse proxy: the request header (META name, e.g. HTTP_X_REAL_IP) that carries the
+# client address; its last comma-separated value is used. Empty: REMOTE_ADDR.
+PUBLIC_CLIENT_IP_HEADER = os.environ.get("LANTAI_PUBLIC_CLIENT_IP_HEADER", "")
+# Watermarked page images: longest side in pixels (originals are never served).
+PUBLIC_IMAGE_MAX_PX = int(os.environ.get("LANTAI_PUBLIC_IMAGE_MAX_PX", "2400"))

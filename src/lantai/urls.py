@@ -7,5 +7,7 @@ urlpatterns = [
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("public/", include("lantai.access.urls")),  # 公众查档: the public site, no sign-in
+    path("reading-room/", include("lantai.access.staff_urls")),  # 利用服务 (staff, signed in)
     path("", include("lantai.web.urls")),
 ]

@@ -35,6 +35,7 @@ PUBLIC = "public.search"
 SUBMIT = "ingest.submit"  # upload transfer packages, read their reports, resubmit (own transfers)
 RECEIVE = "ingest.receive"  # see every transfer, accept or return it
 PRESERVE = "preservation.manage"  # storage locations, replicas, audits, deletion requests
+SERVE = "access.serve"  # 查档申请: accept, approve, provide or refuse; 利用登记
 
 ROLES: dict[str, Role] = {
     r.code: r
@@ -49,7 +50,7 @@ ROLES: dict[str, Role] = {
         _role("receiving_archivist", "接收员", "Receiving archivist", VIEW, EDIT, EXPORT, RECEIVE),
         _role("preservation_officer", "保管员", "Preservation officer", VIEW, PRESERVE),
         _role("reviewer", "审核员", "Open-review reviewer", VIEW),
-        _role("reading_room", "利用服务人员", "Reading-room staff", VIEW, EXPORT),
+        _role("reading_room", "利用服务人员", "Reading-room staff", VIEW, EXPORT, SERVE),
         _role("filing_unit", "立档单位", "Filing unit", VIEW, SUBMIT),
         _role("public", "公众", "Public", PUBLIC),
     ]

@@ -31,6 +31,7 @@ PERMISSION_LABELS = {
     roles.SUBMIT: _("提交移交"),
     roles.RECEIVE: _("接收移交"),
     roles.PRESERVE: _("长期保存"),
+    roles.SERVE: _("利用服务"),
 }
 
 View = Callable[..., HttpResponse]

@@ -1,0 +1,698 @@
+"""用: what the public may see and receive, access requests (查档申请) and the use register (利用登记).
+
+Views, API endpoints and commands call these functions; they never touch the models directly.
+
+What the public sees is decided in one place each:
+- records: `public_record` (open status 开放 and 密级 公开, through `catalog.services.visible_records`
+  for an anonymous user), with only the fields in `lantai.search.query.PUBLIC_FIELDS`;
+- content: `public_component` (a component of such a record) and `watermarked_image` (page images
+  are re-rendered with a visible watermark; the stored original is never sent);
+- counts and search: the search service with the public scope (`search(None, …)`).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import io
+import os
+import re
+import secrets
+import shutil
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from lantai.access.models import (
+    ID_TYPES,
+    METHODS,
+    PURPOSES,
+    AccessRequest,
+    Provision,
+    mask_id,
+)
+from lantai.catalog import services as catalog
+from lantai.catalog.models import Component, Record
+from lantai.core import audit
+from lantai.core.models import User
+from lantai.core.roles import SERVE
+
+
+class AccessError(Exception):
+    """A refusal a user can act on: `message` is shown (Chinese), `field` names the form field."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class AccessDenied(AccessError):
+    pass
+
+
+# --- identity documents ------------------------------------------------------------------------
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+_ID_RE = re.compile(r"^[1-9]\d{16}[\dX]$")
+
+
+def resident_id_problem(number: str, today: date | None = None) -> str | None:
+    """Why `number` is not a valid 居民身份证号码 (GB 11643-1999), or None when it is.
+
+    18 characters: a 6-digit 行政区划代码, an 8-digit 出生日期, a 3-digit 顺序码 and a check
+    character computed with ISO 7064 MOD 11-2 (X stands for 10)."""
+    number = number.strip().upper()
+    if len(number) != 18:
+        return f"居民身份证号码应为 18 位，您填写的是 {len(number)} 位"
+    if not _ID_RE.match(number):
+        return "居民身份证号码前 17 位应为数字，最后一位为数字或 X"
+    try:
+        born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return f"居民身份证号码中的出生日期“{number[6:14]}”不是有效日期"
+    today = today or timezone.localdate()
+    if born > today or born.year < 1880:
+        return f"居民身份证号码中的出生日期“{number[6:14]}”不合理"
+    total = sum(int(d) * w for d, w in zip(number[:17], _ID_WEIGHTS, strict=True))
+    if _ID_CHECK[total % 11] != number[17]:
+        return "居民身份证号码校验位不正确（GB 11643），请核对后重新填写"
+    return None
+
+
+def id_number_problem(id_type: str, number: str) -> str | None:
+    """Why an identity document number cannot be accepted, or None."""
+    if id_type not in dict(ID_TYPES):
+        return "请选择证件类型"
+    number = number.strip()
+    if not number:
+        return "请填写证件号码"
+    if id_type == "resident_id":
+        return resident_id_problem(number)
+    if not re.fullmatch(r"[A-Za-z0-9()（）\-]{5,32}", number):
+        return "证件号码只能包含字母、数字和括号，长度 5–32 位"
+    return None
+
+
+_MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+_LANDLINE_RE = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$")
+
+
+def normalize_phone(phone: str) -> str:
+    """A mainland mobile (11 digits) or landline (区号-号码) number without spaces; AccessError
+    when it is neither."""
+    cleaned = re.sub(r"[\s()（）]", "", phone).removeprefix("+86").removeprefix("0086")
+    if _MOBILE_RE.match(cleaned) or _LANDLINE_RE.match(cleaned):
+        return cleaned
+    raise AccessError("请填写有效的手机号码（11 位）或固定电话（区号-号码）", "phone")
+
+
+def mask_name(name: str) -> str:
+    return name[:1] + "*" * max(len(name) - 1, 1) if name else ""
+
+
+# --- what the public sees ------------------------------------------------------------------------
+IMAGE_TYPES = frozenset(
+    {"image/jpeg", "image/png", "image/tiff", "image/gif", "image/bmp", "image/webp", "image/jp2"}
+)
+PDF_TYPE = "application/pdf"
+
+
+def public_record(pk: int) -> Record | None:
+    """An open (开放), unclassified record with its fonds, category and repository; None for a
+    record the public may not see and for one that does not exist alike."""
+    record = catalog.visible_record(AnonymousUser(), pk)  # type: ignore[arg-type]
+    if record is None or record.open_status != "open" or record.classification_level != 0:
+        return None
+    return record
+
+
+def public_records(ids: Iterable[int]) -> list[Record]:
+    """The open records among `ids` (others are dropped without a word)."""
+    wanted = {int(i) for i in ids}
+    if not wanted:
+        return []
+    qs = catalog.visible_records(AnonymousUser()).filter(  # type: ignore[arg-type]
+        pk__in=wanted, open_status="open", classification_level=0
+    )
+    return list(qs.order_by("reference_code"))
+
+
+@dataclass(frozen=True)
+class PublicContent:
+    component: Component
+    kind: str  # "image" | "pdf"
+
+
+def public_contents(record: Record) -> tuple[list[PublicContent], int]:
+    """The components of an open record that the portal shows (page images and PDFs), in order,
+    and how many other components it has (offered through a 查档申请 only)."""
+    if public_record(record.pk) is None:
+        return [], 0
+    shown: list[PublicContent] = []
+    others = 0
+    for component in Component.objects.filter(record_id=record.pk).order_by("id"):
+        kind = _content_kind(component)
+        if kind:
+            shown.append(PublicContent(component, kind))
+        else:
+            others += 1
+    return shown, others
+
+
+def _content_kind(component: Component) -> str:
+    mime = (component.mime_type or "").lower()
+    if mime in IMAGE_TYPES:
+        return "image"
+    if mime == PDF_TYPE:
+        return "pdf"
+    return ""
+
+
+def public_component(pk: int, kind: str) -> Component | None:
+    """A component of an open record, of the given kind ("image" or "pdf"); None otherwise."""
+    component = Component.objects.filter(pk=pk).first()
+    if component is None or public_record(component.record_id) is None:
+        return None
+    return component if _content_kind(component) == kind else None
+
+
+def _stored_path(component: Component) -> Path:
+    root = Path(settings.MEDIA_ROOT).resolve()
+    path = (root / component.path).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise AccessError(f"电子文件“{component.name}”暂时无法提供")
+    return path
+
+
+def public_pdf_path(component: Component) -> Path:
+    """The stored PDF of an open record, checked to be inside MEDIA_ROOT and to be a PDF."""
+    if public_component(component.pk, "pdf") is None:
+        raise AccessError("该电子文件不对公众提供")
+    path = _stored_path(component)
+    with path.open("rb") as f:
+        if not f.read(1024).lstrip().startswith(b"%PDF-"):
+            raise AccessError(f"电子文件“{component.name}”不是 PDF 文件")
+    return path
+
+
+# --- watermarked page images -------------------------------------------------------------------
+_FONTS = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+)
+_MAX_SOURCE_PIXELS = 300_000_000  # refuse decompression bombs; a 600 dpi A0 scan is ~220 MP
+
+
+def delivery_id(component: Component, day: date) -> str:
+    """The id printed in a delivered image's watermark: component and day, with a keyed check so
+    a copy found elsewhere can be traced back (it is not guessable for another component)."""
+    mac = hmac.new(
+        settings.SECRET_KEY.encode(), f"{component.pk}:{component.sm3}:{day}".encode(), "sha256"
+    ).hexdigest()[:6]
+    return f"GK{day:%Y%m%d}-{component.pk}-{mac.upper()}"
+
+
+def watermark_text(component: Component, day: date) -> str:
+    record = Record.objects.select_related("repository").get(pk=component.record_id)
+    return f"{record.repository.name} 公众查档 {day.isoformat()} {delivery_id(component, day)}"
+
+
+def watermarked_image(component: Component, day: date | None = None) -> Path:
+    """A JPEG of the page image, at most PUBLIC_IMAGE_MAX_PX on its longest side, with the
+    watermark drawn across it; rendered on first delivery of the day and cached under the data
+    directory (earlier days' renderings are removed). The stored original is never sent."""
+    if public_component(component.pk, "image") is None:
+        raise AccessError("该电子文件不对公众提供")
+    day = day or timezone.localdate()
+    text = watermark_text(component, day)
+    key = hashlib.sha256(f"{component.sm3}|{settings.PUBLIC_IMAGE_MAX_PX}|{text}".encode())
+    root = Path(settings.DATA_DIR) / "delivery"
+    folder = root / day.isoformat()
+    target = folder / f"{key.hexdigest()[:32]}.jpg"
+    if target.is_file():
+        return target
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in root.iterdir():  # yesterday's watermark carries yesterday's date
+        if old.is_dir() and old.name < day.isoformat():
+            shutil.rmtree(old, ignore_errors=True)
+    tmp = folder / f".{secrets.token_hex(8)}.tmp"
+    try:
+        _render_watermark(_stored_path(component), text, tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def _font(size: int) -> Any:
+    from PIL import ImageFont
+
+    for candidate in _FONTS:
+        if Path(candidate).is_file():
+            return ImageFont.truetype(candidate, size)
+    return ImageFont.load_default(size)
+
+
+def _render_watermark(source: Path, text: str, out: Path) -> None:
+    from PIL import Image, ImageDraw, ImageOps
+
+    Image.MAX_IMAGE_PIXELS = _MAX_SOURCE_PIXELS
+    try:
+        with Image.open(source) as opened:
+            opened.seek(0)  # first frame of a multi-page TIFF
+            image = ImageOps.exif_transpose(opened).convert("RGB")
+    except (OSError, ValueError, Image.DecompressionBombError) as e:
+        raise AccessError("页面图像无法显示，请通过查档申请获取") from e
+    limit = int(settings.PUBLIC_IMAGE_MAX_PX)
+    image.thumbnail((limit, limit))
+    width, height = image.size
+    size = max(14, min(width, height) // 22)
+    font = _font(size)
+    # Tile the text on a square layer, rotate it 30° and lay it over the page.
+    side = int((width**2 + height**2) ** 0.5) + size * 4
+    layer = Image.new("RGBA", (side, side), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+    step_x, step_y = int(right - left) + size * 3, int(bottom - top) + size * 4
+    for row, y in enumerate(range(0, side, step_y)):
+        offset = (row % 2) * step_x // 2
+        for x in range(-step_x + offset, side, step_x):
+            draw.text((x, y), text, font=font, fill=(160, 30, 20, 80))
+    layer = layer.rotate(30, resample=Image.Resampling.BICUBIC)
+    cx, cy = (side - width) // 2, (side - height) // 2
+    layer = layer.crop((cx, cy, cx + width, cy + height))
+    # A plain band at the foot states the same, readable whatever the page looks like.
+    band = max(size + size // 2, 20)
+    canvas = Image.new("RGB", (width, height + band), (255, 255, 255))
+    canvas.paste(image, (0, 0))
+    page = canvas.convert("RGBA")
+    page.alpha_composite(layer, (0, 0))
+    foot = ImageDraw.Draw(page)
+    foot.rectangle((0, height, width, height + band), fill=(35, 64, 90, 255))
+    foot.text((size // 2, height + (band - size) // 2 - 2), text, font=_font(size * 3 // 4 or 1),
+              fill=(255, 255, 255, 255))  # fmt: skip
+    page.convert("RGB").save(out, "JPEG", quality=85, optimize=True)
+
+
+# --- the open catalogue (档案法 art 28) -------------------------------------------------------------
+@dataclass(frozen=True)
+class FondsEntry:
+    id: int
+    code: str
+    name: str
+    count: int
+
+
+@dataclass(frozen=True)
+class RepositoryEntry:
+    code: str
+    name: str
+    count: int
+    fonds: list[FondsEntry]
+
+
+def open_catalogue() -> list[RepositoryEntry]:
+    """How many open records each repository and fonds holds, as the public search counts them
+    (so a fonds link's result count matches); repositories and fonds without any are left out."""
+    from lantai.search import services as search
+    from lantai.search.query import Query
+
+    facets = search.search(None, Query(facets=("repository",), limit=0, highlight=False)).facets
+    per_repo = {code: n for code, n in facets.get("repository", {}).items() if n > 0}
+    if not per_repo:
+        return []
+    repositories = {r.code: r for r in catalog.visible_repositories(None).filter(code__in=per_repo)}
+    out: list[RepositoryEntry] = []
+    for code in sorted(per_repo):
+        repo = repositories.get(code)
+        if repo is None:
+            continue
+        query = Query(filters={"repository": (code,)}, facets=("fonds",), limit=0, highlight=False)
+        counts = search.search(None, query).facets.get("fonds", {})
+        fonds = catalog.visible_fonds(None).filter(repository=repo, code__in=list(counts))
+        entries = [
+            FondsEntry(f.pk, f.code, f.name, counts[f.code]) for f in fonds if counts[f.code] > 0
+        ]
+        entries.sort(key=lambda e: e.code)
+        out.append(RepositoryEntry(code, repo.name, per_repo[code], entries))
+    return out
+
+
+# --- access requests (查档申请) -----------------------------------------------------------------------
+_REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I
+
+
+@dataclass(frozen=True)
+class RequestInput:
+    applicant_name: str
+    id_type: str
+    id_number: str
+    phone: str
+    purpose: str
+    purpose_detail: str = ""
+    record_ids: tuple[int, ...] = ()
+    records_text: str = ""
+    certified_copy: bool = False
+
+
+def check_request(data: RequestInput) -> dict[str, str]:
+    """Field -> problem for everything wrong with a request (empty when it can be submitted)."""
+    problems: dict[str, str] = {}
+    name = data.applicant_name.strip()
+    if not name:
+        problems["applicant_name"] = "请填写申请人姓名"
+    elif len(name) > 100:
+        problems["applicant_name"] = "姓名不能超过 100 个字"
+    if problem := id_number_problem(data.id_type, data.id_number):
+        problems["id_type" if data.id_type not in dict(ID_TYPES) else "id_number"] = problem
+    try:
+        normalize_phone(data.phone)
+    except AccessError as e:
+        problems["phone"] = e.message
+    if data.purpose not in dict(PURPOSES):
+        problems["purpose"] = "请选择利用目的"
+    elif data.purpose == "other" and not data.purpose_detail.strip():
+        problems["purpose_detail"] = "利用目的选择“其他”时，请说明具体目的"
+    if len(data.purpose_detail) > 500:
+        problems["purpose_detail"] = "利用目的说明不能超过 500 个字"
+    if not public_records(data.record_ids) and not data.records_text.strip():
+        problems["records_text"] = "请说明需要查阅的档案（如档号、题名、年代、涉及的人和事）"
+    if len(data.records_text) > 4000:
+        problems["records_text"] = "档案说明不能超过 4000 个字"
+    return problems
+
+
+def _new_reference(prefix: str, model: type[AccessRequest] | type[Provision], field: str) -> str:
+    today = timezone.localdate()
+    for _ in range(20):
+        tail = "".join(secrets.choice(_REF_ALPHABET) for _ in range(6))
+        ref = f"{prefix}{today:%Y%m%d}-{tail}"
+        if not model.objects.filter(**{field: ref}).exists():
+            return ref
+    raise AccessError("暂时无法生成编号，请稍后重试")
+
+
+def submit_request(data: RequestInput) -> AccessRequest:
+    """Register a 查档申请 from the portal; AccessError naming the first problem when invalid.
+    Records that are not open are dropped silently (the form never offers them)."""
+    problems = check_request(data)
+    if problems:
+        field, message = next(iter(problems.items()))
+        raise AccessError(message, field)
+    records = public_records(data.record_ids)
+    with transaction.atomic():
+        req = AccessRequest.objects.create(
+            reference=_new_reference("CD", AccessRequest, "reference"),
+            applicant_name=data.applicant_name.strip(),
+            id_type=data.id_type,
+            id_number=data.id_number.strip().upper(),
+            phone=normalize_phone(data.phone),
+            purpose=data.purpose,
+            purpose_detail=data.purpose_detail.strip(),
+            records_text=data.records_text.strip(),
+            certified_copy=data.certified_copy,
+        )
+        req.records.set(records)
+        audit.record(
+            "access_request_submit",
+            "access_request",
+            req.reference,
+            {"purpose": req.purpose, "records": [r.pk for r in records], "certified": req.certified_copy},
+            actor="public",
+        )  # fmt: skip
+    return req
+
+
+def find_request(reference: str, phone: str) -> AccessRequest | None:
+    """The request with this reference number, if `phone` is the one given with it; None for a
+    wrong reference and a wrong phone alike."""
+    req = AccessRequest.objects.filter(reference=reference.strip().upper()).first()
+    try:
+        given = normalize_phone(phone)
+    except AccessError:
+        given = ""
+    expected = req.phone if req is not None else "-"
+    if hmac.compare_digest(given.encode(), expected.encode()) and req is not None:
+        return req
+    return None
+
+
+# --- the staff workflow: 受理 → 审批 → 提供 / 拒绝 -------------------------------------------------------
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "accept": (frozenset({"submitted"}), "accepted"),
+    "approve": (frozenset({"accepted"}), "approved"),
+    "provide": (frozenset({"approved"}), "provided"),
+    "refuse": (frozenset({"submitted", "accepted", "approved"}), "refused"),
+}
+
+
+def _require_serve(user: User) -> None:
+    if not (user.is_authenticated and user.has_perm_code(SERVE)):
+        raise AccessDenied("您的角色没有“利用服务”权限")
+
+
+def requests_for_staff(user: User, status: str = "") -> QuerySet[AccessRequest]:
+    _require_serve(user)
+    qs = AccessRequest.objects.select_related("accepted_by", "approved_by", "closed_by")
+    return qs.filter(status=status) if status else qs
+
+
+def get_request(user: User, pk: int) -> AccessRequest | None:
+    _require_serve(user)
+    return requests_for_staff(user).filter(pk=pk).first()
+
+
+def allowed_actions(req: AccessRequest) -> list[str]:
+    return [name for name, (sources, _) in TRANSITIONS.items() if req.status in sources]
+
+
+def _transition(
+    req: AccessRequest, user: User, action: str, detail: dict[str, Any]
+) -> AccessRequest:
+    _require_serve(user)
+    sources, target = TRANSITIONS[action]
+    locked = AccessRequest.objects.select_for_update().get(pk=req.pk)
+    if locked.status not in sources:
+        raise AccessError(
+            f"申请 {locked.reference} 当前状态为“{locked.get_status_display()}”，不能执行此操作"
+        )
+    now = timezone.now()
+    before = locked.status
+    locked.status = target
+    if action == "accept":
+        locked.accepted_by, locked.accepted_at = user, now
+    elif action == "approve":
+        locked.approved_by, locked.approved_at = user, now
+    else:
+        locked.closed_by, locked.closed_at = user, now
+    if detail.get("reason"):
+        locked.refusal_reason = str(detail["reason"])
+    if detail.get("note"):
+        locked.staff_note = "\n".join(x for x in (locked.staff_note, str(detail["note"])) if x)
+    locked.save()
+    audit.record(
+        f"access_request_{action}",
+        "access_request",
+        locked.reference,
+        {"from": before, "to": target, **detail},
+        actor=user.get_username(),
+    )
+    return locked
+
+
+def accept_request(req: AccessRequest, user: User, note: str = "") -> AccessRequest:
+    """受理: the request is complete and will be handled."""
+    with transaction.atomic():
+        return _transition(req, user, "accept", {"note": note.strip()})
+
+
+def approve_request(req: AccessRequest, user: User, note: str = "") -> AccessRequest:
+    """审批: the use is approved (by the same or another member of staff; both are recorded)."""
+    with transaction.atomic():
+        return _transition(req, user, "approve", {"note": note.strip()})
+
+
+def refuse_request(req: AccessRequest, user: User, reason: str) -> AccessRequest:
+    """拒绝, with the reason the applicant will read on the status page."""
+    reason = reason.strip()
+    if not reason:
+        raise AccessError("拒绝申请必须填写理由", "reason")
+    with transaction.atomic():
+        return _transition(req, user, "refuse", {"reason": reason})
+
+
+def provide_request(
+    req: AccessRequest, user: User, method: str, note: str = "", record_ids: Iterable[int] = ()
+) -> Provision:
+    """提供: close the request and register the provision (利用登记). `record_ids` adds records
+    found by staff (any the user may see) to those the applicant picked."""
+    if method not in dict(METHODS):
+        raise AccessError("请选择提供方式", "method")
+    with transaction.atomic():
+        done = _transition(req, user, "provide", {"method": method, "note": note.strip()})
+        records = list(done.records.all())
+        extra = catalog.visible_records(user).filter(pk__in=list(record_ids))
+        records += [r for r in extra if r not in records]
+        return register_provision(
+            user,
+            user_name=done.applicant_name,
+            id_type=done.id_type,
+            id_number=done.id_number,
+            purpose=done.purpose,
+            purpose_detail=done.purpose_detail,
+            records=records,
+            records_text=done.records_text,
+            method=method,
+            certified_copy=done.certified_copy,
+            note=note,
+            request=done,
+        )
+
+
+# --- the use register (利用登记) --------------------------------------------------------------------
+def register_provision(
+    user: User,
+    *,
+    user_name: str,
+    id_type: str,
+    id_number: str,
+    purpose: str,
+    method: str,
+    records: Iterable[Record] = (),
+    records_text: str = "",
+    purpose_detail: str = "",
+    certified_copy: bool = False,
+    note: str = "",
+    request: AccessRequest | None = None,
+) -> Provision:
+    """Register one provision of records (also used for walk-in readers without a request)."""
+    _require_serve(user)
+    if not user_name.strip():
+        raise AccessError("请填写利用者姓名", "user_name")
+    if problem := id_number_problem(id_type, id_number):
+        raise AccessError(problem, "id_number")
+    if purpose not in dict(PURPOSES):
+        raise AccessError("请选择利用目的", "purpose")
+    if method not in dict(METHODS):
+        raise AccessError("请选择提供方式", "method")
+    records = list(records)
+    if not records and not records_text.strip():
+        raise AccessError("请登记所提供的档案", "records_text")
+    with transaction.atomic():
+        provision = Provision.objects.create(
+            number=_new_reference("LY", Provision, "number"),
+            request=request,
+            user_name=user_name.strip(),
+            id_type=id_type,
+            id_number=id_number.strip().upper(),
+            purpose=purpose,
+            purpose_detail=purpose_detail.strip(),
+            records_text=records_text.strip(),
+            method=method,
+            certified_copy=certified_copy,
+            note=note.strip(),
+            provided_by=user,
+        )
+        provision.records.set(records)
+        audit.record(
+            "access_provision",
+            "provision",
+            provision.number,
+            {
+                "request": request.reference if request else "",
+                "records": [r.pk for r in records],
+                "method": method,
+                "purpose": purpose,
+            },
+            actor=user.get_username(),
+        )
+    return provision
+
+
+def provisions_for_staff(
+    user: User, since: date | None = None, until: date | None = None
+) -> QuerySet[Provision]:
+    _require_serve(user)
+    qs = Provision.objects.select_related("provided_by", "request").prefetch_related("records")
+    if since:
+        qs = qs.filter(provided_at__date__gte=since)
+    if until:
+        qs = qs.filter(provided_at__date__lte=until)
+    return qs
+
+
+def resolve_codes(user: User, text: str) -> tuple[list[Record], list[str]]:
+    """Records named by 档号 (one per line or separated by spaces/commas) that `user` may see, and
+    the entries that named none."""
+    found: list[Record] = []
+    missing: list[str] = []
+    visible = catalog.visible_records(user)
+    for code in [c for c in re.split(r"[\s,，;；]+", text) if c]:
+        record = visible.filter(reference_code=code).first()
+        if record is None:
+            missing.append(code)
+        elif record not in found:
+            found.append(record)
+    return found, missing
+
+
+CSV_HEADER = (
+    "登记号", "利用时间", "利用者", "证件类型", "证件号码", "利用目的", "目的说明", "档号", "题名",
+    "其他档案", "提供方式", "出具证明", "经办人", "申请编号", "备注",
+)  # fmt: skip
+
+
+def _cell(value: object) -> str:
+    """A CSV cell that a spreadsheet will not run as a formula (applicants write some of them)."""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def provisions_csv(rows: Iterable[Provision]) -> Iterator[str]:
+    """The register as CSV lines (UTF-8 with a BOM for Excel); identity numbers are masked."""
+    ids, purposes, methods = dict(ID_TYPES), dict(PURPOSES), dict(METHODS)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    yield "\ufeff"
+    writer.writerow(CSV_HEADER)
+    for p in rows:
+        records = list(p.records.all())
+        at: datetime = timezone.localtime(p.provided_at)
+        writer.writerow(
+            [
+                _cell(x)
+                for x in (
+                    p.number,
+                    f"{at:%Y-%m-%d %H:%M}",
+                    p.user_name,
+                    ids.get(p.id_type, p.id_type),
+                    mask_id(p.id_number),
+                    purposes.get(p.purpose, p.purpose),
+                    p.purpose_detail,
+                    "；".join(r.reference_code for r in records),
+                    "；".join(r.title for r in records),
+                    p.records_text,
+                    methods.get(p.method, p.method),
+                    "是" if p.certified_copy else "否",
+                    p.provided_by.get_full_name() or p.provided_by.get_username(),
+                    p.request.reference if p.request else "",
+                    p.note,
+                )
+            ]
+        )
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()

@@ -1,0 +1,18 @@
+"""The public portal's URL tree, mounted at /public/ (no sign-in; deployable on its own network)."""
+
+from django.urls import path
+
+from lantai.access import views
+
+app_name = "access"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("search/", views.search, name="search"),
+    path("suggest.json", views.suggest, name="suggest"),
+    path("records/<int:pk>/", views.record, name="record"),
+    path("content/<int:pk>/page.jpg", views.image, name="image"),
+    path("content/<int:pk>/document.pdf", views.pdf, name="pdf"),
+    path("request/", views.request_form, name="request"),
+    path("request/done/", views.request_done, name="request_done"),
+    path("status/", views.status, name="status"),
+]

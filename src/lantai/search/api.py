@@ -1,0 +1,201 @@
+"""The public JSON API of the open catalogue (公众查档), under /api/public/: no login.
+
+Only open records, and of them only PUBLIC_FIELDS: the search runs with the public scope inside
+the backend (totals, facets, snippets and suggestions count open records only), and a record that
+is not open answers exactly as one that does not exist (404, same body)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Field, Router, Schema, Status
+from ninja import Query as QueryParams
+from ninja.errors import HttpError
+
+from lantai.search import services
+from lantai.search.query import PUBLIC_FIELDS, Query, TextCondition
+
+router = Router(auth=None, tags=["公众查档 public"])
+
+
+def _throttle(request: HttpRequest, bucket: str) -> None:
+    """The portal's per-client token buckets apply to its API as well (429 when exhausted)."""
+    from lantai.access.ratelimit import client_ip, take
+
+    wait = take(bucket, client_ip(request))
+    if wait:
+        raise HttpError(429, f"请求过于频繁，请 {math.ceil(wait)} 秒后再试（too many requests）")
+
+
+NOT_FOUND = "未找到（not found）"
+MAX_PAGE_SIZE = 100
+PUBLIC_TEXT_FIELDS = ("all", "title", "author", "document_number", "reference_code", "full_text")
+
+
+class PublicRecordOut(Schema):
+    id: int
+    reference_code: str = Field(description="档号")
+    title: str = Field(description="题名")
+    author: str = Field(description="责任者")
+    document_number: str = Field(description="文号")
+    date: dt.date | None = Field(description="日期")
+    year: int | None = Field(description="年度")
+    fonds: str = Field(description="全宗号")
+    category: str = Field(description="门类代码")
+    repository: str = Field(description="档案馆代码")
+    retention: str = Field(description="保管期限")
+    open_status: str = Field(description="开放状态: open")
+
+
+class PublicHitOut(Schema):
+    id: int
+    score: float
+    record: dict[str, Any] = Field(description="PUBLIC_FIELDS of the record")
+    snippets: dict[str, str] = Field(description="field -> text with <mark>…</mark>")
+
+
+class PublicSearchOut(Schema):
+    total: int = Field(description="exact number of open records that match")
+    page: int
+    page_size: int
+    hits: list[PublicHitOut]
+    facets: dict[str, dict[str, int]]
+
+
+class ErrorOut(Schema):
+    detail: str
+    field: str = ""
+
+
+class SearchParams(Schema):
+    q: str = Field(
+        "", description="检索词: every blank-separated term must occur (exact substrings)"
+    )
+    field: str = Field(
+        "all",
+        description="检索字段: all | title | author | document_number | reference_code | full_text",
+    )
+    within: list[str] = Field(
+        [], description="递进检索: earlier queries the results must also match"
+    )
+    repository: list[str] = Field([], description="档案馆代码")
+    fonds: list[str] = Field([], description="全宗号")
+    category: list[str] = Field([], description="门类代码")
+    year: list[str] = Field([], description="年度")
+    retention: list[str] = Field([], description="保管期限")
+    year_from: int | None = None
+    year_to: int | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    sort: str = Field("relevance", description="relevance | date | reference_code")
+    facets: list[str] = Field(
+        [], description="repository, fonds, category, year, retention, open_status"
+    )
+    page: int = Field(1, ge=1)
+    page_size: int = Field(20, ge=1, le=MAX_PAGE_SIZE)
+    highlight: bool = True
+    # fmt: skip
+
+
+def _public_query(p: SearchParams) -> Query:
+    if p.field not in PUBLIC_TEXT_FIELDS:
+        raise HttpError(422, f"检索字段“{p.field}”无效：应为 {'、'.join(PUBLIC_TEXT_FIELDS)}")
+    conditions: tuple[TextCondition, ...] = ()
+    text = p.q
+    if p.field != "all":
+        conditions = tuple(TextCondition(t, p.field) for t in p.q.split())
+        text = ""
+    filters = {
+        name: tuple(v for v in values if v)
+        for name, values in (
+            ("repository", p.repository),
+            ("fonds", p.fonds),
+            ("category", p.category),
+            ("year", p.year),
+            ("retention", p.retention),
+        )  # fmt: skip
+        if any(values)
+    }
+    return Query(
+        text=text, conditions=conditions, within=tuple(Query(text=w) for w in p.within if w),
+        filters=filters, date_from=p.date_from, date_to=p.date_to, year_from=p.year_from,
+        year_to=p.year_to, sort=p.sort, facets=tuple(p.facets),
+        offset=(p.page - 1) * p.page_size, limit=p.page_size, highlight=p.highlight,
+    )  # fmt: skip
+
+
+@router.get(
+    "/search", response={200: PublicSearchOut, 422: ErrorOut}, summary="检索开放档案 search"
+)
+def public_search(request: HttpRequest, params: QueryParams[SearchParams]) -> Any:
+    """Search the open catalogue and the full text of open records."""
+    _throttle(request, "search")
+    query = _public_query(params)
+    try:
+        results = services.search(None, query)
+    except services.SearchError as e:
+        return Status(422, {"detail": e.message_zh, "field": e.field})
+    return {
+        "total": results.total,
+        "page": params.page,
+        "page_size": params.page_size,
+        "hits": [
+            {
+                "id": h.id,
+                "score": h.score,
+                "record": {k: h.fields.get(k) for k in PUBLIC_FIELDS},
+                "snippets": h.snippets,
+            }
+            for h in results.hits
+        ],
+        "facets": results.facets,
+    }
+
+
+@router.get("/suggest", response=list[str], summary="题名联想 suggest")
+def public_suggest(request: HttpRequest, q: str = "", limit: int = 10) -> list[str]:
+    """Titles of open records that contain `q` (autocomplete)."""
+    _throttle(request, "suggest")
+    return services.suggest(None, q, limit=max(1, min(limit, 20)))
+
+
+@router.get(
+    "/records/{record_id}",
+    response={200: PublicRecordOut, 404: ErrorOut},
+    summary="开放档案 record",
+)
+def public_record(request: HttpRequest, record_id: int) -> Any:
+    """One open record (PUBLIC_FIELDS). A record that is not open answers 404, exactly as one
+    that does not exist."""
+    _throttle(request, "page")
+    row = (
+        services.public_records()
+        .filter(pk=record_id)
+        .values(
+            "id",
+            "reference_code",
+            "title",
+            "author",
+            "document_number",
+            "date",
+            "year",
+            "retention",
+            "open_status",
+            "fonds__code",
+            "category__code",
+            "repository__code",
+        )  # fmt: skip
+        .first()
+    )
+    if row is None:
+        return Status(404, {"detail": NOT_FOUND, "field": ""})
+    return {
+        "id": row["id"], "reference_code": row["reference_code"], "title": row["title"],
+        "author": row["author"], "document_number": row["document_number"], "date": row["date"],
+        "year": row["year"], "fonds": row["fonds__code"], "category": row["category__code"],
+        "repository": row["repository__code"], "retention": row["retention"],
+        "open_status": row["open_status"],
+    }  # fmt: skip

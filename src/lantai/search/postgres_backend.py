@@ -1,0 +1,586 @@
+"""The PostgreSQL search backend (scale-out): one table of documents with a unigram tsvector per
+text field and GIN indexes, queried with psycopg (not the Django ORM: the index is derived and may
+live in another database than the catalogue).
+
+Exactness. Text is lower-cased per character (lengths kept) and every character, whitespace
+included, is one token at its own position, so a phrase query
+`'婚' <-> '姻'` matches exactly the documents containing the substring 婚姻, whatever its length.
+Vectors and queries are built here as tsvector/tsquery literals, never by a text-search parser
+(which would drop punctuation and merge runs of Latin letters). A tsvector keeps positions only up
+to 16383 and at most 255 positions per lexeme; a field beyond those limits (a long full text) gets
+instead a position-less vector of its distinct characters (`vl_*`, GIN-indexed, for candidates)
+and its normalised text (`lc_*`) for an exact `strpos` recheck.
+
+Access control is part of the WHERE clause (see `_scope_where`); totals and facets are counted over
+the same WHERE (one GROUPING SETS query), never filtered afterwards.
+
+Tables (prefix `search` by default): `search_docs`. `rebuild` fills `search_docs_build` and swaps
+it in by renaming in one transaction; searches keep reading the old table until then.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+
+from lantai.search.backend import DOCUMENT_FIELDS
+from lantai.search.query import PUBLIC_FIELDS, Hit, Query, Results, Scope, TextCondition
+
+# Text fields with a unigram vector; "all" is all of them, less remarks for the public.
+VECTOR_FIELDS = ("title", "author", "document_number", "reference_code", "remarks", "full_text")
+STAFF_ALL = VECTOR_FIELDS
+PUBLIC_ALL = tuple(f for f in VECTOR_FIELDS if f != "remarks")
+
+PLAIN_COLUMNS = tuple(DOCUMENT_FIELDS)  # id, reference_code, ..., level
+COLUMNS = PLAIN_COLUMNS + tuple(
+    f"{kind}_{name}" for name in VECTOR_FIELDS for kind in ("v", "vl", "lc")
+)
+# Columns returned with a hit (full_text is only read for snippets).
+HIT_COLUMNS = tuple(c for c in PLAIN_COLUMNS if c != "full_text")
+STAFF_FIELDS = tuple(c for c in HIT_COLUMNS if c != "id")
+
+# Facet name -> SQL expression of its value (text).
+FACET_SQL = {
+    "repository": "repository",
+    "fonds": "fonds",
+    "category": "category",
+    "year": "year::text",
+    "retention": "retention",
+    "classification": "classification",
+    "open_status": "open_status",
+}
+PUBLIC_FACETS = frozenset(f for f in FACET_SQL if f in PUBLIC_FIELDS)
+
+# Relevance proxy: a term found in the title weighs most; full text counts through the match
+# itself (ts_rank_cd over every matching full text would read each toasted vector).
+SCORE_WEIGHTS = {"title": 4.0, "reference_code": 2.0, "document_number": 2.0, "author": 1.0}
+
+MAX_POSITION = 16383  # tsvector positions are 1..16383
+MAX_POSITIONS_PER_LEXEME = 255
+_PREFIX_RE = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
+SNIPPET_CHARS = 160  # longer fields give a window around the first match
+
+
+# --- text normalisation and literals -------------------------------------------------------
+
+
+def normalise(text: str | None) -> str:
+    """Each character lower-cased without changing the length (a character whose lower case is
+    longer stays as it is), so that offsets in the normalised text are offsets in the original.
+    NUL, which PostgreSQL text cannot hold, is dropped."""
+    if not text:
+        return ""
+    text = text.replace("\x00", "")
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered
+    return "".join(c if len(low := c.lower()) != 1 else low for c in text)
+
+
+def _quote(token: str) -> str:
+    return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def unigram_vector(norm: str) -> tuple[str, str | None, str | None]:
+    """(v, vl, lc) for a normalised text: a positional unigram tsvector literal when the text fits
+    the tsvector limits; otherwise an empty `v`, a position-less vector of the distinct characters
+    and the normalised text for an exact recheck."""
+    if not norm:
+        return "", None, None
+    positions: dict[str, list[int]] = {}
+    for i, ch in enumerate(norm, 1):
+        positions.setdefault(ch, []).append(i)
+    if len(norm) <= MAX_POSITION and max(map(len, positions.values())) <= MAX_POSITIONS_PER_LEXEME:
+        v = " ".join(f"{_quote(ch)}:{','.join(map(str, pos))}" for ch, pos in positions.items())
+        return v, None, None
+    return "", " ".join(map(_quote, positions)), norm
+
+
+def phrase_query(norm: str) -> str:
+    return " <-> ".join(map(_quote, norm))
+
+
+def and_query(norm: str) -> str:
+    return " & ".join(map(_quote, dict.fromkeys(norm)))
+
+
+# --- SQL building --------------------------------------------------------------------------
+
+
+@dataclass
+class _Where:
+    parts: list[str] = field(default_factory=list)
+    params: list[Any] = field(default_factory=list)
+
+    def add(self, sql: str, *params: Any) -> None:
+        self.parts.append(sql)
+        self.params.extend(params)
+
+    def sql(self) -> str:
+        return " AND ".join(self.parts) if self.parts else "TRUE"
+
+
+def _field_match(name: str, norm: str) -> tuple[str, list[Any]]:
+    """SQL (and params) true when field `name` contains the normalised phrase `norm`."""
+    if len(norm) == 1:  # one token: lexeme presence is exact in both kinds of vector
+        q = phrase_query(norm)
+        return f"(v_{name} @@ %s::tsquery OR vl_{name} @@ %s::tsquery)", [q, q]
+    return (
+        f"(v_{name} @@ %s::tsquery OR (vl_{name} @@ %s::tsquery AND strpos(lc_{name}, %s) > 0))",
+        [phrase_query(norm), and_query(norm), norm],
+    )
+
+
+def _fields_for(cond_field: str, scope: Scope) -> tuple[str, ...]:
+    if cond_field == "all":
+        return PUBLIC_ALL if scope.public else STAFF_ALL
+    if cond_field not in VECTOR_FIELDS:
+        raise ValueError(f"unknown text field: {cond_field}")
+    if scope.public and cond_field not in PUBLIC_ALL:
+        return ()
+    return (cond_field,)
+
+
+def _text_match(norm: str, fields: Sequence[str]) -> tuple[str, list[Any]]:
+    if not fields:
+        return "FALSE", []
+    parts, params = [], []
+    for name in fields:
+        sql, p = _field_match(name, norm)
+        parts.append(sql)
+        params.extend(p)
+    return "(" + " OR ".join(parts) + ")", params
+
+
+def _conditions(query: Query) -> list[TextCondition]:
+    conds = [TextCondition(term) for term in query.text.split()]
+    conds.extend(query.conditions)
+    return conds
+
+
+def _scope_where(where: _Where, scope: Scope) -> None:
+    if scope.public:
+        # open and unclassified: an open record still marked with a 密级 stays hidden
+        where.add("open_status = 'open' AND classification_level = 0")
+        return
+    where.add("classification_level <= %s", scope.max_classification)
+    if not scope.all_fonds:
+        where.add(
+            "(fonds_id = ANY(%s) OR repository_id = ANY(%s))",
+            sorted(scope.fonds_ids),
+            sorted(scope.repository_ids),
+        )
+
+
+def _query_where(where: _Where, query: Query, scope: Scope) -> None:
+    """Everything `query` asks (text, conditions, filters, ranges, earlier queries) as WHERE parts."""
+    for cond in _conditions(query):
+        norm = normalise(cond.text.strip())
+        if not norm:
+            continue
+        sql, params = _text_match(norm, _fields_for(cond.field, scope))
+        # vl_*/lc_* are NULL for short texts: a positive match treats NULL as false anyway,
+        # a negated one must say so.
+        where.add(f"NOT coalesce({sql}, false)" if cond.exclude else sql, *params)
+    for facet, values in query.filters.items():
+        if facet not in FACET_SQL:
+            raise ValueError(f"unknown filter: {facet}")
+        if scope.public and facet not in PUBLIC_FACETS:
+            continue  # the public cannot filter on what it cannot see
+        where.add(f"{FACET_SQL[facet]} = ANY(%s)", [str(v) for v in values])
+    if query.date_from is not None:
+        where.add("date >= %s", query.date_from)
+    if query.date_to is not None:
+        where.add("date <= %s", query.date_to)
+    if query.year_from is not None:
+        where.add("year >= %s", query.year_from)
+    if query.year_to is not None:
+        where.add("year <= %s", query.year_to)
+    for earlier in query.within:
+        _query_where(where, earlier, scope)
+
+
+def _positive_terms(query: Query, scope: Scope) -> list[tuple[str, tuple[str, ...]]]:
+    """(normalised phrase, fields) of every positive text condition, earlier queries included."""
+    terms = []
+    for cond in _conditions(query):
+        norm = normalise(cond.text.strip())
+        if norm and not cond.exclude:
+            terms.append((norm, _fields_for(cond.field, scope)))
+    for earlier in query.within:
+        terms.extend(_positive_terms(earlier, scope))
+    return terms
+
+
+# --- snippets ------------------------------------------------------------------------------
+
+
+def highlight(text: str, norms: Sequence[str]) -> str | None:
+    """`text` (HTML-escaped) with every occurrence of the normalised phrases in <mark>, or None
+    when none occurs. A text longer than SNIPPET_CHARS gives a window around the first match."""
+    if not text or not norms:
+        return None
+    folded = normalise(text)
+    spans = []
+    for needle in norms:
+        start = folded.find(needle)
+        while start >= 0:
+            spans.append((start, start + len(needle)))
+            start = folded.find(needle, start + 1)
+    if not spans:
+        return None
+    merged: list[tuple[int, int]] = []
+    for a, b in sorted(spans):
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+        else:
+            merged.append((a, b))
+    lo, hi = 0, len(text)
+    if len(text) > SNIPPET_CHARS:
+        lo = max(0, merged[0][0] - SNIPPET_CHARS // 4)
+        hi = min(len(text), max(lo + SNIPPET_CHARS, merged[0][1]))
+    out, pos = [], lo
+    for a, b in merged:
+        if a >= hi:
+            break
+        b = min(b, hi)
+        out += [html.escape(text[pos:a]), "<mark>", html.escape(text[a:b]), "</mark>"]
+        pos = b
+    out.append(html.escape(text[pos:hi]))
+    return ("…" if lo else "") + "".join(out) + ("…" if hi < len(text) else "")
+
+
+# --- the backend ---------------------------------------------------------------------------
+
+
+class PostgresBackend:
+    name = "postgresql"
+
+    def __init__(self, dsn: str, table_prefix: str = "search") -> None:
+        if not _PREFIX_RE.match(table_prefix):
+            raise ValueError(
+                f"table prefix must be a plain lower-case identifier: {table_prefix!r}"
+            )
+        self.dsn = dsn
+        self.prefix = table_prefix
+        self.table = table_prefix.rstrip("_") + "_docs"
+        self._local = threading.local()
+        self._ready = False
+
+    # connections: one per thread, autocommit; writes open explicit transactions
+
+    def _conn(self) -> psycopg.Connection[Any]:
+        conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
+        if conn is None or conn.closed:
+            conn = psycopg.connect(self.dsn, autocommit=True, prepare_threshold=None)
+            self._local.conn = conn
+        if not self._ready:
+            self._create(conn)
+            self._ready = True
+        return conn
+
+    def close(self) -> None:
+        conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # schema
+
+    def _create_table_sql(self, table: str) -> list[str]:
+        plain = {
+            "id": "bigint NOT NULL",
+            "date": "date",
+            "year": "integer",
+            "repository_id": "integer",
+            "fonds_id": "integer",
+            "category_id": "integer",
+            "classification_level": "integer NOT NULL DEFAULT 0",
+        }
+        cols = [f"{c} {plain.get(c, 'text')}" for c in PLAIN_COLUMNS]
+        for name in VECTOR_FIELDS:
+            cols += [
+                f"v_{name} tsvector NOT NULL DEFAULT ''",
+                f"vl_{name} tsvector",
+                f"lc_{name} text",
+            ]
+        return [f"CREATE TABLE {table} (\n  " + ",\n  ".join(cols) + "\n)"]
+
+    def _index_sql(self, table: str, name_prefix: str) -> list[str]:
+        """Primary key, a GIN index per unigram vector (the position-less ones partial: only long
+        texts have them) and b-trees for the filters and sorts."""
+        stmts = [f"ALTER TABLE {table} ADD CONSTRAINT {name_prefix}_pkey PRIMARY KEY (id)"]
+        for name in VECTOR_FIELDS:
+            stmts.append(f"CREATE INDEX {name_prefix}_v_{name} ON {table} USING gin (v_{name})")
+            stmts.append(
+                f"CREATE INDEX {name_prefix}_vl_{name} ON {table} USING gin (vl_{name})"
+                f" WHERE vl_{name} IS NOT NULL"
+            )
+        for cols in (
+            "open_status",
+            "fonds_id",
+            "repository_id",
+            "classification_level",
+            "fonds",
+            "category",
+            "year",
+            "date, id",
+            "reference_code, id",
+        ):
+            suffix = cols.split(",")[0]
+            stmts.append(f"CREATE INDEX {name_prefix}_{suffix} ON {table} ({cols})")
+        return stmts
+
+    def _index_names(self, name_prefix: str) -> list[str]:
+        return [s.split()[2] for s in self._index_sql("t", name_prefix)[1:]]
+
+    def _create(self, conn: psycopg.Connection[Any]) -> None:
+        encoding = conn.execute("SHOW server_encoding").fetchone()
+        if not encoding or encoding[0] != "UTF8":
+            raise RuntimeError(f"the search database must be UTF-8, not {encoding}")
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.table,))
+            exists = conn.execute("SELECT to_regclass(%s)", (self.table,)).fetchone()
+            if exists and exists[0] is None:
+                for stmt in self._create_table_sql(self.table):
+                    conn.execute(stmt)
+                for stmt in self._index_sql(self.table, self.table):
+                    conn.execute(stmt)
+
+    def drop(self) -> None:
+        """Remove the backend's tables (tests, or retiring an index)."""
+        conn = self._conn()
+        conn.execute(f"DROP TABLE IF EXISTS {self.table}, {self.table}_build")
+        self._ready = False
+
+    # writing
+
+    @staticmethod
+    def _row(doc: dict[str, Any]) -> tuple[Any, ...]:
+        row: list[Any] = []
+        for c in PLAIN_COLUMNS:
+            value = doc.get(c)
+            if isinstance(value, str):
+                value = value.replace("\x00", "")
+            row.append(value)
+        for name in VECTOR_FIELDS:
+            row.extend(unigram_vector(normalise(doc.get(name))))
+        return tuple(row)
+
+    def _copy(self, cur: psycopg.Cursor[Any], table: str, docs: Iterable[dict[str, Any]]) -> int:
+        n = 0
+        with cur.copy(f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+            for doc in docs:
+                copy.write_row(self._row(doc))
+                n += 1
+        return n
+
+    def index(self, docs: Iterable[dict[str, Any]], batch_size: int = 5000) -> int:
+        total = 0
+        for batch in _batches(docs, batch_size):
+            unique = list({int(d["id"]): d for d in batch}.values())  # last one wins
+            total += len(batch)
+            conn = self._conn()
+            updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c != "id")
+            with conn.transaction(), conn.cursor() as cur:
+                cur.execute(f"CREATE TEMP TABLE search_incoming (LIKE {self.table}) ON COMMIT DROP")
+                self._copy(cur, "search_incoming", unique)
+                cur.execute(
+                    f"INSERT INTO {self.table} ({', '.join(COLUMNS)})"
+                    f" SELECT {', '.join(COLUMNS)} FROM search_incoming"
+                    f" ON CONFLICT (id) DO UPDATE SET {updates}"
+                )
+        return total
+
+    def delete(self, ids: Iterable[int]) -> None:
+        id_list = [int(i) for i in ids]
+        if id_list:
+            self._conn().execute(f"DELETE FROM {self.table} WHERE id = ANY(%s)", (id_list,))
+
+    def rebuild(self, docs: Iterable[dict[str, Any]]) -> int:
+        conn = self._conn()
+        build = f"{self.table}_build"
+        conn.execute(f"DROP TABLE IF EXISTS {build}")
+        for stmt in self._create_table_sql(build):
+            conn.execute(stmt)
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                n = self._copy(cur, build, docs)
+            # indexes after the load: one sorted build each instead of n insertions
+            conn.execute("SET maintenance_work_mem = '256MB'")
+            for stmt in self._index_sql(build, build):
+                conn.execute(stmt)
+            conn.execute(f"ANALYZE {build}")
+        except BaseException:
+            conn.execute(f"DROP TABLE IF EXISTS {build}")  # the live table was never touched
+            raise
+        finally:
+            conn.execute("RESET maintenance_work_mem")
+        # the swap: one short transaction; readers of the old table finish first
+        with conn.transaction():
+            conn.execute("SET LOCAL lock_timeout = '30s'")
+            conn.execute(f"DROP TABLE IF EXISTS {self.table}")
+            conn.execute(f"ALTER TABLE {build} RENAME TO {self.table}")
+            conn.execute(
+                f"ALTER TABLE {self.table} RENAME CONSTRAINT {build}_pkey TO {self.table}_pkey"
+            )
+            for old, new in zip(
+                self._index_names(build), self._index_names(self.table), strict=True
+            ):
+                conn.execute(f"ALTER INDEX {old} RENAME TO {new}")
+        return n
+
+    def count(self) -> int:
+        row = self._conn().execute(f"SELECT count(*) FROM {self.table}").fetchone()
+        return int(row[0]) if row else 0
+
+    # reading
+
+    def _where(self, query: Query, scope: Scope) -> _Where:
+        where = _Where()
+        _scope_where(where, scope)
+        _query_where(where, query, scope)
+        return where
+
+    def search(self, query: Query, scope: Scope) -> Results:
+        if query.sort not in ("relevance", "date", "reference_code"):
+            raise ValueError(f"unknown sort: {query.sort}")
+        where = self._where(query, scope)
+        terms = _positive_terms(query, scope)
+        conn = self._conn()
+
+        # only relevance needs a score (computed for every match: keep it cheap)
+        score_sql, score_params = self._score(terms if query.sort == "relevance" else [])
+        order = {
+            "relevance": "score DESC, date DESC NULLS LAST, id",
+            "date": "date NULLS LAST, id",
+            "reference_code": "reference_code NULLS LAST, id",
+        }[query.sort]
+        columns = list(HIT_COLUMNS)
+        if query.highlight:
+            columns += ["full_text"]
+        sql = (
+            f"SELECT {', '.join(columns)}, {score_sql} AS score FROM {self.table}"
+            f" WHERE {where.sql()} ORDER BY {order} LIMIT %s OFFSET %s"
+        )
+        rows = conn.execute(
+            sql, [*score_params, *where.params, max(query.limit, 0), max(query.offset, 0)]
+        ).fetchall()
+
+        unknown = [f for f in query.facets if f not in FACET_SQL]
+        if unknown:
+            raise ValueError(f"unknown facet: {unknown[0]}")
+        facets = list(dict.fromkeys(query.facets))
+        if scope.public:  # the public gets no counts of what it cannot see (classification)
+            facets = [f for f in facets if f in PUBLIC_FACETS]
+        if not facets and query.offset == 0 and len(rows) < query.limit:
+            total = len(rows)  # everything matching is on this page
+            facet_counts: dict[str, dict[str, int]] = {}
+        else:
+            total, facet_counts = self._counts(conn, where, facets)
+        for f in query.facets:
+            facet_counts.setdefault(f, {})
+
+        hits = [self._hit(dict(zip([*columns, "score"], row, strict=True)), terms, scope, query)
+                for row in rows]  # fmt: skip
+        return Results(total=total, hits=hits, facets=facet_counts)
+
+    @staticmethod
+    def _score(terms: list[tuple[str, tuple[str, ...]]]) -> tuple[str, list[Any]]:
+        parts, params = [], []
+        for norm, fields in terms:
+            for name in fields:
+                weight = SCORE_WEIGHTS.get(name)
+                if weight is None:
+                    continue
+                sql, p = _field_match(name, norm)
+                parts.append(f"(CASE WHEN {sql} THEN {weight} ELSE 0 END)")
+                params.extend(p)
+        if not parts:
+            return "0.0::float8", []
+        return "(1.0 + " + " + ".join(parts) + ")::float8", params
+
+    def _counts(
+        self, conn: psycopg.Connection[Any], where: _Where, facets: list[str]
+    ) -> tuple[int, dict[str, dict[str, int]]]:
+        if not facets:
+            row = conn.execute(
+                f"SELECT count(*) FROM {self.table} WHERE {where.sql()}", where.params
+            ).fetchone()
+            return (int(row[0]) if row else 0), {}
+        exprs = [FACET_SQL[f] for f in facets]
+        sets = ", ".join(["()"] + [f"({e})" for e in exprs])
+        sql = (
+            f"SELECT GROUPING({', '.join(exprs)}) AS g, {', '.join(exprs)}, count(*)"
+            f" FROM {self.table} WHERE {where.sql()} GROUP BY GROUPING SETS ({sets})"
+        )
+        total = 0
+        counts: dict[str, dict[str, int]] = {f: {} for f in facets}
+        all_bits = (1 << len(facets)) - 1
+        for row in conn.execute(sql, where.params):
+            g, values, n = row[0], row[1:-1], int(row[-1])
+            if g == all_bits:
+                total = n
+                continue
+            for i, f in enumerate(facets):
+                # GROUPING bit i (from the left) is 0 for the column grouped in this set
+                if not g & (1 << (len(facets) - 1 - i)) and values[i] is not None:
+                    counts[f][str(values[i])] = n
+        for f in facets:
+            counts[f] = dict(sorted(counts[f].items(), key=lambda kv: (-kv[1], kv[0])))
+        return total, counts
+
+    def _hit(
+        self,
+        row: dict[str, Any],
+        terms: list[tuple[str, tuple[str, ...]]],
+        scope: Scope,
+        query: Query,
+    ) -> Hit:
+        snippets: dict[str, str] = {}
+        if query.highlight and terms:
+            for name in VECTOR_FIELDS:
+                norms = [norm for norm, fields in terms if name in fields]
+                snippet = highlight(row.get(name) or "", norms)
+                if snippet is not None:
+                    snippets[name] = snippet
+        visible = PUBLIC_FIELDS if scope.public else STAFF_FIELDS
+        fields = {k: row[k] for k in visible}
+        return Hit(id=int(row["id"]), score=float(row["score"]), fields=fields, snippets=snippets)
+
+    def suggest(self, prefix: str, scope: Scope, limit: int = 10) -> list[str]:
+        norm = normalise(prefix.strip())
+        if not norm or limit <= 0:
+            return []
+        where = _Where()
+        _scope_where(where, scope)
+        sql, params = _field_match("title", norm)
+        where.add(sql, *params)
+        rows = (
+            self._conn()
+            .execute(
+                f"SELECT title FROM {self.table} WHERE {where.sql()}"
+                " GROUP BY title ORDER BY starts_with(lower(title), %s) DESC, length(title), title"
+                " LIMIT %s",
+                [*where.params, norm, limit],
+            )
+            .fetchall()
+        )
+        return [r[0] for r in rows]
+
+
+def _batches(docs: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
+    for doc in docs:
+        batch.append(doc)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,403 @@
+"""Services of search (用): the configured backend, who sees what, searching, and keeping the
+derived index in step with the catalogue.
+
+Views, the API, the CLI and jobs call these. The backend is chosen by settings
+(LANTAI_SEARCH_BACKEND): tantivy (an index directory, the embedded default) or postgresql.
+
+Who sees what mirrors the catalogue (`lantai.catalog.services.visible_records`): the public (and
+users of the `public` role) see open records only, through PUBLIC_FIELDS; staff with the view
+permission see the records of their repositories and fonds (or all, for `scope_all`) up to their
+clearance; everyone else (the 三员 administrators, inactive accounts) sees nothing. The scope is
+part of the backend's query, so totals, facets, snippets and suggestions never count what the
+user may not see.
+
+Keeping the index current: `index_records(ids)` re-reads records from the catalogue and indexes
+them (ids that no longer exist are removed); the queued jobs in `lantai.search.tasks` call it
+after every committed change. Whatever fails there is remembered (`PendingChange`) and retried by
+`catch_up()`, which also indexes every record updated since its watermark, so bulk paths that
+write rows directly (the catalogue import) are covered too. `reindex()` rebuilds the whole index
+aside and swaps it in.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any, cast
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.db import connections
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from lantai.catalog.models import Record
+from lantai.catalog.services import visible_records
+from lantai.core.models import User
+from lantai.core.roles import PUBLIC, VIEW
+from lantai.search.backend import SearchBackend
+from lantai.search.documents import BATCH, build_documents, iter_documents
+from lantai.search.models import IndexState, PendingChange
+from lantai.search.query import FACETS, PUBLIC_FIELDS, SORTS, TEXT_FIELDS, Query, Results, Scope
+
+log = logging.getLogger(__name__)
+
+MAX_LIMIT = 1000  # hits per page
+MAX_OFFSET = 100_000  # deep paging: narrow the search instead
+MAX_QUERY_CHARS = 200
+PUBLIC_FACETS = tuple(f for f in FACETS if f in PUBLIC_FIELDS)
+NOTHING = Scope(public=False)  # staff scope with no fonds, repositories or all_fonds: no records
+EVERYTHING = Scope(public=False, all_fonds=True, max_classification=32767)  # operators, jobs
+
+_backends: dict[tuple[str, str], SearchBackend] = {}
+_backends_lock = threading.Lock()
+# One writer per index: index updates from the worker's threads (and inline jobs) take turns.
+_write_lock = threading.RLock()
+
+
+class SearchError(Exception):
+    """A search the service refuses (bad field, sort, facet or paging), with a Chinese message."""
+
+    def __init__(self, message_zh: str, field: str = "") -> None:
+        super().__init__(message_zh)
+        self.message_zh = message_zh
+        self.field = field
+
+
+# --- the backend ---------------------------------------------------------------------------------
+def backend_config() -> tuple[str, dict[str, Any]]:
+    """(name, options) of the configured backend, as `open_backend` takes them."""
+    name = settings.SEARCH_BACKEND
+    if name in ("postgresql", "postgres", "pg"):
+        return "postgresql", {"dsn": _postgres_dsn(), "table_prefix": settings.SEARCH_TABLE_PREFIX}
+    if name == "tantivy":
+        return "tantivy", {"path": settings.SEARCH_INDEX_DIR}
+    raise ValueError(f"LANTAI_SEARCH_BACKEND={name!r}: use tantivy or postgresql")
+
+
+def _postgres_dsn() -> str:
+    if settings.SEARCH_DATABASE_URL:
+        return str(settings.SEARCH_DATABASE_URL)
+    conn = connections["default"]
+    if conn.vendor != "postgresql":
+        raise ValueError(
+            "LANTAI_SEARCH_BACKEND=postgresql needs LANTAI_SEARCH_DATABASE_URL, or a catalogue "
+            "database on PostgreSQL (LANTAI_DATABASE_URL)"
+        )
+    from psycopg.conninfo import make_conninfo
+
+    s = conn.settings_dict  # the live settings: under tests, the test database
+    params = {
+        "dbname": s.get("NAME"), "user": s.get("USER"), "password": s.get("PASSWORD"),
+        "host": s.get("HOST"), "port": str(s.get("PORT") or ""),
+    }  # fmt: skip
+    return make_conninfo(**{k: v for k, v in params.items() if v})
+
+
+def index_key() -> str:
+    """Names the configured index (backend and where it lives) for its bookkeeping row."""
+    name, options = backend_config()
+    where = str(options.get("path") or f"{options.get('table_prefix')}@{options.get('dsn')}")
+    return f"{name}:{where}"[:300]
+
+
+def backend() -> SearchBackend:
+    """The configured backend, opened once per process (and per configuration)."""
+    name, options = backend_config()
+    key = (name, repr(sorted((k, str(v)) for k, v in options.items())))
+    with _backends_lock:
+        found = _backends.get(key)
+        if found is None:
+            from lantai.search.backends import open_backend
+
+            found = _backends[key] = open_backend(name, **options)
+        return found
+
+
+def reset_backends() -> None:
+    """Forget the opened backends (closing those that can be closed): after a settings change."""
+    with _backends_lock:
+        for b in _backends.values():
+            close = getattr(b, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception as e:  # closing is best effort
+                    log.info("search backend close failed: %s", e)
+        _backends.clear()
+
+
+# --- who sees what -------------------------------------------------------------------------------
+def scope_for(user: User | AnonymousUser | None) -> Scope:
+    """The search scope of `user`; None and anonymous visitors are the public."""
+    if user is None or not user.is_authenticated or not isinstance(user, User):
+        return Scope.public_scope()
+    if not user.is_active:
+        return NOTHING
+    if user.has_perm_code(VIEW):
+        if user.scope_all:
+            return Scope(public=False, all_fonds=True, max_classification=user.clearance)
+        return Scope(
+            public=False,
+            fonds_ids=frozenset(user.fonds.values_list("pk", flat=True)),
+            repository_ids=frozenset(user.repositories.values_list("pk", flat=True)),
+            max_classification=user.clearance,
+        )
+    if user.has_perm_code(PUBLIC):
+        return Scope.public_scope()
+    return NOTHING  # 三员 and other roles that may not read archival data
+
+
+def sees_nothing(scope: Scope) -> bool:
+    return (
+        not scope.public
+        and not scope.all_fonds
+        and not scope.fonds_ids
+        and not scope.repository_ids
+    )
+
+
+def public_records() -> QuerySet[Record]:
+    """The records the catalogue shows the public (an anonymous visitor)."""
+    return visible_records(cast(User, AnonymousUser()))
+
+
+def _visible_ids(scope: Scope, user: User | AnonymousUser | None, ids: list[int]) -> set[int]:
+    """Which of `ids` the catalogue itself lets the scope see (a check of a page of hits)."""
+    if scope.public:
+        qs = public_records()
+    elif scope == EVERYTHING:
+        qs = Record.objects.all()
+    else:
+        qs = visible_records(user if isinstance(user, User) else None)
+    return set(qs.filter(pk__in=ids).values_list("pk", flat=True))
+
+
+# --- searching -----------------------------------------------------------------------------------
+def clean_query(query: Query, scope: Scope) -> Query:
+    """Check a query against the vocabulary (a SearchError names what is wrong) and bound it;
+    for the public, drop facets and filters on what the public may not see."""
+    if query.sort not in SORTS:
+        raise SearchError(f"排序方式“{query.sort}”无效：应为 {'、'.join(SORTS)}", "sort")
+    for cond in query.conditions:
+        if cond.field not in TEXT_FIELDS:
+            raise SearchError(f"检索字段“{cond.field}”无效：应为 {'、'.join(TEXT_FIELDS)}", "field")
+    for name in (*query.facets, *query.filters):
+        if name not in FACETS:
+            raise SearchError(f"分面“{name}”无效：应为 {'、'.join(FACETS)}", "facet")
+    if query.offset < 0 or query.limit < 0:
+        raise SearchError("分页参数不能为负数", "offset")
+    if query.offset > MAX_OFFSET:
+        raise SearchError(f"翻页过深（超过第 {MAX_OFFSET} 条）：请缩小检索范围", "offset")
+    texts = [query.text, *(c.text for c in query.conditions)]
+    if any(len(t) > MAX_QUERY_CHARS for t in texts):
+        raise SearchError(f"检索词过长：不超过 {MAX_QUERY_CHARS} 个字符", "q")
+    changes: dict[str, Any] = {"limit": min(query.limit, MAX_LIMIT)}
+    if scope.public:
+        changes["facets"] = tuple(f for f in query.facets if f in PUBLIC_FACETS)
+        changes["filters"] = {k: v for k, v in query.filters.items() if k in PUBLIC_FACETS}
+    changes["within"] = tuple(clean_query(q, scope) for q in query.within)
+    return dataclasses.replace(query, **changes)
+
+
+def search(
+    user: User | AnonymousUser | None, query: Query, *, scope: Scope | None = None
+) -> Results:
+    """What `user` finds for `query` (`scope` overrides the user's, e.g. EVERYTHING for an
+    operator at the console). The hits of the page are checked against the catalogue too: a hit
+    the index still holds but the catalogue no longer shows the user (an update not yet
+    indexed) is left out and queued for re-indexing."""
+    scope = scope_for(user) if scope is None else scope
+    query = clean_query(query, scope)
+    if sees_nothing(scope):
+        return Results(total=0, hits=[], facets={f: {} for f in query.facets})
+    results = backend().search(query, scope)
+    ids = [h.id for h in results.hits]
+    if not ids:
+        return results
+    seen = _visible_ids(scope, user, ids)
+    stale = [i for i in ids if i not in seen]
+    hits = results.hits
+    if stale:
+        log.warning("search: %d stale hits dropped and queued for re-indexing", len(stale))
+        _requeue(stale)
+        hits = [h for h in hits if h.id in seen]
+    if scope.public:  # only what the public may see, whatever the backend returned
+        hits = [
+            dataclasses.replace(
+                h,
+                fields={k: v for k, v in h.fields.items() if k in PUBLIC_FIELDS},
+                snippets={
+                    k: v for k, v in h.snippets.items() if k in PUBLIC_FIELDS or k == "full_text"
+                },
+            )
+            for h in hits
+        ]
+    return Results(total=max(results.total - len(stale), 0), hits=hits, facets=results.facets)
+
+
+def suggest(user: User | AnonymousUser | None, prefix: str, limit: int = 10) -> list[str]:
+    """Titles the user may see that contain `prefix` (autocomplete)."""
+    prefix = prefix.strip()[:MAX_QUERY_CHARS]
+    scope = scope_for(user)
+    if not prefix or sees_nothing(scope):
+        return []
+    return backend().suggest(prefix, scope, max(0, min(limit, 50)))
+
+
+# --- keeping the index current --------------------------------------------------------------------
+def index_records(ids: Iterable[int]) -> int:
+    """Index these records as the catalogue holds them now; ids that no longer exist are removed
+    from the index. Raises when the backend fails (the jobs catch it and remember the ids)."""
+    wanted = sorted({int(i) for i in ids})
+    done = 0
+    for start in range(0, len(wanted), BATCH):
+        chunk = wanted[start : start + BATCH]
+        docs = build_documents(chunk)
+        gone = set(chunk) - {d["id"] for d in docs}
+        with _write_lock:
+            if docs:
+                done += backend().index(docs)
+            if gone:
+                backend().delete(sorted(gone))
+    return done
+
+
+def remove_records(ids: Iterable[int]) -> None:
+    """Remove these ids from the index (whether or not the records still exist)."""
+    ids = sorted({int(i) for i in ids})
+    if ids:
+        with _write_lock:
+            backend().delete(ids)
+
+
+def mark_pending(ids: Iterable[int], error: str = "") -> None:
+    """Remember records whose index update failed, for the catch-up job. Never raises."""
+    try:
+        wanted = sorted({int(i) for i in ids})
+        for start in range(0, len(wanted), BATCH):
+            chunk = wanted[start : start + BATCH]
+            known = set(
+                PendingChange.objects.filter(record_id__in=chunk).values_list(
+                    "record_id", flat=True
+                )
+            )
+            PendingChange.objects.filter(record_id__in=known).update(
+                attempts=F("attempts") + 1, error=error[:2000]
+            )
+            PendingChange.objects.bulk_create(
+                [PendingChange(record_id=i, error=error[:2000]) for i in chunk if i not in known],
+                ignore_conflicts=True,
+            )
+    except Exception:  # the catalogue must not fail because the index's bookkeeping did
+        log.exception("search: could not remember %s for re-indexing", ids)
+
+
+def _requeue(ids: list[int]) -> None:
+    from lantai.search import tasks
+
+    tasks.queue_sync(ids)
+
+
+def _state() -> IndexState:
+    state, _ = IndexState.objects.get_or_create(key=index_key())
+    return state
+
+
+def _advance(state: IndexState, mark: datetime) -> None:
+    """Move the watermark forward to `mark` (never back, whoever else runs)."""
+    IndexState.objects.filter(pk=state.pk).filter(
+        Q(watermark__isnull=True) | Q(watermark__lt=mark)
+    ).update(watermark=mark)
+
+
+def catch_up(since: datetime | None = None) -> int:
+    """Index what the incremental jobs missed: the records remembered as pending, then every
+    record updated at or after the watermark (or `since`, for a run after a bulk import whose
+    rows were stamped before they were committed). Returns how many records were indexed.
+    Raises when the backend fails; the pending rows and the watermark keep what is left."""
+    state = _state()
+    done = 0
+    try:
+        pending = list(
+            PendingChange.objects.order_by("pk").values_list("pk", "record_id")[: BATCH * 50]
+        )
+        for start in range(0, len(pending), BATCH):
+            chunk = pending[start : start + BATCH]
+            done += index_records(r for _, r in chunk)
+            PendingChange.objects.filter(pk__in=[pk for pk, _ in chunk]).delete()
+        qs = Record.objects.all()
+        if since is not None:
+            qs = qs.filter(updated_at__gte=since)
+        elif state.watermark is not None:
+            qs = qs.filter(updated_at__gt=state.watermark)
+        rows = qs.order_by("updated_at", "pk").values_list("pk", "updated_at")
+        batch: list[int] = []
+        newest: datetime | None = None
+        for pk, updated in rows.iterator(chunk_size=BATCH):
+            batch.append(pk)
+            newest = updated
+            if len(batch) >= BATCH:
+                done += index_records(batch)
+                batch = []
+                _advance(state, newest)
+        if batch:
+            done += index_records(batch)
+        if newest is not None:
+            _advance(state, newest)
+    except Exception as e:
+        IndexState.objects.filter(pk=state.pk).update(last_error=str(e)[:2000])
+        raise
+    IndexState.objects.filter(pk=state.pk).update(last_run_at=timezone.now(), last_error="")
+    return done
+
+
+def reindex(progress: Callable[[int, int], None] | None = None) -> int:
+    """Rebuild the whole index from the catalogue aside, then swap it in (searches go on against
+    the old one meanwhile). `progress(done, total)` follows the records read. Changes made while
+    it runs are caught up afterwards (the watermark is set to its start)."""
+    started = timezone.now()
+    total = Record.objects.count()
+    tell: Callable[[int], None] | None = None
+    if progress is not None:
+        report = progress
+
+        def tell(done: int) -> None:
+            report(done, total)
+
+    with _write_lock:
+        n = backend().rebuild(iter_documents(progress=tell))
+    state = _state()
+    IndexState.objects.filter(pk=state.pk).update(
+        watermark=started, last_rebuild_at=timezone.now(), last_error=""
+    )
+    PendingChange.objects.filter(created_at__lt=started).delete()
+    return n
+
+
+@dataclasses.dataclass(frozen=True)
+class IndexStatus:
+    backend: str
+    key: str
+    documents: int
+    records: int
+    pending: int
+    watermark: datetime | None
+    last_run_at: datetime | None
+    last_rebuild_at: datetime | None
+    last_error: str
+
+
+def status() -> IndexStatus:
+    """How the index stands against the catalogue (for the CLI and the operator)."""
+    state = _state()
+    name, _ = backend_config()
+    return IndexStatus(
+        backend=name, key=state.key, documents=backend().count(), records=Record.objects.count(),
+        pending=PendingChange.objects.count(), watermark=state.watermark,
+        last_run_at=state.last_run_at, last_rebuild_at=state.last_rebuild_at,
+        last_error=state.last_error,
+    )  # fmt: skip

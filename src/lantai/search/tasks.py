@@ -1,0 +1,139 @@
+"""Queued and periodic jobs that keep the search index in step with the catalogue.
+
+Every committed change of a record or of its components queues `sync_records` with the ids the
+transaction touched (one job per transaction, not per row). Bulk paths that write rows directly
+are covered by `catch_up`: queued when a catalogue import commits, and run periodically, it
+indexes every record updated since its watermark and retries the records whose update failed.
+
+A failing index never blocks the catalogue, ingest or preservation: nothing here raises into the
+code that saved the record; failures are logged and the ids remembered for the catch-up job."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from huey import crontab
+from huey.exceptions import TaskLockedException
+
+from lantai.jobs import huey
+
+log = logging.getLogger(__name__)
+
+_local = threading.local()  # record ids changed in this thread's open transaction
+
+
+def connect_signals() -> None:
+    from lantai.catalog.models import Component, Record
+    from lantai.core.models import AuditEntry
+
+    post_save.connect(_record_changed, sender=Record, dispatch_uid="search-record-saved")
+    post_delete.connect(_record_changed, sender=Record, dispatch_uid="search-record-deleted")
+    post_save.connect(_component_changed, sender=Component, dispatch_uid="search-component-saved")
+    post_delete.connect(
+        _component_changed, sender=Component, dispatch_uid="search-component-deleted"
+    )
+    post_save.connect(_audit_written, sender=AuditEntry, dispatch_uid="search-import-done")
+
+
+def _record_changed(sender: Any, instance: Any, **kw: Any) -> None:
+    if kw.get("using", "default") == "default":  # a catalogue rebuild writes elsewhere
+        queue_sync([instance.pk])
+
+
+def _component_changed(sender: Any, instance: Any, **kw: Any) -> None:
+    if kw.get("using", "default") == "default":
+        queue_sync([instance.record_id])
+
+
+def _audit_written(sender: Any, instance: Any, created: bool = False, **kw: Any) -> None:
+    """A catalogue import writes its rows in bulk (no signals per row) and records one audit
+    entry when its transaction is about to commit: catch up once it has."""
+    if not created or instance.action != "import":
+        return
+    batch_id = instance.target_id
+    try:
+        transaction.on_commit(lambda: _queue_catch_up(batch_id))
+    except Exception:
+        log.exception("search: could not queue the catch-up after import %s", batch_id)
+
+
+def queue_sync(ids: Iterable[int]) -> None:
+    """Queue an index update of these records for when the current transaction commits (now,
+    outside a transaction). Ids gathered within one transaction go out as one job; a rolled-back
+    transaction's ids go out with the next one (re-indexing a record is always harmless)."""
+    try:
+        pending: set[int] | None = getattr(_local, "ids", None)
+        if pending is None:
+            pending = _local.ids = set()
+        pending.update(int(i) for i in ids if i is not None)
+        transaction.on_commit(_flush)
+    except Exception:
+        log.exception("search: could not queue an index update of %s", ids)
+
+
+def _flush() -> None:
+    ids: set[int] | None = getattr(_local, "ids", None)
+    if not ids:
+        return
+    _local.ids = set()
+    try:
+        sync_records(sorted(ids))
+    except Exception as e:  # the queue itself failed: the catch-up job retries
+        log.exception("search: could not queue the index update of %d records", len(ids))
+        from lantai.search import services
+
+        services.mark_pending(ids, f"queue: {e}")
+
+
+@huey.task()
+def sync_records(ids: list[int]) -> None:
+    """Index these records as they are now (removing those that no longer exist)."""
+    from lantai.search import services
+
+    try:
+        services.index_records(ids)
+    except Exception as e:
+        log.exception("search: indexing %d records failed; the catch-up job will retry", len(ids))
+        services.mark_pending(ids, str(e))
+
+
+def _queue_catch_up(batch_id: str) -> None:
+    try:
+        catch_up_after_import(batch_id)
+    except Exception:
+        log.exception("search: could not queue the catch-up after import %s", batch_id)
+
+
+@huey.task()
+def catch_up_after_import(batch_id: str) -> None:
+    """Index what an import wrote: every record updated since the import started (its rows were
+    stamped as they were written, before they were committed, so the watermark may be past
+    them)."""
+    from lantai.catalog.models import ImportBatch
+
+    started = ImportBatch.objects.filter(pk=batch_id).values_list("created_at", flat=True).first()
+    _catch_up(since=started)
+
+
+@huey.periodic_task(crontab(minute=f"*/{settings.SEARCH_CATCH_UP_MINUTES}"))
+def catch_up_tick() -> None:
+    """Retry failed index updates and index every record changed since the last run."""
+    _catch_up(since=None)
+
+
+def _catch_up(since: Any) -> None:
+    from lantai.search import services
+
+    try:
+        with huey.lock_task("search-catch-up"):
+            services.catch_up(since=since)
+    except TaskLockedException:
+        log.info("search: a catch-up is already running")
+    except Exception:
+        log.exception("search: catch-up failed; the next run retries")
