@@ -53,6 +53,9 @@ def demo(no_serve: bool, records: int, seed: int, bind: str) -> None:
     summary = seed_demo(records=records, seed=seed)
     for line in summary.lines():
         click.echo(line)
+    from lantai.search import services as search
+
+    click.echo(f"检索索引 search index: {search.reindex()} 条 records")
     if not no_serve:
         _serve(bind, with_worker=True)
 
