@@ -1,0 +1,1163 @@
+"""`lantai bench search`: Chinese full-text search at scale, our two backends against the peers a
+developer would otherwise pick, on the same data in the same run.
+
+Target (search issue, Performance): 1,000,000 catalogue records plus the full text of 200,000 of
+them (~300 Chinese characters each, Zipf-like word frequencies); a fixed query mix (1, 2, 3 and 7
+characters, frequent and rare terms, with and without facets and filters, public and staff);
+p95 latency ≤ 50 ms with tantivy and ≤ 200 ms with PostgreSQL, indexing ≥ 5,000 records/s, hit
+counts equal to a brute-force substring count on a 10,000-record sample. Peers: SQLite FTS5 with
+the trigram tokenizer (LIKE '%x%' on the same table for 1–2 character terms, which a trigram index
+cannot match) and PostgreSQL pg_trgm (GIN gin_trgm_ops, ILIKE '%x%'). Also wrk against the public
+search page (/public/search/) of a seeded 100,000-record data directory served by gunicorn.
+
+Data: the records are the demo generator's catalogue rows (titles, 责任者, 文号, 档号, dates, 密级,
+开放状态 of a regional archives, `lantai.demo`), generated once into a JSON-lines file that every
+contender reads (so they index the same bytes). Full text: the record's title, then words drawn
+with Zipf weights (rank^-1) from a vocabulary made of the demo word lists cut by rjieba with
+common official-document words at the top, person names and dates mixed in as the rare tail,
+punctuated like prose. The sample is 10,000 record ids drawn at random (seeded) from the full set.
+
+Queries go to the backends directly (`open_backend`), not through Django: the benchmark measures
+the search engines. Each query asks what a results page needs: the exact total, the first 20 hits
+(our backends also build highlighted snippets) and, in the facet variants, facet counts. Peers do
+the cheapest reasonable thing for the same answer: hits ORDER BY id (no ranking), total and facets
+in one statement over a materialised match set. Every query runs once untimed (warm-up; these
+totals are compared between contenders on the full set), then `rounds` times timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import itertools
+import json
+import os
+import random
+import re
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, NamedTuple
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+
+SEED = 2024
+LENGTHS = (1, 2, 3, 7)
+TERMS_PER_CLASS = 2
+HITS = 20
+FULLTEXT_CHARS = 300
+PUBLIC_FACETS = ("repository", "fonds", "category", "year", "open_status")
+STAFF_FACETS = ("fonds", "category", "year", "retention", "classification", "open_status")
+PUBLIC_TEXT = ("title", "author", "document_number", "reference_code", "full_text")
+STAFF_TEXT = ("title", "author", "document_number", "reference_code", "remarks", "full_text")
+VARIANTS = ("public", "public+facets", "staff", "staff+filters+facets")
+YEARS = (1980, 2000)  # the year filter of the staff variant
+CATEGORY_FILTER = "WS"
+TARGET_P95_MS = {"tantivy": 50.0, "postgresql": 200.0}
+TARGET_RECORDS_PER_S = 5000
+WRK_P99_MS = 300.0
+WRK_CONNECTIONS = (2, 4, 8, 16)
+
+CLASSIFICATION = {"公开": ("public", 0), "限制": ("restricted", 1), "秘密": ("confidential", 2),
+                  "机密": ("secret", 3), "绝密": ("top_secret", 4)}  # fmt: skip
+OPEN_STATUS = {"开放": "open", "未开放": "closed", "控制使用": "restricted_use"}
+RETENTION = {"长期": "D30", "短期": "D10"}
+# Characters of given names outside the demo lists: the rare tail of single characters.
+RARE_CHARS = (
+    "琰璐瑾珂玥翊昀晟琛瑜璇婧妍菁蓁钰铮镕沅泓澍湛淼潇濠瀚灏炜烨煜熠璟瑄璞瓒甄皓睿祎禹秉竣笃筠箐"
+    "绮缙罡翀耘胤舜芃芊茗荃莘菡萱葳蔚蕙薇藜蘅虔裕觐诩谌赟轩迪逍邕钊钧铎镛隽霁靖韬颢飏馥骅骞骥鹤"
+    "麟黛燊焱鑫垚犇骁昶旻暄曦朗杳枫栎桦梓楠樾檀毓沛洵浚涵淇渝溥滢澈濯炅焜熹燚玮珏琦瑗璋璨"
+)
+# Common words of official documents, most frequent first (the head of the Zipf distribution).
+COMMON_WORDS = [
+    "的",
+    "和",
+    "了",
+    "在",
+    "对",
+    "为",
+    "是",
+    "有",
+    "与",
+    "及",
+    "等",
+    "各",
+    "要",
+    "并",
+    "将",
+    "已",
+    "由",
+    "向",
+    "从",
+    "以",
+    "把",
+    "中",
+    "上",
+    "下",
+    "关于",
+    "按照",
+    "根据",
+    "进一步",
+    "加强",
+    "做好",
+    "工作",
+    "全省",
+    "各地",
+    "有关",
+    "同志",
+    "单位",
+    "部门",
+    "情况",
+    "问题",
+    "意见",
+    "通知",
+    "报告",
+    "要求",
+    "组织",
+    "开展",
+    "落实",
+    "实施",
+    "管理",
+    "建设",
+    "发展",
+    "经济",
+    "社会",
+    "人民",
+    "群众",
+    "领导",
+    "会议",
+    "研究",
+    "决定",
+    "同意",
+    "批准",
+    "执行",
+    "检查",
+    "认真",
+    "贯彻",
+    "精神",
+    "规定",
+    "办法",
+    "方案",
+    "计划",
+    "任务",
+    "目标",
+    "措施",
+    "制度",
+    "责任",
+    "确保",
+    "推进",
+    "提高",
+    "完善",
+    "积极",
+    "切实",
+    "广大",
+    "重要",
+    "主要",
+    "全面",
+    "深入",
+    "继续",
+    "及时",
+    "统一",
+    "生产",
+    "干部",
+    "农村",
+    "城市",
+    "地区",
+    "全年",
+    "今年",
+    "当前",
+    "今后",
+    "目前",
+    "必须",
+    "应当",
+    "可以",
+    "不得",
+    "请",
+    "予以",
+]
+
+
+# --- the data ----------------------------------------------------------------------------------
+
+
+def _strings(node: Any) -> Iterator[str]:
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for v in node.values():
+            yield from _strings(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _strings(v)
+
+
+_HAN_RE = re.compile(r"^[\u4e00-\u9fff]+$")
+
+
+@functools.cache
+def vocabulary() -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """Words ranked by frequency and the cumulative Zipf weights (rank^-1) to draw them with."""
+    import rjieba
+
+    from lantai.demo.words import words
+
+    counts: Counter[str] = Counter()
+    for text in _strings(words()):
+        counts.update(w for w in rjieba.cut(text) if _HAN_RE.match(w))
+    ranked = list(dict.fromkeys([*COMMON_WORDS, *(w for w, _ in counts.most_common())]))
+    cum = list(itertools.accumulate(1.0 / (r + 1) for r in range(len(ranked))))
+    return tuple(ranked), tuple(cum)
+
+
+class TextMaker:
+    """~300 characters of document-like text per call, from one seeded stream."""
+
+    def __init__(self, seed: int) -> None:
+        from lantai.demo.words import person_name
+
+        self.rng = random.Random(f"lantai-bench-search-text:{seed}")
+        self.words, self.cum = vocabulary()
+        self.person = person_name
+
+    def __call__(self, title: str, year: int | None) -> str:
+        rng, parts, size = self.rng, [title, "\n"], len(title)
+        while size < FULLTEXT_CHARS:
+            clause = rng.choices(self.words, cum_weights=self.cum, k=rng.randint(4, 12))
+            r = rng.random()
+            if r < 0.15:  # the rare tail: a person (a third with an uncommon character), a date
+                name = self.person(rng)
+                if rng.random() < 0.3:
+                    name = name[:-1] + RARE_CHARS[int(rng.random() * len(RARE_CHARS))]
+                clause.insert(rng.randrange(len(clause) + 1), name)
+            elif r < 0.25 and year:
+                clause.insert(0, f"{year}年{rng.randint(1, 12)}月{rng.randint(1, 28)}日")
+            text = "".join(clause) + ("。" if rng.random() < 0.35 else "，")
+            parts.append(text)
+            size += len(text)
+        return "".join(parts)[:-1] + "。"
+
+
+def demo_documents(records: int, fulltext: int, seed: int = SEED) -> Iterator[dict[str, Any]]:
+    """`records` search documents (DOCUMENT_FIELDS) from the demo generator's catalogue rows, ids
+    1..records; `fulltext` of them, spread evenly, with generated full text."""
+    from lantai.demo.generator import build_archive, repositories
+
+    archive = build_archive(max(records, 100), seed)
+    repo_ids = {r.code: i + 1 for i, r in enumerate(repositories())}
+    fonds_ids: dict[tuple[str, str], int] = {}
+    category_ids: dict[tuple[str, str, str], int] = {}
+    text = TextMaker(seed)
+    n = 0
+    for cat in archive.categories:
+        fonds = cat.fonds
+        fkey = (fonds.repository.code, fonds.code)
+        fonds_id = fonds_ids.setdefault(fkey, len(fonds_ids) + 1)
+        category_id = category_ids.setdefault((*fkey, cat.code), len(category_ids) + 1)
+        for row in cat.rows():
+            n += 1
+            if n > records:
+                return
+            code, level = CLASSIFICATION.get(row["classification"] or "公开", ("public", 0))
+            with_text = (n * fulltext) // records != ((n - 1) * fulltext) // records
+            yield {
+                "id": n,
+                "reference_code": row["reference_code"] or "",
+                "title": row["title"] or "",
+                "author": row["author"] or "",
+                "document_number": row["document_number"] or "",
+                "remarks": row["remarks"] or "",
+                "full_text": text(row["title"] or "", row["year"]) if with_text else "",
+                "date": row["date"] or None,
+                "year": row["year"],
+                "repository": fonds.repository.code,
+                "fonds": fonds.code,
+                "category": cat.code,
+                "repository_id": repo_ids[fonds.repository.code],
+                "fonds_id": fonds_id,
+                "category_id": category_id,
+                "retention": RETENTION.get(row["retention"], row["retention"]),
+                "classification": code,
+                "classification_level": level,
+                "open_status": OPEN_STATUS.get(row["open_status"], "closed"),
+                "level": "item" if cat.arrangement == "item" else "volume",
+            }
+
+
+def generate(records: int, fulltext: int, sample: int, folder: Path) -> dict[str, Any]:
+    """Write every document to folder/docs.jsonl and the sample's to folder/sample.jsonl."""
+    rng = random.Random(f"lantai-bench-search-sample:{SEED}")
+    chosen = set(rng.sample(range(1, records + 1), min(sample, records)))
+    started = time.perf_counter()
+    n = chars = texts = 0
+    with (
+        open(folder / "docs.jsonl", "w", encoding="utf-8") as out,
+        open(folder / "sample.jsonl", "w", encoding="utf-8") as out_sample,
+    ):
+        for doc in demo_documents(records, fulltext):
+            line = json.dumps(doc, ensure_ascii=False) + "\n"
+            out.write(line)
+            if doc["id"] in chosen:
+                out_sample.write(line)
+            n += 1
+            if doc["full_text"]:
+                texts += 1
+                chars += len(doc["full_text"])
+    return {
+        "records": n,
+        "with_full_text": texts,
+        "full_text_mean_chars": round(chars / max(texts, 1)),
+        "sample_records": len(chosen),
+        "jsonl_mb": round((folder / "docs.jsonl").stat().st_size / 1e6, 1),
+        "generate_seconds": round(time.perf_counter() - started, 1),
+        "vocabulary_words": len(vocabulary()[0]),
+    }
+
+
+def read_docs(path: Path) -> Iterator[dict[str, Any]]:
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            yield json.loads(line)
+
+
+# --- the query mix -----------------------------------------------------------------------------
+
+
+class Spec(NamedTuple):  # (not a dataclass: `lantai bench` loads this file by path)
+    term: str
+    length: int
+    freq: str  # frequent | rare
+    variant: str  # one of VARIANTS
+    sample_df: int  # documents of the sample containing the term
+
+    @property
+    def cls(self) -> str:
+        return f"{self.length}char-{self.freq}"
+
+    @property
+    def public(self) -> bool:
+        return self.variant.startswith("public")
+
+    @property
+    def facets(self) -> tuple[str, ...]:
+        if "facets" not in self.variant:
+            return ()
+        return PUBLIC_FACETS if self.public else STAFF_FACETS
+
+    @property
+    def filtered(self) -> bool:
+        return "filters" in self.variant
+
+
+class Staff(NamedTuple):
+    """The two staff scopes: everything up to 机密 (the plain staff variant) and a clerk with
+    half the fonds, up to 秘密 (the filtered variant)."""
+
+    fonds_ids: frozenset[int]
+    max_all: int = 3
+    max_limited: int = 2
+
+
+def pick_terms(sample: list[dict[str, Any]]) -> list[tuple[str, int, str, int]]:
+    """(term, length, frequent|rare, sample df) for each length: the most frequent terms of the
+    sample's public text and, as rare terms, ones found in 2–5 sample documents (about 200–500 of
+    1,000,000), drawn with a seeded draw. Terms are what a user types: a character; a 2- or
+    3-character word (rjieba); 7 characters of a title that start and end at word boundaries."""
+    import rjieba
+
+    rng = random.Random(f"lantai-bench-search-terms:{SEED}")
+    han = re.compile(r"[\u4e00-\u9fff]+")
+    df: dict[int, Counter[str]] = {n: Counter() for n in LENGTHS}
+    words: dict[int, set[str]] = {n: set() for n in LENGTHS}
+    for doc in sample:
+        grams: dict[int, set[str]] = {n: set() for n in LENGTHS}
+        for name in PUBLIC_TEXT:
+            for run in han.findall(doc[name] or ""):
+                for n in LENGTHS:
+                    grams[n].update(run[i : i + n] for i in range(len(run) - n + 1))
+                cut = rjieba.cut(run)
+                for w in cut:
+                    if len(w) in (1, 2, 3):
+                        words[len(w)].add(w)
+                if name == "title":
+                    ends = set(itertools.accumulate(len(w) for w in cut))
+                    starts = {0} | ends
+                    words[7].update(run[i : i + 7] for i in starts if i + 7 in ends)
+        for n in LENGTHS:
+            df[n].update(grams[n])
+    out = []
+    for n in LENGTHS:
+        pool = df[n] if n == 1 else [t for t in words[n] if t in df[n]]
+        ranked = sorted(pool, key=lambda t: (-df[n][t], t))
+        frequent = ranked[:TERMS_PER_CLASS]
+        rare_pool = [t for t in ranked if 2 <= df[n][t] <= 5] or [
+            t for t in ranked if df[n][t] == 1
+        ]
+        rare = rng.sample(sorted(rare_pool), min(TERMS_PER_CLASS, len(rare_pool)))
+        out += [(t, n, "frequent", df[n][t]) for t in frequent]
+        out += [(t, n, "rare", df[n][t]) for t in rare]
+    return out
+
+
+def query_mix(terms: list[tuple[str, int, str, int]]) -> list[Spec]:
+    return [Spec(t, n, f, v, df) for t, n, f, df in terms for v in VARIANTS]
+
+
+# --- the oracle: brute-force substring counts --------------------------------------------------
+
+
+def _in_scope(doc: dict[str, Any], spec: Spec, staff: Staff) -> bool:
+    if spec.public:
+        return bool(doc["open_status"] == "open")
+    if spec.filtered:
+        return (
+            doc["classification_level"] <= staff.max_limited
+            and doc["fonds_id"] in staff.fonds_ids
+            and doc["category"] == CATEGORY_FILTER
+            and doc["year"] is not None
+            and YEARS[0] <= doc["year"] <= YEARS[1]
+        )
+    return bool(doc["classification_level"] <= staff.max_all)
+
+
+def oracle(
+    sample: list[dict[str, Any]], spec: Spec, staff: Staff
+) -> tuple[int, dict[str, dict[str, int]]]:
+    fields = PUBLIC_TEXT if spec.public else STAFF_TEXT
+    needle = spec.term.lower()
+    total = 0
+    facets: dict[str, Counter[str]] = {f: Counter() for f in spec.facets}
+    for doc in sample:
+        if not _in_scope(doc, spec, staff):
+            continue
+        if not any(needle in (doc[name] or "").lower() for name in fields):
+            continue
+        total += 1
+        for f in spec.facets:
+            if doc[f] not in (None, ""):
+                facets[f][str(doc[f])] += 1
+    return total, {f: dict(c) for f, c in facets.items()}
+
+
+# --- contenders --------------------------------------------------------------------------------
+
+
+class Contender:
+    name = ""
+    kind = ""  # ours | peer
+    needs = ""
+
+    def build(self, docs: Iterable[dict[str, Any]]) -> int:
+        raise NotImplementedError
+
+    def search(self, spec: Spec, staff: Staff) -> tuple[int, dict[str, dict[str, int]], int]:
+        """(total, facets, hits on the page)"""
+        raise NotImplementedError
+
+    def size_mb(self) -> float | None:
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+class Ours(Contender):
+    kind = "ours"
+
+    def __init__(self, name: str, **options: Any) -> None:
+        from lantai.search.backends import open_backend
+
+        self.name, self.options = name, options
+        self.writer = open_backend(name, **options)
+        self.reader: Any = None
+
+    def build(self, docs: Iterable[dict[str, Any]]) -> int:
+        n = self.writer.rebuild(docs)
+        if self.name == "tantivy":  # a web process: its own read-only handle on the index
+            from lantai.search.backends import open_backend
+
+            self.reader = open_backend("tantivy", **{**self.options, "read_only": True})
+        else:
+            self.reader = self.writer
+        return n
+
+    def search(self, spec: Spec, staff: Staff) -> tuple[int, dict[str, dict[str, int]], int]:
+        from lantai.search.query import Query, Scope
+
+        if spec.public:
+            scope = Scope.public_scope()
+            query = Query(text=spec.term, facets=spec.facets, limit=HITS)
+        elif spec.filtered:
+            scope = Scope(public=False, fonds_ids=staff.fonds_ids,
+                          max_classification=staff.max_limited)  # fmt: skip
+            query = Query(text=spec.term, facets=spec.facets, limit=HITS,
+                          filters={"category": (CATEGORY_FILTER,)},
+                          year_from=YEARS[0], year_to=YEARS[1])  # fmt: skip
+        else:
+            scope = Scope(public=False, all_fonds=True, max_classification=staff.max_all)
+            query = Query(text=spec.term, facets=spec.facets, limit=HITS)
+        r = self.reader.search(query, scope)
+        return (
+            r.total,
+            {f: {k: v for k, v in c.items() if v} for f, c in r.facets.items()},
+            len(r.hits),
+        )
+
+    def size_mb(self) -> float | None:
+        if self.name == "tantivy":
+            path = Path(self.options["path"])
+            return round(sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6, 1)
+        conn = self.writer._conn()  # type: ignore[attr-defined]
+        row = conn.execute("SELECT pg_total_relation_size(%s)", (self.writer.table,)).fetchone()  # type: ignore[attr-defined]
+        return round(row[0] / 1e6, 1)
+
+    def close(self) -> None:
+        if self.name == "postgresql":
+            self.writer.close()  # type: ignore[attr-defined]
+
+
+def _like(term: str) -> str:
+    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+class SqliteFts5(Contender):
+    """One FTS5 table (trigram tokenizer) holding the text columns and, UNINDEXED, the
+    metadata; 1–2 character terms fall back to LIKE on the same table (a full scan)."""
+
+    name = "sqlite_fts5_trigram"
+    kind = "peer"
+    needs = (
+        "FTS5 MATCH with a column filter for terms of 3+ characters (the trigram index); "
+        "LIKE '%x%' over every text column for 1–2 characters (trigrams cannot match them: a "
+        "full table scan)"
+    )
+    META = ("repository", "fonds", "category", "year", "retention", "classification",
+            "classification_level", "open_status", "fonds_id")  # fmt: skip
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.conn = sqlite3.connect(path, isolation_level=None)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        cols = ", ".join([*STAFF_TEXT, *(f"{c} UNINDEXED" for c in self.META)])
+        self.conn.execute(f"CREATE VIRTUAL TABLE docs USING fts5({cols}, tokenize='trigram')")
+
+    def build(self, docs: Iterable[dict[str, Any]]) -> int:
+        cols = ["rowid", *STAFF_TEXT, *self.META]
+        sql = f"INSERT INTO docs ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+        n = 0
+        it = iter(docs)
+        while batch := list(itertools.islice(it, 10_000)):
+            self.conn.execute("BEGIN")
+            self.conn.executemany(
+                sql,
+                [
+                    (d["id"], *(d[c] or "" for c in STAFF_TEXT), *(d[c] for c in self.META))
+                    for d in batch
+                ],  # fmt: skip
+            )
+            self.conn.execute("COMMIT")
+            n += len(batch)
+        self.conn.execute("INSERT INTO docs(docs) VALUES ('optimize')")
+        return n
+
+    def _where(self, spec: Spec, staff: Staff) -> tuple[str, list[Any]]:
+        fields = PUBLIC_TEXT if spec.public else STAFF_TEXT
+        if len(spec.term) >= 3:
+            parts = ["docs MATCH ?"]
+            params: list[Any] = [
+                "{" + " ".join(fields) + '} : "' + spec.term.replace('"', '""') + '"'
+            ]
+        else:
+            parts = ["(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in fields) + ")"]
+            params = [_like(spec.term)] * len(fields)
+        if spec.public:
+            parts.append("open_status = 'open'")
+        elif spec.filtered:
+            ids = ",".join(str(i) for i in sorted(staff.fonds_ids))
+            parts += [f"classification_level <= {staff.max_limited}", f"fonds_id IN ({ids})",
+                      "category = ?", "year BETWEEN ? AND ?"]  # fmt: skip
+            params += [CATEGORY_FILTER, *YEARS]
+        else:
+            parts.append(f"classification_level <= {staff.max_all}")
+        return " AND ".join(parts), params
+
+    def search(self, spec: Spec, staff: Staff) -> tuple[int, dict[str, dict[str, int]], int]:
+        where, params = self._where(spec, staff)
+        hits = self.conn.execute(
+            f"SELECT rowid, title, reference_code FROM docs WHERE {where} ORDER BY rowid LIMIT {HITS}",
+            params,
+        ).fetchall()
+        if not spec.facets:
+            (total,) = self.conn.execute(
+                f"SELECT count(*) FROM docs WHERE {where}", params
+            ).fetchone()
+            return int(total), {}, len(hits)
+        union = " UNION ALL ".join(
+            ["SELECT NULL, NULL, count(*) FROM m"]
+            + [f"SELECT '{f}', {f}, count(*) FROM m GROUP BY {f}" for f in spec.facets]
+        )
+        sql = (
+            f"WITH m AS MATERIALIZED (SELECT {', '.join(spec.facets)} FROM docs WHERE {where}) "
+            + union
+        )
+        total, facets = 0, {f: {} for f in spec.facets}  # type: dict[str, dict[str, int]]
+        for name, value, n in self.conn.execute(sql, params):
+            if name is None:
+                total = int(n)
+            elif value not in (None, ""):
+                facets[name][str(value)] = int(n)
+        return total, facets, len(hits)
+
+    def size_mb(self) -> float | None:
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return round(self.path.stat().st_size / 1e6, 1)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class PgTrgm(Contender):
+    """A plain table with the public text concatenated (title, 责任者, 文号, 档号, full text) and
+    the remarks apart, a GIN gin_trgm_ops index on each, ILIKE '%x%'."""
+
+    name = "postgresql_pg_trgm"
+    kind = "peer"
+    needs = (
+        "GIN (gin_trgm_ops) on the concatenated text, ILIKE '%x%'; for 1–2 characters no trigram "
+        "can be extracted, so PostgreSQL reads every row (sequential or full-index scan) and "
+        "rechecks; a database with a UTF-8, non-C LC_CTYPE (C.UTF-8 here) for Han characters"
+    )
+    META = ("repository", "fonds", "category", "year", "retention", "classification",
+            "classification_level", "open_status", "fonds_id")  # fmt: skip
+
+    def __init__(self, dsn: str, table: str) -> None:
+        import psycopg
+
+        self.table = table
+        self.conn = psycopg.connect(dsn, autocommit=True, prepare_threshold=None)
+        self.conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        self.conn.execute(f"DROP TABLE IF EXISTS {table}")
+        self.conn.execute(
+            f"CREATE TABLE {table} (id bigint PRIMARY KEY, title text, reference_code text, "
+            "body text, remarks text, repository text, fonds text, category text, year integer, "
+            "retention text, classification text, classification_level integer, "
+            "open_status text, fonds_id integer)"
+        )
+
+    def build(self, docs: Iterable[dict[str, Any]]) -> int:
+        cols = ["id", "title", "reference_code", "body", "remarks", *self.META]
+        n = 0
+        with (
+            self.conn.cursor() as cur,
+            cur.copy(f"COPY {self.table} ({', '.join(cols)}) FROM STDIN") as copy,
+        ):
+            for d in docs:
+                body = "\n".join(d[c] or "" for c in PUBLIC_TEXT)
+                copy.write_row((d["id"], d["title"], d["reference_code"], body,
+                                d["remarks"] or "", *(d[c] for c in self.META)))  # fmt: skip
+                n += 1
+        self.conn.execute("SET maintenance_work_mem = '256MB'")
+        for col in ("body", "remarks"):
+            self.conn.execute(
+                f"CREATE INDEX {self.table}_{col}_trgm ON {self.table} USING gin ({col} gin_trgm_ops)"
+            )
+        self.conn.execute("RESET maintenance_work_mem")
+        self.conn.execute(f"ANALYZE {self.table}")
+        return n
+
+    def _where(self, spec: Spec, staff: Staff) -> tuple[str, list[Any]]:
+        pattern = _like(spec.term)
+        if spec.public:
+            parts, params = ["body ILIKE %s", "open_status = 'open'"], [pattern]
+        else:
+            parts, params = ["(body ILIKE %s OR remarks ILIKE %s)"], [pattern, pattern]
+            if spec.filtered:
+                parts += ["classification_level <= %s", "fonds_id = ANY(%s)", "category = %s",
+                          "year BETWEEN %s AND %s"]  # fmt: skip
+                params += [staff.max_limited, sorted(staff.fonds_ids), CATEGORY_FILTER, *YEARS]
+            else:
+                parts.append("classification_level <= %s")
+                params.append(staff.max_all)
+        return " AND ".join(parts), params
+
+    def search(self, spec: Spec, staff: Staff) -> tuple[int, dict[str, dict[str, int]], int]:
+        where, params = self._where(spec, staff)
+        hits = self.conn.execute(
+            f"SELECT id, title, reference_code FROM {self.table} WHERE {where} ORDER BY id "
+            f"LIMIT {HITS}",
+            params,
+        ).fetchall()
+        if not spec.facets:
+            row = self.conn.execute(f"SELECT count(*) FROM {self.table} WHERE {where}", params)
+            return int(row.fetchone()[0]), {}, len(hits)  # type: ignore[index]
+        exprs = [f"{f}::text" for f in spec.facets]
+        sets = ", ".join(["()"] + [f"({e})" for e in exprs])
+        sql = (
+            f"SELECT GROUPING({', '.join(exprs)}), {', '.join(exprs)}, count(*) FROM {self.table}"
+            f" WHERE {where} GROUP BY GROUPING SETS ({sets})"
+        )
+        total, facets = 0, {f: {} for f in spec.facets}  # type: dict[str, dict[str, int]]
+        every = (1 << len(spec.facets)) - 1
+        for row in self.conn.execute(sql, params):
+            g, values, n = row[0], row[1:-1], int(row[-1])
+            if g == every:
+                total = n
+                continue
+            for i, f in enumerate(spec.facets):
+                if not g & (1 << (len(spec.facets) - 1 - i)) and values[i] not in (None, ""):
+                    facets[f][str(values[i])] = n
+        return total, facets, len(hits)
+
+    def size_mb(self) -> float | None:
+        row = self.conn.execute("SELECT pg_total_relation_size(%s)", (self.table,)).fetchone()
+        return round(row[0] / 1e6, 1)  # type: ignore[index]
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+# --- measuring ---------------------------------------------------------------------------------
+
+
+def pct(values: list[float], p: float) -> float:
+    """Nearest-rank percentile, milliseconds rounded to 0.1."""
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return round(s[min(len(s) - 1, max(0, -(-len(s) * p // 100) - 1))] * 1000, 1)  # type: ignore[call-overload]
+
+
+def summary(values: list[float]) -> dict[str, Any]:
+    return {"n": len(values), "p50_ms": pct(values, 50), "p95_ms": pct(values, 95),
+            "p99_ms": pct(values, 99), "max_ms": pct(values, 100)}  # fmt: skip
+
+
+def timed_build(contender: Contender, path: Path) -> dict[str, Any]:
+    started = time.perf_counter()
+    n = contender.build(read_docs(path))
+    seconds = time.perf_counter() - started
+    return {"records": n, "seconds": round(seconds, 1), "records_per_s": round(n / seconds),
+            "size_mb": contender.size_mb(), "rss_mib_after": round(common.rss_mib())}  # fmt: skip
+
+
+def check_sample(
+    contender: Contender, specs: list[Spec], sample: list[dict[str, Any]], staff: Staff
+) -> dict[str, Any]:
+    mismatches = []
+    facet_mismatches = 0
+    for spec in specs:
+        want_total, want_facets = oracle(sample, spec, staff)
+        total, facets, _ = contender.search(spec, staff)
+        if total != want_total:
+            mismatches.append({"term": spec.term, "variant": spec.variant,
+                               "oracle": want_total, "got": total})  # fmt: skip
+        if spec.facets and facets != want_facets:
+            facet_mismatches += 1
+    return {
+        "queries": len(specs),
+        "counts_equal": not mismatches,
+        "count_mismatches": len(mismatches),
+        "first_mismatches": mismatches[:5],
+        "facet_counts_equal": facet_mismatches == 0,
+        "facet_mismatches": facet_mismatches,
+    }
+
+
+def time_queries(
+    contender: Contender, specs: list[Spec], staff: Staff, rounds: int, budget_s: float
+) -> dict[str, Any]:
+    """One untimed warm-up pass (its totals are returned), then up to `rounds` timed passes; a
+    slow contender gets fewer timed passes so it fits `budget_s` (at least one)."""
+    started = time.perf_counter()
+    totals = [contender.search(s, staff)[0] for s in specs]
+    warm_s = time.perf_counter() - started
+    planned = max(1, min(rounds, int(budget_s // max(warm_s, 1e-9))))
+    times: dict[Spec, list[float]] = defaultdict(list)
+    for _ in range(planned):
+        for spec in specs:
+            t = time.perf_counter()
+            contender.search(spec, staff)
+            times[spec].append(time.perf_counter() - t)
+    every = [t for ts in times.values() for t in ts]
+    by_class: dict[str, list[float]] = defaultdict(list)
+    by_variant: dict[str, list[float]] = defaultdict(list)
+    for spec, ts in times.items():
+        by_class[spec.cls] += ts
+        by_variant[spec.variant] += ts
+    return {
+        "rounds": planned,
+        "warmup_seconds": round(warm_s, 1),
+        "all": summary(every),
+        "by_class": {k: summary(v) for k, v in by_class.items()},
+        "by_variant": {k: summary(v) for k, v in by_variant.items()},
+        "per_query_median_ms": {f"{s.term} [{s.variant}]": pct(ts, 50) for s, ts in times.items()},
+        "_totals": totals,
+    }
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return round(a / b, 1) if b and b == b and a == a else None
+
+
+# --- the public portal under wrk ---------------------------------------------------------------
+
+
+def phase_portal_index(fulltext_share: float) -> dict[str, Any]:
+    """(child, Django) Rebuild the search index of the seeded data directory from its catalogue,
+    adding generated full text to `fulltext_share` of the records (the demo has no files)."""
+    common.setup_django()
+    from lantai.search import documents, services
+
+    maker = TextMaker(SEED)
+    every = max(1, round(1 / fulltext_share)) if fulltext_share > 0 else 0
+
+    def docs() -> Iterator[dict[str, Any]]:
+        for doc in documents.iter_documents():
+            if every and doc["id"] % every == 0:
+                doc["full_text"] = maker(doc["title"], doc["year"])
+            yield doc
+
+    started = time.perf_counter()
+    n = services.backend().rebuild(docs())
+    return {"records": n, "seconds": round(time.perf_counter() - started, 1)}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wrk_parse(text: str) -> dict[str, Any]:
+    def ms(value: str) -> float:
+        m = re.match(r"([\d.]+)(us|ms|s|m)", value)
+        if not m:
+            return float("nan")
+        return float(m[1]) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[m[2]]
+
+    out: dict[str, Any] = {}
+    for p in ("50", "75", "90", "99"):
+        m = re.search(rf"^\s+{p}%\s+(\S+)", text, re.M)
+        out[f"p{p}_ms"] = round(ms(m[1]), 1) if m else None
+    m = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    out["requests_per_s"] = float(m[1]) if m else None
+    m = re.search(r"(\d+) requests in", text)
+    out["requests"] = int(m[1]) if m else None
+    m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    out["non_2xx"] = int(m[1]) if m else 0
+    m = re.search(r"Socket errors:(.*)", text)
+    out["socket_errors"] = m[1].strip() if m else ""
+    return out
+
+
+def run_wrk(terms: list[str], records: int, duration_s: int) -> dict[str, Any]:
+    """Seed `records` demo records in a throwaway data directory, index them (20 % with generated
+    full text), serve with `lantai serve` (gunicorn, 2 workers) and load /public/search/ with wrk
+    at a few concurrency levels; the rate limits are raised for the run."""
+    if shutil.which("wrk") is None:
+        return {"available": False, "reason": "wrk not installed (apt-get install wrk)"}
+    import importlib.util
+
+    if importlib.util.find_spec("lantai.access.views") is None:
+        return {"available": False, "reason": "the public portal (lantai.access) is not there"}
+    env, data_dir = common.fresh_database("sqlite", "search-portal")
+    unlimited = "1000000/s"
+    env.update({"LANTAI_PUBLIC_RATE": unlimited, "LANTAI_PUBLIC_SEARCH_RATE": unlimited,
+                "LANTAI_PUBLIC_SUGGEST_RATE": unlimited, "LANTAI_SEARCH_BACKEND": "tantivy",
+                "LANTAI_LOG_LEVEL": "ERROR"})  # fmt: skip
+    lantai = [sys.executable, "-m", "lantai.cli"]
+    server = None
+    try:
+        started = time.perf_counter()
+        subprocess.run([*lantai, "demo", "--no-serve", "--records", str(records)], env=env,
+                       check=True, capture_output=True)  # fmt: skip
+        seed_s = time.perf_counter() - started
+        indexed = common.run_child(Path(__file__).resolve(), ["--phase", "portal-index"], env)
+        port = _free_port()
+        server = subprocess.Popen(
+            [*lantai, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"], env=env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+        paths = [f"/public/search/?q={urllib.parse.quote(t)}" for t in terms]
+        for _ in range(120):
+            try:
+                with urllib.request.urlopen(base + paths[0], timeout=10) as r:
+                    page_ok = r.status == 200
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            raise RuntimeError("lantai serve did not answer")
+        for p in paths:  # every page once: warm caches, and each must be a 200
+            with urllib.request.urlopen(base + p, timeout=30) as r:
+                page_ok = page_ok and r.status == 200
+        lua = data_dir / "queries.lua"
+        lua.write_text(
+            "local paths = {" + ",".join(json.dumps(p) for p in paths) + "}\n"
+            "local i = 0\n"
+            "request = function()\n  i = i % #paths + 1\n"
+            "  return wrk.format('GET', paths[i])\nend\n"
+        )
+        levels = []
+        for c in WRK_CONNECTIONS:
+            proc = subprocess.run(
+                ["wrk", "-t2", f"-c{c}", f"-d{duration_s}s", "--latency", "-s", str(lua), base],
+                capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            levels.append({"connections": c, **_wrk_parse(proc.stdout)})
+    finally:
+        if server is not None:
+            os.killpg(server.pid, 15)
+            server.wait(timeout=30)
+        shutil.rmtree(data_dir, ignore_errors=True)
+    ok = [lv for lv in levels if lv["p99_ms"] is not None and lv["p99_ms"] <= WRK_P99_MS
+          and not lv["non_2xx"]]  # fmt: skip
+    best = max(ok, key=lambda lv: lv["requests_per_s"]) if ok else None
+    return {
+        "available": True,
+        "setup": {
+            "records": records,
+            "seed_seconds": round(seed_s, 1),
+            "full_text_share": 0.2,
+            "index": indexed,
+            "server": "lantai serve (gunicorn, 2 workers, sync), tantivy index, read-only",
+            "rate_limits": f"LANTAI_PUBLIC_RATE / _SEARCH_RATE / _SUGGEST_RATE={unlimited}",
+        },
+        "all_pages_200_before_load": page_ok,
+        "command": f"wrk -t2 -c<N> -d{duration_s}s --latency -s queries.lua (cycles {len(paths)} "
+        "queries on /public/search/?q=…)",
+        "levels": levels,
+        "best_within_p99": (
+            {
+                "connections": best["connections"],
+                "requests_per_s": best["requests_per_s"],
+                "p99_ms": best["p99_ms"],
+            }
+            if best
+            else None
+        ),  # fmt: skip
+        "note": "plain wrk has no constant-rate mode: the rate at p99 <= 300 ms is the best "
+        "closed-loop level whose p99 is within the bound (wrk and the server share the 2 cores)",
+    }
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+
+def run(
+    records: int = 1_000_000,
+    fulltext: int = 200_000,
+    out: Path | None = None,
+    *,
+    sample: int = 10_000,
+    rounds: int = 2,
+    peer_budget_s: float = 180.0,
+    contenders: tuple[str, ...] = (
+        "tantivy",
+        "postgresql",
+        "sqlite_fts5_trigram",
+        "postgresql_pg_trgm",
+    ),  # fmt: skip
+    wrk: bool = True,
+    wrk_records: int = 100_000,
+    wrk_seconds: int = 20,
+    work_dir: Path | None = None,
+) -> dict[str, Any]:
+    started = time.perf_counter()
+    folder = Path(tempfile.mkdtemp(prefix="lantai-bench-search-", dir=work_dir))
+    pg_db = f"lantai_bench_search_{os.getpid()}"
+    uses_pg = any(c.startswith("postgresql") for c in contenders)
+    result: dict[str, Any] = {
+        "benchmark": "Chinese full-text search: our backends vs SQLite FTS5 trigram and "
+        "PostgreSQL pg_trgm, same data, same run",
+        "targets": {
+            "p95_ms": TARGET_P95_MS,
+            "indexing_records_per_s": TARGET_RECORDS_PER_S,
+            "counts": "equal to a brute-force substring count on the sample",
+            "wrk": f"requests/s at p99 <= {WRK_P99_MS:.0f} ms",
+        },  # fmt: skip
+    }
+    try:
+        if uses_pg:
+            shutil.rmtree(common.fresh_database("postgresql", pg_db)[1], ignore_errors=True)
+        dsn = f"{common.PG_URL}/{pg_db}"
+        result["data"] = generate(records, fulltext, sample, folder)
+        t = time.perf_counter()
+        sum(1 for _ in read_docs(folder / "docs.jsonl"))
+        result["data"]["read_jsonl_seconds (included in every build)"] = round(
+            time.perf_counter() - t, 1
+        )
+        sample_docs = list(read_docs(folder / "sample.jsonl"))
+        fonds = sorted({d["fonds_id"] for d in sample_docs})
+        staff = Staff(frozenset(fonds[::2]))
+        terms = pick_terms(sample_docs)
+        specs = query_mix(terms)
+        result["queries"] = {
+            "terms": [
+                {
+                    "term": t,
+                    "length": n,
+                    "freq": f,
+                    "sample_df": df,
+                    "expected_full_df": round(df * records / max(len(sample_docs), 1)),
+                }
+                for t, n, f, df in terms
+            ],  # fmt: skip
+            "variants": {
+                "public": "public scope (开放 only), total + 20 hits",
+                "public+facets": f"public, + facet counts {list(PUBLIC_FACETS)}",
+                "staff": "staff, all fonds, up to 机密 (level 3), total + 20 hits",
+                "staff+filters+facets": f"staff with half the fonds up to 秘密, 门类={CATEGORY_FILTER}, "
+                f"年度 {YEARS[0]}–{YEARS[1]}, + facet counts {list(STAFF_FACETS)}",
+            },
+            "per_round": len(specs),
+        }
+
+        def make(name: str, tag: str) -> Contender:
+            if name in ("tantivy",):
+                return Ours("tantivy", path=folder / f"tantivy-{tag}")
+            if name == "postgresql":
+                return Ours("postgresql", dsn=dsn, table_prefix=f"bench_{tag}")
+            if name == "sqlite_fts5_trigram":
+                return SqliteFts5(folder / f"fts5-{tag}.sqlite3")
+            if name == "postgresql_pg_trgm":
+                return PgTrgm(dsn, f"trgm_{tag}")
+            raise ValueError(name)
+
+        report: dict[str, Any] = {}
+        totals: dict[str, list[int]] = {}
+        for name in contenders:
+            entry: dict[str, Any] = {}
+            c = make(name, "sample")
+            try:
+                c.build(read_docs(folder / "sample.jsonl"))
+                entry["sample_check"] = check_sample(c, specs, sample_docs, staff)
+            finally:
+                c.close()
+            c = make(name, "full")
+            try:
+                entry["kind"] = c.kind
+                if c.needs:
+                    entry["needs"] = c.needs
+                entry["index"] = timed_build(c, folder / "docs.jsonl")
+                budget = peer_budget_s if c.kind == "peer" else 10 * peer_budget_s
+                q = time_queries(c, specs, staff, rounds, budget)
+                totals[name] = q.pop("_totals")
+                entry["queries"] = q
+            finally:
+                c.close()
+                if name == "tantivy":
+                    shutil.rmtree(folder / "tantivy-full", ignore_errors=True)
+                (folder / "fts5-full.sqlite3").unlink(missing_ok=True)
+            report[name] = entry
+        result["contenders"] = report
+
+        # counts on the full set, against the first contender
+        if totals:
+            ref = next(iter(totals))
+            result["full_set_counts"] = {"reference": ref}
+            for name, ts in totals.items():
+                diff = [
+                    {"term": s.term, "variant": s.variant, ref: a, name: b}
+                    for s, a, b in zip(specs, totals[ref], ts, strict=True)
+                    if a != b
+                ]
+                result["full_set_counts"][name] = {"agree": len(specs) - len(diff),
+                                                   "of": len(specs), "first_differences": diff[:5]}  # fmt: skip
+            result["full_set_counts"]["totals_per_query"] = {
+                f"{s.term} [{s.variant}]": {n: totals[n][i] for n in totals}
+                for i, s in enumerate(specs)
+            }
+
+        # ratios: peer p95 / ours p95 (overall and per query class)
+        ours = [n for n in contenders if report[n]["kind"] == "ours"]
+        peers = [n for n in contenders if report[n]["kind"] == "peer"]
+        ratios: dict[str, Any] = {}
+        for p in peers:
+            for o in ours:
+                pq, oq = report[p]["queries"], report[o]["queries"]
+                ratios[f"{p} / {o}"] = {
+                    "p95_all": _ratio(pq["all"]["p95_ms"], oq["all"]["p95_ms"]),
+                    "p95_by_class": {
+                        k: _ratio(v["p95_ms"], oq["by_class"][k]["p95_ms"])
+                        for k, v in pq["by_class"].items()
+                    },  # fmt: skip
+                    "index_seconds": _ratio(
+                        report[p]["index"]["seconds"], report[o]["index"]["seconds"]
+                    ),  # fmt: skip
+                }
+        result["ratios (peer p95 / ours p95; index time peer / ours)"] = ratios
+
+        if wrk:
+            public_terms = [t for t, _n, _f, _df in terms]
+            result["wrk_public_search"] = run_wrk(public_terms, wrk_records, wrk_seconds)
+        else:
+            result["wrk_public_search"] = {"available": False, "reason": "skipped (wrk=False)"}
+
+        meets: dict[str, Any] = {}
+        for o in ours:
+            meets[f"{o}_p95_le_{TARGET_P95_MS[o]:.0f}ms"] = (
+                report[o]["queries"]["all"]["p95_ms"] <= TARGET_P95_MS[o]
+            )
+            meets[f"{o}_indexing_ge_{TARGET_RECORDS_PER_S}_per_s"] = (
+                report[o]["index"]["records_per_s"] >= TARGET_RECORDS_PER_S
+            )
+            meets[f"{o}_sample_counts_exact"] = report[o]["sample_check"]["counts_equal"]
+        w = result["wrk_public_search"]
+        meets["wrk_some_level_within_p99_300ms"] = (
+            (w.get("best_within_p99") is not None) if w.get("available") else None
+        )
+        result["meets_target"] = meets
+    finally:
+        if uses_pg:
+            common.drop_database("postgresql", pg_db)
+        shutil.rmtree(folder, ignore_errors=True)
+    result["machine"] = {**common.machine(), "sqlite": sqlite3.sqlite_version,
+                         "postgresql": _pg_version() if uses_pg else None}  # fmt: skip
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    result["saved_to"] = str(common.save("search", result, out))
+    return result
+
+
+def _pg_version() -> str:
+    import psycopg
+
+    try:
+        with psycopg.connect(f"{common.PG_URL}/postgres") as conn:
+            row = conn.execute("SHOW server_version").fetchone()
+            return str(row[0]) if row else "unknown"
+    except Exception as e:  # the report is still useful without it
+        return f"unknown ({e})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--phase", choices=["portal-index"])
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--fulltext", type=int, default=200_000)
+    parser.add_argument("--sample", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--no-wrk", action="store_true")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    if args.phase == "portal-index":
+        print(json.dumps(phase_portal_index(0.2)))
+        return
+    result = run(args.records, args.fulltext, args.out, sample=args.sample, rounds=args.rounds,
+                 wrk=not args.no_wrk)  # fmt: skip
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()
