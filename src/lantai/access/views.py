@@ -5,9 +5,6 @@ service called with the public scope (`user=None`)."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,8 +14,6 @@ from django.core.cache import cache
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.html import escape
-from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.clickjacking import xframe_options_sameorigin
@@ -28,7 +23,9 @@ from lantai.access import services
 from lantai.access.forms import RequestForm, StatusForm, seconds_since, started_token
 from lantai.access.ratelimit import limited
 from lantai.catalog.models import Fonds
-from lantai.search.query import PUBLIC_FIELDS, Query, TextCondition
+from lantai.search import webquery
+from lantai.search.query import PUBLIC_FIELDS
+from lantai.search.webquery import safe_snippet
 from lantai.web import labels
 
 PAGE_SIZE = 20
@@ -48,22 +45,6 @@ _DONE_SALT = "lantai.access.request-done"
 def not_found(request: HttpRequest) -> HttpResponse:
     """The one 404 page for a record that is closed, restricted or missing (no existence leak)."""
     return render(request, "access/404.html", status=404)
-
-
-# --- snippets --------------------------------------------------------------------------------------
-_MARK = re.compile(r"</?mark>")
-_ENTITY = re.compile(r"&(?!(?:amp|lt|gt|quot|#x27|#39|#34);)")
-
-
-def safe_snippet(snippet: str) -> SafeString:
-    """A snippet from the search service marked safe only when it is escaped text with nothing
-    but balanced <mark>…</mark> tags; anything else is escaped whole (tags shown as text)."""
-    rest = _MARK.sub("", snippet)
-    balanced = snippet.count("<mark>") == snippet.count("</mark>")
-    nested = re.search(r"<mark>[^<]*<mark>", snippet) is not None
-    if balanced and not nested and "<" not in rest and ">" not in rest and not _ENTITY.search(rest):
-        return mark_safe(snippet)  # noqa: S308 - checked above
-    return escape(snippet)
 
 
 # --- home ------------------------------------------------------------------------------------------
@@ -87,75 +68,14 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 # --- search ----------------------------------------------------------------------------------------
-@dataclass
-class FacetValue:
-    value: str
-    label: str
-    count: int
-    selected: bool
-    url: str
-
-
-def _date(value: str) -> date | None:
-    try:
-        return date.fromisoformat(value.strip()) if value.strip() else None
-    except ValueError:
-        return None
-
-
-def _year(value: str) -> int | None:
-    value = value.strip()
-    return int(value) if value.isdigit() and 1 <= int(value) <= 9999 else None
-
-
-def _query_from(params: Any, *, facets: bool = True) -> tuple[Query, int]:
-    text = params.get("q", "").strip()[:200]
-    conditions = tuple(
-        TextCondition(params.get(name, "").strip()[:200], name)
-        for name, _label in ADVANCED
-        if params.get(name, "").strip()
+def _search_form() -> webquery.Form:
+    """What the portal's search offers (read at each request: tests change PAGE_SIZE)."""
+    return webquery.Form(
+        advanced=tuple(name for name, _label in ADVANCED),
+        facets=FACETS,
+        page_size=PAGE_SIZE,
+        max_page=MAX_PAGE,
     )
-    within = tuple(Query(text=w.strip()[:200]) for w in params.getlist("w") if w.strip())[:5]
-    filters = {
-        name: tuple(v for v in params.getlist(name) if v)[:20]
-        for name in FACETS
-        if any(params.getlist(name))
-    }
-    sort = params.get("sort", "relevance")
-    page_text = params.get("page", "1")
-    page = min(max(int(page_text) if page_text.isdigit() else 1, 1), MAX_PAGE)
-    query = Query(
-        text=text,
-        conditions=conditions,
-        within=within,
-        filters=filters,
-        date_from=_date(params.get("date_from", "")),
-        date_to=_date(params.get("date_to", "")),
-        year_from=_year(params.get("year_from", "")),
-        year_to=_year(params.get("year_to", "")),
-        sort=sort if sort in ("relevance", "date", "reference_code") else "relevance",
-        facets=FACETS if facets else (),
-        offset=(page - 1) * PAGE_SIZE,
-        limit=PAGE_SIZE,
-    )
-    return query, page
-
-
-def _is_empty(query: Query) -> bool:
-    return not (
-        query.text
-        or query.conditions
-        or query.filters
-        or query.date_from
-        or query.date_to
-        or query.year_from
-        or query.year_to
-    )
-
-
-def _url(params: dict[str, list[str]]) -> str:
-    pairs = [(k, v) for k, values in params.items() for v in values if v]
-    return reverse("access:search") + ("?" + urlencode(pairs) if pairs else "")
 
 
 def _facet_label(name: str, value: str, fonds_names: dict[str, str], repos: dict[str, str]) -> str:
@@ -173,19 +93,17 @@ def _facet_label(name: str, value: str, fonds_names: dict[str, str], repos: dict
 def search(request: HttpRequest) -> HttpResponse:
     from lantai.search import services as search_service
 
-    params = {k: request.GET.getlist(k) for k in request.GET}
-    if within_text := request.GET.get("q2", "").strip():  # 递进检索: the current query joins `w`
-        current = request.GET.get("q", "").strip()
-        params["w"] = params.get("w", []) + ([current] if current else [])
-        params["q"] = [within_text]
-        params.pop("q2", None)
-        params.pop("page", None)
-        return redirect(_url(params))
-    params.pop("page", None)
-    query, page = _query_from(request.GET)
+    base = reverse("access:search")
+    params = webquery.params_of(request.GET)
+    refined = webquery.within_params(params)
+    if refined is not None:  # 递进检索: the current query joins `w`
+        return redirect(webquery.url(base, refined))
+    form = _search_form()
+    parsed = webquery.parse(request.GET, form)
+    query, page = parsed.query, parsed.page
     results = None
     error = ""
-    if not _is_empty(query):
+    if not webquery.is_empty(query):
         try:
             results = search_service.search(None, query)
         except search_service.SearchError as e:
@@ -200,37 +118,21 @@ def search(request: HttpRequest) -> HttpResponse:
             Fonds.objects.filter(code__in=codes).values_list("code", "name").order_by("-id")
         )
         repos = {r.code: r.name for r in services.catalog.visible_repositories(None)}
-        facets = []
         facet_labels = {
             "repository": _("档案馆"),
             "fonds": _("全宗"),
             "category": _("门类"),
             "year": _("年度"),
         }
+        facets = []
         for name in FACETS:
-            values = []
-            selected = set(request.GET.getlist(name))
-            counts = results.facets.get(name, {})
-            order = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-            if name == "year":
-                order = sorted(counts.items(), key=lambda kv: kv[0], reverse=True)
-            for value, count in order[:30]:
-                if count <= 0:
-                    continue
-                toggled = dict(params)
-                current = list(selected)
-                toggled[name] = (
-                    [v for v in current if v != value] if value in selected else current + [value]
-                )
-                values.append(
-                    FacetValue(
-                        value,
-                        _facet_label(name, value, fonds_codes, repos),
-                        count,
-                        value in selected,
-                        _url(toggled),
-                    )
-                )
+            values = webquery.facet_values(
+                name,
+                results.facets.get(name, {}),
+                params,
+                base,
+                lambda n, v: _facet_label(n, v, fonds_codes, repos),
+            )
             if values:
                 facets.append((name, facet_labels[name], values))
         hits = []
@@ -247,26 +149,18 @@ def search(request: HttpRequest) -> HttpResponse:
                     "category_name": labels.category_name(str(fields.get("category", ""))),
                 }
             )
-        pages = min((results.total + PAGE_SIZE - 1) // PAGE_SIZE, MAX_PAGE)
         context.update(
+            webquery.pager(params, base, page, results.total, len(hits), form),
             facets=facets,
             hits=hits,
-            pages=pages,
-            prev_url=_url({**params, "page": [str(page - 1)]}) if page > 1 else "",
-            next_url=_url({**params, "page": [str(page + 1)]}) if page < pages else "",
-            first=query.offset + 1,
-            last=query.offset + len(hits),
-            within_chain=[
-                (w, _url({**params, "w": [x for x in params.get("w", []) if x != w]}))
-                for w in params.get("w", [])
-            ],
+            within_chain=webquery.within_chain(params, base),
         )
     context.update(
         advanced=[(name, label, request.GET.get(name, "")) for name, label in ADVANCED],
         sorts=[("relevance", _("相关度")), ("date", _("日期")), ("reference_code", _("档号"))],
         fonds_choices=[(f.code, f.name) for r in _catalogue() for f in r.fonds],
         category_choices=[(c.code, labels.category_name(c.code)) for c in _categories()],
-        hidden=[(k, v) for k, values in params.items() if k not in ("q",) for v in values],
+        hidden=webquery.hidden(params),
     )
     return render(request, "access/search.html", context)
 

@@ -6,6 +6,7 @@ from lantai.web.views import (
     browse,
     imports,
     records,
+    search,
     storage,
     structure,
     transfers,
@@ -17,6 +18,9 @@ urlpatterns = [
     path("logout/", auth.LogoutView.as_view(), name="logout"),
     path("account/password/", auth.password_change, name="password_change"),
     path("", browse.home, name="home"),
+    # 跨全宗、跨门类检索
+    path("search/", search.search, name="search"),
+    path("search/suggest.json", search.suggest, name="search_suggest"),
     # browse: repository → fonds → category → year → records
     path("browse/", browse.browse, name="browse"),
     path("browse/fonds/<int:pk>/", browse.fonds_detail, name="fonds"),
