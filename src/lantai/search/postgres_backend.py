@@ -1,18 +1,21 @@
-"""The PostgreSQL search backend (scale-out): one table of documents with a unigram tsvector per
-text field and GIN indexes, queried with psycopg (not the Django ORM: the index is derived and may
-live in another database than the catalogue).
+"""The PostgreSQL search backend (scale-out): one table of documents with a unigram + bigram
+tsvector per text field and GIN indexes, queried with psycopg (not the Django ORM: the index is
+derived and may live in another database than the catalogue).
 
-Exactness. Text is lower-cased per character (lengths kept) and every character, whitespace
-included, is one token at its own position, so a phrase query
-`'婚' <-> '姻'` matches exactly the documents containing the substring 婚姻, whatever its length.
-Vectors and queries are built here as tsvector/tsquery literals, never by a text-search parser
-(which would drop punctuation and merge runs of Latin letters). A tsvector keeps positions only up
-to 16383 and at most 255 positions per lexeme; a field beyond those limits (a long full text) gets
-instead a position-less vector of its distinct characters (`vl_*`, GIN-indexed, for candidates)
-and its normalised text (`lc_*`) for an exact `strpos` recheck.
+Exactness. Text is lower-cased per character (lengths kept). Each field's vector holds every
+distinct character (position-less) and every bigram (two adjacent characters, whitespace included)
+at the position of its first character. A query of one character is that unigram lexeme, of two
+characters that bigram lexeme (both answered by GIN without a recheck), of n >= 3 the phrase of its
+n-1 overlapping bigrams, `'梧山' <-> '山市'`, which matches exactly the documents containing the
+substring. Vectors and queries are built here as tsvector/tsquery literals, never by a text-search
+parser (which would drop punctuation and merge runs of Latin letters). A tsvector keeps positions
+only up to 16383 and at most 255 positions per lexeme; a field beyond those limits (a long full
+text) gets instead a position-less vector of its distinct characters and bigrams (`vl_*`,
+GIN-indexed, for candidates) and its normalised text (`lc_*`) for an exact `strpos` recheck.
 
-Access control is part of the WHERE clause (see `_scope_where`); totals and facets are counted over
-the same WHERE (one GROUPING SETS query), never filtered afterwards.
+Access control is part of the WHERE clause (see `_scope_where`). One statement reads the matches
+once (a MATERIALIZED CTE) for the page, the total and the facets (GROUPING SETS), never filtered
+afterwards; the page's rows are then fetched by id.
 
 Tables (prefix `search` by default): `search_docs`. `rebuild` fills `search_docs_build` and swaps
 it in by renaming in one transaction; searches keep reading the old table until then.
@@ -21,6 +24,7 @@ it in by renaming in one transaction; searches keep reading the old table until 
 from __future__ import annotations
 
 import html
+import operator
 import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -28,11 +32,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from psycopg.copy import QueuedLibpqWriter
 
 from lantai.search.backend import DOCUMENT_FIELDS
 from lantai.search.query import PUBLIC_FIELDS, Hit, Query, Results, Scope, TextCondition
 
-# Text fields with a unigram vector; "all" is all of them, less remarks for the public.
+# Text fields with a unigram + bigram vector; "all" is all of them, less remarks for the public.
 VECTOR_FIELDS = ("title", "author", "document_number", "reference_code", "remarks", "full_text")
 STAFF_ALL = VECTOR_FIELDS
 PUBLIC_ALL = tuple(f for f in VECTOR_FIELDS if f != "remarks")
@@ -64,7 +69,10 @@ SCORE_WEIGHTS = {"title": 4.0, "reference_code": 2.0, "document_number": 2.0, "a
 MAX_POSITION = 16383  # tsvector positions are 1..16383
 MAX_POSITIONS_PER_LEXEME = 255
 _PREFIX_RE = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
-SNIPPET_CHARS = 160  # longer fields give a window around the first match
+SNIPPET_CHARS = 160
+TABLE_FORMAT = "lantai-search 2: unigrams and positional bigrams, toasted vectors"
+WORK_MEM = "256MB"  # per search connection (see _conn)
+MAINTENANCE_WORK_MEM = "512MB"  # per index-building connection (two during a rebuild)  # longer fields give a window around the first match
 
 
 # --- text normalisation and literals -------------------------------------------------------
@@ -87,27 +95,55 @@ def _quote(token: str) -> str:
     return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def unigram_vector(norm: str) -> tuple[str, str | None, str | None]:
-    """(v, vl, lc) for a normalised text: a positional unigram tsvector literal when the text fits
-    the tsvector limits; otherwise an empty `v`, a position-less vector of the distinct characters
-    and the normalised text for an exact recheck."""
+def _plain_quote(token: str) -> str:  # a token without quote or backslash
+    return f"'{token}'"
+
+
+def gram_vector(norm: str) -> tuple[str, str | None, str | None]:
+    """(v, vl, lc) for a normalised text. `v`: every distinct character (position-less: a
+    one-character query only asks for presence) and every bigram (two adjacent characters) at the
+    position of its first character, when the text fits the tsvector limits (bigram positions up
+    to MAX_POSITION, at most MAX_POSITIONS_PER_LEXEME per bigram). Otherwise an empty `v`, a
+    position-less vector of the distinct characters and bigrams (`vl`, for candidates) and the
+    normalised text (`lc`) for an exact recheck."""
     if not norm:
         return "", None, None
-    positions: dict[str, list[int]] = {}
-    for i, ch in enumerate(norm, 1):
-        positions.setdefault(ch, []).append(i)
-    if len(norm) <= MAX_POSITION and max(map(len, positions.values())) <= MAX_POSITIONS_PER_LEXEME:
-        v = " ".join(f"{_quote(ch)}:{','.join(map(str, pos))}" for ch, pos in positions.items())
-        return v, None, None
-    return "", " ".join(map(_quote, positions)), norm
+    quote = _quote if ("'" in norm or "\\" in norm) else _plain_quote
+    bigrams: dict[str, list[int]] = {}
+    for i, bigram in enumerate(map(operator.add, norm, norm[1:]), 1):
+        positions = bigrams.get(bigram)
+        if positions is None:
+            bigrams[bigram] = [i]
+        else:
+            positions.append(i)
+    chars = dict.fromkeys(norm)
+    if len(norm) <= MAX_POSITIONS_PER_LEXEME or (
+        len(norm) - 1 <= MAX_POSITION
+        and max(map(len, bigrams.values())) <= MAX_POSITIONS_PER_LEXEME
+    ):
+        parts = list(map(quote, chars))
+        parts += [
+            f"{quote(bigram)}:{pos[0] if len(pos) == 1 else ','.join(map(str, pos))}"
+            for bigram, pos in bigrams.items()
+        ]
+        return " ".join(parts), None, None
+    return "", " ".join(map(quote, [*chars, *bigrams])), norm
+
+
+def _bigrams(norm: str) -> list[str]:
+    return [norm[i : i + 2] for i in range(len(norm) - 1)]
 
 
 def phrase_query(norm: str) -> str:
-    return " <-> ".join(map(_quote, norm))
+    """One character or bigram: that lexeme; longer: the phrase of its overlapping bigrams (they
+    follow each other exactly when `norm` is a substring)."""
+    if len(norm) <= 2:
+        return _quote(norm)
+    return " <-> ".join(map(_quote, _bigrams(norm)))
 
 
 def and_query(norm: str) -> str:
-    return " & ".join(map(_quote, dict.fromkeys(norm)))
+    return " & ".join(map(_quote, dict.fromkeys(_bigrams(norm))))
 
 
 # --- SQL building --------------------------------------------------------------------------
@@ -128,7 +164,7 @@ class _Where:
 
 def _field_match(name: str, norm: str) -> tuple[str, list[Any]]:
     """SQL (and params) true when field `name` contains the normalised phrase `norm`."""
-    if len(norm) == 1:  # one token: lexeme presence is exact in both kinds of vector
+    if len(norm) <= 2:  # one lexeme (character or bigram): presence is exact in both vectors
         q = phrase_query(norm)
         return f"(v_{name} @@ %s::tsquery OR vl_{name} @@ %s::tsquery)", [q, q]
     return (
@@ -272,6 +308,7 @@ class PostgresBackend:
         self.table = table_prefix.rstrip("_") + "_docs"
         self._local = threading.local()
         self._ready = False
+        self._stale = False  # the live table predates TABLE_FORMAT (see _create)
 
     # connections: one per thread, autocommit; writes open explicit transactions
 
@@ -279,6 +316,13 @@ class PostgresBackend:
         conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
         if conn is None or conn.closed:
             conn = psycopg.connect(self.dsn, autocommit=True, prepare_threshold=None)
+            # Bitmaps of a frequent term's matches stay exact (no lossy pages to recheck) and the
+            # match set stays in memory; JIT compilation would cost more than it saves here.
+            conn.execute(f"SET work_mem = '{WORK_MEM}'")
+            conn.execute("SET jit = off")
+            # a sequential scan would evaluate the text conditions on every row, detoasting
+            # every vector: matches come from the GIN indexes (bitmap scans) only
+            conn.execute("SET enable_seqscan = off")
             self._local.conn = conn
         if not self._ready:
             self._create(conn)
@@ -310,10 +354,30 @@ class PostgresBackend:
                 f"vl_{name} tsvector",
                 f"lc_{name} text",
             ]
-        return [f"CREATE TABLE {table} (\n  " + ",\n  ".join(cols) + "\n)"]
+        stmts = [
+            f"CREATE TABLE {table} (\n  " + ",\n  ".join(cols) + "\n)"
+            # a narrower heap: a record with a full text (the rows over 2 kB) keeps its full
+            # text, its vectors and the long-text columns out of line (TOAST), so counting and
+            # faceting a frequent term's matches reads fewer pages and never those values
+            " WITH (toast_tuple_target = 1024)",
+            f"COMMENT ON TABLE {table} IS '{TABLE_FORMAT}'",
+        ]
+        for c in PLAIN_COLUMNS:
+            if plain.get(c, "text") == "text":
+                storage = "EXTERNAL" if c in ("full_text", "remarks") else "MAIN"
+                stmts.append(f"ALTER TABLE {table} ALTER COLUMN {c} SET STORAGE {storage}")
+        for name in VECTOR_FIELDS:
+            for kind in ("v", "vl", "lc"):
+                # the short fields' vectors stay inline (phrase rechecks read them)
+                inline = kind == "v" and name not in ("full_text", "remarks")
+                storage = "MAIN" if inline else "EXTERNAL"
+                stmts.append(
+                    f"ALTER TABLE {table} ALTER COLUMN {kind}_{name} SET STORAGE {storage}"
+                )
+        return stmts
 
     def _index_sql(self, table: str, name_prefix: str) -> list[str]:
-        """Primary key, a GIN index per unigram vector (the position-less ones partial: only long
+        """Primary key, a GIN index per vector (the position-less ones partial: only long
         texts have them) and b-trees for the filters and sorts."""
         stmts = [f"ALTER TABLE {table} ADD CONSTRAINT {name_prefix}_pkey PRIMARY KEY (id)"]
         for name in VECTOR_FIELDS:
@@ -352,12 +416,25 @@ class PostgresBackend:
                     conn.execute(stmt)
                 for stmt in self._index_sql(self.table, self.table):
                     conn.execute(stmt)
+            else:
+                row = conn.execute("SELECT obj_description(%s::regclass)", (self.table,)).fetchone()
+                self._stale = not row or row[0] != TABLE_FORMAT
+
+    def _current(self) -> psycopg.Connection[Any]:
+        """The connection, for reading or updating the live table, which must be of this
+        version's format (an index written by an older version needs a rebuild)."""
+        conn = self._conn()
+        if self._stale:
+            raise RuntimeError(
+                f"search table {self.table} is of an older format: run `lantai search reindex`"
+            )
+        return conn
 
     def drop(self) -> None:
         """Remove the backend's tables (tests, or retiring an index)."""
         conn = self._conn()
         conn.execute(f"DROP TABLE IF EXISTS {self.table}, {self.table}_build")
-        self._ready = False
+        self._ready = self._stale = False
 
     # writing
 
@@ -370,12 +447,14 @@ class PostgresBackend:
                 value = value.replace("\x00", "")
             row.append(value)
         for name in VECTOR_FIELDS:
-            row.extend(unigram_vector(normalise(doc.get(name))))
+            row.extend(gram_vector(normalise(doc.get(name))))
         return tuple(row)
 
     def _copy(self, cur: psycopg.Cursor[Any], table: str, docs: Iterable[dict[str, Any]]) -> int:
         n = 0
-        with cur.copy(f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+        # the writer thread sends while this one formats rows (libpq releases the GIL)
+        copy_sql = f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN"
+        with cur.copy(copy_sql, writer=QueuedLibpqWriter(cur)) as copy:
             for doc in docs:
                 copy.write_row(self._row(doc))
                 n += 1
@@ -386,7 +465,7 @@ class PostgresBackend:
         for batch in _batches(docs, batch_size):
             unique = list({int(d["id"]): d for d in batch}.values())  # last one wins
             total += len(batch)
-            conn = self._conn()
+            conn = self._current()
             updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c != "id")
             with conn.transaction(), conn.cursor() as cur:
                 cur.execute(f"CREATE TEMP TABLE search_incoming (LIKE {self.table}) ON COMMIT DROP")
@@ -412,16 +491,18 @@ class PostgresBackend:
         try:
             with conn.transaction(), conn.cursor() as cur:
                 n = self._copy(cur, build, docs)
-            # indexes after the load: one sorted build each instead of n insertions
-            conn.execute("SET maintenance_work_mem = '256MB'")
-            for stmt in self._index_sql(build, build):
-                conn.execute(stmt)
+            # indexes after the load: one sorted build each instead of n insertions; the
+            # full-text GIN index (the longest) on a second connection meanwhile
+            # (CREATE INDEX statements share their lock; the primary key, which takes the
+            # table's exclusive lock, comes after both)
+            pkey, *stmts = self._index_sql(build, build)
+            slow = [st for st in stmts if f"_v_full_text ON {build}" in st]
+            self._run_beside(slow, [st for st in stmts if st not in slow])
+            conn.execute(pkey)
             conn.execute(f"ANALYZE {build}")
         except BaseException:
             conn.execute(f"DROP TABLE IF EXISTS {build}")  # the live table was never touched
             raise
-        finally:
-            conn.execute("RESET maintenance_work_mem")
         # the swap: one short transaction; readers of the old table finish first
         with conn.transaction():
             conn.execute("SET LOCAL lock_timeout = '30s'")
@@ -434,7 +515,31 @@ class PostgresBackend:
                 self._index_names(build), self._index_names(self.table), strict=True
             ):
                 conn.execute(f"ALTER INDEX {old} RENAME TO {new}")
+        self._stale = False
         return n
+
+    def _run_beside(self, beside: list[str], here: list[str]) -> None:
+        """Run `beside` (on a second thread) and `here` at the same time, each on a connection of
+        its own: a GIN build uses one core."""
+        errors: list[BaseException] = []
+
+        def work(stmts: list[str]) -> None:
+            try:
+                with psycopg.connect(self.dsn, autocommit=True) as side:
+                    side.execute(f"SET maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'")
+                    for stmt in stmts:
+                        side.execute(stmt)
+            except BaseException as exc:  # re-raised below
+                errors.append(exc)
+
+        thread = threading.Thread(target=work, args=(beside,), name="lantai-search-index")
+        thread.start()
+        try:
+            work(here)
+        finally:
+            thread.join()
+        if errors:
+            raise errors[0]
 
     def count(self) -> int:
         row = self._conn().execute(f"SELECT count(*) FROM {self.table}").fetchone()
@@ -451,44 +556,81 @@ class PostgresBackend:
     def search(self, query: Query, scope: Scope) -> Results:
         if query.sort not in ("relevance", "date", "reference_code"):
             raise ValueError(f"unknown sort: {query.sort}")
-        where = self._where(query, scope)
-        terms = _positive_terms(query, scope)
-        conn = self._conn()
-
-        # only relevance needs a score (computed for every match: keep it cheap)
-        score_sql, score_params = self._score(terms if query.sort == "relevance" else [])
-        order = {
-            "relevance": "score DESC, date DESC NULLS LAST, id",
-            "date": "date NULLS LAST, id",
-            "reference_code": "reference_code NULLS LAST, id",
-        }[query.sort]
-        columns = list(HIT_COLUMNS)
-        if query.highlight:
-            columns += ["full_text"]
-        sql = (
-            f"SELECT {', '.join(columns)}, {score_sql} AS score FROM {self.table}"
-            f" WHERE {where.sql()} ORDER BY {order} LIMIT %s OFFSET %s"
-        )
-        rows = conn.execute(
-            sql, [*score_params, *where.params, max(query.limit, 0), max(query.offset, 0)]
-        ).fetchall()
-
         unknown = [f for f in query.facets if f not in FACET_SQL]
         if unknown:
             raise ValueError(f"unknown facet: {unknown[0]}")
         facets = list(dict.fromkeys(query.facets))
         if scope.public:  # the public gets no counts of what it cannot see (classification)
             facets = [f for f in facets if f in PUBLIC_FACETS]
-        if not facets and query.offset == 0 and len(rows) < query.limit:
-            total = len(rows)  # everything matching is on this page
-            facet_counts: dict[str, dict[str, int]] = {}
+        where = self._where(query, scope)
+        terms = _positive_terms(query, scope)
+        conn = self._current()
+
+        # One pass over the matches: the match set (id, score, sort key, facet values) is
+        # materialised once and feeds both the page (top-N) and the total and facet counts.
+        score_sql, score_params = self._score(terms if query.sort == "relevance" else [])
+        keys, order = {
+            "relevance": (["score", "date"], "score DESC, date DESC NULLS LAST, id"),
+            "date": (["date"], "date NULLS LAST, id"),
+            "reference_code": (["reference_code"], "reference_code NULLS LAST, id"),
+        }[query.sort]
+        exprs = [FACET_SQL[f] for f in facets]
+        key_cols = ["id", "score"] + [k for k in keys if k != "score"]
+        match_cols = ["id", f"{score_sql} AS score"] + key_cols[2:]
+        match_cols += [f"{e} AS f{i}" for i, e in enumerate(exprs)]
+        fcols = [f"f{i}" for i in range(len(exprs))]
+        if fcols:
+            grouping = f"GROUPING({', '.join(fcols)})"
+            group_by = " GROUP BY GROUPING SETS (" + ", ".join(["()"] + [f"({c})" for c in fcols])
+            group_by += ")"
         else:
-            total, facet_counts = self._counts(conn, where, facets)
+            grouping, group_by = "0", ""
+        sql = (
+            f"WITH m AS MATERIALIZED (SELECT {', '.join(match_cols)} FROM {self.table}"
+            f" WHERE {where.sql()}),"
+            f" page AS (SELECT {', '.join(key_cols)} FROM m ORDER BY {order} LIMIT %s OFFSET %s)"
+            f" SELECT {grouping}, {', '.join([*fcols, 'count(*)'])},"
+            f" (SELECT array_agg(id ORDER BY {order}) FROM page),"
+            f" (SELECT array_agg(score ORDER BY {order}) FROM page)"
+            f" FROM m{group_by}"
+        )
+        params = [*score_params, *where.params, max(query.limit, 0), max(query.offset, 0)]
+        total = 0
+        counts: dict[str, dict[str, int]] = {f: {} for f in facets}
+        all_bits = (1 << len(facets)) - 1
+        ids: list[int] = []
+        scores: list[float] = []
+        for row in conn.execute(sql, params):
+            g, values, n = row[0], row[1 : 1 + len(facets)], int(row[1 + len(facets)])
+            ids, scores = row[-2] or [], row[-1] or []
+            if g == all_bits:
+                total = n
+                continue
+            for i, f in enumerate(facets):
+                # GROUPING bit i (from the left) is 0 for the column grouped in this set
+                if not g & (1 << (len(facets) - 1 - i)) and values[i] is not None:
+                    counts[f][str(values[i])] = n
+        facet_counts = {
+            f: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))) for f, c in counts.items()
+        }
         for f in query.facets:
             facet_counts.setdefault(f, {})
 
-        hits = [self._hit(dict(zip([*columns, "score"], row, strict=True)), terms, scope, query)
-                for row in rows]  # fmt: skip
+        # the page's rows, by id
+        columns = list(HIT_COLUMNS)
+        if query.highlight:
+            columns += ["full_text"]
+        by_id: dict[int, dict[str, Any]] = {}
+        if ids:
+            rows = conn.execute(
+                f"SELECT {', '.join(columns)} FROM {self.table} WHERE id = ANY(%s)", [ids]
+            ).fetchall()
+            by_id = {int(r[0]): dict(zip(columns, r, strict=True)) for r in rows}
+        hits = [
+            self._hit({**by_id[i], "score": score}, terms, scope, query)
+            for i, score in zip(ids, scores, strict=True)
+            if i in by_id
+        ]
         return Results(total=total, hits=hits, facets=facet_counts)
 
     @staticmethod
@@ -499,42 +641,14 @@ class PostgresBackend:
                 weight = SCORE_WEIGHTS.get(name)
                 if weight is None:
                     continue
-                sql, p = _field_match(name, norm)
-                parts.append(f"(CASE WHEN {sql} THEN {weight} ELSE 0 END)")
-                params.extend(p)
+                # on the inline text, not the vector; ranks only, never filters. A term without
+                # cased letters (Chinese) needs no lower() (which costs more than the search).
+                text = name if norm.upper() == norm else f"lower({name})"
+                parts.append(f"(CASE WHEN strpos({text}, %s) > 0 THEN {weight} ELSE 0 END)")
+                params.append(norm)
         if not parts:
             return "0.0::float8", []
         return "(1.0 + " + " + ".join(parts) + ")::float8", params
-
-    def _counts(
-        self, conn: psycopg.Connection[Any], where: _Where, facets: list[str]
-    ) -> tuple[int, dict[str, dict[str, int]]]:
-        if not facets:
-            row = conn.execute(
-                f"SELECT count(*) FROM {self.table} WHERE {where.sql()}", where.params
-            ).fetchone()
-            return (int(row[0]) if row else 0), {}
-        exprs = [FACET_SQL[f] for f in facets]
-        sets = ", ".join(["()"] + [f"({e})" for e in exprs])
-        sql = (
-            f"SELECT GROUPING({', '.join(exprs)}) AS g, {', '.join(exprs)}, count(*)"
-            f" FROM {self.table} WHERE {where.sql()} GROUP BY GROUPING SETS ({sets})"
-        )
-        total = 0
-        counts: dict[str, dict[str, int]] = {f: {} for f in facets}
-        all_bits = (1 << len(facets)) - 1
-        for row in conn.execute(sql, where.params):
-            g, values, n = row[0], row[1:-1], int(row[-1])
-            if g == all_bits:
-                total = n
-                continue
-            for i, f in enumerate(facets):
-                # GROUPING bit i (from the left) is 0 for the column grouped in this set
-                if not g & (1 << (len(facets) - 1 - i)) and values[i] is not None:
-                    counts[f][str(values[i])] = n
-        for f in facets:
-            counts[f] = dict(sorted(counts[f].items(), key=lambda kv: (-kv[1], kv[0])))
-        return total, counts
 
     def _hit(
         self,
@@ -563,7 +677,7 @@ class PostgresBackend:
         sql, params = _field_match("title", norm)
         where.add(sql, *params)
         rows = (
-            self._conn()
+            self._current()
             .execute(
                 f"SELECT title FROM {self.table} WHERE {where.sql()}"
                 " GROUP BY title ORDER BY starts_with(lower(title), %s) DESC, length(title), title"
