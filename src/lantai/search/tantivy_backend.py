@@ -1,10 +1,13 @@
 """The embedded search backend: a tantivy index directory (docs/decisions/0012-search-index.md).
 
 Fields
-- `u_<field>` for each text field (title, author, document_number, reference_code, remarks,
-  full_text): one token per character, lowercased, whitespace included. A phrase query of the
-  query's characters is then exactly "the field contains this substring", for any length; one
-  character is a term query.
+- `b_<field>` for each text field (title, author, document_number, reference_code, remarks,
+  full_text): one token per pair of adjacent characters, lowercased, whitespace included, with
+  positions ("abc" -> ab@0 bc@1). A two-character query is one term query; a longer one a phrase
+  of bigrams at their offsets, which matches exactly when the field contains the query as a
+  substring (consecutive overlapping bigrams <=> substring).
+- `u_<field>`: one token per character (the same lowercasing, whitespace included), doc ids only
+  (no frequencies, no positions): a one-character query is one term query here.
 - `w_title`, `w_text`: rjieba words, used only to rank (BM25) among the exact matches.
 - `f_<facet>`: raw fast fields for filters and exact facet counts (terms aggregation).
 - `fonds_id`, `repository_id`, `classification_level`, `year`, `date`, `date_sort`, `rc_sort`:
@@ -41,9 +44,11 @@ import tantivy
 from lantai.search.query import FACETS, PUBLIC_FIELDS, Hit, Query, Results, Scope, TextCondition
 
 UNIGRAM = "lantai_unigram"
+BIGRAM = "lantai_bigram"  # tokenizes the output of _pairs: every two characters one token
 WORDS = "lantai_words"
-# Text fields with a unigram field each; "all" means these (minus remarks for the public).
-UNIGRAM_FIELDS = ("title", "author", "document_number", "reference_code", "remarks", "full_text")
+# Text fields, each with a unigram and a bigram field; "all" means these (minus remarks for the
+# public).
+BIGRAM_FIELDS = ("title", "author", "document_number", "reference_code", "remarks", "full_text")
 PUBLIC_TEXT_FIELDS = ("title", "author", "document_number", "reference_code", "full_text")
 STAFF_HIDDEN = ("id", "full_text")  # never returned in Hit.fields (full text: snippets only)
 NO_DATE = 99_999_999  # date_sort of undated records: last in ascending order
@@ -53,9 +58,14 @@ WRITER_HEAP = 256_000_000
 BATCH = 10_000  # documents per commit in rebuild
 
 
-def _analyzers() -> tuple[tantivy.TextAnalyzer, tantivy.TextAnalyzer]:
+def _analyzers() -> tuple[tantivy.TextAnalyzer, tantivy.TextAnalyzer, tantivy.TextAnalyzer]:
     unigram = (
         tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(r"(?s)."))
+        .filter(tantivy.Filter.lowercase())
+        .build()
+    )
+    bigram = (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(r"(?s).."))
         .filter(tantivy.Filter.lowercase())
         .build()
     )
@@ -64,15 +74,28 @@ def _analyzers() -> tuple[tantivy.TextAnalyzer, tantivy.TextAnalyzer]:
         .filter(tantivy.Filter.lowercase())
         .build()
     )
-    return unigram, words
+    return unigram, bigram, words
+
+
+def _pairs(text: str) -> str:
+    """Every pair of adjacent characters, concatenated ("abcd" -> "abbccd"): the BIGRAM analyzer
+    cuts this into ab, bc, cd at positions 0, 1, 2 (tantivy's regex tokenizer cannot produce
+    overlapping tokens itself)."""
+    if len(text) < 2:
+        return ""
+    chars: list[str] = [""] * (2 * len(text) - 2)
+    chars[0::2] = text[:-1]
+    chars[1::2] = text[1:]
+    return "".join(chars)
 
 
 def _schema() -> tantivy.Schema:
     sb = tantivy.SchemaBuilder()
     sb.add_integer_field("id", indexed=True, fast=True)
     sb.add_bytes_field("doc", stored=True)
-    for name in UNIGRAM_FIELDS:
-        sb.add_text_field(f"u_{name}", tokenizer_name=UNIGRAM, index_option="position")
+    for name in BIGRAM_FIELDS:
+        sb.add_text_field(f"u_{name}", tokenizer_name=UNIGRAM, index_option="basic")
+        sb.add_text_field(f"b_{name}", tokenizer_name=BIGRAM, index_option="position")
     sb.add_text_field("w_title", tokenizer_name=WORDS, index_option="freq")
     sb.add_text_field("w_text", tokenizer_name=WORDS, index_option="freq")
     for name in FACETS:
@@ -111,7 +134,8 @@ class TantivyBackend:
         self.path = Path(path)
         self.read_only = read_only
         self.schema = _schema()
-        self._unigram, self._words = _analyzers()
+        self._unigram, self._bigram, self._words = _analyzers()
+        self._scopes: dict[Scope, list[tantivy.Query]] = {}  # scope clauses, built once
         self._lock = threading.Lock()  # guards the open generation
         self._write_lock = threading.Lock()  # one writer in this process
         self._generation: str | None = None
@@ -132,6 +156,7 @@ class TantivyBackend:
     def _open_generation(self, name: str) -> tantivy.Index:
         index = tantivy.Index(self.schema, path=str(self.path / name), reuse=True)
         index.register_tokenizer(UNIGRAM, self._unigram)
+        index.register_tokenizer(BIGRAM, self._bigram)
         index.register_tokenizer(WORDS, self._words)
         return index
 
@@ -196,9 +221,11 @@ class TantivyBackend:
         d.add_integer("id", int(doc["id"]))
         stored = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in doc.items()}
         d.add_bytes("doc", json.dumps(stored, ensure_ascii=False).encode())
-        for name in UNIGRAM_FIELDS:
+        for name in BIGRAM_FIELDS:
             if text := doc.get(name):
                 d.add_text(f"u_{name}", text)
+                if len(text) > 1:
+                    d.add_text(f"b_{name}", _pairs(text))
         d.add_text("w_title", _words(doc.get("title") or ""))
         body = " ".join(doc.get(k) or "" for k in ("author", "document_number", "full_text"))
         d.add_text("w_text", _words(body))
@@ -283,6 +310,16 @@ class TantivyBackend:
         )
 
     def _scope_clauses(self, scope: Scope) -> list[tantivy.Query]:
+        """The scope's MUST clauses (constant score), built once per scope."""
+        clauses = self._scopes.get(scope)
+        if clauses is None:
+            clauses = [self._const(q) for q in self._build_scope(scope)]
+            if len(self._scopes) >= 1024:
+                self._scopes.clear()
+            self._scopes[scope] = clauses
+        return clauses
+
+    def _build_scope(self, scope: Scope) -> list[tantivy.Query]:
         if (
             scope.public
         ):  # open, and not classified (an open record still marked 密级 is not public)
@@ -308,17 +345,27 @@ class TantivyBackend:
         return clauses
 
     def _substring(self, field: str, text: str) -> tantivy.Query | None:
-        tokens = self._unigram.analyze(text)
-        if not tokens:
+        """The field contains `text`: one character a unigram term, two a bigram term, more a
+        phrase of the bigrams at their offsets. Only every other bigram and the last one are
+        needed (ab@0 cd@2 de@3 for abcde): they still cover every character at its offset."""
+        if not text:
             return None
-        if len(tokens) == 1:
-            return tantivy.Query.term_query(self.schema, f"u_{field}", tokens[0])
-        return tantivy.Query.phrase_query(self.schema, f"u_{field}", list(tokens))
+        if len(text) == 1:
+            (token,) = self._unigram.analyze(text)
+            return tantivy.Query.term_query(self.schema, f"u_{field}", token, "basic")
+        bigrams = self._bigram.analyze(_pairs(text))
+        if len(bigrams) == 1:
+            return tantivy.Query.term_query(self.schema, f"b_{field}", bigrams[0], "freq")
+        last = len(bigrams) - 1
+        cover = [*range(0, last, 2), last]
+        return tantivy.Query.phrase_query(
+            self.schema, f"b_{field}", [(i, bigrams[i]) for i in cover]
+        )
 
     def _condition(self, cond: TextCondition, scope: Scope) -> tantivy.Query:
         """The exact match (the field contains cond.text) OR-ed over the fields it targets."""
         if cond.field == "all":
-            fields: tuple[str, ...] = PUBLIC_TEXT_FIELDS if scope.public else UNIGRAM_FIELDS
+            fields: tuple[str, ...] = PUBLIC_TEXT_FIELDS if scope.public else BIGRAM_FIELDS
         elif cond.field in PUBLIC_TEXT_FIELDS:
             fields = (cond.field,)
         else:
@@ -376,9 +423,14 @@ class TantivyBackend:
         return out
 
     def _query(self, query: Query, scope: Scope) -> tantivy.Query:
-        clauses = [(tantivy.Occur.Must, self._const(q)) for q in self._scope_clauses(scope)]
+        clauses = [(tantivy.Occur.Must, q) for q in self._scope_clauses(scope)]
         clauses += self._match_clauses(query, scope) + self._ranking(query)
         return _boolean(clauses)
+
+    def _filter(self, query: Query, scope: Scope) -> tantivy.Query:
+        """The same match set without the ranking clauses (for facet counts: no scores)."""
+        clauses = [(tantivy.Occur.Must, q) for q in self._scope_clauses(scope)]
+        return _boolean(clauses + self._match_clauses(query, scope))
 
     def search(self, query: Query, scope: Scope) -> Results:
         if query.sort not in ("relevance", "date", "reference_code"):
@@ -409,7 +461,11 @@ class TantivyBackend:
                     snippets=_snippets(doc, terms, scope),
                 )
             )
-        facets = self._facets(searcher, q, query.facets, scope.public) if query.facets else {}
+        facets = (
+            self._facets(searcher, self._filter(query, scope), query.facets, scope.public)
+            if query.facets
+            else {}
+        )
         return Results(total=int(result.count), hits=hits, facets=facets)  # type: ignore[attr-defined]
 
     def _facets(
@@ -438,7 +494,7 @@ class TantivyBackend:
         match = self._substring("title", prefix)
         if match is None:
             return []
-        clauses = [(tantivy.Occur.Must, self._const(q)) for q in self._scope_clauses(scope)]
+        clauses = [(tantivy.Occur.Must, q) for q in self._scope_clauses(scope)]
         q = _boolean([*clauses, (tantivy.Occur.Must, match)])
         searcher = index.searcher()
         titles: list[str] = []
@@ -500,7 +556,7 @@ def _spans(folded: str, needles: list[str]) -> list[tuple[int, int]]:
 def _snippets(doc: dict[str, Any], terms: list[TextCondition], scope: Scope) -> dict[str, str]:
     """HTML snippets with <mark> around every match, the rest escaped; only from fields the scope
     may search (never remarks for the public)."""
-    fields = PUBLIC_TEXT_FIELDS if scope.public else UNIGRAM_FIELDS
+    fields = PUBLIC_TEXT_FIELDS if scope.public else BIGRAM_FIELDS
     out = {}
     for field in fields:
         text = doc.get(field) or ""
