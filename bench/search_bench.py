@@ -28,34 +28,29 @@ totals are compared between contenders on the full set), then `rounds` times tim
 from __future__ import annotations
 
 import argparse
-import functools
 import itertools
 import json
 import os
 import random
 import re
 import shutil
-import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
-import urllib.request
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
+from search_corpus import SEED, generate, read_docs  # noqa: E402
+from search_wrk import WRK_P99_MS, run_wrk  # noqa: E402
 
-SEED = 2024
 LENGTHS = (1, 2, 3, 7)
 TERMS_PER_CLASS = 2
 HITS = 20
-FULLTEXT_CHARS = 300
 PUBLIC_FACETS = ("repository", "fonds", "category", "year", "open_status")
 STAFF_FACETS = ("fonds", "category", "year", "retention", "classification", "open_status")
 PUBLIC_TEXT = ("title", "author", "document_number", "reference_code", "full_text")
@@ -65,269 +60,6 @@ YEARS = (1980, 2000)  # the year filter of the staff variant
 CATEGORY_FILTER = "WS"
 TARGET_P95_MS = {"tantivy": 50.0, "postgresql": 200.0}
 TARGET_RECORDS_PER_S = 5000
-WRK_P99_MS = 300.0
-WRK_CONNECTIONS = (2, 4, 8, 16)
-
-CLASSIFICATION = {"公开": ("public", 0), "限制": ("restricted", 1), "秘密": ("confidential", 2),
-                  "机密": ("secret", 3), "绝密": ("top_secret", 4)}  # fmt: skip
-OPEN_STATUS = {"开放": "open", "未开放": "closed", "控制使用": "restricted_use"}
-RETENTION = {"长期": "D30", "短期": "D10"}
-# Characters of given names outside the demo lists: the rare tail of single characters.
-RARE_CHARS = (
-    "琰璐瑾珂玥翊昀晟琛瑜璇婧妍菁蓁钰铮镕沅泓澍湛淼潇濠瀚灏炜烨煜熠璟瑄璞瓒甄皓睿祎禹秉竣笃筠箐"
-    "绮缙罡翀耘胤舜芃芊茗荃莘菡萱葳蔚蕙薇藜蘅虔裕觐诩谌赟轩迪逍邕钊钧铎镛隽霁靖韬颢飏馥骅骞骥鹤"
-    "麟黛燊焱鑫垚犇骁昶旻暄曦朗杳枫栎桦梓楠樾檀毓沛洵浚涵淇渝溥滢澈濯炅焜熹燚玮珏琦瑗璋璨"
-)
-# Common words of official documents, most frequent first (the head of the Zipf distribution).
-COMMON_WORDS = [
-    "的",
-    "和",
-    "了",
-    "在",
-    "对",
-    "为",
-    "是",
-    "有",
-    "与",
-    "及",
-    "等",
-    "各",
-    "要",
-    "并",
-    "将",
-    "已",
-    "由",
-    "向",
-    "从",
-    "以",
-    "把",
-    "中",
-    "上",
-    "下",
-    "关于",
-    "按照",
-    "根据",
-    "进一步",
-    "加强",
-    "做好",
-    "工作",
-    "全省",
-    "各地",
-    "有关",
-    "同志",
-    "单位",
-    "部门",
-    "情况",
-    "问题",
-    "意见",
-    "通知",
-    "报告",
-    "要求",
-    "组织",
-    "开展",
-    "落实",
-    "实施",
-    "管理",
-    "建设",
-    "发展",
-    "经济",
-    "社会",
-    "人民",
-    "群众",
-    "领导",
-    "会议",
-    "研究",
-    "决定",
-    "同意",
-    "批准",
-    "执行",
-    "检查",
-    "认真",
-    "贯彻",
-    "精神",
-    "规定",
-    "办法",
-    "方案",
-    "计划",
-    "任务",
-    "目标",
-    "措施",
-    "制度",
-    "责任",
-    "确保",
-    "推进",
-    "提高",
-    "完善",
-    "积极",
-    "切实",
-    "广大",
-    "重要",
-    "主要",
-    "全面",
-    "深入",
-    "继续",
-    "及时",
-    "统一",
-    "生产",
-    "干部",
-    "农村",
-    "城市",
-    "地区",
-    "全年",
-    "今年",
-    "当前",
-    "今后",
-    "目前",
-    "必须",
-    "应当",
-    "可以",
-    "不得",
-    "请",
-    "予以",
-]
-
-
-# --- the data ----------------------------------------------------------------------------------
-
-
-def _strings(node: Any) -> Iterator[str]:
-    if isinstance(node, str):
-        yield node
-    elif isinstance(node, dict):
-        for v in node.values():
-            yield from _strings(v)
-    elif isinstance(node, list):
-        for v in node:
-            yield from _strings(v)
-
-
-_HAN_RE = re.compile(r"^[\u4e00-\u9fff]+$")
-
-
-@functools.cache
-def vocabulary() -> tuple[tuple[str, ...], tuple[float, ...]]:
-    """Words ranked by frequency and the cumulative Zipf weights (rank^-1) to draw them with."""
-    import rjieba
-
-    from lantai.demo.words import words
-
-    counts: Counter[str] = Counter()
-    for text in _strings(words()):
-        counts.update(w for w in rjieba.cut(text) if _HAN_RE.match(w))
-    ranked = list(dict.fromkeys([*COMMON_WORDS, *(w for w, _ in counts.most_common())]))
-    cum = list(itertools.accumulate(1.0 / (r + 1) for r in range(len(ranked))))
-    return tuple(ranked), tuple(cum)
-
-
-class TextMaker:
-    """~300 characters of document-like text per call, from one seeded stream."""
-
-    def __init__(self, seed: int) -> None:
-        from lantai.demo.words import person_name
-
-        self.rng = random.Random(f"lantai-bench-search-text:{seed}")
-        self.words, self.cum = vocabulary()
-        self.person = person_name
-
-    def __call__(self, title: str, year: int | None) -> str:
-        rng, parts, size = self.rng, [title, "\n"], len(title)
-        while size < FULLTEXT_CHARS:
-            clause = rng.choices(self.words, cum_weights=self.cum, k=rng.randint(4, 12))
-            r = rng.random()
-            if r < 0.15:  # the rare tail: a person (a third with an uncommon character), a date
-                name = self.person(rng)
-                if rng.random() < 0.3:
-                    name = name[:-1] + RARE_CHARS[int(rng.random() * len(RARE_CHARS))]
-                clause.insert(rng.randrange(len(clause) + 1), name)
-            elif r < 0.25 and year:
-                clause.insert(0, f"{year}年{rng.randint(1, 12)}月{rng.randint(1, 28)}日")
-            text = "".join(clause) + ("。" if rng.random() < 0.35 else "，")
-            parts.append(text)
-            size += len(text)
-        return "".join(parts)[:-1] + "。"
-
-
-def demo_documents(records: int, fulltext: int, seed: int = SEED) -> Iterator[dict[str, Any]]:
-    """`records` search documents (DOCUMENT_FIELDS) from the demo generator's catalogue rows, ids
-    1..records; `fulltext` of them, spread evenly, with generated full text."""
-    from lantai.demo.generator import build_archive, repositories
-
-    archive = build_archive(max(records, 100), seed)
-    repo_ids = {r.code: i + 1 for i, r in enumerate(repositories())}
-    fonds_ids: dict[tuple[str, str], int] = {}
-    category_ids: dict[tuple[str, str, str], int] = {}
-    text = TextMaker(seed)
-    n = 0
-    for cat in archive.categories:
-        fonds = cat.fonds
-        fkey = (fonds.repository.code, fonds.code)
-        fonds_id = fonds_ids.setdefault(fkey, len(fonds_ids) + 1)
-        category_id = category_ids.setdefault((*fkey, cat.code), len(category_ids) + 1)
-        for row in cat.rows():
-            n += 1
-            if n > records:
-                return
-            code, level = CLASSIFICATION.get(row["classification"] or "公开", ("public", 0))
-            with_text = (n * fulltext) // records != ((n - 1) * fulltext) // records
-            yield {
-                "id": n,
-                "reference_code": row["reference_code"] or "",
-                "title": row["title"] or "",
-                "author": row["author"] or "",
-                "document_number": row["document_number"] or "",
-                "remarks": row["remarks"] or "",
-                "full_text": text(row["title"] or "", row["year"]) if with_text else "",
-                "date": row["date"] or None,
-                "year": row["year"],
-                "repository": fonds.repository.code,
-                "fonds": fonds.code,
-                "category": cat.code,
-                "repository_id": repo_ids[fonds.repository.code],
-                "fonds_id": fonds_id,
-                "category_id": category_id,
-                "retention": RETENTION.get(row["retention"], row["retention"]),
-                "classification": code,
-                "classification_level": level,
-                "open_status": OPEN_STATUS.get(row["open_status"], "closed"),
-                "level": "item" if cat.arrangement == "item" else "volume",
-            }
-
-
-def generate(records: int, fulltext: int, sample: int, folder: Path) -> dict[str, Any]:
-    """Write every document to folder/docs.jsonl and the sample's to folder/sample.jsonl."""
-    rng = random.Random(f"lantai-bench-search-sample:{SEED}")
-    chosen = set(rng.sample(range(1, records + 1), min(sample, records)))
-    started = time.perf_counter()
-    n = chars = texts = 0
-    with (
-        open(folder / "docs.jsonl", "w", encoding="utf-8") as out,
-        open(folder / "sample.jsonl", "w", encoding="utf-8") as out_sample,
-    ):
-        for doc in demo_documents(records, fulltext):
-            line = json.dumps(doc, ensure_ascii=False) + "\n"
-            out.write(line)
-            if doc["id"] in chosen:
-                out_sample.write(line)
-            n += 1
-            if doc["full_text"]:
-                texts += 1
-                chars += len(doc["full_text"])
-    return {
-        "records": n,
-        "with_full_text": texts,
-        "full_text_mean_chars": round(chars / max(texts, 1)),
-        "sample_records": len(chosen),
-        "jsonl_mb": round((folder / "docs.jsonl").stat().st_size / 1e6, 1),
-        "generate_seconds": round(time.perf_counter() - started, 1),
-        "vocabulary_words": len(vocabulary()[0]),
-    }
-
-
-def read_docs(path: Path) -> Iterator[dict[str, Any]]:
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            yield json.loads(line)
-
 
 # --- the query mix -----------------------------------------------------------------------------
 
@@ -809,149 +541,6 @@ def _ratio(a: float, b: float) -> float | None:
     return round(a / b, 1) if b and b == b and a == a else None
 
 
-# --- the public portal under wrk ---------------------------------------------------------------
-
-
-def phase_portal_index(fulltext_share: float) -> dict[str, Any]:
-    """(child, Django) Rebuild the search index of the seeded data directory from its catalogue,
-    adding generated full text to `fulltext_share` of the records (the demo has no files)."""
-    common.setup_django()
-    from lantai.search import documents, services
-
-    maker = TextMaker(SEED)
-    every = max(1, round(1 / fulltext_share)) if fulltext_share > 0 else 0
-
-    def docs() -> Iterator[dict[str, Any]]:
-        for doc in documents.iter_documents():
-            if every and doc["id"] % every == 0:
-                doc["full_text"] = maker(doc["title"], doc["year"])
-            yield doc
-
-    started = time.perf_counter()
-    n = services.backend().rebuild(docs())
-    return {"records": n, "seconds": round(time.perf_counter() - started, 1)}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wrk_parse(text: str) -> dict[str, Any]:
-    def ms(value: str) -> float:
-        m = re.match(r"([\d.]+)(us|ms|s|m)", value)
-        if not m:
-            return float("nan")
-        return float(m[1]) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[m[2]]
-
-    out: dict[str, Any] = {}
-    for p in ("50", "75", "90", "99"):
-        m = re.search(rf"^\s+{p}%\s+(\S+)", text, re.M)
-        out[f"p{p}_ms"] = round(ms(m[1]), 1) if m else None
-    m = re.search(r"Requests/sec:\s+([\d.]+)", text)
-    out["requests_per_s"] = float(m[1]) if m else None
-    m = re.search(r"(\d+) requests in", text)
-    out["requests"] = int(m[1]) if m else None
-    m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
-    out["non_2xx"] = int(m[1]) if m else 0
-    m = re.search(r"Socket errors:(.*)", text)
-    out["socket_errors"] = m[1].strip() if m else ""
-    return out
-
-
-def run_wrk(terms: list[str], records: int, duration_s: int) -> dict[str, Any]:
-    """Seed `records` demo records in a throwaway data directory, index them (20 % with generated
-    full text), serve with `lantai serve` (gunicorn, 2 workers) and load /public/search/ with wrk
-    at a few concurrency levels; the rate limits are raised for the run."""
-    if shutil.which("wrk") is None:
-        return {"available": False, "reason": "wrk not installed (apt-get install wrk)"}
-    import importlib.util
-
-    if importlib.util.find_spec("lantai.access.views") is None:
-        return {"available": False, "reason": "the public portal (lantai.access) is not there"}
-    env, data_dir = common.fresh_database("sqlite", "search-portal")
-    unlimited = "1000000/s"
-    env.update({"LANTAI_PUBLIC_RATE": unlimited, "LANTAI_PUBLIC_SEARCH_RATE": unlimited,
-                "LANTAI_PUBLIC_SUGGEST_RATE": unlimited, "LANTAI_SEARCH_BACKEND": "tantivy",
-                "LANTAI_LOG_LEVEL": "ERROR"})  # fmt: skip
-    lantai = [sys.executable, "-m", "lantai.cli"]
-    server = None
-    try:
-        started = time.perf_counter()
-        subprocess.run([*lantai, "demo", "--no-serve", "--records", str(records)], env=env,
-                       check=True, capture_output=True)  # fmt: skip
-        seed_s = time.perf_counter() - started
-        indexed = common.run_child(Path(__file__).resolve(), ["--phase", "portal-index"], env)
-        port = _free_port()
-        server = subprocess.Popen(
-            [*lantai, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"], env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
-        base = f"http://127.0.0.1:{port}"
-        paths = [f"/public/search/?q={urllib.parse.quote(t)}" for t in terms]
-        for _ in range(120):
-            try:
-                with urllib.request.urlopen(base + paths[0], timeout=10) as r:
-                    page_ok = r.status == 200
-                break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            raise RuntimeError("lantai serve did not answer")
-        for p in paths:  # every page once: warm caches, and each must be a 200
-            with urllib.request.urlopen(base + p, timeout=30) as r:
-                page_ok = page_ok and r.status == 200
-        lua = data_dir / "queries.lua"
-        lua.write_text(
-            "local paths = {" + ",".join(json.dumps(p) for p in paths) + "}\n"
-            "local i = 0\n"
-            "request = function()\n  i = i % #paths + 1\n"
-            "  return wrk.format('GET', paths[i])\nend\n"
-        )
-        levels = []
-        for c in WRK_CONNECTIONS:
-            proc = subprocess.run(
-                ["wrk", "-t2", f"-c{c}", f"-d{duration_s}s", "--latency", "-s", str(lua), base],
-                capture_output=True, text=True, check=True,
-            )  # fmt: skip
-            levels.append({"connections": c, **_wrk_parse(proc.stdout)})
-    finally:
-        if server is not None:
-            os.killpg(server.pid, 15)
-            server.wait(timeout=30)
-        shutil.rmtree(data_dir, ignore_errors=True)
-    ok = [lv for lv in levels if lv["p99_ms"] is not None and lv["p99_ms"] <= WRK_P99_MS
-          and not lv["non_2xx"]]  # fmt: skip
-    best = max(ok, key=lambda lv: lv["requests_per_s"]) if ok else None
-    return {
-        "available": True,
-        "setup": {
-            "records": records,
-            "seed_seconds": round(seed_s, 1),
-            "full_text_share": 0.2,
-            "index": indexed,
-            "server": "lantai serve (gunicorn, 2 workers, sync), tantivy index, read-only",
-            "rate_limits": f"LANTAI_PUBLIC_RATE / _SEARCH_RATE / _SUGGEST_RATE={unlimited}",
-        },
-        "all_pages_200_before_load": page_ok,
-        "command": f"wrk -t2 -c<N> -d{duration_s}s --latency -s queries.lua (cycles {len(paths)} "
-        "queries on /public/search/?q=…)",
-        "levels": levels,
-        "best_within_p99": (
-            {
-                "connections": best["connections"],
-                "requests_per_s": best["requests_per_s"],
-                "p99_ms": best["p99_ms"],
-            }
-            if best
-            else None
-        ),  # fmt: skip
-        "note": "plain wrk has no constant-rate mode: the rate at p99 <= 300 ms is the best "
-        "closed-loop level whose p99 is within the bound (wrk and the server share the 2 cores)",
-    }
-
-
 # --- the run -----------------------------------------------------------------------------------
 
 
@@ -1143,7 +732,6 @@ def _pg_version() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--phase", choices=["portal-index"])
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--fulltext", type=int, default=200_000)
     parser.add_argument("--sample", type=int, default=10_000)
@@ -1151,9 +739,6 @@ def main() -> None:
     parser.add_argument("--no-wrk", action="store_true")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    if args.phase == "portal-index":
-        print(json.dumps(phase_portal_index(0.2)))
-        return
     result = run(args.records, args.fulltext, args.out, sample=args.sample, rounds=args.rounds,
                  wrk=not args.no_wrk)  # fmt: skip
     print(json.dumps(result, ensure_ascii=False, indent=2))
