@@ -255,12 +255,6 @@ def make_backend(name: str, tmp: Path) -> tuple[SearchBackend, str]:
     if name == "tantivy":
         return open_backend("tantivy", path=tmp / "index"), ""
     prefix = f"t{uuid.uuid4().hex[:10]}_"
-    try:
-        import lantai.search.postgres_backend  # noqa: F401
-    except ModuleNotFoundError as exc:
-        if exc.name != "lantai.search.postgres_backend":
-            raise
-        pytest.xfail("PostgreSQL backend not built yet")
     _ensure_database()
     return open_backend("postgresql", dsn=TEST_DSN, table_prefix=prefix), prefix
 
