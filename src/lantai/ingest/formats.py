@@ -9,7 +9,6 @@ Plain Python, no Django: paths in, results out.
 
 from __future__ import annotations
 
-import re
 import threading
 import zipfile
 from collections.abc import Iterable
@@ -20,6 +19,7 @@ from importlib.metadata import version as _dist_version
 from pathlib import Path
 from typing import Any
 
+from lantai.ingest import fido_index
 from lantai.ingest.processes import pool_context
 
 __all__ = ["Identification", "identify", "tool_versions"]
@@ -109,57 +109,27 @@ class _FidoRunner:
                     if p in self.puid_format_map
                 ]
 
-            _compiled: list[tuple[Any, str, list[tuple[str, list[tuple[str, Any]]]]]] | None = None
-
-            def _compile_signatures(self) -> list[tuple[Any, str, list[tuple[str, Any]]]]:
-                compiled = []
-                for fmt in self.formats:
-                    sigs = []
-                    for sig in self.get_signatures(fmt):
-                        pats = []
-                        try:
-                            for pat in self.get_patterns(sig):
-                                pats.append((self.get_pos(pat), re.compile(self.get_regex(pat))))
-                        except Exception:
-                            continue  # fido skips a format whose regex fails; skip the signature
-                        sigs.append((sig.findtext("name"), pats))
-                    compiled.append((fmt, self.get_puid(fmt), sigs))
-                return compiled
+            _matcher: fido_index.Matcher | None = None
 
             def match_formats(self, bofbuffer: bytes, eofbuffer: bytes) -> list[tuple[Any, str]]:
-                """fido's match_formats with the regexes compiled once (same results, ~5x faster)."""
-                if self._compiled is None:
-                    self._compiled = self._compile_signatures()
+                """fido's match_formats, skipping only the regexes whose outcome is certain
+                (fido_index): the same matches in the same order, ~15x faster."""
+                if self._matcher is None:
+                    self._matcher = fido_index.Matcher(
+                        [
+                            (fmt, self.get_puid(fmt), [
+                                (sig.findtext("name"), [
+                                    (self.get_pos(pat), self.get_regex(pat))
+                                    for pat in self.get_patterns(sig)
+                                ])
+                                for sig in self.get_signatures(fmt)
+                            ])
+                            for fmt in self.formats
+                        ],
+                        self.puid_has_priority_over_map,
+                    )  # fmt: skip
                 self.current_count += 1
-                prio = self.puid_has_priority_over_map
-                empty: frozenset[str] = frozenset()
-                result: list[tuple[Any, str, str]] = []
-                for fmt, puid, sigs in self._compiled:
-                    if result and any(
-                        f2 is not fmt and puid in prio.get(p2, empty) for f2, _, p2 in result
-                    ):
-                        continue
-                    for name, pats in sigs:
-                        ok = True
-                        for pos, rx in pats:
-                            if pos == "BOF":
-                                hit = rx.match(bofbuffer)
-                            elif pos == "EOF":
-                                hit = rx.search(eofbuffer)
-                            elif pos in ("VAR", "IFB"):
-                                hit = rx.search(bofbuffer)
-                            else:
-                                continue
-                            if not hit:
-                                ok = False
-                                break
-                        if ok:
-                            result.append((fmt, name, puid))
-                return [
-                    (f, n)
-                    for f, n, p in result
-                    if not any(f2 is not f and p in prio.get(p2, empty) for f2, _, p2 in result)
-                ]
+                return self._matcher.match(bofbuffer, eofbuffer)
 
         def handle(fullname: str, matches: list[tuple[Any, str]], _dt: float, mt: str = "") -> None:
             runner.results[fullname] = (mt, list(matches))
