@@ -58,11 +58,14 @@ def _parse(regex: bytes) -> Any:
 
 def first_bytes(regex: bytes) -> frozenset[int] | None:
     """The bytes a match of `regex` at offset 0 must start with; None when not known."""
-    items = _parse(regex)
-    if items is None:
+    return _first_of(_parse(regex))
+
+
+def _first_of(tree: Any) -> frozenset[int] | None:
+    if tree is None:
         return None
     try:
-        return _seq_first(list(items))
+        return _seq_first(list(tree))
     except Exception:
         return None
 
@@ -107,7 +110,10 @@ def literal_runs(regex: bytes) -> list[tuple[bytes, int]]:
     """Runs of plain bytes that every match of `regex` contains (from its top-level sequence
     and the groups in it), each with the furthest offset from the match start where it can end
     (WIDE when unbounded). Empty when the regex cannot be analysed."""
-    tree = _parse(regex)
+    return _runs_of(_parse(regex))
+
+
+def _runs_of(tree: Any) -> list[tuple[bytes, int]]:
     if tree is None:
         return []
     runs: list[tuple[bytes, int]] = []
@@ -140,11 +146,13 @@ def _literal_runs(state: Any, items: Sequence[tuple[Any, Any]], hi: int, runs: l
 
 @dataclass(frozen=True)
 class _Test:
-    """One distinct (position, regex). `literal`: bytes every match contains; `head` / `tail`:
-    every match lies within the first / last that many bytes of its buffer (0: anywhere)."""
+    """One distinct (position, regex). `first`: the bytes a BOF match must start with;
+    `literal`: bytes every match contains; `head` / `tail`: every match lies within the first /
+    last that many bytes of its buffer (0: anywhere)."""
 
     pos: str
     rx: re.Pattern[bytes] | None  # None: the regex does not compile (fido raises on reaching it)
+    first: frozenset[int] | None = None
     literal: bytes | None = None
     head: int = 0
     tail: int = 0
@@ -156,6 +164,7 @@ class _RegexError(Exception):
 
 Signature = tuple[str, tuple[int, ...]]  # name, test numbers in fido's pattern order
 Format = tuple[Any, str, tuple[Signature, ...]]  # format element, puid, signatures
+EMPTY = 256  # the table for an empty BOF buffer
 
 
 class Matcher:
@@ -170,48 +179,44 @@ class Matcher:
         self.priority = priority
         self.tests: list[_Test] = []
         numbers: dict[tuple[str, bytes], int] = {}
-        compiled: list[tuple[Any, str, list[tuple[Signature, frozenset[int] | None]]]] = []
+        tables: list[list[Format]] = [[] for _ in range(EMPTY + 1)]
+        self.signatures = self.unindexed = 0
         for fmt, puid, sigs in formats:
-            entries = []
+            entries: list[tuple[Signature, frozenset[int] | None]] = []
             for name, patterns in sigs:
-                tests: list[int] = []
-                first: frozenset[int] | None = None
-                broken = False
+                tests = []
                 for pos, regex in patterns:
-                    if pos not in POSITIONS:
-                        continue
-                    key = (pos, regex)
-                    if key not in numbers:
-                        numbers[key] = len(self.tests)
-                        self.tests.append(_make_test(pos, regex))
-                    test = self.tests[numbers[key]]
-                    tests.append(numbers[key])
-                    broken = broken or test.rx is None
-                    if first is None and pos == "BOF":
-                        first = first_bytes(regex)
-                # a broken regex raises when fido reaches it: keep the signature in every table
-                # so that it is reached exactly when fido reaches it
-                entries.append(((name, tuple(tests)), None if broken else first))
-            compiled.append((fmt, puid, entries))
-        tables: list[tuple[Format, ...]] = []
-        for byte in [*range(256), None]:  # None: an empty BOF buffer
-            table: list[Format] = []
-            for fmt, puid, entries in compiled:
-                kept = tuple(
-                    sig
-                    for sig, first in entries
-                    if first is None or (byte is not None and byte in first)
-                )
-                if kept:  # a format with no signature that could match adds nothing
-                    table.append((fmt, puid, kept))
-            tables.append(tuple(table))
-        self._tables = tuple(tables)
-        self.signatures = sum(len(entries) for _, _, entries in compiled)
-        self.unindexed = sum(first is None for _, _, e in compiled for _, first in e)
+                    if pos in POSITIONS:
+                        if (pos, regex) not in numbers:
+                            numbers[(pos, regex)] = len(self.tests)
+                            self.tests.append(_make_test(pos, regex))
+                        tests.append(numbers[(pos, regex)])
+                entries.append(((name, tuple(tests)), self._first(tests)))
+            self.signatures += len(entries)
+            self.unindexed += sum(first is None for _, first in entries)
+            # per first byte, the signatures that could match, in fido's order; a format left
+            # with none adds nothing to that table (fido would try it and find nothing)
+            anywhere = tuple(sig for sig, first in entries if first is None)
+            allowed = set().union(*(first for _, first in entries if first is not None))
+            for byte in range(EMPTY + 1):
+                kept = anywhere
+                if byte in allowed:
+                    kept = tuple(sig for sig, first in entries if first is None or byte in first)
+                if kept:
+                    tables[byte].append((fmt, puid, kept))
+        self._tables = tuple(tuple(t) for t in tables)
+
+    def _first(self, tests: list[int]) -> frozenset[int] | None:
+        """The first bytes a signature allows: those of its first BOF pattern that knows them
+        (all its patterns must match, every BOF one at offset 0). A broken regex raises when
+        fido reaches it, so its signature stays in every table and is reached where fido's is."""
+        if any(self.tests[n].rx is None for n in tests):
+            return None
+        return next((self.tests[n].first for n in tests if self.tests[n].first is not None), None)
 
     def table(self, bofbuffer: bytes) -> tuple[Format, ...]:
         """The formats and signatures that a file starting with `bofbuffer` could match."""
-        return self._tables[bofbuffer[0] if bofbuffer else 256]
+        return self._tables[bofbuffer[0] if bofbuffer else EMPTY]
 
     def match(self, bofbuffer: bytes, eofbuffer: bytes) -> list[tuple[Any, str]]:
         """fido's match_formats: (format element, signature name) of every match that no other
@@ -275,14 +280,16 @@ def _make_test(pos: str, regex: bytes) -> _Test:
         rx = re.compile(regex)
     except re.error:
         return _Test(pos, None)
-    tree, runs = _parse(regex), literal_runs(regex)
-    if tree is None or not runs:
-        return _Test(pos, rx)
+    tree = _parse(regex)
+    first = _first_of(tree) if pos == "BOF" else None
+    runs = _runs_of(tree)
+    if not runs or first is not None:  # a known first byte: the regex fails at once elsewhere
+        return _Test(pos, rx, first)
     if pos == "BOF":  # matched at offset 0: a run ending within n bytes lies in the first n
         bounded = [(run, end) for run, end in runs if end < WIDE]
         if bounded:
             run, end = max(bounded, key=lambda r: len(r[0]))
-            return _Test(pos, rx, run, head=end)
+            return _Test(pos, rx, literal=run, head=end)
         if _fails_fast(tree):
             return _Test(pos, rx)  # the regex itself gives up sooner than a scan would
     literal = max(runs, key=lambda r: len(r[0]))[0]
@@ -292,8 +299,8 @@ def _make_test(pos: str, regex: bytes) -> _Test:
     except Exception:
         width, at_end = WIDE, False
     if at_end and width < WIDE:  # "…\\Z": the match lies in the last `width` bytes
-        return _Test(pos, rx, literal, tail=width)
-    return _Test(pos, rx, literal)
+        return _Test(pos, rx, literal=literal, tail=width)
+    return _Test(pos, rx, literal=literal)
 
 
 def _fails_fast(tree: Any) -> bool:
