@@ -294,3 +294,26 @@ def test_identify_in_worker_processes_matches_one_process(tmp_path: Path) -> Non
         (p, two[p].puid, two[p].mime) for p in files
     ]
     assert len({one[p].puid for p in files}) >= 3  # PDF, JPEG and XML each identified
+
+
+def test_the_formats_stage_in_worker_processes_matches_one_process(tmp_path: Path) -> None:
+    from lantai.demo.transfer import make_transfer
+    from lantai.ingest.format_stage import CHUNK, check_files
+    from lantai.ingest.formats import PARALLEL_MIN_FILES
+
+    items = max(PARALLEL_MIN_FILES, 2 * CHUNK + 1)  # more than two chunks, the last one short
+    pkg = make_transfer(tmp_path / "pkg", items, kinds=("pdf", "jpg", "tif", "xml"))
+    (pkg / "电子档案" / "cut.pdf").write_bytes(b"%PDF-1.4\n1 0 obj\n<<")  # one that fails
+    files = {p.name: p for p in sorted((pkg / "电子档案").rglob("*.*"))}
+    seen: list[tuple[str, str | None]] = []
+    two = check_files(files, processes=2, on_done=lambda rel, ident, _: seen.append(
+        (rel, ident.puid if ident else None)
+    ))  # fmt: skip
+    one = check_files(files, processes=1)
+    assert list(two) == list(files)  # in the order given
+    assert {rel: [c.as_dict() for c in cs] for rel, cs in two.items()} == {
+        rel: [c.as_dict() for c in cs] for rel, cs in one.items()
+    }
+    assert sorted(rel for rel, _ in seen) == sorted(files)  # each file reported once
+    assert {puid for _, puid in seen} >= {"fmt/18", "fmt/41", "fmt/353", "fmt/101"}
+    assert [c.status for c in two["cut.pdf"] if c.content_code == "3-2"] == ["fail"]

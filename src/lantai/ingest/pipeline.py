@@ -23,7 +23,7 @@ from typing import Any
 
 from lantai.ingest import (
     fixity,
-    format_checks,
+    format_stage,
     formats,
     metadata_checks,
     package_checks,
@@ -254,34 +254,29 @@ def _hash(
     return {rel: known[rel] for rel in dict.fromkeys(rels)}
 
 
-FORMATS_BATCH = 1000  # files identified at a time when memoising, so a crash loses little
-
-
 def _formats(paths: dict[str, Path], memo: Memo | None, processes: int) -> list[CheckResult]:
     """Identify and validate every file; with a memo, per file, skipping the finished ones."""
-    if memo is None:
-        identified = formats.identify(paths.values(), processes=processes)
-        checks: list[CheckResult] = []
-        for rel, path in paths.items():
-            checks += format_checks.validate(path, identified.get(path), object_name=rel)
-        return checks
     stage = f"formats@{formats._pkg_version('opf-fido')}"
     done: dict[str, list[CheckResult]] = {}
-    for rel, path in paths.items():
-        value = memo.get(stage, rel, path)
-        if value is not None:
-            done[rel] = [result_from_dict(r) for r in value["checks"]]
-    todo = [rel for rel in paths if rel not in done]
-    for start in range(0, len(todo), FORMATS_BATCH):
-        batch = todo[start : start + FORMATS_BATCH]
-        identified = formats.identify([paths[rel] for rel in batch], processes=processes)
-        for rel in batch:
-            ident = identified.get(paths[rel])
-            done[rel] = format_checks.validate(paths[rel], ident, object_name=rel)
-            memo.put(stage, rel, paths[rel], {
-                "identification": ident.as_dict() if ident else None,
-                "checks": [r.as_dict() for r in done[rel]],
-            })  # fmt: skip
+    if memo is not None:
+        for rel, path in paths.items():
+            value = memo.get(stage, rel, path)
+            if value is not None:
+                done[rel] = [result_from_dict(r) for r in value["checks"]]
+
+    def record(rel: str, ident: formats.Identification | None, checks: list[CheckResult]) -> None:
+        assert memo is not None
+        memo.put(stage, rel, paths[rel], {
+            "identification": ident.as_dict() if ident else None,
+            "checks": [r.as_dict() for r in checks],
+        })  # fmt: skip
+
+    todo = {rel: path for rel, path in paths.items() if rel not in done}
+    done.update(
+        format_stage.check_files(
+            todo, processes=processes, on_done=record if memo is not None else None
+        )
+    )
     return [c for rel in paths for c in done[rel]]
 
 

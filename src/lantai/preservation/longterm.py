@@ -21,7 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from lantai.catalog.models import Component, Record
-from lantai.ingest import format_checks, formats, virus
+from lantai.ingest import format_stage, virus
 from lantai.preservation import events, locations, ocfl, packaging, record_xml
 from lantai.preservation.models import LongTermCheck, Package, Replica
 from lantai.preservation.storage import LocationUnavailable
@@ -255,10 +255,9 @@ def _content_paths(restored: Path) -> dict[str, Path]:
 
 
 def _formats(package: Package, restored: Path, report: Report) -> None:
-    paths = _content_paths(restored)
-    identified = formats.identify(paths.values(), processes=2)
-    for logical, path in paths.items():
-        for c in format_checks.validate(path, identified.get(path), object_name=logical):
+    checked = format_stage.check_files(_content_paths(restored), processes=2)
+    for logical, checks in checked.items():
+        for c in checks:
             if c.status in ("fail", "warn"):
                 evidence = {"check": c.title, **c.evidence}
                 report.checks.append(
