@@ -225,8 +225,9 @@ class Matcher:
         outcome: dict[int, bool] = {}
         seen: dict[tuple[bool, bytes], int] = {}
         result: list[tuple[Any, str, str]] = []
+        outranked: set[str] = set()  # PUIDs that some match so far has priority over
         for fmt, puid, sigs in self.table(bofbuffer):
-            if result and any(
+            if puid in outranked and any(
                 f2 is not fmt and puid in prio.get(p2, empty) for f2, _, p2 in result
             ):
                 continue  # fido's as_good_as_any
@@ -240,6 +241,7 @@ class Matcher:
                             break
                     else:
                         result.append((fmt, name, puid))
+                        outranked |= prio.get(puid, empty)
             except _RegexError:
                 continue  # fido prints the error and goes on with the next format
         return [
@@ -298,7 +300,7 @@ def _make_test(pos: str, regex: bytes) -> _Test:
         at_end = list(tree)[-1] == (_C.AT, _C.AT_END_STRING)
     except Exception:
         width, at_end = WIDE, False
-    if at_end and width < WIDE:  # "…\\Z": the match lies in the last `width` bytes
+    if at_end and width < WIDE:  # "…\Z": the match lies in the last `width` bytes
         return _Test(pos, rx, literal=literal, tail=width)
     return _Test(pos, rx, literal=literal)
 

@@ -9,6 +9,7 @@ Plain Python, no Django: paths in, results out.
 
 from __future__ import annotations
 
+import functools
 import threading
 import zipfile
 from collections.abc import Iterable
@@ -60,6 +61,7 @@ class Identification:
         }
 
 
+@functools.cache  # read from the installed metadata once per process, not once per file
 def _pkg_version(name: str) -> str:
     try:
         return _dist_version(name)
