@@ -16,7 +16,7 @@ from fido.versions import get_local_versions
 
 from lantai.demo.transfer import make_transfer
 from lantai.ingest import formats
-from lantai.ingest.fido_index import first_bytes, literal_runs
+from lantai.ingest.fido_index import WIDE, first_bytes, literal_runs
 from tests.ingest.test_formats import CORPUS
 
 Answer = tuple[str, list[tuple[str, str]]] | None  # match type, [(puid, signature name)]
@@ -112,5 +112,5 @@ def test_what_the_index_knows_about_a_regex() -> None:
     assert first_bytes(rb"(?s)\A(?:II\*\x00|MM\x00\*)") == frozenset(b"IM")
     assert first_bytes(rb"(?s)\A.{0,144}%PDF-1") is None  # may start with any byte
     assert first_bytes(rb"(?i)\Aabc") is None  # "A" matches as well as "a"
-    assert literal_runs(rb"(?s)\A.{0,64}\!Type:.*\^") == [(b"!Type:", 70)]
+    assert literal_runs(rb"(?s)\A.{0,64}\!Type:.*\^") == [(b"!Type:", 70), (b"^", WIDE)]
     assert literal_runs(rb"(?s)\A(?i:abcd)") == []

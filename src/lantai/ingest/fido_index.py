@@ -40,7 +40,7 @@ except ImportError:  # pragma: no cover
     _C = _P = None
 
 POSITIONS = ("BOF", "EOF", "VAR", "IFB")  # fido ignores patterns at any other position
-MIN_LITERAL = 3  # shorter runs rarely rule a buffer out
+MIN_LITERAL = 3  # shorter runs rarely rule a whole buffer out (a short window: any length)
 WIDE = 1 << 20  # a match this wide or wider: no window worth the name
 
 
@@ -121,7 +121,7 @@ def _runs_of(tree: Any) -> list[tuple[bytes, int]]:
         _literal_runs(tree.state, list(tree), 0, runs)
     except Exception:
         return []
-    return [(run, end) for run, end in runs if len(run) >= MIN_LITERAL]
+    return [(run, end) for run, end in runs if run]
 
 
 def _literal_runs(state: Any, items: Sequence[tuple[Any, Any]], hi: int, runs: list[Any]) -> int:
@@ -284,25 +284,27 @@ def _make_test(pos: str, regex: bytes) -> _Test:
         return _Test(pos, None)
     tree = _parse(regex)
     first = _first_of(tree) if pos == "BOF" else None
-    runs = _runs_of(tree)
-    if not runs or first is not None:  # a known first byte: the regex fails at once elsewhere
-        return _Test(pos, rx, first)
-    if pos == "BOF":  # matched at offset 0: a run ending within n bytes lies in the first n
-        bounded = [(run, end) for run, end in runs if end < WIDE]
-        if bounded:
-            run, end = max(bounded, key=lambda r: len(r[0]))
-            return _Test(pos, rx, literal=run, head=end)
-        if _fails_fast(tree):
-            return _Test(pos, rx)  # the regex itself gives up sooner than a scan would
-    literal = max(runs, key=lambda r: len(r[0]))[0]
     try:
-        width = int(tree.getwidth()[1])  # the longest possible match
+        lo, width = (int(w) for w in tree.getwidth())  # shortest and longest possible match
         at_end = list(tree)[-1] == (_C.AT, _C.AT_END_STRING)
     except Exception:
-        width, at_end = WIDE, False
-    if at_end and width < WIDE:  # "…\Z": the match lies in the last `width` bytes
-        return _Test(pos, rx, literal=literal, tail=width)
-    return _Test(pos, rx, literal=literal)
+        return _Test(pos, rx, first)
+    runs = _runs_of(tree)
+    if pos == "BOF":  # matched at offset 0
+        if lo == width:
+            return _Test(pos, rx, first)  # fixed width: one path, nothing to backtrack
+        bounded = [(run, end) for run, end in runs if end < WIDE]
+        if bounded:  # a run ending within n bytes lies in the first n: a short look
+            run, end = max(bounded, key=lambda r: len(r[0]))
+            return _Test(pos, rx, first, literal=run, head=end)
+        if first is not None or _fails_fast(tree):
+            return _Test(pos, rx, first)  # the regex itself gives up sooner than a scan would
+    if at_end and width < WIDE and runs:  # "…\Z": the match lies in the last `width` bytes
+        return _Test(pos, rx, first, literal=max(runs, key=lambda r: len(r[0]))[0], tail=width)
+    runs = [(run, end) for run, end in runs if len(run) >= MIN_LITERAL]
+    if not runs:
+        return _Test(pos, rx, first)
+    return _Test(pos, rx, first, literal=max(runs, key=lambda r: len(r[0]))[0])
 
 
 def _fails_fast(tree: Any) -> bool:
