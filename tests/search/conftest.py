@@ -23,7 +23,10 @@ from lantai.search.backends import open_backend
 from lantai.search.query import PUBLIC_FIELDS, Query, Scope, TextCondition
 
 TEST_DSN = "postgresql://postgres@127.0.0.1:5432/lantai_search_test"
-BACKEND_NAMES = ["tantivy", "postgresql"]
+# "postgresql-bitmaps": the PostgreSQL backend filled by `rebuild` with a bitmap for every term of
+# one to three characters (pg_bitmaps), so that single-term searches take the bitmap path; plain
+# "postgresql" is filled by `index` and has no bitmaps (every search takes the one-pass path).
+BACKEND_NAMES = ["tantivy", "postgresql", "postgresql-bitmaps"]
 CORPUS_SIZE = 3000
 
 # Who asks, for the oracle and the tests.
@@ -256,7 +259,8 @@ def make_backend(name: str, tmp: Path) -> tuple[SearchBackend, str]:
         return open_backend("tantivy", path=tmp / "index"), ""
     prefix = f"t{uuid.uuid4().hex[:10]}_"
     _ensure_database()
-    return open_backend("postgresql", dsn=TEST_DSN, table_prefix=prefix), prefix
+    options: dict[str, Any] = {"bitmap_min_df": 0.0} if name == "postgresql-bitmaps" else {}
+    return open_backend("postgresql", dsn=TEST_DSN, table_prefix=prefix, **options), prefix
 
 
 @pytest.fixture(scope="session")
@@ -272,7 +276,8 @@ def backend(
 ) -> Iterator[SearchBackend]:
     """A backend holding the whole corpus (read-only tests)."""
     b, prefix = make_backend(request.param, tmp_path_factory.mktemp(request.param))
-    assert b.index(corpus) == len(corpus)
+    load = b.rebuild if request.param == "postgresql-bitmaps" else b.index
+    assert load(corpus) == len(corpus)
     yield b
     if prefix:
         _drop_tables(prefix)

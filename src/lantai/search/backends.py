@@ -25,8 +25,9 @@ def open_backend(name: str, **options: Any) -> SearchBackend:
     if name == "postgresql":
         from lantai.search.postgres_backend import PostgresBackend  # type: ignore[import-not-found,unused-ignore]
 
+        extra = {k: options[k] for k in ("bitmap_min_df",) if k in options}
         backend: SearchBackend = PostgresBackend(
-            options["dsn"], table_prefix=options.get("table_prefix", "search_")
+            options["dsn"], table_prefix=options.get("table_prefix", "search_"), **extra
         )
         return backend
     raise ValueError(f"unknown search backend {name!r} (one of {', '.join(BACKENDS)})")

@@ -27,13 +27,15 @@ import html
 import operator
 import re
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import psycopg
 from psycopg.copy import QueuedLibpqWriter
 
+from lantai.search import pg_bitmaps
 from lantai.search.backend import DOCUMENT_FIELDS
 from lantai.search.query import PUBLIC_FIELDS, Hit, Query, Results, Scope, TextCondition
 
@@ -70,7 +72,7 @@ MAX_POSITION = 16383  # tsvector positions are 1..16383
 MAX_POSITIONS_PER_LEXEME = 255
 _PREFIX_RE = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
 SNIPPET_CHARS = 160
-TABLE_FORMAT = "lantai-search 2: unigrams and positional bigrams, toasted vectors"
+TABLE_FORMAT = "lantai-search 3: unigrams and positional bigrams, toasted vectors, bitmaps"
 WORK_MEM = "256MB"  # per search connection (see _conn)
 MAINTENANCE_WORK_MEM = "512MB"  # per index-building connection (two during a rebuild)  # longer fields give a window around the first match
 
@@ -254,6 +256,100 @@ def _positive_terms(query: Query, scope: Scope) -> list[tuple[str, tuple[str, ..
     return terms
 
 
+# --- the bitmap path ---------------------------------------------------------------------------
+
+
+def _all_conditions(query: Query) -> list[TextCondition]:
+    conds = [c for c in _conditions(query) if normalise(c.text.strip())]
+    for earlier in query.within:
+        conds += _all_conditions(earlier)
+    return conds
+
+
+def _has_dates(query: Query) -> bool:
+    return (
+        query.date_from is not None
+        or query.date_to is not None
+        or any(_has_dates(q) for q in query.within)
+    )
+
+
+def _bitmap_term(query: Query) -> str | None:
+    """The normalised term when the bitmaps can answer `query`: one positive condition on all
+    text fields, of one to three characters, no date range (years and facets are bitmaps)."""
+    conds = _all_conditions(query)
+    if len(conds) != 1 or _has_dates(query):
+        return None
+    cond = conds[0]
+    norm = normalise(cond.text.strip())
+    if cond.exclude or cond.field != "all" or len(norm) > pg_bitmaps.MAX_GRAM:
+        return None
+    return norm
+
+
+class _BitsSql:
+    """SQL expressions over the rows of a bitmap table; parameters collect in order."""
+
+    def __init__(self, table: str) -> None:
+        self.table = table
+        self.params: list[Any] = []
+
+    def one(self, kind: str) -> str:
+        return f"(SELECT bits FROM {self.table} WHERE kind = '{kind}')"
+
+    def any_of(self, keys: Sequence[tuple[str, str]]) -> str:
+        """The OR of the bitmaps of `keys` (kind, value); all zeros when none exists."""
+        self.params += [[k for k, _ in keys], [v for _, v in keys]]
+        return (
+            f"(SELECT bit_or(bits) FROM {self.table} WHERE kind = 'zero' OR (kind, value)"
+            " IN (SELECT * FROM unnest(%s::text[], %s::text[])))"
+        )
+
+    def years(self, low: int | None, high: int | None) -> str:
+        self.params += [low, high]
+        return (
+            f"(SELECT bit_or(bits) FROM {self.table} WHERE kind = 'zero' OR"
+            " (CASE WHEN kind = 'year' THEN value::integer END"
+            " BETWEEN coalesce(%s::integer, -32768) AND coalesce(%s::integer, 32767)))"
+        )
+
+    @staticmethod
+    def all_of(parts: Sequence[str]) -> str:
+        return "(" + " & ".join(parts) + ")"
+
+
+def _bitmap_scope(bits: _BitsSql, scope: Scope) -> list[str]:
+    """`_scope_where` as bitmaps."""
+    if scope.public:
+        return [
+            bits.any_of([("open_status", "open")]),
+            bits.any_of([("classification_level", "0")]),
+        ]
+    levels = [("classification_level", str(i)) for i in range(scope.max_classification + 1)]
+    parts = [bits.any_of(levels)]
+    if not scope.all_fonds:
+        keys = [("fonds_id", str(i)) for i in sorted(scope.fonds_ids)]
+        keys += [("repository_id", str(i)) for i in sorted(scope.repository_ids)]
+        parts.append(bits.any_of(keys))
+    return parts
+
+
+def _bitmap_filters(bits: _BitsSql, query: Query, scope: Scope) -> list[str]:
+    """`_query_where`'s filters and year ranges (earlier queries included) as bitmaps."""
+    parts = []
+    for facet, values in query.filters.items():
+        if facet not in FACET_SQL:
+            raise ValueError(f"unknown filter: {facet}")
+        if scope.public and facet not in PUBLIC_FACETS:
+            continue
+        parts.append(bits.any_of([(facet, str(v)) for v in values]))
+    if query.year_from is not None or query.year_to is not None:
+        parts.append(bits.years(query.year_from, query.year_to))
+    for earlier in query.within:
+        parts += _bitmap_filters(bits, earlier, scope)
+    return parts
+
+
 # --- snippets ------------------------------------------------------------------------------
 
 
@@ -298,13 +394,16 @@ def highlight(text: str, norms: Sequence[str]) -> str | None:
 class PostgresBackend:
     name = "postgresql"
 
-    def __init__(self, dsn: str, table_prefix: str = "search") -> None:
+    def __init__(
+        self, dsn: str, table_prefix: str = "search", bitmap_min_df: float = pg_bitmaps.MIN_DF
+    ) -> None:
         if not _PREFIX_RE.match(table_prefix):
             raise ValueError(
                 f"table prefix must be a plain lower-case identifier: {table_prefix!r}"
             )
         self.dsn = dsn
         self.prefix = table_prefix
+        self.bitmap_min_df = bitmap_min_df
         self.table = table_prefix.rstrip("_") + "_docs"
         self._local = threading.local()
         self._ready = False
@@ -347,7 +446,9 @@ class PostgresBackend:
             "category_id": "integer",
             "classification_level": "integer NOT NULL DEFAULT 0",
         }
-        cols = [f"{c} {plain.get(c, 'text')}" for c in PLAIN_COLUMNS]
+        # true for rows written by the last rebuild (the bitmaps cover them, pg_bitmaps);
+        # NULL for rows written since
+        cols = [f"{c} {plain.get(c, 'text')}" for c in PLAIN_COLUMNS] + ["mapped boolean"]
         for name in VECTOR_FIELDS:
             cols += [
                 f"v_{name} tsvector NOT NULL DEFAULT ''",
@@ -361,6 +462,8 @@ class PostgresBackend:
             # faceting a frequent term's matches reads fewer pages and never those values
             " WITH (toast_tuple_target = 1024)",
             f"COMMENT ON TABLE {table} IS '{TABLE_FORMAT}'",
+            f"CREATE TABLE {table}_bits (kind text, value text, bits varbit NOT NULL,"
+            " PRIMARY KEY (kind, value))",
         ]
         for c in PLAIN_COLUMNS:
             if plain.get(c, "text") == "text":
@@ -399,6 +502,9 @@ class PostgresBackend:
         ):
             suffix = cols.split(",")[0]
             stmts.append(f"CREATE INDEX {name_prefix}_{suffix} ON {table} ({cols})")
+        # the newest first (relevance ties), and the rows the bitmaps do not cover
+        stmts.append(f"CREATE INDEX {name_prefix}_recent ON {table} (date DESC NULLS LAST, id)")
+        stmts.append(f"CREATE INDEX {name_prefix}_unmapped ON {table} (id) WHERE mapped IS NULL")
         return stmts
 
     def _index_names(self, name_prefix: str) -> list[str]:
@@ -433,13 +539,17 @@ class PostgresBackend:
     def drop(self) -> None:
         """Remove the backend's tables (tests, or retiring an index)."""
         conn = self._conn()
-        conn.execute(f"DROP TABLE IF EXISTS {self.table}, {self.table}_build")
+        conn.execute(
+            f"DROP TABLE IF EXISTS {self.table}, {self.table}_build,"
+            f" {self.table}_bits, {self.table}_build_bits, {self.table}_ranks,"
+            f" {self.table}_build_ranks"
+        )
         self._ready = self._stale = False
 
     # writing
 
     @staticmethod
-    def _row(doc: dict[str, Any]) -> tuple[Any, ...]:
+    def _row(doc: dict[str, Any]) -> list[Any]:
         row: list[Any] = []
         for c in PLAIN_COLUMNS:
             value = doc.get(c)
@@ -448,15 +558,26 @@ class PostgresBackend:
             row.append(value)
         for name in VECTOR_FIELDS:
             row.extend(gram_vector(normalise(doc.get(name))))
-        return tuple(row)
+        return row
 
-    def _copy(self, cur: psycopg.Cursor[Any], table: str, docs: Iterable[dict[str, Any]]) -> int:
+    def _copy(
+        self,
+        cur: psycopg.Cursor[Any],
+        table: str,
+        docs: Iterable[dict[str, Any]],
+        mapped: bool = False,
+    ) -> int:
+        """COPY `docs` into `table` (`mapped`: rows of a rebuild, which the bitmaps cover)."""
         n = 0
+        columns = [*COLUMNS, "mapped"] if mapped else list(COLUMNS)
         # the writer thread sends while this one formats rows (libpq releases the GIL)
-        copy_sql = f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN"
+        copy_sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
         with cur.copy(copy_sql, writer=QueuedLibpqWriter(cur)) as copy:
             for doc in docs:
-                copy.write_row(self._row(doc))
+                row = self._row(doc)
+                if mapped:
+                    row.append(True)
+                copy.write_row(row)
                 n += 1
         return n
 
@@ -467,7 +588,9 @@ class PostgresBackend:
             total += len(batch)
             conn = self._current()
             updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c != "id")
+            updates += ", mapped = NULL"
             with conn.transaction(), conn.cursor() as cur:
+                self._unmap(cur, [int(d["id"]) for d in unique])
                 cur.execute(f"CREATE TEMP TABLE search_incoming (LIKE {self.table}) ON COMMIT DROP")
                 self._copy(cur, "search_incoming", unique)
                 cur.execute(
@@ -480,64 +603,143 @@ class PostgresBackend:
     def delete(self, ids: Iterable[int]) -> None:
         id_list = [int(i) for i in ids]
         if id_list:
-            self._conn().execute(f"DELETE FROM {self.table} WHERE id = ANY(%s)", (id_list,))
+            conn = self._conn()
+            with conn.transaction(), conn.cursor() as cur:
+                self._unmap(cur, id_list)
+                cur.execute(f"DELETE FROM {self.table} WHERE id = ANY(%s)", (id_list,))
+
+    def _unmap(self, cur: psycopg.Cursor[Any], ids: list[int]) -> None:
+        """Take the documents `ids` out of the bitmaps before they change: their bits leave
+        `live` (the row lock on it orders concurrent writers); the rewritten rows are counted
+        one by one until the next rebuild (`mapped` NULL)."""
+        live = cur.execute(
+            f"SELECT substr(varbit_send(bits), 5), length(bits) FROM {self.table}_bits"
+            " WHERE kind = 'live' FOR UPDATE"
+        ).fetchone()
+        if live is None:
+            return
+        ranks = cur.execute(
+            f"SELECT rank FROM {self.table}_ranks WHERE id = ANY(%s)", (ids,)
+        ).fetchall()
+        if ranks:
+            cur.execute(
+                f"UPDATE {self.table}_bits SET bits = %s::varbit WHERE kind = 'live'",
+                (pg_bitmaps.clear(live[0], live[1], [r for (r,) in ranks]),),
+            )
 
     def rebuild(self, docs: Iterable[dict[str, Any]]) -> int:
         conn = self._conn()
         build = f"{self.table}_build"
-        conn.execute(f"DROP TABLE IF EXISTS {build}")
+        conn.execute(f"DROP TABLE IF EXISTS {build}, {build}_bits, {build}_ranks")
         for stmt in self._create_table_sql(build):
             conn.execute(stmt)
         try:
             with conn.transaction(), conn.cursor() as cur:
-                n = self._copy(cur, build, docs)
+                n = self._copy(cur, build, docs, mapped=True)
             # indexes after the load: one sorted build each instead of n insertions; the
-            # full-text GIN index (the longest) on a second connection meanwhile
-            # (CREATE INDEX statements share their lock; the primary key, which takes the
-            # table's exclusive lock, comes after both)
+            # full-text GIN index (the longest) and the bitmaps on connections of their own
+            # meanwhile (CREATE INDEX statements share their lock; the primary key, which
+            # takes the table's exclusive lock, comes after all)
             pkey, *stmts = self._index_sql(build, build)
             slow = [st for st in stmts if f"_v_full_text ON {build}" in st]
-            self._run_beside(slow, [st for st in stmts if st not in slow])
+            self._run_beside(
+                lambda c: self._run(c, [st for st in stmts if st not in slow]),
+                lambda c: self._run(c, slow),
+                lambda c: self._build_bitmaps(c, build, n),
+            )
             conn.execute(pkey)
             conn.execute(f"ANALYZE {build}")
         except BaseException:
-            conn.execute(f"DROP TABLE IF EXISTS {build}")  # the live table was never touched
+            conn.execute(f"DROP TABLE IF EXISTS {build}, {build}_bits, {build}_ranks")
             raise
         # the swap: one short transaction; readers of the old table finish first
         with conn.transaction():
             conn.execute("SET LOCAL lock_timeout = '30s'")
-            conn.execute(f"DROP TABLE IF EXISTS {self.table}")
-            conn.execute(f"ALTER TABLE {build} RENAME TO {self.table}")
+            conn.execute(
+                f"DROP TABLE IF EXISTS {self.table}, {self.table}_bits, {self.table}_ranks"
+            )
+            for suffix in ("", "_bits", "_ranks"):
+                conn.execute(f"ALTER TABLE {build}{suffix} RENAME TO {self.table}{suffix}")
             conn.execute(
                 f"ALTER TABLE {self.table} RENAME CONSTRAINT {build}_pkey TO {self.table}_pkey"
             )
-            for old, new in zip(
-                self._index_names(build), self._index_names(self.table), strict=True
-            ):
+            renames = [*zip(self._index_names(build), self._index_names(self.table), strict=True)]
+            renames += [
+                (f"{build}{suffix}", f"{self.table}{suffix}")
+                for suffix in ("_bits_pkey", "_ranks_pkey", "_ranks_id")
+            ]
+            for old, new in renames:
                 conn.execute(f"ALTER INDEX {old} RENAME TO {new}")
         self._stale = False
         return n
 
-    def _run_beside(self, beside: list[str], here: list[str]) -> None:
-        """Run `beside` (on a second thread) and `here` at the same time, each on a connection of
-        its own: a GIN build uses one core."""
+    def _build_bitmaps(self, conn: psycopg.Connection[Any], build: str, n: int) -> None:
+        """`{build}_ranks` (each document's bit: newest first, as relevance ties sort) and
+        `{build}_bits` (pg_bitmaps), read back from the loaded table: the frequent terms are
+        chosen on an even sample of it, so the load order does not bias them."""
+        conn.execute(
+            f"CREATE TABLE {build}_ranks AS SELECT (row_number() OVER"
+            f" (ORDER BY date DESC NULLS LAST, id) - 1)::integer AS rank, id FROM {build}"
+        )
+        conn.execute(f"ALTER TABLE {build}_ranks ADD PRIMARY KEY (rank)")
+        conn.execute(f"CREATE UNIQUE INDEX {build}_ranks_id ON {build}_ranks (id)")
+        texts = ", ".join(f"d.{f}" for f in pg_bitmaps.TEXT_FIELDS)
+        values = ", ".join(f"d.{k}" for k in pg_bitmaps.VALUE_KINDS)
+        source = f"{build} d JOIN {build}_ranks r USING (id)"
+        collector = pg_bitmaps.Collector(n, self.bitmap_min_df)
+        step = max(1, n // pg_bitmaps.SAMPLE_DOCS)
+        sample = conn.execute(f"SELECT {texts} FROM {source} WHERE r.rank %% %s = 0", (step,))
+        collector.choose(
+            {f: normalise(t) for f, t in zip(pg_bitmaps.TEXT_FIELDS, row, strict=True)}
+            for row in sample
+        )
+        width = len(pg_bitmaps.TEXT_FIELDS)
+        with conn.cursor() as cur:
+            with cur.copy(
+                f"COPY (SELECT r.rank, {texts}, {values} FROM {source}) TO STDOUT"
+            ) as copy:
+                for row in copy.rows():
+                    collector.add(
+                        int(row[0]),
+                        {
+                            f: normalise(t)
+                            for f, t in zip(pg_bitmaps.TEXT_FIELDS, row[1:], strict=False)
+                        },
+                        dict(zip(pg_bitmaps.VALUE_KINDS, row[1 + width :], strict=True)),
+                    )
+            with cur.copy(f"COPY {build}_bits (kind, value, bits) FROM STDIN") as copy:
+                for bitmap in collector.bitmaps():
+                    copy.write_row(bitmap)
+
+    @staticmethod
+    def _run(conn: psycopg.Connection[Any], stmts: list[str]) -> None:
+        for stmt in stmts:
+            conn.execute(stmt)
+
+    def _run_beside(self, *jobs: Callable[[psycopg.Connection[Any]], None]) -> None:
+        """Run `jobs` at the same time (the first on this thread), each on a connection of
+        its own: an index build uses one core."""
         errors: list[BaseException] = []
 
-        def work(stmts: list[str]) -> None:
+        def work(job: Callable[[psycopg.Connection[Any]], None]) -> None:
             try:
                 with psycopg.connect(self.dsn, autocommit=True) as side:
                     side.execute(f"SET maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'")
-                    for stmt in stmts:
-                        side.execute(stmt)
+                    job(side)
             except BaseException as exc:  # re-raised below
                 errors.append(exc)
 
-        thread = threading.Thread(target=work, args=(beside,), name="lantai-search-index")
-        thread.start()
+        threads = [
+            threading.Thread(target=work, args=(job,), name="lantai-search-index")
+            for job in jobs[1:]
+        ]
+        for thread in threads:
+            thread.start()
         try:
-            work(here)
+            work(jobs[0])
         finally:
-            thread.join()
+            for thread in threads:
+                thread.join()
         if errors:
             raise errors[0]
 
@@ -565,9 +767,47 @@ class PostgresBackend:
         where = self._where(query, scope)
         terms = _positive_terms(query, scope)
         conn = self._current()
+        term = _bitmap_term(query)
+        if term is not None and self._has_bitmaps(conn, term):
+            total, counts, ids, scores = self._search_bitmaps(
+                conn, term, query, scope, where, terms, facets
+            )
+        else:
+            total, counts, ids, scores = self._one_pass(conn, query, where, terms, facets)
+        facet_counts = {
+            f: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))) for f, c in counts.items()
+        }
+        for f in query.facets:
+            facet_counts.setdefault(f, {})
 
-        # One pass over the matches: the match set (id, score, sort key, facet values) is
-        # materialised once and feeds both the page (top-N) and the total and facet counts.
+        # the page's rows, by id
+        columns = list(HIT_COLUMNS)
+        if query.highlight:
+            columns += ["full_text"]
+        by_id: dict[int, dict[str, Any]] = {}
+        if ids:
+            rows = conn.execute(
+                f"SELECT {', '.join(columns)} FROM {self.table} WHERE id = ANY(%s)", [ids]
+            ).fetchall()
+            by_id = {int(r[0]): dict(zip(columns, r, strict=True)) for r in rows}
+        hits = [
+            self._hit({**by_id[i], "score": score}, terms, scope, query)
+            for i, score in zip(ids, scores, strict=True)
+            if i in by_id
+        ]
+        return Results(total=total, hits=hits, facets=facet_counts)
+
+    def _one_pass(
+        self,
+        conn: psycopg.Connection[Any],
+        query: Query,
+        where: _Where,
+        terms: list[tuple[str, tuple[str, ...]]],
+        facets: list[str],
+    ) -> tuple[int, dict[str, dict[str, int]], list[int], list[float]]:
+        """Total, facet counts and the page's (ids, scores) reading every match once: the
+        match set (id, score, sort key, facet values) is materialised and feeds both the page
+        (top-N) and the total and facet counts."""
         score_sql, score_params = self._score(terms if query.sort == "relevance" else [])
         keys, order = {
             "relevance": (["score", "date"], "score DESC, date DESC NULLS LAST, id"),
@@ -610,42 +850,146 @@ class PostgresBackend:
                 # GROUPING bit i (from the left) is 0 for the column grouped in this set
                 if not g & (1 << (len(facets) - 1 - i)) and values[i] is not None:
                     counts[f][str(values[i])] = n
-        facet_counts = {
-            f: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))) for f, c in counts.items()
-        }
-        for f in query.facets:
-            facet_counts.setdefault(f, {})
+        return total, counts, ids, scores
 
-        # the page's rows, by id
-        columns = list(HIT_COLUMNS)
-        if query.highlight:
-            columns += ["full_text"]
-        by_id: dict[int, dict[str, Any]] = {}
-        if ids:
-            rows = conn.execute(
-                f"SELECT {', '.join(columns)} FROM {self.table} WHERE id = ANY(%s)", [ids]
+    # the bitmap path (pg_bitmaps): one frequent term of one to three characters
+
+    def _has_bitmaps(self, conn: psycopg.Connection[Any], term: str) -> bool:
+        row = conn.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {self.table}_bits WHERE kind = 'tracked'"
+            " AND value = %s)",
+            (term,),
+        ).fetchone()
+        return bool(row and row[0])
+
+    def _search_bitmaps(
+        self,
+        conn: psycopg.Connection[Any],
+        term: str,
+        query: Query,
+        scope: Scope,
+        where: _Where,
+        terms: list[tuple[str, tuple[str, ...]]],
+        facets: list[str],
+    ) -> tuple[int, dict[str, dict[str, int]], list[int], list[float]]:
+        """Total and facets by popcounts over the bitmaps of the rows mapped at the last
+        rebuild, plus a one-pass count of the rows written since (`mapped` NULL). By
+        relevance, the page from the matches' bitmap and the ranked fields' bitmaps (bit order
+        is newest first, the order of ties); by date or archival code, with the indexes."""
+        bits = _BitsSql(f"{self.table}_bits")
+        result = bits.all_of(
+            [
+                bits.any_of([(kind, term) for kind in pg_bitmaps.term_kinds(scope.public)]),
+                *_bitmap_scope(bits, scope),
+                *_bitmap_filters(bits, query, scope),
+                bits.one("live"),
+            ]
+        )
+        relevance = query.sort == "relevance"
+        ranked = pg_bitmaps.RANKED_TEXT
+        sql = f"WITH f AS MATERIALIZED (SELECT {result} AS b) SELECT 'total', '', bit_count(b), "
+        if relevance and query.limit > 0:  # the matches and the ranked fields, as bytes
+            fields = [bits.any_of([(f"t:{name}", term)]) for name in ranked]
+            sql += "ARRAY[" + ", ".join(f"varbit_send({e})" for e in ["b", *fields]) + "]"
+        else:
+            sql += "NULL::bytea[]"
+        sql += " FROM f"
+        if facets:
+            sql += (
+                f" UNION ALL SELECT k.kind, k.value, bit_count(f.b & k.bits), NULL"
+                f" FROM f, {bits.table} k WHERE k.kind = ANY(%s)"
+            )
+            bits.params.append(facets)
+        total = 0
+        counts: dict[str, dict[str, int]] = {f: {} for f in facets}
+        maps: list[bytes] = []
+        for kind, value, n, data in conn.execute(sql, bits.params):
+            if kind == "total":
+                total, maps = n, data or []
+            elif n:
+                counts[kind][value] = n
+
+        # rows written since the last rebuild, counted one by one
+        unmapped = _Where([*where.parts, "mapped IS NULL"], list(where.params))
+        has_unmapped = self._has_unmapped(conn)
+        if has_unmapped:
+            n, more, _, _ = self._one_pass(conn, Query(limit=0), unmapped, [], facets)
+            total += n
+            for f, values in more.items():
+                for value, c in values.items():
+                    counts[f][value] = counts[f].get(value, 0) + c
+        if not relevance:
+            ids, scores = self._page(conn, query, where)
+            return total, counts, ids, scores
+        if not maps:
+            return total, counts, [], []
+
+        # by relevance: score levels of the mapped matches from the bitmaps, newest first
+        # within a level (bit order), merged with the best unmapped rows
+        want = max(query.offset, 0) + max(query.limit, 0)
+        nbits = int.from_bytes(maps[0][:4], "big")
+        ranks = np.flatnonzero(pg_bitmaps.unpack(maps[0][4:], nbits))
+        level = np.ones(len(ranks))
+        for name, field_bits in zip(ranked, maps[1:], strict=True):
+            level += SCORE_WEIGHTS[name] * pg_bitmaps.unpack(field_bits[4:], nbits)[ranks]
+        best: list[tuple[float, int]] = []  # (score, rank)
+        for score in sorted(set(level.tolist()), reverse=True):
+            if len(best) >= want:
+                break
+            chosen = ranks[level == score][: want - len(best)]
+            best += [(score, int(r)) for r in chosen]
+        rows = conn.execute(
+            f"SELECT r.rank, d.id, d.date FROM {self.table}_ranks r JOIN {self.table} d"
+            " USING (id) WHERE r.rank = ANY(%s)",
+            ([r for _, r in best],),
+        ).fetchall()
+        found = {rank: (doc_id, day) for rank, doc_id, day in rows}
+        page = [(score, *found[rank]) for score, rank in best if rank in found]
+        if has_unmapped:
+            score_sql, score_params = self._score(terms)
+            page += conn.execute(
+                f"SELECT {score_sql} AS score, id, date FROM {self.table} WHERE {unmapped.sql()}"
+                " ORDER BY score DESC, date DESC NULLS LAST, id LIMIT %s",
+                [*score_params, *unmapped.params, want],
             ).fetchall()
-            by_id = {int(r[0]): dict(zip(columns, r, strict=True)) for r in rows}
-        hits = [
-            self._hit({**by_id[i], "score": score}, terms, scope, query)
-            for i, score in zip(ids, scores, strict=True)
-            if i in by_id
-        ]
-        return Results(total=total, hits=hits, facets=facet_counts)
+        page.sort(key=_relevance_order)
+        page = page[max(query.offset, 0) : want]
+        return total, counts, [doc_id for _, doc_id, _ in page], [float(s) for s, _, _ in page]
+
+    def _has_unmapped(self, conn: psycopg.Connection[Any]) -> bool:
+        row = conn.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {self.table} WHERE mapped IS NULL)"
+        ).fetchone()
+        return bool(row and row[0])
+
+    def _page(
+        self, conn: psycopg.Connection[Any], query: Query, where: _Where
+    ) -> tuple[list[int], list[float]]:
+        """The page's ids by date or archival code without reading every match: the planner
+        walks the sort's index while matches are dense and uses the text indexes otherwise."""
+        if query.limit <= 0:
+            return [], []
+        order = {"date": "date NULLS LAST, id", "reference_code": "reference_code NULLS LAST, id"}
+        rows = conn.execute(
+            f"SELECT id FROM {self.table} WHERE {where.sql()}"
+            f" ORDER BY {order[query.sort]} LIMIT %s OFFSET %s",
+            [*where.params, query.limit, max(query.offset, 0)],
+        ).fetchall()
+        return [r[0] for r in rows], [0.0] * len(rows)
 
     @staticmethod
     def _score(terms: list[tuple[str, tuple[str, ...]]]) -> tuple[str, list[Any]]:
+        """1 + the weights of the ranked fields each term is found in (the same matches as
+        the search itself, so the bitmap path's levels are these scores)."""
         parts, params = [], []
         for norm, fields in terms:
             for name in fields:
                 weight = SCORE_WEIGHTS.get(name)
                 if weight is None:
                     continue
-                # on the inline text, not the vector; ranks only, never filters. A term without
-                # cased letters (Chinese) needs no lower() (which costs more than the search).
-                text = name if norm.upper() == norm else f"lower({name})"
-                parts.append(f"(CASE WHEN strpos({text}, %s) > 0 THEN {weight} ELSE 0 END)")
-                params.append(norm)
+                sql, p = _field_match(name, norm)
+                parts.append(f"(CASE WHEN coalesce({sql}, false) THEN {weight} ELSE 0 END)")
+                params.extend(p)
         if not parts:
             return "0.0::float8", []
         return "(1.0 + " + " + ".join(parts) + ")::float8", params
@@ -687,6 +1031,13 @@ class PostgresBackend:
             .fetchall()
         )
         return [r[0] for r in rows]
+
+
+def _relevance_order(hit: tuple[float, int, Any]) -> tuple[float, int, int, int]:
+    """(score, id, date) in the order of relevance: score descending, newest first, undated
+    last, then id."""
+    score, doc_id, day = hit
+    return (-score, day is None, -day.toordinal() if day is not None else 0, doc_id)
 
 
 def _batches(docs: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
