@@ -4,7 +4,8 @@ Targets (issue 3): the whole check (every pipeline stage, ClamAV included) in �
 machine; the fixity stage alone (SM3 + SHA-256 of every file, compared with the declared digests)
 at least as fast as the peer, `bagit.py --validate --processes 2` (bagit.Bag(...).validate) on a
 bag of the same files with MD5 + SHA-256; hashing throughput ≥ 70% of `sha256sum` and
-`openssl dgst -sm3` run side by side (one process each) over the same files.
+`openssl dgst -sm3` run side by side (one process each) over the same files. Format
+identification is compared with opf-fido's own matching on a sample (same answers, ms per file).
 
 The check runs in its own process (its own peak RSS), against a clamd started for the run with a
 signature database built at run time as the tests build it (EICAR hash via sigtool, body .ndb).
@@ -147,6 +148,52 @@ def bagit_validate(bag: Path, processes: int) -> dict[str, Any]:
     return {"seconds": round(time.perf_counter() - started, 3)}
 
 
+def identification_vs_fido(root: Path, rels: list[str], sample: int = 1000) -> dict[str, Any]:
+    """Format identification of a sample of the files: Lantai's signature matching
+    (ingest/fido_index.py) against opf-fido's own Fido class, the peer, one process each. The
+    answers (match type, every PUID in order) must be the same for every file."""
+    from fido import fido as fido_mod
+    from fido.versions import get_local_versions
+
+    from lantai.ingest import formats
+
+    ours = formats._get_fido()
+    versions = get_local_versions(fido_mod.CONFIG_DIR)
+    answers: dict[str, tuple[str, list[str]]] = {}
+
+    def handle(name: str, matches: list[Any], _dt: float, matchtype: str = "") -> None:
+        answers[name] = (matchtype, [str(peer.get_puid(fmt)) for fmt, _ in matches])
+
+    peer = fido_mod.Fido(
+        quiet=True,
+        handle_matches=handle,
+        conf_dir=fido_mod.CONFIG_DIR,
+        format_files=[str(versions.pronom_signature), str(versions.fido_extension_signature)],
+        nocontainer=False,
+    )
+    paths = [str(root / rel) for rel in rels[:: max(1, len(rels) // sample)]]
+    ours.run(Path(paths[0]))  # both build their tables before the clock starts
+    peer.identify_file(paths[0])
+    started = time.perf_counter()
+    for path in paths:
+        peer.identify_file(path)
+    peer_seconds = time.perf_counter() - started
+    mine: dict[str, tuple[str, list[str]]] = {}
+    started = time.perf_counter()
+    for path in paths:
+        found = ours.run(Path(path))
+        if found:
+            mine[path] = (found[0], [str(ours.fido.get_puid(fmt)) for fmt, _ in found[1]])
+    our_seconds = time.perf_counter() - started
+    return {
+        "files": len(paths),
+        "lantai_ms_per_file": round(our_seconds / len(paths) * 1e3, 2),
+        "peer_fido_ms_per_file": round(peer_seconds / len(paths) * 1e3, 2),
+        "ratio_to_peer": round(peer_seconds / our_seconds, 2),
+        "answers_differ": sum(mine.get(p) != answers.get(p) for p in paths),
+    }
+
+
 def best(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Per key, the fastest of several runs (other load on a shared machine only adds time)."""
     return {k: (min if k.endswith("seconds") else max)(r[k] for r in runs) for k in runs[0]}
@@ -209,6 +256,7 @@ def run(
         ours, peer, tools = (best([r[i] for r in runs]) for i in range(3))
         peer["make_bag_seconds"] = made
         ratio = round(tools["seconds"] / ours["hash_seconds"], 2)
+        identification = identification_vs_fido(root, rels)
         result: dict[str, Any] = {
             "benchmark": "transfer check (移交与接收)",
             "target": "check <= 60 s; fixity <= bagit validate; hashing >= 0.7 x sha256sum+sm3",
@@ -229,6 +277,7 @@ def run(
                     peer["seconds"] / ours["md5_sha256_hash_seconds"], 2
                 ),
             },
+            "identification": identification,
             "hashing": {
                 "lantai_hash_files_seconds": ours["hash_seconds"],
                 "lantai_mb_per_s": round(total / 1e6 / ours["hash_seconds"], 1),
@@ -249,6 +298,7 @@ def run(
             "check_le_60s": check["seconds"] <= 60 and check["result"] == "pass",
             "fixity_le_bagit": result["fixity"]["ratio_to_peer"] >= 1.0,
             "hashing_ge_0_7": ratio >= 0.7,
+            "identification_same_as_fido": identification["answers_differ"] == 0,
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)
