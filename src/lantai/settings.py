@@ -252,6 +252,10 @@ SEARCH_TEXT_MAX_CHARS = int(os.environ.get("LANTAI_SEARCH_TEXT_MAX_CHARS", "1000
 SEARCH_TEXT_TIMEOUT_S = float(os.environ.get("LANTAI_SEARCH_TEXT_TIMEOUT_S", "120"))
 # Minutes between the catch-up runs that index what the incremental jobs missed.
 SEARCH_CATCH_UP_MINUTES = int(os.environ.get("LANTAI_SEARCH_CATCH_UP_MINUTES", "5"))
+# PostgreSQL backend: rebuild at night when this share of the rows changed since the last rebuild
+SEARCH_REBUILD_UNMAPPED_SHARE = float(
+    os.environ.get("LANTAI_SEARCH_REBUILD_UNMAPPED_SHARE", "0.02")
+)
 
 # 用: the public portal (公众查档). Token buckets per client IP, "N/period" with period s, min, h
 # or d (e.g. "60/min", "5/10min"); a request over the limit gets 429 with Retry-After.

@@ -382,6 +382,27 @@ def test_reindex_rebuilds_from_the_catalogue_and_swaps(world: World) -> None:
     assert ids(find(None, "婚姻")) == world.marriage_open - {world.repo_b.pk}
 
 
+def test_nightly_rebuild_once_many_rows_changed_since_the_last(
+    world: World, index: str, settings: Any
+) -> None:
+    if index != "postgresql":
+        pytest.skip("only the PostgreSQL backend keeps bitmaps (pg_bitmaps) to refresh")
+    services.reindex()
+    backend: Any = services.backend()
+    assert backend.unmapped_share() == 0
+    Record.objects.filter(pk=world.repo_b.pk).update(title="夜间重建前改过的题名")
+    services.index_records([world.repo_b.pk])  # counted one by one until the next rebuild
+    share = backend.unmapped_share()
+    assert share == 1 / Record.objects.count()
+    settings.SEARCH_REBUILD_UNMAPPED_SHARE = share * 2
+    tasks.refresh_bitmaps_nightly.call_local()
+    assert backend.unmapped_share() == share  # below the threshold: no rebuild
+    settings.SEARCH_REBUILD_UNMAPPED_SHARE = share
+    tasks.refresh_bitmaps_nightly.call_local()
+    assert backend.unmapped_share() == 0
+    assert ids(find(None, "夜间重建前")) == {world.repo_b.pk}
+
+
 def test_stale_hit_is_dropped_for_the_public(world: World) -> None:
     """A record closed behind the index's back (no signal) is not shown to the public."""
     Record.objects.filter(pk=world.other_fonds.pk).update(open_status="closed")

@@ -2,23 +2,25 @@
 tsvector per text field and GIN indexes, queried with psycopg (not the Django ORM: the index is
 derived and may live in another database than the catalogue).
 
-Exactness. Text is lower-cased per character (lengths kept). Each field's vector holds every
-distinct character (position-less) and every bigram (two adjacent characters, whitespace included)
-at the position of its first character. A query of one character is that unigram lexeme, of two
-characters that bigram lexeme (both answered by GIN without a recheck), of n >= 3 the phrase of its
-n-1 overlapping bigrams, `'梧山' <-> '山市'`, which matches exactly the documents containing the
-substring. Vectors and queries are built here as tsvector/tsquery literals, never by a text-search
-parser (which would drop punctuation and merge runs of Latin letters). A tsvector keeps positions
-only up to 16383 and at most 255 positions per lexeme; a field beyond those limits (a long full
-text) gets instead a position-less vector of its distinct characters and bigrams (`vl_*`,
-GIN-indexed, for candidates) and its normalised text (`lc_*`) for an exact `strpos` recheck.
+Exactness. Text is lower-cased per character (lengths kept). Each field's vector (`v_*`) holds
+every distinct character and every bigram (two adjacent characters, whitespace included), without
+positions. A query of one character is that unigram lexeme, of two characters that bigram lexeme
+(both answered by GIN exactly, without a recheck); of n >= 3 characters the AND of its bigrams
+finds the candidates in GIN and `strpos` on the field's normalised text (`n_*`, stored only where
+it differs from the text itself) decides. Vectors and queries are built here as tsvector/tsquery
+literals, never by a text-search parser (which would drop punctuation and merge runs of Latin
+letters). The vectors live out of line (TOAST, `toast_tuple_target` 128): searches never read
+them, only their GIN indexes, so the heap stays narrow (~300 bytes a row) and a page of matches
+costs few page reads.
 
-Access control is part of the WHERE clause (see `_scope_where`). One statement reads the matches
+Access control is part of the WHERE clause (see `_scope_where`). A single term of one to three
+characters that is frequent (pg_bitmaps) is counted with bitmaps; any other query reads the matches
 once (a MATERIALIZED CTE) for the page, the total and the facets (GROUPING SETS), never filtered
 afterwards; the page's rows are then fetched by id.
 
-Tables (prefix `search` by default): `search_docs`. `rebuild` fills `search_docs_build` and swaps
-it in by renaming in one transaction; searches keep reading the old table until then.
+Tables (prefix `search` by default): `search_docs`, `search_docs_bits` and `search_docs_ranks`
+(pg_bitmaps). `rebuild` fills `search_docs_build*` and swaps them in by renaming in one
+transaction; searches keep reading the old tables until then.
 """
 
 from __future__ import annotations
@@ -45,9 +47,7 @@ STAFF_ALL = VECTOR_FIELDS
 PUBLIC_ALL = tuple(f for f in VECTOR_FIELDS if f != "remarks")
 
 PLAIN_COLUMNS = tuple(DOCUMENT_FIELDS)  # id, reference_code, ..., level
-COLUMNS = PLAIN_COLUMNS + tuple(
-    f"{kind}_{name}" for name in VECTOR_FIELDS for kind in ("v", "vl", "lc")
-)
+COLUMNS = PLAIN_COLUMNS + tuple(f"{kind}_{name}" for name in VECTOR_FIELDS for kind in ("v", "n"))
 # Columns returned with a hit (full_text is only read for snippets).
 HIT_COLUMNS = tuple(c for c in PLAIN_COLUMNS if c != "full_text")
 STAFF_FIELDS = tuple(c for c in HIT_COLUMNS if c != "id")
@@ -68,11 +68,9 @@ PUBLIC_FACETS = frozenset(f for f in FACET_SQL if f in PUBLIC_FIELDS)
 # itself (ts_rank_cd over every matching full text would read each toasted vector).
 SCORE_WEIGHTS = {"title": 4.0, "reference_code": 2.0, "document_number": 2.0, "author": 1.0}
 
-MAX_POSITION = 16383  # tsvector positions are 1..16383
-MAX_POSITIONS_PER_LEXEME = 255
 _PREFIX_RE = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
 SNIPPET_CHARS = 160
-TABLE_FORMAT = "lantai-search 3: unigrams and positional bigrams, toasted vectors, bitmaps"
+TABLE_FORMAT = "lantai-search 4: position-less unigrams and bigrams out of line, bitmaps"
 WORK_MEM = "256MB"  # per search connection (see _conn)
 MAINTENANCE_WORK_MEM = "512MB"  # per index-building connection (two during a rebuild)  # longer fields give a window around the first match
 
@@ -101,50 +99,25 @@ def _plain_quote(token: str) -> str:  # a token without quote or backslash
     return f"'{token}'"
 
 
-def gram_vector(norm: str) -> tuple[str, str | None, str | None]:
-    """(v, vl, lc) for a normalised text. `v`: every distinct character (position-less: a
-    one-character query only asks for presence) and every bigram (two adjacent characters) at the
-    position of its first character, when the text fits the tsvector limits (bigram positions up
-    to MAX_POSITION, at most MAX_POSITIONS_PER_LEXEME per bigram). Otherwise an empty `v`, a
-    position-less vector of the distinct characters and bigrams (`vl`, for candidates) and the
-    normalised text (`lc`) for an exact recheck."""
+def gram_vector(norm: str) -> str:
+    """The vector of a normalised text: its distinct characters and bigrams, position-less."""
     if not norm:
-        return "", None, None
+        return ""
     quote = _quote if ("'" in norm or "\\" in norm) else _plain_quote
-    bigrams: dict[str, list[int]] = {}
-    for i, bigram in enumerate(map(operator.add, norm, norm[1:]), 1):
-        positions = bigrams.get(bigram)
-        if positions is None:
-            bigrams[bigram] = [i]
-        else:
-            positions.append(i)
-    chars = dict.fromkeys(norm)
-    if len(norm) <= MAX_POSITIONS_PER_LEXEME or (
-        len(norm) - 1 <= MAX_POSITION
-        and max(map(len, bigrams.values())) <= MAX_POSITIONS_PER_LEXEME
-    ):
-        parts = list(map(quote, chars))
-        parts += [
-            f"{quote(bigram)}:{pos[0] if len(pos) == 1 else ','.join(map(str, pos))}"
-            for bigram, pos in bigrams.items()
-        ]
-        return " ".join(parts), None, None
-    return "", " ".join(map(quote, [*chars, *bigrams])), norm
+    grams = dict.fromkeys(norm)
+    grams.update(dict.fromkeys(map(operator.add, norm, norm[1:])))
+    return " ".join(map(quote, grams))
 
 
 def _bigrams(norm: str) -> list[str]:
     return [norm[i : i + 2] for i in range(len(norm) - 1)]
 
 
-def phrase_query(norm: str) -> str:
-    """One character or bigram: that lexeme; longer: the phrase of its overlapping bigrams (they
-    follow each other exactly when `norm` is a substring)."""
+def index_query(norm: str) -> str:
+    """One character or bigram: that lexeme (exact); longer: the AND of its bigrams (the
+    candidates, which `strpos` then checks)."""
     if len(norm) <= 2:
         return _quote(norm)
-    return " <-> ".join(map(_quote, _bigrams(norm)))
-
-
-def and_query(norm: str) -> str:
     return " & ".join(map(_quote, dict.fromkeys(_bigrams(norm))))
 
 
@@ -164,15 +137,9 @@ class _Where:
         return " AND ".join(self.parts) if self.parts else "TRUE"
 
 
-def _field_match(name: str, norm: str) -> tuple[str, list[Any]]:
-    """SQL (and params) true when field `name` contains the normalised phrase `norm`."""
-    if len(norm) <= 2:  # one lexeme (character or bigram): presence is exact in both vectors
-        q = phrase_query(norm)
-        return f"(v_{name} @@ %s::tsquery OR vl_{name} @@ %s::tsquery)", [q, q]
-    return (
-        f"(v_{name} @@ %s::tsquery OR (vl_{name} @@ %s::tsquery AND strpos(lc_{name}, %s) > 0))",
-        [phrase_query(norm), and_query(norm), norm],
-    )
+def _exact(name: str) -> str:
+    """SQL of a field's normalised text (inline for the short fields)."""
+    return f"coalesce(n_{name}, {name})"
 
 
 def _fields_for(cond_field: str, scope: Scope) -> tuple[str, ...]:
@@ -186,14 +153,19 @@ def _fields_for(cond_field: str, scope: Scope) -> tuple[str, ...]:
 
 
 def _text_match(norm: str, fields: Sequence[str]) -> tuple[str, list[Any]]:
+    """SQL (and params) true when one of `fields` contains the normalised phrase `norm`. The
+    vector part alone is the index condition (exact up to two characters); longer phrases add
+    `strpos` on the inline texts, evaluated only on the candidates (the vectors are not read)."""
     if not fields:
         return "FALSE", []
-    parts, params = [], []
-    for name in fields:
-        sql, p = _field_match(name, norm)
-        parts.append(sql)
-        params.extend(p)
-    return "(" + " OR ".join(parts) + ")", params
+    q = index_query(norm)
+    sql = "(" + " OR ".join(f"v_{name} @@ %s::tsquery" for name in fields) + ")"
+    params: list[Any] = [q] * len(fields)
+    if len(norm) > 2:
+        exact = " OR ".join(f"strpos({_exact(name)}, %s) > 0" for name in fields)
+        sql = f"({sql} AND ({exact}))"
+        params += [norm] * len(fields)
+    return sql, params
 
 
 def _conditions(query: Query) -> list[TextCondition]:
@@ -223,8 +195,7 @@ def _query_where(where: _Where, query: Query, scope: Scope) -> None:
         if not norm:
             continue
         sql, params = _text_match(norm, _fields_for(cond.field, scope))
-        # vl_*/lc_* are NULL for short texts: a positive match treats NULL as false anyway,
-        # a negated one must say so.
+        # n_* is NULL where the text is its own normal form: a negated match must not be NULL
         where.add(f"NOT coalesce({sql}, false)" if cond.exclude else sql, *params)
     for facet, values in query.filters.items():
         if facet not in FACET_SQL:
@@ -450,17 +421,12 @@ class PostgresBackend:
         # NULL for rows written since
         cols = [f"{c} {plain.get(c, 'text')}" for c in PLAIN_COLUMNS] + ["mapped boolean"]
         for name in VECTOR_FIELDS:
-            cols += [
-                f"v_{name} tsvector NOT NULL DEFAULT ''",
-                f"vl_{name} tsvector",
-                f"lc_{name} text",
-            ]
+            cols += [f"v_{name} tsvector NOT NULL DEFAULT ''", f"n_{name} text"]
         stmts = [
             f"CREATE TABLE {table} (\n  " + ",\n  ".join(cols) + "\n)"
-            # a narrower heap: a record with a full text (the rows over 2 kB) keeps its full
-            # text, its vectors and the long-text columns out of line (TOAST), so counting and
-            # faceting a frequent term's matches reads fewer pages and never those values
-            " WITH (toast_tuple_target = 1024)",
+            # a narrow heap: vectors, full texts and remarks out of line (TOAST), so that
+            # reading the matches of a query reads few pages and never those values
+            " WITH (toast_tuple_target = 128)",
             f"COMMENT ON TABLE {table} IS '{TABLE_FORMAT}'",
             f"CREATE TABLE {table}_bits (kind text, value text, bits varbit NOT NULL,"
             " PRIMARY KEY (kind, value))",
@@ -470,25 +436,19 @@ class PostgresBackend:
                 storage = "EXTERNAL" if c in ("full_text", "remarks") else "MAIN"
                 stmts.append(f"ALTER TABLE {table} ALTER COLUMN {c} SET STORAGE {storage}")
         for name in VECTOR_FIELDS:
-            for kind in ("v", "vl", "lc"):
-                # the short fields' vectors stay inline (phrase rechecks read them)
-                inline = kind == "v" and name not in ("full_text", "remarks")
-                storage = "MAIN" if inline else "EXTERNAL"
+            # the short fields' normal forms stay inline: `strpos` reads them
+            inline = name not in ("full_text", "remarks")
+            for column, storage in (("v", "EXTERNAL"), ("n", "MAIN" if inline else "EXTERNAL")):
                 stmts.append(
-                    f"ALTER TABLE {table} ALTER COLUMN {kind}_{name} SET STORAGE {storage}"
+                    f"ALTER TABLE {table} ALTER COLUMN {column}_{name} SET STORAGE {storage}"
                 )
         return stmts
 
     def _index_sql(self, table: str, name_prefix: str) -> list[str]:
-        """Primary key, a GIN index per vector (the position-less ones partial: only long
-        texts have them) and b-trees for the filters and sorts."""
+        """Primary key, a GIN index per vector and b-trees for the filters and sorts."""
         stmts = [f"ALTER TABLE {table} ADD CONSTRAINT {name_prefix}_pkey PRIMARY KEY (id)"]
         for name in VECTOR_FIELDS:
             stmts.append(f"CREATE INDEX {name_prefix}_v_{name} ON {table} USING gin (v_{name})")
-            stmts.append(
-                f"CREATE INDEX {name_prefix}_vl_{name} ON {table} USING gin (vl_{name})"
-                f" WHERE vl_{name} IS NOT NULL"
-            )
         for cols in (
             "open_status",
             "fonds_id",
@@ -557,7 +517,9 @@ class PostgresBackend:
                 value = value.replace("\x00", "")
             row.append(value)
         for name in VECTOR_FIELDS:
-            row.extend(gram_vector(normalise(doc.get(name))))
+            text = doc.get(name) or ""
+            norm = normalise(text)
+            row += [gram_vector(norm), norm if norm != text.replace("\x00", "") else None]
         return row
 
     def _copy(
@@ -956,6 +918,15 @@ class PostgresBackend:
         page = page[max(query.offset, 0) : want]
         return total, counts, [doc_id for _, doc_id, _ in page], [float(s) for s, _, _ in page]
 
+    def unmapped_share(self) -> float:
+        """The share of rows written since the last rebuild (not in the bitmaps)."""
+        row = (
+            self._current()
+            .execute(f"SELECT count(*) FILTER (WHERE mapped IS NULL), count(*) FROM {self.table}")
+            .fetchone()
+        )
+        return row[0] / row[1] if row and row[1] else 0.0
+
     def _has_unmapped(self, conn: psycopg.Connection[Any]) -> bool:
         row = conn.execute(
             f"SELECT EXISTS (SELECT 1 FROM {self.table} WHERE mapped IS NULL)"
@@ -987,9 +958,8 @@ class PostgresBackend:
                 weight = SCORE_WEIGHTS.get(name)
                 if weight is None:
                     continue
-                sql, p = _field_match(name, norm)
-                parts.append(f"(CASE WHEN coalesce({sql}, false) THEN {weight} ELSE 0 END)")
-                params.extend(p)
+                parts.append(f"(CASE WHEN strpos({_exact(name)}, %s) > 0 THEN {weight} ELSE 0 END)")
+                params.append(norm)
         if not parts:
             return "0.0::float8", []
         return "(1.0 + " + " + ".join(parts) + ")::float8", params
@@ -1018,7 +988,7 @@ class PostgresBackend:
             return []
         where = _Where()
         _scope_where(where, scope)
-        sql, params = _field_match("title", norm)
+        sql, params = _text_match(norm, ("title",))
         where.add(sql, *params)
         rows = (
             self._current()

@@ -137,3 +137,21 @@ def _catch_up(since: Any) -> None:
         log.info("search: a catch-up is already running")
     except Exception:
         log.exception("search: catch-up failed; the next run retries")
+
+
+@huey.periodic_task(crontab(hour="3", minute="15"))
+def refresh_bitmaps_nightly() -> None:
+    """The PostgreSQL backend counts the rows changed since its last rebuild one by one (its
+    bitmaps cover the others): rebuild at night once they are a noticeable share."""
+    from lantai.search import services
+
+    stale = getattr(services.backend(), "unmapped_share", None)
+    if stale is None or stale() < settings.SEARCH_REBUILD_UNMAPPED_SHARE:
+        return
+    try:
+        with huey.lock_task("search-reindex"):
+            services.reindex()
+    except TaskLockedException:
+        log.info("search: a rebuild is already running")
+    except Exception:
+        log.exception("search: the nightly rebuild failed; searches stay exact, only slower")
