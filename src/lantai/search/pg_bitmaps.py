@@ -215,7 +215,7 @@ class Collector:
 
 def unpack(bits: bytes, nbits: int) -> npt.NDArray[np.bool_]:
     """A varbit's bytes (`varbit_send` without its length word) as one bool per bit."""
-    return np.unpackbits(np.frombuffer(bits, np.uint8), count=nbits).astype(bool)
+    return np.unpackbits(np.frombuffer(bits, np.uint8), count=nbits).view(np.bool_)
 
 
 def clear(bits: bytes, nbits: int, ords: Sequence[int]) -> str:

@@ -890,16 +890,16 @@ class PostgresBackend:
         # within a level (bit order), merged with the best unmapped rows
         want = max(query.offset, 0) + max(query.limit, 0)
         nbits = int.from_bytes(maps[0][:4], "big")
-        ranks = np.flatnonzero(pg_bitmaps.unpack(maps[0][4:], nbits))
-        level = np.ones(len(ranks))
+        matches = pg_bitmaps.unpack(maps[0][4:], nbits)
+        level = np.zeros(nbits, np.int8)  # the score less 1 (weights are whole numbers)
         for name, field_bits in zip(ranked, maps[1:], strict=True):
-            level += SCORE_WEIGHTS[name] * pg_bitmaps.unpack(field_bits[4:], nbits)[ranks]
+            level += np.int8(SCORE_WEIGHTS[name]) * pg_bitmaps.unpack(field_bits[4:], nbits)
         best: list[tuple[float, int]] = []  # (score, rank)
-        for score in sorted(set(level.tolist()), reverse=True):
+        for value in range(int(sum(SCORE_WEIGHTS[n] for n in ranked)), -1, -1):
+            chosen = np.flatnonzero(matches & (level == value))[: want - len(best)]
+            best += [(1.0 + value, int(r)) for r in chosen]
             if len(best) >= want:
                 break
-            chosen = ranks[level == score][: want - len(best)]
-            best += [(score, int(r)) for r in chosen]
         rows = conn.execute(
             f"SELECT r.rank, d.id, d.date FROM {self.table}_ranks r JOIN {self.table} d"
             " USING (id) WHERE r.rank = ANY(%s)",
