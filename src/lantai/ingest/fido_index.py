@@ -10,8 +10,9 @@ does the same walk and skips only work whose outcome is already certain:
    whose first byte is not known (no BOF pattern, a leading ``.{0,n}``, case-insensitive or
    look-ahead regexes) is in every table.
 2. **Required literal.** Many of the remaining regexes contain a run of plain bytes that every
-   match contains (``.{32768,70468}…PMCD001…`` needs ``PMCD001``). ``bytes in buffer`` is
-   far cheaper than a backtracking regex, and when the bytes are absent the regex cannot match.
+   match contains (``.{32768,70468}…PMCD001…`` needs ``PMCD001``). ``bytes.find`` — in the
+   window where the run must lie when the regex bounds it, else once per file over the whole
+   buffer — is far cheaper than a backtracking regex, and without the bytes there is no match.
 3. **Once per file.** The same regex appears in many formats (20 DXF versions share one); each
    distinct (position, regex) is run at most once per file.
 

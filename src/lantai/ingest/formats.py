@@ -88,7 +88,8 @@ class _FidoRunner:
         runner = self
 
         class _Fido(fido_mod.Fido):  # type: ignore[misc]
-            """fido with cached container signatures and a size guard on container members."""
+            """fido with cached container signatures, a size guard on container members and
+            signature matching through fido_index."""
 
             _container_cache: dict[str, Any] = {}
 
@@ -115,7 +116,7 @@ class _FidoRunner:
 
             def match_formats(self, bofbuffer: bytes, eofbuffer: bytes) -> list[tuple[Any, str]]:
                 """fido's match_formats, skipping only the regexes whose outcome is certain
-                (fido_index): the same matches in the same order, ~15x faster."""
+                (fido_index): the same matches in the same order, ~7x faster than fido's."""
                 if self._matcher is None:
                     self._matcher = fido_index.Matcher(
                         [
@@ -240,7 +241,7 @@ PARALLEL_MIN_FILES = 64
 
 def identify(paths: Iterable[Path], *, processes: int = 1) -> dict[Path, Identification]:
     """Identify every file: fido (one instance per process) and libmagic for MIME. fido matches
-    its signatures in Python, ~5 ms a file, so many files are spread over `processes` workers.
+    its signatures in Python (~1 ms a file with fido_index), so many files are spread over workers.
 
     Never raises for a bad file: an unreadable file gets ``method="error"`` and the error text.
     """
