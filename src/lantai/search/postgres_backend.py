@@ -71,6 +71,7 @@ SCORE_WEIGHTS = {"title": 4.0, "reference_code": 2.0, "document_number": 2.0, "a
 _PREFIX_RE = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
 SNIPPET_CHARS = 160
 TABLE_FORMAT = "lantai-search 4: position-less unigrams and bigrams out of line, bitmaps"
+TOAST_TRIGGER_BYTES = 2048
 WORK_MEM = "256MB"  # per search connection (see _conn)
 MAINTENANCE_WORK_MEM = "512MB"  # per index-building connection (two during a rebuild)  # longer fields give a window around the first match
 
@@ -422,10 +423,13 @@ class PostgresBackend:
         cols = [f"{c} {plain.get(c, 'text')}" for c in PLAIN_COLUMNS] + ["mapped boolean"]
         for name in VECTOR_FIELDS:
             cols += [f"v_{name} tsvector NOT NULL DEFAULT ''", f"n_{name} text"]
+        # PostgreSQL toasts only rows over 2 kB: this filler makes every new row that long, then
+        # compresses to ~30 bytes while the vectors move out of line (toast_tuple_target)
+        cols.append(f"toast_trigger text DEFAULT repeat(' ', {TOAST_TRIGGER_BYTES})")
         stmts = [
             f"CREATE TABLE {table} (\n  " + ",\n  ".join(cols) + "\n)"
-            # a narrow heap: vectors, full texts and remarks out of line (TOAST), so that
-            # reading the matches of a query reads few pages and never those values
+            # a narrow heap (~360 bytes a row): vectors, full texts and remarks out of line
+            # (TOAST), so that reading the matches of a query reads few pages and never them
             " WITH (toast_tuple_target = 128)",
             f"COMMENT ON TABLE {table} IS '{TABLE_FORMAT}'",
             f"CREATE TABLE {table}_bits (kind text, value text, bits varbit NOT NULL,"
@@ -550,7 +554,7 @@ class PostgresBackend:
             total += len(batch)
             conn = self._current()
             updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c != "id")
-            updates += ", mapped = NULL"
+            updates += ", mapped = NULL, toast_trigger = DEFAULT"
             with conn.transaction(), conn.cursor() as cur:
                 self._unmap(cur, [int(d["id"]) for d in unique])
                 cur.execute(f"CREATE TEMP TABLE search_incoming (LIKE {self.table}) ON COMMIT DROP")
