@@ -108,18 +108,24 @@ def content_paths(root: Path) -> list[str]:
 
 def lantai_fixity(root: Path, rels: list[str], processes: int) -> dict[str, Any]:
     """hash_files (SM3 + SHA-256) and the comparison with the register's declared digests; then
-    hash_files with the peer's algorithms (MD5 + SHA-256), to separate algorithm from machinery."""
+    hash_files with the peer's algorithms (MD5 + SHA-256), to separate algorithm from machinery.
+    As in the pipeline's fixity stage, the package has been read before the stage (the read
+    stage): its declared digests, and its inventory's file sizes, which order the work."""
     from lantai.ingest import fixity
     from lantai.standards.transfer.detect import read_package
 
-    declared = read_package(root, root.parent / "unused", verify_bag_payload=False).declared
+    package = read_package(root, root.parent / "unused", verify_bag_payload=False)
+    declared = package.declared
+    sizes = {f.path: f.size for f in package.package_files}
     started = time.perf_counter()
-    computed = fixity.hash_files(root, rels, algorithms=("sm3", "sha256"), processes=processes)
+    computed = fixity.hash_files(
+        root, rels, algorithms=("sm3", "sha256"), processes=processes, sizes=sizes
+    )
     hashed = time.perf_counter() - started
     failed = sum(r.status == "fail" for r in fixity.compare(declared, computed))
     seconds = time.perf_counter() - started
     started = time.perf_counter()
-    fixity.hash_files(root, rels, algorithms=("md5", "sha256"), processes=processes)
+    fixity.hash_files(root, rels, algorithms=("md5", "sha256"), processes=processes, sizes=sizes)
     md5 = time.perf_counter() - started
     return {
         "seconds": round(seconds, 3),

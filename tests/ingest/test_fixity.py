@@ -159,3 +159,33 @@ def test_process_pool_matches_single_process(tmp_path: Path) -> None:
     assert two == one
     assert list(two) == paths
     assert two[paths[3]]["md5"] == hashlib.md5((tmp_path / paths[3]).read_bytes()).hexdigest()
+
+
+def test_tasks_largest_first_and_shrinking_to_the_end(tmp_path: Path) -> None:
+    """Largest files first; the tasks shrink towards the end so the workers finish together;
+    sizes from the caller's inventory replace the stat, and a wrong size changes no digest."""
+    sizes = {f"f{i}.bin": (i % 50) * 20_000 for i in range(2000)}
+    sizes["huge.bin"] = 100 << 20
+    jobs = [(rel, ("sm3",)) for rel in sizes]
+    tasks = fixity._tasks(str(tmp_path), jobs, 2, sizes)  # no file exists: sizes alone order
+    assert tasks[0] == [("huge.bin", ("sm3",))]  # one larger file makes a task alone
+    order = [sizes[rel] for task in tasks for rel, _ in task]
+    assert order == sorted(order, reverse=True)
+    assert sorted(rel for task in tasks for rel, _ in task) == sorted(sizes)
+    work = [sum(sizes[rel] + fixity._FILE_COST for rel, _ in task) for task in tasks]
+    assert max(work[-4:]) <= 2 * fixity._TASK_MIN_BYTES  # the last tasks are small
+    assert max(work[1:]) > 8 * fixity._TASK_MIN_BYTES  # the first ones are not
+
+    (tmp_path / "a.bin").write_bytes(b"abc")
+    (tmp_path / "b.bin").write_bytes(b"abcd" * 16)
+    wrong = {"a.bin": 10**9, "b.bin": 0}
+    got = hash_files(tmp_path, ["a.bin", "b.bin"], processes=2, sizes=wrong)
+    assert got == {
+        "a.bin": {"sm3": SM3_ABC, "sha256": SHA256_ABC},
+        "b.bin": {"sm3": SM3_ABCD16, "sha256": hashlib.sha256(b"abcd" * 16).hexdigest()},
+    }
+
+
+def test_algorithms_may_be_a_one_shot_iterable(root: Path) -> None:
+    out = hash_files(root, ["电子档案/abc.txt", "empty.txt"], algorithms=iter(["SM3"]))
+    assert out == {"电子档案/abc.txt": {"sm3": SM3_ABC}, "empty.txt": {"sm3": SM3_EMPTY}}

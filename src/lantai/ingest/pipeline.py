@@ -155,6 +155,7 @@ def check_transfer(
         computed = _hash(
             package.root, [f.path for f in package.package_files], "fixity", memo,
             extra=fixity.extra_for(package.declared), processes=processes,
+            sizes={f.path: f.size for f in package.package_files},
         )  # fmt: skip
         out.checks += fixity.compare(package.declared, computed)
         _store_digests(package.package_files, computed)
@@ -163,7 +164,7 @@ def check_transfer(
                 package.files,
                 _hash(
                     package.content_root, [f.path for f in package.files], "fixity:decoded", memo,
-                    processes=processes,
+                    processes=processes, sizes={f.path: f.size for f in package.files},
                 ),
             )  # fmt: skip
 
@@ -231,10 +232,12 @@ def _hash(
     *,
     extra: dict[str, set[str]] | None = None,
     processes: int,
+    sizes: dict[str, int] | None = None,
 ) -> dict[str, dict[str, str]]:
-    """fixity.hash_files, skipping the files the memo holds every wanted digest of."""
+    """fixity.hash_files, skipping the files the memo holds every wanted digest of; ``sizes``
+    (the inventory's) orders the work without a second stat of every file."""
     if memo is None:
-        return fixity.hash_files(root, rels, extra=extra, processes=processes)
+        return fixity.hash_files(root, rels, extra=extra, processes=processes, sizes=sizes)
     known: dict[str, dict[str, str]] = {}
     for rel in dict.fromkeys(rels):
         digests = memo.get(stage, rel, root / rel)
@@ -249,7 +252,9 @@ def _hash(
     todo = [rel for rel in rels if rel not in known]
     if todo:
         known.update(
-            fixity.hash_files(root, todo, extra=extra, processes=processes, on_done=record)
+            fixity.hash_files(
+                root, todo, extra=extra, processes=processes, on_done=record, sizes=sizes
+            )
         )
     return {rel: known[rel] for rel in dict.fromkeys(rels)}
 
