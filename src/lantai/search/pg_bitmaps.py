@@ -7,17 +7,17 @@ document) for each frequent term and one for each facet value, the total is the 
 term ∧ scope ∧ filters and each facet count that of the result ∧ value, a few hundred AND +
 popcount operations over 125 kB strings in PostgreSQL's own `bit varying` type (tens of ms).
 
-What. At `rebuild` every document gets an ordinal (`ord`, its position in the bitmaps) and this
-collector builds, in numpy, the bitmaps of
+What. At `rebuild` every document gets a rank (its bit: relevance tie order, newest first; table
+`<table>_ranks`) and the collector builds, in numpy, the bitmaps of
 - every facet and scope value (repository, fonds, category, year, ..., fonds_id, classification
   level): kind = the field, value = the value as text;
 - every frequent term of one to three characters (a character, bigram or trigram found in at
-  least MIN_DF of the documents of the first PREFIX_DOCS): kind `t:all` (any public text field),
+  least MIN_DF of an even sample of SAMPLE_DOCS documents): kind `t:all` (any public text field),
   `t:remarks`, and one per ranked field (`t:title`, ...) for the relevance levels; kind `tracked`
   lists the terms that have bitmaps;
-- `live`: the ordinals whose bits are current. A document changed or deleted after the rebuild
-  leaves `live` and gets `ord` NULL: the backend counts those rows one by one and adds them, so
-  results stay exact between rebuilds and only get slower as such rows accumulate.
+- `live`: the bits that are current. A document changed or deleted after the rebuild leaves
+  `live` and its row gets `mapped` NULL: the backend counts those rows one by one and adds them,
+  so results stay exact between rebuilds and only get slower as such rows accumulate.
 
 Terms are the normalised text's substrings (`postgres_backend.normalise`), so a bitmap answers a
 query of one to three characters exactly, like the vectors. Bitmaps are rows of `<table>_bits`

@@ -466,8 +466,7 @@ class PostgresBackend:
         ):
             suffix = cols.split(",")[0]
             stmts.append(f"CREATE INDEX {name_prefix}_{suffix} ON {table} ({cols})")
-        # the newest first (relevance ties), and the rows the bitmaps do not cover
-        stmts.append(f"CREATE INDEX {name_prefix}_recent ON {table} (date DESC NULLS LAST, id)")
+        # the rows the bitmaps do not cover (written since the last rebuild)
         stmts.append(f"CREATE INDEX {name_prefix}_unmapped ON {table} (id) WHERE mapped IS NULL")
         return stmts
 
