@@ -73,7 +73,7 @@ SNIPPET_CHARS = 160
 TABLE_FORMAT = "lantai-search 4: position-less unigrams and bigrams out of line, bitmaps"
 TOAST_TRIGGER_BYTES = 2048
 WORK_MEM = "256MB"  # per search connection (see _conn)
-MAINTENANCE_WORK_MEM = "512MB"  # per index-building connection (two during a rebuild)  # longer fields give a window around the first match
+MAINTENANCE_WORK_MEM = "512MB"  # per index-building connection (three during a rebuild)
 
 
 # --- text normalisation and literals -------------------------------------------------------
