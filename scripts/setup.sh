@@ -4,7 +4,8 @@
 #           clamav + clamav-daemon (clamd, sigtool; Lantai runs its own clamd under the data directory),
 #           clamav-testfiles (harmless samples for the scanner tests), libmagic1 (python-magic),
 #           qpdf (PDF structure), ffmpeg (ffprobe for audio/video), pango (WeasyPrint report PDFs),
-#           nodejs + npm when no node is present (s3rver, the second S3 server of the storage tests)
+#           nodejs + npm when no node is present (s3rver, the second S3 server of the storage tests),
+#           gcc + python3-dev (the SM3 lanes extension, src/lantai/core/_sm3lanes.c)
 #   python: .venv with python3.11, `pip install -e '.[test]'`, compiled translations
 #   node:   `npm ci` in scripts/s3rver (s3rver 3.7.1, pinned by its package-lock.json)
 set -euo pipefail
@@ -23,7 +24,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # --- system packages ---------------------------------------------------------------------------
 APT_PACKAGES=(gettext chromium chromium-driver fonts-noto-cjk
   clamav clamav-daemon clamav-testfiles libmagic1 qpdf ffmpeg poppler-utils libpango-1.0-0 libpangoft2-1.0-0
-  wrk)
+  wrk gcc python3-dev)
 # node and npm for s3rver; a node from elsewhere (NodeSource bundles npm) is used as it is.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   APT_PACKAGES+=(nodejs npm)
@@ -62,11 +63,11 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys; sys.exit(sys.
   quiet_pip .venv/bin/python -m pip install -q --upgrade pip
 fi
 
-# Reinstall only when pyproject.toml changed (or the install is broken).
+# Reinstall only when the packaging or the C extension changed (or the install is broken).
 STAMP=.venv/.lantai-installed
-want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+want="$(cat pyproject.toml setup.py src/lantai/core/_sm3lanes.c | sha256sum | cut -d' ' -f1)"
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] \
-  && .venv/bin/python -c 'import lantai, django, pytest_django, playwright' 2>/dev/null; then
+  && .venv/bin/python -c 'import lantai.core._sm3lanes, django, pytest_django, playwright' 2>/dev/null; then
   say "python packages up to date (.venv)"
 else
   say "pip install -e '.[test]'"

@@ -44,12 +44,31 @@ def test_cryptography_fallback_gives_the_same_sm3(
 
 
 def test_large_file_streamed_over_many_chunks(tmp_path: Path) -> None:
-    data = os.urandom(3 * fixity.CHUNK + 12345)
+    data = os.urandom(fixity._WHOLE_MAX + 12345)
     (tmp_path / "big.bin").write_bytes(data)
     out = hash_files(tmp_path, ["big.bin"], extra={"big.bin": {"md5"}}, processes=1)["big.bin"]
     assert out["sha256"] == hashlib.sha256(data).hexdigest()
     assert out["md5"] == hashlib.md5(data).hexdigest()
     assert out["sm3"] == hashlib.new("sm3", data).hexdigest()
+
+
+def test_small_files_in_sm3_lanes_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whole files hashed in SIMD lanes, several batches in one task (flushed mid-task), the
+    block boundaries of SM3 padding among the sizes, one file the task cannot open."""
+    monkeypatch.setattr(fixity, "_BATCH_BYTES", 4096)
+    sizes = [0, 1, 55, 56, 63, 64, 65, 119, 120, 127, 128, 1000, 70_000, *range(200, 260)]
+    paths = []
+    for i, size in enumerate(sizes):
+        (tmp_path / f"f{i}").write_bytes(os.urandom(size))
+        paths.append(f"f{i}")
+    out = hash_files(tmp_path, [*paths, "missing"], extra={"f3": {"md5"}}, processes=1)
+    for rel in paths:
+        data = (tmp_path / rel).read_bytes()
+        assert out[rel]["sm3"] == hashlib.new("sm3", data).hexdigest(), rel
+        assert out[rel]["sha256"] == hashlib.sha256(data).hexdigest(), rel
+        assert list(out[rel])[:2] == ["sm3", "sha256"]
+    assert out["f3"]["md5"] == hashlib.md5((tmp_path / "f3").read_bytes()).hexdigest()
+    assert out["missing"] == {"error": "文件不存在"}
 
 
 def test_extra_algorithms_only_where_declared(root: Path) -> None:

@@ -1,10 +1,14 @@
-"""SM3 (GB/T 32905) digests through `cryptography`, which carries its own OpenSSL."""
+"""SM3 (GB/T 32905) digests: one stream through `cryptography` (which carries its own OpenSSL),
+many whole messages at once through the SIMD lanes of `_sm3lanes` (decision 0016)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import BinaryIO
 
 from cryptography.hazmat.primitives import hashes
+
+from lantai.core._sm3lanes import sm3_many as _sm3_many
 
 CHUNK = 1024 * 1024
 
@@ -20,3 +24,9 @@ def sm3_stream(stream: BinaryIO) -> str:
     while chunk := stream.read(CHUNK):
         h.update(chunk)
     return h.finalize().hex()
+
+
+def sm3_many(messages: Sequence[bytes | bytearray | memoryview]) -> list[str]:
+    """The hex SM3 digests of `messages`, in order: 16 messages hashed side by side, several
+    times faster than one after the other when there are many (small files)."""
+    return [d.hex() for d in _sm3_many(messages)]

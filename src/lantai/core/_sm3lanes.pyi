@@ -1,0 +1,3 @@
+from collections.abc import Sequence
+
+def sm3_many(messages: Sequence[bytes | bytearray | memoryview], /) -> list[bytes]: ...
