@@ -720,12 +720,16 @@ def run(
 
 
 def _pg_version() -> str:
+    """The server's version and its memory settings (the row path reads the heap from
+    shared_buffers: the operator guide's sizing advice)."""
     import psycopg
 
     try:
         with psycopg.connect(f"{common.PG_URL}/postgres") as conn:
-            row = conn.execute("SHOW server_version").fetchone()
-            return str(row[0]) if row else "unknown"
+            values = [conn.execute(f"SHOW {name}").fetchone() for name in
+                      ("server_version", "shared_buffers", "work_mem")]  # fmt: skip
+            version, shared, work = (str(v[0]) if v else "unknown" for v in values)
+            return f"{version}; shared_buffers {shared}, work_mem {work} (search sets its own)"
     except Exception as e:  # the report is still useful without it
         return f"unknown ({e})"
 

@@ -65,8 +65,9 @@ FACET_SQL = {
 PUBLIC_FACETS = frozenset(f for f in FACET_SQL if f in PUBLIC_FIELDS)
 
 # Relevance proxy: a term found in the title weighs most; full text counts through the match
-# itself (ts_rank_cd over every matching full text would read each toasted vector).
-SCORE_WEIGHTS = {"title": 4.0, "reference_code": 2.0, "document_number": 2.0, "author": 1.0}
+# itself (ts_rank_cd over every matching full text would read each toasted vector). Whole numbers:
+# the score is summed in integer arithmetic (numeric costs ~1 µs a row more over 50,000 matches).
+SCORE_WEIGHTS = {"title": 4, "reference_code": 2, "document_number": 2, "author": 1}
 
 _PREFIX_RE = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
 SNIPPET_CHARS = 160
@@ -965,7 +966,7 @@ class PostgresBackend:
                 params.append(norm)
         if not parts:
             return "0.0::float8", []
-        return "(1.0 + " + " + ".join(parts) + ")::float8", params
+        return "(1 + " + " + ".join(parts) + ")::float8", params
 
     def _hit(
         self,
