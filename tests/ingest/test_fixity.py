@@ -56,6 +56,7 @@ def test_small_files_in_sm3_lanes_batches(tmp_path: Path, monkeypatch: pytest.Mo
     """Whole files hashed in SIMD lanes, several batches in one task (flushed mid-task), the
     block boundaries of SM3 padding among the sizes, one file the task cannot open."""
     monkeypatch.setattr(fixity, "_BATCH_BYTES", 4096)
+    monkeypatch.setattr(fixity, "_LANES", True)  # as on a CPU with AVX-512
     sizes = [0, 1, 55, 56, 63, 64, 65, 119, 120, 127, 128, 1000, 70_000, *range(200, 260)]
     paths = []
     for i, size in enumerate(sizes):
@@ -69,6 +70,15 @@ def test_small_files_in_sm3_lanes_batches(tmp_path: Path, monkeypatch: pytest.Mo
         assert list(out[rel])[:2] == ["sm3", "sha256"]
     assert out["f3"]["md5"] == hashlib.md5((tmp_path / "f3").read_bytes()).hexdigest()
     assert out["missing"] == {"error": "文件不存在"}
+
+
+def test_without_fast_lanes_every_file_streams_through_openssl(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fixity, "_LANES", False)
+    monkeypatch.setattr(fixity, "sm3_many", None)  # must not be called
+    (tmp_path / "a").write_bytes(b"abc")
+    assert hash_files(tmp_path, ["a"], processes=1)["a"] == {"sm3": SM3_ABC, "sha256": SHA256_ABC}
 
 
 def test_extra_algorithms_only_where_declared(root: Path) -> None:

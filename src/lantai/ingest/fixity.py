@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lantai import __version__
-from lantai.core.sm3 import sm3_many
+from lantai.core.sm3 import LANES_FAST, sm3_many
 from lantai.ingest.processes import pool_context
 from lantai.standards.dat70 import CheckResult, load_catalogue
 from lantai.standards.transfer.package import DeclaredDigest
@@ -44,6 +44,7 @@ _TASK_SHARE = 4  # a task holds at most 1/(4 x processes) of the bytes not yet i
 _FILE_COST = 16 << 10  # opening, reading and reporting one file, in bytes of hashing
 _WHOLE_MAX = 4 << 20  # files up to this size are read whole and hashed in SM3 lanes
 _BATCH_BYTES = 32 << 20  # SM3 lanes hash the whole files read so far once they hold this much
+_LANES = LANES_FAST  # a module global so that tests can take either path
 
 
 class _Hasher(Protocol):
@@ -144,9 +145,10 @@ def _stream(fd: int, algorithms: tuple[str, ...], buf: bytearray) -> dict[str, s
 def _hash_task(
     root: str, items: list[tuple[str, tuple[str, ...]]]
 ) -> list[tuple[str, dict[str, str]]]:
-    """Digests of the task's files. Files up to _WHOLE_MAX are read whole and their SM3 is
-    computed in batches by the SIMD lanes (`sm3_many`, several times OpenSSL's speed on many
-    files); larger files stream through OpenSSL."""
+    """Digests of the task's files. Where the SIMD lanes are fast (LANES_FAST), files up to
+    _WHOLE_MAX are read whole and their SM3 is computed in batches by `sm3_many` (several times
+    OpenSSL's speed on many files); larger files, and every file elsewhere, stream through
+    OpenSSL."""
     buf = bytearray(CHUNK)
     parents: dict[str, str] = {}  # directory -> its resolved path, for this task's files
     out: list[tuple[str, dict[str, str]]] = []
@@ -155,6 +157,8 @@ def _hash_task(
 
     def flush() -> None:
         nonlocal waiting_bytes
+        if not waiting:
+            return
         # longest first: the lanes finish together (see _sm3lanes.c)
         waiting.sort(key=lambda w: -len(w[1]))
         for (digests, _), sm3 in zip(waiting, sm3_many([d for _, d in waiting]), strict=True):
@@ -169,7 +173,7 @@ def _hash_task(
             continue
         try:
             size = os.fstat(fd).st_size
-            if "sm3" in algorithms and size <= _WHOLE_MAX:
+            if _LANES and "sm3" in algorithms and size <= _WHOLE_MAX:
                 data = _read_whole(fd, size)
                 digests = {a: hashlib.new(a, data).hexdigest() for a in algorithms if a != "sm3"}
                 waiting.append((digests, data))
