@@ -314,20 +314,12 @@ def _result(key: str, status: str, obj: str, evidence: dict[str, Any]) -> CheckR
 
 def _digest_result() -> Callable[[str, str, dict[str, Any]], CheckResult]:
     """_result("fixity", ...) with the catalogue entry looked up once: one per declared digest,
-    so tens of thousands per transfer. The evidence dict is used as given, not copied."""
+    so tens of thousands per transfer."""
     spec = load_catalogue().check("fixity")
 
     def make(status: str, obj: str, evidence: dict[str, Any]) -> CheckResult:
-        return CheckResult(
-            property=spec.property,
-            content_code=spec.content_code,
-            title=spec.title_zh,
-            status=status,
-            object=obj,
-            evidence=evidence,
-            item_code=spec.item_code,
-            tool=TOOL,
-            tool_version=__version__,
+        return CheckResult.from_spec(
+            spec, status, object=obj, evidence=evidence, tool=TOOL, tool_version=__version__
         )
 
     return make
