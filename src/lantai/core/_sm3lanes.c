@@ -1,8 +1,9 @@
 /* SM3 (GB/T 32905-2016) of many messages at once: 16 messages hashed side by side, one per
- * 32-bit lane of a 512-bit vector (AVX-512, or two AVX2 / four SSE2 registers on older CPUs; GCC
- * picks at load time, `target_clones`). One SM3 stream cannot use SIMD (each block depends on
- * the last), so a single file runs at OpenSSL's scalar speed; a transfer of many small files has
- * plenty of independent streams, and lanes make SM3 several times faster than OpenSSL there.
+ * 32-bit lane of a 512-bit AVX-512 vector. GCC also builds AVX2 and SSE2 versions and picks one
+ * at load time (`target_clones`); they are correct but slower than OpenSSL (see FAST). One SM3
+ * stream cannot use SIMD (each block depends on the last), so a single file runs at OpenSSL's
+ * scalar speed; a transfer of many small files has plenty of independent streams, and lanes make
+ * SM3 several times faster than OpenSSL there.
  *
  * sm3_many(messages) -> list of 32-byte digests, one per buffer, in order. The GIL is released
  * while hashing. A lane whose message ends takes the next one, so messages of any lengths keep
