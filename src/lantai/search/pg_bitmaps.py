@@ -19,7 +19,7 @@ What. At `rebuild` every document gets a rank (its bit: relevance tie order, new
   `live` and its row gets `mapped` NULL: the backend counts those rows one by one and adds them,
   so results stay exact between rebuilds and only get slower as such rows accumulate.
 
-Terms are the normalised text's substrings (`postgres_backend.normalise`), so a bitmap answers a
+Terms are the normalised text's substrings (`pg_query.normalise`), so a bitmap answers a
 query of one to three characters exactly, like the vectors. Bitmaps are rows of `<table>_bits`
 (kind, value, bits varbit), all of the same length.
 """

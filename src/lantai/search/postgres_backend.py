@@ -2,18 +2,14 @@
 tsvector per text field and GIN indexes, queried with psycopg (not the Django ORM: the index is
 derived and may live in another database than the catalogue).
 
-Exactness. Text is lower-cased per character (lengths kept). Each field's vector (`v_*`) holds
-every distinct character and every bigram (two adjacent characters, whitespace included), without
-positions. A query of one character is that unigram lexeme, of two characters that bigram lexeme
-(both answered by GIN exactly, without a recheck); of n >= 3 characters the AND of its bigrams
-finds the candidates in GIN and `strpos` on the field's normalised text (`n_*`, stored only where
-it differs from the text itself) decides. Vectors and queries are built here as tsvector/tsquery
-literals, never by a text-search parser (which would drop punctuation and merge runs of Latin
-letters). The vectors live out of line (TOAST, `toast_tuple_target` 128): searches never read
-them, only their GIN indexes, so the heap stays narrow (~300 bytes a row) and a page of matches
-costs few page reads.
+Exactness. Each text field has a position-less vector (`v_*`) of its characters and bigrams and
+its normal form (`n_*`, where it differs from the text); a phrase of one or two characters is one
+lexeme, longer ones the AND of their bigrams checked with `strpos` (`pg_query`, which turns a
+query into SQL). The vectors live out of line (TOAST, `toast_tuple_target` 128): searches never
+read them, only their GIN indexes, so the heap stays narrow (~360 bytes a row) and a page of
+matches costs few page reads.
 
-Access control is part of the WHERE clause (see `_scope_where`). A single term of one to three
+Access control is part of the WHERE clause (see `scope_where`). A single term of one to three
 characters that is frequent (pg_bitmaps) is counted with bitmaps; any other query reads the matches
 once (a MATERIALIZED CTE) for the page, the total and the facets (GROUPING SETS), never filtered
 afterwards; the page's rows are then fetched by id.
@@ -26,11 +22,9 @@ transaction; searches keep reading the old tables until then.
 from __future__ import annotations
 
 import html
-import operator
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -39,30 +33,30 @@ from psycopg.copy import QueuedLibpqWriter
 
 from lantai.search import pg_bitmaps
 from lantai.search.backend import DOCUMENT_FIELDS
-from lantai.search.query import PUBLIC_FIELDS, Hit, Query, Results, Scope, TextCondition
-
-# Text fields with a unigram + bigram vector; "all" is all of them, less remarks for the public.
-VECTOR_FIELDS = ("title", "author", "document_number", "reference_code", "remarks", "full_text")
-STAFF_ALL = VECTOR_FIELDS
-PUBLIC_ALL = tuple(f for f in VECTOR_FIELDS if f != "remarks")
+from lantai.search.pg_query import (
+    FACET_SQL,
+    PUBLIC_FACETS,
+    VECTOR_FIELDS,
+    BitsSql,
+    Where,
+    bitmap_filters,
+    bitmap_scope,
+    bitmap_term,
+    gram_vector,
+    normal_text,
+    normalise,
+    positive_terms,
+    query_where,
+    scope_where,
+    text_match,
+)
+from lantai.search.query import PUBLIC_FIELDS, Hit, Query, Results, Scope
 
 PLAIN_COLUMNS = tuple(DOCUMENT_FIELDS)  # id, reference_code, ..., level
 COLUMNS = PLAIN_COLUMNS + tuple(f"{kind}_{name}" for name in VECTOR_FIELDS for kind in ("v", "n"))
 # Columns returned with a hit (full_text is only read for snippets).
 HIT_COLUMNS = tuple(c for c in PLAIN_COLUMNS if c != "full_text")
 STAFF_FIELDS = tuple(c for c in HIT_COLUMNS if c != "id")
-
-# Facet name -> SQL expression of its value (text).
-FACET_SQL = {
-    "repository": "repository",
-    "fonds": "fonds",
-    "category": "category",
-    "year": "year::text",
-    "retention": "retention",
-    "classification": "classification",
-    "open_status": "open_status",
-}
-PUBLIC_FACETS = frozenset(f for f in FACET_SQL if f in PUBLIC_FIELDS)
 
 # Relevance proxy: a term found in the title weighs most; full text counts through the match
 # itself (ts_rank_cd over every matching full text would read each toasted vector). Whole numbers:
@@ -75,252 +69,6 @@ TABLE_FORMAT = "lantai-search 4: position-less unigrams and bigrams out of line,
 TOAST_TRIGGER_BYTES = 2048
 WORK_MEM = "256MB"  # per search connection (see _conn)
 MAINTENANCE_WORK_MEM = "512MB"  # per index-building connection (three during a rebuild)
-
-
-# --- text normalisation and literals -------------------------------------------------------
-
-
-def normalise(text: str | None) -> str:
-    """Each character lower-cased without changing the length (a character whose lower case is
-    longer stays as it is), so that offsets in the normalised text are offsets in the original.
-    NUL, which PostgreSQL text cannot hold, is dropped."""
-    if not text:
-        return ""
-    text = text.replace("\x00", "")
-    lowered = text.lower()
-    if len(lowered) == len(text):
-        return lowered
-    return "".join(c if len(low := c.lower()) != 1 else low for c in text)
-
-
-def _quote(token: str) -> str:
-    return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
-
-
-def _plain_quote(token: str) -> str:  # a token without quote or backslash
-    return f"'{token}'"
-
-
-def gram_vector(norm: str) -> str:
-    """The vector of a normalised text: its distinct characters and bigrams, position-less."""
-    if not norm:
-        return ""
-    quote = _quote if ("'" in norm or "\\" in norm) else _plain_quote
-    grams = dict.fromkeys(norm)
-    grams.update(dict.fromkeys(map(operator.add, norm, norm[1:])))
-    return " ".join(map(quote, grams))
-
-
-def _bigrams(norm: str) -> list[str]:
-    return [norm[i : i + 2] for i in range(len(norm) - 1)]
-
-
-def index_query(norm: str) -> str:
-    """One character or bigram: that lexeme (exact); longer: the AND of its bigrams (the
-    candidates, which `strpos` then checks)."""
-    if len(norm) <= 2:
-        return _quote(norm)
-    return " & ".join(map(_quote, dict.fromkeys(_bigrams(norm))))
-
-
-# --- SQL building --------------------------------------------------------------------------
-
-
-@dataclass
-class _Where:
-    parts: list[str] = field(default_factory=list)
-    params: list[Any] = field(default_factory=list)
-
-    def add(self, sql: str, *params: Any) -> None:
-        self.parts.append(sql)
-        self.params.extend(params)
-
-    def sql(self) -> str:
-        return " AND ".join(self.parts) if self.parts else "TRUE"
-
-
-def _exact(name: str) -> str:
-    """SQL of a field's normalised text (inline for the short fields)."""
-    return f"coalesce(n_{name}, {name})"
-
-
-def _fields_for(cond_field: str, scope: Scope) -> tuple[str, ...]:
-    if cond_field == "all":
-        return PUBLIC_ALL if scope.public else STAFF_ALL
-    if cond_field not in VECTOR_FIELDS:
-        raise ValueError(f"unknown text field: {cond_field}")
-    if scope.public and cond_field not in PUBLIC_ALL:
-        return ()
-    return (cond_field,)
-
-
-def _text_match(norm: str, fields: Sequence[str]) -> tuple[str, list[Any]]:
-    """SQL (and params) true when one of `fields` contains the normalised phrase `norm`. The
-    vector part alone is the index condition (exact up to two characters); longer phrases add
-    `strpos` on the inline texts, evaluated only on the candidates (the vectors are not read)."""
-    if not fields:
-        return "FALSE", []
-    q = index_query(norm)
-    sql = "(" + " OR ".join(f"v_{name} @@ %s::tsquery" for name in fields) + ")"
-    params: list[Any] = [q] * len(fields)
-    if len(norm) > 2:
-        exact = " OR ".join(f"strpos({_exact(name)}, %s) > 0" for name in fields)
-        sql = f"({sql} AND ({exact}))"
-        params += [norm] * len(fields)
-    return sql, params
-
-
-def _conditions(query: Query) -> list[TextCondition]:
-    conds = [TextCondition(term) for term in query.text.split()]
-    conds.extend(query.conditions)
-    return conds
-
-
-def _scope_where(where: _Where, scope: Scope) -> None:
-    if scope.public:
-        # open and unclassified: an open record still marked with a 密级 stays hidden
-        where.add("open_status = 'open' AND classification_level = 0")
-        return
-    where.add("classification_level <= %s", scope.max_classification)
-    if not scope.all_fonds:
-        where.add(
-            "(fonds_id = ANY(%s) OR repository_id = ANY(%s))",
-            sorted(scope.fonds_ids),
-            sorted(scope.repository_ids),
-        )
-
-
-def _query_where(where: _Where, query: Query, scope: Scope) -> None:
-    """Everything `query` asks (text, conditions, filters, ranges, earlier queries) as WHERE parts."""
-    for cond in _conditions(query):
-        norm = normalise(cond.text.strip())
-        if not norm:
-            continue
-        sql, params = _text_match(norm, _fields_for(cond.field, scope))
-        # n_* is NULL where the text is its own normal form: a negated match must not be NULL
-        where.add(f"NOT coalesce({sql}, false)" if cond.exclude else sql, *params)
-    for facet, values in query.filters.items():
-        if facet not in FACET_SQL:
-            raise ValueError(f"unknown filter: {facet}")
-        if scope.public and facet not in PUBLIC_FACETS:
-            continue  # the public cannot filter on what it cannot see
-        where.add(f"{FACET_SQL[facet]} = ANY(%s)", [str(v) for v in values])
-    if query.date_from is not None:
-        where.add("date >= %s", query.date_from)
-    if query.date_to is not None:
-        where.add("date <= %s", query.date_to)
-    if query.year_from is not None:
-        where.add("year >= %s", query.year_from)
-    if query.year_to is not None:
-        where.add("year <= %s", query.year_to)
-    for earlier in query.within:
-        _query_where(where, earlier, scope)
-
-
-def _positive_terms(query: Query, scope: Scope) -> list[tuple[str, tuple[str, ...]]]:
-    """(normalised phrase, fields) of every positive text condition, earlier queries included."""
-    terms = []
-    for cond in _conditions(query):
-        norm = normalise(cond.text.strip())
-        if norm and not cond.exclude:
-            terms.append((norm, _fields_for(cond.field, scope)))
-    for earlier in query.within:
-        terms.extend(_positive_terms(earlier, scope))
-    return terms
-
-
-# --- the bitmap path ---------------------------------------------------------------------------
-
-
-def _all_conditions(query: Query) -> list[TextCondition]:
-    conds = [c for c in _conditions(query) if normalise(c.text.strip())]
-    for earlier in query.within:
-        conds += _all_conditions(earlier)
-    return conds
-
-
-def _has_dates(query: Query) -> bool:
-    return (
-        query.date_from is not None
-        or query.date_to is not None
-        or any(_has_dates(q) for q in query.within)
-    )
-
-
-def _bitmap_term(query: Query) -> str | None:
-    """The normalised term when the bitmaps can answer `query`: one positive condition on all
-    text fields, of one to three characters, no date range (years and facets are bitmaps)."""
-    conds = _all_conditions(query)
-    if len(conds) != 1 or _has_dates(query):
-        return None
-    cond = conds[0]
-    norm = normalise(cond.text.strip())
-    if cond.exclude or cond.field != "all" or len(norm) > pg_bitmaps.MAX_GRAM:
-        return None
-    return norm
-
-
-class _BitsSql:
-    """SQL expressions over the rows of a bitmap table; parameters collect in order."""
-
-    def __init__(self, table: str) -> None:
-        self.table = table
-        self.params: list[Any] = []
-
-    def one(self, kind: str) -> str:
-        return f"(SELECT bits FROM {self.table} WHERE kind = '{kind}')"
-
-    def any_of(self, keys: Sequence[tuple[str, str]]) -> str:
-        """The OR of the bitmaps of `keys` (kind, value); all zeros when none exists."""
-        self.params += [[k for k, _ in keys], [v for _, v in keys]]
-        return (
-            f"(SELECT bit_or(bits) FROM {self.table} WHERE kind = 'zero' OR (kind, value)"
-            " IN (SELECT * FROM unnest(%s::text[], %s::text[])))"
-        )
-
-    def years(self, low: int | None, high: int | None) -> str:
-        self.params += [low, high]
-        return (
-            f"(SELECT bit_or(bits) FROM {self.table} WHERE kind = 'zero' OR"
-            " (CASE WHEN kind = 'year' THEN value::integer END"
-            " BETWEEN coalesce(%s::integer, -32768) AND coalesce(%s::integer, 32767)))"
-        )
-
-    @staticmethod
-    def all_of(parts: Sequence[str]) -> str:
-        return "(" + " & ".join(parts) + ")"
-
-
-def _bitmap_scope(bits: _BitsSql, scope: Scope) -> list[str]:
-    """`_scope_where` as bitmaps."""
-    if scope.public:
-        return [
-            bits.any_of([("open_status", "open")]),
-            bits.any_of([("classification_level", "0")]),
-        ]
-    levels = [("classification_level", str(i)) for i in range(scope.max_classification + 1)]
-    parts = [bits.any_of(levels)]
-    if not scope.all_fonds:
-        keys = [("fonds_id", str(i)) for i in sorted(scope.fonds_ids)]
-        keys += [("repository_id", str(i)) for i in sorted(scope.repository_ids)]
-        parts.append(bits.any_of(keys))
-    return parts
-
-
-def _bitmap_filters(bits: _BitsSql, query: Query, scope: Scope) -> list[str]:
-    """`_query_where`'s filters and year ranges (earlier queries included) as bitmaps."""
-    parts = []
-    for facet, values in query.filters.items():
-        if facet not in FACET_SQL:
-            raise ValueError(f"unknown filter: {facet}")
-        if scope.public and facet not in PUBLIC_FACETS:
-            continue
-        parts.append(bits.any_of([(facet, str(v)) for v in values]))
-    if query.year_from is not None or query.year_to is not None:
-        parts.append(bits.years(query.year_from, query.year_to))
-    for earlier in query.within:
-        parts += _bitmap_filters(bits, earlier, scope)
-    return parts
 
 
 # --- snippets ------------------------------------------------------------------------------
@@ -715,10 +463,10 @@ class PostgresBackend:
 
     # reading
 
-    def _where(self, query: Query, scope: Scope) -> _Where:
-        where = _Where()
-        _scope_where(where, scope)
-        _query_where(where, query, scope)
+    def _where(self, query: Query, scope: Scope) -> Where:
+        where = Where()
+        scope_where(where, scope)
+        query_where(where, query, scope)
         return where
 
     def search(self, query: Query, scope: Scope) -> Results:
@@ -731,9 +479,9 @@ class PostgresBackend:
         if scope.public:  # the public gets no counts of what it cannot see (classification)
             facets = [f for f in facets if f in PUBLIC_FACETS]
         where = self._where(query, scope)
-        terms = _positive_terms(query, scope)
+        terms = positive_terms(query, scope)
         conn = self._current()
-        term = _bitmap_term(query)
+        term = bitmap_term(query)
         if term is not None and self._has_bitmaps(conn, term):
             total, counts, ids, scores = self._search_bitmaps(
                 conn, term, query, scope, where, terms, facets
@@ -767,7 +515,7 @@ class PostgresBackend:
         self,
         conn: psycopg.Connection[Any],
         query: Query,
-        where: _Where,
+        where: Where,
         terms: list[tuple[str, tuple[str, ...]]],
         facets: list[str],
     ) -> tuple[int, dict[str, dict[str, int]], list[int], list[float]]:
@@ -834,7 +582,7 @@ class PostgresBackend:
         term: str,
         query: Query,
         scope: Scope,
-        where: _Where,
+        where: Where,
         terms: list[tuple[str, tuple[str, ...]]],
         facets: list[str],
     ) -> tuple[int, dict[str, dict[str, int]], list[int], list[float]]:
@@ -842,12 +590,12 @@ class PostgresBackend:
         rebuild, plus a one-pass count of the rows written since (`mapped` NULL). By
         relevance, the page from the matches' bitmap and the ranked fields' bitmaps (bit order
         is newest first, the order of ties); by date or archival code, with the indexes."""
-        bits = _BitsSql(f"{self.table}_bits")
+        bits = BitsSql(f"{self.table}_bits")
         result = bits.all_of(
             [
                 bits.any_of([(kind, term) for kind in pg_bitmaps.term_kinds(scope.public)]),
-                *_bitmap_scope(bits, scope),
-                *_bitmap_filters(bits, query, scope),
+                *bitmap_scope(bits, scope),
+                *bitmap_filters(bits, query, scope),
                 bits.one("live"),
             ]
         )
@@ -876,7 +624,7 @@ class PostgresBackend:
                 counts[kind][value] = n
 
         # rows written since the last rebuild, counted one by one
-        unmapped = _Where([*where.parts, "mapped IS NULL"], list(where.params))
+        unmapped = Where([*where.parts, "mapped IS NULL"], list(where.params))
         has_unmapped = self._has_unmapped(conn)
         if has_unmapped:
             n, more, _, _ = self._one_pass(conn, Query(limit=0), unmapped, [], facets)
@@ -938,7 +686,7 @@ class PostgresBackend:
         return bool(row and row[0])
 
     def _page(
-        self, conn: psycopg.Connection[Any], query: Query, where: _Where
+        self, conn: psycopg.Connection[Any], query: Query, where: Where
     ) -> tuple[list[int], list[float]]:
         """The page's ids by date or archival code without reading every match: the planner
         walks the sort's index while matches are dense and uses the text indexes otherwise."""
@@ -962,7 +710,9 @@ class PostgresBackend:
                 weight = SCORE_WEIGHTS.get(name)
                 if weight is None:
                     continue
-                parts.append(f"(CASE WHEN strpos({_exact(name)}, %s) > 0 THEN {weight} ELSE 0 END)")
+                parts.append(
+                    f"(CASE WHEN strpos({normal_text(name)}, %s) > 0 THEN {weight} ELSE 0 END)"
+                )
                 params.append(norm)
         if not parts:
             return "0.0::float8", []
@@ -990,9 +740,9 @@ class PostgresBackend:
         norm = normalise(prefix.strip())
         if not norm or limit <= 0:
             return []
-        where = _Where()
-        _scope_where(where, scope)
-        sql, params = _text_match(norm, ("title",))
+        where = Where()
+        scope_where(where, scope)
+        sql, params = text_match(norm, ("title",))
         where.add(sql, *params)
         rows = (
             self._current()
