@@ -156,12 +156,12 @@ def bagit_validate(bag: Path, processes: int) -> dict[str, Any]:
 
 def identification_vs_fido(root: Path, rels: list[str], sample: int = 1000) -> dict[str, Any]:
     """Format identification of a sample of the files: Lantai's signature matching
-    (ingest/fido_index.py) against opf-fido's own Fido class, the peer, one process each. The
+    (formats/fido_index.py) against opf-fido's own Fido class, the peer, one process each. The
     answers (match type, every PUID in order) must be the same for every file."""
     from fido import fido as fido_mod
     from fido.versions import get_local_versions
 
-    from lantai.ingest import formats
+    from lantai.formats import identify as formats
 
     ours = formats._get_fido()
     versions = get_local_versions(fido_mod.CONFIG_DIR)

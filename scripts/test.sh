@@ -40,8 +40,9 @@ run_mypy() {
     src/lantai/core/audit.py src/lantai/core/accounts.py \
     src/lantai/catalog/importing.py src/lantai/catalog/row_stream.py src/lantai/catalog/validation.py \
     src/lantai/ingest/pipeline.py src/lantai/ingest/unpack.py src/lantai/ingest/fixity.py \
-    src/lantai/ingest/formats.py src/lantai/ingest/fido_index.py src/lantai/ingest/format_stage.py src/lantai/ingest/format_checks.py src/lantai/ingest/virus.py src/lantai/ingest/metadata_checks.py \
+    src/lantai/formats/{identify,fido_index,stage,checks,policy,pool}.py src/lantai/ingest/virus.py src/lantai/ingest/metadata_checks.py \
     src/lantai/ingest/package_checks.py src/lantai/ingest/uploads.py src/lantai/ingest/memo.py \
+    src/lantai/ingest/summaries.py src/lantai/ingest/receipt.py \
     src/lantai/preservation/{storage,s3,ocfl,premis,record_xml,locations,replication,audit}.py \
     src/lantai/preservation/{packaging,events,leases,deletion,rebuild,verification,longterm}.py \
     src/lantai/search/{query,backend,backends,tantivy_backend,postgres_backend,pg_query,pg_bitmaps,documents,text}.py; do

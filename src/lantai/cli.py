@@ -321,10 +321,13 @@ def transfer_check(path: Path, as_json: bool) -> None:
 @click.option("--title", default="", help="交接工作名称")
 @click.option("--accept", "accept_it", is_flag=True, help="Accept when the checks pass.")
 @click.option("--reason", default="", help="接收说明 (required to accept with warnings)")
+@click.option("--fonds", default=None, help="全宗号 for 待著录 items (package without a catalogue)")
+@click.option("--category", default=None, help="门类代码 for those items (with --fonds)")
 @click.option("--json", "as_json", is_flag=True)
 def transfer_receive(
-    path: Path, unit: str, title: str, accept_it: bool, reason: str, as_json: bool
-) -> None:
+    path: Path, unit: str, title: str, accept_it: bool, reason: str, fonds: str | None,
+    category: str | None, as_json: bool,
+) -> None:  # fmt: skip
     """Register PATH as a transfer, run the checks and, with --accept, accept it when they pass.
     Exit codes as for `transfer check`."""
     _django()
@@ -340,7 +343,9 @@ def transfer_receive(
             report = services.run_check(t.versions.get())
             records = None
             if accept_it and report.result == "pass":
-                records = services.accept(t, reason=reason)
+                records = services.accept(
+                    t, reason=reason, fonds_code=fonds, category_code=category
+                )
         except services.UnreadableSource as e:
             click.echo(e.message_zh, err=True)
             sys.exit(2)

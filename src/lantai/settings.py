@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent
 
@@ -191,6 +192,14 @@ UPLOAD_MAX_BYTES = int(os.environ.get("LANTAI_UPLOAD_MAX_BYTES", str(50 * 1024**
 IMPORT_JOB_THRESHOLD_BYTES = int(os.environ.get("LANTAI_IMPORT_JOB_THRESHOLD", str(2 * 1024**2)))
 # Transfer packages an archivist registers from the server's disk (folders, .zip, EEP .xml).
 TRANSFER_INBOX = Path(os.environ.get("LANTAI_TRANSFER_INBOX", str(DATA_DIR / "inbox")))
+# DA/T 70 1-1: a transfer without fixity information (a register with no digest, an EEP without a
+# valid signature) fails; "warn" lets the archive accept it with a written reason.
+TRANSFER_NO_FIXITY = os.environ.get("LANTAI_TRANSFER_NO_FIXITY", "fail").strip().lower()
+if TRANSFER_NO_FIXITY not in ("fail", "warn"):
+    raise ImproperlyConfigured("LANTAI_TRANSFER_NO_FIXITY must be fail or warn")
+# The archive's own accepted-formats policy (YAML, the shape of standards/data/accepted-formats.yaml);
+# empty: the bundled GB/T 18894 / DA/T 47 policy.
+ACCEPTED_FORMATS = os.environ.get("LANTAI_ACCEPTED_FORMATS", "").strip()
 # Catalogue files at least this big are validated in a second process, alongside the writes.
 IMPORT_PARALLEL_BYTES = int(os.environ.get("LANTAI_IMPORT_PARALLEL_BYTES", str(4 * 1024**2)))
 

@@ -1,4 +1,4 @@
-"""The fast fido matching (ingest/fido_index.py) gives exactly plain fido's answers.
+"""The fast fido matching (formats/fido_index.py) gives exactly plain fido's answers.
 
 The reference is opf-fido's own, unmodified ``Fido`` class with the same bundled signature files:
 for every file of the format corpus and of a generated transfer like the benchmark's, the PUIDs
@@ -15,8 +15,8 @@ from fido import fido as fido_mod
 from fido.versions import get_local_versions
 
 from lantai.demo.transfer import make_transfer
-from lantai.ingest import formats
-from lantai.ingest.fido_index import WIDE, first_bytes, literal_runs
+from lantai.formats import identify as formats
+from lantai.formats.fido_index import WIDE, first_bytes, literal_runs
 from tests.ingest.test_formats import CORPUS
 
 Answer = tuple[str, list[tuple[str, str]]] | None  # match type, [(puid, signature name)]

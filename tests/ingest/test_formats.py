@@ -15,9 +15,9 @@ from pathlib import Path
 import pikepdf
 import pytest
 
-from lantai.ingest import format_checks
-from lantai.ingest.format_checks import validate
-from lantai.ingest.formats import Identification, identify
+from lantai.formats import checks as format_checks
+from lantai.formats.checks import validate
+from lantai.formats.identify import Identification, identify
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "format-corpus"
 if not CORPUS.is_dir():  # a checkout elsewhere: the shared folder named by the environment
@@ -283,7 +283,7 @@ def test_unreadable_and_hostile_inputs_never_raise(tmp_path: Path) -> None:
 
 def test_identify_in_worker_processes_matches_one_process(tmp_path: Path) -> None:
     from lantai.demo.transfer import make_transfer
-    from lantai.ingest.formats import PARALLEL_MIN_FILES
+    from lantai.formats.identify import PARALLEL_MIN_FILES
 
     pkg = make_transfer(tmp_path / "pkg", PARALLEL_MIN_FILES, kinds=("pdf", "jpg", "xml"))
     files = sorted((pkg / "电子档案").rglob("*.*"))
@@ -298,8 +298,8 @@ def test_identify_in_worker_processes_matches_one_process(tmp_path: Path) -> Non
 
 def test_the_formats_stage_in_worker_processes_matches_one_process(tmp_path: Path) -> None:
     from lantai.demo.transfer import make_transfer
-    from lantai.ingest.format_stage import CHUNK, check_files
-    from lantai.ingest.formats import PARALLEL_MIN_FILES
+    from lantai.formats.identify import PARALLEL_MIN_FILES
+    from lantai.formats.stage import CHUNK, check_files
 
     items = max(PARALLEL_MIN_FILES, 2 * CHUNK + 1)  # more than two chunks, the last one short
     pkg = make_transfer(tmp_path / "pkg", items, kinds=("pdf", "jpg", "tif", "xml"))

@@ -112,7 +112,7 @@ def test_wrong_register_count(package: Path, tmp_path: Path, scanner: Scanner) -
     text = reg.read_text(encoding="utf-8")
     reg.write_text(text.replace("<移交电子档案数量>6", "<移交电子档案数量>7"), encoding="utf-8")
     counts = failed(run(package, tmp_path, scanner))[("integrity", "2-1")]
-    assert counts[0].evidence == {"expected": 7, "found": 6}
+    assert (counts[0].evidence["expected"], counts[0].evidence["found"]) == (7, 6)
 
 
 def _edit_catalogue(package: Path, old: str, new: str, count: int = 1) -> None:

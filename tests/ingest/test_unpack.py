@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import socket
 import stat
 import struct
 import time
@@ -111,8 +112,25 @@ def test_symlink_and_fifo_in_folder_refused(tmp_path: Path) -> None:
     assert _files(result.root) == {"sub/a.txt"}
     assert "符号链接" in str(_failed(result, "sub/link.txt")[0]["evidence"])
     assert _failed(result, "etc")
-    assert "特殊文件" in str(_failed(result, "pipe")[0]["evidence"])
+    assert "命名管道" in str(_failed(result, "pipe")[0]["evidence"])
     assert (src / "sub" / "link.txt").is_symlink()  # the original is untouched
+
+
+def test_unix_socket_in_folder_refused(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_bytes(b"a")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        server.bind(str(src / "sock"))
+        assert stat.S_ISSOCK(os.lstat(src / "sock").st_mode)
+        result = unpack(src, tmp_path / "work")
+    finally:
+        server.close()
+    assert _files(result.root) == {"a.txt"}
+    failed = _failed(result, "sock")
+    assert failed and failed[0]["content_code"] == "4-2"
+    assert "套接字" in str(failed[0]["evidence"])
 
 
 def _bomb(path: Path, size: int) -> None:
@@ -168,32 +186,26 @@ def _nested(levels: int) -> bytes:
     return data
 
 
-def test_nested_zips_expanded_in_place(tmp_path: Path) -> None:
-    src = _zip(tmp_path / "pkg.zip", [("a/inner.zip", _nested(2)), ("b.txt", b"b")])
+def test_archive_inside_the_package_is_a_file_like_any_other(tmp_path: Path) -> None:
+    """Only the package container is unpacked: a zip inside it (say, a declared electronic
+    record) stays the file it was, byte for byte, however deep its own nesting goes."""
+    inner = _nested(3)
+    src = _zip(tmp_path / "pkg.zip", [("电子档案/a/inner.zip", inner), ("b.txt", b"b")])
     result = unpack(src, tmp_path / "work")
-    assert _files(result.root) == {"b.txt", "a/inner.zip/level0.zip/deep.txt"}
-    assert result.expanded == ["a/inner.zip", "a/inner.zip/level0.zip"]
+    assert _files(result.root) == {"b.txt", "电子档案/a/inner.zip"}
+    assert (result.root / "电子档案/a/inner.zip").read_bytes() == inner
+    assert result.expanded == []
     assert [r.status for r in result.results] == ["pass"]
 
 
-def test_nested_zip_beyond_depth_fails(tmp_path: Path) -> None:
-    src = _zip(tmp_path / "pkg.zip", [("inner.zip", _nested(3))])
-    result = unpack(src, tmp_path / "work", Limits(max_depth=2))
-    failed = _failed(result, "inner.zip/level1.zip/level0.zip")
-    assert failed and "嵌套" in str(failed[0]["evidence"])
-    assert failed[0]["evidence"]["limit"] == 2  # type: ignore[index]
-    assert failed[0]["evidence"]["found"] == 3  # type: ignore[index]
-    # the too-deep zip is kept as a file, not expanded
-    assert _files(result.root) == {"inner.zip/level1.zip/level0.zip"}
-
-
-def test_nested_zip_counts_against_limits(tmp_path: Path) -> None:
+def test_compressed_archive_inside_is_not_expanded_into_a_bomb(tmp_path: Path) -> None:
     inner = tmp_path / "inner.zip"
     _bomb(inner, 64 << 20)
     src = _zip(tmp_path / "pkg.zip", [("x/inner.zip", inner.read_bytes())])
     result = unpack(src, tmp_path / "work", Limits(max_ratio=10**9, max_total_bytes=32 << 20))
-    assert _failed(result, "x/inner.zip/zeros.bin")
-    assert not any(p.name == "zeros.bin" for p in result.root.rglob("*"))
+    assert _files(result.root) == {"x/inner.zip"}
+    assert (result.root / "x/inner.zip").stat().st_size == inner.stat().st_size
+    assert [r.status for r in result.results] == ["pass"]
 
 
 def test_duplicate_and_case_colliding_names(tmp_path: Path) -> None:
@@ -277,7 +289,7 @@ def test_encrypted_entry_fails_usability(tmp_path: Path) -> None:
     result = unpack(src, tmp_path / "work")
     failed = _failed(result, "secret.txt")
     assert failed and failed[0]["property"] == "usability" and failed[0]["content_code"] == "3-4"
-    assert "加密" in str(failed[0]["title"])
+    assert "加密" in str(failed[0]["evidence"])
     assert _files(result.root) == {"open.txt"}
 
 
@@ -293,7 +305,7 @@ def test_unsupported_compression_method_fails(tmp_path: Path) -> None:
     src.write_bytes(bytes(blob))
     result = unpack(src, tmp_path / "work")
     failed = _failed(result, "a.bin")
-    assert failed and "不支持的压缩算法" in str(failed[0]["title"])
+    assert failed and "不支持的压缩算法" in str(failed[0]["evidence"])
     assert failed[0]["evidence"]["found"] == "deflate64"  # type: ignore[index]
 
 
@@ -330,7 +342,7 @@ def test_not_a_zip_or_folder_is_unreadable(tmp_path: Path) -> None:
         unpack(src, tmp_path / "work")
 
 
-def test_folder_with_nested_zip_and_gbk_name(tmp_path: Path) -> None:
+def test_folder_with_zip_inside_and_gbk_name(tmp_path: Path) -> None:
     src = tmp_path / "src"
     src.mkdir()
     _zip(src / "附件.zip", [("内/a.txt", b"a")])
@@ -338,9 +350,10 @@ def test_folder_with_nested_zip_and_gbk_name(tmp_path: Path) -> None:
         fh.write(b"gbk-named")
     before = (src / "附件.zip").read_bytes()
     result = unpack(src, tmp_path / "work")
-    assert _files(result.root) == {"附件.zip/内/a.txt", "通知.txt"}
+    assert _files(result.root) == {"附件.zip", "通知.txt"}
     assert (result.root / "通知.txt").read_bytes() == b"gbk-named"
-    assert result.expanded == ["附件.zip"]
+    assert (result.root / "附件.zip").read_bytes() == before  # kept as it is, not expanded
+    assert result.expanded == []
     assert (src / "附件.zip").read_bytes() == before  # the quarantined original is intact
     assert [r.status for r in result.results] == ["pass"]
 

@@ -18,7 +18,7 @@ from lantai.catalog.models import Record
 from lantai.cli import main
 from lantai.ingest.virus import Scanner
 from lantai.preservation import locations, longterm, ocfl, packaging, replication
-from lantai.preservation.models import Event, LongTermCheck, Package, StorageLocation
+from lantai.preservation.models import Event, LongTermCheck, Package, Replica, StorageLocation
 from tests.clamd import eicar_bytes
 
 pytestmark = [pytest.mark.clamd, pytest.mark.django_db(transaction=True)]
@@ -71,9 +71,10 @@ def _package(tmp_path: Path, files: dict[str, bytes]) -> Package:
 
 
 def _failed(report: longterm.Report) -> dict[str, list[Any]]:
+    """The failed results about single objects (not the package-level summaries), by title."""
     out: dict[str, list[Any]] = {}
     for c in report.checks:
-        if c.status == "fail":
+        if c.status == "fail" and c.object not in report.packages:
             out.setdefault(c.title, []).append(c)
     return out
 
@@ -94,6 +95,48 @@ def test_intact_package_passes_every_long_term_check(tmp_path: Path, scanner: Sc
     assert pkg.checked_at is not None
     assert Event.objects.filter(package=pkg, event_type="validation", outcome="success").exists()
     assert not list(Path(tmp_path).rglob("scratch/*"))  # the restore area is cleaned up
+
+
+def test_every_long_term_pass_names_what_it_examined(tmp_path: Path, scanner: Scanner) -> None:
+    pkg = _package(tmp_path, {"纪要1.pdf": _pdf(), "纪要2.pdf": _pdf("第二期")})
+    report, stored = longterm.run([pkg], scanner=scanner)
+    passes = [c for c in report.checks if c.status == "pass"]
+    assert {c.check for c in passes} == {
+        "bc_fixity", "bc_package_authenticity", "bc_totals", "bc_metadata_consistency",
+        "bc_package_completeness", "bc_format_usable", "bc_backup_recoverable", "bc_virus_scan",
+    }  # fmt: skip
+    for c in passes:
+        assert c.evidence.get("compared") and c.evidence["checked"] >= 1, c
+    by_key = {c.check: c.evidence for c in passes}
+    assert by_key["bc_backup_recoverable"]["checked"] == 2  # primary and offsite
+    assert by_key["bc_format_usable"]["checked"] == 2 and by_key["bc_virus_scan"]["checked"] == 2
+    assert all(c["check"] and c["catalogue_revision"] >= 2 for c in stored.checks)
+
+
+def test_without_replicas_nothing_passes_that_needs_one(tmp_path: Path, scanner: Scanner) -> None:
+    pkg = _package(tmp_path, {"纪要1.pdf": _pdf()})
+    Replica.objects.filter(package=pkg).delete()
+    report, _ = longterm.run([pkg], scanner=scanner)
+    status = {c.check: c.status for c in report.checks if c.object == pkg.object_id}
+    for key in ("bc_fixity", "bc_package_authenticity", "bc_package_completeness",
+                "bc_backup_recoverable", "bc_format_usable", "bc_virus_scan"):  # fmt: skip
+        assert status[key] == "fail", (key, status)
+    assert report.result == "fail"
+
+
+def test_a_stored_format_outside_the_policy_warns_with_its_pronom_id(
+    tmp_path: Path, scanner: Scanner, settings: Any
+) -> None:
+    pkg = _package(tmp_path, {"纪要1.pdf": _pdf()})
+    own = tmp_path / "formats.yaml"
+    own.write_text(
+        "name: 只收 OFD\nformats:\n  - {name: OFD, extensions: [.ofd]}\n", encoding="utf-8"
+    )
+    settings.ACCEPTED_FORMATS = str(own)
+    report, _ = longterm.run([pkg], scanner=scanner)
+    warned = [c for c in report.checks if c.check == "bc_format_usable" and c.status == "warn"]
+    assert any(c.object.endswith("纪要1.pdf") and c.evidence["puid"] in c.evidence["reason"]
+               for c in warned), warned  # fmt: skip
 
 
 def test_damaged_replica_fails_fixity_and_recoverability(tmp_path: Path, scanner: Scanner) -> None:
@@ -145,6 +188,7 @@ def test_no_signatures_is_not_scanned_and_fails(tmp_path: Path) -> None:
         bare.stop()
     virus = _failed(report)["保存信息包病毒检测（以当前病毒库重新扫描）"]
     assert "未" in json.dumps(virus[0].evidence, ensure_ascii=False)
+    assert not [c for c in report.checks if c.check == "bc_virus_scan" and c.status == "pass"]
 
 
 def test_storage_check_cli(tmp_path: Path, scanner: Scanner, settings: Any) -> None:

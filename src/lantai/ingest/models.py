@@ -48,6 +48,9 @@ class TransferVersion(models.Model):
     number = models.PositiveIntegerField()
     original = models.CharField(max_length=500)  # quarantined original, relative to DATA_DIR
     original_sm3 = models.CharField(max_length=64)
+    # SM3 of the manifest (work/working-sm3.json) of the working files' SM3 the check computed;
+    # accepting re-verifies the files against it (receipt.verify_working)
+    working_sm3 = models.CharField(max_length=64, blank=True)
     package_kind = models.CharField(max_length=16, blank=True)
     result = models.CharField(max_length=8, blank=True)  # pass | fail, empty until checked
     summary = models.JSONField(default=dict)
@@ -74,6 +77,9 @@ class CheckRecord(models.Model):
     evidence = models.JSONField(default=dict)
     tool = models.CharField(max_length=100, blank=True)
     tool_version = models.CharField(max_length=100, blank=True)
+    # the DA/T 70 catalogue check (standards/data/dat70-2018.yaml) and the catalogue's revision
+    check_key = models.CharField(max_length=40, blank=True)
+    catalogue_revision = models.PositiveIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["version", "status", "property"])]

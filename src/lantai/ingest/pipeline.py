@@ -1,8 +1,11 @@
 """The 移交与接收 check of one transfer package, stage by stage (DA/T 70-2018).
 
-unpack → read → fixity → formats → virus → metadata → package. Each stage adds CheckResults; a
-stage whose tool fails yields a failed check with the error, never a crash. The stages work on
-plain files, so `lantai transfer check` runs this without registering anything.
+unpack → read → fixity → formats → virus → metadata → package. Each stage adds its tools'
+CheckResults and then, per check it owns, one package-level result saying what it examined
+(:mod:`~lantai.ingest.summaries`); a stage whose tool fails yields a failed check with the error,
+never a crash. The stages work on plain files, so `lantai transfer check` runs this without
+registering anything; 4-3 (the transfer process) is then ``na``, and the services evaluate it for
+a registered transfer.
 
 With a :class:`~lantai.ingest.memo.Memo` the check resumes after a crash: the unpacked tree is
 reused, and the files already hashed, identified and validated, or scanned are not done again;
@@ -21,28 +24,17 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from lantai.ingest import (
-    fixity,
-    format_stage,
-    formats,
-    metadata_checks,
-    package_checks,
-    unpack,
-    virus,
-)
+from lantai.formats import identify as formats
+from lantai.formats import stage as format_stage
+from lantai.ingest import fixity, metadata_checks, package_checks, summaries, unpack, virus
 from lantai.ingest.memo import Memo, result_from_dict
+from lantai.ingest.summaries import CheckPolicy
 from lantai.standards.dat70 import CheckResult, count_by_property
 from lantai.standards.transfer.detect import read_package
 from lantai.standards.transfer.package import Package, PackageFile
 
 STAGE = "移交与接收"
-# Checks reported as passed (once, for the package) when their stage found nothing wrong.
-PASS_IF_SILENT = {
-    "fixity": ("fixity",),
-    "formats": ("format_identification", "format_validation"),
-    "virus": ("virus_scan",),
-    "package": package_checks.KEYS,
-}
+UNREGISTERED = "未经登记接收（直接检测文件），移交过程无从核对；登记接收后检测时评估"
 # The check a stage's unexpected error is reported under.
 ON_ERROR = {
     "read": "package_structure", "fixity": "fixity", "formats": "format_validation",
@@ -60,6 +52,9 @@ class TransferCheck:
     bytes: int = 0
     items: int = 0  # catalogue entries (件) the package describes
     register: dict[str, Any] = field(default_factory=dict)  # what the 移交登记表 declares
+    # SM3 of every working file the check hashed, by path relative to the work folder: what
+    # accepting re-verifies (not part of the report)
+    working: dict[str, str] = field(default_factory=dict)
 
     @property
     def result(self) -> str:
@@ -95,13 +90,17 @@ def check_transfer(
     today: date | None = None,
     progress: Callable[[str], None] | None = None,
     memo: Memo | None = None,
+    policy: CheckPolicy | None = None,
+    transfer_process: CheckResult | None = None,
 ) -> TransferCheck:
     """Check the package at `source` (folder, .zip, EEP or bag), unpacking it into `work`.
     `scanner` None means no virus scanner is available: reported as "not scanned", a failure.
     `memo` records finished work under `work` and skips what it already holds (see module doc).
+    `policy`: the archive's choices (default: from the settings). `transfer_process`: the 4-3
+    result of a registered transfer (services.transfer_process); None gives 4-3 ``na``.
     Raises unpack.UnreadableSource when the input as a whole cannot be read."""
     out = TransferCheck()
-    reported: set[str] = set()
+    policy = policy if policy is not None else CheckPolicy.from_settings()
 
     def make(
         key: str, status: str, object: str = "package", evidence: dict[str, Any] | None = None
@@ -112,7 +111,7 @@ def check_transfer(
     def stage(name: str) -> Iterator[None]:
         if progress:
             progress(name)
-        first, started = len(out.checks), time.perf_counter()
+        started = time.perf_counter()
         try:
             yield
         except unpack.UnreadableSource:
@@ -123,13 +122,6 @@ def check_transfer(
             }))  # fmt: skip
         finally:
             out.stages[name] = time.perf_counter() - started
-        # The tools build their own results; any result of the same DA/T 70 content counts.
-        seen = {(c.property, c.content_code) for c in out.checks[first:]}
-        for key in PASS_IF_SILENT.get(name, ()):
-            passed = make(key, "pass")
-            if (passed.property, passed.content_code) not in seen and key not in reported:
-                out.checks.append(passed)
-        reported.update(PASS_IF_SILENT.get(name, ()))
 
     with stage("unpack"):
         unpacked = _unpack(source, work, memo)
@@ -141,6 +133,7 @@ def check_transfer(
             shutil.rmtree(work / "extracted", ignore_errors=True)
         package = read_package(unpacked.root, work / "extracted", verify_bag_payload=False)
         out.checks += package.results
+        out.checks += summaries.reading(package)
         out.kind, out.notes = package.kind, package.notes
         out.files = len(package.package_files)
         out.bytes = sum(f.size for f in package.package_files)
@@ -157,16 +150,18 @@ def check_transfer(
             extra=fixity.extra_for(package.declared), processes=processes,
             sizes={f.path: f.size for f in package.package_files},
         )  # fmt: skip
-        out.checks += fixity.compare(package.declared, computed)
+        digests = fixity.compare(package.declared, computed)
+        out.checks += digests
+        out.checks.append(summaries.fixity(package, digests, policy))
         _store_digests(package.package_files, computed)
+        out.working = _working(work, package.root, computed)
         if package.content_root is not None:
-            _store_digests(
-                package.files,
-                _hash(
-                    package.content_root, [f.path for f in package.files], "fixity:decoded", memo,
-                    processes=processes, sizes={f.path: f.size for f in package.files},
-                ),
+            decoded_digests = _hash(
+                package.content_root, [f.path for f in package.files], "fixity:decoded", memo,
+                processes=processes, sizes={f.path: f.size for f in package.files},
             )  # fmt: skip
+            _store_digests(package.files, decoded_digests)
+            out.working.update(_working(work, package.content_root, decoded_digests))
 
     # The virus scan (clamd, its own processes) runs in a thread while the formats stage keeps
     # worker processes busy: the two are the slow stages and use different programs.
@@ -178,7 +173,8 @@ def check_transfer(
         scan = background.submit(_timed, _scan, scanner, targets, memo) if scanner else None
         with stage("formats"):
             paths = {f.path: package.path_of(f.path) for f in content if f.size}
-            out.checks += _formats(paths, memo, processes)
+            checked = _formats(paths, memo, processes, policy)
+            out.checks += checked + summaries.formats(checked, len(paths), policy)
         scan_seconds = None
         with stage("virus"):
             if scan is None:
@@ -188,6 +184,7 @@ def check_transfer(
             else:
                 scan_seconds, results = scan.result()
                 out.checks += results
+                out.checks.append(summaries.virus(results, len(targets)))
         if scan_seconds is not None:
             out.stages["virus"] = scan_seconds  # its own duration, not the wait after formats
 
@@ -196,6 +193,10 @@ def check_transfer(
 
     with stage("package"):
         out.checks += package_checks.check_package(package, content, make)
+        out.checks += summaries.package(package, content, out.checks)
+        out.checks.append(
+            transfer_process or make("transfer_process", "na", evidence={"reason": UNREGISTERED})
+        )
     return out
 
 
@@ -259,9 +260,12 @@ def _hash(
     return {rel: known[rel] for rel in dict.fromkeys(rels)}
 
 
-def _formats(paths: dict[str, Path], memo: Memo | None, processes: int) -> list[CheckResult]:
+def _formats(
+    paths: dict[str, Path], memo: Memo | None, processes: int, policy: CheckPolicy
+) -> list[CheckResult]:
     """Identify and validate every file; with a memo, per file, skipping the finished ones."""
-    stage = f"formats@{formats._pkg_version('opf-fido')}"
+    fingerprint = policy.formats.fingerprint if policy.formats is not None else "none"
+    stage = f"formats@{formats._pkg_version('opf-fido')}@{fingerprint}"
     done: dict[str, list[CheckResult]] = {}
     if memo is not None:
         for rel, path in paths.items():
@@ -279,8 +283,11 @@ def _formats(paths: dict[str, Path], memo: Memo | None, processes: int) -> list[
     todo = {rel: path for rel, path in paths.items() if rel not in done}
     done.update(
         format_stage.check_files(
-            todo, processes=processes, on_done=record if memo is not None else None
-        )
+            todo,
+            processes=processes,
+            on_done=record if memo is not None else None,
+            policy=policy.formats,
+        )  # fmt: skip
     )
     return [c for rel in paths for c in done[rel]]
 
@@ -324,6 +331,16 @@ def content_files(package: Package) -> list[PackageFile]:
     return [
         f for f in package.files if f.path.startswith(package.content_prefix) and f.path not in meta
     ]
+
+
+def _working(work: Path, root: Path, computed: dict[str, dict[str, str]]) -> dict[str, str]:
+    """work-relative path -> SM3 of the files hashed under `root` (inside `work`)."""
+    try:
+        base = root.resolve().relative_to(work.resolve()).as_posix()
+    except ValueError:  # a root outside the work folder is not the working copy
+        return {}
+    prefix = "" if base == "." else f"{base}/"
+    return {f"{prefix}{rel}": d["sm3"] for rel, d in computed.items() if "sm3" in d}
 
 
 def _store_digests(files: list[PackageFile], computed: dict[str, dict[str, str]]) -> None:

@@ -1,18 +1,7 @@
-"""The one way the ingest stages start worker processes."""
+"""The one way the ingest stages start worker processes (shared with the format checks)."""
 
 from __future__ import annotations
 
-import multiprocessing
-import threading
-from typing import Any
+from lantai.formats.pool import pool_context
 
-
-def pool_context() -> Any:
-    """fork when this process has a single thread (fast, nothing re-imported); otherwise
-    forkserver, so a threaded parent (a job worker) is never forked; spawn where neither exists."""
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    if "forkserver" in methods:
-        return multiprocessing.get_context("forkserver")
-    return multiprocessing.get_context("spawn")
+__all__ = ["pool_context"]

@@ -17,18 +17,16 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from lantai.catalog import components
 from lantai.catalog import services as catalog
 from lantai.core import audit
 from lantai.core.models import User
 from lantai.core.roles import RECEIVE, SUBMIT
-from lantai.core.sm3 import sm3_stream
-from lantai.ingest import metadata_checks, virus
+from lantai.ingest import receipt, records, virus
 from lantai.ingest.memo import Memo
 from lantai.ingest.models import CheckRecord, Transfer, TransferVersion
 from lantai.ingest.pipeline import TransferCheck, check_transfer
-from lantai.ingest.unpack import UnreadableSource
-from lantai.standards import archival_code as ac
+from lantai.ingest.signals import transfer_accepted
+from lantai.ingest.unpack import UnreadableSource, copy_received
 from lantai.standards.dat70 import CheckResult
 
 __all__ = [
@@ -118,12 +116,11 @@ def _add_version(transfer: Transfer, source: Path) -> TransferVersion:
     shutil.rmtree(target.parent, ignore_errors=True)
     target.parent.mkdir(parents=True)
     if source.is_dir():
-        shutil.copytree(source, target, symlinks=True)  # links are copied as links, then refused
-        digest = _tree_sm3(target)
+        # links are copied as links and special files as nodes, then refused by the check
+        shutil.copytree(source, target, symlinks=True, copy_function=copy_received)
     else:
         shutil.copy2(source, target)
-        with target.open("rb") as f:
-            digest = sm3_stream(f)
+    digest = receipt.original_sm3(target)
     version = TransferVersion.objects.create(
         transfer=transfer,
         number=number,
@@ -137,18 +134,6 @@ def _add_version(transfer: Transfer, source: Path) -> TransferVersion:
         {"version": number, "sm3": digest, "unit": transfer.unit},
     )
     return version
-
-
-def _tree_sm3(root: Path) -> str:
-    """SM3 over the sorted (path, SM3) lines of a folder: one digest for the quarantined original."""
-    from lantai.core.sm3 import sm3_hex
-
-    lines = []
-    for p in sorted(root.rglob("*")):
-        if p.is_file() and not p.is_symlink():
-            with p.open("rb") as f:
-                lines.append(f"{p.relative_to(root).as_posix()}\t{sm3_stream(f)}")
-    return sm3_hex("\n".join(lines).encode())
 
 
 def visible_transfers(user: Any) -> QuerySet[Transfer]:
@@ -187,8 +172,9 @@ def run_check(
         report = check_transfer(
             Path(settings.DATA_DIR, version.original), work,
             scanner=scanner if scanner is not None else virus.Scanner(Path(settings.DATA_DIR)),
-            progress=progress, memo=memo,
+            progress=progress, memo=memo, transfer_process=receipt.transfer_process(version),
         )  # fmt: skip
+    working_sm3 = receipt.write_working_manifest(work, report.working)
     with transaction.atomic():
         CheckRecord.objects.filter(version=version).delete()
         CheckRecord.objects.bulk_create(
@@ -204,6 +190,8 @@ def run_check(
                     evidence=c.evidence,
                     tool=c.tool,
                     tool_version=c.tool_version,
+                    check_key=c.check,
+                    catalogue_revision=c.catalogue_revision,
                 )  # fmt: skip
                 for c in report.checks
             ),
@@ -211,6 +199,7 @@ def run_check(
         )
         version.result, version.summary = report.result, report.summary()
         version.package_kind, version.checked_at = report.kind or "", timezone.now()
+        version.working_sm3 = working_sm3
         version.save()
         transfer.status = "passed" if report.result == "pass" else "failed"
         transfer.save(update_fields=["status", "updated_at"])
@@ -233,6 +222,7 @@ def record_check_error(version: TransferVersion, message: str) -> None:
             version=version, property=failed.property, content_code=failed.content_code,
             item_code=failed.item_code or "", title=failed.title, status="fail",
             object=failed.object, evidence=failed.evidence, tool=failed.tool,
+            check_key=failed.check, catalogue_revision=failed.catalogue_revision,
         )  # fmt: skip
         version.result, version.checked_at = "fail", timezone.now()
         version.summary = {
@@ -259,54 +249,44 @@ def accept(
     user: User | None = None,
     reason: str = "",
     repository_code: str | None = None,
+    fonds_code: str | None = None,
+    category_code: str | None = None,
 ) -> int:
     """Create the catalogue records and files of a checked transfer, all in one transaction.
-    Accepting with warnings needs a written reason; a failed transfer cannot be accepted."""
+    Accepting with warnings needs a written reason; a failed transfer cannot be accepted.
+    ``fonds_code``/``category_code``: where the 待著录 items of a package without a catalogue go
+    (see :mod:`lantai.ingest.records`)."""
     catalog.require(user, RECEIVE)
     version = transfer.versions.order_by("-number").first()
     if version is None or transfer.status != "passed":
         raise IngestError("只有检测通过的移交才能接收")
     if version.checks.filter(status="warn").exists() and not reason.strip():
         raise IngestError("检测有警告项：接收前须填写接收说明")
-    from lantai.preservation import packaging
-    from lantai.preservation import tasks as preservation_tasks
     from lantai.standards.transfer.detect import read_package
 
     work = _area("work", version.pk)
+    problems = receipt.verify(version, work)
+    if problems:
+        audit.record("transfer_accept_refused", "transfer", transfer.pk, {
+            "version": version.number, "problems": problems[:50], "count": len(problems),
+        })  # fmt: skip
+        shown = "；".join(problems[:5]) + (f"；等 {len(problems)} 处" if len(problems) > 5 else "")
+        raise IngestError(f"拒绝接收：文件与检测时不一致，未写入任何档案。{shown}")
     package = read_package(work / "content", work / "extracted")
-    created_ids: list[int] = []
     with transaction.atomic():
-        for item in package.items:
-            raw = metadata_checks.item_fields(item)
-            code = str(raw.get("reference_code", ""))
-            try:
-                parts = ac.parse_any(code).components
-                category = catalog.find_category(
-                    parts["fonds"], parts.get("category", ""), repository_code
-                )
-            except (ac.CodeError, KeyError, catalog.CatalogError) as e:
-                raise IngestError(
-                    f"{item.source}：无法确定档号“{code}”所属的全宗和门类（{getattr(e, 'message_zh', e)}）"
-                ) from e
-            record, issues = catalog.save_record(category, raw, user=user)
-            if record is None:
-                first = next(i for i in issues if i.severity == "error")
-                raise IngestError(f"{item.source}：{first.message_zh}")
-            for rel in item.files:
-                path = work / "content" / rel
-                if not path.exists():
-                    path = work / "extracted" / rel
-                with path.open("rb") as f:
-                    components.attach_component(
-                        record, iter(lambda: f.read(1 << 20), b""), Path(rel).name, user=user
-                    )
-            created_ids.append(record.pk)
+        try:
+            created_ids = records.create_records(
+                package, unit=transfer.unit, user=user, repository_code=repository_code,
+                fonds_code=fonds_code, category_code=category_code,
+            )  # fmt: skip
+        except records.RecordsError as e:
+            raise IngestError(e.message_zh) from e
         created = len(created_ids)
-        aip = packaging.new_package(
-            "transfer", f"移交 {transfer.pk}：{transfer.title or transfer.unit}", transfer.pk,
-            created_ids,
+        # preservation (a floor above) subscribes and makes the package, in this transaction
+        transfer_accepted.send(
+            sender=Transfer, transfer=transfer, records=created_ids,
+            label=f"移交 {transfer.pk}：{transfer.title or transfer.unit}",
         )  # fmt: skip
-        transaction.on_commit(lambda: preservation_tasks.preserve_package(aip.pk))
         transfer.status, transfer.accept_reason = "accepted", reason
         transfer.save()
         audit.record(

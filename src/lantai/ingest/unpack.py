@@ -6,9 +6,11 @@ as hostile: absolute paths, drive letters, ``..`` segments, backslashes, control
 symbolic links and special files, duplicate names and names that collide on case-insensitive
 media are refused, each with a failed DA/T 70 check naming the entry as it appeared. Zip bombs are
 stopped while streaming (actual bytes written are counted; the header's sizes are not trusted):
-total bytes, per-entry compression ratio, number of entries and nesting depth of zips inside the
-package are limited. Nested ``.zip`` files are expanded in place into a folder with the zip's own
-name, counted against the same limits.
+total bytes, per-entry compression ratio and number of entries are limited.
+
+Only the package container is unpacked. A .zip (or any archive) inside the package is a file like
+any other: it may itself be a declared electronic record, whose bytes the register's digest and
+the catalogue describe, so it is kept as received (the virus scanner looks inside it).
 
 Plain Python, no Django: limits come in as arguments. :func:`unpack` raises only
 :class:`UnreadableSource` (the source is neither a folder nor a readable zip); everything hostile
@@ -34,9 +36,11 @@ from typing import Any
 from lantai import __version__
 from lantai.standards.dat70 import CheckResult
 
-__all__ = ["Limits", "UnpackResult", "UnreadableSource", "unpack"]
+__all__ = ["Limits", "UnpackResult", "UnreadableSource", "copy_received", "unpack"]
 
 CHUNK = 1 << 20
+# DA/T 70 content of an unpack problem -> its catalogue check (standards/data/dat70-2018.yaml)
+CHECK_OF = {"4-2": "safe_unpack", "3-4": "compression_encryption", "2-3": "content_completeness"}
 GIB = 1 << 30
 MIB = 1 << 20
 
@@ -80,8 +84,7 @@ class Limits:
     max_total_bytes: int = 50 * GIB  # all bytes written, nested zips included
     max_ratio: int = 100  # uncompressed / compressed, per entry …
     ratio_floor: int = MIB  # … checked only once an entry has produced more than this
-    max_entries: int = 200_000  # entries of every level together
-    max_depth: int = 2  # zips inside the package: 1 = a zip in the package, 2 = a zip in that
+    max_entries: int = 200_000  # entries of the package
 
 
 @dataclass
@@ -90,7 +93,8 @@ class UnpackResult:
     results: list[CheckResult]  # refusals and notes; one pass result when nothing was refused
     entries: int  # regular files in the tree
     bytes: int  # their total size
-    expanded: list[str] = field(default_factory=list)  # nested zips expanded in place (folders now)
+    # kept for the resumable check's memo; always empty: archives inside the package are files
+    expanded: list[str] = field(default_factory=list)
 
 
 class _Stop(Exception):
@@ -119,22 +123,20 @@ class _State:
         found: Any = None,
         status: str = "fail",
     ) -> None:
-        evidence: dict[str, Any] = {"reason": reason}
+        evidence: dict[str, Any] = {"reason": reason, "aspect": title}
         if limit is not None:
             evidence["limit"] = limit
         if found is not None:
             evidence["found"] = found
         self.results.append(
-            CheckResult(
-                property=prop,
-                content_code=code,
-                title=title,
-                status=status,
+            CheckResult.from_spec(
+                CHECK_OF[code],
+                status,
                 object=obj,
                 evidence=evidence,
                 tool=TOOL,
                 tool_version=__version__,
-            )
+            )  # fmt: skip
         )
 
     def security(self, obj: str, reason: str, limit: Any = None, found: Any = None) -> None:
@@ -577,7 +579,9 @@ def _copy_folder(source: Path, dest: Path, state: _State) -> list[Path]:
                 continue
             if not stat.S_ISREG(st.st_mode):
                 state.security(
-                    shown, "特殊文件（设备、管道或套接字），不予复制", found=oct(st.st_mode)
+                    shown,
+                    f"特殊文件（{_special_kind(st.st_mode)}），不是移交文件，不予复制也不读取",
+                    found=oct(st.st_mode),
                 )
                 continue
             if not _inside(state, target.parent):
@@ -595,6 +599,31 @@ def _copy_folder(source: Path, dest: Path, state: _State) -> list[Path]:
                 state.written += st.st_size
                 files.append(target)
     return files
+
+
+def _special_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "命名管道 FIFO"
+    if stat.S_ISSOCK(mode):
+        return "套接字 socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "设备文件"
+    return "非普通文件"
+
+
+def copy_received(src: str, dst: str, *, follow_symlinks: bool = True) -> str:
+    """``shutil.copytree``'s copy function for quarantining a received folder: regular files are
+    copied with their times; a FIFO, socket or device has no content and is recreated as a node of
+    the same kind (a FIFO stands in for a device where this process may not create one), so the
+    check finds and reports it (4-2) instead of the copy failing or blocking on a pipe."""
+    st = os.lstat(src)
+    if stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode):
+        return str(shutil.copy2(src, dst, follow_symlinks=follow_symlinks))
+    try:
+        os.mknod(dst, stat.S_IFMT(st.st_mode) | 0o600, st.st_rdev)
+    except OSError:
+        os.mkfifo(dst, 0o600)
+    return dst
 
 
 def _link_or_copy(src: Path, target: Path, shown: str, state: _State) -> bool:
@@ -620,64 +649,6 @@ def _link_or_copy(src: Path, target: Path, shown: str, state: _State) -> bool:
         target.unlink(missing_ok=True)
         state.security(shown, f"无法复制：{exc.strerror or exc}")
         return False
-
-
-# --------------------------------------------------------------------------- nesting
-
-
-def _expand_nested(files: list[Path], depth: int, state: _State) -> None:
-    """Expand the .zip files among files (depth = their nesting level) in place."""
-    for path in files:
-        if path.suffix.lower() != ".zip" or not _is_zip_file(path):
-            continue
-        rel = path.relative_to(state.root).as_posix()
-        if depth > state.limits.max_depth:
-            state.security(
-                rel,
-                "压缩包嵌套层数超过限制，未展开",
-                state.limits.max_depth,
-                depth,
-            )
-            continue
-        tmp = path.with_name(path.name + ".lantai-unpacking")
-        try:
-            zf = _open_zip(path, state, rel)
-        except _Stop:
-            raise
-        except (zipfile.BadZipFile, OSError, UnicodeDecodeError, ValueError, EOFError) as exc:
-            state.fail(
-                "usability",
-                "3-4",
-                "移交信息包可用性（内嵌压缩包无法读取）",
-                rel,
-                f"内嵌压缩包损坏或无法读取，未展开：{exc}",
-            )
-            continue
-        tmp.mkdir()
-        inner: list[Path] = []
-        try:
-            with zf:
-                inner = _extract_zip(zf, tmp, rel + "/", state)
-        except _Stop:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        except Exception as exc:  # noqa: BLE001 - hostile input must never crash the unpack
-            shutil.rmtree(tmp, ignore_errors=True)
-            state.fail(
-                "usability",
-                "3-4",
-                "移交信息包可用性（内嵌压缩包无法读取）",
-                rel,
-                f"内嵌压缩包无法展开：{exc!r}",
-            )
-            continue
-        size = path.stat().st_size
-        path.unlink()
-        state.written -= size  # the zip's own bytes are replaced by its contents
-        tmp.rename(path)
-        state.expanded.append(rel)
-        moved = [path / p.relative_to(tmp) for p in inner]
-        _expand_nested(moved, depth + 1, state)
 
 
 # --------------------------------------------------------------------------- entry point
@@ -728,10 +699,9 @@ def unpack(source: Path, work: Path, limits: Limits = Limits()) -> UnpackResult:
             except OSError as exc:
                 raise UnreadableSource(f"无法读取“{source.name}”：{exc.strerror or exc}") from exc
             with zf:
-                files = _extract_zip(zf, work, "", state)
+                _extract_zip(zf, work, "", state)
         else:
-            files = _copy_folder(source, work, state)
-        _expand_nested(files, 1, state)
+            _copy_folder(source, work, state)
     except _Stop:
         state.stopped = True
     entries = 0
@@ -741,21 +711,13 @@ def unpack(source: Path, work: Path, limits: Limits = Limits()) -> UnpackResult:
             entries += 1
             total += os.lstat(os.path.join(dirpath, name)).st_size
     if not any(r.status == "fail" for r in state.results):
-        state.results.append(
-            CheckResult(
-                property="security",
-                content_code="4-2",
-                title="移交载体安全性（安全解包）",
-                status="pass",
-                object="package",
-                evidence={
-                    "reason": "无路径穿越、链接、重名或压缩炸弹",
-                    "found": f"{entries} 个文件",
-                },
-                tool=TOOL,
-                tool_version=__version__,
-            )
-        )
+        ok = CheckResult.from_spec("safe_unpack", "pass", evidence={
+            "checked": entries, "compared": "每个条目的路径、类型、大小 vs 安全解包规则",
+            "reason": "无路径穿越、链接、重名或压缩炸弹", "found": f"{entries} 个文件",
+        }, tool=TOOL, tool_version=__version__) if entries else CheckResult.from_spec(
+            "safe_unpack", "na", evidence={"reason": "信息包中没有文件"}
+        )  # fmt: skip
+        state.results.append(ok)
     return UnpackResult(
         root=work, results=state.results, entries=entries, bytes=total, expanded=state.expanded
     )

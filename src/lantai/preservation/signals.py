@@ -1,4 +1,5 @@
-"""A change to a preserved record's metadata or files makes its package due for a new version."""
+"""A change to a preserved record's metadata or files makes its package due for a new version;
+an accepted transfer (ingest's `transfer_accepted` signal) becomes a package."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_delete
 
 from lantai.catalog.models import Component, Record
+from lantai.ingest.signals import transfer_accepted
 from lantai.preservation.models import PackageRecord
 
 
@@ -43,3 +45,16 @@ post_save.connect(_record_saved, sender=Record, dispatch_uid="preservation-recor
 pre_delete.connect(_record_deleting, sender=Record, dispatch_uid="preservation-record-deleting")
 post_save.connect(_component_changed, sender=Component, dispatch_uid="preservation-component")
 post_delete.connect(_component_changed, sender=Component, dispatch_uid="preservation-component-del")
+
+
+def _transfer_accepted(
+    sender: Any, transfer: Any, records: list[int], label: str, **kw: Any
+) -> None:
+    """An accepted transfer becomes a package (in the accepting transaction), written after it."""
+    from lantai.preservation import packaging, tasks
+
+    package = packaging.new_package("transfer", label, transfer.pk, records)
+    transaction.on_commit(lambda: tasks.preserve_package(package.pk))
+
+
+transfer_accepted.connect(_transfer_accepted, dispatch_uid="preservation-transfer-accepted")

@@ -18,6 +18,7 @@ __all__ = [
     "CheckResult",
     "CheckSpec",
     "Content",
+    "EvidenceError",
     "Item",
     "load_catalogue",
 ]
@@ -68,23 +69,41 @@ class CheckSpec:
     stage: str = "yj"
 
 
+PACKAGE = "package"  # the object of a result about the package as a whole
+
+
+class EvidenceError(ValueError):
+    """A result that claims more than it shows (see :class:`CheckResult`)."""
+
+
 @dataclass
 class CheckResult:
+    """The outcome of one catalogue check on one object.
+
+    Honest by construction (``__post_init__``): a ``pass`` says what it examined — a result about
+    the package as a whole names the count (``checked`` ≥ 1) and what was ``compared``; a result
+    about one object names at least what was found (its ``checked`` is 1). ``na`` (nothing to
+    examine) and ``fail`` carry their reason. Build results with :meth:`from_spec`, which also
+    stamps the catalogue key and the revision of the catalogue file."""
+
     property: str
     content_code: str  # DA/T 70 检测内容, e.g. "2-1"
     title: str  # what was checked, in Chinese
     status: str
-    object: str = "package"  # a path relative to the package root, or "package"
+    object: str = PACKAGE  # a path relative to the package root, or "package"
     evidence: dict[str, Any] = field(default_factory=dict)  # expected / found / reason
     item_code: str | None = None  # DA/T 70 检测项目 where known, e.g. "YJ-1-8"
     tool: str = "lantai"
     tool_version: str = ""
+    check: str = ""  # the catalogue key (data/dat70-2018.yaml `checks`), e.g. "fixity"
+    catalogue_revision: int = 0  # `revision` of the catalogue file the result was made under
 
     def __post_init__(self) -> None:
         if self.property not in PROPERTIES:
             raise ValueError(f"unknown property {self.property!r}")
         if self.status not in STATUSES:
             raise ValueError(f"unknown status {self.status!r}")
+        _require_evidence(self)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -113,9 +132,29 @@ class CheckResult:
             item_code=spec.item_code,
             tool=tool,
             tool_version=tool_version,
+            check=spec.key,
+            catalogue_revision=load_catalogue().revision,
         )
 
     for_check = from_spec
+
+
+def _require_evidence(result: CheckResult) -> None:
+    """The invariant of :class:`CheckResult` (no pass without evidence, no na/fail without reason)."""
+    ev = result.evidence
+    where = f"{result.check or result.content_code} on {result.object!r}"
+    if result.status == "pass":
+        if not ev:
+            raise EvidenceError(f"pass without evidence: {where}")
+        checked = ev.setdefault("checked", 1) if result.object != PACKAGE else ev.get("checked")
+        if not isinstance(checked, int) or isinstance(checked, bool) or checked < 1:
+            raise EvidenceError(f"pass of {where} does not name how many objects it checked")
+        if result.object == PACKAGE and not str(ev.get("compared", "")).strip():
+            raise EvidenceError(f"pass of {where} does not say what was compared")
+    elif result.status == "na" and not str(ev.get("reason", "")).strip():
+        raise EvidenceError(f"na without a reason: {where}")
+    elif result.status == "fail" and not ev:
+        raise EvidenceError(f"fail without a reason: {where}")
 
 
 def count_by_property(checks: Iterable[CheckResult]) -> dict[str, dict[str, int]]:

@@ -18,7 +18,7 @@ from typing import Any
 import bagit
 
 from ..dat70 import CheckResult
-from . import cn_layout
+from . import cn_layout, item_xml
 from ._common import find_child, link_results, normalize_algorithm, walk
 from .package import DeclaredDigest, Package
 
@@ -134,6 +134,10 @@ def read(root: Path, *, verify_payload: bool = True) -> Package:
     pkg = Package(kind="bagit", root=root, content_prefix="data/")
     inv = walk(root)
     pkg.files = pkg.package_files = inv.files
+    # RFC 8493 §2.2: every file outside the payload directory is a tag file (bagit.txt,
+    # bag-info.txt, manifests, tag manifests, fetch.txt and any other tag file): package
+    # metadata, never a "non-transfer file"
+    pkg.metadata_files = [f.path for f in inv.files if not f.path.startswith("data/")]
     pkg.results.extend(link_results(inv.links))
     pkg.results.extend(_check_bagit_txt(root))
     logger = logging.getLogger("bagit")
@@ -173,18 +177,56 @@ def read(root: Path, *, verify_payload: bool = True) -> Package:
         message = message.replace(str(root) + os.sep, "").replace(str(root), "").removeprefix(": ")
         pkg.report("package_structure", "warn", "package", {"reason": message, "tool": "bagit"})
     payload = root / "data"
+    register = pkg.register
     if payload.is_dir() and (find_child(payload, *cn_layout.CATALOG_NAMES) is not None):
         pkg.notes.append("BagIt 载荷中含有中国移交目录结构，按其读取条目与登记表")
-        register = pkg.register
         cn_layout.read_into(pkg, inv, base="data/", require_register=False)
         if pkg.register is not register and pkg.register.source:
             pkg.register.fields = {
                 **{f"bag-info:{k}": v for k, v in register.fields.items()},
                 **pkg.register.fields,
             }
+    elif payload.is_dir() and (described := item_xml.read_item_xmls(pkg, inv, "data/")):
+        pkg.notes.append(
+            f"BagIt 载荷中含 {described} 个 DA/T 46 描述文件（<文件实体>），按其读取条目"
+        )
     else:
-        pkg.notes.append("BagIt 载荷中没有文件目录.XML，无著录条目")
+        pkg.notes.append(
+            "BagIt 载荷中没有文件目录.XML 或 DA/T 46 描述文件，无著录条目："
+            "接收时每个载荷文件生成一条“待著录”条目"
+        )
+    if pkg.register is register:  # the bag's own declaration is the register
+        _register_counts(pkg)
     return pkg
+
+
+def _register_counts(pkg: Package) -> None:
+    """The register's counts from Payload-Oxum or, without it, from the payload manifest
+    (RFC 8493 makes Payload-Oxum optional), reduced to what 2-1 compares: the content files,
+    i.e. the payload less the package metadata carried in it."""
+    sizes = {f.path: f.size for f in pkg.files}
+    meta = [p for p in pkg.metadata_files if p.startswith("data/")]
+    meta_bytes = sum(sizes.get(p, 0) for p in meta)
+    oxum = re.fullmatch(
+        r"(\d+)\.(\d+)", pkg.register.fields.get("Payload-Oxum", "").split(";")[0].strip()
+    )
+    if oxum:
+        declared_bytes, declared_files = int(oxum.group(1)), int(oxum.group(2))
+        pkg.notes.append("Payload-Oxum 的文件数作为登记数量、字节数作为登记数据量")
+    else:
+        listed = sorted({d.path for d in pkg.declared if d.path.startswith("data/")})
+        if not listed:
+            return
+        declared_files = len(listed)
+        declared_bytes = sum(sizes.get(p, 0) for p in listed)
+        sources = sorted({d.source for d in pkg.declared if d.path.startswith("data/")})
+        pkg.register.source = "、".join(sources)
+        pkg.notes.append(
+            "bag-info.txt 未声明 Payload-Oxum（RFC 8493 允许）：登记数量取自载荷清单"
+            f"（{pkg.register.source}）所列文件数，登记数据量为这些文件的字节数"
+        )
+    pkg.register.byte_count = declared_bytes - meta_bytes
+    pkg.register.item_count = None if pkg.items else declared_files - len(meta)
 
 
 def _message(pkg: Package, exc: BaseException) -> str:
@@ -252,12 +294,7 @@ def _register(pkg: Package, bag: Any) -> None:
     pkg.register.fields = fields
     pkg.register.source = "bag-info.txt"
     oxum = fields.get("Payload-Oxum", "").split(";")[0].strip()
-    m = re.fullmatch(r"(\d+)\.(\d+)", oxum)
-    if m:
-        pkg.register.byte_count = int(m.group(1))
-        pkg.register.item_count = int(m.group(2))
-        pkg.notes.append("Payload-Oxum 的文件数作为登记数量、字节数作为登记数据量")
-    elif oxum:
+    if oxum and not re.fullmatch(r"\d+\.\d+", oxum):
         pkg.results.append(
             _fail("register_byte_count", "bag-info.txt", f"Payload-Oxum“{oxum}”格式不正确")
         )

@@ -6,7 +6,10 @@ namespace are accepted too). Each ``文件实体`` becomes one ``ItemMetadata`` 
 elements (档号 parts, 题名, 责任者, 日期, 密级, 保管期限 …, by their Chinese names); each
 ``编码数据`` (base64) is decoded into ``extract_to`` and its declared 电子属性 (计算机文件名,
 计算机文件大小, 格式信息, 文档创建程序) are kept in ``Package.declared_attributes`` for the
-1-3 check. The package directory itself is never modified.
+1-3 check. The 档号 is assembled from the parts of <档号> (:func:`assemble_code`), the
+电子签名 are verified (:mod:`.eep_signature`, DA/T 70 1-1), and without a 移交登记表 the EEPs'
+own declarations (文件实体 count, 计算机文件大小) are the register. The package directory itself
+is never modified.
 """
 
 from __future__ import annotations
@@ -17,8 +20,11 @@ import re
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from .. import archival_code as ac
+from ..categories import load_categories
 from ..dat70 import CheckResult
-from . import cn_layout
+from ..vocabularies import VocabularyError, normalize_retention
+from . import cn_layout, eep_signature
 from ._common import (
     decode_text,
     find_child,
@@ -85,7 +91,23 @@ def read(root: Path, extract_to: Path) -> Package:
     for rel in eeps:
         _read_one(pkg, rel, extract_to)
     pkg.files.sort(key=lambda f: f.path)
+    if not pkg.register.source:
+        _register_from_eeps(pkg)
     return pkg
+
+
+def _register_from_eeps(pkg: Package) -> None:
+    """Without a 移交登记表 the EEPs declare what they carry: the number of 文件实体, and the
+    计算机文件大小 of each embedded file (2-1 compares these with what was decoded)."""
+    pkg.register.item_count = len(pkg.items)
+    sizes = [pkg.declared_attributes.get(f.path, {}).get("计算机文件大小", "") for f in pkg.files]
+    if sizes and all(s.strip().isdigit() for s in sizes):
+        pkg.register.byte_count = sum(int(s) for s in sizes)
+    pkg.register.source = "EEP 文件实体与电子属性"
+    pkg.notes.append(
+        "包中没有移交登记表：登记数量取自 EEP 中<文件实体>的个数，"
+        "登记数据量取自各编码<电子属性>中的计算机文件大小"
+    )
 
 
 def _first(el: Any, name: str) -> Any:
@@ -132,6 +154,7 @@ def _read_one(pkg: Package, rel: str, extract_to: Path) -> None:
                 missing=missing,
             )
         )
+    pkg.results.extend(eep_signature.verify_eep(root, pkg.root / rel, loaded.encoding, rel))
     entities = [el for el in root.iter() if local(el) == "文件实体"]
     if not entities:
         pkg.results.append(_fail("package_structure", rel, "EEP 中没有 <文件实体>"))
@@ -148,6 +171,14 @@ def _read_one(pkg: Package, rel: str, extract_to: Path) -> None:
                     fields[name] = f"{fields[name]}；{value}" if fields[name] else value
             else:
                 fields[name] = value
+        code_el = next((el for el in entity if local(el) == "档号"), None)
+        if code_el is not None and len(code_el):
+            code, how = assemble_code(fields)
+            if code:
+                fields["档号"] = code
+                pkg.notes.append(f"{source} 的档号由各组成部分拼成：{code}（{how}）")
+            else:
+                pkg.notes.append(f"{source} 的档号无法由各组成部分拼成：{how}")
         files: list[str] = []
         codings = [el for el in entity.iter() if local(el) == "编码"]
         if not codings:
@@ -159,6 +190,81 @@ def _read_one(pkg: Package, rel: str, extract_to: Path) -> None:
             if path is not None:
                 files.append(path)
         pkg.items.append(ItemMetadata(fields=fields, files=files, source=source))
+
+
+# the 档号 parts of DA/T 46 / DA/T 48 (element names) -> fields of DA/T 13 code rules
+_CODE_PARTS = {
+    "全宗号": "fonds",
+    "年度": "year",
+    "保管期限": "retention",
+    "机构或问题": "org",
+    "室编件号": "item",
+}
+_ITEM_ALTERNATIVES = ("馆编件号", "件号")
+# where the 门类代码 may stand: its own element, or 目录号 / 类别号 holding a DA/T 13 category code
+_CATEGORY_ELEMENTS = ("门类代码", "档案门类代码", "目录号", "类别号")
+
+
+def assemble_code(fields: dict[str, str]) -> tuple[str | None, str]:
+    """The 档号 built from the parts an EEP's <档号> holds (全宗号, 目录号 or 门类代码, 年度,
+    保管期限, 机构或问题, 室编件号 …) with the first DA/T 13 / DA/T 22 rule (按件) that takes
+    exactly those parts; the 门类 may also come from 电子文件号 when that is a 档号 whose other
+    parts agree. Returns (code, how it was built) or (None, why not)."""
+    parts: dict[str, str] = {}
+    for element, name in _CODE_PARTS.items():
+        if fields.get(element, "").strip():
+            parts[name] = fields[element].strip()
+    if "item" not in parts:
+        for element in _ITEM_ALTERNATIVES:
+            if fields.get(element, "").strip():
+                parts["item"] = fields[element].strip()
+                break
+    if "retention" in parts:
+        try:
+            parts["retention"] = normalize_retention(parts["retention"]).code
+        except VocabularyError:
+            return None, f"保管期限“{parts['retention']}”不在保管期限代码表中"
+    categories = load_categories()
+    for element in _CATEGORY_ELEMENTS:
+        value = fields.get(element, "").strip().upper()
+        if value in categories:
+            parts["category"] = value
+            source = f"门类取自<{element}>"
+            break
+    else:
+        source = ""
+    missing = [n for n in ("fonds", "year", "retention", "item") if n not in parts]
+    if missing:
+        labels = {"fonds": "全宗号", "year": "年度", "retention": "保管期限", "item": "室编件号"}
+        return None, "缺少" + "、".join(labels[m] for m in missing)
+    ident = fields.get("电子文件号", "").strip()
+    if "category" not in parts and ident:
+        try:
+            parsed = ac.parse_any(ident)
+        except ac.CodeError:
+            parsed = None
+        if parsed is not None and parsed.components.get("category") in categories:
+            agree = all(
+                ac.normalize_code(str(parsed.components.get(k, v))).lstrip("0")
+                == ac.normalize_code(v).lstrip("0")
+                for k, v in parts.items()
+            )
+            if agree:
+                taken = [
+                    k for k in ("category", "org") if k not in parts and k in parsed.components
+                ]
+                for k in taken:
+                    parts[k] = parsed.components[k]
+                source = "门类" + ("与机构（问题）" if "org" in taken else "") + "取自电子文件号"
+    if "category" not in parts:
+        return None, "档号各部分中没有门类代码（门类代码、目录号或类别号），电子文件号也不能补足"
+    for rule in ac.load_rules().values():
+        if rule.arrangement == "item" and set(rule.fields) == set(parts):
+            try:
+                return rule.build(parts), f"按规则 {rule.name}，{source}"
+            except ac.CodeError as exc:
+                return None, exc.message_zh
+    return None, "没有与这些组成部分相符的按件档号规则：" + "、".join(sorted(parts))
 
 
 def _decode(

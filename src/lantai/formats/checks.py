@@ -4,7 +4,7 @@
 (raster images, TIFF), jpylyzer (JPEG 2000), lxml with a secure parser (XML), zip structure and
 ``OFD.xml`` (OFD), ffprobe (audio/video). Every outcome is a CheckResult naming the tool and its
 version. Hostile input never raises: library errors become failed checks and subprocesses run
-under a timeout. Identification (fido, libmagic) is in :mod:`lantai.ingest.formats`.
+under a timeout. Identification (fido, libmagic) is in :mod:`lantai.formats.identify`.
 """
 
 from __future__ import annotations
@@ -19,17 +19,18 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from lantai.ingest.formats import Identification, _pkg_version
+from lantai.formats.identify import Identification, _pkg_version
 from lantai.standards import safe_xml
 from lantai.standards.dat70 import CheckResult
 
 __all__ = ["validate", "validator_kind"]
 
-USABILITY = "usability"
-CONTENT_CODE = "3-2"  # 内容可用性
-CONTENT_TITLE = "内容可用性：格式符合移交要求，能正常打开和浏览"
-PACKAGE_CODE = "3-4"  # 移交信息包可用性: 非公开压缩算法、加密
-PACKAGE_TITLE = "移交信息包可用性：不含加密、非公开压缩算法等影响可用性的因素"
+# DA/T 70 catalogue checks (standards/data/dat70-2018.yaml) the outcomes are reported under
+VALIDATION = "format_validation"  # 3-2 内容可用性: opens and validates
+IDENTIFICATION = "format_identification"  # 3-2: identified and within the accepted formats
+PACKAGE = "compression_encryption"  # 3-4 移交信息包可用性: 非公开压缩算法、加密
+CHECK_OF_CODE = {"3-2": VALIDATION, "3-4": PACKAGE}
+CONTENT_CODE, PACKAGE_CODE = "3-2", "3-4"
 
 SUBPROCESS_TIMEOUT_S = 60.0
 OFD_XML_MAX_BYTES = 16 * 1024 * 1024  # OFD.xml is a few KB; refuse to inflate a bomb
@@ -92,17 +93,13 @@ def _result(
     tool_version: str,
     *,
     code: str = CONTENT_CODE,
+    check: str | None = None,
 ) -> CheckResult:
-    return CheckResult(
-        property=USABILITY,
-        content_code=code,
-        title=CONTENT_TITLE if code == CONTENT_CODE else PACKAGE_TITLE,
-        status=status,
-        object=obj,
-        evidence=evidence,
-        tool=tool,
+    """The result of catalogue check `check` (default: the one of DA/T 70 content `code`)."""
+    return CheckResult.from_spec(
+        check or CHECK_OF_CODE[code], status, object=obj, evidence=evidence, tool=tool,
         tool_version=tool_version,
-    )
+    )  # fmt: skip
 
 
 def _err(exc: BaseException) -> str:
@@ -173,6 +170,7 @@ def validate(
                     },
                     "fido",
                     _pkg_version("opf-fido"),
+                    check=IDENTIFICATION,
                 )
             ]
     except Exception as exc:  # a validator bug or an exotic library error: a failed check

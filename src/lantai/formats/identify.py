@@ -1,4 +1,4 @@
-"""Format identification (opf-fido + libmagic); validation is in :mod:`lantai.ingest.format_checks`.
+"""Format identification (opf-fido + libmagic); validation is in :mod:`lantai.formats.checks`.
 
 Plain Python, no Django: paths in, results out.
 
@@ -20,8 +20,8 @@ from importlib.metadata import version as _dist_version
 from pathlib import Path
 from typing import Any
 
-from lantai.ingest import fido_index
-from lantai.ingest.processes import pool_context
+from lantai.formats import fido_index
+from lantai.formats.pool import pool_context
 
 __all__ = ["Identification", "identify", "tool_versions"]
 
