@@ -263,3 +263,39 @@ def test_accepting_a_bag_carrying_the_chinese_layout_uses_its_catalogue(
     _t, created = accepted_bag(folder, "岭南省人民政府办公厅")
     assert created == 3
     assert not any("著录状态" in r.metadata.get("extra", {}) for r in Record.objects.all())
+
+
+@pytest.mark.django_db
+def test_the_accept_form_places_a_bag_without_a_catalogue(
+    tmp_path: Path, scanner: Scanner, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The web accept form carries the fonds and category of the 待著录 items."""
+    from django.test import Client
+    from django.urls import reverse
+
+    from lantai.catalog import services as catalog
+    from lantai.catalog.models import Record
+    from lantai.core import accounts
+    from lantai.ingest import services
+
+    settings.PRESERVATION_ROOT = tmp_path / "preservation"
+    fonds = catalog.create_fonds("Z109", "岭南省人民政府办公厅")
+    catalog.create_category(fonds, "WS")
+    catalog.create_category(fonds, "ZP")
+    t = services.receive(
+        SUITE / "v1.0" / "valid" / "basicBag", "岭南省人民政府办公厅", title="BagIt"
+    )
+    assert services.run_check(t.versions.get(), scanner=scanner).result == "pass"
+    client = Client()
+    client.force_login(
+        accounts.create_user(
+            "receiver", role="receiving_archivist", password="Lantai-Test-2026!", scope_all=True
+        )
+    )
+    url = reverse("web:transfer_accept", args=[t.pk])
+    page = client.post(url, {"reason": "已核实"}, follow=True).content.decode()
+    assert "须指定全宗号和门类代码" in page and Record.objects.count() == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, {"reason": "已核实", "fonds": "Z109", "category": "WS"}, follow=True)
+    assert Record.objects.count() >= 1
+    assert {r.category.code for r in Record.objects.all()} == {"WS"}

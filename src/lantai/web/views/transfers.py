@@ -586,7 +586,13 @@ def _decide(request: HttpRequest, pk: int, action: Any) -> HttpResponse:
 @permission_required(RECEIVE)
 def transfer_accept(request: HttpRequest, pk: int) -> HttpResponse:
     def act(transfer: Transfer) -> str:
-        n = services.accept(transfer, user=request.user, reason=request.POST.get("reason", ""))  # type: ignore[arg-type]
+        n = services.accept(
+            transfer,
+            user=request.user,  # type: ignore[arg-type]
+            reason=request.POST.get("reason", ""),
+            fonds_code=request.POST.get("fonds", "").strip() or None,
+            category_code=request.POST.get("category", "").strip() or None,
+        )
         return gettext("已接收，生成 %(n)d 条档案记录。") % {"n": n}
 
     return _decide(request, pk, act)
