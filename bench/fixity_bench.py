@@ -362,7 +362,7 @@ def run(
         audits, tools = [], []
         for _ in range(rounds):  # interleaved; the best of each (other load only adds time)
             tools.append(side_by_side(root, listing))
-            audits.append(run_audit_child(files, env))
+            audits.append(run_audit_child(stored["files"], env))  # + each version's SM3 list
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
 

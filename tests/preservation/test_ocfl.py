@@ -54,29 +54,41 @@ def keys_under(loc: LocalLocation, object_id: str = OBJECT_ID) -> list[str]:
 # --- layout --------------------------------------------------------------------------------------
 
 
-def test_object_root_matches_the_0004_extension_examples() -> None:
-    assert ocfl.object_root("object-01") == (
+def test_object_root_matches_the_0003_extension_examples() -> None:
+    assert ocfl.object_root("object-01") == "3c0/ff4/240/object-01"
+    assert ocfl.object_root("..hor/rib:le-$id") == "487/326/d8c/%2e%2ehor%2frib%3ale-%24id"
+    long_id = "abcdefghij" * 11  # over 100 characters: cut, then "-" and the digest
+    digest = hashlib.sha256(long_id.encode()).hexdigest()
+    assert ocfl.object_root(long_id).endswith(f"/{long_id[:100]}-{digest}")
+    # the same paths as ocfl-py's own implementation of 0003
+    from ocfl.layout_0003_hash_and_id_n_tuple import Layout_0003_Hash_And_Id_N_Tuple
+
+    for oid in ("object-01", "urn:lantai:package:4f0c1a2e", "档案/1", long_id):
+        assert ocfl.object_root(oid) == Layout_0003_Hash_And_Id_N_Tuple().identifier_to_path(oid)
+
+
+def test_roots_written_before_0020_keep_the_0004_layout() -> None:
+    assert ocfl.object_root("object-01", ocfl.LEGACY_LAYOUT) == (
         "3c0/ff4/240/3c0ff4240c1e116dba14c7627f2319b58aa3d77606d0d90dfc6161608ac987d4"
-    )
-    assert ocfl.object_root("..hor/rib:le-$id") == (
-        "487/326/d8c/487326d8c2a3c0b885e23da1469b4d6671fd4e76978924b4443e9e3c316cda6d"
     )
 
 
 def test_storage_root_declares_itself(location: LocalLocation) -> None:
     assert location.read_bytes("0=ocfl_1.1") == b"ocfl_1.1\n"
     layout = json.loads(location.read_bytes("ocfl_layout.json"))
-    assert layout["extension"] == "0004-hashed-n-tuple-storage-layout"
+    assert layout["extension"] == "0003-hash-and-id-n-tuple-storage-layout"
     config = json.loads(
-        location.read_bytes("extensions/0004-hashed-n-tuple-storage-layout/config.json")
+        location.read_bytes("extensions/0003-hash-and-id-n-tuple-storage-layout/config.json")
     )
     assert config == {
-        "extensionName": "0004-hashed-n-tuple-storage-layout",
+        "extensionName": "0003-hash-and-id-n-tuple-storage-layout",
         "digestAlgorithm": "sha256",
         "tupleSize": 3,
         "numberOfTuples": 3,
-        "shortObjectRoot": False,
     }
+    assert [k for k in location.list("extensions")] == [
+        "extensions/0003-hash-and-id-n-tuple-storage-layout/config.json"
+    ]
     assert b"sm3" in location.read_bytes("lantai-sm3-digest-algorithm.md")
     ocfl.init_root(location)  # idempotent
 
@@ -97,10 +109,10 @@ def test_first_version_stores_each_distinct_content_once(
     inv = write(location, files)
     assert inv["head"] == "v1" and inv["digestAlgorithm"] == "sha512"
     stored = [k for k in keys_under(location) if k.startswith("v1/content/")]
-    assert len(stored) == 4  # five logical files, two with the same bytes
+    assert len(stored) == 5  # five logical files, two with the same bytes, and the SM3 list
     assert f"v1/content/{PDF}" in stored
     state = ocfl.logical_state(inv)
-    assert set(state) == set(files)
+    assert set(state) == set(files) | {ocfl.SM3_FILE}
     assert state["content/副本/附件.txt"] == state["content/文书/2020/附件.txt"]
     with ocfl.open_file(location, OBJECT_ID, PDF) as fh:
         assert fh.read() == Path(files[PDF]).read_bytes()  # type: ignore[arg-type]
@@ -119,7 +131,8 @@ def test_metadata_change_writes_v2_with_only_the_changed_file(
 
     assert inv["head"] == "v2"
     assert [k for k in keys_under(location) if k.startswith("v2/content/")] == [
-        "v2/content/metadata/A1-WS·2020-Y-0001.xml"
+        "v2/content/lantai/fixity-sm3.json",
+        "v2/content/metadata/A1-WS·2020-Y-0001.xml",
     ]
     after = {k: location.read_bytes(f"{ocfl.object_root(OBJECT_ID)}/{k}") for k in before}
     assert after == before  # nothing of v1 was rewritten
@@ -152,7 +165,8 @@ def test_content_files_give_every_digest_for_an_auditor(
 ) -> None:
     files = package(tmp_path)
     inv = write(location, files)
-    entry = next(c for c in ocfl.content_files(inv) if c.content_path == f"v1/content/{PDF}")
+    sm3 = ocfl.sm3_map(location, OBJECT_ID, inv)
+    entry = next(c for c in ocfl.content_files(inv, sm3) if c.content_path == f"v1/content/{PDF}")
     expected = ocfl.hash_file(files[PDF])  # type: ignore[arg-type]
     assert entry.digests() == {
         "sha512": expected.sha512,
@@ -205,7 +219,8 @@ def test_verify_finds_a_flipped_bit_with_every_algorithm(
     }
     assert all(p.path == f"v1/content/{PDF}" for p in problems)
     sm3 = next(p for p in problems if p.algorithm == "sm3")
-    assert sm3.expected == ocfl.logical_state(inv)[PDF].sm3 and sm3.found != sm3.expected
+    listed = ocfl.logical_state(inv, sm3=ocfl.sm3_map(location, OBJECT_ID, inv))[PDF].sm3
+    assert sm3.expected == listed and sm3.found != sm3.expected
     assert PDF in sm3.message
 
 
@@ -306,7 +321,7 @@ def test_crash_between_root_inventory_and_its_sidecar_is_finished_on_restart(
     files = package(tmp_path)
     write(location, files)
     v2_files = dict(files, **{"metadata/新.xml": b"<new/>"})
-    crashing = CrashingLocation(location.root, 4)  # new content, v2 inventory + sidecar, root inv
+    crashing = CrashingLocation(location.root, 5)  # 2 content, v2 inventory + sidecar, root inv
     with pytest.raises(Crash):
         ocfl.write_version(crashing, OBJECT_ID, v2_files, message="m", user_name="u", user_address=None, created=WHEN)  # fmt: skip
     assert ocfl.read_inventory(location, OBJECT_ID, verify=False)["head"] == "v2"  # committed
@@ -347,59 +362,113 @@ def test_cleanup_refuses_to_delete_an_object_that_lost_its_root_inventory(
 # --- independent readers -------------------------------------------------------------------------
 
 
-def test_ocfl_py_validates_the_storage_root_and_objects(
-    location: LocalLocation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_ocfl_py_validates_the_storage_root_and_objects_strictly(
+    location: LocalLocation, tmp_path: Path
 ) -> None:
-    ocfl_py = pytest.importorskip("ocfl")
-    import ocfl.validator as ocfl_py_validator
-    from ocfl.digest import file_digest
-    from ocfl.layout import Layout
-    from ocfl.layout_registry import add_layout
+    """ocfl-py 2.1 as installed: no lax_digests, no layout shim, no patched digests, and no
+    warnings either (ocfl-py has no strict flag; we count any warning as a failure)."""
+    pytest.importorskip("ocfl")
     from ocfl.storage_root import StorageRoot
     from ocfl.validator import Validator
 
-    class Hashed0004(Layout):  # type: ignore[misc]
-        """ocfl-py 2.1 does not ship extension 0004; for validation it only needs the name."""
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.NAME = "0004-hashed-n-tuple-storage-layout"
-
-        def read_layout_params(self, root_fs: Any = None, params_required: bool = False) -> None:
-            pass
-
-    add_layout("0004-hashed-n-tuple-storage-layout", Hashed0004)
-
-    def file_digest_with_sm3(filename: str, digest_type: str = "sha512", fs: Any = None) -> str:
-        """ocfl-py re-hashes every fixity algorithm it meets; teach it SM3 (hashlib, OpenSSL)."""
-        if digest_type != "sm3":
-            return str(file_digest(filename, digest_type, fs=fs))
-        with fs.open(filename, "rb") as fh:
-            return hashlib.new("sm3", fh.read()).hexdigest()
-
-    monkeypatch.setattr(ocfl_py_validator, "file_digest", file_digest_with_sm3)
     files = package(tmp_path)
     write(location, files)
     write(location, dict(files, **{"metadata/A1-WS·2020-Y-0001.xml": b"<v2/>"}))
-    ocfl.write_version(location, "urn:lantai:package:second", {"a.txt": b"a"}, message="m", user_name="u", user_address=None, created=WHEN)  # fmt: skip
+    second = "urn:lantai:package:second"
+    ocfl.write_version(location, second, {"a.txt": b"a"}, message="m", user_name="u", user_address="urn:lantai:user:u", created=WHEN)  # fmt: skip
+    (location.root / "lantai-location.json").write_text("{}")  # other root files are allowed
 
-    # lax_digests: ocfl-py knows no "sm3" and would report E056b for the fixity key; OCFL 1.1
-    # allows it through an extension's table, which the storage root documents
-    # (lantai-sm3-digest-algorithm). ocfl-py then checks sha512 and sha256 of every file itself.
-    root = StorageRoot(root=str(location.root), lax_digests=True)
-    assert root.validate(log_warnings=True), root.log
+    root = StorageRoot(root=str(location.root))
+    assert root.validate(validate_objects=True, check_digests=True, log_warnings=True), root.log
     assert root.num_objects == 2 and root.good_objects == 2
-    # Warnings accepted: W901 (storage root extension directories ocfl-py does not know:
-    # 0004-hashed-n-tuple-storage-layout and our local sm3 extension).
-    assert set(root.log.codes) <= {"W901"}, root.log.codes
-    # No warnings for a full object; W008 (user without address, a SHOULD) where none was given.
-    for object_id, warnings in ((OBJECT_ID, set()), ("urn:lantai:package:second", {"W008"})):
-        validator = Validator(lax_digests=True, log_warnings=True)
-        assert validator.validate_object(str(location.root / ocfl.object_root(object_id))), (
-            validator.status_str()
-        )
-        assert set(validator.log.codes) == warnings, validator.status_str()
-    assert ocfl_py is not None
+    assert root.log.codes == {}, root.log
+    for object_id in (OBJECT_ID, second):
+        validator = Validator(log_warnings=True, check_digests=True)
+        path = str(location.root / ocfl.object_root(object_id))
+        assert validator.validate_object(path), validator.status_str()
+        assert validator.log.codes == {}, validator.status_str()
+    # ocfl-py finds the objects where the layout says they are
+    from ocfl.object import Object
+
+    assert Object(path=str(location.root / ocfl.object_root(OBJECT_ID))).id_from_inventory() == (
+        OBJECT_ID
+    )
+
+
+def test_sm3_of_every_content_file_is_in_the_versions_sm3_list(
+    location: LocalLocation, tmp_path: Path
+) -> None:
+    files = package(tmp_path)
+    write(location, files)
+    inv = write(location, dict(files, **{"metadata/新.xml": b"<new/>"}))
+    assert set(inv["fixity"]) == {"sha256"}  # registered names only
+    listing = json.loads(ocfl.read_logical(location, OBJECT_ID, ocfl.SM3_FILE))
+    assert listing["algorithm"] == "sm3" and listing["version"] == "v2"
+    root = location.root / ocfl.object_root(OBJECT_ID)
+    own = ocfl.logical_state(inv)[ocfl.SM3_FILE].content_path
+    every = {cp for cps in inv["manifest"].values() for cp in cps}
+    assert set(listing["files"]) == every - {own}  # v1's list included, itself not
+    assert (
+        ocfl.sm3_map(location, OBJECT_ID, inv)[own]
+        == hashlib.new("sm3", ocfl.read_logical(location, OBJECT_ID, ocfl.SM3_FILE)).hexdigest()
+    )
+    for cp, digest in listing["files"].items():
+        assert hashlib.new("sm3", (root / cp).read_bytes()).hexdigest() == digest
+    # a flipped bit shows in SM3 as well (the audit's algorithm), through the list
+    target = root / ocfl.logical_state(inv)[PDF].content_path
+    data = bytearray(target.read_bytes())
+    data[100] ^= 1
+    target.write_bytes(bytes(data))
+    found = {(p.kind, p.algorithm) for p in ocfl.verify_object(location, OBJECT_ID)}
+    assert ("digest_mismatch", "sm3") in found
+    # and a damaged SM3 list is reported on its own
+    (root / own).write_bytes(b"{}")
+    assert "sm3_list" in {p.kind for p in ocfl.verify_object(location, OBJECT_ID)}
+
+
+def test_write_refuses_files_whose_sm3_differs_from_what_was_expected(
+    location: LocalLocation, tmp_path: Path
+) -> None:
+    files = package(tmp_path)
+    good = ocfl.hash_bytes("附件正文\n".encode()).sm3
+    with pytest.raises(ocfl.ContentMismatch) as e:
+        ocfl.write_version(
+            location, OBJECT_ID, files, message="m", user_name="u", user_address=None,
+            created=WHEN, expected_sm3={"content/文书/2020/附件.txt": good, PDF: "0" * 64},
+        )  # fmt: skip
+    assert [m[0] for m in e.value.mismatches] == [PDF]
+    assert list(location.list(ocfl.object_root(OBJECT_ID))) == []  # nothing written
+
+
+def test_the_audit_checks_every_version_inventory_against_the_root_one(
+    location: LocalLocation, tmp_path: Path
+) -> None:
+    files = package(tmp_path)
+    write(location, files)
+    inv = write(location, dict(files, **{"metadata/新.xml": b"<new/>"}))
+    root = location.root / ocfl.object_root(OBJECT_ID)
+    v1 = json.loads((root / "v1/inventory.json").read_text())
+    v1["versions"]["v1"]["message"] = "改写的历史"  # consistent sidecar, different history
+    data = json.dumps(v1).encode()
+    (root / "v1/inventory.json").write_bytes(data)
+    (root / "v1/inventory.json.sha512").write_text(
+        f"{hashlib.sha512(data).hexdigest()}  inventory.json\n"
+    )
+    problems = ocfl.verify_metadata(location, OBJECT_ID, inv)
+    assert [(p.kind, p.path) for p in problems] == [("inventory_invalid", "v1/inventory.json")]
+
+
+def test_storage_root_files_are_checked_byte_for_byte(location: LocalLocation) -> None:
+    assert ocfl.check_root(location) == []
+    (location.root / "ocfl_layout.json").write_text("{}")
+    (location.root / "lantai-sm3-digest-algorithm.md").unlink()
+    problems = ocfl.check_root(location)
+    assert sorted((p.kind, p.path) for p in problems) == [
+        ("digest_mismatch", "ocfl_layout.json"),
+        ("missing", "lantai-sm3-digest-algorithm.md"),
+    ]
+    ocfl.repair_root(location, [p.path for p in problems])
+    assert ocfl.check_root(location) == []
 
 
 def test_an_object_is_readable_with_json_and_hashlib_alone(
@@ -422,9 +491,53 @@ def test_an_object_is_readable_with_json_and_hashlib_alone(
         data = (obj / content_path).read_bytes()
         assert hashlib.sha512(data).hexdigest() == digest
         assert content_path in inventory["fixity"]["sha256"][hashlib.sha256(data).hexdigest()]
-        assert content_path in inventory["fixity"]["sm3"][hashlib.new("sm3", data).hexdigest()]
         for logical in logical_paths:
             recovered[logical] = data
     expected = {k: v if isinstance(v, bytes) else v.read_bytes() for k, v in files.items()}
+    sm3_list = json.loads(recovered.pop("lantai/fixity-sm3.json"))["files"]
     assert recovered == expected
+    for digest, logical_paths in head["state"].items():
+        content_path = inventory["manifest"][digest][0]
+        if "lantai/fixity-sm3.json" not in logical_paths:
+            data = (obj / content_path).read_bytes()
+            assert sm3_list[content_path] == hashlib.new("sm3", data).hexdigest()
     assert "关于印发《档案工作规定》的通知.pdf" in raw.decode("utf-8")  # readable, not \u-escaped
+
+
+def test_objects_written_before_0020_keep_their_sm3_and_move_it_on_the_next_version(
+    location: LocalLocation, tmp_path: Path
+) -> None:
+    """An object whose inventory carries `sm3` in its fixity block (and no SM3 list) is verified
+    with those values, and its next version moves them into lantai/fixity-sm3.json."""
+    files = package(tmp_path)
+    inv = write(location, files)
+    root = location.root / ocfl.object_root(OBJECT_ID)
+    own = ocfl.logical_state(inv)[ocfl.SM3_FILE]  # turn the object into one from before 0020
+    (root / own.content_path).unlink()
+    del inv["manifest"][own.sha512]
+    del inv["versions"]["v1"]["state"][own.sha512]
+    inv["fixity"]["sha256"].pop(own.sha256)
+    inv["fixity"]["sm3"] = {}
+    for cp in [c for cps in inv["manifest"].values() for c in cps]:
+        sm3 = hashlib.new("sm3", (root / cp).read_bytes()).hexdigest()
+        inv["fixity"]["sm3"].setdefault(sm3, []).append(cp)
+    data = json.dumps(inv, ensure_ascii=False).encode()
+    for d in (root, root / "v1"):
+        (d / "inventory.json").write_bytes(data)
+        (d / "inventory.json.sha512").write_text(
+            f"{hashlib.sha512(data).hexdigest()}  inventory.json\n"
+        )
+    assert ocfl.verify_object(location, OBJECT_ID) == []
+    stored_pdf = root / f"v1/content/{PDF}"
+    original = stored_pdf.read_bytes()
+    stored_pdf.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
+    assert ("digest_mismatch", "sm3") in {
+        (p.kind, p.algorithm) for p in ocfl.verify_object(location, OBJECT_ID)
+    }
+    stored_pdf.write_bytes(original)
+
+    v2 = write(location, dict(files, **{"metadata/新.xml": b"<new/>"}))
+    assert set(v2["fixity"]) == {"sha256"}
+    listing = json.loads(ocfl.read_logical(location, OBJECT_ID, ocfl.SM3_FILE))["files"]
+    assert listing[f"v1/content/{PDF}"] == hashlib.new("sm3", original).hexdigest()
+    assert ocfl.verify_object(location, OBJECT_ID) == []

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
 
 import pytest
 from lxml import etree
 
-from lantai.preservation import premis
+from lantai import __version__
+from lantai.preservation import ocfl, premis
 from lantai.preservation.premis import Agent, Event, FileObject, Identifier, LinkingAgent
+from lantai.preservation.storage import LocalLocation
 
 LANTAI = Agent(Identifier("local", "lantai"), "兰台 Lantai", "software", version="0.1.0")
 CLAMAV = Agent(
@@ -115,3 +119,184 @@ def test_parser_refuses_entities_and_foreign_documents() -> None:
         premis.parse(b"<other/>")
     with pytest.raises(premis.PremisError):
         premis.parse(b"not xml")
+
+
+# --- the premis.xml of real packages against the PREMIS 3.0 schema -------------------------------
+
+SCHEMAS = Path(__file__).resolve().parents[2].parent / "shared" / "corpora" / "schemas"
+P = {"p": premis.NS}
+
+
+@pytest.fixture(scope="module")
+def premis_schema() -> etree.XMLSchema:
+    # premis.xsd imports nothing (PREMIS 3.0 dropped its xlink import): it compiles offline, and
+    # no_network makes sure of it.
+    parser = etree.XMLParser(no_network=True, resolve_entities=False)
+    return etree.XMLSchema(etree.parse(str(SCHEMAS / "premis.xsd"), parser))
+
+
+def _stored_premis(package: Any) -> etree._Element:
+    from django.conf import settings
+
+    backend = LocalLocation("local", Path(settings.PRESERVATION_ROOT))
+    xml = ocfl.read_logical(backend, package.object_id, "premis/premis.xml")
+    return etree.fromstring(xml)
+
+
+def _assert_valid(schema: etree.XMLSchema, doc: etree._Element) -> None:
+    assert schema.validate(doc), "\n".join(str(e) for e in schema.error_log)
+
+
+def test_schema_compiles_offline(premis_schema: etree.XMLSchema) -> None:
+    events, agents, objects = sample()
+    _assert_valid(premis_schema, etree.fromstring(premis.to_xml(events, agents, objects)))
+    bad = etree.fromstring(premis.to_xml(events, agents, []))  # PREMIS needs one object at least
+    assert not premis_schema.validate(bad)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_catalogued_and_preserved_package_premis_validates(
+    premis_schema: etree.XMLSchema, tmp_path: Path, settings: Any
+) -> None:
+    from lantai.catalog import services as catalog
+    from lantai.catalog.components import attach_component
+    from lantai.catalog.models import Component
+    from lantai.core.audit import acting_as
+    from lantai.preservation import packaging, replication
+
+    settings.PRESERVATION_ROOT = tmp_path / "primary"
+    settings.MEDIA_ROOT = tmp_path / "files"
+    category = catalog.create_category(catalog.create_fonds("Z109", "岭南省人民政府办公厅"), "WS")
+    ids = []
+    for i in (1, 2):
+        record, issues = catalog.save_record(
+            category,
+            {
+                "reference_code": f"Z109-WS·2020-Y-BGS-{i:04d}",
+                "title": f"关于档案数字化工作的通知（第{i}号）",
+                "date": "2020-05-06",
+                "retention": "永久",
+                "author": "岭南省人民政府办公厅",
+            },
+        )
+        assert record is not None, issues
+        attach_component(record, [b"%PDF-1.4 test " * 50], f"正文{i}.pdf", user=None)
+        ids.append(record.pk)
+    with acting_as("cli:张三"):
+        package = packaging.new_package("record", "单件著录", None, ids)
+        assert replication.preserve(package.pk) == "preserved"
+    doc = _stored_premis(package)
+    _assert_valid(premis_schema, doc)
+    # the package as an entity, one file object per electronic file with SHA-256 and SM3
+    entity = doc.findall("p:object", P)[0]
+    assert entity.get(f"{{{premis.XSI}}}type") == "premis:intellectualEntity"
+    assert entity.findtext(".//p:objectIdentifierValue", namespaces=P) == package.object_id
+    files = {
+        o.findtext("p:objectIdentifier/p:objectIdentifierValue", namespaces=P): o
+        for o in doc.findall("p:object", P)[1:]
+    }
+    comp = Component.objects.get(name="正文1.pdf")
+    f = files["records/Z109-WS·2020-Y-BGS-0001/正文1.pdf"]
+    digests = {
+        a.text: (a.getnext().text, a.get("valueURI"))
+        for a in f.iterfind(".//p:messageDigestAlgorithm", P)
+    }
+    assert digests == {
+        "SHA-256": (
+            comp.sha256,
+            "http://id.loc.gov/vocabulary/preservation/cryptographicHashFunctions/sha256",
+        ),
+        "SM3": (comp.sm3, None),  # not in LoC's vocabulary: a local value
+    }
+    assert f.findtext(".//p:relatedObjectIdentifierValue", namespaces=P) == package.object_id
+    # events name the files they concern; agents: Lantai with its version and the person
+    ingestion = next(
+        e
+        for e in doc.findall("p:event", P)
+        if e.findtext("p:eventType", namespaces=P) == "ingestion"
+    )
+    linked = {v.text for v in ingestion.iterfind(".//p:linkingObjectIdentifierValue", P)}
+    assert set(files) | {package.object_id} <= linked
+    agents = {
+        a.findtext("p:agentIdentifier/p:agentIdentifierValue", namespaces=P): (
+            a.findtext("p:agentType", namespaces=P),
+            a.findtext("p:agentVersion", namespaces=P),
+        )
+        for a in doc.findall("p:agent", P)
+    }
+    assert agents[f"Lantai {__version__}"] == ("software", __version__)
+    assert agents["cli:张三"] == ("person", None)
+
+
+@pytest.mark.clamd
+@pytest.mark.django_db(transaction=True)
+def test_accepted_transfer_premis_validates_with_pronom_ids_and_tools(
+    premis_schema: etree.XMLSchema,
+    tmp_path: Path,
+    settings: Any,
+    clamd_scanner: tuple[Any, Any],
+) -> None:
+    from lantai.catalog import services as catalog
+    from lantai.demo.transfer import make_transfer
+    from lantai.ingest import services
+    from lantai.preservation import replication
+    from lantai.preservation.models import Package
+
+    settings.PRESERVATION_ROOT = tmp_path / "primary"
+    settings.MEDIA_ROOT = tmp_path / "files"
+    catalog.create_category(catalog.create_fonds("Z109", "岭南省人民政府办公厅"), "WS")
+    t = services.receive(make_transfer(tmp_path / "pkg", 2, kinds=("pdf",)), "岭南省人民政府办公厅")
+    report = services.run_check(t.versions.get(), scanner=clamd_scanner[0])
+    assert report.result == "pass", [c for c in report.checks if c.status == "fail"]
+    services.accept(t)
+    package = Package.objects.get(kind="transfer", source_id=t.pk)
+    for pk in replication.pending_packages():
+        replication.preserve(pk)
+    doc = _stored_premis(package)
+    _assert_valid(premis_schema, doc)
+    keys = [k.text for k in doc.iterfind(".//p:formatRegistryKey", P)]
+    assert len(keys) == 2 and all(k and k.startswith("fmt/") for k in keys)
+    tools = {a.findtext("p:agentName", namespaces=P) for a in doc.findall("p:agent", P)}
+    assert {"ClamAV", "pikepdf", "兰台 Lantai"} <= tools  # the check's tools, Lantai itself
+    assert not [t for t in tools if t and t.startswith("lantai.")]  # Lantai's own stages
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_repaired_file_is_named_by_the_events_in_premis(
+    premis_schema: etree.XMLSchema, tmp_path: Path, settings: Any
+) -> None:
+    from lantai.catalog import services as catalog
+    from lantai.catalog.components import attach_component
+    from lantai.preservation import audit, locations, packaging, replication
+
+    settings.PRESERVATION_ROOT = tmp_path / "primary"
+    settings.MEDIA_ROOT = tmp_path / "files"
+    locations.add_location("offsite", path=str(tmp_path / "offsite"), required=True)
+    category = catalog.create_category(catalog.create_fonds("Z109", "岭南省人民政府办公厅"), "WS")
+    record, issues = catalog.save_record(
+        category,
+        {"reference_code": "Z109-WS·2020-Y-BGS-0001", "title": "通知", "date": "2020-05-06",
+         "retention": "永久", "author": "岭南省人民政府办公厅"},
+    )  # fmt: skip
+    assert record is not None, issues
+    attach_component(record, [b"%PDF-1.4 body " * 80], "正文.pdf", user=None)
+    package = packaging.new_package("record", "单件著录", None, [record.pk])
+    assert replication.preserve(package.pk) == "preserved"
+    offsite = LocalLocation("offsite", tmp_path / "offsite")
+    logical = "records/Z109-WS·2020-Y-BGS-0001/正文.pdf"
+    content = ocfl.logical_state(ocfl.read_inventory(offsite, package.object_id))[logical]
+    damaged = tmp_path / "offsite" / ocfl.object_path(offsite, package.object_id)
+    damaged = damaged / content.content_path
+    damaged.write_bytes(b"not what was preserved")
+    run = audit.run_audit(100000)
+    assert run.repaired >= 1
+    for pk in replication.pending_packages():
+        replication.preserve(pk)
+    doc = _stored_premis(package)
+    _assert_valid(premis_schema, doc)
+    about_file = {
+        e.findtext("p:eventType", namespaces=P)
+        for e in doc.findall("p:event", P)
+        if logical in {v.text for v in e.iterfind(".//p:linkingObjectIdentifierValue", P)}
+    }
+    assert {"fixity check", "recovery"} <= about_file

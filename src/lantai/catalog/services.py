@@ -6,7 +6,7 @@ Digital components (电子文件) live in `lantai.catalog.components` and themat
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -558,12 +558,40 @@ def record_as_input(record: Record) -> dict[str, Any]:
     }
 
 
+class ProtectedRecord(CatalogError):
+    """A record a higher room protects from deletion (a preserved record: only the two-person
+    disposal path of preservation removes it)."""
+
+
+# Checks registered by higher rooms (the floor rule: catalog imports none of them). Each returns
+# the refusal in Chinese, or None when it has no objection.
+_delete_guards: list[Callable[[Record], str | None]] = []
+
+
+def register_delete_guard(guard: Callable[[Record], str | None]) -> None:
+    if guard not in _delete_guards:
+        _delete_guards.append(guard)
+
+
+def delete_refusal(record: Record) -> str | None:
+    """Why `record` may not be deleted by the catalogue's delete, or None."""
+    for guard in _delete_guards:
+        reason = guard(record)
+        if reason:
+            return reason
+    return None
+
+
 def delete_record(record: Record, user: User | None = None) -> None:
     """Delete a record with its components' rows (the stored files stay: content-addressed, they
-    may be shared). A 案卷 that still holds 卷内文件 is refused: delete or move those first."""
+    may be shared). A 案卷 that still holds 卷内文件 is refused: delete or move those first. A
+    record a higher room protects (a preserved one) is refused with that room's reason."""
     require(user, EDIT)
     if user is not None and not visible_records(user).filter(pk=record.pk).exists():
         raise PermissionDenied("无权删除该档案")
+    refusal = delete_refusal(record)
+    if refusal:
+        raise ProtectedRecord(refusal)
     with transaction.atomic():
         held = Record.objects.filter(parent=record).count()
         if held:

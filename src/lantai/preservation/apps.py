@@ -7,4 +7,7 @@ class PreservationConfig(AppConfig):
     verbose_name = "保存"
 
     def ready(self) -> None:
-        from lantai.preservation import signals  # noqa: F401  (metadata changes → new versions)
+        from lantai.preservation import (
+            deletion,  # noqa: F401  (preserved records: disposal only)
+            signals,  # noqa: F401  (metadata changes → new versions)
+        )

@@ -1,15 +1,20 @@
-"""Continuous fixity audit: every file of every replica is re-verified (SM3 and SHA-256 against
-the OCFL inventory's fixity block) in bounded, resumable batches. A missing or altered file is
-repaired from another replica after that replica's copy has itself been verified; both the
-damage and the repair become PREMIS events and an alert. Workers claim a replica before auditing
-it, so two auditors never audit or repair the same replica at once."""
+"""Continuous fixity audit: every file of every replica is re-verified in bounded, resumable
+batches (decision 0020). Per location, once a run: its identity marker (an offline location is
+reported and skipped, never written to) and the storage root's own files. Per replica, when a pass
+starts: the object declaration, every inventory and sidecar (and each version inventory against the
+root one), the SM3 list and files no inventory lists; then the content files, SM3 and SHA-256
+against the SM3 list and the inventory's fixity block. A missing or altered file is repaired from
+another replica after that replica's copy has itself been verified; both the damage and the repair
+become PREMIS events and an alert, and reach the object at the end of the run (a new version).
+Workers claim a replica before auditing it, so two auditors never audit or repair the same replica
+at once."""
 
 from __future__ import annotations
 
 import hashlib
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -17,10 +22,15 @@ from django.db.models import F
 from django.utils import timezone
 
 from lantai.ingest import fixity
-from lantai.preservation import events, leases, locations, ocfl
-from lantai.preservation.models import AuditRun, Replica
+from lantai.preservation import events, leases, locations, ocfl, replication
+from lantai.preservation.models import AuditRun, Package, Replica, StorageLocation
 from lantai.preservation.replication import copy_key
-from lantai.preservation.storage import LocalLocation, Location, LocationUnavailable
+from lantai.preservation.storage import (
+    LocalLocation,
+    Location,
+    LocationOffline,
+    LocationUnavailable,
+)
 
 ALGORITHMS = ("sm3", "sha256")
 _SLICE = (
@@ -33,7 +43,8 @@ class Problem:
     object_id: str
     location: str
     path: str
-    kind: str  # missing | fixity | inventory | unreachable
+    kind: str  # missing | fixity | inventory | declaration | sm3_list | extra_file | root_file
+    #            | unreachable | offline
     expected: dict[str, str]
     found: dict[str, str]
     repaired_from: str = ""  # the location the good copy came from, "" when not repaired
@@ -59,7 +70,7 @@ def hash_keys(backend: Location, keys: list[str]) -> dict[str, dict[str, Any]]:
                     size += len(chunk)
                     for h in hashers:
                         h.update(chunk)
-        except FileNotFoundError:
+        except FileNotFoundError:  # ObjectMissing too
             return key, {fixity.ERROR: "文件不存在"}
         return key, {
             **{a: h.hexdigest() for a, h in zip(ALGORITHMS, hashers, strict=True)},
@@ -74,16 +85,35 @@ def _matches(found: dict[str, Any], expected: dict[str, str]) -> bool:
     return fixity.ERROR not in found and all(found.get(a) == v for a, v in expected.items())
 
 
+@dataclass
+class Outcome:
+    """What one audit run leaves for its caller: everything still wrong, in full."""
+
+    problems: list[Problem] = field(default_factory=list)
+    offline: list[dict[str, Any]] = field(default_factory=list)  # locations, with the reason
+    republished: list[str] = field(default_factory=list)  # packages given a new version
+
+    @property
+    def unrepaired(self) -> list[Problem]:
+        # Locations that cannot be read are listed in `offline` (with `required`), not here.
+        return [
+            p
+            for p in self.problems
+            if not p.repaired_from and p.kind not in ("offline", "unreachable")
+        ]
+
+
 def run_audit(limit_files: int | None = None, *, location: str | None = None) -> AuditRun:
     """Audit up to `limit_files` files, oldest-audited replicas first, continuing where the
-    previous pass of each replica stopped."""
+    previous pass of each replica stopped. The returned run carries `outcome` (an Outcome)."""
     budget = limit_files or settings.AUDIT_BATCH_FILES
     owner = leases.worker_name()
     run = AuditRun.objects.create(worker=owner)
-    problems: list[Problem] = []
-    due = Replica.objects.filter(version__gt=0).select_related("package", "location")
-    if location:
-        due = due.filter(location__name=location)
+    outcome = Outcome()
+    problems = outcome.problems
+    backends = _check_locations(location, outcome)
+    due = Replica.objects.filter(version__gt=0, location_id__in=list(backends))
+    due = due.select_related("package", "location")
     due = due.order_by(F("audited_at").asc(nulls_first=True), "pk")
     for replica in due.iterator(chunk_size=100):
         if budget <= 0:
@@ -92,31 +122,113 @@ def run_audit(limit_files: int | None = None, *, location: str | None = None) ->
             continue  # another auditor has it
         try:
             replica.refresh_from_db()
-            checked, nbytes = _audit_replica(replica, budget, problems)
+            checked, nbytes = _audit_replica(
+                replica, backends[replica.location_id], budget, problems
+            )
         finally:
             leases.release(Replica, replica.pk, owner)
         budget -= max(checked, 1)
         run.files += checked
         run.bytes += nbytes
         run.replicas += 1
+    listed = {o["location"] for o in outcome.offline}
+    for p in problems:  # a location lost in the middle of the run
+        if p.kind == "unreachable" and p.location not in listed:
+            loc = StorageLocation.objects.get(name=p.location)
+            outcome.offline.append({"location": loc.name, "required": loc.required,
+                                    "kind": "unreachable", "error": p.found.get("error", "")})  # fmt: skip
+            listed.add(loc.name)
+    outcome.republished = _republish(problems)
     run.problems = len(problems)
     run.repaired = sum(1 for p in problems if p.repaired_from)
     run.details = [asdict(p) for p in problems[:1000]]
     run.finished_at = timezone.now()
     run.save()
+    run.outcome = outcome  # type: ignore[attr-defined]
     return run
 
 
-def _audit_replica(replica: Replica, budget: int, problems: list[Problem]) -> tuple[int, int]:
+def _check_locations(name: str | None, outcome: Outcome) -> dict[int, Location]:
+    """Open every location (identity marker checked) and audit its storage root's own files.
+    Returns the online ones; offline ones are reported, alerted and skipped."""
+    out: dict[int, Location] = {}
+    locs = StorageLocation.objects.all()
+    if name:
+        locs = locs.filter(name=name)
+    for loc in locs:
+        try:
+            backend = locations.open_location(loc)
+            damaged = ocfl.check_root(backend)
+            if damaged:
+                ocfl.repair_root(backend, [p.path for p in damaged])
+            still = {p.path for p in ocfl.check_root(backend)}
+        except LocationUnavailable as e:
+            locations.report_offline(loc, e)
+            kind = "offline" if isinstance(e, LocationOffline) else "unreachable"
+            outcome.offline.append({"location": loc.name, "required": loc.required, "kind": kind,
+                                    "error": str(e)})  # fmt: skip
+            outcome.problems.append(Problem("", loc.name, "", kind, {}, {"error": str(e)}))
+            continue
+        for p in damaged:
+            outcome.problems.append(_root_file(loc, p, repaired=p.path not in still))
+        out[loc.pk] = backend
+    return out
+
+
+def _root_file(loc: StorageLocation, p: ocfl.Problem, *, repaired: bool) -> Problem:
+    what = "缺失" if p.kind == "missing" else "内容不符"
+    alert = locations.open_alert(
+        "missing" if p.kind == "missing" else "fixity",
+        f"存储位置“{loc.name}”的存储根文件 {p.path} {what}",
+        location=loc,
+    )
+    source = "存储根定义（OCFL 1.1 与兰台）" if repaired else ""
+    if repaired:
+        alert.resolved_at, alert.resolution = timezone.now(), "已按存储根定义重写"
+        alert.save(update_fields=["resolved_at", "resolution"])
+    return Problem("", loc.name, p.path, "root_file", {"sha512": p.expected},
+                   {"sha512": p.found} if p.found else {"error": what}, source)  # fmt: skip
+
+
+def _republish(problems: list[Problem]) -> list[str]:
+    """Failures and repairs reach the object now: a new version carries them in its PREMIS."""
+    object_ids = sorted({p.object_id for p in problems if p.object_id})
+    done = []
+    for package in Package.objects.filter(object_id__in=object_ids).exclude(status="deleted"):
+        if not package.events.filter(in_object=False).exists():
+            continue
+        replication.mark_changed(package.pk)
+        try:
+            replication.preserve(package.pk)
+        except (ocfl.OCFLError, LocationUnavailable):
+            continue  # the primary copy itself is unusable: the package stays 待保存
+        done.append(package.object_id)
+    return done
+
+
+def _audit_replica(
+    replica: Replica, backend: Location, budget: int, problems: list[Problem]
+) -> tuple[int, int]:
     package, loc = replica.package, replica.location
-    backend = locations.open_location(loc)
     oid = package.object_id
+    before = len(problems)
+    now = timezone.now()
     try:
         inventory = _inventory(replica, backend, problems)
         if inventory is None:
+            _mark(replica, problems[before:], finished=False, now=now)
             return 0, 0
-        root = ocfl.object_root(oid)
-        files = ocfl.content_files(inventory)  # sorted by content path
+        if replica.audit_cursor == 0 or replica.pass_started_at is None:
+            replica.audit_cursor = 0
+            replica.pass_started_at = now
+            Replica.objects.filter(pk=replica.pk).update(pass_started_at=now)
+            _object_files(replica, backend, inventory, problems)
+        try:
+            sm3 = ocfl.sm3_map(backend, oid, inventory)
+        except ocfl.InventoryError:
+            sm3 = {}  # reported by _object_files; SHA-256 is still checked
+        root = ocfl.object_path(backend, oid)
+        files = ocfl.content_files(inventory, sm3)  # sorted by content path
         todo = files[replica.audit_cursor : replica.audit_cursor + budget]
         nbytes, started = 0, time.monotonic()
         for i in range(0, len(todo), _SLICE):
@@ -131,22 +243,111 @@ def _audit_replica(replica: Replica, budget: int, problems: list[Problem]) -> tu
                     problems.append(_damaged(replica, backend, key, kind, expected, got))
             _throttle(nbytes, started)
     except LocationUnavailable as e:
-        locations.open_alert(
-            "unreachable", f"存储位置“{loc.name}”不可达，审计跳过：{e}", location=loc
-        )
+        locations.report_offline(loc, e)
         problems.append(Problem(oid, loc.name, "", "unreachable", {}, {"error": str(e)}))
         return 0, 0
     cursor = replica.audit_cursor + len(todo)
     finished = cursor >= len(files)
-    unrepaired = any(
-        not p.repaired_from and p.object_id == oid and p.location == loc.name for p in problems
-    )
     Replica.objects.filter(pk=replica.pk).update(
         audit_cursor=0 if finished else cursor,
         audited_at=timezone.now() if finished else replica.audited_at,
-        damaged=unrepaired or (replica.damaged and not finished),
     )
+    _mark(replica, problems[before:], finished=finished, now=now)
     return len(todo), nbytes
+
+
+def _mark(replica: Replica, found: list[Problem], *, finished: bool, now: Any) -> None:
+    """`damaged` is set by anything left unrepaired, and cleared only by a finished pass that
+    started after the damage was recorded (by this audit or by verify-object) and found none."""
+    left = [p for p in found if not p.repaired_from]
+    if left:
+        text = "; ".join(f"{_WHAT.get(p.kind, p.kind)}：{p.path}" for p in left[:20])
+        Replica.objects.filter(pk=replica.pk).update(damaged=True, damaged_at=now, error=text)
+        return
+    if not finished or not replica.damaged:
+        return
+    started, damaged_at = replica.pass_started_at, replica.damaged_at
+    if started is not None and (damaged_at is None or damaged_at < started):
+        Replica.objects.filter(pk=replica.pk).update(damaged=False, error="")
+
+
+def _object_files(
+    replica: Replica, backend: Location, inventory: dict[str, Any], problems: list[Problem]
+) -> None:
+    """Everything of the object that is not content: declaration, version inventories and their
+    sidecars, the SM3 list, files no inventory lists. Repaired where a good copy exists."""
+    oid = replica.package.object_id
+    root = ocfl.object_path(backend, oid)
+    for p in ocfl.verify_metadata(backend, oid, inventory):
+        key = f"{root}/{p.path}"
+        found = {"error": p.message}
+        if p.kind == "declaration":
+            backend.put_bytes(key, f"ocfl_object_{ocfl.SPEC_VERSION}\n".encode())
+            problems.append(_record(replica, key, "declaration", {}, found, "OCFL 1.1 规范"))
+        elif p.kind in ("sidecar_mismatch", "missing", "inventory_invalid"):
+            version = p.path.split("/", 1)[0] if "/" in p.path else ""
+            source = _repair_version_inventory(replica, backend, inventory, version)
+            problems.append(_record(replica, key, "inventory", {}, found, source or ""))
+        elif p.kind == "sm3_list":
+            source = _repair_sm3_list(replica, backend, inventory, key)
+            problems.append(_record(replica, key, "sm3_list", {}, found, source or ""))
+        else:  # extra_file: never deleted by the audit, a person decides
+            problems.append(_record(replica, key, "extra_file", {}, found, ""))
+
+
+def _repair_version_inventory(
+    replica: Replica, backend: Location, inventory: dict[str, Any], version: str
+) -> str | None:
+    """Copy vN/inventory.json and its sidecar from a replica where they verify."""
+    oid = replica.package.object_id
+    n = int(version[1:]) if version.startswith("v") else ocfl.head_number(inventory)
+    for other, good in _others(replica):
+        try:
+            good_root = ocfl.object_path(good, oid)
+            if ocfl.read_inventory(good, oid) != inventory:
+                continue
+            if ocfl.check_version_inventory(good, good_root, inventory, n):
+                continue
+            root = ocfl.object_path(backend, oid)
+            for name in (ocfl.INVENTORY, ocfl.SIDECAR):
+                data = good.read_bytes(f"{good_root}/v{n}/{name}")
+                backend.put_bytes(f"{root}/v{n}/{name}", data)
+            if ocfl.check_version_inventory(backend, root, inventory, n):
+                continue
+        except (LocationUnavailable, ocfl.OCFLError, FileNotFoundError):
+            continue
+        return other
+    return None
+
+
+def _repair_sm3_list(
+    replica: Replica, backend: Location, inventory: dict[str, Any], key: str
+) -> str | None:
+    oid = replica.package.object_id
+    content_path = ocfl.sm3_content_path(inventory)
+    sha256 = next(
+        (c.sha256 for c in ocfl.content_files(inventory) if c.content_path == content_path), None
+    )
+    source = _repair(replica, backend, key, {"sha256": sha256} if sha256 else None)
+    if source is None:
+        return None
+    try:
+        ocfl.sm3_map(backend, oid, inventory)
+    except ocfl.InventoryError:
+        return None
+    return source
+
+
+def _others(replica: Replica) -> list[tuple[str, Location]]:
+    """The other replicas of the package at the same version or later, on online locations."""
+    out = []
+    others = Replica.objects.filter(package=replica.package, version__gte=replica.version)
+    for other in others.exclude(pk=replica.pk).select_related("location"):
+        try:
+            out.append((other.location.name, locations.open_location(other.location)))
+        except LocationUnavailable:
+            continue
+    return out
 
 
 def _throttle(nbytes: int, started: float) -> None:
@@ -168,14 +369,14 @@ def _inventory(
     except ocfl.InventoryError as e:
         found = {"error": str(e)}
     source = None
-    for key in ocfl.root_inventory_keys(oid):
+    for key in ocfl.root_inventory_keys(oid, backend):
         source = _repair(replica, backend, key, None)
         if source is None:
             break
     problems.append(
         _record(
             replica,
-            "/".join([ocfl.object_root(oid), "inventory.json"]),
+            ocfl.root_inventory_keys(oid, backend)[0],
             "inventory",
             {},
             found,
@@ -206,9 +407,7 @@ def _repair(
 ) -> str | None:
     """Copy `key` from another replica whose copy verifies (against `expected`, or, for inventory
     files, by reading that replica's inventory successfully). Returns its location's name."""
-    others = Replica.objects.filter(package=replica.package, version__gte=replica.version)
-    for other in others.exclude(pk=replica.pk).select_related("location"):
-        good = locations.open_location(other.location)
+    for name, good in _others(replica):
         try:
             if expected is None:
                 ocfl.read_inventory(good, replica.package.object_id)  # raises when not intact
@@ -217,10 +416,20 @@ def _repair(
             copy_key(good, backend, key)
             if expected is not None and not _matches(hash_keys(backend, [key])[key], expected):
                 continue
-        except (LocationUnavailable, ocfl.InventoryError, FileNotFoundError):
+        except (LocationUnavailable, ocfl.OCFLError, FileNotFoundError):
             continue
-        return other.location.name
+        return name
     return None
+
+
+_WHAT = {
+    "missing": "文件缺失",
+    "fixity": "固定性值不符",
+    "inventory": "清单损坏或缺失",
+    "declaration": "对象声明文件缺失或内容不符",
+    "sm3_list": "SM3 摘要列表损坏或缺失",
+    "extra_file": "清单中没有的文件",
+}
 
 
 def _record(
@@ -232,7 +441,7 @@ def _record(
     source: str,
 ) -> Problem:
     package, loc = replica.package, replica.location
-    what = {"missing": "文件缺失", "fixity": "固定性值不符", "inventory": "清单损坏或缺失"}[kind]
+    what = _WHAT[kind]
     events.record(
         package, "fixity check", "failure", f"{what}：{path}",
         {"path": path, "expected": expected, "found": found}, location=loc.name,
@@ -245,10 +454,10 @@ def _record(
     )
     if source:
         events.record(
-            package, "recovery", "success", f"从存储位置“{source}”的已校验副本修复：{path}",
+            package, "recovery", "success", f"从“{source}”修复：{path}",
             {"path": path, "from": source}, location=loc.name,
         )  # fmt: skip
-        alert.resolved_at, alert.resolution = timezone.now(), f"已从存储位置“{source}”修复"
+        alert.resolved_at, alert.resolution = timezone.now(), f"已从“{source}”修复"
         alert.save(update_fields=["resolved_at", "resolution"])
     else:
         locations.open_alert(

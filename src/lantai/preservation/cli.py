@@ -41,9 +41,8 @@ def location(
         for loc in StorageLocation.objects.all():
             where = loc.path or f"{loc.s3_url}/{loc.bucket}/{loc.prefix}".rstrip("/")
             flags = ("主" if loc.is_primary else "") + ("必需" if loc.required else "可选")
-            click.echo(
-                f"{loc.name}\t{loc.kind}\t{flags}\t{'在线' if loc.online else '离线'}\t{where}"
-            )
+            state = "在线" if loc.online else f"离线（{loc.last_error}）"
+            click.echo(f"{loc.name}\t{loc.kind}\t{flags}\t{state}\t{where}\t标识 {loc.identity}")
         return
     if not name:
         raise click.UsageError("location add 需要名称 NAME")
@@ -77,19 +76,35 @@ def preserve() -> None:
 @click.option("--location", "location_name", default=None, help="Only this location.")
 @click.option("--json", "as_json", is_flag=True)
 def audit(limit: int | None, location_name: str | None, as_json: bool) -> None:
-    """A bounded fixity-audit pass: exit 0 when everything checked is intact (after the repairs
-    it made, which it reports), 1 when damage remains."""
+    """A bounded fixity-audit pass: exit 0 when everything is intact (after the repairs it made,
+    which it reports); 1 while any damage, offline required location or unrepaired problem
+    remains (including replicas still marked damaged by earlier checks)."""
     django_setup()
+    from dataclasses import asdict
+
     from lantai.core.audit import acting_as
     from lantai.preservation.audit import run_audit
+    from lantai.preservation.models import Replica
 
     with acting_as(cli_actor()):
         run = run_audit(limit, location=location_name)
-    unrepaired = [d for d in run.details if not d["repaired_from"]]
+    outcome = run.outcome  # type: ignore[attr-defined]
+    unrepaired = [asdict(p) for p in outcome.unrepaired]
+    offline_required = [o for o in outcome.offline if o["required"]]
+    damaged = Replica.objects.filter(damaged=True).select_related("package", "location")
+    if location_name:
+        damaged = damaged.filter(location__name=location_name)
+    damaged_replicas = [
+        {"object_id": r.package.object_id, "location": r.location.name, "error": r.error}
+        for r in damaged.order_by("pk")
+    ]
+    failed = bool(unrepaired or offline_required or damaged_replicas)
     if as_json:
         echo_json({
-            "files": run.files, "bytes": run.bytes, "replicas": run.replicas,
+            "ok": not failed, "files": run.files, "bytes": run.bytes, "replicas": run.replicas,
             "problems": run.problems, "repaired": run.repaired, "unrepaired": len(unrepaired),
+            "unrepaired_problems": unrepaired, "offline": outcome.offline,
+            "damaged_replicas": damaged_replicas, "republished": outcome.republished,
             "details": run.details,
         })  # fmt: skip
     else:
@@ -100,7 +115,12 @@ def audit(limit: int | None, location_name: str | None, as_json: bool) -> None:
         for d in run.details:
             action = f"已从“{d['repaired_from']}”修复" if d["repaired_from"] else "未修复"
             click.echo(f"  [{d['kind']}] {d['location']} {d['path']}：{action}")
-    sys.exit(1 if unrepaired else 0)
+        for o in outcome.offline:
+            need = "必需" if o["required"] else "可选"
+            click.echo(f"  [离线] {need}存储位置“{o['location']}”：{o['error']}")
+        for r in damaged_replicas:
+            click.echo(f"  [损坏] {r['location']} {r['object_id']}：{r['error'] or '尚未修复'}")
+    sys.exit(1 if failed else 0)
 
 
 @storage.command("verify-object")
@@ -129,26 +149,51 @@ def verify_object(object_id: str, as_json: bool) -> None:
 @click.option("--into", "into_url", required=True, help="DATABASE_URL of an empty database")
 @click.option(
     "--from-path", "from_path", default=None, type=click.Path(path_type=Path, file_okay=False),
-    help="OCFL storage root to read (default: the data directory's own)",
+    help="A surviving local OCFL storage root (default: the data directory's own)",
 )  # fmt: skip
-def rebuild_catalog(into_url: str, from_path: Path | None) -> None:
-    """Rebuild the whole catalogue from the OCFL objects alone into an empty database."""
+@click.option(
+    "--from-location", "from_location", default=None,
+    help="A surviving location by name: declared in LANTAI_STORAGE_LOCATIONS or added to the "
+    "target database before",
+)  # fmt: skip
+def rebuild_catalog(into_url: str, from_path: Path | None, from_location: str | None) -> None:
+    """Rebuild the catalogue, the working files and the surviving location's replicas from one
+    surviving location into an empty database (then run `storage preserve` and `storage audit`
+    on the rebuilt system: docs/operator-guide.md, disaster recovery)."""
     django_setup()
-    from django.conf import settings
-
     from lantai.preservation.rebuild import RebuildError
     from lantai.preservation.rebuild import rebuild_catalog as rebuild
-    from lantai.preservation.storage import LocalLocation
 
-    root = from_path or Path(settings.PRESERVATION_ROOT)
-    if not (root / "0=ocfl_1.1").exists():
-        click.echo(f"“{root}”不是 OCFL 存储根目录（缺少 0=ocfl_1.1）", err=True)
-        sys.exit(2)
     try:
-        counts = rebuild(LocalLocation("source", root), into_url)
+        counts = rebuild(into_url, from_path=from_path, from_location=from_location)
     except RebuildError as e:
-        raise click.ClickException(str(e)) from e
+        click.echo(f"重建失败：{e}", err=True)
+        sys.exit(2)
     echo_json(counts)
+
+
+@storage.command("drill")
+@click.option("--sample", default=None, type=int, help="Packages to restore (default 20).")
+@click.option("--json", "as_json", is_flag=True)
+def drill(sample: int | None, as_json: bool) -> None:
+    """The yearly recovery exercise: fully restore a random sample of packages from every
+    replica into scratch and compare file by file with the catalogue (SM3, SHA-256, metadata).
+    Exit 0 only when every sampled package restored and matched; an empty sample is not a pass."""
+    django_setup()
+    from lantai.core.audit import acting_as
+    from lantai.preservation import drill as recovery
+
+    with acting_as(cli_actor()):
+        result = recovery.run_drill(sample)
+    if as_json:
+        echo_json(result)
+    else:
+        click.echo(recovery.summary_zh(result))
+        for p in result["packages"]:
+            for r in p["replicas"]:
+                if r["result"] != "pass":
+                    click.echo(f"  {p['object_id']} @ {r['location']}：{r['reason']}")
+    sys.exit(0 if result["result"] == "pass" else 1)
 
 
 @storage.command("check")

@@ -15,6 +15,10 @@ class StorageLocation(models.Model):
 
     KINDS = [("local", _("本地目录")), ("s3", _("S3 对象存储"))]
     name = models.CharField(_("名称"), max_length=64, unique=True)
+    # Written into the location's marker (lantai-location.json, decision 0020): the location is
+    # online only while the marker there names this identity.
+    identity = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    marker_at = models.DateTimeField(null=True, blank=True)  # when the marker was written
     kind = models.CharField(_("类型"), max_length=8, choices=KINDS)
     path = models.CharField(_("目录"), max_length=500, blank=True)
     s3_url = models.CharField(_("S3 地址"), max_length=300, blank=True)
@@ -82,10 +86,12 @@ class Replica(models.Model):
     location = models.ForeignKey(StorageLocation, on_delete=models.PROTECT, related_name="+")
     version = models.PositiveIntegerField(default=0)  # highest version verified complete here
     damaged = models.BooleanField(default=False)  # a problem was found that could not be repaired
+    damaged_at = models.DateTimeField(null=True, blank=True)  # when `damaged` was last set
     error = models.TextField(blank=True)
     verified_at = models.DateTimeField(null=True, blank=True)
     audited_at = models.DateTimeField(null=True, blank=True)  # last finished audit pass
     audit_cursor = models.PositiveIntegerField(default=0)  # files done in the unfinished pass
+    pass_started_at = models.DateTimeField(null=True, blank=True)  # start of the current pass
     claimed_by = models.CharField(max_length=64, blank=True)  # the auditor holding it now
     claimed_until = models.DateTimeField(null=True, blank=True)
 
@@ -139,6 +145,8 @@ class Alert(models.Model):
         ("low_space", _("存储空间不足")),
         ("repair_failed", _("无法修复")),
         ("policy", _("存储策略未满足")),
+        ("offline", _("存储位置离线或标识不符")),
+        ("working_copy", _("工作副本与目录摘要不符")),
     ]
     kind = models.CharField(max_length=16, choices=KINDS)
     message = models.TextField()
@@ -159,6 +167,10 @@ class DeletionRequest(models.Model):
 
     STATUSES = [("requested", _("待审批")), ("approved", _("已批准")), ("rejected", _("已驳回"))]
     package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="deletions")
+    # What goes (decision 0021): record ids (a 案卷 with its 卷内文件) and component ids; both
+    # empty = the whole package. Ids, not foreign keys: the rows are gone after approval.
+    records = models.JSONField(default=list, blank=True)
+    components = models.JSONField(default=list, blank=True)
     reason = models.TextField(_("理由"))
     status = models.CharField(max_length=16, choices=STATUSES, default="requested")
     requested_by = models.ForeignKey(

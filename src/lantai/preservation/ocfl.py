@@ -2,11 +2,13 @@
 any OCFL library.
 
 One OCFL object per archival package. The storage root uses the community extension
-0004-hashed-n-tuple-storage-layout (sha256 of the object id, three tuples of three characters, full
-digest as the object directory). Inventories use sha512 for content addressing and carry sha256 and
-SM3 (GB/T 32905) in their fixity block; SM3 is not in the OCFL digest table nor in extension
-0001-digest-algorithms, so the storage root documents it as the local extension
-``lantai-sm3-digest-algorithm`` (see docs/decisions/0011-ocfl-package-layout.md).
+0003-hash-and-id-n-tuple-storage-layout (sha256 of the object id, three tuples of three characters,
+then the percent-encoded id as the object directory); roots written before decision 0020 use 0004
+(the full digest as the object directory) and stay readable. Inventories use sha512 for content
+addressing and carry sha256 in their fixity block. SM3 (GB/T 32905) is in neither the OCFL digest
+table nor extension 0001, so it lives in a content file of every version, ``lantai/fixity-sm3.json``
+(content path -> SM3), covered by the inventory's own digests; the inventory stays strictly valid
+(docs/decisions/0011-ocfl-package-layout.md, 0020-preservation-without-silent-damage.md).
 
 Commit protocol (works on S3, which has no rename): a new version's content and its version
 inventory (+ sidecar) are written first, the object's root ``inventory.json`` then its sidecar last.
@@ -17,10 +19,12 @@ at a time is the caller's job (the catalogue holds the lock).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import re
+import weakref
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +36,7 @@ from .storage import Location, ObjectMissing
 __all__ = [
     "CHUNK",
     "ContentFile",
+    "ContentMismatch",
     "Digests",
     "Inventory",
     "InventoryError",
@@ -39,6 +44,8 @@ __all__ = [
     "ObjectDamaged",
     "ObjectNotFound",
     "Problem",
+    "check_root",
+    "check_version_inventory",
     "cleanup_incomplete",
     "content_files",
     "hash_bytes",
@@ -50,12 +57,19 @@ __all__ = [
     "init_root",
     "logical_state",
     "object_ids",
+    "object_path",
     "object_root",
+    "repair_root",
+    "root_files",
+    "root_layout",
     "open_file",
     "read_inventory",
     "read_logical",
     "root_inventory_keys",
+    "sm3_content_path",
+    "sm3_map",
     "verify_content_file",
+    "verify_metadata",
     "verify_object",
     "write_version",
 ]
@@ -65,22 +79,35 @@ ROOT_DECLARATION = "0=ocfl_1.1"
 OBJECT_DECLARATION = "0=ocfl_object_1.1"
 INVENTORY_TYPE = "https://ocfl.io/1.1/spec/#inventory"
 DIGEST_ALGORITHM = "sha512"
-FIXITY_ALGORITHMS = ("sha256", "sm3")
+FIXITY_ALGORITHMS = ("sha256",)  # registered OCFL names only: the inventory stays strictly valid
+SM3_FILE = "lantai/fixity-sm3.json"  # logical path of each version's SM3 list
 CONTENT_DIRECTORY = "content"  # the OCFL default, so inventories leave out contentDirectory
 INVENTORY = "inventory.json"
 SIDECAR = f"inventory.json.{DIGEST_ALGORITHM}"
 CHUNK = 1 << 20
 
-LAYOUT_EXTENSION = "0004-hashed-n-tuple-storage-layout"
+LAYOUT_EXTENSION = "0003-hash-and-id-n-tuple-storage-layout"
 LAYOUT_CONFIG: dict[str, Any] = {
     "extensionName": LAYOUT_EXTENSION,
+    "digestAlgorithm": "sha256",
+    "tupleSize": 3,
+    "numberOfTuples": 3,
+}
+LAYOUT_DESCRIPTION = (
+    "OCFL object roots are three 3-character tuples of the sha256 digest of the object id followed "
+    "by the percent-encoded object id (community extension 0003-hash-and-id-n-tuple-storage-layout)"
+)
+# Storage roots written before decision 0020: read, audited and extended, never created any more.
+LEGACY_LAYOUT = "0004-hashed-n-tuple-storage-layout"
+LEGACY_LAYOUT_CONFIG: dict[str, Any] = {
+    "extensionName": LEGACY_LAYOUT,
     "digestAlgorithm": "sha256",
     "tupleSize": 3,
     "numberOfTuples": 3,
     "shortObjectRoot": False,
 }
 SM3_EXTENSION = "lantai-sm3-digest-algorithm"
-SM3_CONFIG: dict[str, Any] = {
+LEGACY_SM3_CONFIG: dict[str, Any] = {
     "extensionName": SM3_EXTENSION,
     "digestAlgorithms": {
         "sm3": {
@@ -92,22 +119,28 @@ SM3_CONFIG: dict[str, Any] = {
 }
 SM3_DOCUMENT = f"""# {SM3_EXTENSION}
 
-Local OCFL extension of the Lantai (兰台) digital archives system.
+SM3 digests in this OCFL storage root (Lantai 兰台 digital archives system).
 
-OCFL 1.1 (section 3.5.4, E056) allows fixity block keys from the Digests table or from a table
-given in an Extension. This extension adds one name to that table:
+SM3 (GB/T 32905-2016, ISO/IEC 10118-3:2018; 256-bit digest written as 64 lowercase hexadecimal
+characters) is required for Chinese archival fixity but is neither in the OCFL 1.1 digest table nor
+in community extension 0001-digest-algorithms. To keep every inventory strictly valid, inventories
+carry only `sha512` (content addressing) and `sha256` (fixity); the SM3 digests of an object are in
+its own content: every version holds the logical file `{SM3_FILE}`, a JSON object
 
-| Digest Algorithm Name | Note |
-| --- | --- |
-| `sm3` | SM3 cryptographic hash, GB/T 32905-2016 (ISO/IEC 10118-3:2018), 256-bit digest as 64 lowercase hexadecimal characters |
+    {{"algorithm": "sm3", "standard": "GB/T 32905-2016", "object": <id>, "version": "vN",
+     "files": {{<content path>: <SM3>, ...}}}}
 
-Every inventory in this storage root carries `sha256` and `sm3` values for every content file in
-its `fixity` block; content addressing uses `sha512`. SM3 test vector: the digest of the three
-bytes "abc" is 66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0.
+listing the SM3 of every content path of the object up to that version except the file itself,
+which the inventory covers by sha512 and sha256. Objects written before 2026-12 also carry `sm3`
+values in their inventories' fixity blocks.
+
+SM3 test vector: the digest of the three bytes "abc" is
+66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0.
 """
 
 _VERSION = re.compile(r"^v([1-9][0-9]*)$")
-_OBJECT_INVENTORY = re.compile(r"^([0-9a-f]{3}/){3}[0-9a-f]{64}/inventory\.json$")
+_OBJECT_INVENTORY = re.compile(r"^([0-9a-f]{3}/){3}[^/]+/inventory\.json$")
+_ENCAPSULATION_SAFE = re.compile(r"[A-Za-z0-9_-]")
 
 Inventory = dict[str, Any]
 Source = Path | bytes
@@ -198,13 +231,56 @@ def hash_bytes(data: bytes) -> Digests:
 # --- storage root and layout ---------------------------------------------------------------------
 
 
-def object_root(object_id: str) -> str:
-    """The object's directory under the storage root (extension 0004, sha256, 3 x 3, full digest)."""
+def object_root(object_id: str, layout: str = LAYOUT_EXTENSION) -> str:
+    """The object's directory under the storage root: extension 0003 (sha256, 3 x 3 tuples, then
+    the id with every character outside A-Z a-z 0-9 - _ percent-encoded as UTF-8 bytes, cut at 100
+    characters plus "-<digest>"), or, for roots written before decision 0020, 0004 (the digest)."""
     if not object_id:
         raise OCFLError("OCFL 对象标识不能为空")
     digest = hashlib.sha256(object_id.encode("utf-8")).hexdigest()
     tuples = [digest[i * 3 : i * 3 + 3] for i in range(3)]
-    return "/".join([*tuples, digest])
+    if layout == LEGACY_LAYOUT:
+        return "/".join([*tuples, digest])
+    if layout != LAYOUT_EXTENSION:
+        raise OCFLError(f"不支持的存储布局：{layout}")
+    encoded = "".join(
+        c if _ENCAPSULATION_SAFE.fullmatch(c) else "".join(f"%{b:02x}" for b in c.encode("utf-8"))
+        for c in object_id
+    )
+    if len(encoded) > 100:
+        encoded = f"{encoded[:100]}-{digest}"
+    return "/".join([*tuples, encoded])
+
+
+_layouts: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def root_layout(location: Location) -> str:
+    """The storage layout extension of the location's root (read once per Location object)."""
+    try:
+        return _layouts[location]
+    except (KeyError, TypeError):
+        pass
+    layout = LAYOUT_EXTENSION
+    try:
+        name = json.loads(location.read_bytes("ocfl_layout.json")).get("extension")
+        if name in (LAYOUT_EXTENSION, LEGACY_LAYOUT):
+            layout = name
+    except (ObjectMissing, ValueError, AttributeError):
+        if location.size(f"extensions/{LEGACY_LAYOUT}/config.json") is not None:
+            layout = LEGACY_LAYOUT
+    with contextlib.suppress(TypeError):  # a backend that cannot be weakly referenced
+        _layouts[location] = layout
+    return layout
+
+
+def _root(location: Location, object_id: str) -> str:
+    return object_root(object_id, root_layout(location))
+
+
+def object_path(location: Location, object_id: str) -> str:
+    """The object's directory on this location (its root's layout)."""
+    return _root(location, object_id)
 
 
 def _json_bytes(data: Mapping[str, Any]) -> bytes:
@@ -212,39 +288,74 @@ def _json_bytes(data: Mapping[str, Any]) -> bytes:
     return (json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
-def _root_files() -> dict[str, bytes]:
-    layout = {
-        "extension": LAYOUT_EXTENSION,
-        "description": "OCFL object roots are three 3-character tuples of the sha256 digest of the "
-        "object id followed by the full digest (community extension 0004-hashed-n-tuple-storage-layout)",
-    }
+def root_files(layout: str = LAYOUT_EXTENSION) -> dict[str, bytes]:
+    """Every file of a storage root with this layout, byte for byte (the identity marker aside)."""
+    if layout == LEGACY_LAYOUT:
+        description = (
+            "OCFL object roots are three 3-character tuples of the sha256 digest of the "
+            "object id followed by the full digest (community extension 0004-hashed-n-tuple-storage-layout)"
+        )
+        return {
+            ROOT_DECLARATION: f"ocfl_{SPEC_VERSION}\n".encode(),
+            "ocfl_layout.json": _json_bytes(
+                {"extension": LEGACY_LAYOUT, "description": description}
+            ),
+            f"extensions/{LEGACY_LAYOUT}/config.json": _json_bytes(LEGACY_LAYOUT_CONFIG),
+            f"extensions/{SM3_EXTENSION}/config.json": _json_bytes(LEGACY_SM3_CONFIG),
+        }
     return {
         ROOT_DECLARATION: f"ocfl_{SPEC_VERSION}\n".encode(),
-        "ocfl_layout.json": _json_bytes(layout),
+        "ocfl_layout.json": _json_bytes(
+            {"extension": LAYOUT_EXTENSION, "description": LAYOUT_DESCRIPTION}
+        ),
         f"extensions/{LAYOUT_EXTENSION}/config.json": _json_bytes(LAYOUT_CONFIG),
-        f"extensions/{SM3_EXTENSION}/config.json": _json_bytes(SM3_CONFIG),
         f"{SM3_EXTENSION}.md": SM3_DOCUMENT.encode("utf-8"),
     }
 
 
-def init_root(location: Location) -> None:
+def init_root(location: Location, layout: str = LAYOUT_EXTENSION) -> None:
     """Declare an OCFL 1.1 storage root on an empty location; on an existing root, check that it
-    uses this layout and add any missing description file. Declaration last: a half-initialised
-    root is not yet a root."""
-    files = _root_files()
+    uses a layout this module reads and add any missing description file. Declaration last: a
+    half-initialised root is not yet a root. Only for a location being added: an existing
+    location whose root has gone (an empty mount point) is offline, never initialised again
+    (decision 0020)."""
     if location.size(ROOT_DECLARATION) is not None:
-        if location.read_bytes(ROOT_DECLARATION) != files[ROOT_DECLARATION]:
+        if location.read_bytes(ROOT_DECLARATION) != f"ocfl_{SPEC_VERSION}\n".encode():
             raise OCFLError(f"存储位置 {location.name} 不是 OCFL {SPEC_VERSION} 存储根")
-        layout = json.loads(location.read_bytes("ocfl_layout.json"))
-        if layout.get("extension") != LAYOUT_EXTENSION:
-            raise OCFLError(
-                f"存储位置 {location.name} 使用了其他存储布局：{layout.get('extension')}"
-            )
+        declared = json.loads(location.read_bytes("ocfl_layout.json")).get("extension")
+        if declared not in (LAYOUT_EXTENSION, LEGACY_LAYOUT):
+            raise OCFLError(f"存储位置 {location.name} 使用了其他存储布局：{declared}")
+        files = root_files(str(declared))
+    else:  # a new root; `layout` LEGACY_LAYOUT only to match the other roots of an older site
+        files = root_files(layout)
     for key, data in files.items():
         if key != ROOT_DECLARATION and location.size(key) is None:
             location.put_bytes(key, data)
     if location.size(ROOT_DECLARATION) is None:
         location.put_bytes(ROOT_DECLARATION, files[ROOT_DECLARATION])
+
+
+def check_root(location: Location) -> list[Problem]:
+    """The storage root's own files against what they must hold, byte for byte."""
+    problems = []
+    for key, data in root_files(root_layout(location)).items():
+        try:
+            found = location.read_bytes(key)
+        except ObjectMissing:
+            problems.append(Problem("missing", key, expected=_sha512(data)))
+            continue
+        if found != data:
+            problems.append(
+                Problem("digest_mismatch", key, _sha512(data), _sha512(found), "sha512")
+            )
+    return problems
+
+
+def repair_root(location: Location, keys: list[str]) -> None:
+    """Rewrite storage-root files from their definition (they are the same on every replica)."""
+    files = root_files(root_layout(location))
+    for key in sorted(keys, key=lambda k: k == ROOT_DECLARATION):  # the declaration last
+        location.put_bytes(key, files[key])
 
 
 # --- writing -------------------------------------------------------------------------------------
@@ -296,6 +407,19 @@ def _empty_inventory(object_id: str) -> Inventory:
     }
 
 
+class ContentMismatch(OCFLError):
+    """Files handed to `write_version` do not hash to the digests the caller expected (a working
+    copy that changed since it was catalogued). Nothing was written."""
+
+    def __init__(self, mismatches: list[tuple[str, str, str]]) -> None:
+        self.mismatches = mismatches  # (logical path, expected SM3, found SM3)
+        first = mismatches[0]
+        super().__init__(
+            f"{len(mismatches)} 个文件与目录中的 SM3 摘要不符（如 {first[0]}：应为 {first[1]}，"
+            f"实为 {first[2]}），拒绝写入新版本"
+        )
+
+
 def write_version(
     location: Location,
     object_id: str,
@@ -305,15 +429,28 @@ def write_version(
     user_name: str,
     user_address: str | None,
     created: datetime,
+    expected_sm3: Mapping[str, str] | None = None,
 ) -> Inventory:
     """Write the complete new state `files` (logical path -> local file or bytes) as the next version
     of the object (v1 when it does not exist yet) and return the new inventory.
 
-    Content already in the object (same sha512) is referenced, not uploaded again. Leftovers of an
-    interrupted earlier write are removed first."""
+    Every file is hashed first; when `expected_sm3` (logical path -> SM3) names a file whose SM3
+    differs, ContentMismatch is raised before anything is written. Content already in the object
+    (same sha512) is referenced, not uploaded again. The version also gets `lantai/fixity-sm3.json`
+    (SM3 of every content path). Leftovers of an interrupted earlier write are removed first."""
+    if SM3_FILE in files:
+        raise OCFLError(f"逻辑路径 {SM3_FILE} 由 OCFL 模块写入，不能由调用方提供")
     paths = sorted(files)
-    _check_logical_paths(paths)
-    root = object_root(object_id)
+    _check_logical_paths([*paths, SM3_FILE])
+    digests = {logical: _hash_source(files[logical]) for logical in paths}
+    mismatches = [
+        (logical, want.lower(), digests[logical].sm3)
+        for logical, want in sorted((expected_sm3 or {}).items())
+        if logical in digests and digests[logical].sm3 != want.lower()
+    ]
+    if mismatches:
+        raise ContentMismatch(mismatches)
+    root = _root(location, object_id)
     cleanup_incomplete(location, object_id)
     try:
         previous = read_inventory(location, object_id)
@@ -321,25 +458,39 @@ def write_version(
         previous = _empty_inventory(object_id)
     if previous["id"] != object_id:
         raise ObjectDamaged(f"{root}：清单中的对象标识 {previous['id']!r} 与 {object_id!r} 不符")
+    sm3 = sm3_map(location, object_id, previous) if previous["head"] != "v0" else {}
 
     version = f"v{_version_number(previous['head']) + 1}"
-    inventory: Inventory = json.loads(
-        json.dumps(previous)
-    )  # deep copy; the old one stays as it was
+    inventory: Inventory = json.loads(json.dumps(previous))  # deep copy; the old one stays
     inventory["head"] = version
+    fixity = inventory.setdefault("fixity", {})
+    fixity.pop("sm3", None)  # written before decision 0020: moved into lantai/fixity-sm3.json
     state: dict[str, list[str]] = {}
-    for logical in paths:
-        source = files[logical]
-        d = _hash_source(source)
+
+    def add(logical: str, source: Source, d: Digests) -> None:
         state.setdefault(d.sha512, []).append(logical)
         if d.sha512 in inventory["manifest"]:
-            continue  # deduplicated: already stored in this or an earlier version
+            return  # deduplicated: already stored in this or an earlier version
         content_path = f"{version}/{CONTENT_DIRECTORY}/{logical}"
         _put(location, f"{root}/{content_path}", source)
         inventory["manifest"][d.sha512] = [content_path]
         for algorithm in FIXITY_ALGORITHMS:
-            block = inventory.setdefault("fixity", {}).setdefault(algorithm, {})
-            block.setdefault(d.get(algorithm), []).append(content_path)
+            fixity.setdefault(algorithm, {}).setdefault(d.get(algorithm), []).append(content_path)
+        if logical != SM3_FILE:
+            sm3[content_path] = d.sm3
+
+    for logical in paths:
+        add(logical, files[logical], digests[logical])
+    listing = _json_bytes(
+        {
+            "algorithm": "sm3",
+            "standard": "GB/T 32905-2016",
+            "object": object_id,
+            "version": version,
+            "files": dict(sorted(sm3.items())),
+        }
+    )
+    add(SM3_FILE, listing, hash_bytes(listing))
     user = {"name": user_name} | ({"address": user_address} if user_address else {})
     inventory["versions"][version] = {
         "created": _created(created),
@@ -349,6 +500,49 @@ def write_version(
     }
     _commit(location, root, version, inventory, first=previous["head"] == "v0")
     return inventory
+
+
+def sm3_map(location: Location, object_id: str, inventory: Inventory) -> dict[str, str]:
+    """Content path -> SM3 for every content file of the object: the values in the head version's
+    lantai/fixity-sm3.json (checked against its sha512 in the manifest), the SM3 of that list itself,
+    and, for objects written before decision 0020, the inventory's `sm3` fixity values.
+
+    InventoryError when the SM3 list is missing or does not match the manifest."""
+    out = {
+        cp: digest
+        for digest, content_paths in inventory.get("fixity", {}).get("sm3", {}).items()
+        for cp in content_paths
+    }
+    version = _version_block(inventory, None)
+    listed = [d for d, logicals in version["state"].items() if SM3_FILE in logicals]
+    if not listed:
+        if not out:
+            raise InventoryError(f"OCFL 对象 {object_id} 的 {inventory['head']} 没有 {SM3_FILE}")
+        return out
+    content_path = inventory["manifest"][listed[0]][0]
+    key = f"{_root(location, object_id)}/{content_path}"
+    try:
+        data = location.read_bytes(key)
+    except ObjectMissing as e:
+        raise InventoryError(f"{content_path}（SM3 摘要列表）缺失") from e
+    if _sha512(data) != listed[0]:
+        raise InventoryError(f"{content_path}（SM3 摘要列表）与清单中的 sha512 不符")
+    try:
+        listing = json.loads(data.decode("utf-8"))
+        out.update({str(k): str(v).lower() for k, v in listing["files"].items()})
+    except (ValueError, KeyError, AttributeError) as e:
+        raise InventoryError(f"{content_path}（SM3 摘要列表）无法读取：{e}") from e
+    out[content_path] = hash_bytes(data).sm3  # the list itself: its sha512 was checked above
+    return out
+
+
+def sm3_content_path(inventory: Inventory) -> str | None:
+    """The content path of the head version's SM3 list, None for objects without one."""
+    version = _version_block(inventory, None)
+    for digest, logicals in version["state"].items():
+        if SM3_FILE in logicals:
+            return str(inventory["manifest"][digest][0])
+    return None
 
 
 def _commit(location: Location, root: str, version: str, inventory: Inventory, first: bool) -> None:
@@ -378,10 +572,10 @@ def _version_name(version: str | int) -> str:
     return f"v{version}" if isinstance(version, int) else version
 
 
-def root_inventory_keys(object_id: str) -> list[str]:
+def root_inventory_keys(object_id: str, location: Location | None = None) -> list[str]:
     """The keys of the root inventory and its sidecar, in the order they must be written (last,
-    when copying an object to another location)."""
-    root = object_root(object_id)
+    when copying an object to another location); with `location`, in that root's layout."""
+    root = object_root(object_id) if location is None else _root(location, object_id)
     return [f"{root}/{INVENTORY}", f"{root}/{SIDECAR}"]
 
 
@@ -393,7 +587,7 @@ def read_inventory(
 
     ObjectNotFound when the object (or version) is not committed; InventoryError when the file is
     unreadable or does not match its sidecar (restore it from a replica)."""
-    root = object_root(object_id)
+    root = _root(location, object_id)
     directory = root if version is None else f"{root}/{_version_name(version)}"
     try:
         data = location.read_bytes(f"{directory}/{INVENTORY}")
@@ -463,21 +657,28 @@ def _fixity_by_path(inventory: Inventory) -> dict[str, dict[str, str]]:
     return out
 
 
-def content_files(inventory: Inventory) -> list[ContentFile]:
-    """Every content file the inventory lists, sorted by content path; what an auditor checks."""
+def content_files(inventory: Inventory, sm3: Mapping[str, str] | None = None) -> list[ContentFile]:
+    """Every content file the inventory lists, sorted by content path; what an auditor checks.
+    SM3 values come from `sm3` (see `sm3_map`) or, in objects written before decision 0020, from
+    the inventory's fixity block."""
     fixity = _fixity_by_path(inventory)
+    sm3 = sm3 or {}
     out = []
     for digest, content_paths in inventory["manifest"].items():
         for cp in content_paths:
             f = fixity.get(cp, {})
-            out.append(ContentFile(cp, digest, f.get("sha256"), f.get("sm3")))
+            out.append(ContentFile(cp, digest, f.get("sha256"), sm3.get(cp) or f.get("sm3")))
     return sorted(out, key=lambda c: c.content_path)
 
 
-def logical_state(inventory: Inventory, version: str | int | None = None) -> dict[str, ContentFile]:
+def logical_state(
+    inventory: Inventory,
+    version: str | int | None = None,
+    sm3: Mapping[str, str] | None = None,
+) -> dict[str, ContentFile]:
     """Logical path -> its stored file, for the head or a given version."""
     by_digest: dict[str, ContentFile] = {}
-    for c in content_files(inventory):
+    for c in content_files(inventory, sm3):
         by_digest.setdefault(c.sha512, c)
     state = _version_block(inventory, version)["state"]
     return {
@@ -495,7 +696,7 @@ def open_file(
         raise ObjectNotFound(
             f"OCFL 对象 {object_id} 的 {version or inventory['head']} 中没有文件 {logical_path}"
         )
-    return location.open(f"{object_root(object_id)}/{state[logical_path].content_path}")
+    return location.open(f"{_root(location, object_id)}/{state[logical_path].content_path}")
 
 
 def read_logical(
@@ -548,7 +749,7 @@ def cleanup_incomplete(location: Location, object_id: str) -> list[str]:
     a commit whose root sidecar was not yet rewritten. Without one: delete the half-written first
     version, unless a second version exists (then the root inventory was lost, not never written:
     ObjectDamaged, restore from a replica)."""
-    root = object_root(object_id)
+    root = _root(location, object_id)
     keys = list(location.list(root))
     try:
         head = _head_number(location, object_id, verify=False)
@@ -604,7 +805,7 @@ class Problem:
     """One finding of `verify_object`."""
 
     kind: str  # missing | digest_mismatch | sidecar_mismatch | extra_file | incomplete_version
-    #            | inventory_invalid | declaration
+    #            | inventory_invalid | declaration | sm3_list
     path: str  # relative to the object root
     expected: str = ""
     found: str = ""
@@ -620,6 +821,7 @@ class Problem:
             "incomplete_version": "未提交的版本（中断的写入）",
             "inventory_invalid": "清单无效",
             "declaration": "对象声明文件缺失或内容不符",
+            "sm3_list": "SM3 摘要列表损坏或缺失",
         }[self.kind]
         detail = f"：应为 {self.expected}，实为 {self.found}" if self.expected or self.found else ""
         return f"{self.path} {what}{detail}"
@@ -627,7 +829,7 @@ class Problem:
 
 def verify_content_file(location: Location, object_id: str, content: ContentFile) -> list[Problem]:
     """Re-hash one stored file and compare every digest the inventory holds for it."""
-    key = f"{object_root(object_id)}/{content.content_path}"
+    key = f"{_root(location, object_id)}/{content.content_path}"
     try:
         with location.open(key) as fh:
             found = hash_stream(fh)
@@ -668,36 +870,93 @@ def _check_inventory_file(location: Location, root: str, directory: str) -> list
     return []
 
 
-def verify_object(location: Location, object_id: str) -> list[Problem]:
-    """Everything wrong with the stored object; an empty list means it is intact. Re-hashes every
-    content file (sha512 from the manifest, sha256 and SM3 from fixity)."""
-    root = object_root(object_id)
+def check_version_inventory(
+    location: Location, root: str, inventory: Inventory, n: int
+) -> list[Problem]:
+    """vN/inventory.json against its sidecar and against the root inventory: same id and digest
+    algorithm, head vN, versions v1..vN equal to the root's, manifest a part of the root's."""
+    problems = _check_inventory_file(location, root, f"v{n}")
+    if problems:
+        return problems
+    path = f"v{n}/{INVENTORY}"
     try:
-        inventory = read_inventory(location, object_id, verify=False)
-        head = head_number(inventory)
-    except (ValueError, KeyError, OCFLError) as e:
-        return [Problem("inventory_invalid", INVENTORY, found=str(e))]
+        vinv = json.loads(location.read_bytes(f"{root}/{path}").decode("utf-8"))
+        names = [f"v{i}" for i in range(1, n + 1)]
+        reasons = []
+        if vinv.get("id") != inventory.get("id") or vinv.get("head") != f"v{n}":
+            reasons.append("对象标识或 head 与根清单不符")
+        if vinv.get("digestAlgorithm") != inventory.get("digestAlgorithm"):
+            reasons.append("摘要算法与根清单不符")
+        if vinv.get("versions") != {v: inventory["versions"].get(v) for v in names}:
+            reasons.append("版本记录与根清单不符")
+        manifest = inventory["manifest"]
+        if any(manifest.get(d) != cps for d, cps in vinv.get("manifest", {}).items()):
+            reasons.append("内容清单不是根清单的一部分")
+    except (ValueError, KeyError, AttributeError, TypeError) as e:
+        reasons = [f"无法读取：{e}"]
+    return [Problem("inventory_invalid", path, found="；".join(reasons))] if reasons else []
+
+
+def verify_metadata(
+    location: Location, object_id: str, inventory: Inventory, *, incomplete: bool = False
+) -> list[Problem]:
+    """Every file of the object that is not content, checked without re-hashing content: the
+    object declaration, the root and every version inventory with their sidecars, the SM3 list,
+    and files no inventory lists (files of uncommitted versions only with `incomplete`: they may
+    belong to a write in progress)."""
+    root = _root(location, object_id)
+    head = head_number(inventory)
     problems: list[Problem] = []
     if inventory.get("id") != object_id:
         problems.append(
             Problem("inventory_invalid", INVENTORY, object_id, str(inventory.get("id")))
         )
     declaration = f"ocfl_object_{SPEC_VERSION}\n".encode()
-    if location.size(f"{root}/{OBJECT_DECLARATION}") is None or (
-        location.read_bytes(f"{root}/{OBJECT_DECLARATION}") != declaration
-    ):
+    try:
+        if location.read_bytes(f"{root}/{OBJECT_DECLARATION}") != declaration:
+            problems.append(Problem("declaration", OBJECT_DECLARATION))
+    except ObjectMissing:
         problems.append(Problem("declaration", OBJECT_DECLARATION))
-    problems += _check_inventory_file(location, root, "")
+    root_problems = _check_inventory_file(location, root, "")
+    problems += root_problems
     for n in range(1, head + 1):
-        problems += _check_inventory_file(location, root, f"v{n}")
+        if root_problems:  # no trusted root inventory to compare with: sidecars only
+            problems += _check_inventory_file(location, root, f"v{n}")
+        else:
+            problems += check_version_inventory(location, root, inventory, n)
     expected_keys = _expected_keys(inventory, head)
     for key in location.list(root):
         rel = key[len(root) + 1 :]
         if rel in expected_keys:
             continue
-        kind = "incomplete_version" if _version_number_of(key, root) > head else "extra_file"
-        problems.append(Problem(kind, rel))
-    for content in content_files(inventory):
+        if _version_number_of(key, root) > head:
+            if incomplete:
+                problems.append(Problem("incomplete_version", rel))
+            continue
+        problems.append(Problem("extra_file", rel))
+    sm3_path = sm3_content_path(inventory)
+    if sm3_path is not None:
+        try:
+            sm3_map(location, object_id, inventory)
+        except InventoryError as e:
+            problems.append(Problem("sm3_list", sm3_path, found=str(e)))
+    return problems
+
+
+def verify_object(location: Location, object_id: str) -> list[Problem]:
+    """Everything wrong with the stored object; an empty list means it is intact. Re-hashes every
+    content file (sha512 from the manifest, sha256 from fixity, SM3 from the SM3 list)."""
+    try:
+        inventory = read_inventory(location, object_id, verify=False)
+        head_number(inventory)
+    except (ValueError, KeyError, OCFLError) as e:
+        return [Problem("inventory_invalid", INVENTORY, found=str(e))]
+    problems = verify_metadata(location, object_id, inventory, incomplete=True)
+    try:
+        sm3 = sm3_map(location, object_id, inventory)
+    except InventoryError:
+        sm3 = {}  # reported above; sha512 and sha256 are still checked
+    for content in content_files(inventory, sm3):
         problems += verify_content_file(location, object_id, content)
     return problems
 
@@ -706,5 +965,5 @@ def _expected_keys(inventory: Inventory, head: int) -> set[str]:
     keys = {OBJECT_DECLARATION, INVENTORY, SIDECAR}
     for n in range(1, head + 1):
         keys |= {f"v{n}/{INVENTORY}", f"v{n}/{SIDECAR}"}
-    keys |= {c.content_path for c in content_files(inventory)}
+    keys |= {cp for content_paths in inventory["manifest"].values() for cp in content_paths}
     return keys

@@ -11,9 +11,11 @@ A deleted package's last version holds only lantai/tombstone.json and premis/pre
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -55,6 +57,7 @@ def record_dict(record: Record, components: Iterable[Component]) -> dict[str, An
         import_batch_id=record.import_batch_id,
         components=[
             {
+                "id": c.pk,  # kept by a rebuild: links and file paths survive (decision 0021)
                 "name": c.name,
                 "size": c.size,
                 "mime_type": c.mime_type,
@@ -101,27 +104,47 @@ def record_dirs(records: list[Record]) -> dict[int, str]:
     return out
 
 
-def build_state(package: Package) -> dict[str, Source]:
-    """The complete logical state of the package's next version, from the catalogue."""
-    if package.status == "deleted":
-        tombstone = {"object_id": package.object_id, "deleted": True, "label": package.label}
-        return {"lantai/tombstone.json": _json(tombstone), "premis/premis.xml": premis_xml(package)}
+def members(package: Package) -> tuple[list[Record], dict[int, list[Component]]]:
     records = list(Record.objects.filter(package_link__package=package).order_by("pk"))
     comps: dict[int, list[Component]] = {}
     for c in Component.objects.filter(record__in=records).order_by("pk"):
         comps.setdefault(c.record_id, []).append(c)
-    state: dict[str, Source] = {}
+    return records, comps
+
+
+def component_paths(records: list[Record], comps: dict[int, list[Component]]) -> dict[int, str]:
+    """Component id -> its logical path in the package (records/<档号>/<file name>)."""
     dirs = record_dirs(records)
+    out: dict[int, str] = {}
     for r in records:
-        files = comps.get(r.pk, [])
-        state[f"{dirs[r.pk]}/metadata.xml"] = record_xml.to_xml(record_dict(r, files))
         names: set[str] = set()
-        for c in files:  # names were checked on upload: no separators or control characters
+        for c in comps.get(r.pk, []):  # names were checked on upload: no separators or controls
             name = c.name
             if name == "metadata.xml" or name in names:
                 name = f"{c.pk}-{name}"
             names.add(name)
-            state[f"{dirs[r.pk]}/{name}"] = Path(settings.MEDIA_ROOT, c.path)
+            out[c.pk] = f"{dirs[r.pk]}/{name}"
+    return out
+
+
+def build_state(package: Package) -> dict[str, Source]:
+    """The complete logical state of the package's next version, from the catalogue."""
+    gone = deaccessions(package)
+    if package.status == "deleted":
+        tombstone = {
+            "object_id": package.object_id, "deleted": True, "label": package.label,
+            "deaccessions": gone,
+        }  # fmt: skip
+        return {"lantai/tombstone.json": _json(tombstone), "premis/premis.xml": premis_xml(package)}
+    records, comps = members(package)
+    state: dict[str, Source] = {}
+    dirs = record_dirs(records)
+    paths = component_paths(records, comps)
+    for r in records:
+        files = comps.get(r.pk, [])
+        state[f"{dirs[r.pk]}/metadata.xml"] = record_xml.to_xml(record_dict(r, files))
+        for c in files:
+            state[paths[c.pk]] = Path(settings.MEDIA_ROOT, c.path)
     manifest = {
         "lantai_package": 1,
         "object_id": package.object_id,
@@ -133,6 +156,8 @@ def build_state(package: Package) -> dict[str, Source]:
         **_structure(records),
     }
     state["lantai/package.json"] = _json(manifest)
+    if gone:  # parts removed by disposal: what, why, who (decision 0021)
+        state["lantai/deaccessions.json"] = _json(gone)
     report = detection_report(package)
     if report is not None:
         state["reports/detection-report.json"] = _json(report)
@@ -171,16 +196,49 @@ def detection_report(package: Package) -> dict[str, Any] | None:
 
 AGENT_ID = "local"  # PREMIS identifier type of agents: their name and version as Lantai saw it
 LOCATION_ID = "lantai storage location"  # the storage location an event happened on
+PACKAGE_ID = "OCFL object id"  # the package as a PREMIS intellectual entity
+FILE_ID = "OCFL logical path"  # a file of the package, by its logical path in the head version
+SOFTWARE_PREFIX = "Lantai "  # events.SOFTWARE is "Lantai <version>"
+_CONTENT_PATH = re.compile(r"(?:^|/)v[1-9][0-9]*/content/(.+)$")
 
 
 def premis_xml(package: Package) -> bytes:
+    """The package's PREMIS 3.0 document (validates against premis.xsd): the package as an
+    intellectual entity, one file object per electronic file (SHA-256 and SM3, format and PRONOM id
+    where the transfer check identified it), every event linked to the package and to the files
+    it concerns, and the agents: Lantai with its version, the people, the check tools."""
+    entity = premis.IntellectualEntity(
+        premis.Identifier(PACKAGE_ID, package.object_id), package.label
+    )
+    checks = _detection_checks(package)
+    files = _file_objects(package, entity.identifier, checks)
+    known = {f.identifier.value for f in files}
     events = list(package.events.order_by("at", "pk"))
-    agents = {
-        e.agent: premis.Agent(premis.Identifier(AGENT_ID, e.agent), e.agent, "software")
-        for e in events
-        if e.agent
-    }
-    return premis.to_xml([premis_event(e) for e in events], list(agents.values()), [])
+    agents: dict[str, premis.Agent] = {}
+    for e in events:
+        for agent, _role in _agents_of(e.agent):
+            agents.setdefault(agent.identifier.value, agent)
+    tools = _tool_agents(checks)
+    for tool in tools:
+        agents.setdefault(tool.identifier.value, tool)
+    out = []
+    for e in events:
+        base = premis_event(e)
+        links: list[premis.Identifier] = [entity.identifier]
+        if e.event_type == "ingestion":
+            links += [f.identifier for f in files]
+        else:
+            links += [premis.Identifier(FILE_ID, p) for p in _paths_of(e) if p in known]
+        extra = tuple(
+            premis.LinkingAgent(t.identifier, ("validator",))
+            for t in (tools if e.event_type == "ingestion" else [])
+        )
+        out.append(
+            dataclasses.replace(
+                base, agents=base.agents + extra, objects=tuple(links) + base.objects
+            )
+        )
+    return premis.to_xml(out, list(agents.values()), [entity, *files])
 
 
 def premis_event(e: Event) -> premis.Event:
@@ -192,13 +250,152 @@ def premis_event(e: Event) -> premis.Event:
         detail=e.detail,
         outcome=e.outcome,
         outcome_detail=detail if e.outcome_detail else "",
-        agents=(
-            (premis.LinkingAgent(premis.Identifier(AGENT_ID, e.agent), ("executing program",)),)
-            if e.agent
-            else ()
+        agents=tuple(
+            premis.LinkingAgent(agent.identifier, (role,)) for agent, role in _agents_of(e.agent)
         ),
         objects=(premis.Identifier(LOCATION_ID, e.location),) if e.location else (),
     )
+
+
+def event_agent(e: premis.Event) -> str:
+    """The database's Event.agent text back from a PREMIS event (inverse of `_agents_of`)."""
+    return "; ".join(a.identifier.value for a in e.agents if "validator" not in a.roles)
+
+
+def _agents_of(agent: str) -> list[tuple[premis.Agent, str]]:
+    """Event.agent ("Lantai 0.1.0; cli:alice") as PREMIS agents with their roles: the software
+    that executed, the person who acted."""
+    out = []
+    for part in (p for p in agent.split("; ") if p):
+        ident = premis.Identifier(AGENT_ID, part)
+        if part.startswith(SOFTWARE_PREFIX):
+            version = part.removeprefix(SOFTWARE_PREFIX)
+            out.append(
+                (premis.Agent(ident, "兰台 Lantai", "software", version), "executing program")
+            )
+        else:
+            out.append((premis.Agent(ident, part, "person"), "implementer"))
+    return out
+
+
+def _paths_of(e: Event) -> list[str]:
+    """The logical paths an event concerns (audit paths are storage keys of content files)."""
+    d = e.outcome_detail if isinstance(e.outcome_detail, dict) else {}
+    raw = [d["path"]] if isinstance(d.get("path"), str) else []
+    listed = d.get("files")
+    if isinstance(listed, list):
+        raw += [f.get("path") if isinstance(f, dict) else f for f in listed]
+    out = []
+    for p in raw:
+        if not isinstance(p, str):
+            continue
+        m = _CONTENT_PATH.search(p)
+        out.append(m.group(1) if m else p)
+    return out
+
+
+def _file_objects(
+    package: Package, entity: premis.Identifier, checks: list[dict[str, Any]]
+) -> list[premis.FileObject]:
+    """The package's electronic files, and those removed by disposal as the deaccession events
+    recorded them (their identifiers and digests outlive the content in the head version)."""
+    records, comps = ([], {}) if package.status == "deleted" else members(package)
+    paths = component_paths(records, comps)
+    puids = _puids(checks)
+    out = []
+    for r in records:
+        for c in comps.get(r.pk, []):
+            puid = puids.get(c.name, ("", ""))
+            out.append(
+                premis.FileObject(
+                    premis.Identifier(FILE_ID, paths[c.pk]),
+                    fixity=(("SHA-256", c.sha256), ("SM3", c.sm3)),
+                    size=c.size,
+                    format_name=puid[1] or c.mime_type,
+                    format_registry_key=puid[0],
+                    original_name=c.name,
+                    included_in=entity,
+                )
+            )
+    current = set(paths.values())
+    for gone in deaccessions(package):
+        for f in gone["files"]:
+            if f["path"] in current:
+                continue
+            current.add(f["path"])
+            out.append(
+                premis.FileObject(
+                    premis.Identifier(FILE_ID, f["path"]),
+                    fixity=(("SHA-256", f["sha256"]), ("SM3", f["sm3"])),
+                    size=f.get("size"),
+                    format_name=f.get("mime_type", ""),
+                    original_name=f.get("name", ""),
+                    included_in=entity,
+                )
+            )
+    return out
+
+
+def deaccessions(package: Package) -> list[dict[str, Any]]:
+    """Every approved disposal of the package, from its deaccession events."""
+    out = []
+    for e in package.events.filter(event_type="deaccession").order_by("at", "pk"):
+        d = e.outcome_detail if isinstance(e.outcome_detail, dict) else {}
+        files = [
+            f for f in d.get("files", []) or []
+            if isinstance(f, dict) and {"path", "sha256", "sm3"} <= set(f)
+        ]  # fmt: skip
+        out.append({
+            "event": str(e.uuid), "at": _plain(e.at), "reason": d.get("reason", e.detail),
+            "requested_by": d.get("requested_by", ""), "approved_by": d.get("approved_by", ""),
+            "records": d.get("record_codes", []), "files": files,
+        })  # fmt: skip
+    return out
+
+
+def deaccessioned_files(
+    package: Package, *, records: Collection[int] | None = None, components: Collection[int] = ()
+) -> list[dict[str, Any]]:
+    """The electronic files a disposal removes, as its deaccession event records them: those of
+    `records` (None: every record of the package) and the single `components`."""
+    members_, comps = members(package)
+    paths = component_paths(members_, comps)
+    return [
+        {"path": paths[c.pk], "name": c.name, "size": c.size, "mime_type": c.mime_type,
+         "sha256": c.sha256, "sm3": c.sm3}
+        for r in members_
+        for c in comps.get(r.pk, [])
+        if records is None or r.pk in records or c.pk in components
+    ]  # fmt: skip
+
+
+def _detection_checks(package: Package) -> list[dict[str, Any]]:
+    report = detection_report(package)
+    return list(report["checks"]) if report else []
+
+
+def _puids(checks: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
+    """File name -> (PRONOM id, format name) from the transfer check's format identification;
+    a name identified differently in two places is left out (no guessing)."""
+    found: dict[str, set[tuple[str, str]]] = {}
+    for check in checks:
+        ev = check.get("evidence") or {}
+        if isinstance(ev, dict) and ev.get("puid"):
+            name = str(check.get("object", "")).rsplit("/", 1)[-1]
+            found.setdefault(name, set()).add((str(ev["puid"]), str(ev.get("format") or "")))
+    return {name: next(iter(v)) for name, v in found.items() if len(v) == 1}
+
+
+def _tool_agents(checks: list[dict[str, Any]]) -> list[premis.Agent]:
+    """The tools the transfer check ran (format identification, validation, virus scanning)."""
+    tools = {(str(c.get("tool") or ""), str(c.get("tool_version") or "")) for c in checks}
+    return [
+        premis.Agent(
+            premis.Identifier(AGENT_ID, f"{name} {version}".strip()), name, "software", version
+        )
+        for name, version in sorted(tools)
+        if name and not name.lower().startswith("lantai")  # Lantai's own stages: Lantai
+    ]
 
 
 # --- creating packages ---------------------------------------------------------------------------

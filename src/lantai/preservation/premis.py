@@ -9,6 +9,7 @@ preservation vocabulary (https://id.loc.gov/vocabulary/preservation/eventType).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,8 +23,10 @@ __all__ = [
     "OUTCOMES",
     "Agent",
     "Event",
+    "DIGEST_ALGORITHMS",
     "FileObject",
     "Identifier",
+    "IntellectualEntity",
     "LinkingAgent",
     "PremisError",
     "parse",
@@ -70,6 +73,21 @@ EVENT_TYPES: dict[str, str] = {
     "validation": "val",
     "virus check": "vir",
 }
+# messageDigestAlgorithm: label -> code of the LoC cryptographicHashFunctions vocabulary
+# (https://id.loc.gov/vocabulary/preservation/cryptographicHashFunctions). SM3 (GB/T 32905) is not in
+# it: it is written as the plain local value "SM3", without authority attributes.
+DIGEST_URI = "http://id.loc.gov/vocabulary/preservation/cryptographicHashFunctions"
+DIGEST_ALGORITHMS: dict[str, str] = {
+    "Adler-32": "adl",
+    "CRC32": "crc",
+    "MD2": "md2",
+    "MD5": "md5",
+    "SHA-1": "sha1",
+    "SHA-256": "sha256",
+    "SHA-384": "sha384",
+    "SHA-512": "sha512",
+}
+STRUCTURAL = ("structural", "is included in")  # relationshipType / SubType (LoC vocabulary labels)
 OUTCOMES = ("success", "failure", "warning")  # LoC eventOutcome labels
 AGENT_TYPES = ("software", "person", "organization", "hardware")  # LoC agentType labels
 
@@ -122,6 +140,15 @@ class FileObject:
     format_version: str = ""
     format_registry_key: str = ""  # PRONOM PUID, e.g. "fmt/276"
     original_name: str = ""
+    included_in: Identifier | None = None  # the intellectual entity (package) holding the file
+
+
+@dataclass(frozen=True)
+class IntellectualEntity:
+    """The archival package as a whole (PREMIS object of xsi:type intellectualEntity)."""
+
+    identifier: Identifier
+    original_name: str = ""
 
 
 # --- writing -------------------------------------------------------------------------------------
@@ -144,7 +171,18 @@ def _identifier(parent: etree._Element, tag: str, ident: Identifier) -> etree._E
     return el
 
 
-def _write_object(root: etree._Element, obj: FileObject) -> None:
+def _write_entity(root: etree._Element, obj: IntellectualEntity) -> None:
+    el = _sub(root, "object")
+    el.set(f"{{{XSI}}}type", "premis:intellectualEntity")
+    _identifier(el, "objectIdentifier", obj.identifier)
+    if obj.original_name:
+        _sub(el, "originalName", obj.original_name)
+
+
+def _write_object(root: etree._Element, obj: FileObject | IntellectualEntity) -> None:
+    if isinstance(obj, IntellectualEntity):
+        _write_entity(root, obj)
+        return
     el = _sub(root, "object")
     el.set(f"{{{XSI}}}type", "premis:file")
     _identifier(el, "objectIdentifier", obj.identifier)
@@ -152,7 +190,11 @@ def _write_object(root: etree._Element, obj: FileObject) -> None:
     _sub(chars, "compositionLevel", "0")
     for algorithm, digest in obj.fixity:
         fixity = _sub(chars, "fixity")
-        _sub(fixity, "messageDigestAlgorithm", algorithm)
+        alg = _sub(fixity, "messageDigestAlgorithm", algorithm)
+        if algorithm in DIGEST_ALGORITHMS:
+            alg.set("authority", "cryptographicHashFunctions")
+            alg.set("authorityURI", DIGEST_URI)
+            alg.set("valueURI", f"{DIGEST_URI}/{DIGEST_ALGORITHMS[algorithm]}")
         _sub(fixity, "messageDigest", digest)
     if obj.size is not None:
         _sub(chars, "size", str(obj.size))
@@ -167,6 +209,11 @@ def _write_object(root: etree._Element, obj: FileObject) -> None:
         _sub(registry, "formatRegistryKey", obj.format_registry_key)
     if obj.original_name:
         _sub(el, "originalName", obj.original_name)
+    if obj.included_in is not None:
+        rel = _sub(el, "relationship")
+        _sub(rel, "relationshipType", STRUCTURAL[0])
+        _sub(rel, "relationshipSubType", STRUCTURAL[1])
+        _identifier(rel, "relatedObjectIdentifier", obj.included_in)
 
 
 def _write_event(root: etree._Element, event: Event) -> None:
@@ -208,8 +255,13 @@ def _write_agent(root: etree._Element, agent: Agent) -> None:
         _sub(el, "agentNote", agent.note)
 
 
-def to_xml(events: list[Event], agents: list[Agent], objects: list[FileObject]) -> bytes:
-    """A PREMIS 3.0 document, UTF-8, in schema order (objects, events, agents)."""
+def to_xml(
+    events: Sequence[Event],
+    agents: Sequence[Agent],
+    objects: Sequence[FileObject | IntellectualEntity],
+) -> bytes:
+    """A PREMIS 3.0 document, UTF-8, in schema order (objects, events, agents). The schema asks
+    for at least one object: `packaging.premis_xml` always writes the package's entity."""
     root = etree.Element(_P + "premis", nsmap={"premis": NS, "xsi": XSI})
     root.set("version", "3.0")
     root.set(f"{{{XSI}}}schemaLocation", SCHEMA_LOCATION)
@@ -234,7 +286,10 @@ def _read_identifier(el: etree._Element | None, tag: str) -> Identifier:
     return Identifier(_text(el, f"{tag}Type"), _text(el, f"{tag}Value"))
 
 
-def _read_object(el: etree._Element) -> FileObject:
+def _read_object(el: etree._Element) -> FileObject | IntellectualEntity:
+    identifier = _read_identifier(el.find(_P + "objectIdentifier"), "objectIdentifier")
+    if el.get(f"{{{XSI}}}type", "").endswith("intellectualEntity"):
+        return IntellectualEntity(identifier, _text(el, "originalName"))
     chars = el.find(_P + "objectCharacteristics")
     if chars is None:
         raise PremisError("PREMIS object 缺少 objectCharacteristics")
@@ -247,14 +302,22 @@ def _read_object(el: etree._Element) -> FileObject:
     designation = fmt.find(_P + "formatDesignation") if fmt is not None else None
     registry = fmt.find(_P + "formatRegistry") if fmt is not None else None
     name = _text(designation, "formatName")
+    rel = el.find(_P + "relationship")
     return FileObject(
-        identifier=_read_identifier(el.find(_P + "objectIdentifier"), "objectIdentifier"),
+        identifier=identifier,
         fixity=fixity,
         size=int(size) if size else None,
         format_name="" if name == UNKNOWN_FORMAT else name,
         format_version=_text(designation, "formatVersion"),
         format_registry_key=_text(registry, "formatRegistryKey"),
         original_name=_text(el, "originalName"),
+        included_in=(
+            None
+            if rel is None
+            else _read_identifier(
+                rel.find(_P + "relatedObjectIdentifier"), "relatedObjectIdentifier"
+            )
+        ),
     )
 
 
@@ -293,7 +356,7 @@ def _read_agent(el: etree._Element) -> Agent:
     )
 
 
-def parse(xml: bytes) -> tuple[list[Event], list[Agent], list[FileObject]]:
+def parse(xml: bytes) -> tuple[list[Event], list[Agent], list[FileObject | IntellectualEntity]]:
     """Read a document written by `to_xml` (or any PREMIS 3 document using the same elements).
     No DTDs, entities or network access."""
     try:

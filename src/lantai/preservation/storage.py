@@ -24,6 +24,7 @@ __all__ = [
     "InvalidKey",
     "Location",
     "LocalLocation",
+    "LocationOffline",
     "LocationUnavailable",
     "ObjectMissing",
     "check_key",
@@ -39,6 +40,12 @@ TMP_PREFIX = ".lantai\\tmp-"
 
 class LocationUnavailable(OSError):
     """The location cannot be reached (unmounted disk, S3 endpoint down, timeouts, server errors)."""
+
+
+class LocationOffline(LocationUnavailable):
+    """The location answers but is not the one configured: its identity marker is missing (an
+    empty mount point, an emptied bucket) or names another location (another disk, a wrong
+    bucket). Nothing may be written to it (decision 0020)."""
 
 
 class ObjectMissing(FileNotFoundError):

@@ -30,18 +30,27 @@ def verify_package(ident: str) -> dict[str, Any]:
     out: dict[str, list[str]] = {}
     for replica in Replica.objects.filter(package=package).select_related("location"):
         name = replica.location.name
+        read = True
         try:
             problems = [p.message for p in ocfl.verify_object(
                 locations.open_location(replica.location), package.object_id
             )]  # fmt: skip
-        except LocationUnavailable as e:
-            problems = [f"存储位置不可达：{e}"]
+        except LocationUnavailable as e:  # offline is not damage: `damaged` stays as it was
+            problems, read = [f"存储位置不可达或离线：{e}"], False
         if replica.version == 0:
             problems.append("尚未写入此存储位置")
         out[name] = problems
-        Replica.objects.filter(pk=replica.pk).update(
-            damaged=bool(problems) and replica.version > 0, verified_at=timezone.now()
-        )
+        now = timezone.now()
+        if read:
+            damaged = bool(problems) and replica.version > 0
+            Replica.objects.filter(pk=replica.pk).update(
+                damaged=damaged,
+                damaged_at=now if damaged else replica.damaged_at,
+                error="; ".join(problems[:20]) if damaged else "",
+                verified_at=now,
+            )
+        else:  # the attempt is recorded; the replica's state is unknown, not damaged
+            Replica.objects.filter(pk=replica.pk).update(verified_at=now)
         events.record(
             package, "fixity check", "failure" if problems else "success",
             "逐一校验信息包全部版本的全部文件", {"problems": problems[:50]}, location=name,

@@ -15,7 +15,8 @@ from django.views.decorators.http import require_POST
 from lantai.catalog import columns, components, services, thematic
 from lantai.catalog.services import CatalogError, PermissionDenied
 from lantai.core.downloads import attachment_response
-from lantai.core.roles import EDIT, VIEW
+from lantai.core.roles import EDIT, PRESERVE, VIEW
+from lantai.preservation import deletion
 from lantai.web import labels
 from lantai.web.forms import ComponentUploadForm
 from lantai.web.views.common import forbidden, language, not_found, permission_required
@@ -171,7 +172,12 @@ def record_delete(request: HttpRequest, pk: int) -> HttpResponse:
         return not_found(request, gettext("档案不存在，或您无权查阅。"))
     children = services.record_children(request.user, record, limit=1)
     error = ""
-    if request.method == "POST":
+    # a preserved record goes only through the two-person disposal path (decision 0021)
+    protected = services.delete_refusal(record) or ""
+    package = deletion.preserved_package(record.pk) if protected else None
+    if request.method == "POST" and protected:
+        error = protected
+    elif request.method == "POST":
         category_pk, code = record.category_id, record.reference_code
         try:
             services.delete_record(record, user=request.user)  # type: ignore[arg-type]
@@ -191,6 +197,9 @@ def record_delete(request: HttpRequest, pk: int) -> HttpResponse:
             "has_children": bool(children),
             "components": components.record_components(record),
             "error": error,
+            "protected": protected,
+            "package": package,
+            "can_preserve": request.user.has_perm_code(PRESERVE),  # type: ignore[union-attr]
         },
         status=400 if error else 200,
     )

@@ -398,6 +398,7 @@ def package_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "records_page": records_page,
             "record_rows": record_rows,
             "pending": pending,
+            "pending_scope": deletion.scope_zh(pending) if pending else "",
             "own_request": pending is not None and pending.requested_by_id == user.pk,
             "last_check": last_check,
             "checkable": package.version > 0 and package.status != "deleted",
@@ -443,10 +444,12 @@ def deletion_request(request: HttpRequest, pk: int) -> HttpResponse:
     if package is None:
         return _missing_package(request)
     try:
+        codes = request.POST.get("codes", "").split()  # empty: the whole package
         deletion.request_deletion(
             package,
             request.POST.get("reason", ""),
             user=request.user,  # type: ignore[arg-type]
+            records=deletion.records_by_code(package, codes),
         )
     except CatalogError as e:
         messages.error(request, e.message_zh)
