@@ -289,6 +289,28 @@ def test_repairs_and_failures_reach_the_objects_premis_at_the_audit(
     ).exists()
 
 
+def test_damage_that_stays_is_recorded_and_republished_once(
+    package: Package, tmp_path: Path
+) -> None:
+    """A file damaged on every copy cannot be repaired: the audit keeps failing (exit 1) but
+    records the damage once, instead of a new event and a new object version every pass."""
+    _add(tmp_path)
+    assert replication.preserve(package.pk) == "preserved"
+    for name in ("local", "offsite"):
+        _flip(_stored(package, name, "正文2.pdf"))
+    code, first = _audit_json()
+    assert code == 1 and first["unrepaired_problems"], first
+    package.refresh_from_db()
+    version = package.version
+    failures = Event.objects.filter(package=package, event_type="fixity check", outcome="failure")
+    counted = failures.count()
+    for _ in range(2):
+        code, again = _audit_json()
+        assert code == 1 and again["unrepaired_problems"] and again["republished"] == [], again
+    package.refresh_from_db()
+    assert package.version == version and failures.count() == counted
+
+
 # --- point 11: location identity -----------------------------------------------------------------
 
 

@@ -123,7 +123,8 @@ def _storage(summary: Summary) -> None:
     exists = StorageLocation.objects.filter(name="demo-replica").exists()
     if not exists:
         path = Path(settings.DATA_DIR) / "replica"
-        locations.add_location("demo-replica", path=str(path), required=True)
+        # a demo seeded again into a fresh database finds its replica folder with its marker
+        locations.add_location("demo-replica", path=str(path), required=True, reattach=True)
     summary.count("storage location", not exists)
 
 

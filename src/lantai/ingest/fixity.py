@@ -36,7 +36,15 @@ ALGORITHMS = ("sm3", "sha256", "sha512", "sha384", "sha224", "sha1", "md5")
 TOOL = "lantai.fixity"
 ERROR = "error"  # key of a computed entry for a file that could not be read
 _HEX = re.compile(r"^[0-9a-f]+$")
-_LENGTHS = {"sm3": 64, "sha256": 64, "sha512": 128, "sha384": 96, "sha224": 56, "sha1": 40, "md5": 32}
+_LENGTHS = {
+    "sm3": 64,
+    "sha256": 64,
+    "sha512": 128,
+    "sha384": 96,
+    "sha224": 56,
+    "sha1": 40,
+    "md5": 32,
+}
 _TASK_FILES = 256  # small files per task at most
 _TASK_BYTES = 64 << 20  # bytes per task at most (one larger file makes a task alone)
 _TASK_MIN_BYTES = 1 << 20  # the last tasks: a few milliseconds of hashing each

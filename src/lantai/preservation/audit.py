@@ -190,12 +190,17 @@ def _root_file(loc: StorageLocation, p: ocfl.Problem, *, repaired: bool) -> Prob
                    {"sha512": p.found} if p.found else {"error": what}, source)  # fmt: skip
 
 
+_AUDIT_EVENTS = ("fixity check", "recovery")
+
+
 def _republish(problems: list[Problem]) -> list[str]:
     """Failures and repairs reach the object now: a new version carries them in its PREMIS."""
     object_ids = sorted({p.object_id for p in problems if p.object_id})
     done = []
     for package in Package.objects.filter(object_id__in=object_ids).exclude(status="deleted"):
-        if not package.events.filter(in_object=False).exists():
+        # only the audit's own findings; a failed replication of the republished version
+        # must not make every later audit write yet another version
+        if not package.events.filter(in_object=False, event_type__in=_AUDIT_EVENTS).exists():
             continue
         replication.mark_changed(package.pk)
         try:
@@ -442,10 +447,11 @@ def _record(
 ) -> Problem:
     package, loc = replica.package, replica.location
     what = _WHAT[kind]
-    events.record(
-        package, "fixity check", "failure", f"{what}：{path}",
-        {"path": path, "expected": expected, "found": found}, location=loc.name,
-    )  # fmt: skip
+    if source or not _reported_before(package, loc.name, path, found):
+        events.record(
+            package, "fixity check", "failure", f"{what}：{path}",
+            {"path": path, "expected": expected, "found": found}, location=loc.name,
+        )  # fmt: skip
     alert = locations.open_alert(
         "missing" if kind == "missing" else "fixity",
         f"信息包 {package.object_id} 在存储位置“{loc.name}”{what}：{path}",
@@ -467,3 +473,19 @@ def _record(
             location=loc,
         )
     return Problem(package.object_id, loc.name, path, kind, expected, found, source)
+
+
+def _reported_before(package: Package, location: str, path: str, found: dict[str, str]) -> bool:
+    """The same unrepaired damage is already the last event about this file at this location:
+    a damage that stays is recorded (and republished into the object) once, not every pass."""
+    last = (
+        package.events.filter(location=location, outcome_detail__path=path)
+        .order_by("-at", "-pk")
+        .first()
+    )
+    return (
+        last is not None
+        and last.event_type == "fixity check"
+        and last.outcome == "failure"
+        and last.outcome_detail.get("found") == found
+    )
