@@ -99,8 +99,11 @@ def phase_setup(files: int, size_kb: int, packages: int, listing: Path) -> dict[
     return {
         "root": str(backend.root),
         "packages": len(rows),
+        # every content file of the objects: the payload plus each version's SM3 list (decision
+        # 0020), what the audit and the side-by-side tools both hash
         "files": len(keys),
-        "bytes": sum(n for n, _ in written),
+        "payload_files": files,
+        "bytes": sum((backend.root / k).stat().st_size for k in keys),
         "write_seconds": round(time.perf_counter() - started, 1),
     }
 
@@ -382,6 +385,7 @@ def run(
         "target": "audit >= 0.8 x the limit: sha256sum || openssl dgst -sm3 side by side; memory flat",
         "storage": {
             "files": stored["files"],
+            "payload_files": stored["payload_files"],
             "packages": stored["packages"],
             "bytes": stored["bytes"],
             "mean_size_kb": size_kb,

@@ -19,9 +19,12 @@ def test_fixity_bench_audits_every_file_and_reports_the_comparison(tmp_path: Pat
     )
     assert result.exit_code == 0, result.output
     saved = json.loads(out.read_text())
-    assert saved["storage"]["files"] == 40 and saved["storage"]["bytes"] > 40 * 4096
+    storage = saved["storage"]
+    # 40 payload files in 20 packages, each version with its SM3 list (decision 0020)
+    assert storage["payload_files"] == 40 and storage["packages"] == 20
+    assert storage["files"] == 60 and storage["bytes"] > 40 * 4096
     audit = saved["audit"]
-    assert audit["files"] == 40 and audit["bytes"] == saved["storage"]["bytes"]
+    assert audit["files"] == 60 and audit["bytes"] == storage["bytes"]
     assert audit["problems"] == 0 and audit["repaired"] == 0
     for key in ("seconds", "files_per_s", "mb_per_s"):
         assert audit[key] > 0
