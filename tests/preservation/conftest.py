@@ -21,9 +21,10 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -242,3 +243,38 @@ def make_bucket(moto_server: S3Server) -> Callable[..., S3Location]:
         return moto_server.location(name, endpoint=endpoint, **options)
 
     return make
+
+
+# --- catalogue records for the preservation tests ------------------------------------------------
+
+
+def make_records(
+    category: Any,
+    numbers: Iterable[int],
+    *,
+    year: int = 2020,
+    repeat: int = 200,
+    content: bytes | None = None,
+) -> list[Any]:
+    """Records Z109-WS·<year>-Y-BGS-<n> of `category`, each with one file 正文<n>.pdf attached
+    (`content`, or a text unique to the record)."""
+    from lantai.catalog import services as catalog
+    from lantai.catalog.components import attach_component
+
+    out = []
+    for i in numbers:
+        record, issues = catalog.save_record(
+            category,
+            {
+                "reference_code": f"Z109-WS·{year}-Y-BGS-{i:04d}",
+                "title": f"关于档案数字化工作的通知（第{i}号）",
+                "date": f"{year}-05-06",
+                "retention": "永久",
+                "author": "岭南省人民政府办公厅",
+            },
+        )
+        assert record is not None, issues
+        body = content if content is not None else f"正文 {i} ".encode() * repeat
+        attach_component(record, [body], f"正文{i}.pdf", user=None)
+        out.append(record)
+    return out

@@ -15,7 +15,6 @@ from django.test import Client
 from lxml import etree
 
 from lantai.catalog import services as catalog
-from lantai.catalog.components import attach_component
 from lantai.catalog.models import Component, Record
 from lantai.core import accounts
 from lantai.core.api_auth import issue_token
@@ -23,6 +22,7 @@ from lantai.core.models import AuditEntry, User
 from lantai.preservation import deletion, locations, ocfl, packaging, premis, replication
 from lantai.preservation.models import Package
 from lantai.preservation.storage import LocalLocation
+from tests.preservation.conftest import make_records
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -53,21 +53,7 @@ def people(db: None) -> dict[str, User]:
 def _package(tmp_path: Path) -> tuple[Package, list[Record]]:
     locations.add_location("offsite", path=str(tmp_path / "offsite"), required=True)
     category = catalog.create_category(catalog.create_fonds("Z109", "岭南省人民政府办公厅"), "WS")
-    records = []
-    for i in (1, 2, 3):
-        record, issues = catalog.save_record(
-            category,
-            {
-                "reference_code": f"Z109-WS·2020-Y-BGS-{i:04d}",
-                "title": f"关于档案数字化工作的通知（第{i}号）",
-                "date": "2020-05-06",
-                "retention": "永久",
-                "author": "岭南省人民政府办公厅",
-            },
-        )
-        assert record is not None, issues
-        attach_component(record, [f"正文 {i} ".encode() * 200], f"正文{i}.pdf", user=None)
-        records.append(record)
+    records = make_records(category, (1, 2, 3))
     package = packaging.new_package("transfer", "移交 1", None, [r.pk for r in records])
     assert replication.preserve(package.pk) == "preserved"
     package.refresh_from_db()

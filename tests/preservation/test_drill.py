@@ -11,12 +11,12 @@ import pytest
 from click.testing import CliRunner
 
 from lantai.catalog import services as catalog
-from lantai.catalog.components import attach_component
 from lantai.cli import main
 from lantai.core.models import AuditEntry
 from lantai.preservation import locations, ocfl, packaging, replication
 from lantai.preservation.models import Event, Package
 from lantai.preservation.storage import LocalLocation
+from tests.preservation.conftest import make_records
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,21 +35,7 @@ def _drill(*args: str) -> tuple[int, dict[str, Any]]:
 def _preserved_package(tmp_path: Path) -> Package:
     locations.add_location("offsite", path=str(tmp_path / "offsite"), required=True)
     category = catalog.create_category(catalog.create_fonds("Z109", "岭南省人民政府办公厅"), "WS")
-    ids = []
-    for i in (1, 2, 3):
-        record, issues = catalog.save_record(
-            category,
-            {
-                "reference_code": f"Z109-WS·2020-Y-BGS-{i:04d}",
-                "title": f"关于档案数字化工作的通知（第{i}号）",
-                "date": "2020-05-06",
-                "retention": "永久",
-                "author": "岭南省人民政府办公厅",
-            },
-        )
-        assert record is not None, issues
-        attach_component(record, [f"正文 {i} ".encode() * 200], f"正文{i}.pdf", user=None)
-        ids.append(record.pk)
+    ids = [r.pk for r in make_records(category, (1, 2, 3))]
     package = packaging.new_package("transfer", "移交 1", None, ids)
     assert replication.preserve(package.pk) == "preserved"
     return package

@@ -23,7 +23,7 @@ from lantai.cli import main
 from lantai.preservation import locations, ocfl, packaging, replication, verification
 from lantai.preservation.models import Alert, Event, Package, Replica, StorageLocation
 from lantai.preservation.storage import LocalLocation, LocationOffline
-from tests.preservation.conftest import S3Server
+from tests.preservation.conftest import S3Server, make_records
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -40,22 +40,7 @@ def category(db: None) -> Category:
 
 
 def _records(category: Category, n: int = 2, start: int = 1) -> list[Record]:
-    out = []
-    for i in range(start, start + n):
-        record, issues = catalog.save_record(
-            category,
-            {
-                "reference_code": f"Z109-WS·2021-Y-BGS-{i:04d}",
-                "title": f"关于档案安全工作的通知（第{i}号）",
-                "date": "2021-03-08",
-                "retention": "永久",
-                "author": "岭南省人民政府办公厅",
-            },
-        )
-        assert record is not None, issues
-        attach_component(record, [f"正文 {i} ".encode() * 300], f"正文{i}.pdf", user=None)
-        out.append(record)
-    return out
+    return make_records(category, range(start, start + n), year=2021, repeat=300)
 
 
 def _new_package(category: Category, start: int = 1) -> Package:

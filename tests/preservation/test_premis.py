@@ -14,6 +14,7 @@ from lantai import __version__
 from lantai.preservation import ocfl, premis
 from lantai.preservation.premis import Agent, Event, FileObject, Identifier, LinkingAgent
 from lantai.preservation.storage import LocalLocation
+from tests.preservation.conftest import make_records
 
 LANTAI = Agent(Identifier("local", "lantai"), "兰台 Lantai", "software", version="0.1.0")
 CLAMAV = Agent(
@@ -159,7 +160,6 @@ def test_catalogued_and_preserved_package_premis_validates(
     premis_schema: etree.XMLSchema, tmp_path: Path, settings: Any
 ) -> None:
     from lantai.catalog import services as catalog
-    from lantai.catalog.components import attach_component
     from lantai.catalog.models import Component
     from lantai.core.audit import acting_as
     from lantai.preservation import packaging, replication
@@ -167,21 +167,7 @@ def test_catalogued_and_preserved_package_premis_validates(
     settings.PRESERVATION_ROOT = tmp_path / "primary"
     settings.MEDIA_ROOT = tmp_path / "files"
     category = catalog.create_category(catalog.create_fonds("Z109", "岭南省人民政府办公厅"), "WS")
-    ids = []
-    for i in (1, 2):
-        record, issues = catalog.save_record(
-            category,
-            {
-                "reference_code": f"Z109-WS·2020-Y-BGS-{i:04d}",
-                "title": f"关于档案数字化工作的通知（第{i}号）",
-                "date": "2020-05-06",
-                "retention": "永久",
-                "author": "岭南省人民政府办公厅",
-            },
-        )
-        assert record is not None, issues
-        attach_component(record, [b"%PDF-1.4 test " * 50], f"正文{i}.pdf", user=None)
-        ids.append(record.pk)
+    ids = [r.pk for r in make_records(category, (1, 2), content=b"%PDF-1.4 test " * 50)]
     with acting_as("cli:张三"):
         package = packaging.new_package("record", "单件著录", None, ids)
         assert replication.preserve(package.pk) == "preserved"

@@ -17,13 +17,13 @@ from django.db import connection
 from django.utils import timezone
 
 from lantai.catalog import services as catalog
-from lantai.catalog.components import attach_component
 from lantai.catalog.models import Category, Record
 from lantai.cli import main
 from lantai.core.models import AuditEntry, User
 from lantai.preservation import audit, deletion, leases, locations, ocfl, packaging, replication
 from lantai.preservation.models import Alert, Event, Package, Replica, StorageLocation
 from lantai.preservation.storage import LocalLocation
+from tests.preservation.conftest import make_records
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -40,22 +40,7 @@ def category(db: None) -> Category:
 
 
 def _records(category: Category, n: int = 3, start: int = 1) -> list[Record]:
-    out = []
-    for i in range(start, start + n):
-        record, issues = catalog.save_record(
-            category,
-            {
-                "reference_code": f"Z109-WS·2020-Y-BGS-{i:04d}",
-                "title": f"关于档案数字化工作的通知（第{i}号）",
-                "date": "2020-05-06",
-                "retention": "永久",
-                "author": "岭南省人民政府办公厅",
-            },
-        )
-        assert record is not None, issues
-        attach_component(record, [f"正文 {i} ".encode() * 200], f"正文{i}.pdf", user=None)
-        out.append(record)
-    return out
+    return make_records(category, range(start, start + n))
 
 
 @pytest.fixture

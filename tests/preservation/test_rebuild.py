@@ -26,7 +26,7 @@ from lantai.core.models import User
 from lantai.preservation import deletion, locations, ocfl, packaging, replication
 from lantai.preservation.models import Package, StorageLocation
 from lantai.preservation.storage import LocalLocation
-from tests.preservation.conftest import S3Server
+from tests.preservation.conftest import S3Server, make_records
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -41,23 +41,10 @@ def _old_system(survivor: StorageLocation) -> dict[str, Any]:
     """Three packages on the primary and `survivor` (one of them deleted by two people); what
     the catalogue held, to compare with the rebuilt one."""
     category = catalog.create_category(catalog.create_fonds("Z109", "岭南省人民政府办公厅"), "WS")
-    ids = []
-    for i in range(1, 5):
-        record, issues = catalog.save_record(
-            category,
-            {
-                "reference_code": f"Z109-WS·2020-Y-BGS-{i:04d}",
-                "title": f"关于档案数字化工作的通知（第{i}号）",
-                "date": "2020-05-06",
-                "retention": "永久",
-                "author": "岭南省人民政府办公厅",
-            },
-        )
-        assert record is not None, issues
-        attach_component(record, [f"正文 {i} ".encode() * 300], f"正文{i}.pdf", user=None)
-        if i == 2:  # two files of one name in one record
-            attach_component(record, [b"attachment " * 100], f"正文{i}.pdf", user=None)
-        ids.append(record.pk)
+    records = make_records(category, range(1, 5), repeat=300)
+    # two files of one name in one record
+    attach_component(records[1], [b"attachment " * 100], "正文2.pdf", user=None)
+    ids = [r.pk for r in records]
     packaging.new_package("transfer", "移交 1", None, ids[:2])
     packaging.new_package("transfer", "移交 2", None, ids[2:3])
     doomed = packaging.new_package("transfer", "移交 3（待销毁）", None, ids[3:])
