@@ -126,3 +126,24 @@ def test_user_add_passwd_and_tokens() -> None:
     assert code == 0 and out.strip().startswith("lt_") and ApiToken.objects.count() == 1
     code, out = run("user", "revoke-tokens", "sysadmin")
     assert code == 0 and ApiToken.objects.count() == 0
+
+
+def test_an_uninitialised_database_is_a_clear_exit_2(tmp_path: Path) -> None:
+    """A data directory whose database was never initialised (no tables): every command says
+    so and exits 2, as JSON under --json, never a traceback. Run as a real process, since the
+    test database of this session has its tables."""
+    import os
+    import subprocess
+    import sys
+
+    data = tmp_path / "empty-data"
+    data.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "LANTAI_DATABASE_URL"}
+    env.update(LANTAI_DATA_DIR=str(data), LANTAI_SECRET_KEY="x")
+    lantai = [sys.executable, "-c", "from lantai.cli import main; main()"]
+    for args in (["storage", "audit", "--json"], ["storage", "location", "list"]):
+        done = subprocess.run(lantai + args, env=env, capture_output=True, text=True)
+        assert done.returncode == 2, done
+        assert "Traceback" not in done.stderr and "lantai init" in done.stdout + done.stderr
+        if "--json" in args:
+            assert "lantai init" in json.loads(done.stdout)["error"]

@@ -5,16 +5,17 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
+from lantai.cli_common import LantaiGroup
 from lantai.cli_common import cli_actor as _cli_actor
 from lantai.cli_common import django_setup as _django
 from lantai.cli_common import echo_json as _echo_json
 
 
-def _exit_unreadable(message_zh: str, as_json: bool, *, key: str) -> None:
+def _exit_unreadable(message_zh: str, as_json: bool, *, key: str) -> NoReturn:
     """An input that cannot be read at all: exit code 2, the reason as JSON or on stderr."""
     if as_json:
         _echo_json({key: "unreadable", "error": message_zh})
@@ -23,7 +24,7 @@ def _exit_unreadable(message_zh: str, as_json: bool, *, key: str) -> None:
     sys.exit(2)
 
 
-@click.group()
+@click.group(cls=LantaiGroup)
 def main() -> None:
     """兰台 Lantai — 数字档案馆系统 (digital archives system)."""
 
@@ -329,31 +330,32 @@ def transfer_receive(
     category: str | None, as_json: bool,
 ) -> None:  # fmt: skip
     """Register PATH as a transfer, run the checks and, with --accept, accept it when they pass.
-    Exit codes as for `transfer check`."""
+    Exit codes as for `transfer check`; 1 also when accepting was refused (the transfer stays
+    registered and checked: accept it later with `lantai transfer accept ID`)."""
     _django()
     from lantai.core.audit import acting_as
     from lantai.ingest import services
 
     if not path.exists():
-        click.echo(f"“{path}”不存在", err=True)
-        sys.exit(2)
+        _exit_unreadable(f"“{path}”不存在", as_json, key="status")
     with acting_as(_cli_actor()):
         try:
             t = services.receive(path, unit, title=title)
             report = services.run_check(t.versions.get())
-            records = None
-            if accept_it and report.result == "pass":
+        except services.UnreadableSource as e:
+            _exit_unreadable(e.message_zh, as_json, key="status")
+        records, error = None, ""
+        if accept_it and report.result == "pass":
+            try:
                 records = services.accept(
                     t, reason=reason, fonds_code=fonds, category_code=category
                 )
-        except services.UnreadableSource as e:
-            click.echo(e.message_zh, err=True)
-            sys.exit(2)
-        except services.IngestError as e:
-            raise click.ClickException(e.message_zh) from e
+            except services.IngestError as e:
+                error = e.message_zh
     t.refresh_from_db()
     if as_json:
-        _echo_json({"transfer": t.pk, "status": t.status, "records": records, **report.as_json()})
+        out = {"transfer": t.pk, "status": t.status, "records": records, **report.as_json()}
+        _echo_json({**out, "error": error} if error else out)
     else:
         click.echo(
             f"移交 {t.pk}：{t.get_status_display()}"
@@ -361,7 +363,45 @@ def transfer_receive(
         )
         for line in report_lines(report):
             click.echo(line)
-    sys.exit(1 if report.result == "fail" else 0)
+        if error:
+            click.echo(f"未接收：{error}（改正后可运行 lantai transfer accept {t.pk}）", err=True)
+    sys.exit(1 if report.result == "fail" or error else 0)
+
+
+@transfer.command("accept")
+@click.argument("transfer_id", type=int)
+@click.option("--reason", default="", help="接收说明 (required to accept with warnings)")
+@click.option("--fonds", default=None, help="全宗号 for 待著录 items (package without a catalogue)")
+@click.option("--category", default=None, help="门类代码 for those items (with --fonds)")
+@click.option("--json", "as_json", is_flag=True)
+def transfer_accept(
+    transfer_id: int, reason: str, fonds: str | None, category: str | None, as_json: bool
+) -> None:
+    """Accept a registered transfer whose check passed. Exit 0 accepted, 1 refused (the reason
+    is printed), 2 no such transfer."""
+    _django()
+    from lantai.core.audit import acting_as
+    from lantai.ingest import services
+    from lantai.ingest.models import Transfer
+
+    t = Transfer.objects.filter(pk=transfer_id).first()
+    if t is None:
+        _exit_unreadable(f"移交 {transfer_id} 不存在", as_json, key="status")
+    try:
+        with acting_as(_cli_actor()):
+            records = services.accept(t, reason=reason, fonds_code=fonds, category_code=category)
+    except services.IngestError as e:
+        if as_json:
+            _echo_json(
+                {"transfer": t.pk, "status": t.status, "records": None, "error": e.message_zh}
+            )
+        else:
+            click.echo(f"移交 {t.pk} 未接收：{e.message_zh}", err=True)
+        sys.exit(1)
+    if as_json:
+        _echo_json({"transfer": t.pk, "status": "accepted", "records": records})
+    else:
+        click.echo(f"移交 {t.pk}：已接收，已建立 {records} 条档案")
 
 
 def report_lines(report: Any) -> list[str]:

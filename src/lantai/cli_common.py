@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import sys
 from typing import Any
 
 import click
@@ -26,3 +27,37 @@ def cli_actor() -> str:
 
 def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def _missing_tables(error: Exception) -> bool:
+    """A query failed because the database has no Lantai tables (never initialised)."""
+    from django.db.utils import OperationalError, ProgrammingError
+
+    text = str(error)
+    return isinstance(error, OperationalError | ProgrammingError) and (
+        "no such table" in text or ("relation" in text and "does not exist" in text)
+    )
+
+
+class LantaiGroup(click.Group):
+    """The `lantai` group: a database without Lantai's tables (a data directory or DATABASE_URL
+    never initialised) is a clear message and exit 2, as JSON under --json, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as e:
+            if not _missing_tables(e):
+                raise
+            from django.conf import settings
+
+            where = settings.DATABASES["default"]["NAME"]
+            message = (
+                f"数据库尚未初始化（没有兰台的数据表：{where}）：先运行 `lantai init`；"
+                "重建目录库后请用 LANTAI_DATABASE_URL 指向重建的数据库"
+            )
+            if "--json" in sys.argv:
+                echo_json({"error": message})
+            else:
+                click.echo(message, err=True)
+            sys.exit(2)

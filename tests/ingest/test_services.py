@@ -137,6 +137,25 @@ def test_transfer_check_cli_exit_codes(
         assert received.exit_code == 0, received.output
         assert json.loads(received.output)["status"] == "accepted"
         assert Transfer.objects.get().status == "accepted" and Record.objects.count() == 2
+
+        # accepting the same records again is refused: valid JSON naming why, exit 1, and the
+        # transfer stays registered and checked for `transfer accept ID`
+        again = runner.invoke(
+            main,
+            ["transfer", "receive", str(source), "--unit", "岭南省人民政府办公厅", "--accept",
+             "--json"],
+        )  # fmt: skip
+        refused = json.loads(again.stdout)
+        assert again.exit_code == 1 and refused["status"] == "passed" and refused["error"]
+        retry = runner.invoke(main, ["transfer", "accept", str(refused["transfer"]), "--json"])
+        assert retry.exit_code == 1 and json.loads(retry.stdout)["error"]
+        unknown = runner.invoke(main, ["transfer", "accept", "9999", "--json"])
+        assert unknown.exit_code == 2 and "不存在" in json.loads(unknown.stdout)["error"]
+        nowhere = runner.invoke(
+            main, ["transfer", "receive", str(tmp_path / "nowhere"), "--unit", "某单位", "--json"]
+        )
+        assert nowhere.exit_code == 2 and json.loads(nowhere.stdout)["status"] == "unreadable"
+        assert Record.objects.count() == 2
     finally:
         from django.conf import settings
 

@@ -393,7 +393,12 @@ def test_verify_object_cli(package: Package, tmp_path: Path) -> None:
     report = json.loads(bad.output)
     assert report["replicas"]["local"] == [] and report["replicas"]["offsite"]
     missing = CliRunner().invoke(main, ["storage", "verify-object", "urn:lantai:package:999"])
-    assert missing.exit_code != 0 and "没有信息包" in missing.output
+    assert missing.exit_code == 2 and "没有信息包" in missing.output
+    as_json = CliRunner().invoke(
+        main, ["storage", "verify-object", "urn:lantai:package:999", "--json"]
+    )
+    assert as_json.exit_code == 2
+    assert json.loads(as_json.stdout)["error"] and json.loads(as_json.stdout)["intact"] is False
 
 
 def test_location_add_cli_and_errors(tmp_path: Path) -> None:

@@ -76,16 +76,28 @@ def preserve() -> None:
 @click.option("--location", "location_name", default=None, help="Only this location.")
 @click.option("--json", "as_json", is_flag=True)
 def audit(limit: int | None, location_name: str | None, as_json: bool) -> None:
-    """A bounded fixity-audit pass: exit 0 when everything is intact (after the repairs it made,
-    which it reports); 1 while any damage, offline required location or unrepaired problem
-    remains (including replicas still marked damaged by earlier checks)."""
+    """A bounded fixity-audit pass: exit 0 when it examined stored files and everything is intact
+    (after the repairs it made, which it reports); 1 while any damage, offline required location
+    or unrepaired problem remains (including replicas still marked damaged by earlier checks), and
+    when it examined no stored file at all (result "na", with the reason: decision 0020); 2 for a
+    location that does not exist."""
     django_setup()
     from dataclasses import asdict
 
     from lantai.core.audit import acting_as
-    from lantai.preservation.audit import run_audit
-    from lantai.preservation.models import Replica
+    from lantai.preservation.audit import nothing_examined, run_audit
+    from lantai.preservation.models import Replica, StorageLocation
 
+    if location_name is not None:
+        known = list(StorageLocation.objects.order_by("name").values_list("name", flat=True))
+        if location_name not in known:
+            names = "、".join(f"“{n}”" for n in known) or "（尚无存储位置）"
+            message = f"没有名为“{location_name}”的存储位置（名称区分大小写）；已有的存储位置：{names}"
+            if as_json:
+                echo_json({"error": message, "locations": known})
+            else:
+                click.echo(message, err=True)
+            sys.exit(2)
     with acting_as(cli_actor()):
         run = run_audit(limit, location=location_name)
     outcome = run.outcome  # type: ignore[attr-defined]
@@ -99,9 +111,12 @@ def audit(limit: int | None, location_name: str | None, as_json: bool) -> None:
         for r in damaged.order_by("pk")
     ]
     failed = bool(unrepaired or offline_required or damaged_replicas)
+    idle = nothing_examined(run, location_name)  # None when stored files were examined
+    result = "fail" if failed else ("na" if idle else "pass")
     if as_json:
         echo_json({
-            "ok": not failed, "files": run.files, "bytes": run.bytes, "replicas": run.replicas,
+            "ok": result == "pass", "result": result, "reason": idle or "",
+            "examined": {"replicas": run.replicas, "files": run.files}, "files": run.files, "bytes": run.bytes, "replicas": run.replicas,
             "problems": run.problems, "repaired": run.repaired, "unrepaired": len(unrepaired),
             "unrepaired_problems": unrepaired, "offline": outcome.offline,
             "damaged_replicas": damaged_replicas, "republished": outcome.republished,
@@ -112,6 +127,8 @@ def audit(limit: int | None, location_name: str | None, as_json: bool) -> None:
             f"审计文件 {run.files} 个（{run.bytes / 1e6:.1f} MB，副本 {run.replicas} 个）："
             f"发现问题 {run.problems} 个，已修复 {run.repaired} 个，未修复 {len(unrepaired)} 个"
         )
+        if idle:
+            click.echo(f"  [未审计] {idle}")
         for d in run.details:
             action = f"已从“{d['repaired_from']}”修复" if d["repaired_from"] else "未修复"
             click.echo(f"  [{d['kind']}] {d['location']} {d['path']}：{action}")
@@ -120,7 +137,7 @@ def audit(limit: int | None, location_name: str | None, as_json: bool) -> None:
             click.echo(f"  [离线] {need}存储位置“{o['location']}”：{o['error']}")
         for r in damaged_replicas:
             click.echo(f"  [损坏] {r['location']} {r['object_id']}：{r['error'] or '尚未修复'}")
-    sys.exit(1 if failed else 0)
+    sys.exit(0 if result == "pass" else 1)
 
 
 @storage.command("verify-object")
@@ -133,8 +150,12 @@ def verify_object(object_id: str, as_json: bool) -> None:
 
     try:
         result = verification.verify_package(object_id)
-    except verification.NotFound as e:
-        raise click.ClickException(str(e)) from e
+    except verification.NotFound as e:  # exit 2: nothing to verify, not a damaged package
+        if as_json:
+            echo_json({"intact": False, "error": str(e)})
+        else:
+            click.echo(str(e), err=True)
+        sys.exit(2)
     if as_json:
         echo_json(result)
     else:
