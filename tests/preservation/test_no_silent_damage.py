@@ -509,3 +509,51 @@ def test_an_optional_location_offline_is_listed_but_does_not_fail_the_audit(
         }
     ]
     assert "lantai-location.json" in report["offline"][0]["error"]
+
+
+# --- the outside audit's findings (decision 0020) -------------------------------------------------
+
+
+def test_a_stray_file_is_never_copied_to_another_replica(package: Package, tmp_path: Path) -> None:
+    stray = _object_dir(package, "local") / "v1" / "content" / "stray.txt"
+    stray.write_bytes("不属于任何清单的文件".encode())
+    _add(tmp_path)
+    assert replication.preserve(package.pk) == "preserved"  # replication to the new location
+    copied = _object_dir(package, "offsite") / "v1" / "content" / "stray.txt"
+    assert not copied.exists()
+    # the audit reports the stray where it lies; its republished version is replicated again
+    code, report = _audit_json()
+    kinds = {(d["location"], d["kind"]) for d in report["details"]}
+    assert ("local", "extra_file") in kinds and ("offsite", "extra_file") not in kinds
+    package.refresh_from_db()
+    assert package.version == 2 and not copied.exists() and stray.exists()
+    code, report = _audit_json("--location", "offsite")
+    assert code == 0 and report["problems"] == 0, report
+
+
+@pytest.mark.parametrize("name", ["nowhere", "LOCAL"])
+def test_auditing_a_location_that_does_not_exist_is_an_error(package: Package, name: str) -> None:
+    result = CliRunner().invoke(main, ["storage", "audit", "--location", name, "--json"])
+    assert result.exit_code == 2, result.output
+    report = json.loads(result.stdout)
+    assert f"“{name}”" in report["error"] and "“local”" in report["error"]
+    assert report["locations"] == ["local"]
+    plain = CliRunner().invoke(main, ["storage", "audit", "--location", name])
+    assert plain.exit_code == 2 and "没有名为" in plain.output and "“local”" in plain.output
+
+
+def test_an_audit_that_examined_nothing_is_not_a_pass(category: Category, tmp_path: Path) -> None:
+    code, report = _audit_json()  # nothing stored yet
+    assert code == 1 and report["result"] == "na" and report["ok"] is False, report
+    assert report["examined"] == {"replicas": 0, "files": 0}
+    assert "尚无已写入的副本" in report["reason"]
+    pkg = _new_package(category)
+    assert replication.preserve(pkg.pk) == "preserved"
+    locations.add_location("spare", path=str(tmp_path / "spare"), required=False)
+    code, report = _audit_json("--location", "spare")  # a location that holds no replica
+    assert code == 1 and report["result"] == "na" and "“spare”" in report["reason"], report
+    # a bounded batch that examined files and found nothing wrong is a pass
+    result = CliRunner().invoke(main, ["storage", "audit", "--limit", "1", "--json"])
+    report = json.loads(result.stdout)
+    assert result.exit_code == 0 and report["result"] == "pass" and report["ok"] is True, report
+    assert report["examined"] == {"replicas": 1, "files": 1}

@@ -216,3 +216,92 @@ def test_rebuild_refuses_a_survivor_whose_file_does_not_match_the_catalogue(tmp_
     assert bad.returncode == 2 and "换一个存储位置" in bad.stderr, bad.stderr
     with sqlite3.connect(tmp_path / "new" / "lantai.sqlite3") as db:
         assert db.execute("SELECT count(*) FROM catalog_record").fetchone() == (0,)
+
+
+# --- the outside audit's findings (decision 0021) -------------------------------------------------
+
+_REPORT = "reports/detection-report.json"
+
+_UNRELATED_TRANSFER = """
+import json, os, sys
+import django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lantai.settings")
+django.setup()
+from lantai.ingest.models import CheckRecord, Transfer, TransferVersion
+from lantai.preservation import replication
+from lantai.preservation.models import Package
+t = Transfer.objects.create(pk=int(sys.argv[1]), unit="无关单位", title="无关的移交")
+v = TransferVersion.objects.create(transfer=t, number=1, original="x", original_sm3="0" * 64,
+                                   result="fail", summary={"无关": True})
+CheckRecord.objects.create(version=v, property="真实性", content_code="1-3", title="格式识别",
+                           status="fail", object="正文1.pdf",
+                           evidence={"puid": "fmt/999", "format": "无关格式"}, tool="droid")
+package = Package.objects.get(kind="transfer")
+replication.mark_changed(package.pk)
+print(json.dumps({"status": replication.preserve(package.pk), "source_id": package.source_id}))
+"""
+
+
+def _accepted_transfer() -> tuple[int, Package]:
+    """A transfer package whose detection report identified 正文1.pdf as fmt/276."""
+    from lantai.ingest.models import CheckRecord, Transfer, TransferVersion
+
+    category = catalog.create_category(catalog.create_fonds("Z109", "岭南省人民政府办公厅"), "WS")
+    records = make_records(category, range(1, 3), repeat=300)
+    transfer = Transfer.objects.create(unit="岭南省人民政府办公厅", title="2020 年文书档案移交")
+    version = TransferVersion.objects.create(
+        transfer=transfer, number=1, original="quarantine/1", original_sm3="1" * 64,
+        result="pass", summary={"pass": 1},
+    )  # fmt: skip
+    CheckRecord.objects.create(
+        version=version, property="真实性", content_code="1-3", title="格式识别", status="pass",
+        object="正文1.pdf", evidence={"puid": "fmt/276", "format": "Acrobat PDF 1.7"},
+        tool="siegfried", tool_version="1.11",
+    )  # fmt: skip
+    package = packaging.new_package("transfer", "移交 A", transfer.pk, [r.pk for r in records])
+    assert replication.preserve(package.pk) == "preserved"
+    return transfer.pk, package
+
+
+def test_a_rebuilt_package_is_never_linked_to_a_new_unrelated_transfer(tmp_path: Path) -> None:
+    locations.add_location("offsite", path=str(tmp_path / "offsite"), required=True)
+    transfer_id, package = _accepted_transfer()
+    assert replication.preserve(package.pk) == "preserved"
+    before = json.loads(
+        ocfl.read_logical(LocalLocation("o", tmp_path / "offsite"), package.object_id,
+                          _REPORT)
+    )  # fmt: skip
+    assert before["transfer"] == transfer_id
+    _disaster(tmp_path)
+    env = _new_system_env(tmp_path / "new")
+    url = env["LANTAI_DATABASE_URL"]
+    rebuilt = _lantai(
+        env, "storage", "rebuild-catalog", "--into", url, "--from-path", str(tmp_path / "offsite")
+    )
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    # the new system receives an unrelated transfer that gets the old id; the package changes
+    run = subprocess.run(
+        [sys.executable, "-c", _UNRELATED_TRANSFER, str(transfer_id)],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    changed = json.loads(run.stdout)
+    assert changed["status"] == "preserved"
+    primary = LocalLocation("local", tmp_path / "new" / "preservation")
+    inventory = ocfl.read_inventory(primary, package.object_id)
+    assert ocfl.head_number(inventory) == 2
+    # the new version carries the package's own report and the PRONOM id it found
+    assert json.loads(ocfl.read_logical(primary, package.object_id, _REPORT)) == before
+    premis_doc = ocfl.read_logical(primary, package.object_id, "premis/premis.xml").decode()
+    assert "fmt/276" in premis_doc and "fmt/999" not in premis_doc
+    manifest = json.loads(ocfl.read_logical(primary, package.object_id, "lantai/package.json"))
+    assert manifest["source_id"] is None and changed["source_id"] is None
+
+
+@pytest.mark.parametrize("into", ["bogus://x", "sqlite:////nonexistent-dir/db.sqlite3"])
+def test_rebuild_into_an_unusable_database_is_a_clear_error(tmp_path: Path, into: str) -> None:
+    env = _new_system_env(tmp_path / "new")
+    result = _lantai(env, "storage", "rebuild-catalog", "--into", into)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and "目标数据库" in result.stderr
+    assert into in result.stderr  # names the place

@@ -148,6 +148,24 @@ def run_audit(limit_files: int | None = None, *, location: str | None = None) ->
     return run
 
 
+def nothing_examined(run: AuditRun, location: str | None = None) -> str | None:
+    """Why the run examined no stored replica (an audit of nothing is not a pass: decision 0020),
+    None when it examined at least one."""
+    if run.replicas:
+        return None
+    where = f"存储位置“{location}”上" if location else ""
+    outcome: Outcome | None = getattr(run, "outcome", None)
+    stored = Replica.objects.filter(version__gt=0)
+    if location:
+        stored = stored.filter(location__name=location)
+    if not stored.exists():
+        return f"{where}尚无已写入的副本，没有可审计的文件"
+    if outcome is not None and outcome.offline:
+        names = "、".join(f"“{o['location']}”" for o in outcome.offline)
+        return f"{where}没有审计任何副本：存储位置 {names} 离线或不可达"
+    return f"{where}没有审计任何副本：副本均正由其他审计进程审计，或本批次的文件上限不足"
+
+
 def _check_locations(name: str | None, outcome: Outcome) -> dict[int, Location]:
     """Open every location (identity marker checked) and audit its storage root's own files.
     Returns the online ones; offline ones are reported, alerted and skipped."""

@@ -92,7 +92,9 @@ def audit(limit: int | None, location_name: str | None, as_json: bool) -> None:
         known = list(StorageLocation.objects.order_by("name").values_list("name", flat=True))
         if location_name not in known:
             names = "、".join(f"“{n}”" for n in known) or "（尚无存储位置）"
-            message = f"没有名为“{location_name}”的存储位置（名称区分大小写）；已有的存储位置：{names}"
+            message = (
+                f"没有名为“{location_name}”的存储位置（名称区分大小写）；已有的存储位置：{names}"
+            )
             if as_json:
                 echo_json({"error": message, "locations": known})
             else:

@@ -12,6 +12,7 @@ A deleted package's last version holds only lantai/tombstone.json and premis/pre
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import re
 import uuid
@@ -160,9 +161,12 @@ def build_state(package: Package) -> dict[str, Source]:
         state["lantai/deaccessions.json"] = _json(gone)
     report = detection_report(package)
     if report is not None:
-        state["reports/detection-report.json"] = _json(report)
+        state[REPORT] = _json(report)
     state["premis/premis.xml"] = premis_xml(package)
     return state
+
+
+REPORT = "reports/detection-report.json"
 
 
 def _json(data: Any) -> bytes:
@@ -170,15 +174,22 @@ def _json(data: Any) -> bytes:
 
 
 def detection_report(package: Package) -> dict[str, Any] | None:
-    if package.kind != "transfer" or package.source_id is None:
+    """The 四性检测 report of the package's transfer: from the catalogue while it holds the
+    transfer, else the report the package's head version already carries (a rebuilt system does
+    not rebuild transfers: the stored report is carried forward unchanged, decision 0021)."""
+    if package.kind != "transfer":
         return None
     from lantai.ingest.models import TransferVersion
 
-    version = (
-        TransferVersion.objects.filter(transfer_id=package.source_id).order_by("-number").first()
-    )
+    version = None
+    if package.source_id is not None:
+        version = (
+            TransferVersion.objects.filter(transfer_id=package.source_id)
+            .order_by("-number")
+            .first()
+        )
     if version is None:
-        return None
+        return stored_report(package)
     checks = version.checks.order_by("pk").values(
         "property", "content_code", "item_code", "title", "status", "object", "evidence",
         "tool", "tool_version",
@@ -192,6 +203,35 @@ def detection_report(package: Package) -> dict[str, Any] | None:
         "summary": version.summary,
         "checks": list(checks),
     }
+
+
+def stored_report(package: Package) -> dict[str, Any] | None:
+    """The detection report in the package's head version, read from the first replica that
+    holds the head and whose copy matches the inventory's SHA-512; None when there is none."""
+    cached = package.__dict__.get("_stored_report", False)
+    if cached is not False:
+        return cached  # type: ignore[no-any-return]
+    from lantai.preservation import locations, ocfl
+    from lantai.preservation.storage import LocationUnavailable, ObjectMissing
+
+    found: dict[str, Any] | None = None
+    replicas = package.replicas.filter(version__gte=max(package.version, 1), damaged=False)
+    for replica in replicas.select_related("location").order_by("-location__is_primary", "pk"):
+        try:
+            backend = locations.open_location(replica.location)
+            inventory = ocfl.read_inventory(backend, package.object_id)
+            stored = ocfl.logical_state(inventory).get(REPORT)
+            if stored is None:
+                break  # the head carries no report: nothing to carry forward
+            data = ocfl.read_logical(backend, package.object_id, REPORT)
+            if hashlib.sha512(data).hexdigest() != stored.sha512:
+                continue
+            found = json.loads(data)
+            break
+        except (LocationUnavailable, ObjectMissing, ocfl.OCFLError, ValueError):
+            continue
+    package.__dict__["_stored_report"] = found
+    return found
 
 
 AGENT_ID = "local"  # PREMIS identifier type of agents: their name and version as Lantai saw it

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,9 +25,10 @@ from typing import Any
 
 import dj_database_url
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.color import no_style
-from django.db import connections, transaction
+from django.db import DatabaseError, connections, transaction
 from django.db.models import Count
 from django.db.utils import load_backend
 from django.utils import timezone
@@ -128,6 +130,33 @@ def _connect(url: str) -> None:
     connections[ALIAS] = load_backend(db["ENGINE"]).DatabaseWrapper(db, ALIAS)
 
 
+def _shown(url: str) -> str:
+    """The database address as it may be printed: without its password."""
+    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
+
+
+def _open_target(url: str) -> None:
+    """Connect to the target database and create Lantai's tables in it; an address that cannot
+    be used is a RebuildError (exit 2), never a traceback."""
+    where = _shown(url)
+    try:
+        db = dj_database_url.parse(url)
+    except (ValueError, KeyError) as e:
+        raise RebuildError(
+            f"目标数据库地址“{where}”无法识别：须为 sqlite:///绝对路径 或 "
+            "postgresql://用户@主机:端口/库名"
+        ) from e
+    name = str(db.get("NAME") or "")
+    sqlite_file = db["ENGINE"] == "django.db.backends.sqlite3" and name not in ("", ":memory:")
+    if sqlite_file and not Path(name).parent.is_dir():
+        raise RebuildError(f"目标数据库“{where}”所在的目录“{Path(name).parent}”不存在：请先建立")
+    try:
+        _connect(url)
+        call_command("migrate", database=ALIAS, verbosity=0, interactive=False)
+    except (DatabaseError, ImproperlyConfigured, ImportError) as e:
+        raise RebuildError(f"无法打开目标数据库“{where}”：{e}") from e
+
+
 def rebuild_catalog(
     into_url: str,
     *,
@@ -138,8 +167,7 @@ def rebuild_catalog(
     """Rebuild into the empty database at `into_url` from one surviving location (`from_path`, a
     local storage root; `from_location`, a location of the new system by name; default: the data
     directory's own storage root)."""
-    _connect(into_url)
-    call_command("migrate", database=ALIAS, verbosity=0, interactive=False)
+    _open_target(into_url)
     if Record.objects.using(ALIAS).exists() or Package.objects.using(ALIAS).exists():
         raise RebuildError("目标数据库已有档案数据：重建只写入空数据库")
     if from_path is not None and from_location:
@@ -279,7 +307,7 @@ def _rebuild_object(
         object_id=object_id,
         kind=manifest.get("kind", "record"),
         label=manifest.get("label", ""),
-        source_id=manifest.get("source_id"),
+        source_id=_source_id(manifest),
         # 待保存 until `storage preserve` has written the copies the disaster took
         status="deleted" if deleted else "pending",
         version=head,
@@ -313,6 +341,15 @@ def _rebuild_object(
         )
         counts["events"] += 1
     return package
+
+
+def _source_id(manifest: dict[str, Any]) -> int | None:
+    """Only a record package keeps its source (records keep their ids). Transfers and import
+    batches are not rebuilt: a rebuilt package must never point at a transfer of the new system
+    that happens to get the old id; its detection report (which names the old transfer) is
+    carried forward from the stored head version (packaging.detection_report, decision 0021)."""
+    source = manifest.get("source_id")
+    return source if manifest.get("kind") == "record" and isinstance(source, int) else None
 
 
 def _insert(obj: Any) -> None:

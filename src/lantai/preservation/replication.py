@@ -262,6 +262,16 @@ def copy_key(src: Location, dst: Location, key: str) -> None:
         dst.put_file(key, Path(tmp.name))
 
 
+def listed_keys(src: Location, object_id: str) -> list[str]:
+    """The keys of the object that its verified root inventory lists (declaration, every
+    inventory and sidecar, every content file), sorted; never a file no inventory lists (a stray
+    file stays where it is, reported by the audit: decision 0020)."""
+    inventory = ocfl.read_inventory(src, object_id)  # checked against its sidecar
+    root = ocfl.object_path(src, object_id)
+    expected = ocfl._expected_keys(inventory, ocfl.head_number(inventory))
+    return sorted(f"{root}/{rel}" for rel in expected)
+
+
 def _replicate(package: Package, primary: StorageLocation, replica: Replica) -> None:
     """Copy the object's missing files, the root inventory last (the commit point), then read
     the copy back and verify it."""
@@ -279,8 +289,9 @@ def _replicate(package: Package, primary: StorageLocation, replica: Replica) -> 
                 f"存储位置“{replica.location.name}”的存储布局与主存储位置不同，请先迁移布局"
             )
         root_inventory = ocfl.root_inventory_keys(oid, src)
-        for key in src.list(ocfl.object_path(src, oid)):
-            if key not in root_inventory and dst.size(key) != src.size(key):
+        for key in listed_keys(src, oid):
+            size = src.size(key)  # None: missing at the source too (the verification says so)
+            if key not in root_inventory and size is not None and dst.size(key) != size:
                 copy_key(src, dst, key)
         for key in root_inventory:
             copy_key(src, dst, key)
