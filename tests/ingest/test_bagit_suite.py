@@ -67,6 +67,9 @@ def test_valid_bag_passes_the_whole_check(bag: Path, tmp_path: Path, scanner: Sc
         c for c in report.checks if c.check in ("register_item_count", "register_byte_count")
     ]
     assert counted and all(c.status == "pass" for c in counted), counted
+    # 3-1 says what it read: a bag's tag files, not XML
+    readable = next(c for c in report.checks if c.check == "metadata_readable")
+    assert "bag-info.txt" in readable.evidence["compared"], readable.evidence
 
 
 @pytest.mark.parametrize("bag", _cases("invalid", "linux-only"), ids=_id)
@@ -124,6 +127,16 @@ def test_bag_without_oxum_and_a_missing_file_fails(tmp_path: Path, scanner: Scan
     report = check(bag, tmp_path, scanner)
     assert report.result == "fail"
     assert any(f[1] == "data/b.txt" for f in failures(report))
+
+
+def test_a_payload_file_missing_from_the_manifest_is_named(
+    tmp_path: Path, scanner: Scanner
+) -> None:
+    bag = _make_bag(tmp_path / "bag", ["sha256"], {"a.txt": b"a", "b.txt": b"bb"})
+    (bag / "data" / "unlisted.txt").write_bytes(b"not in any manifest")
+    report = check(bag, tmp_path, scanner)
+    named = {(c.content_code, c.status) for c in report.checks if c.object == "data/unlisted.txt"}
+    assert {("2-4", "fail"), ("1-1", "fail")} <= named, named
 
 
 @pytest.fixture
@@ -184,6 +197,27 @@ def test_a_bag_without_a_catalogue_needs_its_fonds_and_category(accepted_bag: An
     _t, created = accepted_bag(bag, "岭南省人民政府办公厅", fonds_code="Z109", category_code="WS")
     assert created == Record.objects.count() >= 1
     assert all(r.metadata["extra"]["著录状态"] == "待著录" for r in Record.objects.all())
+
+
+@pytest.mark.django_db
+def test_contact_name_is_a_person_and_half_a_target_is_refused(
+    accepted_bag: Any, tmp_path: Path
+) -> None:
+    """bag-info's Contact-Name names a person, never the fonds' organisation; a fonds without its
+    category (or the reverse) is refused, saying that both are needed."""
+    from lantai.catalog import services as catalog
+    from lantai.catalog.models import Record
+    from lantai.ingest.services import IngestError
+
+    catalog.create_category(catalog.create_fonds("Z110", "王五个人档案", creator="王五"), "WS")
+    other = catalog.create_fonds("Z111", "岭南省档案局")
+    catalog.create_category(other, "WS")
+    bag = _make_bag(tmp_path / "bag", ["sha256"], {"a.txt": b"a"}, **{"Contact-Name": "王五"})
+    with pytest.raises(IngestError, match="须指定全宗号和门类代码"):
+        accepted_bag(bag, "岭南省人民政府办公厅")
+    with pytest.raises(IngestError, match="只给出了全宗号“Z111”，未给出门类代码"):
+        accepted_bag(bag, "王五", fonds_code="Z111")
+    assert Record.objects.count() == 0
 
 
 def _description(code_parts: str, title: str, file_name: str) -> str:

@@ -229,14 +229,15 @@ def _ofd(path: Path, with_root: bool = True) -> Path:
 
 
 def test_ofd_structure(tmp_path: Path) -> None:
-    [ok] = check(_ofd(tmp_path / "good.ofd"))
+    good = check(_ofd(tmp_path / "good.ofd"))
+    ok = only(good, "3-2")
     assert (ok.status, ok.tool) == ("pass", "ofd")
-    [bad] = check(_ofd(tmp_path / "bad.ofd", with_root=False))
+    assert only(good, "3-4").status == "pass"  # an OFD is a zip: not encrypted
+    bad = only(check(_ofd(tmp_path / "bad.ofd", with_root=False)), "3-2")
     assert bad.status == "fail" and "OFD.xml" in bad.evidence["reason"]
     cut = tmp_path / "cut.ofd"
     cut.write_bytes((tmp_path / "good.ofd").read_bytes()[:100])
-    [r] = check(cut)
-    assert r.status == "fail"
+    assert only(check(cut), "3-2").status == "fail"
 
 
 def _wav(path: Path) -> Path:

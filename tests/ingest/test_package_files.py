@@ -107,6 +107,17 @@ def test_fifo_and_socket_fail_the_whole_check(
     _assert_special_files_reported(failures(report))
 
 
+def test_special_files_are_named_in_words_and_summarised(
+    special_package: Path, tmp_path: Path, scanner: Scanner
+) -> None:
+    report = check(special_package, tmp_path, scanner)
+    pipe = next(c for c in report.checks if c.object == "电子档案/pipe")
+    assert pipe.evidence["found"] == "命名管道 FIFO", pipe.evidence
+    summary = [c for c in report.checks if c.check == "safe_unpack" and c.object == "package"]
+    assert [c.status for c in summary] == ["fail"]
+    assert summary[0].evidence["failed"] == 2 and summary[0].evidence["checked"] >= 2
+
+
 @pytest.mark.django_db
 def test_fifo_and_socket_received_and_reported(special_package: Path, scanner: Scanner) -> None:
     from lantai.ingest import services

@@ -95,6 +95,45 @@ def test_changed_file_fails_fixity_with_expected_and_found(
     assert fixity[0].evidence["expected"] != fixity[0].evidence["found"]
 
 
+def _drop_first_digest(package: Path) -> str:
+    """Delete the register's first <数字摘要> line; returns the file it named."""
+    reg = package / "其他" / "移交登记表.XML"
+    lines = reg.read_text(encoding="utf-8").splitlines(True)
+    first = next(i for i, line in enumerate(lines) if "<数字摘要" in line)
+    rel = lines[first].split('文件="', 1)[1].split('"', 1)[0]
+    reg.write_text("".join(lines[:first] + lines[first + 1 :]), encoding="utf-8")
+    return rel
+
+
+def test_a_file_without_a_declared_digest_fails_1_1_by_name(
+    package: Path, tmp_path: Path, scanner: Scanner
+) -> None:
+    rel = _drop_first_digest(package)
+    report = run(package, tmp_path, scanner)
+    fixity = [c for c in report.checks if c.check == "fixity"]
+    named = [c for c in fixity if c.object == rel]
+    assert [c.status for c in named] == ["fail"] and "未声明" in named[0].evidence["reason"]
+    summary = next(c for c in fixity if c.object == "package")
+    assert summary.status == "fail" and summary.evidence["undeclared"] == 1
+
+
+def test_a_file_without_a_declared_digest_warns_under_the_policy(
+    package: Path, tmp_path: Path, scanner: Scanner
+) -> None:
+    from lantai.ingest.summaries import CheckPolicy
+
+    rel = _drop_first_digest(package)
+    work = tmp_path / "work"
+    report = check_transfer(package, work, scanner=scanner, processes=1,
+                            policy=CheckPolicy(no_fixity="warn"))  # fmt: skip
+    named = [c for c in report.checks if c.check == "fixity" and c.object == rel]
+    assert [c.status for c in named] == ["warn"]
+    assert (
+        next(c for c in report.checks if c.check == "fixity" and c.object == "package").status
+        == "warn"
+    )
+
+
 def test_missing_and_extra_files(package: Path, tmp_path: Path, scanner: Scanner) -> None:
     gone = only_file(package, ".pdf")
     gone.unlink()
@@ -113,6 +152,16 @@ def test_wrong_register_count(package: Path, tmp_path: Path, scanner: Scanner) -
     reg.write_text(text.replace("<移交电子档案数量>6", "<移交电子档案数量>7"), encoding="utf-8")
     counts = failed(run(package, tmp_path, scanner))[("integrity", "2-1")]
     assert (counts[0].evidence["expected"], counts[0].evidence["found"]) == (7, 6)
+    assert counts[0].evidence["reason"] == "登记 7 件，实际 6 件（目录条目）"
+
+
+def test_wrong_register_bytes_say_why(package: Path, tmp_path: Path, scanner: Scanner) -> None:
+    pdf = only_file(package, ".pdf")
+    pdf.write_bytes(pdf.read_bytes() + b"%" * 113)
+    counts = failed(run(package, tmp_path, scanner))[("integrity", "2-1")]
+    reason = next(c.evidence["reason"] for c in counts if c.check == "register_byte_count")
+    declared = next(c.evidence["expected"] for c in counts if c.check == "register_byte_count")
+    assert reason.startswith(f"登记 {declared} 字节，实际 {declared + 113} 字节"), reason
 
 
 def _edit_catalogue(package: Path, old: str, new: str, count: int = 1) -> None:
@@ -159,6 +208,49 @@ def test_eicar_and_eicar_in_a_nested_zip_fail_the_virus_check(
     found = {c.object.rsplit("/", 1)[-1] for c in virus}
     assert "eicar.com" in found
     assert any("nested" in c.object or "inner" in c.object for c in virus)
+
+
+@pytest.mark.skipif(shutil.which("zip") is None, reason="needs Info-ZIP's zip (zip -P)")
+def test_encrypted_zip_record_fails_3_4_and_is_not_scanned_clean(
+    package: Path, tmp_path: Path, scanner: Scanner
+) -> None:
+    """A password-protected zip (made by Info-ZIP, not by Lantai) hides what it holds: 3-4 fails
+    naming it, and 4-1 does not say the content nobody could read was clean."""
+    import subprocess
+
+    folder = only_file(package, ".pdf").parent
+    (tmp_path / "eicar.txt").write_bytes(eicar_bytes())
+    subprocess.run(["zip", "-q", "-P", "secret", str(folder / "enc.zip"), "eicar.txt"],
+                   cwd=tmp_path, check=True)  # fmt: skip
+    report = run(package, tmp_path, scanner)
+    mine = [c for c in report.checks if c.object.endswith("/enc.zip")]
+    usability = [c for c in mine if c.content_code == "3-4"]
+    assert usability and usability[0].status == "fail", mine
+    assert (
+        "加密" in usability[0].evidence["reason"] and "eicar.txt" in usability[0].evidence["reason"]
+    )
+    virus = [c for c in mine if c.content_code == "4-1"]
+    assert (
+        virus
+        and virus[0].status == "fail"
+        and "Heuristics.Encrypted" in virus[0].evidence["signature"]
+    )
+    summary = {c.check: c for c in report.checks if c.object == "package"}
+    assert summary["compression_encryption"].status == "fail"
+    assert summary["compression_encryption"].evidence["failed"] == 1
+    assert "未扫描" in summary["virus_scan"].evidence["reason"]
+
+
+def test_encryption_summary_says_what_it_examined(
+    package: Path, tmp_path: Path, scanner: Scanner
+) -> None:
+    pdfs = len(list((package / "电子档案").rglob("*.pdf")))
+    report = run(package, tmp_path, scanner)
+    summary = [
+        c for c in report.checks if c.check == "compression_encryption" and c.object == "package"
+    ]
+    assert [c.status for c in summary] == ["pass"]
+    assert summary[0].evidence["checked"] == pdfs and "PDF" in summary[0].evidence["compared"]
 
 
 def test_truncated_pdf_fails_usability(package: Path, tmp_path: Path, scanner: Scanner) -> None:

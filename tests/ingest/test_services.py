@@ -72,6 +72,24 @@ def test_receive_check_accept(
     assert AuditEntry.objects.filter(action="transfer_accept").exists()
 
 
+def test_accepting_with_warnings_names_the_warned_checks(
+    tmp_path: Path, scanner: Scanner, ws: None
+) -> None:
+    source = make_transfer(tmp_path / "pkg", 2, kinds=("pdf",))
+    for i in range(7):  # files outside the transfer layout: 4-2 warnings
+        (source / f"Thumbs{i}.db").write_bytes(b"x")
+    t = services.receive(source, "岭南省人民政府办公厅", title="2020年文书档案移交")
+    assert services.run_check(t.versions.get(), scanner=scanner).result == "pass"
+    t.refresh_from_db()
+    with pytest.raises(services.IngestError) as e:
+        services.accept(t)
+    message = e.value.message_zh if hasattr(e.value, "message_zh") else str(e.value)
+    assert "4-2 载体内非移交文件检测（Thumbs0.db）" in message, message
+    assert "Thumbs4.db" in message and "Thumbs5.db" not in message
+    # seven files and the package-level 4-2 result
+    assert "等，共 8 项" in message and "接收前须填写接收说明" in message
+
+
 def test_failed_transfer_is_returned_and_resubmitted(
     tmp_path: Path, scanner: Scanner, ws: None
 ) -> None:

@@ -99,6 +99,20 @@ def test_symlink_entry_in_zip_refused(tmp_path: Path) -> None:
     assert _files(result.root) == {"a.txt"}
 
 
+def test_fifo_entry_in_zip_is_named_in_words_with_a_package_result(tmp_path: Path) -> None:
+    info = zipfile.ZipInfo("pipe")
+    info.create_system = 3
+    info.external_attr = (stat.S_IFIFO | 0o644) << 16  # mode 0o10644
+    src = _zip(tmp_path / "pkg.zip", [(info, b""), ("a.txt", b"a")])
+    result = unpack(src, tmp_path / "work")
+    [pipe] = _failed(result, "pipe")
+    evidence = pipe["evidence"]
+    assert evidence["found"] == "命名管道 FIFO" and "命名管道" in evidence["reason"], evidence  # type: ignore[index]
+    summary = [r for r in result.results if r.check == "safe_unpack" and r.object == "package"]
+    assert [r.status for r in summary] == ["fail"]
+    assert summary[0].evidence["failed"] == 1 and summary[0].evidence["checked"] == 2
+
+
 def test_symlink_and_fifo_in_folder_refused(tmp_path: Path) -> None:
     src = tmp_path / "src"
     (src / "sub").mkdir(parents=True)

@@ -14,6 +14,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import warnings
 import zipfile
 from pathlib import Path
@@ -134,6 +135,9 @@ def validate(
             )
         ]
     kind = validator_kind(path, ident)
+    # zip containers (a .zip record, OFD, OOXML): encryption and compression from the central
+    # directory, for 3-4; the other validators open the file themselves
+    container = _zip_container(path, obj) if kind in ("", "ofd") and _is_zip(path) else []
     try:
         if kind == "pdf":
             results = _validate_pdf(path, obj)
@@ -183,10 +187,71 @@ def validate(
                 "",
             )
         ]
+    results = [*container, *results]
     for r in results:
         for k, v in fmt_ev.items():
             r.evidence.setdefault(k, v)
     return results
+
+
+# --- zip containers (3-4) ---------------------------------------------------------------------------
+
+ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
+# the compression methods of the public zip specification every reader implements
+PUBLIC_METHODS = {
+    zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate", zipfile.ZIP_BZIP2: "bzip2",
+    zipfile.ZIP_LZMA: "lzma",
+}  # fmt: skip
+ENCRYPTED_FLAG = 0x1  # general purpose bit 0: the entry is encrypted (ZipCrypto or AES)
+STRONG_ENCRYPTION_FLAG = 0x40  # bit 6: PKWARE strong encryption
+AES_METHOD = 99  # WinZip AES: the real method is in the extra field
+
+
+def _is_zip(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) in ZIP_MAGICS
+    except OSError:
+        return False
+
+
+def _zip_container(path: Path, obj: str) -> list[CheckResult]:
+    """3-4 of a zip container, from its central directory only (no member is read): members
+    flagged as encrypted, and members compressed with a method outside the public specification."""
+    tv = f"zipfile (Python {'.'.join(map(str, sys.version_info[:3]))})"
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except Exception as exc:  # a broken zip: the format validation (or its absence) says so
+        return [
+            _result("fail", obj, {"reason": "zip 中央目录无法读取（文件损坏或截断），无法核对加密和压缩算法",
+                                  "error": _err(exc)}, "zipfile", tv, code=PACKAGE_CODE)
+        ]  # fmt: skip
+    encrypted = [
+        i.filename for i in infos
+        if i.flag_bits & (ENCRYPTED_FLAG | STRONG_ENCRYPTION_FLAG) or i.compress_type == AES_METHOD
+    ]  # fmt: skip
+    private = sorted({
+        str(i.compress_type) for i in infos
+        if i.compress_type not in PUBLIC_METHODS and i.filename not in encrypted
+    })  # fmt: skip
+    ev: dict[str, Any] = {
+        "members": len(infos),
+        "compared": "zip 中央目录的加密标志与压缩算法 vs 公开、未加密",
+    }
+    if encrypted:
+        ev.update(
+            reason=f"压缩包已加密：{len(encrypted)} 个条目需要口令才能读取（"
+            f"{'、'.join(encrypted[:5])}{'等' if len(encrypted) > 5 else ''}），内容无法检测和利用",
+            encrypted=encrypted[:20],
+        )
+        return [_result("fail", obj, ev, "zipfile", tv, code=PACKAGE_CODE)]
+    if private:
+        ev.update(reason=f"压缩包使用非公开或不常用的压缩算法（方法号 {'、'.join(private)}）",
+                  methods=private)  # fmt: skip
+        return [_result("fail", obj, ev, "zipfile", tv, code=PACKAGE_CODE)]
+    ev["found"] = "未加密，压缩算法公开"
+    return [_result("pass", obj, ev, "zipfile", tv, code=PACKAGE_CODE)]
 
 
 # --- PDF --------------------------------------------------------------------------------------------

@@ -33,15 +33,25 @@ def check_package(package: Package, content: list[PackageFile], make: Make) -> l
     where = reg.source or "package"
     if reg.item_count is not None:
         found = len(package.items) if package.items else len(content)
-        add(make("register_item_count", "pass" if found == reg.item_count else "fail", object=where,
-                 evidence={"expected": reg.item_count, "found": found, "checked": found,
-                           "compared": "登记的移交件数 vs 实际件数"}))  # fmt: skip
+        counted = "目录条目" if package.items else "内容文件"
+        ok = found == reg.item_count
+        evidence = {"expected": reg.item_count, "found": found, "checked": found,
+                    "compared": f"登记的移交件数 vs 实际件数（{counted}）"}  # fmt: skip
+        if not ok:
+            evidence["reason"] = f"登记 {reg.item_count} 件，实际 {found} 件（{counted}）"
+        add(make("register_item_count", "pass" if ok else "fail", object=where, evidence=evidence))
     if reg.byte_count is not None:
         found_bytes = sum(f.size for f in content)
         ok = abs(found_bytes - reg.byte_count) <= reg.byte_count_tolerance
-        add(make("register_byte_count", "pass" if ok else "fail", object=where,
-                 evidence={"expected": reg.byte_count, "found": found_bytes, "tolerance": reg.byte_count_tolerance,
-                           "checked": len(content), "compared": "登记的移交数据量 vs 实际字节数"}))  # fmt: skip
+        evidence = {"expected": reg.byte_count, "found": found_bytes,
+                    "tolerance": reg.byte_count_tolerance, "checked": len(content),
+                    "compared": "登记的移交数据量 vs 实际字节数"}  # fmt: skip
+        if not ok:
+            slack = reg.byte_count_tolerance
+            evidence["reason"] = f"登记 {reg.byte_count} 字节，实际 {found_bytes} 字节" + (
+                f"（允许误差 {slack} 字节）" if slack else ""
+            )
+        add(make("register_byte_count", "pass" if ok else "fail", object=where, evidence=evidence))
     if reg.item_count is None and reg.byte_count is None:
         add(
             make(

@@ -151,8 +151,9 @@ def check_transfer(
             sizes={f.path: f.size for f in package.package_files},
         )  # fmt: skip
         digests = fixity.compare(package.declared, computed)
-        out.checks += digests
-        out.checks.append(summaries.fixity(package, digests, policy))
+        unlisted = summaries.undeclared(package, content_files(package), policy)
+        out.checks += digests + unlisted
+        out.checks.append(summaries.fixity(package, digests, policy, unlisted))
         _store_digests(package.package_files, computed)
         out.working = _working(work, package.root, computed)
         if package.content_root is not None:
@@ -175,6 +176,7 @@ def check_transfer(
             paths = {f.path: package.path_of(f.path) for f in content if f.size}
             checked = _formats(paths, memo, processes, policy)
             out.checks += checked + summaries.formats(checked, len(paths), policy)
+            out.checks.append(summaries.encryption(out.checks, len(paths)))
         scan_seconds = None
         with stage("virus"):
             if scan is None:

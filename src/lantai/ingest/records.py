@@ -34,8 +34,9 @@ PENDING_RETENTION = "永久"
 # the 机构(问题) part of a provisional 档号, where the category's rule has one: the code itself
 # says that the description is pending
 PENDING_ORG = PENDING
-# bag-info.txt elements (RFC 8493 §2.2.2) that name the creating organisation
-_ORGANISATION = ("Source-Organization", "Organization", "Contact-Name")
+# bag-info.txt elements (RFC 8493 §2.2.2) that name the creating organisation; Contact-Name is
+# a person (the bag's contact), never an organisation
+_ORGANISATION = ("Source-Organization", "Organization")
 
 
 class RecordsError(Exception):
@@ -177,6 +178,15 @@ def _target(
     need = (
         "该信息包没有目录元数据（如不含文件目录.XML 的 BagIt 包），各载荷文件将作为“待著录”条目接收"
     )
+    if bool(fonds_code) != bool(category_code):
+        given, missing = (
+            (f"全宗号“{fonds_code}”", "门类代码")
+            if fonds_code
+            else (f"门类代码“{category_code}”", "全宗号")
+        )
+        raise RecordsError(
+            f"{need}：只给出了{given}，未给出{missing}；指定接收位置须同时给出全宗号和门类代码"
+        )
     if fonds_code and category_code:
         try:
             category = catalog.find_category(fonds_code, category_code, repository_code)

@@ -243,6 +243,14 @@ def record_check_error(version: TransferVersion, message: str) -> None:
         )
 
 
+def _warned_message(warned: QuerySet[CheckRecord]) -> str:
+    """'检测有警告项…' naming the first five warned checks (content code, title, object)."""
+    shown = [f"{c.content_code} {c.title}（{c.object}）" for c in warned[:5]]
+    total = warned.count()
+    more = f"等，共 {total} 项" if total > len(shown) else f"，共 {total} 项"
+    return f"检测有警告项：{'；'.join(shown)}{more}。接收前须填写接收说明"
+
+
 def accept(
     transfer: Transfer,
     *,
@@ -260,8 +268,9 @@ def accept(
     version = transfer.versions.order_by("-number").first()
     if version is None or transfer.status != "passed":
         raise IngestError("只有检测通过的移交才能接收")
-    if version.checks.filter(status="warn").exists() and not reason.strip():
-        raise IngestError("检测有警告项：接收前须填写接收说明")
+    warned = version.checks.filter(status="warn").order_by("pk")
+    if not reason.strip() and warned.exists():
+        raise IngestError(_warned_message(warned))
     from lantai.standards.transfer.detect import read_package
 
     work = _area("work", version.pk)

@@ -16,7 +16,17 @@ from typing import Any
 from lantai.standards.dat70 import PACKAGE, CheckResult
 from lantai.standards.transfer.package import Package, PackageFile
 
-__all__ = ["CheckPolicy", "summarize", "fixity", "reading", "formats", "virus", "package"]
+__all__ = [
+    "CheckPolicy",
+    "summarize",
+    "undeclared",
+    "fixity",
+    "reading",
+    "formats",
+    "encryption",
+    "virus",
+    "package",
+]
 
 SIGNATURE_CHECK = "signature"
 
@@ -82,6 +92,15 @@ def summarize(
     )
 
 
+# what 3-1 compares, by package kind: a bag's metadata is its tag files (text, not XML)
+READABLE = {
+    "cn-layout": "元数据文件能否解析（目录、登记表的 XML 格式良好、编码一致）",
+    "eep": "元数据能否解析（EEP 的 XML 格式良好、编码一致，编码的内容能否解码）",
+    "bagit": "标签文件能否解析（bagit.txt、bag-info.txt、清单文件的格式与 UTF-8 编码；"
+    "包内 XML 描述文件格式良好）",
+}
+
+
 def reading(package: Package) -> list[CheckResult]:
     """1-5 structure and 3-1 metadata readability, from what the reader examined."""
     rule = {"cn-layout": "《电子档案移交与接收办法》目录结构", "eep": "DA/T 48-2009 EEP 结构",
@@ -91,15 +110,51 @@ def reading(package: Package) -> list[CheckResult]:
                   compared=f"信息包组织结构 vs {rule}", none_reason="信息包中没有文件",
                   layout=package.kind),
         summarize("metadata_readable", package.results, checked=len(package.metadata_files),
-                  compared="元数据文件能否解析（XML 格式良好、编码一致）",
+                  compared=READABLE.get(package.kind, READABLE["cn-layout"]),
                   none_reason="包中没有元数据文件（目录、登记表）"),
     ]  # fmt: skip
 
 
-def fixity(package: Package, digests: list[CheckResult], policy: CheckPolicy) -> CheckResult:
+def undeclared(
+    package: Package, content: list[PackageFile], policy: CheckPolicy
+) -> list[CheckResult]:
+    """1-1 of each content file the package declares no digest of, where it declares digests for
+    others (a register listing some files only): fail, or warn under the archive's policy. An EEP's
+    signatures cover the whole package; a package without any digest is judged as a whole."""
+    if package.kind == "eep" or not package.declared:
+        return []
+    declared = {d.path for d in package.declared}
+    where = {"bagit": "BagIt 清单（manifest）"}.get(
+        package.kind, package.register.source or "移交登记表"
+    )
+    return [
+        CheckResult.from_spec(
+            "fixity",
+            policy.no_fixity,
+            object=f.path,
+            evidence={
+                "reason": f"{where}声明了其他文件的数字摘要，未声明此文件的，其固化信息无法核对",
+                "expected": "声明的数字摘要",
+                "found": "未声明",
+                "source": where,
+                "policy": f"LANTAI_TRANSFER_NO_FIXITY={policy.no_fixity}",
+            },
+        )
+        for f in content
+        if f.path not in declared
+    ]
+
+
+def fixity(
+    package: Package,
+    digests: list[CheckResult],
+    policy: CheckPolicy,
+    undeclared: list[CheckResult] | None = None,
+) -> CheckResult:
     """1-1 固化信息有效性: declared digests compared, and for an EEP its signatures verified. A
     package that declares no digest (an EEP: no valid signature) has nothing fixed to rely on:
-    fail, or warn where the archive's policy says so (then accepting needs a written reason)."""
+    fail, or warn where the archive's policy says so (then accepting needs a written reason);
+    so does each content file of `undeclared` (see :func:`undeclared`)."""
     signatures = [c for c in package.results if c.content_code == "1-1"]
     # the reader reports an EEP without a signature block as a signature result with
     # `signatures: 0` (or na): the archive's policy decides its status, as for missing digests
@@ -109,19 +164,22 @@ def fixity(package: Package, digests: list[CheckResult], policy: CheckPolicy) ->
         c.evidence["policy"] = f"LANTAI_TRANSFER_NO_FIXITY={policy.no_fixity}"
     signatures = [c for c in signatures if c not in absent]
     compared = [c for c in digests if c.check == "fixity" and c.object != PACKAGE]
-    everything = [*signatures, *compared]
+    undeclared = undeclared or []
+    everything = [*signatures, *compared, *undeclared]
     bad = [c for c in everything if c.status in ("fail", "warn")]
     algorithms = sorted({str(c.evidence.get("algorithm")) for c in compared} - {"None"})
     sources = sorted({str(c.evidence.get("source")) for c in compared} - {"None"})
     evidence: dict[str, Any] = {
         "checked": len(everything),
         "compared": "声明的数字摘要 vs 实际计算值" + ("；电子签名 vs 签名内容" if signatures else ""),
-        "digests": len(compared), "signatures": len(signatures),
+        "digests": len(compared), "signatures": len(signatures), "undeclared": len(undeclared),
         "algorithms": algorithms, "sources": sources,
     }  # fmt: skip
     if bad:
         status = "fail" if any(c.status == "fail" for c in bad) else "warn"
         reason = f"{len(bad)} 项固化信息未通过（见逐项结果）"
+        if undeclared:
+            reason += f"，其中 {len(undeclared)} 个内容文件未声明数字摘要"
         return CheckResult.from_spec("fixity", status, evidence={**evidence, "reason": reason})
     missing = ""
     if package.kind == "eep" and not any(c.status == "pass" for c in signatures):
@@ -158,6 +216,19 @@ def formats(results: list[CheckResult], files: int, policy: CheckPolicy) -> list
                   none_reason=f"{files} 个内容文件的格式均无验证工具，未做打开检查" if files
                   else "包中没有非空的内容文件", not_validated=unvalidated),
     ]  # fmt: skip
+
+
+def encryption(checks: list[CheckResult], files: int) -> CheckResult:
+    """3-4 非公开压缩、加密 over the `files` content files: what the format stage could examine
+    (PDF encryption dictionaries, zip central directories) and the unpack's findings (encrypted
+    or unsupported entries, file name encodings of the package container)."""
+    key = "compression_encryption"
+    examined = {c.object for c in checks if c.check == key and c.object != PACKAGE}
+    return summarize(key, checks, checked=len(examined),
+                     compared="PDF 加密字典、zip 容器（zip、OFD、OOXML 等）中央目录的加密标志与压缩算法"
+                     "（其他格式无加密检测工具）",
+                     none_reason=f"{files} 个内容文件中没有 PDF 或 zip 容器，无加密标志可核对"
+                     if files else "包中没有非空的内容文件")  # fmt: skip
 
 
 def virus(results: list[CheckResult], files: int) -> CheckResult:

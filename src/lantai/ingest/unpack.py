@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from lantai import __version__
+from lantai.ingest.summaries import summarize
 from lantai.standards.dat70 import CheckResult
 
 __all__ = ["Limits", "UnpackResult", "UnreadableSource", "copy_received", "unpack"]
@@ -346,7 +347,8 @@ def _extract_zip(zf: zipfile.ZipFile, dest: Path, prefix: str, state: _State) ->
             state.security(obj, "符号链接条目，不予解出（可能指向信息包之外）")
             continue
         if mode and stat.S_IFMT(mode) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-            state.security(obj, "特殊文件条目（设备、管道或套接字），不予解出", found=oct(mode))
+            kind = _special_kind(mode)
+            state.security(obj, f"特殊文件条目（{kind}），不是移交文件，不予解出", found=kind)
             continue
         if index in overlap:
             state.security(obj, "条目数据与其他条目重叠（疑似压缩炸弹），不予解出")
@@ -581,7 +583,7 @@ def _copy_folder(source: Path, dest: Path, state: _State) -> list[Path]:
                 state.security(
                     shown,
                     f"特殊文件（{_special_kind(st.st_mode)}），不是移交文件，不予复制也不读取",
-                    found=oct(st.st_mode),
+                    found=_special_kind(st.st_mode),
                 )
                 continue
             if not _inside(state, target.parent):
@@ -710,14 +712,16 @@ def unpack(source: Path, work: Path, limits: Limits = Limits()) -> UnpackResult:
         for name in names:
             entries += 1
             total += os.lstat(os.path.join(dirpath, name)).st_size
-    if not any(r.status == "fail" for r in state.results):
-        ok = CheckResult.from_spec("safe_unpack", "pass", evidence={
-            "checked": entries, "compared": "每个条目的路径、类型、大小 vs 安全解包规则",
-            "reason": "无路径穿越、链接、重名或压缩炸弹", "found": f"{entries} 个文件",
-        }, tool=TOOL, tool_version=__version__) if entries else CheckResult.from_spec(
-            "safe_unpack", "na", evidence={"reason": "信息包中没有文件"}
-        )  # fmt: skip
-        state.results.append(ok)
+    # the package-level 4-2 result: what was examined, and how many entries were refused
+    summary = summarize(
+        "safe_unpack", state.results, checked=max(entries, state.seen),
+        compared="每个条目的路径、类型、大小 vs 安全解包规则（无路径穿越、链接、特殊文件、重名、压缩炸弹）",
+        none_reason="信息包中没有文件",
+    )  # fmt: skip
+    if summary.status == "pass":
+        summary.evidence["found"] = f"{entries} 个文件"
+    summary.tool, summary.tool_version = TOOL, __version__
+    state.results.append(summary)
     return UnpackResult(
         root=work, results=state.results, entries=entries, bytes=total, expanded=state.expanded
     )

@@ -209,6 +209,9 @@ class Scanner:
             f"MaxFileSize {MAX_FILE_SIZE // (1024 * 1024)}M",
             f"MaxScanSize {MAX_SCAN_SIZE // (1024 * 1024)}M",
             "AlertExceedsMax yes",
+            # an encrypted archive or document cannot be looked into: a finding
+            # (Heuristics.Encrypted.*), never "OK" for content nobody scanned
+            "AlertEncrypted yes",
             "ScanArchive yes",
             "MaxThreads 8",
             "IdleTimeout 1",  # a blocking RELOAD waits for idle worker threads to exit
@@ -554,6 +557,8 @@ class Scanner:
             ev["signature"] = sig
             if sig.startswith("Heuristics.Limits.Exceeded"):
                 ev["reason"] = f"超出扫描上限，未完整扫描 ({sig})"
+            elif sig.startswith("Heuristics.Encrypted"):
+                ev["reason"] = f"文件已加密，扫描引擎无法读取其内容，未扫描 ({sig})"
             else:
                 ev["reason"] = f"发现病毒: {sig}"
             return self._result("fail", name, ev, version)
