@@ -202,6 +202,22 @@ def test_stored_results_carry_key_and_revision_and_4_3_is_evaluated(
 
 
 @pytest.mark.clamd
+def test_the_same_original_received_twice_warns_under_4_3(
+    package: Path, scanner: Scanner, ws: None
+) -> None:
+    first = services.receive(package, "岭南省人民政府办公厅")
+    assert services.run_check(first.versions.get(), scanner=scanner).result == "pass"
+    services.accept(first, reason="")
+    again = services.receive(package, "岭南省人民政府办公厅")
+    services.run_check(again.versions.get(), scanner=scanner)
+    process = CheckRecord.objects.get(version=again.versions.get(), check_key="transfer_process")
+    assert process.status == "warn" and process.evidence["same_original"] == [first.pk]
+    assert f"移交 {first.pk}（已接收）" in process.evidence["reason"]
+    with pytest.raises(services.IngestError, match="4-3"):  # accepting it needs a written reason
+        services.accept(again, reason="")
+
+
+@pytest.mark.clamd
 def test_transfer_check_json_names_key_and_revision(package: Path, scanner: Scanner) -> None:
     result = CliRunner().invoke(main, ["transfer", "check", str(package), "--json"])
     out = json.loads(result.output)

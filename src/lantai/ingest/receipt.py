@@ -74,7 +74,30 @@ def transfer_process(version: TransferVersion) -> CheckResult:
         return CheckResult.from_spec("transfer_process", "fail", evidence={
             **evidence, "reason": f"隔离区中没有原始包“{version.original}”",
         })  # fmt: skip
+    same = _same_original(version)
+    if same:
+        listed = "、".join(f"移交 {pk}（{status}）" for pk, status in same)
+        return CheckResult.from_spec("transfer_process", "warn", evidence={
+            **evidence, "same_original": [pk for pk, _ in same],
+            "reason": f"同一原始包（SM3 相同）已作为{listed}登记：可能是重复移交，接收前请核实",
+        })  # fmt: skip
     return CheckResult.from_spec("transfer_process", "pass", evidence=evidence)
+
+
+def _same_original(version: TransferVersion) -> list[tuple[int, str]]:
+    """Other transfers registered with a byte-identical original (transfer id, status shown)."""
+    if not version.original_sm3:
+        return []
+    others = (
+        TransferVersion.objects.filter(original_sm3=version.original_sm3)
+        .exclude(transfer_id=version.transfer_id)
+        .select_related("transfer")
+        .order_by("transfer_id")
+    )
+    seen: dict[int, str] = {}
+    for v in others[:20]:
+        seen.setdefault(v.transfer_id, str(v.transfer.get_status_display()))
+    return list(seen.items())
 
 
 def write_working_manifest(work: Path, working: dict[str, str]) -> str:
