@@ -274,6 +274,22 @@ def test_repairs_and_failures_reach_the_objects_premis_at_the_audit(
     ).exists()
 
 
+def test_a_file_damaged_on_every_replica_is_repaired_from_an_intact_working_copy(
+    package: Package, tmp_path: Path
+) -> None:
+    _add(tmp_path)
+    assert replication.preserve(package.pk) == "preserved"
+    for name in ("local", "offsite"):
+        _flip(_stored(package, name, "正文2.pdf"))
+    code, report = _audit_json()
+    assert code == 0 and not report["unrepaired_problems"], report
+    # the first replica audited is repaired from the working copy, the other from that one
+    repairs = Event.objects.filter(package=package, event_type="recovery")
+    assert repairs.count() == 2 and repairs.filter(detail__contains="从“工作副本”修复").exists()
+    for name in ("local", "offsite"):
+        assert verification.verify_package(package.object_id)["replicas"][name] == []
+
+
 def test_damage_that_stays_is_recorded_and_republished_once(
     package: Package, tmp_path: Path
 ) -> None:
@@ -283,6 +299,7 @@ def test_damage_that_stays_is_recorded_and_republished_once(
     assert replication.preserve(package.pk) == "preserved"
     for name in ("local", "offsite"):
         _flip(_stored(package, name, "正文2.pdf"))
+    _flip(_working_copy("Z109-WS·2021-Y-BGS-0002")[1])  # the third copy is damaged too
     code, first = _audit_json()
     assert code == 1 and first["unrepaired_problems"], first
     package.refresh_from_db()

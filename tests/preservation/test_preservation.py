@@ -13,11 +13,12 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from django.conf import settings as dj_settings
 from django.db import connection
 from django.utils import timezone
 
 from lantai.catalog import services as catalog
-from lantai.catalog.models import Category, Record
+from lantai.catalog.models import Category, Component, Record
 from lantai.cli import main
 from lantai.core.models import AuditEntry, User
 from lantai.preservation import audit, deletion, leases, locations, ocfl, packaging, replication
@@ -149,9 +150,10 @@ def test_audit_repairs_a_damaged_replica_from_a_good_one(
 
 
 def test_audit_reports_damage_it_cannot_repair(package: Package) -> None:
-    # one replica only: nothing to repair from
+    # one replica only, and its working copy damaged too: nothing to repair from
     key = _content_key(package, "local", "正文1.pdf")
     _flip_bit(Path(StorageLocation.objects.get(name="local").path) / key)
+    _flip_bit(Path(dj_settings.MEDIA_ROOT, Component.objects.get(name="正文1.pdf").path))
     result = CliRunner().invoke(main, ["storage", "audit", "--json"])
     assert result.exit_code == 1
     assert json.loads(result.output)["unrepaired"] == 1
@@ -322,8 +324,6 @@ def test_deletion_needs_two_people_and_leaves_a_tombstone(package: Package) -> N
 
 
 def _snapshot(alias: str) -> dict[str, Any]:
-    from lantai.catalog.models import Component
-
     fields = [*packaging.RECORD_FIELDS, "id", "fonds_id", "category_id", "parent_id"]
     records = sorted(
         (tuple(str(v) for v in r) for r in Record.objects.using(alias).values_list(*fields)),

@@ -15,12 +15,15 @@ import hashlib
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
+from lantai.catalog.models import Component
 from lantai.ingest import fixity
 from lantai.preservation import events, leases, locations, ocfl, replication
 from lantai.preservation.models import AuditRun, Package, Replica, StorageLocation
@@ -138,7 +141,7 @@ def run_audit(limit_files: int | None = None, *, location: str | None = None) ->
             outcome.offline.append({"location": loc.name, "required": loc.required,
                                     "kind": "unreachable", "error": p.found.get("error", "")})  # fmt: skip
             listed.add(loc.name)
-    outcome.republished = _republish(problems)
+    outcome.republished = _republish(problems, run.started_at)
     run.problems = len(problems)
     run.repaired = sum(1 for p in problems if p.repaired_from)
     run.details = [asdict(p) for p in problems[:1000]]
@@ -211,21 +214,25 @@ def _root_file(loc: StorageLocation, p: ocfl.Problem, *, repaired: bool) -> Prob
 _AUDIT_EVENTS = ("fixity check", "recovery")
 
 
-def _republish(problems: list[Problem]) -> list[str]:
-    """Failures and repairs reach the object now: a new version carries them in its PREMIS."""
+def _republish(problems: list[Problem], since: datetime) -> list[str]:
+    """Failures and repairs reach the object now: a new version carries them in its PREMIS.
+    Only this run's findings start a version (a damage already recorded, or a version refused
+    for a damaged working copy, is not retried at every pass); the object ids actually written."""
     object_ids = sorted({p.object_id for p in problems if p.object_id})
     done = []
     for package in Package.objects.filter(object_id__in=object_ids).exclude(status="deleted"):
         # only the audit's own findings; a failed replication of the republished version
         # must not make every later audit write yet another version
-        if not package.events.filter(in_object=False, event_type__in=_AUDIT_EVENTS).exists():
+        fresh = package.events.filter(in_object=False, event_type__in=_AUDIT_EVENTS, at__gte=since)
+        if not fresh.exists():
             continue
         replication.mark_changed(package.pk)
         try:
             replication.preserve(package.pk)
         except (ocfl.OCFLError, LocationUnavailable):
             continue  # the primary copy itself is unusable: the package stays 待保存
-        done.append(package.object_id)
+        if Package.objects.filter(pk=package.pk, version__gt=package.version).exists():
+            done.append(package.object_id)
     return done
 
 
@@ -442,6 +449,34 @@ def _repair(
         except (LocationUnavailable, ocfl.OCFLError, FileNotFoundError):
             continue
         return name
+    return _repair_from_working_copy(replica, backend, key, expected)
+
+
+WORKING_COPY = "工作副本"
+
+
+def _repair_from_working_copy(
+    replica: Replica, backend: Location, key: str, expected: dict[str, str] | None
+) -> str | None:
+    """No replica holds a good copy: the catalogue's working copy of the same file is a third
+    copy, used when every digest the inventory expects matches it (decision 0020)."""
+    sha256 = (expected or {}).get("sha256")
+    if not sha256:
+        return None
+    paths = Component.objects.filter(
+        record__package_link__package=replica.package, sha256=sha256
+    ).values_list("path", flat=True)
+    for rel in paths:
+        working = Path(settings.MEDIA_ROOT, rel)
+        try:
+            found = ocfl.hash_file(working)
+            if not all(found.get(a) == v for a, v in (expected or {}).items()):
+                continue
+            backend.put_file(key, working)
+            if _matches(hash_keys(backend, [key])[key], expected or {}):
+                return WORKING_COPY
+        except (OSError, LocationUnavailable, AttributeError):
+            continue
     return None
 
 
@@ -465,7 +500,7 @@ def _record(
 ) -> Problem:
     package, loc = replica.package, replica.location
     what = _WHAT[kind]
-    if source or not _reported_before(package, loc.name, path, found):
+    if source or not events.repeats_last(package, loc.name, path, found):
         events.record(
             package, "fixity check", "failure", f"{what}：{path}",
             {"path": path, "expected": expected, "found": found}, location=loc.name,
@@ -491,19 +526,3 @@ def _record(
             location=loc,
         )
     return Problem(package.object_id, loc.name, path, kind, expected, found, source)
-
-
-def _reported_before(package: Package, location: str, path: str, found: dict[str, str]) -> bool:
-    """The same unrepaired damage is already the last event about this file at this location:
-    a damage that stays is recorded (and republished into the object) once, not every pass."""
-    last = (
-        package.events.filter(location=location, outcome_detail__path=path)
-        .order_by("-at", "-pk")
-        .first()
-    )
-    return (
-        last is not None
-        and last.event_type == "fixity check"
-        and last.outcome == "failure"
-        and last.outcome_detail.get("found") == found
-    )

@@ -201,7 +201,7 @@ def _restore_and_compare(
     out["mismatches"] = mismatches[:_MAX_LISTED]
     out["mismatch_count"] = len(mismatches)
     if mismatches:
-        out["reason"] = f"{len(mismatches)} 个文件与目录不符"
+        out["reason"] = f"{len(mismatches)} 处与目录不符（文件摘要或元数据，见 mismatches）"
     else:
         out["result"] = "pass"
         out["reason"] = (

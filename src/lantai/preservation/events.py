@@ -36,3 +36,19 @@ def record(
         agent=who,
         at=timezone.now(),
     )
+
+
+def repeats_last(package: Package, location: str, path: str, found: dict[str, Any]) -> bool:
+    """The same unrepaired damage of `path` at `location` is already the last event about it: a
+    damage that stays is recorded (and republished into the object) once, not at every pass."""
+    last = (
+        package.events.filter(location=location, outcome_detail__path=path)
+        .order_by("-at", "-pk")
+        .first()
+    )
+    return (
+        last is not None
+        and last.event_type == "fixity check"
+        and last.outcome == "failure"
+        and last.outcome_detail.get("found") == found
+    )

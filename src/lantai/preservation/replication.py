@@ -184,11 +184,12 @@ def _refuse_working_copies(
     verified stored copy back in place of each differing working file."""
     for logical, expected, found in error.mismatches:
         target = Path(state[logical])  # type: ignore[arg-type]
-        events.record(
-            package, "fixity check", "failure",
-            f"工作副本与目录中的 SM3 不符，拒绝写入新版本：{logical}",
-            {"path": logical, "expected": {"sm3": expected}, "found": {"sm3": found}},
-        )  # fmt: skip
+        if not events.repeats_last(package, "", logical, {"sm3": found}):
+            events.record(
+                package, "fixity check", "failure",
+                f"工作副本与目录中的 SM3 不符，拒绝写入新版本：{logical}",
+                {"path": logical, "expected": {"sm3": expected}, "found": {"sm3": found}},
+            )  # fmt: skip
         alert = locations.open_alert(
             "working_copy",
             f"信息包 {package.object_id} 的工作副本 {logical}（{target}）与目录中的 SM3 不符："
