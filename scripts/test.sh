@@ -43,7 +43,7 @@ run_mypy() {
     src/lantai/formats/{identify,fido_index,stage,checks,policy,pool}.py src/lantai/ingest/virus.py src/lantai/ingest/metadata_checks.py \
     src/lantai/ingest/package_checks.py src/lantai/ingest/uploads.py src/lantai/ingest/memo.py \
     src/lantai/ingest/summaries.py src/lantai/ingest/receipt.py \
-    src/lantai/preservation/{storage,s3,ocfl,premis,record_xml,locations,replication,audit}.py \
+    src/lantai/preservation/{storage,s3,ocfl,ocfl_check,premis,record_xml,locations,replication,audit}.py \
     src/lantai/preservation/{packaging,events,leases,deletion,rebuild,verification,longterm}.py \
     src/lantai/search/{query,backend,backends,tantivy_backend,postgres_backend,pg_query,pg_bitmaps,documents,text}.py; do
     [ -f "$f" ] || continue

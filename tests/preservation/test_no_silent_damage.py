@@ -20,7 +20,7 @@ from lantai.catalog import services as catalog
 from lantai.catalog.components import attach_component
 from lantai.catalog.models import Category, Component, Record
 from lantai.cli import main
-from lantai.preservation import locations, ocfl, packaging, replication, verification
+from lantai.preservation import locations, ocfl, ocfl_check, packaging, replication, verification
 from lantai.preservation.models import Alert, Event, Package, Replica, StorageLocation
 from lantai.preservation.storage import LocalLocation, LocationOffline
 from tests.preservation.conftest import S3Server, make_records
@@ -181,8 +181,8 @@ def test_the_audit_checks_and_repairs_every_non_content_file(
         ("root_file", "lantai-sm3-digest-algorithm.md"),
     } <= kinds
     assert all(d["repaired_from"] for d in report["details"])
-    assert ocfl.verify_object(_backend("offsite"), package.object_id) == []
-    assert ocfl.check_root(_backend("offsite")) == []
+    assert ocfl_check.verify_object(_backend("offsite"), package.object_id) == []
+    assert ocfl_check.check_root(_backend("offsite")) == []
 
 
 def test_a_rewritten_version_inventory_is_repaired_from_a_good_replica(
@@ -199,7 +199,7 @@ def test_a_rewritten_version_inventory_is_repaired_from_a_good_replica(
     inv["versions"]["v1"]["message"] = "篡改的历史"
     data = json.dumps(inv).encode()
     (v1 / "inventory.json").write_bytes(data)
-    (v1 / "inventory.json.sha512").write_text(f"{ocfl._sha512(data)}  inventory.json\n")
+    (v1 / "inventory.json.sha512").write_text(f"{ocfl.sha512_hex(data)}  inventory.json\n")
 
     code, report = _audit_json()
     assert code == 0, report
@@ -234,7 +234,7 @@ def test_damage_found_by_verify_object_survives_the_next_audit_unless_repaired(
     Replica.objects.filter(package=package, location__name="offsite").update(version=1)
     shutil.copytree(_object_dir(package, "local"), _object_dir(package, "offsite"))
     (_object_dir(package, "offsite") / "v1" / "inventory.json.sha512").write_text(
-        f"{ocfl._sha512((_object_dir(package, 'local') / 'v1' / 'inventory.json').read_bytes())}"
+        f"{ocfl.sha512_hex((_object_dir(package, 'local') / 'v1' / 'inventory.json').read_bytes())}"
         "  inventory.json\n"
     )
     code, report = _audit_json()

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from lantai.preservation import ocfl
+from lantai.preservation import ocfl, ocfl_check
 from lantai.preservation.storage import LocalLocation
 
 OBJECT_ID = "urn:lantai:package:4f0c1a2e-0000-4000-8000-000000000001"
@@ -117,7 +117,7 @@ def test_first_version_stores_each_distinct_content_once(
     with ocfl.open_file(location, OBJECT_ID, PDF) as fh:
         assert fh.read() == Path(files[PDF]).read_bytes()  # type: ignore[arg-type]
     assert list(ocfl.object_ids(location)) == [OBJECT_ID]
-    assert ocfl.verify_object(location, OBJECT_ID) == []
+    assert ocfl_check.verify_object(location, OBJECT_ID) == []
 
 
 def test_metadata_change_writes_v2_with_only_the_changed_file(
@@ -146,7 +146,7 @@ def test_metadata_change_writes_v2_with_only_the_changed_file(
     assert inv["versions"]["v2"]["message"] == "著录修改"
     assert ocfl.head_version(location, OBJECT_ID) == "v2" and ocfl.head_number(inv) == 2
     assert ocfl.read_inventory(location, OBJECT_ID, "v1")["head"] == "v1"
-    assert ocfl.verify_object(location, OBJECT_ID) == []
+    assert ocfl_check.verify_object(location, OBJECT_ID) == []
 
 
 def test_a_file_left_out_is_gone_from_the_new_version_but_kept_in_the_old(
@@ -173,7 +173,7 @@ def test_content_files_give_every_digest_for_an_auditor(
         "sha256": expected.sha256,
         "sm3": expected.sm3,
     }
-    assert ocfl.verify_content_file(location, OBJECT_ID, entry) == []
+    assert ocfl_check.verify_content_file(location, OBJECT_ID, entry) == []
 
 
 @pytest.mark.parametrize("bad", ["", "/abs", "a//b", "a/../b", "a/./b", "a\\b", "a/\x01b"])
@@ -211,7 +211,7 @@ def test_verify_finds_a_flipped_bit_with_every_algorithm(
     data = bytearray(path.read_bytes())
     data[1_500_000] ^= 0x01
     path.write_bytes(bytes(data))
-    problems = ocfl.verify_object(location, OBJECT_ID)
+    problems = ocfl_check.verify_object(location, OBJECT_ID)
     assert {(p.kind, p.algorithm) for p in problems} == {
         ("digest_mismatch", "sha512"),
         ("digest_mismatch", "sha256"),
@@ -227,7 +227,7 @@ def test_verify_finds_a_flipped_bit_with_every_algorithm(
 def test_verify_finds_a_deleted_content_file(location: LocalLocation, tmp_path: Path) -> None:
     inv = write(location, package(tmp_path))
     (location.root / content_key(inv, "premis/premis.xml")).unlink()
-    assert [(p.kind, p.path) for p in ocfl.verify_object(location, OBJECT_ID)] == [
+    assert [(p.kind, p.path) for p in ocfl_check.verify_object(location, OBJECT_ID)] == [
         ("missing", "v1/content/premis/premis.xml")
     ]
 
@@ -238,7 +238,7 @@ def test_verify_finds_a_tampered_inventory(location: LocalLocation, tmp_path: Pa
     inv = json.loads(location.read_bytes(key))
     inv["versions"]["v1"]["user"]["name"] = "李四"
     location.put_bytes(key, json.dumps(inv, ensure_ascii=False, indent=2).encode())
-    problems = ocfl.verify_object(location, OBJECT_ID)
+    problems = ocfl_check.verify_object(location, OBJECT_ID)
     assert [(p.kind, p.path) for p in problems] == [("sidecar_mismatch", "inventory.json.sha512")]
     with pytest.raises(ocfl.InventoryError):
         ocfl.read_inventory(location, OBJECT_ID)
@@ -249,7 +249,7 @@ def test_verify_finds_a_tampered_inventory(location: LocalLocation, tmp_path: Pa
 def test_verify_finds_an_extra_file(location: LocalLocation, tmp_path: Path) -> None:
     write(location, package(tmp_path))
     location.put_bytes(f"{ocfl.object_root(OBJECT_ID)}/v1/content/塞进来的.exe", b"MZ")
-    assert [(p.kind, p.path) for p in ocfl.verify_object(location, OBJECT_ID)] == [
+    assert [(p.kind, p.path) for p in ocfl_check.verify_object(location, OBJECT_ID)] == [
         ("extra_file", "v1/content/塞进来的.exe")
     ]
 
@@ -307,12 +307,12 @@ def test_crash_during_v2_leaves_v1_visible_and_cleanup_removes_the_rest(
         with ocfl.open_file(location, OBJECT_ID, "metadata/A1-WS·2020-Y-0001.xml") as fh:
             assert fh.read() == "<档案元数据/>".encode()
         if allowed:
-            assert {p.kind for p in ocfl.verify_object(location, OBJECT_ID)} == {
+            assert {p.kind for p in ocfl_check.verify_object(location, OBJECT_ID)} == {
                 "incomplete_version"
             }
         ocfl.cleanup_incomplete(location, OBJECT_ID)
         assert not any(k.startswith("v2/") for k in keys_under(location))
-        assert ocfl.verify_object(location, OBJECT_ID) == []
+        assert ocfl_check.verify_object(location, OBJECT_ID) == []
 
 
 def test_crash_between_root_inventory_and_its_sidecar_is_finished_on_restart(
@@ -325,9 +325,9 @@ def test_crash_between_root_inventory_and_its_sidecar_is_finished_on_restart(
     with pytest.raises(Crash):
         ocfl.write_version(crashing, OBJECT_ID, v2_files, message="m", user_name="u", user_address=None, created=WHEN)  # fmt: skip
     assert ocfl.read_inventory(location, OBJECT_ID, verify=False)["head"] == "v2"  # committed
-    assert [p.kind for p in ocfl.verify_object(location, OBJECT_ID)] == ["sidecar_mismatch"]
+    assert [p.kind for p in ocfl_check.verify_object(location, OBJECT_ID)] == ["sidecar_mismatch"]
     assert ocfl.cleanup_incomplete(location, OBJECT_ID) == []
-    assert ocfl.verify_object(location, OBJECT_ID) == []
+    assert ocfl_check.verify_object(location, OBJECT_ID) == []
 
 
 def test_crash_during_the_first_version_leaves_no_object(
@@ -344,7 +344,7 @@ def test_crash_during_the_first_version_leaves_no_object(
     assert keys_under(location) == []
     assert ocfl.incomplete_object_roots(location) == []
     write(location, package(tmp_path))  # and the retried write succeeds
-    assert ocfl.verify_object(location, OBJECT_ID) == []
+    assert ocfl_check.verify_object(location, OBJECT_ID) == []
 
 
 def test_cleanup_refuses_to_delete_an_object_that_lost_its_root_inventory(
@@ -419,11 +419,11 @@ def test_sm3_of_every_content_file_is_in_the_versions_sm3_list(
     data = bytearray(target.read_bytes())
     data[100] ^= 1
     target.write_bytes(bytes(data))
-    found = {(p.kind, p.algorithm) for p in ocfl.verify_object(location, OBJECT_ID)}
+    found = {(p.kind, p.algorithm) for p in ocfl_check.verify_object(location, OBJECT_ID)}
     assert ("digest_mismatch", "sm3") in found
     # and a damaged SM3 list is reported on its own
     (root / own).write_bytes(b"{}")
-    assert "sm3_list" in {p.kind for p in ocfl.verify_object(location, OBJECT_ID)}
+    assert "sm3_list" in {p.kind for p in ocfl_check.verify_object(location, OBJECT_ID)}
 
 
 def test_write_refuses_files_whose_sm3_differs_from_what_was_expected(
@@ -454,21 +454,21 @@ def test_the_audit_checks_every_version_inventory_against_the_root_one(
     (root / "v1/inventory.json.sha512").write_text(
         f"{hashlib.sha512(data).hexdigest()}  inventory.json\n"
     )
-    problems = ocfl.verify_metadata(location, OBJECT_ID, inv)
+    problems = ocfl_check.verify_metadata(location, OBJECT_ID, inv)
     assert [(p.kind, p.path) for p in problems] == [("inventory_invalid", "v1/inventory.json")]
 
 
 def test_storage_root_files_are_checked_byte_for_byte(location: LocalLocation) -> None:
-    assert ocfl.check_root(location) == []
+    assert ocfl_check.check_root(location) == []
     (location.root / "ocfl_layout.json").write_text("{}")
     (location.root / "lantai-sm3-digest-algorithm.md").unlink()
-    problems = ocfl.check_root(location)
+    problems = ocfl_check.check_root(location)
     assert sorted((p.kind, p.path) for p in problems) == [
         ("digest_mismatch", "ocfl_layout.json"),
         ("missing", "lantai-sm3-digest-algorithm.md"),
     ]
-    ocfl.repair_root(location, [p.path for p in problems])
-    assert ocfl.check_root(location) == []
+    ocfl_check.repair_root(location, [p.path for p in problems])
+    assert ocfl_check.check_root(location) == []
 
 
 def test_an_object_is_readable_with_json_and_hashlib_alone(
@@ -527,12 +527,12 @@ def test_objects_written_before_0020_keep_their_sm3_and_move_it_on_the_next_vers
         (d / "inventory.json.sha512").write_text(
             f"{hashlib.sha512(data).hexdigest()}  inventory.json\n"
         )
-    assert ocfl.verify_object(location, OBJECT_ID) == []
+    assert ocfl_check.verify_object(location, OBJECT_ID) == []
     stored_pdf = root / f"v1/content/{PDF}"
     original = stored_pdf.read_bytes()
     stored_pdf.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
     assert ("digest_mismatch", "sm3") in {
-        (p.kind, p.algorithm) for p in ocfl.verify_object(location, OBJECT_ID)
+        (p.kind, p.algorithm) for p in ocfl_check.verify_object(location, OBJECT_ID)
     }
     stored_pdf.write_bytes(original)
 
@@ -540,4 +540,4 @@ def test_objects_written_before_0020_keep_their_sm3_and_move_it_on_the_next_vers
     assert set(v2["fixity"]) == {"sha256"}
     listing = json.loads(ocfl.read_logical(location, OBJECT_ID, ocfl.SM3_FILE))["files"]
     assert listing[f"v1/content/{PDF}"] == hashlib.new("sm3", original).hexdigest()
-    assert ocfl.verify_object(location, OBJECT_ID) == []
+    assert ocfl_check.verify_object(location, OBJECT_ID) == []

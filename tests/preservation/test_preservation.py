@@ -21,7 +21,16 @@ from lantai.catalog import services as catalog
 from lantai.catalog.models import Category, Component, Record
 from lantai.cli import main
 from lantai.core.models import AuditEntry, User
-from lantai.preservation import audit, deletion, leases, locations, ocfl, packaging, replication
+from lantai.preservation import (
+    audit,
+    deletion,
+    leases,
+    locations,
+    ocfl,
+    ocfl_check,
+    packaging,
+    replication,
+)
 from lantai.preservation.models import Alert, Event, Package, Replica, StorageLocation
 from lantai.preservation.storage import LocalLocation
 from tests.preservation.conftest import make_records
@@ -82,7 +91,7 @@ def test_package_is_an_ocfl_object_with_metadata_files_and_events(package: Packa
     assert "lantai/package.json" in state and "premis/premis.xml" in state
     code_dir = "records/Z109-WS·2020-Y-BGS-0001"
     assert f"{code_dir}/metadata.xml" in state and f"{code_dir}/正文1.pdf" in state
-    assert ocfl.verify_object(backend, package.object_id) == []
+    assert ocfl_check.verify_object(backend, package.object_id) == []
     with ocfl.open_file(backend, package.object_id, "lantai/package.json") as fh:
         manifest = json.load(fh)
     assert manifest["fonds"][0]["code"] == "Z109" and manifest["records"] == 3
@@ -119,7 +128,7 @@ def test_required_location_gets_a_verified_replica(package: Package, tmp_path: P
     assert replication.preserve(package.pk) == "preserved"
     replica = Replica.objects.get(package=package, location__name="offsite")
     assert replica.version == 1 and replica.verified_at is not None
-    assert ocfl.verify_object(_backend("offsite"), package.object_id) == []
+    assert ocfl_check.verify_object(_backend("offsite"), package.object_id) == []
     assert Event.objects.filter(
         package=package, event_type="replication", outcome="success"
     ).exists()
@@ -142,7 +151,7 @@ def test_audit_repairs_a_damaged_replica_from_a_good_one(
     report = json.loads(result.output)
     assert report["problems"] == 1 and report["repaired"] == 1 and report["unrepaired"] == 0
     assert report["details"][0]["location"] == "offsite" and report["details"][0]["path"] == key
-    assert ocfl.verify_object(_backend("offsite"), package.object_id) == []
+    assert ocfl_check.verify_object(_backend("offsite"), package.object_id) == []
     types = list(Event.objects.filter(package=package).values_list("event_type", "outcome"))
     assert ("fixity check", "failure") in types and ("recovery", "success") in types
     alert = Alert.objects.get(kind="missing" if damage == "deleted file" else "fixity")
@@ -216,7 +225,7 @@ def test_locations_declared_in_settings_are_created_and_filled(
     preservation_tick.call_local()
     assert StorageLocation.objects.get(name="nas").required
     assert Replica.objects.get(package=package, location__name="nas").version == 1
-    assert ocfl.verify_object(_backend("nas"), package.object_id) == []
+    assert ocfl_check.verify_object(_backend("nas"), package.object_id) == []
 
 
 def _killed_writer(package_id: int, after_puts: int) -> None:
@@ -254,7 +263,7 @@ def test_killed_writer_leaves_nothing_half_written(category: Category) -> None:
     assert pkg.object_id not in set(ocfl.object_ids(backend))
     Package.objects.filter(pk=pkg.pk).update(claimed_by="", claimed_until=None)  # lease of the dead
     assert replication.preserve(pkg.pk) == "preserved"
-    assert ocfl.verify_object(backend, pkg.object_id) == []
+    assert ocfl_check.verify_object(backend, pkg.object_id) == []
 
 
 def _audit_in_child(queue: Any) -> None:
@@ -284,7 +293,7 @@ def test_two_auditors_never_repair_the_same_file_twice(package: Package, tmp_pat
     repaired = sorted(queue.get(timeout=5) for _ in workers)
     assert sum(repaired) == 1
     assert Event.objects.filter(package=package, event_type="recovery").count() == 1
-    assert ocfl.verify_object(_backend("offsite"), package.object_id) == []
+    assert ocfl_check.verify_object(_backend("offsite"), package.object_id) == []
 
 
 def test_lease_is_exclusive_until_it_runs_out(package: Package) -> None:

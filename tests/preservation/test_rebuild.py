@@ -23,7 +23,7 @@ from lantai.catalog import services as catalog
 from lantai.catalog.components import attach_component
 from lantai.catalog.models import Component, Record
 from lantai.core.models import User
-from lantai.preservation import deletion, locations, ocfl, packaging, replication
+from lantai.preservation import deletion, locations, ocfl, ocfl_check, packaging, replication
 from lantai.preservation.models import Package, StorageLocation
 from lantai.preservation.storage import LocalLocation
 from tests.preservation.conftest import S3Server, make_records
@@ -112,7 +112,7 @@ def _recover(tmp_path: Path, before: dict[str, Any], env: dict[str, str], *sourc
     primary = LocalLocation("local", new / "preservation")
     assert set(ocfl.object_ids(primary)) == before["objects"]
     for oid in before["objects"]:
-        assert ocfl.verify_object(primary, oid) == []
+        assert ocfl_check.verify_object(primary, oid) == []
     assert locations.read_marker(primary) is not None  # the new primary has its identity marker
 
     audited = _lantai(env, "storage", "audit", "--limit", "100000", "--json")

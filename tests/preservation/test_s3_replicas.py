@@ -15,7 +15,7 @@ from django.db import connection
 
 from lantai.catalog import services as catalog
 from lantai.catalog.components import attach_component
-from lantai.preservation import audit, locations, ocfl, packaging, replication
+from lantai.preservation import audit, locations, ocfl, ocfl_check, packaging, replication
 from lantai.preservation.models import Alert, Event, Package, Replica, StorageLocation
 from tests.preservation.conftest import S3Server
 from tests.preservation.faults import FaultProxy
@@ -72,7 +72,7 @@ def test_package_is_replicated_to_s3_and_repaired_there(
     pkg = _package({"录音.wav": os.urandom(300_000), "说明.txt": "一九四九年十月一日".encode()})
     assert replication.preserve(pkg.pk) == "preserved"
     s3 = locations.open_location(loc)
-    assert ocfl.verify_object(s3, pkg.object_id) == []
+    assert ocfl_check.verify_object(s3, pkg.object_id) == []
     # damage on the bucket: a flipped byte in one file, another file deleted
     inv = ocfl.read_inventory(s3, pkg.object_id)
     root = ocfl.object_root(pkg.object_id)
@@ -86,7 +86,7 @@ def test_package_is_replicated_to_s3_and_repaired_there(
     run = audit.run_audit(1000)
     assert (run.problems, run.repaired) == (2, 2), run.details
     assert {d["location"] for d in run.details} == {"oss"}
-    assert ocfl.verify_object(s3, pkg.object_id) == []
+    assert ocfl_check.verify_object(s3, pkg.object_id) == []
     assert Event.objects.filter(package=pkg, event_type="recovery", location="oss").count() == 2
 
 
@@ -128,7 +128,7 @@ def test_s3_failing_mid_multipart_leaves_the_package_pending_until_it_heals(
     _tick()
     pkg.refresh_from_db()
     assert pkg.status == "preserved"
-    assert ocfl.verify_object(direct, pkg.object_id) == []
+    assert ocfl_check.verify_object(direct, pkg.object_id) == []
 
 
 def test_s3_down_during_ingest_then_back(proxied: tuple[S3Server, FaultProxy]) -> None:
@@ -145,7 +145,7 @@ def test_s3_down_during_ingest_then_back(proxied: tuple[S3Server, FaultProxy]) -
     pkg.refresh_from_db()
     assert pkg.status == "preserved"
     assert not Alert.objects.filter(kind="unreachable", resolved_at=None).exists()
-    assert ocfl.verify_object(locations.open_location(loc), pkg.object_id) == []
+    assert ocfl_check.verify_object(locations.open_location(loc), pkg.object_id) == []
 
 
 def _killed_replication(package_id: int, after_puts: int) -> None:
@@ -191,4 +191,4 @@ def test_replication_killed_midway_is_finished_on_restart(
     _tick()
     pkg.refresh_from_db()
     assert pkg.status == "preserved"
-    assert ocfl.verify_object(s3, pkg.object_id) == []
+    assert ocfl_check.verify_object(s3, pkg.object_id) == []

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from lantai.catalog.models import Component
 from lantai.ingest import fixity
-from lantai.preservation import events, leases, locations, ocfl, replication
+from lantai.preservation import events, leases, locations, ocfl, ocfl_check, replication
 from lantai.preservation.models import AuditRun, Package, Replica, StorageLocation
 from lantai.preservation.replication import copy_key
 from lantai.preservation.storage import (
@@ -179,10 +179,10 @@ def _check_locations(name: str | None, outcome: Outcome) -> dict[int, Location]:
     for loc in locs:
         try:
             backend = locations.open_location(loc)
-            damaged = ocfl.check_root(backend)
+            damaged = ocfl_check.check_root(backend)
             if damaged:
-                ocfl.repair_root(backend, [p.path for p in damaged])
-            still = {p.path for p in ocfl.check_root(backend)}
+                ocfl_check.repair_root(backend, [p.path for p in damaged])
+            still = {p.path for p in ocfl_check.check_root(backend)}
         except LocationUnavailable as e:
             locations.report_offline(loc, e)
             kind = "offline" if isinstance(e, LocationOffline) else "unreachable"
@@ -196,7 +196,7 @@ def _check_locations(name: str | None, outcome: Outcome) -> dict[int, Location]:
     return out
 
 
-def _root_file(loc: StorageLocation, p: ocfl.Problem, *, repaired: bool) -> Problem:
+def _root_file(loc: StorageLocation, p: ocfl_check.Problem, *, repaired: bool) -> Problem:
     what = "缺失" if p.kind == "missing" else "内容不符"
     alert = locations.open_alert(
         "missing" if p.kind == "missing" else "fixity",
@@ -308,7 +308,7 @@ def _object_files(
     sidecars, the SM3 list, files no inventory lists. Repaired where a good copy exists."""
     oid = replica.package.object_id
     root = ocfl.object_path(backend, oid)
-    for p in ocfl.verify_metadata(backend, oid, inventory):
+    for p in ocfl_check.verify_metadata(backend, oid, inventory):
         key = f"{root}/{p.path}"
         found = {"error": p.message}
         if p.kind == "declaration":
@@ -336,13 +336,13 @@ def _repair_version_inventory(
             good_root = ocfl.object_path(good, oid)
             if ocfl.read_inventory(good, oid) != inventory:
                 continue
-            if ocfl.check_version_inventory(good, good_root, inventory, n):
+            if ocfl_check.check_version_inventory(good, good_root, inventory, n):
                 continue
             root = ocfl.object_path(backend, oid)
             for name in (ocfl.INVENTORY, ocfl.SIDECAR):
                 data = good.read_bytes(f"{good_root}/v{n}/{name}")
                 backend.put_bytes(f"{root}/v{n}/{name}", data)
-            if ocfl.check_version_inventory(backend, root, inventory, n):
+            if ocfl_check.check_version_inventory(backend, root, inventory, n):
                 continue
         except (LocationUnavailable, ocfl.OCFLError, FileNotFoundError):
             continue

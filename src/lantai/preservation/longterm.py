@@ -29,7 +29,7 @@ from lantai.formats import stage as format_stage
 from lantai.formats.policy import load_policy
 from lantai.ingest import virus
 from lantai.ingest.summaries import summarize
-from lantai.preservation import events, locations, ocfl, packaging, record_xml
+from lantai.preservation import events, locations, ocfl, ocfl_check, packaging, record_xml
 from lantai.preservation.models import LongTermCheck, Package, Replica
 from lantai.preservation.storage import LocationUnavailable
 from lantai.standards.dat70 import CheckResult, count_by_property
@@ -214,7 +214,9 @@ def _restore(package: Package, replica: Replica, dest: Path, report: Report) -> 
 def _verify_in_place(package: Package, replica: Replica, report: Report) -> None:
     obj = f"{package.object_id} @ {replica.location.name}"
     try:
-        problems = ocfl.verify_object(locations.open_location(replica.location), package.object_id)
+        problems = ocfl_check.verify_object(
+            locations.open_location(replica.location), package.object_id
+        )
     except LocationUnavailable as e:
         report.checks.append(
             _result("bc_package_completeness", "fail", obj, {"reason": f"存储位置不可达：{e}"})

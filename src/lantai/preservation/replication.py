@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from lantai.catalog.models import Component
 from lantai.core.audit import current_actor
-from lantai.preservation import events, leases, locations, ocfl, packaging
+from lantai.preservation import events, leases, locations, ocfl, ocfl_check, packaging
 from lantai.preservation.models import Package, Replica, StorageLocation
 from lantai.preservation.storage import LocalLocation, Location, LocationUnavailable, ObjectMissing
 
@@ -133,7 +133,7 @@ def _write_version(package: Package, primary: StorageLocation) -> None:
         _refuse_working_copies(package, state, e)
         return
     head = ocfl.head_number(inventory)
-    problems = ocfl.verify_object(backend, package.object_id)
+    problems = ocfl_check.verify_object(backend, package.object_id)
     with transaction.atomic():
         package.events.filter(pk__in=included).update(in_object=True)
         Package.objects.filter(pk=package.pk).update(
@@ -269,7 +269,7 @@ def listed_keys(src: Location, object_id: str) -> list[str]:
     file stays where it is, reported by the audit: decision 0020)."""
     inventory = ocfl.read_inventory(src, object_id)  # checked against its sidecar
     root = ocfl.object_path(src, object_id)
-    expected = ocfl._expected_keys(inventory, ocfl.head_number(inventory))
+    expected = ocfl_check.expected_keys(inventory, ocfl.head_number(inventory))
     return sorted(f"{root}/{rel}" for rel in expected)
 
 
@@ -296,7 +296,7 @@ def _replicate(package: Package, primary: StorageLocation, replica: Replica) -> 
                 copy_key(src, dst, key)
         for key in root_inventory:
             copy_key(src, dst, key)
-        problems = ocfl.verify_object(dst, oid)
+        problems = ocfl_check.verify_object(dst, oid)
     except LocationUnavailable as e:
         Replica.objects.filter(pk=replica.pk).update(error=str(e))
         locations.report_offline(replica.location, e)

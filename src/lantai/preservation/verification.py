@@ -6,7 +6,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from lantai.preservation import events, locations, ocfl
+from lantai.preservation import events, locations, ocfl_check
 from lantai.preservation.models import Package, Replica
 from lantai.preservation.storage import LocationUnavailable
 
@@ -32,7 +32,7 @@ def verify_package(ident: str) -> dict[str, Any]:
         name = replica.location.name
         read = True
         try:
-            problems = [p.message for p in ocfl.verify_object(
+            problems = [p.message for p in ocfl_check.verify_object(
                 locations.open_location(replica.location), package.object_id
             )]  # fmt: skip
         except LocationUnavailable as e:  # offline is not damage: `damaged` stays as it was
