@@ -233,7 +233,7 @@ def demo_documents(records: int, fulltext: int, seed: int = SEED) -> Iterator[di
                 "date": row["date"] or None,
                 "year": row["year"],
                 "repository": fonds.repository.code,
-                "fonds": fonds.code,
+                "fonds": f"{fonds.repository.code}/{fonds.code}",  # query.fonds_key
                 "category": cat.code,
                 "repository_id": repo_ids[fonds.repository.code],
                 "fonds_id": fonds_id,

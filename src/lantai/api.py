@@ -1,4 +1,8 @@
-"""The REST API root (django-ninja); each area adds its router here. OpenAPI at /api/docs.
+"""The REST API root (django-ninja); each area adds its router here.
+
+The staff API documents itself at /api/docs and /api/openapi.json for signed-in staff only (a
+session or a Bearer token); the public API is a separate API with its own document at
+/api/public/docs and /api/public/openapi.json, which lists only the public endpoints.
 
 Every endpoint accepts a logged-in session (CSRF token required for unsafe methods) or
 `Authorization: Bearer <token>` (tokens from `lantai user token USERNAME`). Errors are JSON:
@@ -9,14 +13,20 @@ Every endpoint accepts a logged-in session (CSRF token required for unsafe metho
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 from ninja.renderers import JSONRenderer
 
 from lantai.catalog.api import router as catalog_router
 from lantai.catalog.services import CatalogError, PermissionDenied
-from lantai.core.api_auth import API_AUTH, UNAUTHENTICATED
+from lantai.core.api_auth import API_AUTH, UNAUTHENTICATED, staff_user
+from lantai.search.api import __doc__ as public_router_doc
 from lantai.search.api import router as public_router
 
 
@@ -26,12 +36,38 @@ class Utf8JSONRenderer(JSONRenderer):
     json_dumps_params = {"ensure_ascii": False}
 
 
+def staff_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The staff API's documentation is for signed-in staff: anyone else is sent to the sign-in
+    page (the docs page) or gets 401 (the OpenAPI document)."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if staff_user(request) is None:
+            if request.path.endswith("/openapi.json"):
+                return JsonResponse(
+                    UNAUTHENTICATED, status=401, json_dumps_params={"ensure_ascii": False}
+                )
+            return redirect_to_login(request.get_full_path())
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
 api = NinjaAPI(
     title="兰台 Lantai API",
     version="1",
     description=__doc__ or "",
     urls_namespace="api",
     auth=API_AUTH,
+    renderer=Utf8JSONRenderer(),
+    docs_decorator=staff_only,
+)
+public_api = NinjaAPI(
+    title="兰台 Lantai 公众查档 API",
+    version="1",
+    description=public_router_doc or "",
+    urls_namespace="public-api",
+    auth=None,
     renderer=Utf8JSONRenderer(),
 )
 
@@ -43,6 +79,14 @@ def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResp
 
 @api.exception_handler(PermissionDenied)
 def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    # every refused attempt is audited (H5, issue 12 point 18); a Bearer request names its user here
+    from lantai.core import audit
+    from lantai.core.client_address import client_address
+
+    user = getattr(request, "user", None)
+    actor = user.get_username() if user is not None and user.is_authenticated else "anonymous"
+    path, method = request.get_full_path(), request.method or ""
+    audit.denied(path, method, exc.message_zh, client_address(request), actor=actor)
     return api.create_response(request, {"detail": exc.message_zh, "field": exc.field}, status=403)
 
 
@@ -56,4 +100,4 @@ def _refused(request: HttpRequest, exc: CatalogError) -> HttpResponse:
 
 
 api.add_router("/", catalog_router)
-api.add_router("/public/", public_router)  # no login: open records only
+public_api.add_router("/", public_router)  # no login: open records only (urls: /api/public/)

@@ -9,7 +9,13 @@ from typing import Any, NoReturn
 
 import click
 
-from lantai.cli_common import LantaiGroup
+from lantai.cli_common import (
+    EXIT_REFUSED,
+    EXIT_UNREADABLE,
+    LantaiGroup,
+    fail,
+    require_initialised,
+)
 from lantai.cli_common import cli_actor as _cli_actor
 from lantai.cli_common import django_setup as _django
 from lantai.cli_common import echo_json as _echo_json
@@ -58,41 +64,55 @@ def demo(no_serve: bool, records: int, seed: int, bind: str) -> None:
 
     click.echo(f"检索索引 search index: {search.reindex()} 条 records")
     if not no_serve:
-        _serve(bind, with_worker=True)
+        _serve(bind)
 
 
 @main.command()
 @click.option("--bind", default="127.0.0.1:8000", show_default=True)
-@click.option("--workers", default=2, show_default=True)
-@click.option("--with-worker", is_flag=True, help="Also run the job worker (one-machine setups).")
-def serve(bind: str, workers: int, with_worker: bool) -> None:
-    """Serve the web UI and API with gunicorn."""
+@click.option("--workers", default=2, show_default=True, help="gunicorn web processes.")
+@click.option(
+    "--no-worker",
+    is_flag=True,
+    help="Do not run the job worker here (scale-out: run `lantai worker` elsewhere).",
+)
+@click.option("--with-worker", is_flag=True, hidden=True)  # the default now; kept for old scripts
+def serve(bind: str, workers: int, no_worker: bool, with_worker: bool) -> None:
+    """Serve the web UI and API with gunicorn, and run the job worker alongside (stopped with it)."""
     _django()
-    _serve(bind, workers, with_worker=with_worker)
+    require_initialised()
+    _serve(bind, workers, with_worker=not no_worker)
 
 
-def _serve(bind: str, workers: int = 2, *, with_worker: bool = False) -> None:
-    if with_worker:
-        import subprocess
-
-        # Same process group: Ctrl-C in the terminal stops both.
-        subprocess.Popen([sys.executable, "-m", "lantai.cli", "worker"])
-        click.echo("后台任务进程已启动 job worker started")
+def _serve(bind: str, workers: int = 2, *, with_worker: bool = True) -> None:
+    web = [sys.executable, "-m", "gunicorn", "lantai.wsgi:application", "--bind", bind,
+           "--workers", str(workers), "--access-logfile", "-"]  # fmt: skip
     click.echo(f"兰台 serving on http://{bind}/ (Ctrl-C to stop)")
-    os.execvp(
-        sys.executable,
-        [sys.executable, "-m", "gunicorn", "lantai.wsgi:application", "--bind", bind,
-         "--workers", str(workers), "--access-logfile", "-"],
-    )  # fmt: skip
+    if not with_worker:
+        click.echo("未启动后台任务进程 (--no-worker)：请在其他机器上运行 `lantai worker`")
+        os.execvp(sys.executable, web)
+    from lantai.supervise import run_together
+
+    click.echo("后台任务进程随之运行 job worker runs alongside (stops with serve)")
+    sys.exit(run_together({"worker": [sys.executable, "-m", "lantai.cli", "worker"], "web": web}))
 
 
 @main.command()
 def worker() -> None:
-    """Run the job worker (huey consumer)."""
+    """Run the job worker (huey consumer). It owns the clamd it starts and stops it on exit."""
     _django()
+    from django.conf import settings
     from django.core.management import call_command
 
-    call_command("run_huey")
+    from lantai import jobs
+    from lantai.ingest import virus
+
+    require_initialised()
+    virus.set_process_role("worker")
+    try:
+        call_command("run_huey")
+    finally:
+        jobs.stop_heartbeat()
+        virus.stop_owned_clamd(Path(settings.DATA_DIR))
 
 
 # --- fonds -------------------------------------------------------------------------------------
@@ -129,6 +149,154 @@ def fonds_list() -> None:
 
     for f in Fonds.objects.select_related("repository"):
         click.echo(f"{f.repository.code}\t{f.code}\t{f.name}")
+
+
+# --- repositories and categories ----------------------------------------------------------------
+LEVEL_NAMES = {"省级": "provincial", "市级": "city", "县级": "county"}
+
+
+def _repository_json(r: Any) -> dict[str, Any]:
+    return {
+        "code": r.code, "name": r.name, "level": r.level, "region": r.region,
+        "is_default": r.is_default,
+    }  # fmt: skip
+
+
+def _category_json(c: Any) -> dict[str, Any]:
+    return {
+        "repository": c.fonds.repository.code, "fonds": c.fonds.code, "code": c.code,
+        "arrangement": c.arrangement, "code_rule": c.code_rule,
+        "volume_item_rule": c.volume_item_rule or None,
+    }  # fmt: skip
+
+
+@main.group()
+def repository() -> None:
+    """档案馆 repositories."""
+
+
+@repository.command("add")
+@click.argument("code")
+@click.option("--name", required=True, help="档案馆名称")
+@click.option(
+    "--level", default="city", show_default=True, help="provincial|city|county (省级|市级|县级)"
+)
+@click.option("--region", default="", help="行政区划")
+@click.option("--json", "as_json", is_flag=True)
+def repository_add(code: str, name: str, level: str, region: str, as_json: bool) -> None:
+    """Create 档案馆 CODE. Exit 0 created, 1 refused (an invalid value, a code in use)."""
+    _django()
+    from lantai.catalog import services
+    from lantai.core.audit import acting_as
+
+    with acting_as(_cli_actor()):
+        try:
+            repo = services.create_repository(code, name, LEVEL_NAMES.get(level, level), region)
+        except services.CatalogError as e:
+            fail(e.message_zh, EXIT_REFUSED, as_json, field=e.field)
+    if as_json:
+        _echo_json({"ok": True, "repository": _repository_json(repo)})
+    else:
+        click.echo(f"已创建档案馆 {repo.code} {repo.name}（{repo.get_level_display()}）")
+
+
+@repository.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def repository_list(as_json: bool) -> None:
+    """List the 档案馆 (the default one marked *)."""
+    _django()
+    from lantai.catalog import services
+
+    repos = list(services.visible_repositories(None).order_by("code"))
+    if as_json:
+        _echo_json({"repositories": [_repository_json(r) for r in repos]})
+        return
+    for r in repos:
+        mark = "*" if r.is_default else " "
+        click.echo(f"{mark}{r.code}\t{r.name}\t{r.get_level_display()}\t{r.region}")
+
+
+@main.group()
+def category() -> None:
+    """门类 categories of a fonds (DA/T 13 category codes: WS, KJ, …)."""
+
+
+@category.command("add")
+@click.argument("code")
+@click.option("--fonds", "fonds_code", required=True, help="全宗号")
+@click.option("--repository", default=None, help="档案馆代码 (default repository if omitted)")
+@click.option(
+    "--arrangement",
+    type=click.Choice(["item", "volume"]),
+    default=None,
+    help="按件 item / 按卷 volume (default: as DA/T 13 arranges the category)",
+)
+@click.option("--code-rule", default=None, help="档号规则 (see `lantai code rules`)")
+@click.option("--volume-item-rule", default=None, help="卷内文件档号规则 (volume arrangement)")
+@click.option("--json", "as_json", is_flag=True)
+def category_add(
+    code: str, fonds_code: str, repository: str | None, arrangement: str | None,
+    code_rule: str | None, volume_item_rule: str | None, as_json: bool,
+) -> None:  # fmt: skip
+    """Create 门类 CODE in fonds --fonds. Exit 0 created, 1 refused (an unknown category code, a
+    rule that does not fit, a category the fonds has), 2 no such 档案馆 or 全宗."""
+    _django()
+    from lantai.catalog import services
+    from lantai.core.audit import acting_as
+
+    try:
+        repo = services.get_repository(repository)
+    except services.CatalogError as e:
+        fail(f"{e.message_zh}：用 `lantai repository list` 查看", EXIT_UNREADABLE, as_json)
+    fonds = services.visible_fonds(None).filter(repository=repo, code=fonds_code.upper()).first()
+    if fonds is None:
+        fail(
+            f"{repo.name}（{repo.code}）没有全宗“{fonds_code}”：先运行 "
+            f"`lantai fonds add {fonds_code.upper()} --name 全宗名称`",
+            EXIT_UNREADABLE,
+            as_json,
+            field="fonds",
+        )
+    with acting_as(_cli_actor()):
+        try:
+            cat = services.create_category(
+                fonds, code, arrangement=arrangement, code_rule=code_rule,
+                volume_item_rule=volume_item_rule,
+            )  # fmt: skip
+        except services.CatalogError as e:
+            fail(e.message_zh, EXIT_REFUSED, as_json, field=e.field)
+    if as_json:
+        _echo_json({"ok": True, "category": _category_json(cat)})
+    else:
+        spec = services.standard_category(cat.code)
+        name = spec.name_zh if spec else ""
+        rules = cat.code_rule + (f"，卷内 {cat.volume_item_rule}" if cat.volume_item_rule else "")
+        click.echo(
+            f"已在全宗 {fonds.code} 下新增门类 {cat.code} {name}"
+            f"（{cat.get_arrangement_display()}，档号规则 {rules}）"
+        )
+
+
+@category.command("list")
+@click.option("--fonds", "fonds_code", default=None, help="only this 全宗号")
+@click.option("--json", "as_json", is_flag=True)
+def category_list(fonds_code: str | None, as_json: bool) -> None:
+    """List the 门类 of every fonds (or of one)."""
+    _django()
+    from lantai.catalog import services
+
+    qs = services.visible_categories(None).select_related("fonds", "fonds__repository")
+    if fonds_code:
+        qs = qs.filter(fonds__code=fonds_code.upper())
+    cats = list(qs.order_by("fonds__repository__code", "fonds__code", "code"))
+    if as_json:
+        _echo_json({"categories": [_category_json(c) for c in cats]})
+        return
+    for c in cats:
+        click.echo(
+            f"{c.fonds.repository.code}\t{c.fonds.code}\t{c.code}\t"
+            f"{c.get_arrangement_display()}\t{c.code_rule}\t{c.volume_item_rule}"
+        )
 
 
 # --- archival codes ------------------------------------------------------------------------------
@@ -220,6 +388,17 @@ def catalog() -> None:
     default=None,
     help="件 / 案卷 / 卷内文件 (default: items or volumes, as the category is arranged)",
 )
+@click.option(
+    "--default-classification",
+    default="",
+    help="密级 for rows whose 密级 is blank (e.g. 公开); without it such rows are errors",
+)
+@click.option(
+    "--user",
+    "username",
+    default=None,
+    help="import as this user: their scope and clearance apply (default: the operator)",
+)
 @click.option("--json", "as_json", is_flag=True)
 def catalog_import(
     file: Path,
@@ -228,21 +407,38 @@ def catalog_import(
     repository: str | None,
     valid_rows_only: bool,
     level: str | None,
+    default_classification: str,
+    username: str | None,
     as_json: bool,
 ) -> None:
-    """Import an .xlsx or .csv 归档文件目录. Exit 0 ok, 1 rows rejected, 2 unreadable file."""
+    """Import an .xlsx or .csv 归档文件目录. Exit 0 ok, 1 rows rejected, 2 unreadable file or
+    a refusal (a fonds outside --user's scope)."""
     _django()
     from lantai.catalog import importing, services
     from lantai.core.audit import acting_as
+    from lantai.core.models import User
+    from lantai.core.roles import IMPORT
 
+    user = None
     try:
         cat = services.find_category(fonds_code, category, repository)
+        if username is not None:
+            user = User.objects.filter(username=username, is_active=True).first()
+            if user is None:
+                raise services.CatalogError(f"用户“{username}”不存在或已停用", "user")
+            services.require(user, IMPORT)
+            if not services.can_see_fonds(user, cat.fonds):
+                raise services.PermissionDenied(
+                    f"用户 {username} 无权向全宗 {cat.fonds.code} 导入目录", "fonds"
+                )
     except services.CatalogError as e:
-        click.echo(e.message_zh, err=True)
-        sys.exit(2)
+        _exit_unreadable(e.message_zh, as_json, key="status")
     with acting_as(_cli_actor()):
         try:
-            result = importing.import_file(file, cat, valid_rows_only=valid_rows_only, level=level)
+            result = importing.import_file(
+                file, cat, valid_rows_only=valid_rows_only, level=level, user=user,
+                default_classification=default_classification,
+            )  # fmt: skip
         except importing.FileUnreadable as e:
             _exit_unreadable(e.message_zh, as_json, key="status")
     if as_json:
@@ -318,7 +514,7 @@ def transfer_check(path: Path, as_json: bool) -> None:
 
 @transfer.command("receive")
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--unit", required=True, help="移交单位")
+@click.option("--unit", required=True, help="移交单位: the unit's 全宗号, 立档单位 or fonds name")
 @click.option("--title", default="", help="交接工作名称")
 @click.option("--accept", "accept_it", is_flag=True, help="Accept when the checks pass.")
 @click.option("--reason", default="", help="接收说明 (required to accept with warnings)")
@@ -340,9 +536,9 @@ def transfer_receive(
         _exit_unreadable(f"“{path}”不存在", as_json, key="status")
     with acting_as(_cli_actor()):
         try:
-            t = services.receive(path, unit, title=title)
+            t = services.receive(path, fonds=services.find_unit(unit), title=title)
             report = services.run_check(t.versions.get())
-        except services.UnreadableSource as e:
+        except (services.UnreadableSource, services.IngestError) as e:
             _exit_unreadable(e.message_zh, as_json, key="status")
         records, error = None, ""
         if accept_it and report.result == "pass":
@@ -441,10 +637,44 @@ def clamav_import(directory: Path) -> None:
     from lantai.core.audit import acting_as, record
     from lantai.ingest import virus
 
-    info = virus.import_signatures_cli(directory, settings.DATA_DIR)
+    try:
+        info = virus.import_signatures_cli(directory, settings.DATA_DIR)
+    except (virus.SignatureImportError, virus.ScannerError) as e:
+        fail(f"未导入病毒特征库：{e}", EXIT_REFUSED, True)
     with acting_as(_cli_actor()):
         record("clamav_import", "clamav", "", info)
     _echo_json(info)
+
+
+@clamav.command("status")
+@click.option("--json", "as_json", is_flag=True)
+def clamav_status(as_json: bool) -> None:
+    """Show the clamd of this data directory: pid, socket, signatures, who started it, idle since."""
+    _django()
+    from django.conf import settings
+
+    from lantai.ingest import virus
+
+    info = virus.Scanner(settings.DATA_DIR).status()
+    if as_json:
+        _echo_json(info)
+        return
+    if not info["running"]:
+        click.echo(f"clamd 未运行 not running（套接字 socket {info['socket']}）")
+    else:
+        started = {"cli": "命令行 CLI command", "worker": "后台任务进程 worker", "serve": "serve"}
+        click.echo(f"clamd 运行中 running：pid {info['pid']}，套接字 socket {info['socket']}")
+        by = started.get(info["started_by"] or "", info["started_by"] or "?")
+        owner = f"（进程 {info['owner_pid']}）" if info["started_by"] != "cli" else ""
+        click.echo(f"启动者 started by：{by}{owner}，于 {info['started_at']}")
+        if info["started_by"] == "cli":
+            click.echo(
+                f"空闲自 idle since：{info['idle_since']}，"
+                f"空闲 {info['idle_limit_seconds']:.0f} 秒后自动停止 stops when idle that long"
+            )
+        else:
+            click.echo("随其进程停止 stops with its owner process")
+    click.echo(f"病毒特征 signatures：{info['signatures']}（{info['signature_version'] or '—'}）")
 
 
 # --- users ---------------------------------------------------------------------------------------

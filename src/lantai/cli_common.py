@@ -1,4 +1,12 @@
-"""Helpers shared by the `lantai` command and the command groups of the apps."""
+"""Helpers shared by the `lantai` command and the command groups of the apps.
+
+Exit codes of every `lantai` command:
+  0  done (for checks: passed)
+  1  refused by a rule: an invalid value, a duplicate, a failed check, rejected rows
+  2  could not start: an unreadable input, something named that does not exist, a database
+     never initialised (`lantai init`)
+Under ``--json`` every outcome, errors included, is one JSON object on stdout (``fail``).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +14,13 @@ import getpass
 import json
 import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
+
+EXIT_OK = 0
+EXIT_REFUSED = 1
+EXIT_UNREADABLE = 2
 
 
 def django_setup() -> None:
@@ -27,6 +39,24 @@ def cli_actor() -> str:
 
 def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def require_initialised() -> None:
+    """Before starting a long-running process: a database without Lantai's tables ends the
+    command with LantaiGroup's message (run `lantai init`, exit 2), not a server full of errors."""
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.exists()
+
+
+def fail(message_zh: str, code: int, as_json: bool, **fields: Any) -> NoReturn:
+    """End a command with an error: the message on stderr, or under --json one object
+    ``{"ok": false, "error": message, **fields}`` on stdout; exit `code`."""
+    if as_json:
+        echo_json({"ok": False, "error": message_zh, **fields})
+    else:
+        click.echo(message_zh, err=True)
+    sys.exit(code)
 
 
 def _missing_tables(error: Exception) -> bool:

@@ -5,6 +5,7 @@ Embedded defaults: SQLite (WAL) and huey-on-SQLite under LANTAI_DATA_DIR, local 
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
@@ -75,6 +76,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "lantai.web.middleware.FormUploadLimitMiddleware",  # 413 before a too-large form is read
     "lantai.web.middleware.AuditActorMiddleware",  # audit entries name the signed-in user
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -154,19 +156,37 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_MAX_FAILURES = int(os.environ.get("LANTAI_LOGIN_MAX_FAILURES", "5"))
 LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LANTAI_LOGIN_LOCKOUT_MINUTES", "15"))
-# Sessions live in the (file) cache: no database write per request, so a long import holding
-# SQLite's write lock never blocks page views.
-SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+# Failures count per (account, address), per address and per account: lantai.core.login_guard.
+LOGIN_ADDRESS_MAX_FAILURES = int(os.environ.get("LANTAI_LOGIN_ADDRESS_MAX_FAILURES", "20"))
+LOGIN_ACCOUNT_MAX_FAILURES = int(os.environ.get("LANTAI_LOGIN_ACCOUNT_MAX_FAILURES", "50"))
+# Sessions: SESSION_ENGINE is chosen with the state stores below (never a cache that evicts).
 SESSION_COOKIE_AGE = int(os.environ.get("LANTAI_SESSION_MINUTES", "30")) * 60
 SESSION_SAVE_EVERY_REQUEST = True  # idle timeout, not an absolute one
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_COOKIES = _env_bool("LANTAI_SECURE_COOKIES", False)  # set behind TLS
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_COOKIES
+# The client's address (audit log, sign-in lockout, rate limits; lantai.core.client_address):
+# REMOTE_ADDR, unless it is one of these reverse proxies (addresses or networks, comma-separated,
+# e.g. 10.0.0.1,10.0.0.0/24): then the right-most address in X-Forwarded-For that is not a listed
+# proxy, or X-Real-IP. Empty: no proxy is trusted and those headers are ignored.
+TRUSTED_PROXIES = [
+    p.strip() for p in os.environ.get("LANTAI_TRUSTED_PROXIES", "").split(",") if p.strip()
+]
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"LANTAI_TRUSTED_PROXIES: {_proxy!r} is not an IP address or network"
+        ) from None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024  # a request's fields other than its files
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # larger uploaded files are spooled to disk
+# The largest multipart form post (files included; lantai.web.middleware.FormUploadLimitMiddleware
+# answers 413 before reading it). Larger transfer packages go up in chunks (UPLOAD_MAX_BYTES).
+FORM_UPLOAD_MAX_BYTES = int(os.environ.get("LANTAI_FORM_UPLOAD_MAX_BYTES", str(2 * 1024**3)))
 FILE_UPLOAD_TEMP_DIR = None  # system temp; uploads are copied under DATA_DIR, never served raw
 
 # --- i18n ---------------------------------------------------------------------------------------
@@ -189,6 +209,9 @@ MEDIA_ROOT = DATA_DIR / "files"
 UPLOAD_DIR = DATA_DIR / "uploads"
 # resumable (chunked) transfer uploads: the largest file a session may announce
 UPLOAD_MAX_BYTES = int(os.environ.get("LANTAI_UPLOAD_MAX_BYTES", str(50 * 1024**3)))
+# ... and, per user, how many such uploads may be open at once and their total announced size
+UPLOAD_MAX_OPEN = int(os.environ.get("LANTAI_UPLOAD_MAX_OPEN", "5"))
+UPLOAD_MAX_OPEN_BYTES = int(os.environ.get("LANTAI_UPLOAD_MAX_OPEN_BYTES", str(100 * 1024**3)))
 IMPORT_JOB_THRESHOLD_BYTES = int(os.environ.get("LANTAI_IMPORT_JOB_THRESHOLD", str(2 * 1024**2)))
 # Transfer packages an archivist registers from the server's disk (folders, .zip, EEP .xml).
 TRANSFER_INBOX = Path(os.environ.get("LANTAI_TRANSFER_INBOX", str(DATA_DIR / "inbox")))
@@ -203,13 +226,39 @@ ACCEPTED_FORMATS = os.environ.get("LANTAI_ACCEPTED_FORMATS", "").strip()
 # Catalogue files at least this big are validated in a second process, alongside the writes.
 IMPORT_PARALLEL_BYTES = int(os.environ.get("LANTAI_IMPORT_PARALLEL_BYTES", str(4 * 1024**2)))
 
-CACHES = {
-    # File-based so that import progress written by the worker is visible to the web processes.
-    "default": {
-        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-        "LOCATION": str(DATA_DIR / "cache"),
+# --- state shared by all processes: sessions, job progress, rate-limit buckets -----------------
+# Stores that never evict at random (an entry goes only when its own timeout has passed): Redis
+# when configured (LANTAI_REDIS_URL, else the job queue's Redis), otherwise SQLite files of their
+# own under DATA_DIR/state, shared by every process of the machine and never blocked by a long
+# import holding the catalogue database's write lock. Sessions: Redis; else the catalogue
+# database when it is PostgreSQL (shared by web machines); else the SQLite session file.
+REDIS_URL = os.environ.get("LANTAI_REDIS_URL", "").strip() or (
+    _huey_url if _huey_url.startswith("redis://") else ""
+)
+if REDIS_URL:
+    CACHES = {
+        alias: {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"lantai-{alias}",
+        }
+        for alias in ("default", "sessions")
     }
-}
+    SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+else:
+    CACHES = {
+        alias: {
+            "BACKEND": "lantai.core.state_cache.SQLiteCache",
+            "LOCATION": str(DATA_DIR / "state" / f"{alias}.sqlite3"),
+        }
+        for alias in ("default", "sessions")
+    }
+    SESSION_ENGINE = (
+        "django.contrib.sessions.backends.db"
+        if _db["ENGINE"] == "django.db.backends.postgresql"
+        else "django.contrib.sessions.backends.cache"
+    )
+SESSION_CACHE_ALIAS = "sessions"
 
 LOGGING = {
     "version": 1,
@@ -275,8 +324,21 @@ PUBLIC_CONTENT_RATE = os.environ.get("LANTAI_PUBLIC_CONTENT_RATE", "120/min")  #
 PUBLIC_FORM_RATE = os.environ.get("LANTAI_PUBLIC_FORM_RATE", "5/10min")  # 查档申请, status checks
 # A 查档申请 submitted sooner than this after the form was served is taken for a bot.
 PUBLIC_FORM_MIN_SECONDS = float(os.environ.get("LANTAI_PUBLIC_FORM_MIN_SECONDS", "3"))
-# Behind a reverse proxy: the request header (META name, e.g. HTTP_X_REAL_IP) that carries the
-# client address; its last comma-separated value is used. Empty: REMOTE_ADDR.
-PUBLIC_CLIENT_IP_HEADER = os.environ.get("LANTAI_PUBLIC_CLIENT_IP_HEADER", "")
+if os.environ.get("LANTAI_PUBLIC_CLIENT_IP_HEADER", "").strip():
+    raise ImproperlyConfigured(
+        "LANTAI_PUBLIC_CLIENT_IP_HEADER is replaced by LANTAI_TRUSTED_PROXIES: list the reverse "
+        "proxies' addresses (e.g. 10.0.0.1,10.0.0.0/24) and unset LANTAI_PUBLIC_CLIENT_IP_HEADER"
+    )
 # Watermarked page images: longest side in pixels (originals are never served).
 PUBLIC_IMAGE_MAX_PX = int(os.environ.get("LANTAI_PUBLIC_IMAGE_MAX_PX", "2400"))
+# Public page images above this many pixels, and images or PDFs above this many bytes, are
+# watermarked by a queued job behind a placeholder, never inside a web request.
+PUBLIC_DELIVERY_INLINE_PIXELS = int(
+    os.environ.get("LANTAI_PUBLIC_DELIVERY_INLINE_PIXELS", "25000000")
+)
+PUBLIC_DELIVERY_INLINE_BYTES = int(
+    os.environ.get("LANTAI_PUBLIC_DELIVERY_INLINE_BYTES", "20000000")
+)
+# One-person reading room: whoever accepts (受理) a request may also approve (审批) it; each such
+# approval is written to the audit log. Off: separation of duties.
+ACCESS_SINGLE_PERSON = _env_bool("LANTAI_ACCESS_SINGLE_PERSON", False)

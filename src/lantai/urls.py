@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from lantai.api import api
+from lantai.api import api, public_api
 
 urlpatterns = [
+    path("api/public/", public_api.urls),  # before api/: the public API and its own docs
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -36,8 +36,8 @@ def body(response: Any) -> str:
         {"q": "报告"},
         {"title": SECRET_WORD},
         {"q": "关于", "w": SECRET_WORD},
-        {"fonds": "J999"},
-        {"q": "婚姻", "fonds": "Z110"},
+        {"fonds": "000001/J999"},  # a fonds is its archives' code and its 全宗号
+        {"q": "婚姻", "fonds": "000001/Z110"},
         {"year_from": "1900", "year_to": "2100"},
     ],
 )

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.test import Client
-from django.utils import timezone
 from PIL import Image
 
 from lantai.access import services
@@ -115,10 +114,10 @@ def test_delivered_images_are_watermarked_copies(portal: Portal) -> None:
         if sum(abs(a - b) for a, b in zip(page.getpixel((x, y)), blank, strict=True)) > 40
     )
     assert changed > 50
-    # rendered once a day and cached
+    # rendered once and cached
     cached = services.watermarked_image(component)
     assert cached.read_bytes() == delivered
-    text = services.watermark_text(component, timezone.localdate())
+    text = services.watermark_text(component)
     assert "公众查档" in text and portal.repository.name in text and "GK" in text
 
 

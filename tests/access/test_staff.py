@@ -89,7 +89,8 @@ def test_workflow_accept_approve_provide_registers_the_use(portal: Portal) -> No
     assert done.status == "provided"
     assert (done.accepted_by, done.approved_by, done.closed_by) == (reader, reader2, reader)
     assert done.accepted_at and done.approved_at and done.closed_at
-    assert "材料齐全" in done.staff_note
+    notes = [(n.text, n.author) for n in done.notes.all()]
+    assert notes == [("材料齐全", reader), ("同意", reader2)]
     provision = Provision.objects.get()
     assert provision.request == done and provision.method == "certificate"
     assert provision.provided_by == reader and provision.user_name == "李华"
@@ -146,7 +147,7 @@ def test_walk_in_registration_and_csv_export(portal: Portal) -> None:
     provide_req = make_request(portal)
     reader = portal.users["reader"]
     services.accept_request(provide_req, reader)
-    services.approve_request(provide_req, reader)
+    services.approve_request(provide_req, portal.users["reader2"])  # not the one who accepted
     services.provide_request(provide_req, reader, "copy")
     listing = client.get("/reading-room/register/").content.decode()
     assert "王强" in listing and record.reference_code in listing

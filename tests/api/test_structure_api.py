@@ -22,13 +22,13 @@ world = base.world
 _fast_passwords = base._fast_passwords
 
 PDF = b"%PDF-1.4\n% Lantai API test\ntrailer<<>>\n%%EOF\n"
-VOLUMES = "档号,责任者,案卷题名,年度,保管期限\n" + "\n".join(
-    f"Z109-RS·2011-Y-{n:03d},人事处,2011年干部任免材料（第{n}卷）,2011,永久" for n in (1, 2)
+VOLUMES = "档号,责任者,案卷题名,年度,保管期限,密级\n" + "\n".join(
+    f"Z109-RS·2011-Y-{n:03d},人事处,2011年干部任免材料（第{n}卷）,2011,永久,公开" for n in (1, 2)
 )
-DOCUMENTS = "档号,责任者,题名,日期\n" + "\n".join(
+DOCUMENTS = "档号,责任者,题名,日期,密级\n" + "\n".join(
     [
-        "Z109-RS·2011-Y-001-001,人事处,关于张三同志任职的通知,20110301",
-        "Z109-RS·2011-Y-001-002,人事处,关于李四同志任职的通知,20110302",
+        "Z109-RS·2011-Y-001-001,人事处,关于张三同志任职的通知,20110301,公开",
+        "Z109-RS·2011-Y-001-002,人事处,关于李四同志任职的通知,20110302,公开",
     ]
 )
 
@@ -39,8 +39,8 @@ def upload(client: Client, record_id: int, name: str, data: bytes) -> Any:
     )
 
 
-def test_openapi_lists_the_new_endpoints(db: None) -> None:
-    paths = Client().get("/api/openapi.json").json()["paths"]
+def test_openapi_lists_the_new_endpoints(world: World) -> None:
+    paths = client_for(world.zhang).get("/api/openapi.json").json()["paths"]  # staff only
     for path, methods in {
         "/api/records/{record_id}/components": {"get", "post"},
         "/api/components/{component_id}/download": {"get"},

@@ -64,7 +64,7 @@ BAD = [
     GOOD[0],
     "2,Z109-WS·2011-Q-BGS-0002,,岭南省人民政府办公厅,保管期限代码错误的文件,20110320,公开,2,,永久,2011",
     "3,Z109-WS·2011-Y-BGS-0003,,岭南省人民政府办公厅,日期不存在的文件,20110230,公开,1,,永久,2011",
-    "4,Z109-WS·2011-Y-BGS-0004,,岭南省人民政府办公厅,密级无法识别的文件,20110401,内部,1,,永久,2011",
+    "4,Z109-WS·2011-Y-BGS-0004,,岭南省人民政府办公厅,密级无法识别的文件,20110401,甲等,1,,永久,2011",
     "5,Z109-WS·2011-Y-BGS-0005,,岭南省人民政府办公厅,,20110402,公开,1,,永久,2011",
     "6,Z109-WS·2011-Y-BGS-0006,,岭南省人民政府办公厅,页数不是数字的文件,20110403,公开,两页,,永久,2011",
     "7,Z110-WS·2011-Y-BGS-0007,,岭南省人民政府办公厅,全宗号不符的文件,20110404,公开,1,,永久,2011",
@@ -83,7 +83,7 @@ def test_bad_rows_reject_the_whole_file_with_a_row_by_row_report(
     assert (by_row[3].column, by_row[3].rule) == ("档号", "code_rule")
     assert "保管期限" in by_row[3].message and by_row[3].value == "Z109-WS·2011-Q-BGS-0002"
     assert (by_row[4].column, by_row[4].rule, by_row[4].value) == ("日期", "date", "20110230")
-    assert (by_row[5].column, by_row[5].rule, by_row[5].value) == ("密级", "vocabulary", "内部")
+    assert (by_row[5].column, by_row[5].rule, by_row[5].value) == ("密级", "vocabulary", "甲等")
     assert (by_row[6].column, by_row[6].rule) == ("题名", "required")
     assert (by_row[7].column, by_row[7].rule) == ("页数", "datatype")
     assert by_row[8].rule == "code_mismatch" and "Z110" in by_row[8].message
@@ -143,7 +143,7 @@ def test_code_is_built_when_the_file_has_none(ws: Category, tmp_path: Path) -> N
     path.write_text(
         "件号,责任者,题名,日期,保管期限,机构（问题）,年度,密级\n"
         "1,办公厅,关于开展档案安全检查的通知,19980105,长期,BGS,1998,秘密\n"
-        "2,办公厅,关于加强机关档案工作的意见,19980320,短期,BGS,1998,\n",
+        "2,办公厅,关于加强机关档案工作的意见,19980320,短期,BGS,1998,公开\n",
         encoding="utf-8",
     )
     result = importing.import_file(path, ws)
@@ -238,7 +238,7 @@ def test_gb18030_export(ws: Category, tmp_path: Path) -> None:
 def test_saved_mapping_is_reused(ws: Category, tmp_path: Path) -> None:
     path = tmp_path / "odd.csv"
     path.write_text(
-        "档号,责任者,文件名称,成文日期\nZ109-WS·2011-Y-BGS-0001,办公厅,关于印发工作要点的通知,20110315\n",
+        "档号,责任者,文件名称,成文日期,密级\nZ109-WS·2011-Y-BGS-0001,办公厅,关于印发工作要点的通知,20110315,公开\n",
         encoding="utf-8",
     )
     table = importing.open_table(path)

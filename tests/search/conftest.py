@@ -20,6 +20,7 @@ import pytest
 
 from lantai.search.backend import SearchBackend
 from lantai.search.backends import open_backend
+from lantai.search.folding import fold
 from lantai.search.query import PUBLIC_FIELDS, Query, Scope, TextCondition
 
 TEST_DSN = "postgresql://postgres@127.0.0.1:5432/lantai_search_test"
@@ -187,8 +188,8 @@ def in_scope(doc: dict[str, Any], scope: Scope) -> bool:
 
 def _has(doc: dict[str, Any], cond: TextCondition, scope: Scope) -> bool:
     fields = (PUBLIC_TEXT if scope.public else STAFF_TEXT) if cond.field == "all" else (cond.field,)
-    needle = cond.text.strip().lower()
-    return any(needle in (doc[f] or "").lower() for f in fields)
+    needle = fold(cond.text.strip())
+    return any(needle in fold(doc[f] or "") for f in fields)
 
 
 def matches(doc: dict[str, Any], query: Query, scope: Scope) -> bool:

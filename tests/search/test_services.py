@@ -169,7 +169,7 @@ def test_documents_carry_catalogue_fields_and_full_text(
     for d in docs.values():
         assert d.keys() == DOCUMENT_FIELDS.keys()
     d = docs[world.open.pk]
-    assert (d["fonds"], d["category"], d["repository"]) == ("Z109", "WS", "000001")
+    assert (d["fonds"], d["category"], d["repository"]) == ("000001/Z109", "WS", "000001")
     assert d["open_status"] == "open" and d["classification_level"] == 0
     assert "涉外婚姻登记程序" in d["full_text"]  # GB18030 text file
     assert "收养登记办法" in d["full_text"]  # XML
@@ -466,7 +466,7 @@ def test_public_api_search_facets_and_suggest(world: World) -> None:
     assert data["total"] == 3 and len(data["hits"]) == 2
     assert data["facets"] == {
         "open_status": {"open": 3},
-        "fonds": {"Z109": 1, "J019": 1, "C001": 1},
+        "fonds": {"000001/Z109": 1, "000001/J019": 1, "441900/C001": 1},
     }
     page2 = client.get("/api/public/search", {"q": "婚姻", "page": 2, "page_size": 2}).json()
     got = {h["id"] for h in data["hits"]} | {h["id"] for h in page2["hits"]}
@@ -476,7 +476,9 @@ def test_public_api_search_facets_and_suggest(world: World) -> None:
         assert hit["record"]["open_status"] == "open"
     assert "调解" not in r.content.decode() and "内部备注" not in r.content.decode()
     assert client.get("/api/public/search", {"q": "闭卷全文"}).json()["total"] == 0
-    assert client.get("/api/public/search", {"q": "婚姻", "fonds": "J019"}).json()["total"] == 1
+    assert (
+        client.get("/api/public/search", {"q": "婚姻", "fonds": "000001/J019"}).json()["total"] == 1
+    )
     suggestions = client.get("/api/public/suggest", {"q": "婚姻"}).json()
     assert set(suggestions) == {"关于婚姻登记工作的通知", "婚姻法宣传材料", "婚姻登记统计表"}
     # signed-in staff get the same public answers here

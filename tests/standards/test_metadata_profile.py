@@ -112,7 +112,7 @@ def test_too_long_title(record: dict[str, object]) -> None:
 
 
 def test_bad_vocabulary(record: dict[str, object]) -> None:
-    found = load_profile().validate(dict(record, retention="Q", classification="内部"), today=TODAY)
+    found = load_profile().validate(dict(record, retention="Q", classification="甲等"), today=TODAY)
     assert _rules(found) == [
         ("retention", "vocabulary", "error"),
         ("classification", "vocabulary", "error"),

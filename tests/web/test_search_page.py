@@ -107,7 +107,7 @@ def test_records_outside_the_fonds_scope_never_appear(world: World) -> None:
     assert hit_ids(html) == [world.other_fonds.pk]
     results = response.context["results"]
     assert results.total == 1 and "共 1 条结果" in html
-    assert results.facets["fonds"] == {"J019": 1}
+    assert results.facets["fonds"] == {"000001/J019": 1}
     assert sum(results.facets["open_status"].values()) == 1
     assert "Z109" not in html and "C001" not in html and "婚姻纠纷" not in html
     assert suggestions(reader, "婚姻") == ["婚姻法宣传材料"]
@@ -187,17 +187,17 @@ def test_search_within_results_narrows_and_chips_remove(world: World) -> None:
 def test_facets_filter_and_show_counts(world: World) -> None:
     low = client_for(world, "all0")
     _, html = get(low, q="婚姻")
-    assert re.search(r'name="fonds" value="Z109"\s*data-autosubmit> Z109 岭南省民政厅 <span class="count">\(3\)', html)  # fmt: skip
+    assert re.search(r'name="fonds" value="000001/Z109"\s*data-autosubmit> Z109 岭南省民政厅 <span class="count">\(3\)', html)  # fmt: skip
     assert re.search(r'name="open_status" value="open"\s*data-autosubmit> 开放 <span class="count">\(3\)', html)  # fmt: skip
-    _, html = get(low, q="婚姻", fonds="Z109")
+    _, html = get(low, q="婚姻", fonds="000001/Z109")
     assert set(hit_ids(html)) == {world.open.pk, world.closed.pk, world.restricted.pk}
-    assert 'name="fonds" value="Z109" checked' in html
+    assert 'name="fonds" value="000001/Z109" checked' in html
     # the other fonds can still be ticked: counted without the fonds filter
-    assert re.search(r'name="fonds" value="J019"\s*data-autosubmit> J019 岭南省教育厅 <span class="count">\(1\)', html)  # fmt: skip
+    assert re.search(r'name="fonds" value="000001/J019"\s*data-autosubmit> J019 岭南省教育厅 <span class="count">\(1\)', html)  # fmt: skip
     assert re.search(r'name="open_status" value="open"\s*data-autosubmit> 开放 <span class="count">\(1\)', html)  # fmt: skip
     _, html = get(low, q="婚姻", open_status="open")
     assert set(hit_ids(html)) == {world.open.pk, world.other_fonds.pk, world.repo_b.pk}
-    _, html = get(low, q="婚姻", open_status="open", fonds=["Z109", "J019"])
+    _, html = get(low, q="婚姻", open_status="open", fonds=["000001/Z109", "000001/J019"])
     assert set(hit_ids(html)) == {world.open.pk, world.other_fonds.pk}
     # the facet form keeps the query and the other filters, but not its own facets
     form = html.split('id="facet-form"', 1)[1].split("</form>", 1)[0]
@@ -294,7 +294,7 @@ def test_typing_a_query_and_refining_it(page: Any, live_server: Any, live_world:
     page.fill("#q", "婚姻")
     page.press("#q", "Enter")
     page.wait_for_selector(".results-summary:has-text('共 5 条结果')")
-    page.check("input[name=fonds][value=Z109]")  # a facet applies itself
+    page.check("input[name=fonds][value='000001/Z109']")  # a facet applies itself
     page.wait_for_selector(".results-summary:has-text('共 3 条结果')")
     shot(page, "search-facet")
     page.click(".search-hit .hit-title a >> nth=0")

@@ -14,23 +14,28 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from lantai.catalog import services as catalog
 from lantai.core import accounts
 from lantai.core.sm3 import sm3_hex
 from lantai.ingest import uploads
 from lantai.ingest.models import Transfer
 
 from .conftest import PASSWORD
-from .test_transfers import UNIT, as_user, package_zip, text
+from .test_transfers import as_user, own_fonds, package_zip, text, unit_choice
 
 pytestmark = pytest.mark.django_db
 
 FORM = {
-    "unit": UNIT,
     "title": "2020年文书档案移交（分块上传）",
     "opening_opinion": "到期全部开放",
     "disclosure_status": "",
     "classification_changes": "",
 }
+
+
+def form(**fields: str) -> dict[str, str]:
+    """The transfer form with the unit's own fonds as 移交单位 (chosen from its scope)."""
+    return {**FORM, "unit": unit_choice(), **fields}
 
 
 @pytest.fixture(autouse=True)
@@ -41,7 +46,9 @@ def _own_data_dir(settings: Any, tmp_path: Path) -> None:
 
 @pytest.fixture
 def unit(db: None) -> Any:
-    return accounts.create_user("unit_a", role="filing_unit", password=PASSWORD)
+    user = accounts.create_user("unit_a", role="filing_unit", password=PASSWORD)
+    own_fonds(user)
+    return user
 
 
 def start(client: Client, name: str, size: int) -> Any:
@@ -79,7 +86,7 @@ def test_three_chunks_arrive_intact_and_the_transfer_is_registered(
         assert response.json()["offset"] == min(offset + size, len(data))
     assert response.json()["complete"] is True
 
-    response = client.post(reverse("web:transfer_create"), {**FORM, "upload": token})
+    response = client.post(reverse("web:transfer_create"), form(upload=token))
     transfer = Transfer.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("web:transfer", args=[transfer.pk])
@@ -116,7 +123,7 @@ def test_resume_after_a_break(unit: Any, tmp_path: Path, settings: Any) -> None:
         "size": len(data),
         "complete": True,
     }
-    response = client.post(reverse("web:transfer_create"), {**FORM, "upload": token})
+    response = client.post(reverse("web:transfer_create"), form(upload=token))
     assert response.status_code == 302
     version = Transfer.objects.get().versions.get()
     assert (settings.DATA_DIR / version.original).read_bytes() == data
@@ -145,6 +152,8 @@ def test_an_out_of_order_chunk_gets_409_and_the_expected_offset(unit: Any) -> No
 
 def test_another_user_cannot_see_or_feed_an_upload(unit: Any, tmp_path: Path) -> None:
     other = accounts.create_user("unit_b", role="filing_unit", password=PASSWORD)
+    theirs = catalog.create_fonds("J019", "岭南省教育厅")  # the intruder's own unit
+    accounts.grant(other, actor=None, fonds_ids=[theirs.pk])
     token = start(as_user(unit), "移交包.zip", 20).json()["token"]
     intruder = as_user(other)
     url = reverse("web:transfer_upload", args=[token])
@@ -152,7 +161,9 @@ def test_another_user_cannot_see_or_feed_an_upload(unit: Any, tmp_path: Path) ->
     assert put(intruder, token, b"x" * 20, 0, 20).status_code == 404
     assert intruder.delete(url).status_code == 404
     assert offset_of(as_user(unit), token) == 0
-    response = intruder.post(reverse("web:transfer_create"), {**FORM, "upload": token})
+    response = intruder.post(
+        reverse("web:transfer_create"), form(unit=str(theirs.pk), upload=token)
+    )
     assert response.status_code == 200 and Transfer.objects.count() == 0
     assert "上传记录不存在" in text(response)
     assert intruder.get(reverse("web:transfer_upload", args=["..%2f..%2fetc"])).status_code == 404
@@ -201,12 +212,12 @@ def test_finishing_an_incomplete_upload_is_refused(unit: Any, settings: Any) -> 
     client = as_user(unit)
     token = start(client, "移交包.zip", 100).json()["token"]
     put(client, token, b"P" * 40, 0, 100)
-    response = client.post(reverse("web:transfer_create"), {**FORM, "upload": token})
+    response = client.post(reverse("web:transfer_create"), form(upload=token))
     assert response.status_code == 200
     assert "尚未上传完整（已收到 40 / 100 字节）" in text(response)
     assert Transfer.objects.count() == 0
     assert offset_of(client, token) == 40  # still there: the user may go on
-    response = client.post(reverse("web:transfer_create"), FORM)  # neither file nor token
+    response = client.post(reverse("web:transfer_create"), form())  # neither file nor token
     assert response.status_code == 200 and Transfer.objects.count() == 0
 
 
@@ -227,7 +238,7 @@ def test_chunked_upload_in_chromium(
     page: Any, live_server: Any, transactional_db: None, tmp_path: Path, settings: Any
 ) -> None:
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    accounts.create_user("unit_a", role="filing_unit", password=PASSWORD)
+    fonds = own_fonds(accounts.create_user("unit_a", role="filing_unit", password=PASSWORD))
     archive = tmp_path / "大移交包.zip"
     archive.write_bytes(package_zip(tmp_path, items=2))
     with zipfile.ZipFile(archive, "a", compression=zipfile.ZIP_STORED) as z:  # ~20 MiB: 3 chunks
@@ -239,7 +250,7 @@ def test_chunked_upload_in_chromium(
     page.wait_for_url(lambda url: "/login/" not in url)
 
     page.goto(live_server.url + reverse("web:transfer_create"))
-    page.fill("input[name=unit]", UNIT)
+    page.select_option("select[name=unit]", str(fonds.pk))
     page.fill("input[name=title]", "大文件分块移交")
     page.set_input_files("input[name=package]", str(archive))
     page.wait_for_selector(".upload-progress .upload-percent:has-text('100%')", timeout=60000)
@@ -259,7 +270,7 @@ def test_a_corrected_package_can_be_resubmitted_in_chunks(unit: Any, tmp_path: P
     first = package_zip(tmp_path, name="v1")
     token = start(client, "v1.zip", len(first)).json()["token"]
     put(client, token, first, 0, len(first))
-    client.post(reverse("web:transfer_create"), {**FORM, "upload": token})
+    client.post(reverse("web:transfer_create"), form(upload=token))
     transfer = Transfer.objects.get()
     assert transfer.status == "failed"  # no virus signatures in this data directory: not scanned
 

@@ -15,6 +15,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
+from lantai.catalog import services as catalog
+from lantai.catalog.models import Fonds
 from lantai.core import accounts
 from lantai.demo.transfer import make_transfer
 from lantai.ingest import tasks
@@ -26,6 +28,7 @@ from .conftest import PASSWORD
 pytestmark = pytest.mark.django_db
 
 UNIT = "岭南省人民政府办公厅"
+FONDS = "Z109"  # the unit's own fonds (立档单位 UNIT): the package's 档号 name it
 FIRST_FILE = "电子档案/2020/WS/Z109-WS·2020-Y-BGS-0001.pdf"
 
 
@@ -39,6 +42,19 @@ def _own_data_dir(settings: Any, tmp_path: Path) -> None:
     database (empty: other tests import signatures into the session's shared data directory)."""
     settings.DATA_DIR = tmp_path / "data"
     settings.DATA_DIR.mkdir()
+
+
+def own_fonds(user: Any) -> Fonds:
+    """The unit's fonds, in `user`'s scope: a transfer's 移交单位 is chosen from the submitter's
+    scope, not typed."""
+    fonds = catalog.create_fonds(FONDS, UNIT)
+    accounts.grant(user, actor=None, fonds_ids=[fonds.pk])
+    return fonds
+
+
+def unit_choice() -> str:
+    """The 移交单位 as the form posts it: the unit's fonds."""
+    return str(Fonds.objects.get(code=FONDS).pk)
 
 
 @pytest.fixture
@@ -55,6 +71,11 @@ def users(db: None) -> dict[str, Any]:
     }
 
 
+@pytest.fixture
+def fonds(users: dict[str, Any]) -> Fonds:
+    return own_fonds(users["unit"])
+
+
 def as_user(user: Any) -> Client:
     client = Client()
     client.force_login(user)
@@ -69,7 +90,7 @@ def package_zip(tmp_path: Path, items: int = 2, name: str = "pkg") -> bytes:
 
 def upload(client: Client, data: bytes, name: str = "移交包.zip", **fields: str) -> Any:
     form = {
-        "unit": UNIT,
+        "unit": unit_choice(),
         "title": "2020年文书档案移交",
         "opening_opinion": "到期全部开放",
         "disclosure_status": "已主动公开3件",
@@ -81,7 +102,7 @@ def upload(client: Client, data: bytes, name: str = "移交包.zip", **fields: s
 
 
 @pytest.fixture
-def submitted(tmp_path: Path, users: dict[str, Any]) -> Transfer:
+def submitted(tmp_path: Path, users: dict[str, Any], fonds: Fonds) -> Transfer:
     response = upload(as_user(users["unit"]), package_zip(tmp_path))
     assert response.status_code == 302, text(response)
     transfer = Transfer.objects.get()
@@ -169,14 +190,18 @@ def test_report_as_pdf_a_with_embedded_cjk_fonts(
     assert other.get(url).status_code == 404
 
 
-def test_upload_refuses_other_file_types(tmp_path: Path, users: dict[str, Any]) -> None:
+def test_upload_refuses_other_file_types(
+    tmp_path: Path, users: dict[str, Any], fonds: Fonds
+) -> None:
     response = upload(as_user(users["unit"]), b"Rar!\x1a\x07\x00", name="移交包.rar")
     assert response.status_code == 200
     assert "不支持的文件类型“.rar”" in text(response)
     assert not Transfer.objects.exists()
 
 
-def test_unreadable_package_fails_with_the_error_never_stuck(users: dict[str, Any]) -> None:
+def test_unreadable_package_fails_with_the_error_never_stuck(
+    users: dict[str, Any], fonds: Fonds
+) -> None:
     unit = as_user(users["unit"])
     response = upload(unit, b"PK\x03\x04 this is not really a zip archive", name="坏包.zip")
     assert response.status_code == 302
@@ -189,7 +214,9 @@ def test_unreadable_package_fails_with_the_error_never_stuck(users: dict[str, An
     assert "检测未能完成" in report and record.evidence["reason"] in report
 
 
-def test_long_failure_lists_are_capped_and_paginated(tmp_path: Path, users: dict[str, Any]) -> None:
+def test_long_failure_lists_are_capped_and_paginated(
+    tmp_path: Path, users: dict[str, Any], fonds: Fonds
+) -> None:
     unit = as_user(users["unit"])
     assert upload(unit, package_zip(tmp_path, items=25)).status_code == 302
     transfer = Transfer.objects.get()
@@ -305,7 +332,7 @@ def test_upload_and_print_the_report_in_chromium(
     import os
 
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    accounts.create_user("unit_a", role="filing_unit", password=PASSWORD)
+    fonds = own_fonds(accounts.create_user("unit_a", role="filing_unit", password=PASSWORD))
     archive = tmp_path / "移交包.zip"
     archive.write_bytes(package_zip(tmp_path, items=3))
     page.goto(live_server.url + "/")
@@ -315,7 +342,7 @@ def test_upload_and_print_the_report_in_chromium(
     page.wait_for_url(lambda url: "/login/" not in url)
 
     page.click("nav.sidenav >> text=新建移交")
-    page.fill("input[name=unit]", UNIT)
+    page.select_option("select[name=unit]", str(fonds.pk))
     page.fill("input[name=title]", "2020年文书档案移交")
     page.fill("textarea[name=opening_opinion]", "到期全部开放")
     page.set_input_files("input[name=package]", str(archive))
@@ -348,8 +375,10 @@ def test_detail_page_follows_the_check_live(
 
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     unit = accounts.create_user("unit_a", role="filing_unit", password=PASSWORD)
+    fonds = own_fonds(unit)
     source = make_transfer(tmp_path / "pkg", 2, kinds=("pdf",), unit=UNIT)
-    transfer = services.receive(source, UNIT, title="排队中的移交", user=unit)  # not checked yet
+    # registered, not checked yet
+    transfer = services.receive(source, fonds=fonds, title="排队中的移交", user=unit)
     page.goto(live_server.url + "/")
     page.fill("input[name=username]", "unit_a")
     page.fill("input[name=password]", PASSWORD)
@@ -391,7 +420,7 @@ def test_register_form_pdf_is_filled_in_from_the_package_and_checks(
 
 
 def test_receiving_staff_register_a_package_from_the_server_inbox(
-    users: dict[str, Any], tmp_path: Path, settings: Any
+    users: dict[str, Any], fonds: Fonds, tmp_path: Path, settings: Any
 ) -> None:
     settings.TRANSFER_INBOX = tmp_path / "inbox"
     settings.TRANSFER_INBOX.mkdir()
@@ -402,7 +431,7 @@ def test_receiving_staff_register_a_package_from_the_server_inbox(
     page = text(staff.get(url))
     assert "2020年文书档案" in page and "secret.zip" not in page
     fields = {
-        "unit": UNIT,
+        "unit": str(fonds.pk),
         "title": "2020年文书档案移交",
         "opening_opinion": "",
         "disclosure_status": "",

@@ -72,7 +72,6 @@ class AccessRequest(models.Model):
     )
     closed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
     refusal_reason = models.TextField(_("拒绝理由"), blank=True)
-    staff_note = models.TextField(_("办理意见"), blank=True)
 
     class Meta:
         ordering = ["-submitted_at", "-id"]
@@ -84,6 +83,30 @@ class AccessRequest(models.Model):
     @property
     def masked_id_number(self) -> str:
         return mask_id(self.id_number)
+
+
+class RequestNote(models.Model):
+    """One 办理意见 on a 查档申请, written at one step by one member of staff; never edited."""
+
+    STEPS = [
+        ("accept", _("受理")),
+        ("approve", _("审批")),
+        ("provide", _("提供")),
+        ("refuse", _("拒绝")),
+    ]
+    request = models.ForeignKey(AccessRequest, on_delete=models.PROTECT, related_name="notes")
+    step = models.CharField(_("办理环节"), max_length=16, choices=STEPS, blank=True)
+    text = models.TextField(_("办理意见"))
+    author = models.ForeignKey(  # null only for notes kept from before authors were recorded
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    written_at = models.DateTimeField(_("时间"))
+
+    class Meta:
+        ordering = ["written_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.request_id}:{self.step}"
 
 
 class Provision(models.Model):

@@ -1,8 +1,11 @@
-"""Per-client token buckets for the public portal, kept in the Django cache.
+"""Per-client token buckets for the public portal, kept in the shared state store.
 
 Each bucket ("page", "search", "suggest", "content", "form") holds up to N tokens and refills at
 N per period (settings PUBLIC_*_RATE, e.g. "60/min"); a request takes one token or gets 429 with
-Retry-After. The read-modify-write is not atomic across processes: under a burst from one client
+Retry-After. Buckets live in the default cache, which is a store that never evicts at random
+(Redis, or a SQLite file shared by every process of the machine: settings CACHES), so a flood from
+many addresses cannot reset anyone's bucket. The client is `lantai.core.client_address` (listed
+proxies only). The read-modify-write is not atomic across processes: under a burst from one client
 a few requests more than N may pass, which is acceptable for bot protection (it is not billing).
 """
 
@@ -19,6 +22,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+
+from lantai.core.client_address import client_address as client_ip  # the one source of addresses
 
 BUCKETS = {
     "page": "PUBLIC_RATE",
@@ -37,13 +42,6 @@ def parse_rate(text: str) -> tuple[int, float]:
     if not m or m.group(3) not in _UNITS:
         raise ValueError(f"rate {text!r} is not N/period (period: s, min, h, d, e.g. 60/min)")
     return int(m.group(1)), float(int(m.group(2) or 1) * _UNITS[m.group(3)])
-
-
-def client_ip(request: HttpRequest) -> str:
-    header = settings.PUBLIC_CLIENT_IP_HEADER
-    if header and (value := request.META.get(header, "")):
-        return str(value).split(",")[-1].strip()
-    return str(request.META.get("REMOTE_ADDR", "") or "unknown")
 
 
 def take(bucket: str, ip: str, now: float | None = None) -> float:

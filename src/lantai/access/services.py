@@ -13,13 +13,10 @@ What the public sees is decided in one place each:
 from __future__ import annotations
 
 import csv
-import hashlib
 import hmac
 import io
-import os
 import re
 import secrets
-import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -31,13 +28,16 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
+from lantai.access import derivatives
 from lantai.access.models import (
     ID_TYPES,
     METHODS,
     PURPOSES,
     AccessRequest,
     Provision,
+    RequestNote,
     mask_id,
 )
 from lantai.catalog import services as catalog
@@ -45,6 +45,7 @@ from lantai.catalog.models import Component, Record
 from lantai.core import audit
 from lantai.core.models import User
 from lantai.core.roles import SERVE
+from lantai.core.spreadsheet_cells import formula_safe
 
 
 class AccessError(Exception):
@@ -125,6 +126,7 @@ IMAGE_TYPES = frozenset(
     {"image/jpeg", "image/png", "image/tiff", "image/gif", "image/bmp", "image/webp", "image/jp2"}
 )
 PDF_TYPE = "application/pdf"
+MAX_RECORD_ID = 2**63 - 1
 
 
 def public_record(pk: int) -> Record | None:
@@ -138,7 +140,7 @@ def public_record(pk: int) -> Record | None:
 
 def public_records(ids: Iterable[int]) -> list[Record]:
     """The open records among `ids` (others are dropped without a word)."""
-    wanted = {int(i) for i in ids}
+    wanted = {int(i) for i in ids if 0 < int(i) <= MAX_RECORD_ID}  # nothing out of range to SQL
     if not wanted:
         return []
     qs = catalog.visible_records(AnonymousUser()).filter(  # type: ignore[arg-type]
@@ -194,116 +196,123 @@ def _stored_path(component: Component) -> Path:
     return path
 
 
-def public_pdf_path(component: Component) -> Path:
-    """The stored PDF of an open record, checked to be inside MEDIA_ROOT and to be a PDF."""
-    if public_component(component.pk, "pdf") is None:
-        raise AccessError("该电子文件不对公众提供")
-    path = _stored_path(component)
-    with path.open("rb") as f:
-        if not f.read(1024).lstrip().startswith(b"%PDF-"):
-            raise AccessError(f"电子文件“{component.name}”不是 PDF 文件")
-    return path
-
-
-# --- watermarked page images -------------------------------------------------------------------
-_FONTS = (
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
-)
-_MAX_SOURCE_PIXELS = 300_000_000  # refuse decompression bombs; a 600 dpi A0 scan is ~220 MP
-
-
-def delivery_id(component: Component, day: date) -> str:
-    """The id printed in a delivered image's watermark: component and day, with a keyed check so
-    a copy found elsewhere can be traced back (it is not guessable for another component)."""
+# --- delivered copies: watermarked page images and stamped PDFs ------------------------------------
+def delivery_id(component: Component) -> str:
+    """The id stamped on every delivered copy of a component: its number and a keyed check over
+    the stored file's SM3, so that a copy found elsewhere is traced to the component and the
+    version of its file (and no id can be made up for another). It names the copy, not the day:
+    each copy is rendered once and served until its source or stamp changes (see derivatives)."""
     mac = hmac.new(
-        settings.SECRET_KEY.encode(), f"{component.pk}:{component.sm3}:{day}".encode(), "sha256"
-    ).hexdigest()[:6]
-    return f"GK{day:%Y%m%d}-{component.pk}-{mac.upper()}"
+        settings.SECRET_KEY.encode(), f"{component.pk}:{component.sm3}".encode(), "sha256"
+    ).hexdigest()[:8]
+    return f"GK-{component.pk}-{mac.upper()}"
 
 
-def watermark_text(component: Component, day: date) -> str:
+def _stamp(component: Component, repository_name: str) -> str:
+    return f"{repository_name} 公众查档 {delivery_id(component)}"
+
+
+def watermark_text(component: Component) -> str:
+    """What is written across and at the foot of every delivered page of `component`."""
     record = Record.objects.select_related("repository").get(pk=component.record_id)
-    return f"{record.repository.name} 公众查档 {day.isoformat()} {delivery_id(component, day)}"
+    return _stamp(component, record.repository.name)
 
 
-def watermarked_image(component: Component, day: date | None = None) -> Path:
-    """A JPEG of the page image, at most PUBLIC_IMAGE_MAX_PX on its longest side, with the
-    watermark drawn across it; rendered on first delivery of the day and cached under the data
-    directory (earlier days' renderings are removed). The stored original is never sent."""
-    if public_component(component.pk, "image") is None:
+def _copy_path(component: Component, kind: str, stamp: str) -> Path:
+    params = f"{settings.PUBLIC_IMAGE_MAX_PX}px" if kind == "image" else ""
+    return derivatives.cache_path(kind, component.sm3, stamp, params)
+
+
+def _too_large_to_render_now(component: Component, kind: str) -> bool:
+    """Whether rendering `component` would hold a web request too long: by its size in bytes,
+    and for an image by its pixels (read from the header). RenderError for a decompression bomb."""
+    if component.size > settings.PUBLIC_DELIVERY_INLINE_BYTES:
+        return True
+    inline_pixels = settings.PUBLIC_DELIVERY_INLINE_PIXELS
+    return kind == "image" and derivatives.source_pixels(_stored_path(component)) > inline_pixels
+
+
+def delivered_copy(component: Component, kind: str) -> Path | None:
+    """The file to send for a public component of `kind` ("image" or "pdf"): its watermarked
+    derivative, never the stored original. Small sources are rendered now; large ones by a queued
+    job (`lantai.access.tasks.render_copy`), and None is returned until it is done. AccessError
+    for a component the public may not have, and for one that cannot be rendered (the message
+    says why)."""
+    if public_component(component.pk, kind) is None:
         raise AccessError("该电子文件不对公众提供")
-    day = day or timezone.localdate()
-    text = watermark_text(component, day)
-    key = hashlib.sha256(f"{component.sm3}|{settings.PUBLIC_IMAGE_MAX_PX}|{text}".encode())
-    root = Path(settings.DATA_DIR) / "delivery"
-    folder = root / day.isoformat()
-    target = folder / f"{key.hexdigest()[:32]}.jpg"
+    stamp = watermark_text(component)
+    target = _copy_path(component, kind, stamp)
+    try:
+        if not target.is_file() and not derivatives.failure(target):
+            if not _too_large_to_render_now(component, kind):
+                derivatives.render(kind, _stored_path(component), stamp, target)
+            elif derivatives.claim(target):
+                from lantai.access import tasks
+
+                tasks.render_copy(component.pk, kind)  # with inline jobs, done on return
+    except derivatives.RenderError as e:
+        raise AccessError(e.message) from e
     if target.is_file():
         return target
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in root.iterdir():  # yesterday's watermark carries yesterday's date
-        if old.is_dir() and old.name < day.isoformat():
-            shutil.rmtree(old, ignore_errors=True)
-    tmp = folder / f".{secrets.token_hex(8)}.tmp"
+    if problem := derivatives.failure(target):
+        raise AccessError(problem)
+    return None
+
+
+def watermarked_image(component: Component) -> Path | None:
+    """A JPEG of the page image, at most PUBLIC_IMAGE_MAX_PX on its longest side, with the
+    watermark drawn across it and at its foot (see `delivered_copy`)."""
+    return delivered_copy(component, "image")
+
+
+def watermarked_pdf(component: Component) -> Path | None:
+    """The PDF with the watermark stamped on every page (see `delivered_copy`)."""
+    return delivered_copy(component, "pdf")
+
+
+def preparing_image(message: str) -> bytes:
+    """The PNG shown in place of a page image while its copy is rendered."""
+    return derivatives.placeholder_png(message)
+
+
+def render_copy(component_id: int, kind: str) -> None:
+    """Render one delivered copy (the queued job's work). A component that is gone, no longer
+    public or rendered already is skipped; one that cannot be rendered is recorded as such."""
+    component = Component.objects.filter(pk=component_id).first()
+    if component is None:
+        return
+    stamp = watermark_text(component)
+    target = _copy_path(component, kind, stamp)
+    if public_component(component.pk, kind) is None or target.is_file():
+        derivatives.unclaim(target)
+        return
     try:
-        _render_watermark(_stored_path(component), text, tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return target
+        derivatives.render(kind, _stored_path(component), stamp, target)
+    except (derivatives.RenderError, AccessError):
+        derivatives.unclaim(target)  # a RenderError is kept in the failure marker
 
 
-def _font(size: int) -> Any:
-    from PIL import ImageFont
-
-    for candidate in _FONTS:
-        if Path(candidate).is_file():
-            return ImageFont.truetype(candidate, size)
-    return ImageFont.load_default(size)
-
-
-def _render_watermark(source: Path, text: str, out: Path) -> None:
-    from PIL import Image, ImageDraw, ImageOps
-
-    Image.MAX_IMAGE_PIXELS = _MAX_SOURCE_PIXELS
-    try:
-        with Image.open(source) as opened:
-            opened.seek(0)  # first frame of a multi-page TIFF
-            image = ImageOps.exif_transpose(opened).convert("RGB")
-    except (OSError, ValueError, Image.DecompressionBombError) as e:
-        raise AccessError("页面图像无法显示，请通过查档申请获取") from e
-    limit = int(settings.PUBLIC_IMAGE_MAX_PX)
-    image.thumbnail((limit, limit))
-    width, height = image.size
-    size = max(14, min(width, height) // 22)
-    font = _font(size)
-    # Tile the text on a square layer, rotate it 30° and lay it over the page.
-    side = int((width**2 + height**2) ** 0.5) + size * 4
-    layer = Image.new("RGBA", (side, side), (0, 0, 0, 0))
-    draw = ImageDraw.Draw(layer)
-    left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
-    step_x, step_y = int(right - left) + size * 3, int(bottom - top) + size * 4
-    for row, y in enumerate(range(0, side, step_y)):
-        offset = (row % 2) * step_x // 2
-        for x in range(-step_x + offset, side, step_x):
-            draw.text((x, y), text, font=font, fill=(160, 30, 20, 80))
-    layer = layer.rotate(30, resample=Image.Resampling.BICUBIC)
-    cx, cy = (side - width) // 2, (side - height) // 2
-    layer = layer.crop((cx, cy, cx + width, cy + height))
-    # A plain band at the foot states the same, readable whatever the page looks like.
-    band = max(size + size // 2, 20)
-    canvas = Image.new("RGB", (width, height + band), (255, 255, 255))
-    canvas.paste(image, (0, 0))
-    page = canvas.convert("RGBA")
-    page.alpha_composite(layer, (0, 0))
-    foot = ImageDraw.Draw(page)
-    foot.rectangle((0, height, width, height + band), fill=(35, 64, 90, 255))
-    foot.text((size // 2, height + (band - size) // 2 - 2), text, font=_font(size * 3 // 4 or 1),
-              fill=(255, 255, 255, 255))  # fmt: skip
-    page.convert("RGB").save(out, "JPEG", quality=85, optimize=True)
+def prepare_contents(record: Record, contents: Iterable[PublicContent]) -> dict[int, str]:
+    """For the record page: by component id, the state of each content's delivered copy:
+    "ready" (rendered, or small enough to be rendered when asked), "preparing" (a job renders it,
+    queued here if it was not yet) or "unavailable" (it cannot be rendered)."""
+    states: dict[int, str] = {}
+    repository_name = record.repository.name
+    for content in contents:
+        component, kind = content.component, content.kind
+        target = _copy_path(component, kind, _stamp(component, repository_name))
+        state = "ready"
+        try:
+            if target.is_file():
+                pass
+            elif derivatives.failure(target):
+                state = "unavailable"
+            elif _too_large_to_render_now(component, kind):
+                state = "ready" if delivered_copy(component, kind) else "preparing"
+        except (AccessError, derivatives.RenderError):
+            state = "unavailable"
+        states[component.pk] = state
+    return states
 
 
 # --- the open catalogue (档案法 art 28) -------------------------------------------------------------
@@ -313,6 +322,7 @@ class FondsEntry:
     code: str
     name: str
     count: int
+    key: str  # archives code and 全宗号, as the search's fonds facet and filter name it
 
 
 @dataclass(frozen=True)
@@ -325,29 +335,29 @@ class RepositoryEntry:
 
 def open_catalogue() -> list[RepositoryEntry]:
     """How many open records each repository and fonds holds, as the public search counts them
-    (so a fonds link's result count matches); repositories and fonds without any are left out."""
+    (so a fonds link's result count matches); repositories and fonds without any are left out.
+    A fonds is its archives' and its own code: the same 全宗号 in two archives is two fonds."""
     from lantai.search import services as search
-    from lantai.search.query import Query
+    from lantai.search.query import Query, fonds_key
 
-    facets = search.search(None, Query(facets=("repository",), limit=0, highlight=False)).facets
+    query = Query(facets=("repository", "fonds"), limit=0, highlight=False)
+    facets = search.search(None, query).facets
     per_repo = {code: n for code, n in facets.get("repository", {}).items() if n > 0}
+    per_fonds = {key: n for key, n in facets.get("fonds", {}).items() if n > 0}
     if not per_repo:
         return []
-    repositories = {r.code: r for r in catalog.visible_repositories(None).filter(code__in=per_repo)}
-    out: list[RepositoryEntry] = []
-    for code in sorted(per_repo):
-        repo = repositories.get(code)
-        if repo is None:
-            continue
-        query = Query(filters={"repository": (code,)}, facets=("fonds",), limit=0, highlight=False)
-        counts = search.search(None, query).facets.get("fonds", {})
-        fonds = catalog.visible_fonds(None).filter(repository=repo, code__in=list(counts))
-        entries = [
-            FondsEntry(f.pk, f.code, f.name, counts[f.code]) for f in fonds if counts[f.code] > 0
-        ]
-        entries.sort(key=lambda e: e.code)
-        out.append(RepositoryEntry(code, repo.name, per_repo[code], entries))
-    return out
+    repositories = catalog.visible_repositories(None).filter(code__in=per_repo).order_by("code")
+    fonds = catalog.visible_fonds(None).filter(repository__in=repositories).order_by("code")
+    by_repo: dict[int, list[FondsEntry]] = {}
+    for f in fonds:
+        key = fonds_key(f.repository.code, f.code)
+        if key in per_fonds:
+            entry = FondsEntry(f.pk, f.code, f.name, per_fonds[key], key)
+            by_repo.setdefault(f.repository_id, []).append(entry)
+    return [
+        RepositoryEntry(r.code, r.name, per_repo[r.code], by_repo.get(r.pk, []))
+        for r in repositories
+    ]
 
 
 # --- access requests (查档申请) -----------------------------------------------------------------------
@@ -474,8 +484,28 @@ def get_request(user: User, pk: int) -> AccessRequest | None:
     return requests_for_staff(user).filter(pk=pk).first()
 
 
-def allowed_actions(req: AccessRequest) -> list[str]:
-    return [name for name, (sources, _) in TRANSITIONS.items() if req.status in sources]
+def single_person() -> bool:
+    """Whether one person may 受理 and 审批 the same request (an archives with one member of
+    reading-room staff, setting ACCESS_SINGLE_PERSON); each such approval is logged as such."""
+    return bool(settings.ACCESS_SINGLE_PERSON)
+
+
+def approval_problem(req: AccessRequest, user: User) -> str:
+    """Why `user` may not 审批 `req` although it awaits approval (separation of duties), or ""."""
+    if req.accepted_by_id is not None and req.accepted_by_id == user.pk and not single_person():
+        return gettext(
+            "申请 %(reference)s 由您受理，按职责分离不能由受理人审批，请由另一位工作人员审批。"
+        ) % {"reference": req.reference}
+    return ""
+
+
+def allowed_actions(req: AccessRequest, user: User) -> list[str]:
+    """The steps `user` may take on `req` now."""
+    return [
+        name
+        for name, (sources, _) in TRANSITIONS.items()
+        if req.status in sources and not (name == "approve" and approval_problem(req, user))
+    ]
 
 
 def _transition(
@@ -488,6 +518,13 @@ def _transition(
         raise AccessError(
             f"申请 {locked.reference} 当前状态为“{locked.get_status_display()}”，不能执行此操作"
         )
+    event = f"access_request_{action}"
+    if action == "approve":
+        if problem := approval_problem(locked, user):
+            raise AccessDenied(problem)
+        if locked.accepted_by_id == user.pk:  # allowed by ACCESS_SINGLE_PERSON
+            event = "access_request_self_approve"
+            detail = {**detail, "accepted_by": user.get_username(), "rule": "ACCESS_SINGLE_PERSON"}
     now = timezone.now()
     before = locked.status
     locked.status = target
@@ -499,17 +536,24 @@ def _transition(
         locked.closed_by, locked.closed_at = user, now
     if detail.get("reason"):
         locked.refusal_reason = str(detail["reason"])
-    if detail.get("note"):
-        locked.staff_note = "\n".join(x for x in (locked.staff_note, str(detail["note"])) if x)
     locked.save()
+    if detail.get("note"):
+        RequestNote.objects.create(
+            request=locked, step=action, text=str(detail["note"]), author=user, written_at=now
+        )
     audit.record(
-        f"access_request_{action}",
+        event,
         "access_request",
         locked.reference,
         {"from": before, "to": target, **detail},
         actor=user.get_username(),
     )
     return locked
+
+
+def notes_of(req: AccessRequest) -> list[RequestNote]:
+    """The request's 办理意见, oldest first, each with its author and time."""
+    return list(req.notes.select_related("author"))
 
 
 def accept_request(req: AccessRequest, user: User, note: str = "") -> AccessRequest:
@@ -519,7 +563,8 @@ def accept_request(req: AccessRequest, user: User, note: str = "") -> AccessRequ
 
 
 def approve_request(req: AccessRequest, user: User, note: str = "") -> AccessRequest:
-    """审批: the use is approved (by the same or another member of staff; both are recorded)."""
+    """审批: the use is approved, by another member of staff than the one who accepted it
+    (unless `single_person()`); AccessDenied otherwise."""
     with transaction.atomic():
         return _transition(req, user, "approve", {"note": note.strip()})
 
@@ -656,8 +701,7 @@ CSV_HEADER = (
 
 def _cell(value: object) -> str:
     """A CSV cell that a spreadsheet will not run as a formula (applicants write some of them)."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return str(formula_safe(str(value)))
 
 
 def provisions_csv(rows: Iterable[Provision]) -> Iterator[str]:

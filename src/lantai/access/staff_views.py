@@ -51,7 +51,11 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "req": req,
             "records": list(req.records.all()),
-            "actions": services.allowed_actions(req),
+            "actions": services.allowed_actions(req, user),
+            "approval_problem": services.approval_problem(req, user)
+            if req.status == "accepted"
+            else "",
+            "notes": services.notes_of(req),
             "note_form": NoteForm(),
             "refuse_form": RefuseForm(),
             "provide_form": ProvideForm(),

@@ -5,6 +5,8 @@ service called with the public scope (`user=None`)."""
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,7 +24,6 @@ from django.views.decorators.http import require_GET, require_http_methods
 from lantai.access import services
 from lantai.access.forms import RequestForm, StatusForm, seconds_since, started_token
 from lantai.access.ratelimit import limited
-from lantai.catalog.models import Fonds
 from lantai.search import webquery
 from lantai.search.query import PUBLIC_FIELDS
 from lantai.search.webquery import safe_snippet
@@ -49,10 +50,15 @@ def not_found(request: HttpRequest) -> HttpResponse:
 
 # --- home ------------------------------------------------------------------------------------------
 def _catalogue() -> list[services.RepositoryEntry]:
-    cached = cache.get(CATALOGUE_CACHE_KEY)
+    """The open catalogue's counts, cached for a while; a change that narrows what the public
+    sees (a record closed, classified or moved) starts a new cache entry at once."""
+    from lantai.search import services as search_service
+
+    key = f"{CATALOGUE_CACHE_KEY}:{search_service.withheld_stamp()}"
+    cached = cache.get(key)
     if cached is None:
         cached = services.open_catalogue()
-        cache.set(CATALOGUE_CACHE_KEY, cached, CATALOGUE_CACHE_SECONDS)
+        cache.set(key, cached, CATALOGUE_CACHE_SECONDS)
     return list(cached)
 
 
@@ -82,7 +88,7 @@ def _facet_label(name: str, value: str, fonds_names: dict[str, str], repos: dict
     if name == "category":
         return f"{value} {labels.category_name(value)}".strip()
     if name == "fonds":
-        return f"{value} {fonds_names.get(value, '')}".strip()
+        return fonds_names.get(value, value)
     if name == "repository":
         return repos.get(value, value)
     return value
@@ -111,12 +117,13 @@ def search(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "query": query, "params": params, "page": page, "results": results, "error": error,
     }  # fmt: skip
-    fonds_codes: dict[str, str] = {}
     if results is not None:
-        codes = list(results.facets.get("fonds", {}))
-        fonds_codes = dict(
-            Fonds.objects.filter(code__in=codes).values_list("code", "name").order_by("-id")
-        )
+        # fonds by key (archives and 全宗号): of the results' fonds only, all holding open records
+        keys = {
+            *results.facets.get("fonds", {}),
+            *(str(h.fields.get("fonds")) for h in results.hits),
+        }
+        fonds_names = labels.fonds_labels(keys, services.catalog.visible_fonds(None))
         repos = {r.code: r.name for r in services.catalog.visible_repositories(None)}
         facet_labels = {
             "repository": _("档案馆"),
@@ -131,7 +138,7 @@ def search(request: HttpRequest) -> HttpResponse:
                 results.facets.get(name, {}),
                 params,
                 base,
-                lambda n, v: _facet_label(n, v, fonds_codes, repos),
+                lambda n, v: _facet_label(n, v, fonds_names, repos),
             )
             if values:
                 facets.append((name, facet_labels[name], values))
@@ -145,7 +152,7 @@ def search(request: HttpRequest) -> HttpResponse:
                     "fields": fields,
                     "title": snippets.get("title") or fields.get("title", ""),
                     "snippets": [v for k, v in snippets.items() if k != "title"],
-                    "fonds_name": fonds_codes.get(str(fields.get("fonds", "")), ""),
+                    "fonds_name": fonds_names.get(str(fields.get("fonds", "")), ""),
                     "category_name": labels.category_name(str(fields.get("category", ""))),
                 }
             )
@@ -158,11 +165,22 @@ def search(request: HttpRequest) -> HttpResponse:
     context.update(
         advanced=[(name, label, request.GET.get(name, "")) for name, label in ADVANCED],
         sorts=[("relevance", _("相关度")), ("date", _("日期")), ("reference_code", _("档号"))],
-        fonds_choices=[(f.code, f.name) for r in _catalogue() for f in r.fonds],
+        fonds_choices=_fonds_choices(),
         category_choices=[(c.code, labels.category_name(c.code)) for c in _categories()],
         hidden=webquery.hidden(params),
     )
     return render(request, "access/search.html", context)
+
+
+def _fonds_choices() -> list[tuple[str, str]]:
+    """The advanced search's fonds list: each fonds holding open records, by its key, named with
+    its 全宗号 and name, and its archives' name where the 全宗号 repeats."""
+    entries = [(r, f) for r in _catalogue() for f in r.fonds]
+    repeated = Counter(f.code for _r, f in entries)
+    return [
+        (f.key, f"{f.code} {f.name}" + (f"（{r.name}）" if repeated[f.code] > 1 else ""))
+        for r, f in entries
+    ]
 
 
 def _categories() -> list[Any]:
@@ -180,6 +198,9 @@ def suggest(request: HttpRequest) -> JsonResponse:
 
 
 # --- the record page and its content ---------------------------------------------------------------
+PREPARING_REFRESH_SECONDS = 10  # how often a page waiting for a rendered copy reloads itself
+
+
 @require_GET
 @limited("page")
 def record(request: HttpRequest, pk: int) -> HttpResponse:
@@ -187,6 +208,7 @@ def record(request: HttpRequest, pk: int) -> HttpResponse:
     if rec is None:
         return not_found(request)
     contents, others = services.public_contents(rec)
+    states = services.prepare_contents(rec, contents)
     fields = [
         (_("档号"), rec.reference_code),
         (_("题名"), rec.title),
@@ -200,7 +222,8 @@ def record(request: HttpRequest, pk: int) -> HttpResponse:
         (_("保管期限"), labels.vocab_label("retention", rec.retention)),
         (_("开放状态"), labels.vocab_label("open_status", rec.open_status)),
     ]
-    images = [c.component for c in contents if c.kind == "image"]
+    shown = [c for c in contents if states[c.component.pk] != "unavailable"]
+    images = [c.component for c in shown if c.kind == "image"]
     return render(
         request,
         "access/record.html",
@@ -208,11 +231,33 @@ def record(request: HttpRequest, pk: int) -> HttpResponse:
             "record": rec,
             "fields": [(k, v) for k, v in fields if v not in ("", None)],
             "images": images,
-            "pdfs": [c.component for c in contents if c.kind == "pdf"],
+            "pdfs": [c.component for c in shown if c.kind == "pdf"],
+            "unavailable": [c.component for c in contents if c not in shown],
+            "preparing": any(states[c.pk] == "preparing" for c in images),
+            "refresh_seconds": PREPARING_REFRESH_SECONDS,
             "others": others,
             "request_url": reverse("access:request") + f"?record={rec.pk}",
         },
     )
+
+
+def _preparing(request: HttpRequest, kind: str) -> HttpResponse:
+    """202 while a queued job renders the copy: a placeholder page image, or (for a PDF, shown in
+    a frame or a window of its own) a page that reloads itself until the PDF is there."""
+    if kind == "image":
+        body = services.preparing_image(_("正在生成…"))
+        response = HttpResponse(body, content_type="image/png", status=202)
+    else:
+        response = render(
+            request,
+            "access/preparing.html",
+            {"refresh_seconds": PREPARING_REFRESH_SECONDS},
+            status=202,
+        )
+        response["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'self'"
+    response["Cache-Control"] = "no-store"
+    response["Retry-After"] = str(PREPARING_REFRESH_SECONDS)
+    return response
 
 
 @require_GET
@@ -225,6 +270,8 @@ def image(request: HttpRequest, pk: int) -> HttpResponse:
         path = services.watermarked_image(component)
     except services.AccessError:
         return not_found(request)
+    if path is None:
+        return _preparing(request, "image")
     response = FileResponse(path.open("rb"), content_type="image/jpeg")
     response["Cache-Control"] = "private, max-age=3600"
     return response
@@ -238,9 +285,11 @@ def pdf(request: HttpRequest, pk: int) -> HttpResponse:
     if component is None:
         return not_found(request)
     try:
-        path = services.public_pdf_path(component)
+        path = services.watermarked_pdf(component)
     except services.AccessError:
         return not_found(request)
+    if path is None:
+        return _preparing(request, "pdf")
     response = FileResponse(
         path.open("rb"), content_type="application/pdf", filename=component.name
     )
@@ -255,7 +304,7 @@ def pdf(request: HttpRequest, pk: int) -> HttpResponse:
 
 # --- 查档申请 --------------------------------------------------------------------------------------
 def _record_choices(ids: list[str]) -> list[tuple[int, str]]:
-    wanted = [int(i) for i in ids if i.isdigit()][:20]
+    wanted = [int(i) for i in ids if re.fullmatch(r"[0-9]{1,18}", i)][:20]
     return [(r.pk, f"{r.reference_code} {r.title}") for r in services.public_records(wanted)]
 
 

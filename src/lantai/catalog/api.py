@@ -219,6 +219,12 @@ class ImportOut(Schema):
     file_name: str
     file_sm3: str
     valid_rows_only: bool
+    default_classification: str = Field(
+        description="the 密级 code chosen for rows with a blank 密级 (empty: such rows are errors)"
+    )
+    created: list[tuple[str, str, int]] = Field(
+        description="the 档号 the import created, as runs [first, last, count]"
+    )
     category_id: int
     fonds: str
     category: str
@@ -511,6 +517,8 @@ def _import_out(batch: ImportBatch) -> dict[str, Any]:
         "file_name": batch.file_name,
         "file_sm3": batch.file_sm3,
         "valid_rows_only": batch.valid_rows_only,
+        "default_classification": batch.default_classification,
+        "created": batch.created_codes or [],
         "category_id": batch.category_id,
         "fonds": batch.category.fonds.code,
         "category": batch.category.code,
@@ -545,12 +553,15 @@ def create_import(
     category: Form[int],
     valid_rows_only: Form[bool] = False,
     level: Form[Literal["item", "volume", "volume_item"] | None] = None,
+    default_classification: Form[str] = "",
 ) -> Any:
     """Import a catalogue (.xlsx or .csv, 归档文件目录) into a 门类. All or nothing unless
     valid_rows_only. `level`: item (按件), volume (案卷目录) or volume_item (卷内文件目录,
     each document linked to its volume by the 档号); by default items or volumes as the 门类 is
-    arranged. A small file is imported at once (201, with the report); a large one is queued
-    (202): poll GET /api/imports/{id}."""
+    arranged. A blank 密级 is a row error unless `default_classification` (a 密级 code or label)
+    is given for the file; rows above the caller's clearance are refused. A small file is
+    imported at once (201, with the report); a large one is queued (202): poll
+    GET /api/imports/{id}."""
     user = _user(request)
     services.require(user, IMPORT)
     cat = _category(user, category)
@@ -558,12 +569,17 @@ def create_import(
         importing.check_level(cat, level)
     except FileUnreadable as e:
         return Status(400, {"detail": e.message_zh, "field": "level"})
+    try:
+        importing.default_classification_code(default_classification)
+    except FileUnreadable as e:
+        return Status(400, {"detail": e.message_zh, "field": "default_classification"})
     path = importing.store_upload(file.chunks(), file.name or "")
     with acting_as(user.username):
         try:
             batch, result = importing.start_import(
-                path, file.name or "", cat, user=user, valid_rows_only=valid_rows_only, level=level
-            )
+                path, file.name or "", cat, user=user, valid_rows_only=valid_rows_only, level=level,
+                default_classification=default_classification,
+            )  # fmt: skip
         except FileUnreadable as e:
             return Status(400, {"detail": e.message_zh, "field": "file"})
     batch.refresh_from_db()

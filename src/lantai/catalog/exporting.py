@@ -1,4 +1,7 @@
-"""Catalogue export to .xlsx and .csv with the same columns the import reads back."""
+"""Catalogue export to .xlsx and .csv with the same columns the import reads back.
+
+Text cells that a spreadsheet would run as a formula are neutralised (`core.spreadsheet_cells`)
+and .xlsx cells are written as values (numbers) or text, never as formulas."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from typing import Any
 from lantai.catalog import columns
 from lantai.catalog.models import Category, Record
 from lantai.catalog.services import CatalogError
+from lantai.core.spreadsheet_cells import formula_safe
 from lantai.standards import vocabularies as vocab
 
 
@@ -34,7 +38,9 @@ def _rows(category: Category, year: int | None, records: Any = None) -> Iterator
             "date": r.date.strftime("%Y%m%d") if r.date else "",
         }
         yield [
-            values[f] if f in values else (getattr(r, f) if getattr(r, f) is not None else "")
+            formula_safe(
+                values[f] if f in values else (getattr(r, f) if getattr(r, f) is not None else "")
+            )
             for _, f in cols
         ]
 
@@ -67,9 +73,22 @@ def export_file(
         ws = wb.create_sheet("归档文件目录")
         ws.append(headers)
         for row in _rows(category, year, records):
-            ws.append(row)
+            ws.append(_text_cells(ws, row))
             count += 1
         wb.save(path)
     else:
         raise CatalogError(f"不支持的导出格式“{path.suffix}”：请用 .xlsx 或 .csv")
     return count
+
+
+def _text_cells(ws: Any, row: list[Any]) -> list[Any]:
+    """The row's cells for a write-only sheet: text as text (data type "s"), never a formula."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cells = []
+    for value in row:
+        cell = WriteOnlyCell(ws, value=value)
+        if isinstance(value, str):
+            cell.data_type = "s"
+        cells.append(cell)
+    return cells

@@ -7,11 +7,15 @@ Guarantees:
 - idempotent: a row whose 档号 is already held with the same content is counted as unchanged,
   so re-importing a file creates no duplicates; a held 档号 with different content is an error;
 - streaming: rows are validated and written in batches inside one transaction, memory stays flat;
-- one audit entry per import (file SM3, counts, outcome).
+- one audit entry per import (file SM3, counts, outcome, the default 密级 chosen for blank cells,
+  and the SM3 of the list of 档号 it created, kept with the batch as runs: see `CodeRuns`);
+- nobody imports a row above their own clearance; a blank 密级 is an error unless the archivist
+  chose a default 密级 for the file.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -30,15 +34,25 @@ from lantai.catalog import bulk, columns
 from lantai.catalog.models import Category, ColumnMapping, ImportBatch, Record
 from lantai.catalog.readers import FileUnreadable, Table, open_table
 from lantai.catalog.row_stream import row_dict, validated_chunks
-from lantai.catalog.services import adjust_year_counts
+from lantai.catalog.services import (
+    PermissionDenied,
+    adjust_year_counts,
+    can_see_fonds,
+    clearance_issue,
+    require,
+)
 from lantai.catalog.validation import Issue, RecordValidator
 from lantai.core import audit
-from lantai.core.sm3 import sm3_stream
+from lantai.core.models import AuditEntry
+from lantai.core.roles import IMPORT
+from lantai.core.sm3 import sm3_hex, sm3_stream
+from lantai.standards import vocabularies as vocab
 
 __all__ = ["FileUnreadable", "ImportResult", "import_file", "preview"]
 
 BATCH = 2000
 MAX_REPORTED_ERRORS = 10_000
+AUDITED_RUNS = 50  # created-code runs written into the audit entry itself (all are in the batch)
 
 
 class _Rejected(Exception):
@@ -64,6 +78,54 @@ class RowError:
         }
 
 
+class CodeRuns:
+    """The 档号 an import created, compact: runs [first code, last code, count] of consecutive
+    serial numbers under one prefix, in file order (a catalogue in order is a handful of runs)."""
+
+    def __init__(self) -> None:
+        self.runs: list[list[Any]] = []
+        self._last: tuple[str, int] | None = None
+
+    def add(self, code: str, prefix: str, number: int | None) -> None:
+        if number is not None and self._last == (prefix, number - 1):
+            run = self.runs[-1]
+            run[1] = code
+            run[2] += 1
+        else:
+            self.runs.append([code, code, 1])
+        self._last = (prefix, number) if number is not None else None
+
+
+def codes_digest(runs: list[list[Any]]) -> str:
+    """SM3 of the canonical JSON of an import's created-code runs (what its audit entry holds)."""
+    text = json.dumps(runs, ensure_ascii=False, separators=(",", ":"))
+    return sm3_hex(text.encode("utf-8"))
+
+
+def created_codes_intact(batch: ImportBatch) -> bool:
+    """Whether the 档号 list kept with `batch` is the one its audit entry (in the chain) names."""
+    entry = (
+        AuditEntry.objects.filter(
+            action="import", target_type="import_batch", target_id=str(batch.pk)
+        )
+        .order_by("-seq")
+        .first()
+    )
+    digest = codes_digest(list(batch.created_codes or []))
+    return entry is not None and entry.detail.get("created_sm3") == digest == batch.created_sm3
+
+
+def default_classification_code(value: str | None) -> str:
+    """The code of the default 密级 an archivist chose for an import ("" for none);
+    FileUnreadable for a value that is not a 密级."""
+    if not value or not value.strip():
+        return ""
+    try:
+        return vocab.normalize_classification(value.strip()).code
+    except vocab.VocabularyError as e:
+        raise FileUnreadable(f"默认密级：{e.message_zh}") from e
+
+
 @dataclass
 class ImportResult:
     batch_id: int | None
@@ -76,6 +138,7 @@ class ImportResult:
     errors: list[RowError] = field(default_factory=list)
     errors_truncated: bool = False
     seconds: float = 0.0
+    created: list[list[Any]] = field(default_factory=list)  # CodeRuns.runs
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -89,6 +152,7 @@ class ImportResult:
             "errors": [e.as_dict() for e in self.errors],
             "errors_truncated": self.errors_truncated,
             "seconds": round(self.seconds, 3),
+            "created": self.created,
         }
 
     def summary_lines(self) -> list[str]:
@@ -144,15 +208,21 @@ def preview(
     mapping: Mapping[str, str] | None = None,
     limit: int = 20,
     level: str | None = None,
+    default_classification: str = "",
+    user: Any = None,
 ) -> Preview:
+    """The first `limit` rows as they would import, with their issues (a row above `user`'s
+    clearance shows the refusal it would get)."""
     level = check_level(category, level)
     table = open_table(path)
     mapping = dict(mapping) if mapping else mapping_for(table)
-    validator = RecordValidator(category, level=level)
+    validator = _validator(category, level, default_classification)
     out = []
     for number, cells in table.rows():
         raw = row_dict(table.headers, mapping, cells)
         clean, issues = validator.validate(raw)
+        if not issues and (refusal := clearance_issue(_person(user), clean)) is not None:
+            issues = [refusal]
         out.append(
             {
                 "row": number,
@@ -163,6 +233,21 @@ def preview(
         if len(out) >= limit:
             break
     return Preview(table.headers, mapping, out)
+
+
+def _validator(category: Category, level: str, default_classification: str) -> RecordValidator:
+    """An import's validator: a blank 密级 is an error unless a default was chosen for the file."""
+    return RecordValidator(
+        category,
+        level=level,
+        blank_classification=default_classification_code(default_classification) or None,
+    )
+
+
+def _person(user: Any) -> Any:
+    """The signed-in user whose clearance limits an import; None for the console and jobs
+    started by it (the operator)."""
+    return user if getattr(user, "pk", None) else None
 
 
 def _error(row: int, issue: Issue, column: str | None = None) -> RowError:
@@ -208,6 +293,7 @@ def start_import(
     valid_rows_only: bool = False,
     mapping: Mapping[str, str] | None = None,
     level: str | None = None,
+    default_classification: str = "",
 ) -> tuple[ImportBatch, ImportResult | None]:
     """Register an import of a stored upload and run it: inline for a small file (the result is
     returned), as a queued job for one larger than IMPORT_JOB_THRESHOLD_BYTES (result None).
@@ -216,6 +302,7 @@ def start_import(
     from lantai.catalog import tasks
 
     level = check_level(category, level)
+    default_classification = default_classification_code(default_classification)
     if path.stat().st_size >= settings.IMPORT_JOB_THRESHOLD_BYTES:
         open_table(path)  # refuse an unreadable file now rather than in the worker
         inline = False
@@ -225,7 +312,8 @@ def start_import(
         digest = sm3_stream(f)
     batch = ImportBatch.objects.create(
         category=category, file_name=Path(original_name).name[:255] or path.name, file_path=str(path),
-        file_sm3=digest, valid_rows_only=valid_rows_only, created_by=user if getattr(user, "pk", None) else None,
+        file_sm3=digest, valid_rows_only=valid_rows_only, created_by=_person(user),
+        default_classification=default_classification,
     )  # fmt: skip
     if not inline:
         tasks.run_import(
@@ -258,14 +346,20 @@ def import_file(
     user: Any = None,
     progress: Callable[[int], None] | None = None,
     level: str | None = None,
+    default_classification: str = "",
 ) -> ImportResult:
     """Import a catalogue file into `category`. Raises FileUnreadable for a file that cannot be
     read at all; bad rows are reported in the result.
 
     `level` says what the rows are: items (按件), volumes (案卷目录) or the documents inside
     volumes (卷内文件目录, each linked to its volume by the 档号); by default items or volumes
-    as the category is arranged."""
+    as the category is arranged.
+
+    `default_classification`: the 密级 of rows whose 密级 is blank, as the archivist chose it for
+    this file (recorded in the batch and the audit entry); without one such rows are errors.
+    A `batch` made by `start_import` carries its own. Rows above `user`'s clearance are refused."""
     level = check_level(category, level)
+    person = _person(user)
     started = time.perf_counter()
     if batch is None:
         if not path.is_file():
@@ -274,26 +368,32 @@ def import_file(
             digest = sm3_stream(f)
         batch = ImportBatch.objects.create(
             category=category, file_name=path.name, file_path=str(path), file_sm3=digest,
-            valid_rows_only=valid_rows_only, created_by=user if getattr(user, "pk", None) else None,
+            valid_rows_only=valid_rows_only, created_by=person,
+            default_classification=default_classification_code(default_classification),
         )  # fmt: skip
     ImportBatch.objects.filter(pk=batch.pk).update(status="running")
     result = ImportResult(batch.pk, batch.file_name, "imported")
     try:
+        if person is not None:  # the views and the API check first; a queued job checks again
+            require(person, IMPORT)
+            if not can_see_fonds(person, category.fonds):
+                raise PermissionDenied(f"无权向全宗 {category.fonds.code} 导入目录", "fonds")
         table = open_table(path)
         mapping = dict(mapping) if mapping else mapping_for(table)
         _check_mapping(table, mapping)
         with transaction.atomic():
-            _run(table, mapping, category, batch, level, result, progress)
+            _run(table, mapping, category, batch, level, result, progress, person)
             if result.rows_rejected and not valid_rows_only:
                 raise _Rejected
             audit.record("import", "import_batch", batch.pk, _audit_detail(batch, category, result))
     except _Rejected:
         result.status = "rejected"
         result.rows_imported = 0
+        result.created = []
         audit.record(
             "import_rejected", "import_batch", batch.pk, _audit_detail(batch, category, result)
         )
-    except FileUnreadable as e:
+    except (FileUnreadable, PermissionDenied) as e:  # the batch is failed, never left running
         ImportBatch.objects.filter(pk=batch.pk).update(
             status="failed", message=e.message_zh, finished_at=timezone.now()
         )
@@ -309,6 +409,7 @@ def import_file(
         status=result.status, rows_total=result.rows_total, rows_imported=result.rows_imported,
         rows_unchanged=result.rows_unchanged, rows_rejected=result.rows_rejected, progress=1.0,
         errors=[e.as_dict() for e in result.errors], finished_at=timezone.now(),
+        created_codes=result.created, created_sm3=codes_digest(result.created),
     )  # fmt: skip
     return result
 
@@ -318,6 +419,11 @@ def _audit_detail(batch: ImportBatch, category: Category, r: ImportResult) -> di
         "file": r.file_name, "sm3": batch.file_sm3, "fonds": category.fonds.code, "category": category.code,
         "rows_total": r.rows_total, "imported": r.rows_imported, "unchanged": r.rows_unchanged,
         "rejected": r.rows_rejected, "valid_rows_only": batch.valid_rows_only,
+        "default_classification": batch.default_classification,
+        # the 档号 created: their runs in full when short, always the SM3 of the list kept with
+        # the batch (ImportBatch.created_codes), so the chain covers it
+        "created_sm3": codes_digest(r.created), "created_runs": len(r.created),
+        "created": r.created if len(r.created) <= AUDITED_RUNS else r.created[:AUDITED_RUNS],
     }  # fmt: skip
 
 
@@ -329,8 +435,11 @@ def _run(
     level: str,
     result: ImportResult,
     progress: Callable[[int], None] | None,
+    user: Any,
 ) -> None:
-    validator = RecordValidator(category, level=level)
+    validator = _validator(category, level, batch.default_classification)
+    ceiling = None if user is None else user.clearance
+    created = CodeRuns()
     fixed = {
         "repository_id": category.fonds.repository_id, "fonds_id": category.fonds_id,
         "category_id": category.pk, "import_batch_id": batch.pk,
@@ -411,6 +520,7 @@ def _run(
                     )
                     continue
             rows.append(bulk.row_tuple(clean, fixed, now))
+            created.add(code, clean["sequence_prefix"], clean["sequence_number"])
             if (
                 level != "volume_item"
             ):  # the browse tree counts items and volumes, not their contents
@@ -432,12 +542,17 @@ def _run(
                         result.errors.append(_error(number, issue))
                     else:
                         result.errors_truncated = True
+            elif ceiling is not None and clean["classification_level"] > ceiling:
+                # refused before the held 档号 are looked at: nothing about a record above the
+                # user's clearance (its existence, its content) shows in the report
+                reject(number, clearance_issue(user, clean))
             else:
                 pending.append((number, clean))
         if len(pending) >= BATCH:
             flush()
     flush()
     adjust_year_counts(category.pk, years)
+    result.created = created.runs
 
 
 LEVELS = ("item", "volume", "volume_item")

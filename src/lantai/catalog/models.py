@@ -227,6 +227,8 @@ class ImportBatch(models.Model):
     file_path = models.CharField(max_length=500, blank=True)
     file_sm3 = models.CharField(max_length=64)
     valid_rows_only = models.BooleanField(default=False)
+    # the 密级 the archivist chose for this file's rows with a blank 密级 (empty: such rows fail)
+    default_classification = models.CharField(max_length=16, blank=True)
     status = models.CharField(max_length=16, choices=STATUSES, default="pending")
     rows_total = models.IntegerField(default=0)
     rows_imported = models.IntegerField(default=0)
@@ -234,6 +236,10 @@ class ImportBatch(models.Model):
     rows_rejected = models.IntegerField(default=0)
     progress = models.FloatField(default=0.0)
     errors = models.JSONField(default=list)  # first N errors: row, column, rule, value, message
+    # the 档号 the import created, as runs [first, last, count] (importing.CodeRuns); the audit
+    # entry of the import carries their SM3 (created_sm3), so the chain covers the list
+    created_codes = models.JSONField(default=list)
+    created_sm3 = models.CharField(max_length=64, blank=True)
     message = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

@@ -16,6 +16,7 @@ from typing import Any
 
 from lantai.catalog.readers import FileUnreadable, Table
 from lantai.catalog.validation import Issue, RecordValidator
+from lantai.core.spreadsheet_cells import formula_restored
 
 CHUNK = 2000
 QUEUE_CHUNKS = 4
@@ -27,11 +28,14 @@ HASHED = (
 
 
 def row_dict(headers: list[str], mapping: Mapping[str, str], cells: list[Any]) -> dict[str, Any]:
-    """Cells keyed by field; unmapped non-empty columns are kept under "extra"."""
+    """Cells keyed by field; unmapped non-empty columns are kept under "extra". A cell that an
+    export neutralised against formulas ('=…, '-…) is read back as it was stored."""
     row: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     for i, header in enumerate(headers):
         value = cells[i] if i < len(cells) else None
+        if value.__class__ is str and value[:1] == "'":  # neutralised by an export
+            value = formula_restored(value)
         target = mapping.get(header, "")
         if target:
             row[target] = value

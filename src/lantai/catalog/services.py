@@ -487,12 +487,15 @@ def save_record(
 ) -> tuple[Record | None, list[Any]]:
     """Validate `raw` (field -> value, as typed) and create or update a record.
     Returns (record, []) on success or (None, issues) with the validation issues."""
+    from lantai.catalog.row_stream import row_hash
     from lantai.catalog.validation import RecordValidator
 
     require(user, EDIT)
     if user is not None and not can_see_fonds(user, category.fonds):
         raise PermissionDenied("无权修改该全宗的档案")
     if record is not None:
+        if user is not None and not visible_records(user).filter(pk=record.pk).exists():
+            raise PermissionDenied("无权修改该档案")
         level = record.level
     else:
         level = "volume" if category.arrangement == "volume" else "item"
@@ -500,6 +503,9 @@ def save_record(
     errors = [i for i in issues if i.severity == "error"]
     if errors:
         return None, issues
+    if (refusal := clearance_issue(user, clean)) is not None:
+        return None, [refusal]
+    clean["row_hash"] = row_hash(clean)  # so that re-importing the record is recognised
     clash = Record.objects.filter(
         repository=category.fonds.repository, reference_code=clean["reference_code"]
     )
@@ -534,6 +540,28 @@ def save_record(
         elif old_year != record.year:
             adjust_year_counts(category.pk, {old_year: -1, record.year: 1})
     return record, issues
+
+
+def clearance_issue(user: User | None, clean: Mapping[str, Any]) -> Any:
+    """The refusal (a validation Issue on 密级) of a record, new or changed, whose 密级 is above
+    `user`'s clearance, or None. Nobody describes, raises or imports a record above their own
+    clearance; the console (user None) is not limited."""
+    from lantai.catalog.validation import Issue
+
+    ceiling = None if user is None else user.clearance
+    if ceiling is None or clean["classification_level"] <= ceiling:
+        return None
+    labels = {t.level: t.label_zh for t in vocabulary_choices("classification")}
+    given = labels.get(clean["classification_level"], clean["classification"])
+    own = labels.get(ceiling, str(ceiling))
+    return Issue(
+        "classification",
+        "clearance",
+        given,
+        f"密级“{given}”高于您的涉密等级（{own}）：不能著录、导入或将档案改为此密级",
+        f"Classification {clean['classification']} is above your clearance ({ceiling}): you "
+        "may not create, import or raise a record to it",
+    )
 
 
 def record_as_input(record: Record) -> dict[str, Any]:

@@ -94,8 +94,15 @@ class RecordValidator:
     checked before it is filed anywhere — records whose 档号 may follow any built-in rule."""
 
     def __init__(
-        self, category: Category | None = None, *, level: str = "item", today: date | None = None
+        self,
+        category: Category | None = None,
+        *,
+        level: str = "item",
+        today: date | None = None,
+        blank_classification: str | None = "public",
     ) -> None:
+        """`blank_classification`: the 密级 a blank value means, or None when a blank 密级 is an
+        error (an import: DA/T 46 M38 is mandatory unless the archivist chose a default)."""
         self.fonds_code = category.fonds.code if category else None
         self.category_code = category.code if category else None
         self.rule: ac.CodeRule | None = None
@@ -111,6 +118,7 @@ class RecordValidator:
         self.level = level
         self.profile = load_profile()
         self.today = today
+        self.blank_classification = blank_classification
 
     def validate(self, raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[Issue]]:
         issues: list[Issue] = []
@@ -132,12 +140,20 @@ class RecordValidator:
 
         # 密级
         cls_in = _s(raw.get("classification"))
-        c, error = _classification(cls_in)
-        if c is not None:
-            clean["classification"], clean["classification_level"] = c.code, c.level
+        clean["classification"], clean["classification_level"] = "public", 0
+        if not cls_in and self.blank_classification is None:
+            add(Issue(
+                "classification", "required", "",
+                "密级为空：密级（DA/T 46 M38）必须著录；请在文件中填写，或在列映射一步为本文件选择默认密级",
+                "Classification is blank: it is mandatory (DA/T 46 M38); fill it in, or choose a "
+                "default for this file in the column mapping step",
+            ))  # fmt: skip
         else:
-            add(Issue("classification", "vocabulary", cls_in, *error))
-            clean["classification"], clean["classification_level"] = "public", 0
+            c, error = _classification(cls_in or self.blank_classification or "")
+            if c is not None:
+                clean["classification"], clean["classification_level"] = c.code, c.level
+            else:
+                add(Issue("classification", "vocabulary", cls_in, *error))
 
         # 日期 and 年度
         clean["date"] = None

@@ -4,6 +4,11 @@
 - the security administrator sets roles, clearance and scopes (never creates users);
 - the audit administrator only reads the audit log.
 Every change is written to the audit log.
+
+Changes made in the UI to the three administrators' own accounts (password reset, disable/enable,
+grants that touch a 三员 role) follow a two-person rule: they wait as an `AccountChange` until an
+administrator of another 三员 role, who is neither the proposer nor the account's owner, confirms
+them. The operator at the console (`lantai user passwd`, actor None) acts alone, and is logged.
 """
 
 from __future__ import annotations
@@ -13,15 +18,16 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from lantai.core import audit
-from lantai.core.models import User
-from lantai.core.roles import GRANTS, ROLES, USERS
+from lantai.core import audit, login_guard
+from lantai.core.models import AccountChange, User
+from lantai.core.roles import GRANTS, ROLES, USERS, is_administrator
 
 
 class AccountError(Exception):
@@ -92,24 +98,45 @@ def create_user(
     return user
 
 
-def set_active(target: User, active: bool, *, actor: User) -> None:
+def set_active(target: User, active: bool, *, actor: User) -> AccountChange | None:
+    """Disable or enable an account. For one of the three administrators' accounts this only
+    proposes the change and returns it (a second administrator confirms it); otherwise None."""
     _require(actor, USERS)
+    if needs_second_administrator(target, actor):
+        return _propose(target, "active", {"active": active}, actor, {"active": active})
+    _apply_active(target, active)
+    audit.record("user_active", "user", target.pk, {"active": active}, actor=actor.username)
+    return None
+
+
+def _apply_active(target: User, active: bool) -> None:
     target.is_active = active
     target.save(update_fields=["is_active"])
-    audit.record("user_active", "user", target.pk, {"active": active}, actor=actor.username)
 
 
-def reset_password(target: User, password: str, *, actor: User | None) -> None:
-    """Set a new password and unlock the account (`actor` None: the operator at the console)."""
+def reset_password(target: User, password: str, *, actor: User | None) -> AccountChange | None:
+    """Set a new password and unlock the account (`actor` None: the operator at the console, who
+    acts alone and is logged). For one of the three administrators' accounts in the UI this only
+    proposes the reset and returns it (a second administrator confirms it); otherwise None."""
     _require(actor, USERS)
     try:
         validate_password(password, target)
     except ValidationError as e:
         raise AccountError("；".join(e.messages)) from e
-    target.set_password(password)
+    if actor is not None and needs_second_administrator(target, actor):
+        return _propose(target, "password", {"password_hash": make_password(password)}, actor, {})
+    _apply_password(target, make_password(password))
+    detail = {"role": target.role} if actor else {"role": target.role, "via": "console"}
+    audit.record(
+        "password_reset", "user", target.pk, detail, actor=actor.username if actor else None
+    )
+    return None
+
+
+def _apply_password(target: User, password_hash: str) -> None:
+    target.password = password_hash
     target.failed_logins, target.locked_until = 0, None
-    target.save()
-    audit.record("password_reset", "user", target.pk, {}, actor=actor.username if actor else None)
+    target.save(update_fields=["password", "failed_logins", "locked_until"])
 
 
 def change_own_password(user: User, old: str, new: str) -> None:
@@ -142,8 +169,9 @@ def grant(
     scope_all: bool | None = None,
     repository_ids: Iterable[int] | None = None,
     fonds_ids: Iterable[int] | None = None,
-) -> None:
-    """Change a user's role, clearance or scope (the security administrator's work)."""
+) -> AccountChange | None:
+    """Change a user's role, clearance or scope (the security administrator's work). A change to
+    a 三员 account, or to a 三员 role, is only proposed and returned (see the module doc)."""
     _require(actor, GRANTS)
     if actor is not None and target.pk == actor.pk:
         raise AccountError("不能修改自己的角色或权限")
@@ -151,44 +179,165 @@ def grant(
         raise AccountError(f"未知角色“{role}”")
     if clearance is not None and not 0 <= clearance <= 4:
         raise AccountError("涉密等级须为 0（公开）到 4（绝密）")
-    changes: dict[str, Any] = {}
+    wanted: dict[str, Any] = {
+        "role": role,
+        "clearance": clearance,
+        "scope_all": scope_all,
+        "repositories": None if repository_ids is None else sorted(set(repository_ids)),
+        "fonds": None if fonds_ids is None else sorted(set(fonds_ids)),
+    }
+    if needs_second_administrator(target, actor, role):
+        assert actor is not None
+        shown = {k: v for k, v in wanted.items() if v is not None}
+        return _propose(target, "grant", wanted, actor, shown)
     with transaction.atomic():
-        for field, value in (("role", role), ("clearance", clearance), ("scope_all", scope_all)):
-            if value is not None and getattr(target, field) != value:
-                changes[field] = [getattr(target, field), value]
-                setattr(target, field, value)
-        target.save()
-        if repository_ids is not None:
-            ids = sorted(set(repository_ids))
-            changes["repositories"] = ids
-            target.repositories.set(ids)
-        if fonds_ids is not None:
-            ids = sorted(set(fonds_ids))
-            changes["fonds"] = ids
-            target.fonds.set(ids)
+        changes = _apply_grant(target, wanted)
         audit.record(
             "permission_change", "user", target.pk, changes, actor=actor.username if actor else None
         )
+    return None
 
 
-def check_lockout(user: User) -> bool:
-    """True when the account is locked after repeated failures."""
-    return bool(user.locked_until and user.locked_until > timezone.now())
+def _apply_grant(target: User, wanted: dict[str, Any]) -> dict[str, Any]:
+    """Set the grant fields of `wanted` that are not None; returns the changes (old → new)."""
+    changes: dict[str, Any] = {}
+    for field in ("role", "clearance", "scope_all"):
+        value = wanted.get(field)
+        if value is not None and getattr(target, field) != value:
+            changes[field] = [getattr(target, field), value]
+            setattr(target, field, value)
+    target.save()
+    if wanted.get("repositories") is not None:
+        changes["repositories"] = wanted["repositories"]
+        target.repositories.set(wanted["repositories"])
+    if wanted.get("fonds") is not None:
+        changes["fonds"] = wanted["fonds"]
+        target.fonds.set(wanted["fonds"])
+    return changes
 
 
-def note_login_failure(username: str) -> None:
+# --- the three administrators' accounts: two-person rule -------------------------------------------
+def needs_second_administrator(target: User, actor: User | None, role: str | None = None) -> bool:
+    """A UI change to a 三员 account, or one that makes somebody a 三员 administrator, waits for
+    a second administrator; the operator at the console (actor None) acts alone."""
+    if actor is None:
+        return False
+    return is_administrator(target.role) or (role is not None and is_administrator(role))
+
+
+def _propose(
+    target: User, kind: str, payload: dict[str, Any], actor: User, shown: dict[str, Any]
+) -> AccountChange:
+    with transaction.atomic():
+        if AccountChange.objects.filter(target=target, kind=kind, status="pending").exists():
+            raise AccountError(
+                f"用户 {target.username} 已有一项同类变更等待另一位管理员确认，请先确认或驳回"
+            )
+        change = AccountChange.objects.create(
+            target=target, kind=kind, payload=payload, proposed_by=actor
+        )
+        audit.record(
+            "account_change_propose",
+            "user",
+            target.pk,
+            {"change": change.pk, "kind": kind, "target_role": target.role, **shown},
+            actor=actor.username,
+        )
+    return change
+
+
+def pending_changes() -> QuerySet[AccountChange]:
+    return AccountChange.objects.filter(status="pending").select_related("target", "proposed_by")
+
+
+def change_by_pk(pk: int) -> AccountChange | None:
+    return AccountChange.objects.select_related("target", "proposed_by").filter(pk=pk).first()
+
+
+def confirm_refusal(change: AccountChange, actor: User) -> str:
+    """Why `actor` may not confirm `change` ('' when they may): the confirmer is an active
+    administrator of another 三员 role than the proposer, and neither the proposer nor the owner."""
+    if change.status != "pending":
+        return "该变更已处理"
+    if not (actor.is_active and is_administrator(actor.role)):
+        return "只有三员管理员可以确认管理员账号的变更"
+    if actor.pk in (change.proposed_by_id, change.target_id):
+        return "提出变更的管理员和账号本人都不能确认该变更"
+    if actor.role == change.proposed_by.role:
+        return "须由与提出人不同角色的管理员确认（三员分立）"
+    return ""
+
+
+def confirm_change(change: AccountChange, actor: User) -> None:
+    """A second administrator confirms a proposed change: it takes effect now."""
+    with transaction.atomic():
+        change = AccountChange.objects.select_for_update().get(pk=change.pk)
+        if refusal := confirm_refusal(change, actor):
+            raise AccountError(refusal)
+        target = change.target
+        detail: dict[str, Any] = {"change": change.pk, "kind": change.kind}
+        if change.kind == "password":
+            _apply_password(target, change.payload["password_hash"])
+        elif change.kind == "active":
+            _apply_active(target, bool(change.payload["active"]))
+            detail["active"] = bool(change.payload["active"])
+        else:
+            detail["changes"] = _apply_grant(target, change.payload)
+        change.status, change.decided_by, change.decided_at = "confirmed", actor, timezone.now()
+        change.save(update_fields=["status", "decided_by", "decided_at"])
+        detail["proposed_by"] = change.proposed_by.username
+        audit.record("account_change_confirm", "user", target.pk, detail, actor=actor.username)
+
+
+def reject_change(change: AccountChange, actor: User) -> None:
+    """Turn a proposal down: whoever may confirm it, or the proposer withdrawing it."""
+    with transaction.atomic():
+        change = AccountChange.objects.select_for_update().get(pk=change.pk)
+        refusal = confirm_refusal(change, actor)
+        if refusal and not (change.status == "pending" and actor.pk == change.proposed_by_id):
+            raise AccountError(refusal)
+        change.status, change.decided_by, change.decided_at = "rejected", actor, timezone.now()
+        change.save(update_fields=["status", "decided_by", "decided_at"])
+        audit.record(
+            "account_change_reject",
+            "user",
+            change.target_id,
+            {"change": change.pk, "kind": change.kind, "proposed_by": change.proposed_by.username},
+            actor=actor.username,
+        )
+
+
+def check_lockout(user: User, address: str = "") -> bool:
+    """True when `user` may not sign in from `address` now: the account is locked for everyone
+    (failures from many addresses), or this address is blocked (core.login_guard)."""
+    if user.locked_until and user.locked_until > timezone.now():
+        return True
+    return login_guard.blocked(user.username, address)
+
+
+def note_login_failure(username: str, address: str = "") -> bool:
+    """A failed sign-in to `username` from `address`. Unless a block refused it (no password was
+    checked: nothing is counted, False), it counts per (account, address) and per address
+    (core.login_guard), and the account itself is locked after LOGIN_ACCOUNT_MAX_FAILURES
+    failures without a success in between (0: never)."""
     user = user_by_name(username)
+    if check_lockout(user, address) if user else login_guard.blocked(username, address):
+        return False
+    login_guard.note_failure(username, address)
     if user is None:
-        return
-    user.failed_logins += 1
-    if user.failed_logins >= settings.LOGIN_MAX_FAILURES:
+        return True
+    user.failed_logins = min(user.failed_logins + 1, 32767)
+    limit = settings.LOGIN_ACCOUNT_MAX_FAILURES
+    if limit and user.failed_logins >= limit:
         user.locked_until = timezone.now() + timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
         user.failed_logins = 0
         audit.record("account_locked", "user", user.pk, {"minutes": settings.LOGIN_LOCKOUT_MINUTES})
     user.save(update_fields=["failed_logins", "locked_until"])
+    return True
 
 
-def note_login_success(user: User) -> None:
+def note_login_success(user: User, address: str = "") -> None:
+    login_guard.note_success(user.username, address)
     if user.failed_logins or user.locked_until:
         user.failed_logins, user.locked_until = 0, None
         user.save(update_fields=["failed_logins", "locked_until"])

@@ -1,8 +1,9 @@
 """Authentication of the REST API: a Django session (with CSRF) or a Bearer token.
 
 Tokens are random strings shown once when issued; only their SM3 digest is stored (`ApiToken`), so a
-copy of the database does not give API access. A token works only while its user is active and not
-locked out after repeated login failures.
+copy of the database does not give API access. A token works while its user is active: a sign-in
+lock after failed password attempts is about guessing passwords through the login form, and
+leaves the account's tokens (and its open sessions) working.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from ninja.security import HttpBearer, SessionAuth
 from ninja.utils import check_csrf
 
 from lantai.core import audit
-from lantai.core.accounts import AccountError, check_lockout
+from lantai.core.accounts import AccountError
 from lantai.core.models import ApiToken, User
 from lantai.core.sm3 import sm3_hex
 
@@ -58,7 +59,7 @@ def revoke_tokens(user: User, name: str | None = None) -> int:
 
 
 def user_for_token(token: str) -> User | None:
-    """The active, unlocked user holding `token`, or None. Notes the use at most once a minute."""
+    """The active user holding `token`, or None. Notes the use at most once a minute."""
     token = token.strip()
     if not token:
         return None
@@ -67,7 +68,7 @@ def user_for_token(token: str) -> User | None:
         .filter(digest=sm3_hex(token.encode("utf-8")))
         .first()
     )
-    if row is None or not row.user.is_active or check_lockout(row.user):
+    if row is None or not row.user.is_active:
         return None
     now = timezone.now()
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_GRANULARITY:
@@ -95,12 +96,20 @@ class StaffSessionAuth(SessionAuth):
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return None
-        if check_lockout(user):
-            return None
         exempt = getattr(request, "_ninja_csrf_exempt", False)
         if self.csrf and not exempt and check_csrf(request) is not None:
             raise HttpError(403, "CSRF 校验失败：请刷新页面后重试（CSRF check failed）")
         return user
+
+
+def staff_user(request: HttpRequest) -> User | None:
+    """The signed-in user of `request` (its session, or a valid Bearer token), or None."""
+    header = str(request.META.get("HTTP_AUTHORIZATION", ""))
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer":
+        return user_for_token(token)
+    user = getattr(request, "user", None)
+    return user if isinstance(user, User) and user.is_authenticated else None
 
 
 token_auth = TokenAuth()

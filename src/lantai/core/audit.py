@@ -12,9 +12,11 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from lantai.core.models import AuditEntry, AuditHead
@@ -87,23 +89,68 @@ def record(
 PAGE_SIZE = 50
 
 
+def is_system_actor(actor: str) -> bool:
+    """True for work the system started by itself (periodic jobs), not a person or the console."""
+    return actor == "system" or actor.startswith("system:")
+
+
+def denied(path: str, method: str, reason: str, ip: str = "", actor: str | None = None) -> None:
+    """Log a refused (403) attempt: who, which address, what they asked for and why it was refused."""
+    record(
+        "access_denied",
+        "url",
+        "",
+        {"path": path[:500], "method": method, "reason": reason, "ip": ip},
+        actor=actor,
+    )
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the audit log view and its CSV export narrow the log to (empty: everything)."""
+
+    action: str = ""
+    actor: str = ""
+    target_type: str = ""
+    target_id: str = ""
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive
+
+    def queryset(self) -> QuerySet[AuditEntry]:
+        qs = AuditEntry.objects.all()
+        if self.action:
+            qs = qs.filter(action=self.action)
+        if self.actor:
+            qs = qs.filter(actor=self.actor)
+        if self.target_type:
+            qs = qs.filter(target_type=self.target_type)
+            if self.target_id:
+                qs = qs.filter(target_id=self.target_id)
+        if self.since is not None:
+            qs = qs.filter(at__gte=self.since)
+        if self.until is not None:
+            qs = qs.filter(at__lt=self.until)
+        return qs
+
+
 def page(
-    *, before: int | None = None, action: str = "", actor: str = "", size: int = PAGE_SIZE
+    filters: Filters = Filters(), *, before: int | None = None, size: int = PAGE_SIZE
 ) -> tuple[list[AuditEntry], int | None]:
     """One page of entries, newest first, keyset-paginated on seq: `before` is the seq of the last
     row of the previous page. Returns the rows and the `before` of the next page (None at the end).
     """
-    qs = AuditEntry.objects.all()
-    if action:
-        qs = qs.filter(action=action)
-    if actor:
-        qs = qs.filter(actor=actor)
+    qs = filters.queryset()
     if before is not None:
         qs = qs.filter(seq__lt=before)
     rows = list(qs.order_by("-seq")[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
     return rows, (rows[-1].seq if more else None)
+
+
+def entries(filters: Filters, batch: int = 2000) -> Iterator[AuditEntry]:
+    """Every entry that `filters` selects, oldest first, streamed (for the CSV export)."""
+    return filters.queryset().order_by("seq").iterator(batch)
 
 
 def actions() -> list[str]:

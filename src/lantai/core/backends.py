@@ -1,4 +1,5 @@
-"""Authentication that honours the lockout after repeated failures (等保 level 3)."""
+"""Authentication that honours the lockout after repeated failures (等保 level 3), counted per
+(account, address) and per address (core.login_guard); a blocked attempt checks no password."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from typing import Any
 from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
+from lantai.core import login_guard
 from lantai.core.accounts import check_lockout, note_login_success
+from lantai.core.client_address import client_address
 from lantai.core.models import User
 
 
@@ -19,13 +22,17 @@ class LockoutBackend(ModelBackend):
         password: str | None = None,
         **kw: Any,
     ) -> User | None:
+        address = client_address(request)
         candidate = User.objects.filter(username=username).first()
-        if candidate is not None and check_lockout(candidate):
-            if request is not None:
-                request.lantai_locked = True  # type: ignore[attr-defined]
+        if candidate is not None:
+            locked = check_lockout(candidate, address)
+        else:
+            locked = login_guard.blocked(username or "", address)
+        if locked:
+            User().set_password(password)  # the work of a real check: no timing difference
             return None
         user = super().authenticate(request, username=username, password=password, **kw)
         if isinstance(user, User):
-            note_login_success(user)
+            note_login_success(user, address)
             return user
         return None

@@ -67,3 +67,47 @@ class ApiToken(models.Model):
     digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+
+
+class AccountChange(models.Model):
+    """A change to one of the three administrators' accounts, proposed by one administrator and
+    applied only when a second administrator of another 三员 role (who is not the account's owner)
+    confirms it (decision in docs/decisions: two-person rule for administrator accounts)."""
+
+    KINDS = [("password", _("重置密码")), ("active", _("启用/停用")), ("grant", _("授权变更"))]
+    STATUSES = [("pending", _("待确认")), ("confirmed", _("已确认")), ("rejected", _("已驳回"))]
+
+    target = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=KINDS)
+    # What the change sets: {"active": bool}, {"password_hash": str} or the grant's fields.
+    payload = models.JSONField(default=dict)
+    status = models.CharField(max_length=16, choices=STATUSES, default="pending")
+    proposed_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at", "-pk"]
+
+
+class LoginFailure(models.Model):
+    """A wrong password typed at the sign-in form, kept for the lockout window (core.login_guard
+    counts them per (name as typed, address) and per address; rows older than the window go).
+    The failure that reaches a limit starts a block: `blocks` names what it blocks."""
+
+    BLOCKS = [("", "-"), ("account", "account from address"), ("address", "address")]
+
+    at = models.DateTimeField()
+    username = models.CharField(max_length=150)  # as typed: the account may not exist
+    address = models.CharField(max_length=64)
+    blocks = models.CharField(max_length=8, choices=BLOCKS, blank=True, default="")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["username", "address", "at"], name="core_loginfail_pair"),
+            models.Index(fields=["address", "at"], name="core_loginfail_address"),
+            models.Index(fields=["at"], name="core_loginfail_at"),
+        ]

@@ -59,6 +59,11 @@ ADMIN_TRIAD = ("system_admin", "security_admin", "audit_admin")
 ROLE_CHOICES = [(r.code, r.label_zh) for r in ROLES.values()]
 
 
+def is_administrator(role_code: str) -> bool:
+    """One of the three administrators (三员): their own accounts change only with a second one."""
+    return role_code in ADMIN_TRIAD
+
+
 def has_permission(role_code: str, permission: str) -> bool:
     role = ROLES.get(role_code)
     return role is not None and permission in role.permissions

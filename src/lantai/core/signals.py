@@ -10,11 +10,12 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from lantai.core import audit
+from lantai.core.client_address import client_address
 
 
 @receiver(user_logged_in)
 def _logged_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    audit.record("login", "user", user.pk, {"ip": _ip(request)}, actor=user.username)
+    audit.record("login", "user", user.pk, {"ip": client_address(request)}, actor=user.username)
 
 
 @receiver(user_logged_out)
@@ -30,12 +31,11 @@ def _login_failed(
     name = str(credentials.get("username", ""))
     from lantai.core.accounts import note_login_failure
 
-    note_login_failure(name)
-    audit.record("login_failed", "user", name, {"ip": _ip(request)}, actor=name or "anonymous")
-
-
-def _ip(request: Any) -> str:
-    return request.META.get("REMOTE_ADDR", "") if request is not None else ""
+    address = client_address(request)
+    detail: dict[str, Any] = {"ip": address}
+    if not note_login_failure(name, address):
+        detail["blocked"] = True  # refused by a block: no password was checked, nothing counted
+    audit.record("login_failed", "user", name, detail, actor=name or "anonymous")
 
 
 def _snapshot(instance: models.Model, fields: tuple[str, ...]) -> dict[str, Any]:

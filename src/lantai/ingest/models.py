@@ -20,6 +20,11 @@ class Transfer(models.Model):
         ("returned", _("已退回")),
     ]
     unit = models.CharField(_("移交单位"), max_length=200)
+    # the submitting unit's own fonds, chosen from the submitter's scope (its 立档单位 is `unit`);
+    # empty for transfers registered before units were chosen
+    fonds = models.ForeignKey(
+        "catalog.Fonds", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     title = models.CharField(_("交接工作名称"), max_length=300, blank=True)
     status = models.CharField(_("状态"), max_length=16, choices=STATUSES, default="pending")
     # 实施条例 art 30: what the unit says about opening, disclosure and classification changes

@@ -14,10 +14,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from lantai.catalog import services as catalog
+from lantai.catalog.models import Fonds, Record
 from lantai.core import audit
 from lantai.core.models import User
 from lantai.core.roles import RECEIVE, SUBMIT
@@ -33,11 +34,13 @@ __all__ = [
     "IngestError",
     "UnreadableSource",
     "accept",
+    "find_unit",
     "receive",
     "record_check_error",
     "resubmit",
     "return_transfer",
     "run_check",
+    "submitting_units",
     "visible_transfer",
     "visible_transfers",
 ]
@@ -53,24 +56,66 @@ def _area(*parts: object) -> Path:
     return Path(settings.DATA_DIR, "ingest", *map(str, parts))
 
 
+def submitting_units(user: User | None) -> QuerySet[Fonds]:
+    """The units (their fonds, whose 立档单位 is the 移交单位) `user` may transfer for: the fonds
+    in their scope; every fonds for the console (None)."""
+    return catalog.visible_fonds(user).order_by("repository__code", "code")
+
+
+def unit_name(fonds: Fonds) -> str:
+    """The 移交单位 of a transfer from `fonds`: its 立档单位 (else the fonds' name)."""
+    return (fonds.creator or fonds.name).strip()
+
+
+def find_unit(text: str, repository_code: str | None = None) -> Fonds:
+    """The one fonds a console operator names by 全宗号, 立档单位 or fonds name; IngestError
+    when none or several match (the message lists them)."""
+    repo = catalog.get_repository(repository_code) if repository_code else None
+    qs = submitting_units(None)
+    if repo is not None:
+        qs = qs.filter(repository=repo)
+    text = text.strip()
+    found = list(qs.filter(Q(code=text.upper()) | Q(creator=text) | Q(name=text))[:10])
+    if len(found) != 1:
+        listed = "、".join(f"{f.repository.code}/{f.code}（{unit_name(f)}）" for f in found)
+        raise IngestError(
+            f"移交单位“{text}”须恰好对应一个全宗（按全宗号、立档单位或全宗名称查找）："
+            + (f"找到 {listed}" if found else "没有找到")
+        )
+    return found[0]
+
+
 def receive(
     source: Path,
-    unit: str,
+    unit: str = "",
     *,
+    fonds: Fonds | None = None,
     title: str = "",
     opening_opinion: str = "",
     disclosure_status: str = "",
     classification_changes: str = "",
     user: User | None = None,
 ) -> Transfer:
-    """Register a transfer and quarantine its package (version 1). Checking is a separate step."""
+    """Register a transfer and quarantine its package (version 1). Checking is a separate step.
+
+    The 移交单位 is the submitting unit's own: `fonds`, chosen from the submitter's scope
+    (`submitting_units`), whose 立档单位 becomes `unit`. A person must choose one; only the
+    console (user None) may register a transfer by the unit's name alone."""
+    if fonds is not None:
+        if user is not None and not submitting_units(user).filter(pk=fonds.pk).exists():
+            raise IngestError(
+                f"全宗 {fonds.code} 不在您的权限范围内：移交单位须从您范围内的立档单位中选择"
+            )
+        unit = unit_name(fonds)
+    elif user is not None:
+        raise IngestError("须从您权限范围内的立档单位中选择移交单位")
     if not unit.strip():
         raise IngestError("须填写移交单位")
     if not source.exists():
         raise IngestError(f"“{source}”不存在")
     with transaction.atomic():
         t = Transfer.objects.create(
-            unit=unit.strip(), title=title, opening_opinion=opening_opinion,
+            unit=unit.strip(), fonds=fonds, title=title, opening_opinion=opening_opinion,
             disclosure_status=disclosure_status, classification_changes=classification_changes,
             created_by=user,
         )  # fmt: skip
@@ -282,6 +327,33 @@ def accept(
         shown = "；".join(problems[:5]) + (f"；等 {len(problems)} 处" if len(problems) > 5 else "")
         raise IngestError(f"拒绝接收：文件与检测时不一致，未写入任何档案。{shown}")
     package = read_package(work / "content", work / "extracted")
+    try:
+        return _create_accepted(transfer, version, package, user, reason, repository_code,
+                                fonds_code, category_code)  # fmt: skip
+    except _OutsideScope as e:  # rolled back: nothing was written
+        submitter = transfer.created_by.username if transfer.created_by else transfer.unit
+        audit.record("transfer_accept_refused", "transfer", transfer.pk, {
+            "version": version.number, "rule": "fonds_outside_submitter_scope",
+            "submitter": submitter, "codes": e.codes[:5],
+        })  # fmt: skip
+        shown = "、".join(e.codes[:5]) + ("等" if len(e.codes) > 5 else "")
+        raise IngestError(
+            f"拒绝接收：档号 {shown} 所属的全宗不在移交单位（{submitter}）的权限范围内，"
+            "未写入任何档案"
+        ) from None
+
+
+def _create_accepted(
+    transfer: Transfer,
+    version: TransferVersion,
+    package: Any,
+    user: User | None,
+    reason: str,
+    repository_code: str | None,
+    fonds_code: str | None,
+    category_code: str | None,
+) -> int:
+    """The records of an accepted transfer and its package, in one transaction."""
     with transaction.atomic():
         try:
             created_ids = records.create_records(
@@ -290,6 +362,8 @@ def accept(
             )  # fmt: skip
         except records.RecordsError as e:
             raise IngestError(e.message_zh) from e
+        if outside := _outside_submitter_scope(transfer, created_ids):
+            raise _OutsideScope(outside)
         created = len(created_ids)
         # preservation (a floor above) subscribes and makes the package, in this transaction
         transfer_accepted.send(
@@ -305,6 +379,34 @@ def accept(
             {"version": version.number, "records": created, "reason": reason},
         )
     return created
+
+
+def _outside_submitter_scope(transfer: Transfer, record_ids: list[int]) -> list[str]:
+    """档号 (the first six) of records whose fonds lies outside the scope of the user who
+    submitted the transfer: a unit transfers only its own records. A transfer registered at the
+    console for a unit (no submitting user) takes the fonds of that 立档单位 in its archives;
+    one registered before units were chosen is not limited."""
+    if transfer.created_by is not None:
+        allowed = submitting_units(transfer.created_by)
+    elif transfer.fonds is not None:
+        unit = transfer.fonds
+        allowed = Fonds.objects.filter(repository_id=unit.repository_id).filter(
+            Q(pk=unit.pk) | Q(creator=unit.creator)
+        )
+    else:
+        return []
+    outside = (
+        Record.objects.filter(pk__in=record_ids)
+        .exclude(fonds__in=allowed)
+        .order_by("reference_code")
+    )
+    return list(outside.values_list("reference_code", flat=True)[:6])
+
+
+class _OutsideScope(Exception):
+    def __init__(self, codes: list[str]) -> None:
+        super().__init__(codes)
+        self.codes = codes
 
 
 def return_transfer(transfer: Transfer, reason: str, *, user: User | None = None) -> None:

@@ -6,7 +6,10 @@ appended strictly in order: a chunk at the next expected offset is appended, one
 the part already received is acknowledged without writing (a retry), anything else (a gap, an
 overlap, an overrun) is refused with the current offset, so the client can resume from there.
 When complete, `finish` moves the file under UPLOAD_DIR, named as `importing.store_upload` names
-uploads, and the ordinary transfer code path takes over."""
+uploads, and the ordinary transfer code path takes over.
+
+Limits: one file at most UPLOAD_MAX_BYTES; per user at most UPLOAD_MAX_OPEN open sessions whose
+announced sizes total at most UPLOAD_MAX_OPEN_BYTES (413 / 400, the web layer answers JSON)."""
 
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 from lantai.catalog.importing import upload_path
 from lantai.core.sm3 import sm3_stream
@@ -87,6 +91,7 @@ def start(owner: int, name: str, size: int, sm3: str = "") -> Upload:
     if sm3 and not re.fullmatch(r"[0-9a-f]{64}", sm3):
         raise UploadError("SM3 摘要格式不正确（应为 64 位十六进制）")
     purge()
+    _check_open_uploads(owner, size)
     token = secrets.token_hex(16)
     directory = root() / token
     directory.mkdir(parents=True, mode=0o750)
@@ -94,6 +99,38 @@ def start(owner: int, name: str, size: int, sm3: str = "") -> Upload:
     (directory / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), "utf-8")
     (directory / "data").touch(mode=0o640)
     return Upload(token, directory, owner, name, size, sm3)
+
+
+def open_uploads(owner: int) -> list[Upload]:
+    """The sessions `owner` has open (not finished, discarded or purged)."""
+    if not root().is_dir():
+        return []
+    found = (get(d.name, owner) for d in root().iterdir())
+    return [u for u in found if u is not None]
+
+
+def _check_open_uploads(owner: int, size: int) -> None:
+    """Refuse a new session beyond the per-user limits on open sessions and their total size."""
+    mine = open_uploads(owner)
+    if len(mine) >= settings.UPLOAD_MAX_OPEN:
+        raise UploadError(
+            gettext(
+                "您已有 %(count)s 个未完成的上传，达到上限 %(limit)s 个：请先完成或取消其中的上传"
+                "（%(days)s 天未续传的上传会自动清除）。"
+            )
+            % {"count": len(mine), "limit": settings.UPLOAD_MAX_OPEN, "days": STALE_DAYS},
+            status=400,
+        )
+    announced = sum(u.size for u in mine)
+    if announced + size > settings.UPLOAD_MAX_OPEN_BYTES:
+        raise UploadError(
+            gettext(
+                "未完成的上传总量将达 %(total)s 字节，超过每位用户的上限 %(limit)s 字节：请先完成或"
+                "取消已有的上传。"
+            )
+            % {"total": announced + size, "limit": settings.UPLOAD_MAX_OPEN_BYTES},
+            status=413,
+        )
 
 
 def get(token: str, owner: int) -> Upload | None:

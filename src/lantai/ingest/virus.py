@@ -10,11 +10,17 @@ Signatures never download at run time: an administrator imports CVD/CLD/CUD file
 :meth:`Scanner.import_signatures` (the ``lantai clamav import-signatures DIR`` command).
 With zero signatures loaded nothing is scanned and every file gets a failed check that says so:
 "not scanned" is never reported as clean.
+
+Our own clamd does not outlive its purpose (one per data directory; see
+:mod:`lantai.ingest.clamd_watchdog`): a ``lantai worker`` (:func:`set_process_role`) owns the clamd
+it starts and stops it when it exits (:func:`stop_owned_clamd`); one started by a CLI command is
+stopped by its watchdog after an idle period; a clamd whose data directory is gone stops too.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import hashlib
 import os
@@ -24,6 +30,7 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -32,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lantai.ingest import clamd_watchdog as life
 from lantai.standards.dat70 import CheckResult
 
 __all__ = [
@@ -42,6 +50,8 @@ __all__ = [
     "SignatureImportError",
     "SignatureInfo",
     "import_signatures_cli",
+    "set_process_role",
+    "stop_owned_clamd",
 ]
 
 CLAMD_BIN = "/usr/sbin/clamd"
@@ -59,6 +69,37 @@ MAX_FILE_SIZE = 1000 * 1024 * 1024
 MAX_SCAN_SIZE = 4000 * 1024 * 1024
 CLAMD_DEFAULT_STREAM_MAX = 25 * 1024 * 1024
 _SOCK_PATH_MAX = 100  # sun_path is 108 bytes on Linux
+
+STOP_WAIT_SECONDS = 30.0  # a worker stopping waits this long for scans in flight to end
+_process_role = "cli"  # who a clamd started by this process belongs to (see set_process_role)
+
+
+def set_process_role(role: str) -> None:
+    """Declare this process long-running ("worker" or "serve"): a clamd it starts lives as long as
+    the process (stop it with :func:`stop_owned_clamd`), instead of stopping after an idle period."""
+    global _process_role
+    _process_role = role
+
+
+def stop_owned_clamd(data_dir: Path) -> bool:
+    """At the exit of a long-running process: stop the clamd it started, once the scans in flight
+    (of any process) have ended; should they last longer than STOP_WAIT_SECONDS, clamd is handed
+    to the idle rule instead. Returns whether it was stopped."""
+    base = Path(data_dir) / "clamav"
+    owner = life.read_owner(base)
+    if owner is None or owner.owner_pid != os.getpid() or owner.started_by == "cli":
+        return False
+    deadline = time.monotonic() + STOP_WAIT_SECONDS
+    while True:
+        with life.use_lock(base, exclusive=True, wait=False) as taken:
+            if taken:
+                life.terminate(owner.clamd_pid, base / life.CONF_FILE)
+                life.remove_owner(base)
+                return True
+        if time.monotonic() > deadline:
+            life.write_owner(base, dataclasses.replace(owner, started_by="cli"))
+            return False
+        time.sleep(0.2)
 
 
 class ScannerError(RuntimeError):
@@ -311,7 +352,10 @@ class Scanner:
 
     def ensure_running(self) -> None:
         """Start our clamd unless one already answers on the socket. Raises ScannerError."""
+        life.reap_orphans()
         if self.ping():
+            if not self.external:
+                self._ensure_watchdog()
             return
         if self.external:
             raise ScannerError(f"clamd 未响应: {self.socket_path}")
@@ -323,7 +367,9 @@ class Scanner:
             raise ScannerError(NOT_SCANNED_REASON)
         self.base.mkdir(parents=True, exist_ok=True)
         with self._start_lock():
-            if self.ping():  # another process started it while we waited for the lock
+            if self.ping() or self._wait_for_starting_clamd():
+                # another process started it while we waited for the lock
+                self._ensure_watchdog()
                 return
             self._write_conf()
             with contextlib.suppress(FileNotFoundError):
@@ -349,10 +395,91 @@ class Scanner:
                         f"clamd 启动失败 (exit {self._proc.returncode}): {self._log_tail()}"
                     )
                 if self.ping():
+                    self._record_owner(self._proc.pid)
                     return
                 time.sleep(0.1)
             self._terminate_proc()
             raise ScannerError(f"clamd 在 {self.start_timeout:.0f} 秒内未就绪: {self._log_tail()}")
+
+    def _record_owner(self, clamd_pid: int) -> None:
+        owner = life.Owner(
+            clamd_pid=clamd_pid,
+            started_by=_process_role,
+            owner_pid=os.getpid(),
+            started_at=time.time(),
+            idle_seconds=life.idle_limit_from_env(),
+        )
+        life.write_owner(self.base, owner)
+        life.touch_used(self.base)
+        self._ensure_watchdog()
+
+    def _wait_for_starting_clamd(self) -> bool:
+        """Our clamd of this directory is alive but not answering yet (still loading its
+        signatures): wait for it rather than start a second one."""
+        owner = life.read_owner(self.base)
+        if owner is None or not life.is_our_clamd(owner.clamd_pid, self.conf_path):
+            return False
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline and life.is_our_clamd(owner.clamd_pid, self.conf_path):
+            if self.ping():
+                return True
+            time.sleep(0.1)
+        return False
+
+    def _ensure_watchdog(self) -> None:
+        """One watchdog per data directory beside a running clamd (started again should one have
+        been killed; a clamd from before watchdogs existed is adopted as started by a CLI)."""
+        if life.watchdog_running(self.base):
+            return
+        if life.read_owner(self.base) is None:
+            try:
+                pid = int(self.pid_path.read_text().strip())
+            except (OSError, ValueError):
+                return
+            if not life.is_our_clamd(pid, self.conf_path):
+                return
+            life.write_owner(
+                self.base,
+                life.Owner(pid, "cli", 0, time.time(), life.idle_limit_from_env()),
+            )
+        subprocess.Popen(
+            [sys.executable, "-m", "lantai.ingest.clamd_watchdog", str(self.base)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # outlives a CLI command, like its clamd
+            close_fds=True,
+        )
+
+    def status(self) -> dict[str, Any]:
+        """What `lantai clamav status` shows: is clamd running, its pid and socket, the
+        signatures, who started it and since when it has been idle."""
+        life.reap_orphans()
+        running = self.ping()
+        out: dict[str, Any] = {
+            "running": running,
+            "external": self.external,
+            "socket": str(self.socket_path),
+        }
+        if self.external:
+            return out
+        sigs = self.signature_info()
+        owner = life.read_owner(self.base)
+        alive = owner is not None and life.is_our_clamd(owner.clamd_pid, self.conf_path)
+        used = life.last_used(self.base)
+        out.update(
+            pid=owner.clamd_pid if owner and alive else None,
+            signatures=sigs.count,
+            signature_version=sigs.version,
+            database=str(self.db_dir),
+            started_by=owner.started_by if owner and alive else None,
+            owner_pid=owner.owner_pid if owner and alive and owner.owner_pid else None,
+            started_at=_iso(owner.started_at) if owner and alive else None,
+            idle_since=_iso(used) if alive and used else None,
+            idle_limit_seconds=owner.idle_seconds if owner and alive else None,
+            watchdog=life.watchdog_running(self.base),
+        )
+        return out
 
     @contextlib.contextmanager
     def _start_lock(self) -> Iterator[None]:
@@ -396,6 +523,7 @@ class Scanner:
                 deadline = time.monotonic() + 10
                 while time.monotonic() < deadline and self.ping():
                     time.sleep(0.1)
+        life.remove_owner(self.base)
         # clamd removes its own socket on exit; FixStaleSocket handles one left by a crash
 
     def reload(self) -> None:
@@ -510,6 +638,30 @@ class Scanner:
         if sigs is not None and sigs.count == 0:
             ev = {"reason": NOT_SCANNED_REASON, "signatures": 0, "db": str(self.db_dir)}
             return [report(self._result("fail", n, dict(ev), "")) for n in names]
+        with self._in_use():
+            return self._scan_running(paths, names, sigs, report)
+
+    @contextlib.contextmanager
+    def _in_use(self) -> Iterator[None]:
+        """While scanning, our clamd is not stopped for being idle, and counts as used."""
+        if self.external:
+            yield
+            return
+        self.base.mkdir(parents=True, exist_ok=True)
+        with life.use_lock(self.base):
+            life.touch_used(self.base)
+            try:
+                yield
+            finally:
+                life.touch_used(self.base)
+
+    def _scan_running(
+        self,
+        paths: Sequence[Path],
+        names: list[str],
+        sigs: SignatureInfo | None,
+        report: Callable[[CheckResult], CheckResult],
+    ) -> list[CheckResult]:
         try:
             self.ensure_running()
         except ScannerError as exc:
@@ -570,6 +722,10 @@ class Scanner:
         return CheckResult.from_spec(
             "virus_scan", status, object=name, evidence=ev, tool="ClamAV", tool_version=version
         )
+
+
+def _iso(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(epoch))
 
 
 def import_signatures_cli(src: Path, data_dir: Path) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from lantai.catalog.models import Component
+from lantai.core import audit as audit_log
 from lantai.ingest import fixity
 from lantai.preservation import events, leases, locations, ocfl, ocfl_check, replication
 from lantai.preservation.models import AuditRun, Package, Replica, StorageLocation
@@ -148,6 +149,12 @@ def run_audit(limit_files: int | None = None, *, location: str | None = None) ->
     run.finished_at = timezone.now()
     run.save()
     run.outcome = outcome  # type: ignore[attr-defined]
+    if not audit_log.is_system_actor(audit_log.current_actor()):  # a keeper started it by hand
+        audit_log.record(
+            "fixity_audit_run", "storage", location or "",
+            {"limit": limit_files, "replicas": run.replicas, "files": run.files,
+             "problems": run.problems, "repaired": run.repaired},
+        )  # fmt: skip
     return run
 
 

@@ -391,6 +391,13 @@ def stored_bytes(loc: StorageLocation) -> int:
     return int(total or 0)
 
 
+def _note_manual_check(loc: StorageLocation, online: bool, error: str = "") -> None:
+    """A storage check a keeper started by hand goes to the audit log (periodic ones do not)."""
+    if not audit.is_system_actor(audit.current_actor()):
+        detail = {"name": loc.name, "online": online, "error": error}
+        audit.record("storage_location_check", "storage_location", loc.pk, detail)
+
+
 def check_health(loc: StorageLocation) -> bool:
     """Probe a location: reachable? how full? Opens or resolves the matching alerts."""
     loc.checked_at = timezone.now()
@@ -403,7 +410,9 @@ def check_health(loc: StorageLocation) -> bool:
         free = backend.capacity().free_bytes if loc.kind == "local" else None
     except LocationUnavailable as e:
         report_offline(loc, e)
+        _note_manual_check(loc, False, str(e))
         return False
+    _note_manual_check(loc, True)
     loc.online, loc.last_error = True, ""
     loc.used_bytes, loc.free_bytes = stored_bytes(loc), free
     loc.save(update_fields=["online", "last_error", "checked_at", "used_bytes", "free_bytes"])

@@ -25,6 +25,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from lantai.catalog.models import Component, Record
+from lantai.core import audit
 from lantai.formats import stage as format_stage
 from lantai.formats.policy import load_policy
 from lantai.ingest import virus
@@ -98,6 +99,11 @@ def run(
         summary=report.summary(),
         checks=[c.as_dict() for c in report.checks],
     )
+    if not audit.is_system_actor(audit.current_actor()):  # started by hand (UI or CLI)
+        audit.record(
+            "longterm_check_run", "longterm_check", stored.pk,
+            {"packages": len(packages), "sample": sample, "result": report.result},
+        )  # fmt: skip
     return report, stored
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from lantai.core import audit
 from lantai.preservation import events, locations, ocfl_check
 from lantai.preservation.models import Package, Replica
 from lantai.preservation.storage import LocationUnavailable
@@ -56,4 +57,9 @@ def verify_package(ident: str) -> dict[str, Any]:
             "逐一校验信息包全部版本的全部文件", {"problems": problems[:50]}, location=name,
         )  # fmt: skip
     intact = bool(out) and not any(out.values())
+    if not audit.is_system_actor(audit.current_actor()):  # a keeper asked for it (UI or CLI)
+        audit.record(
+            "package_verify", "package", package.pk,
+            {"object_id": package.object_id, "intact": intact, "replicas": len(out)},
+        )  # fmt: skip
     return {"object_id": package.object_id, "intact": intact, "replicas": out}

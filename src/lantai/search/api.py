@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
+from ninja import Path as PathParam
 from ninja import Query as QueryParams
 from ninja.errors import HttpError
+from pydantic import StringConstraints
 
 from lantai.search import services
-from lantai.search.query import PUBLIC_FIELDS, Query, TextCondition
+from lantai.search.query import PUBLIC_FIELDS, Query, TextCondition, fonds_key
 
 router = Router(auth=None, tags=["公众查档 public"])
 
@@ -32,6 +34,13 @@ def _throttle(request: HttpRequest, bucket: str) -> None:
 
 NOT_FOUND = "未找到（not found）"
 MAX_PAGE_SIZE = 100
+# Every number the public sends is bounded here (a 422 names the parameter), so nothing out of
+# range reaches the database or the index.
+MAX_YEAR = 9999
+MAX_PAGE = services.MAX_OFFSET // MAX_PAGE_SIZE + 1
+MAX_RECORD_ID = 2**63 - 1  # the catalogue's ids are 64-bit
+MAX_VALUES = 50  # values per filter, earlier queries of 递进检索, facets
+MAX_TEXT = 200
 PUBLIC_TEXT_FIELDS = ("all", "title", "author", "document_number", "reference_code", "full_text")
 
 
@@ -43,7 +52,7 @@ class PublicRecordOut(Schema):
     document_number: str = Field(description="文号")
     date: dt.date | None = Field(description="日期")
     year: int | None = Field(description="年度")
-    fonds: str = Field(description="全宗号")
+    fonds: str = Field(description="全宗: 档案馆代码/全宗号 (e.g. 441900/J014)")
     category: str = Field(description="门类代码")
     repository: str = Field(description="档案馆代码")
     retention: str = Field(description="保管期限")
@@ -70,34 +79,47 @@ class ErrorOut(Schema):
     field: str = ""
 
 
+Values = list[Annotated[str, StringConstraints(max_length=MAX_TEXT)]]  # at most MAX_VALUES
+
+
 class SearchParams(Schema):
     q: str = Field(
         "", description="检索词: every blank-separated term must occur (exact substrings)"
     )
     field: str = Field(
         "all",
+        max_length=MAX_TEXT,
         description="检索字段: all | title | author | document_number | reference_code | full_text",
     )
-    within: list[str] = Field(
-        [], description="递进检索: earlier queries the results must also match"
+    within: Values = Field(
+        [],
+        max_length=MAX_VALUES,
+        description="递进检索: earlier queries the results must also match",
     )
-    repository: list[str] = Field([], description="档案馆代码")
-    fonds: list[str] = Field([], description="全宗号")
-    category: list[str] = Field([], description="门类代码")
-    year: list[str] = Field([], description="年度")
-    retention: list[str] = Field([], description="保管期限")
-    year_from: int | None = None
-    year_to: int | None = None
+    repository: Values = Field([], max_length=MAX_VALUES, description="档案馆代码")
+    fonds: Values = Field(
+        [],
+        max_length=MAX_VALUES,
+        description="全宗: 档案馆代码/全宗号 (e.g. 441900/J014), as the fonds facet lists them",
+    )
+    category: Values = Field([], max_length=MAX_VALUES, description="门类代码")
+    year: Values = Field([], max_length=MAX_VALUES, description="年度")
+    retention: Values = Field([], max_length=MAX_VALUES, description="保管期限")
+    year_from: int | None = Field(None, ge=1, le=MAX_YEAR, description="年度自 (1–9999)")
+    year_to: int | None = Field(None, ge=1, le=MAX_YEAR, description="年度至 (1–9999)")
     date_from: dt.date | None = None
     date_to: dt.date | None = None
-    sort: str = Field("relevance", description="relevance | date | reference_code")
-    facets: list[str] = Field(
-        [], description="repository, fonds, category, year, retention, open_status"
+    sort: str = Field(
+        "relevance", max_length=MAX_TEXT, description="relevance | date | reference_code"
     )
-    page: int = Field(1, ge=1)
+    facets: Values = Field(
+        [],
+        max_length=MAX_VALUES,
+        description="repository, fonds, category, year, retention, open_status",
+    )
+    page: int = Field(1, ge=1, le=MAX_PAGE)
     page_size: int = Field(20, ge=1, le=MAX_PAGE_SIZE)
     highlight: bool = True
-    # fmt: skip
 
 
 def _public_query(p: SearchParams) -> Query:
@@ -167,7 +189,9 @@ def public_suggest(request: HttpRequest, q: str = "", limit: int = 10) -> list[s
     response={200: PublicRecordOut, 404: ErrorOut},
     summary="开放档案 record",
 )
-def public_record(request: HttpRequest, record_id: int) -> Any:
+def public_record(
+    request: HttpRequest, record_id: int = PathParam(..., ge=1, le=MAX_RECORD_ID)
+) -> Any:
     """One open record (PUBLIC_FIELDS). A record that is not open answers 404, exactly as one
     that does not exist."""
     _throttle(request, "page")
@@ -185,6 +209,7 @@ def public_record(request: HttpRequest, record_id: int) -> Any:
             "retention",
             "open_status",
             "fonds__code",
+            "fonds__repository__code",
             "category__code",
             "repository__code",
         )  # fmt: skip
@@ -195,7 +220,8 @@ def public_record(request: HttpRequest, record_id: int) -> Any:
     return {
         "id": row["id"], "reference_code": row["reference_code"], "title": row["title"],
         "author": row["author"], "document_number": row["document_number"], "date": row["date"],
-        "year": row["year"], "fonds": row["fonds__code"], "category": row["category__code"],
+        "year": row["year"], "category": row["category__code"],
+        "fonds": fonds_key(row["fonds__repository__code"], row["fonds__code"]),
         "repository": row["repository__code"], "retention": row["retention"],
         "open_status": row["open_status"],
     }  # fmt: skip

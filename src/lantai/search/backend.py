@@ -23,7 +23,7 @@ DOCUMENT_FIELDS = {
     "date": "date | None",
     "year": "int | None",
     "repository": str,  # repository code
-    "fonds": str,  # fonds code (全宗号)
+    "fonds": str,  # fonds key 档案馆代码/全宗号 (query.fonds_key)
     "category": str,  # category code (门类)
     "repository_id": int,
     "fonds_id": int,

@@ -11,6 +11,7 @@ unless it names a sub-command (search for the word "status" with `lantai search 
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from typing import Any
 
@@ -105,6 +106,9 @@ def reindex() -> None:
 
         n = services.reindex(progress=progress)
     click.echo(f"已重建检索索引：{n} 条档案（{services.backend_config()[0]}）")
+    failed = services.status().pending
+    if failed:
+        click.echo(f"{failed} 条档案未能索引，补充索引任务会重试；原因见 lantai search status")
 
 
 @search.command("catch-up")
@@ -125,13 +129,23 @@ def status(as_json: bool) -> None:
     from lantai.search import services
 
     s = services.status()
+    failures = services.index_failures()
     data = {
         "backend": s.backend, "index": s.key, "documents": s.documents, "records": s.records,
         "pending": s.pending, "watermark": s.watermark, "last_run_at": s.last_run_at,
         "last_rebuild_at": s.last_rebuild_at, "last_error": s.last_error,
     }  # fmt: skip
     if as_json:
-        echo_json(data)
+        echo_json({**data, "failures": [dataclasses.asdict(f) for f in failures]})
         return
     for k, v in data.items():
         click.echo(f"{k}\t{'' if v is None else v}")
+    if failures:
+        shown = f"（最近 {len(failures)} 条）" if len(failures) < s.pending else ""
+        click.echo(f"未能索引的档案{shown}：")
+        click.echo("record_id\t档号\tattempts\tfirst_failed_at\tlast_failed_at\terror")
+        for f in failures:
+            click.echo(
+                f"{f.record_id}\t{f.reference_code or '（已删除）'}\t{f.attempts}\t"
+                f"{f.first_failed_at}\t{f.last_failed_at or ''}\t{f.error}"
+            )

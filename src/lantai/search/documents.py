@@ -2,6 +2,9 @@
 catalogue in batches: one query for a batch of records (with their repository, fonds and
 category codes) and one for their components; never a query per record.
 
+A record's "fonds" is the key of its fonds (`lantai.search.query.fonds_key`: archives code and
+全宗号), never the bare 全宗号, which repeats across archives.
+
 The full text of a record is the text of its electronic files (`lantai.search.text`), in the
 order they were attached."""
 
@@ -16,6 +19,7 @@ from django.conf import settings
 
 from lantai.catalog.models import Component, Record
 from lantai.search.backend import DOCUMENT_FIELDS
+from lantai.search.query import fonds_key
 from lantai.search.text import extract_text
 
 BATCH = 1000
@@ -23,7 +27,7 @@ _VALUES = (
     "id", "reference_code", "title", "author", "document_number", "remarks", "date", "year",
     "repository_id", "fonds_id", "category_id", "retention", "classification",
     "classification_level", "open_status", "level",
-    "repository__code", "fonds__code", "category__code",
+    "repository__code", "fonds__code", "fonds__repository__code", "category__code",
 )  # fmt: skip
 
 
@@ -74,7 +78,7 @@ def to_document(row: dict[str, Any], full_text: str = "") -> dict[str, Any]:
         "date": row["date"],
         "year": row["year"],
         "repository": row["repository__code"] or "",
-        "fonds": row["fonds__code"] or "",
+        "fonds": fonds_key(row["fonds__repository__code"] or "", row["fonds__code"] or ""),
         "category": row["category__code"] or "",
         "repository_id": row["repository_id"],
         "fonds_id": row["fonds_id"],

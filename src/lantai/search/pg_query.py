@@ -1,9 +1,13 @@
 """A search `Query` and `Scope` as PostgreSQL SQL, for `postgres_backend` (no connection here).
 
-Text is lower-cased per character (`normalise`); each text field has a position-less vector
-(`v_*`) of its characters and bigrams (`gram_vector`) and, where it differs from the text, its
-normal form (`n_*`). A phrase of one or two characters is one lexeme of the vector; a longer one
-is the AND of its bigrams, checked with `strpos` on the normal form (`text_match`). `Where`
+Text is folded per character (`normalise`, `lantai.search.folding`); each text field has a
+position-less vector (`v_*`) of its characters and bigrams (`text_vector`) and, where it differs
+from the text, its normal form (`n_*`). A phrase of one or two characters is one lexeme of the
+vector; a longer one is the AND of its bigrams, checked with `strpos` on the normal form
+(`text_match`). A text whose vector PostgreSQL would refuse (over VECTOR_MAX_BYTES of lexemes: a
+book-length full text) gets the vector OVERFLOW_LEXEME and its row `overflow`: while any such
+row exists, text conditions take them in as candidates and `strpos` decides for them (exact,
+slower; `text_match(..., overflow=True)`). `Where`
 collects the parts of a WHERE clause: the scope (`scope_where`), every condition of the query
 (`query_where`). The bitmap path (pg_bitmaps) gets the same query as expressions over
 `<table>_bits` (`BitsSql`, `bitmap_scope`, `bitmap_filters`) when `bitmap_term` says it can.
@@ -17,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lantai.search import pg_bitmaps
+from lantai.search.folding import fold
 from lantai.search.query import PUBLIC_FIELDS, Query, Scope, TextCondition
 
 # Text fields with a unigram + bigram vector; "all" is all of them, less remarks for the public.
@@ -36,20 +41,22 @@ FACET_SQL = {
 }
 PUBLIC_FACETS = frozenset(f for f in FACET_SQL if f in PUBLIC_FIELDS)
 
+# Lexeme bytes a vector may hold: PostgreSQL's limit is 1,048,575 ("string is too long for
+# tsvector"); a margin below it.
+VECTOR_MAX_BYTES = 1_000_000
+# The vector of a text over that: a lexeme no text has (texts give lexemes of one or two
+# characters), so that a search finds the row through the same GIN index and checks it by strpos.
+OVERFLOW_LEXEME = "lantai:overflow"
+
 # --- text normalisation and literals -------------------------------------------------------
 
 
 def normalise(text: str | None) -> str:
-    """Each character lower-cased without changing the length (a character whose lower case is
-    longer stays as it is), so that offsets in the normalised text are offsets in the original.
-    NUL, which PostgreSQL text cannot hold, is dropped."""
+    """The folded text (`lantai.search.folding.fold`, the same length), NUL dropped (PostgreSQL
+    text cannot hold it)."""
     if not text:
         return ""
-    text = text.replace("\x00", "")
-    lowered = text.lower()
-    if len(lowered) == len(text):
-        return lowered
-    return "".join(c if len(low := c.lower()) != 1 else low for c in text)
+    return fold(text.replace("\x00", ""))
 
 
 def _quote(token: str) -> str:
@@ -68,6 +75,21 @@ def gram_vector(norm: str) -> str:
     grams = dict.fromkeys(norm)
     grams.update(dict.fromkeys(map(operator.add, norm, norm[1:])))
     return " ".join(map(quote, grams))
+
+
+def text_vector(norm: str) -> tuple[str, bool]:
+    """(the vector literal, False) of a normalised text, or (OVERFLOW_LEXEME, True) when
+    PostgreSQL would refuse it: a tsvector holds at most 1 MB of lexemes (MAXSTRPOS), and a long text of many
+    distinct characters has more distinct bigrams than that."""
+    # each character is in at most one unigram and two bigrams of at most 4 bytes a character:
+    # a text of up to a twelfth of the limit in characters fits (nearly every text)
+    if len(norm) * 12 <= VECTOR_MAX_BYTES:
+        return gram_vector(norm), False
+    grams = dict.fromkeys(norm)
+    grams.update(dict.fromkeys(map(operator.add, norm, norm[1:])))
+    if len("".join(grams).encode()) > VECTOR_MAX_BYTES:
+        return _quote(OVERFLOW_LEXEME), True
+    return gram_vector(norm), False
 
 
 def _bigrams(norm: str) -> list[str]:
@@ -113,18 +135,25 @@ def _fields_for(cond_field: str, scope: Scope) -> tuple[str, ...]:
     return (cond_field,)
 
 
-def text_match(norm: str, fields: Sequence[str]) -> tuple[str, list[Any]]:
+def text_match(norm: str, fields: Sequence[str], overflow: bool = False) -> tuple[str, list[Any]]:
     """SQL (and params) true when one of `fields` contains the normalised phrase `norm`. The
     vector part alone is the index condition (exact up to two characters); longer phrases add
-    `strpos` on the inline texts, evaluated only on the candidates (the vectors are not read)."""
+    `strpos` on the inline texts, evaluated only on the candidates (the vectors are not read).
+    `overflow`: some rows carry OVERFLOW_LEXEME instead of a vector (`text_vector`); the
+    vector part takes them in as candidates, and `strpos` decides for them."""
     if not fields:
         return "FALSE", []
     q = index_query(norm)
+    if overflow:
+        q = f"({q}) | {_quote(OVERFLOW_LEXEME)}"
     sql = "(" + " OR ".join(f"v_{name} @@ %s::tsquery" for name in fields) + ")"
     params: list[Any] = [q] * len(fields)
+    exact = " OR ".join(f"strpos({normal_text(name)}, %s) > 0" for name in fields)
     if len(norm) > 2:
-        exact = " OR ".join(f"strpos({normal_text(name)}, %s) > 0" for name in fields)
         sql = f"({sql} AND ({exact}))"
+        params += [norm] * len(fields)
+    elif overflow:
+        sql = f"({sql} AND (overflow IS NULL OR {exact}))"
         params += [norm] * len(fields)
     return sql, params
 
@@ -136,6 +165,8 @@ def _conditions(query: Query) -> list[TextCondition]:
 
 
 def scope_where(where: Where, scope: Scope) -> None:
+    if scope.withheld:  # narrowed in the catalogue, not yet re-indexed (H1, issue 12 point 2)
+        where.add("NOT (id = ANY(%s))", sorted(scope.withheld))
     if scope.public:
         # open and unclassified: an open record still marked with a 密级 stays hidden
         where.add("open_status = 'open' AND classification_level = 0")
@@ -149,13 +180,14 @@ def scope_where(where: Where, scope: Scope) -> None:
         )
 
 
-def query_where(where: Where, query: Query, scope: Scope) -> None:
-    """Everything `query` asks (text, conditions, filters, ranges, earlier queries) as WHERE parts."""
+def query_where(where: Where, query: Query, scope: Scope, overflow: bool = False) -> None:
+    """Everything `query` asks (text, conditions, filters, ranges, earlier queries) as WHERE
+    parts (`overflow`: some rows have no vectors, see `text_match`)."""
     for cond in _conditions(query):
         norm = normalise(cond.text.strip())
         if not norm:
             continue
-        sql, params = text_match(norm, _fields_for(cond.field, scope))
+        sql, params = text_match(norm, _fields_for(cond.field, scope), overflow)
         # n_* is NULL where the text is its own normal form: a negated match must not be NULL
         where.add(f"NOT coalesce({sql}, false)" if cond.exclude else sql, *params)
     for facet, values in query.filters.items():
@@ -173,7 +205,7 @@ def query_where(where: Where, query: Query, scope: Scope) -> None:
     if query.year_to is not None:
         where.add("year <= %s", query.year_to)
     for earlier in query.within:
-        query_where(where, earlier, scope)
+        query_where(where, earlier, scope, overflow)
 
 
 def positive_terms(query: Query, scope: Scope) -> list[tuple[str, tuple[str, ...]]]:

@@ -14,6 +14,14 @@ characters that is frequent (pg_bitmaps) is counted with bitmaps; any other quer
 once (a MATERIALIZED CTE) for the page, the total and the facets (GROUPING SETS), never filtered
 afterwards; the page's rows are then fetched by id.
 
+Texts are folded by `lantai.search.folding` (one character into one, the same as tantivy). A text
+whose vector PostgreSQL would refuse (a tsvector holds at most 1 MB of lexemes: a long full text
+of many distinct characters has more bigrams than that) gets a marker lexeme for a vector and
+its row `overflow`; while such rows exist, text conditions take them in through the marker and
+`strpos` decides (`pg_query.text_match`). A document PostgreSQL refuses anyway never takes its
+batch along: the batch is written again one document at a time, and the refused ones are named
+by `DocumentsFailed` at the end (`index`, `rebuild`), for the services to record and retry.
+
 Tables (prefix `search` by default): `search_docs`, `search_docs_bits` and `search_docs_ranks`
 (pg_bitmaps). `rebuild` fills `search_docs_build*` and swaps them in by renaming in one
 transaction; searches keep reading the old tables until then.
@@ -33,6 +41,7 @@ from psycopg.copy import QueuedLibpqWriter
 
 from lantai.search import pg_bitmaps
 from lantai.search.backend import DOCUMENT_FIELDS
+from lantai.search.failures import DocumentsFailed
 from lantai.search.pg_query import (
     FACET_SQL,
     PUBLIC_FACETS,
@@ -42,18 +51,20 @@ from lantai.search.pg_query import (
     bitmap_filters,
     bitmap_scope,
     bitmap_term,
-    gram_vector,
     normal_text,
     normalise,
     positive_terms,
     query_where,
     scope_where,
     text_match,
+    text_vector,
 )
 from lantai.search.query import PUBLIC_FIELDS, Hit, Query, Results, Scope
 
 PLAIN_COLUMNS = tuple(DOCUMENT_FIELDS)  # id, reference_code, ..., level
-COLUMNS = PLAIN_COLUMNS + tuple(f"{kind}_{name}" for name in VECTOR_FIELDS for kind in ("v", "n"))
+VECTOR_COLUMNS = tuple(f"{kind}_{name}" for name in VECTOR_FIELDS for kind in ("v", "n"))
+# overflow: true where a vector was too big for PostgreSQL (pg_query.text_vector)
+COLUMNS = (*PLAIN_COLUMNS, *VECTOR_COLUMNS, "overflow")
 # Columns returned with a hit (full_text is only read for snippets).
 HIT_COLUMNS = tuple(c for c in PLAIN_COLUMNS if c != "full_text")
 STAFF_FIELDS = tuple(c for c in HIT_COLUMNS if c != "id")
@@ -65,10 +76,14 @@ SCORE_WEIGHTS = {"title": 4, "reference_code": 2, "document_number": 2, "author"
 
 _PREFIX_RE = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
 SNIPPET_CHARS = 160
-TABLE_FORMAT = "lantai-search 4: position-less unigrams and bigrams out of line, bitmaps"
+TABLE_FORMAT = "lantai-search 5: folded text, overflow rows, unigrams and bigrams out of line"
 TOAST_TRIGGER_BYTES = 2048
 WORK_MEM = "256MB"  # per search connection (see _conn)
 MAINTENANCE_WORK_MEM = "512MB"  # per index-building connection (three during a rebuild)
+COPY_BATCH = 5000  # documents per COPY of a rebuild (a batch PostgreSQL refuses is retried singly)
+# Errors by which PostgreSQL (or psycopg, before sending) refuses one document's values: data
+# exceptions, constraint violations, program limits (SQLSTATE classes), malformed input.
+_REFUSAL_CLASSES = ("22", "23", "54")
 
 
 # --- snippets ------------------------------------------------------------------------------
@@ -172,6 +187,7 @@ class PostgresBackend:
         cols = [f"{c} {plain.get(c, 'text')}" for c in PLAIN_COLUMNS] + ["mapped boolean"]
         for name in VECTOR_FIELDS:
             cols += [f"v_{name} tsvector NOT NULL DEFAULT ''", f"n_{name} text"]
+        cols.append("overflow boolean")
         # PostgreSQL toasts only rows over 2 kB: this filler makes every new row that long, then
         # compresses to ~30 bytes while the vectors move out of line (toast_tuple_target)
         cols.append(f"toast_trigger text DEFAULT repeat(' ', {TOAST_TRIGGER_BYTES})")
@@ -217,6 +233,8 @@ class PostgresBackend:
             stmts.append(f"CREATE INDEX {name_prefix}_{suffix} ON {table} ({cols})")
         # the rows the bitmaps do not cover (written since the last rebuild)
         stmts.append(f"CREATE INDEX {name_prefix}_unmapped ON {table} (id) WHERE mapped IS NULL")
+        # the rows whose vectors were too big (pg_query.text_vector): see _has_overflow
+        stmts.append(f"CREATE INDEX {name_prefix}_overflow ON {table} (id) WHERE overflow")
         return stmts
 
     def _index_names(self, name_prefix: str) -> list[str]:
@@ -268,10 +286,14 @@ class PostgresBackend:
             if isinstance(value, str):
                 value = value.replace("\x00", "")
             row.append(value)
+        overflow = None
         for name in VECTOR_FIELDS:
             text = doc.get(name) or ""
             norm = normalise(text)
-            row += [gram_vector(norm), norm if norm != text.replace("\x00", "") else None]
+            vector, too_big = text_vector(norm)
+            overflow = overflow or too_big or None
+            row += [vector, norm if norm != text.replace("\x00", "") else None]
+        row.append(overflow)
         return row
 
     def _copy(
@@ -296,23 +318,49 @@ class PostgresBackend:
         return n
 
     def index(self, docs: Iterable[dict[str, Any]], batch_size: int = 5000) -> int:
+        """Add or replace `docs`. A batch PostgreSQL refuses is written again one document at a
+        time: the others are indexed, the refused ones leave the index (their old rows would be
+        stale) and are named by DocumentsFailed, raised at the end."""
         total = 0
+        failures: dict[int, str] = {}
         for batch in _batches(docs, batch_size):
             unique = list({int(d["id"]): d for d in batch}.values())  # last one wins
-            total += len(batch)
-            conn = self._current()
-            updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c != "id")
-            updates += ", mapped = NULL, toast_trigger = DEFAULT"
-            with conn.transaction(), conn.cursor() as cur:
-                self._unmap(cur, [int(d["id"]) for d in unique])
-                cur.execute(f"CREATE TEMP TABLE search_incoming (LIKE {self.table}) ON COMMIT DROP")
-                self._copy(cur, "search_incoming", unique)
-                cur.execute(
-                    f"INSERT INTO {self.table} ({', '.join(COLUMNS)})"
-                    f" SELECT {', '.join(COLUMNS)} FROM search_incoming"
-                    f" ON CONFLICT (id) DO UPDATE SET {updates}"
-                )
+            try:
+                self._upsert(unique)
+                total += len(batch)
+                continue
+            except Exception as e:
+                if not _refused(e):
+                    raise
+            refused: dict[int, str] = {}
+            for doc in unique:
+                try:
+                    self._upsert([doc])
+                    total += 1
+                except Exception as e:
+                    if not _refused(e):
+                        raise
+                    refused[int(doc["id"])] = _reason(e)
+            self.delete(refused)
+            failures.update(refused)
+        if failures:
+            raise DocumentsFailed(failures, total)
         return total
+
+    def _upsert(self, docs: list[dict[str, Any]]) -> None:
+        """Write `docs` (distinct ids) in one transaction."""
+        conn = self._current()
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c != "id")
+        updates += ", mapped = NULL, toast_trigger = DEFAULT"
+        with conn.transaction(), conn.cursor() as cur:
+            self._unmap(cur, [int(d["id"]) for d in docs])
+            cur.execute(f"CREATE TEMP TABLE search_incoming (LIKE {self.table}) ON COMMIT DROP")
+            self._copy(cur, "search_incoming", docs)
+            cur.execute(
+                f"INSERT INTO {self.table} ({', '.join(COLUMNS)})"
+                f" SELECT {', '.join(COLUMNS)} FROM search_incoming"
+                f" ON CONFLICT (id) DO UPDATE SET {updates}"
+            )
 
     def delete(self, ids: Iterable[int]) -> None:
         id_list = [int(i) for i in ids]
@@ -347,9 +395,9 @@ class PostgresBackend:
         conn.execute(f"DROP TABLE IF EXISTS {build}, {build}_bits, {build}_ranks")
         for stmt in self._create_table_sql(build):
             conn.execute(stmt)
+        failures: dict[int, str] = {}
         try:
-            with conn.transaction(), conn.cursor() as cur:
-                n = self._copy(cur, build, docs, mapped=True)
+            n = self._load(conn, build, docs, failures)
             # indexes after the load: one sorted build each instead of n insertions; the
             # full-text GIN index (the longest) and the bitmaps on connections of their own
             # meanwhile (CREATE INDEX statements share their lock; the primary key, which
@@ -385,6 +433,37 @@ class PostgresBackend:
             for old, new in renames:
                 conn.execute(f"ALTER INDEX {old} RENAME TO {new}")
         self._stale = False
+        if failures:
+            raise DocumentsFailed(failures, n)
+        return n
+
+    def _load(
+        self,
+        conn: psycopg.Connection[Any],
+        build: str,
+        docs: Iterable[dict[str, Any]],
+        failures: dict[int, str],
+    ) -> int:
+        """COPY `docs` into the build table in batches (each its own transaction: the table is
+        dropped if the rebuild fails); a batch PostgreSQL refuses is copied again one document at
+        a time and the refused ones are added to `failures`."""
+        n = 0
+        for batch in _batches(docs, COPY_BATCH):
+            try:
+                with conn.transaction(), conn.cursor() as cur:
+                    n += self._copy(cur, build, batch, mapped=True)
+                continue
+            except Exception as e:
+                if not _refused(e):
+                    raise
+            for doc in batch:
+                try:
+                    with conn.transaction(), conn.cursor() as cur:
+                        n += self._copy(cur, build, [doc], mapped=True)
+                except Exception as e:
+                    if not _refused(e):
+                        raise
+                    failures[int(doc["id"])] = _reason(e)
         return n
 
     def _build_bitmaps(self, conn: psycopg.Connection[Any], build: str, n: int) -> None:
@@ -463,11 +542,18 @@ class PostgresBackend:
 
     # reading
 
-    def _where(self, query: Query, scope: Scope) -> Where:
+    def _where(self, query: Query, scope: Scope, overflow: bool) -> Where:
         where = Where()
         scope_where(where, scope)
-        query_where(where, query, scope)
+        query_where(where, query, scope, overflow)
         return where
+
+    def _has_overflow(self, conn: psycopg.Connection[Any]) -> bool:
+        """Whether some rows' vectors were too big (pg_query.text_vector): text conditions then
+        take them in (one probe of a partial index that is nearly always empty, so that the
+        usual query stays as it is)."""
+        row = conn.execute(f"SELECT EXISTS (SELECT 1 FROM {self.table} WHERE overflow)").fetchone()
+        return bool(row and row[0])
 
     def search(self, query: Query, scope: Scope) -> Results:
         if query.sort not in ("relevance", "date", "reference_code"):
@@ -478,11 +564,12 @@ class PostgresBackend:
         facets = list(dict.fromkeys(query.facets))
         if scope.public:  # the public gets no counts of what it cannot see (classification)
             facets = [f for f in facets if f in PUBLIC_FACETS]
-        where = self._where(query, scope)
-        terms = positive_terms(query, scope)
         conn = self._current()
+        where = self._where(query, scope, self._has_overflow(conn))
+        terms = positive_terms(query, scope)
         term = bitmap_term(query)
-        if term is not None and self._has_bitmaps(conn, term):
+        # the bitmaps cannot leave out withheld records (H1, issue 12 point 2): one pass then
+        if term is not None and not scope.withheld and self._has_bitmaps(conn, term):
             total, counts, ids, scores = self._search_bitmaps(
                 conn, term, query, scope, where, terms, facets
             )
@@ -740,21 +827,36 @@ class PostgresBackend:
         norm = normalise(prefix.strip())
         if not norm or limit <= 0:
             return []
+        conn = self._current()
         where = Where()
         scope_where(where, scope)
-        sql, params = text_match(norm, ("title",))
+        sql, params = text_match(norm, ("title",), self._has_overflow(conn))
         where.add(sql, *params)
-        rows = (
-            self._current()
-            .execute(
-                f"SELECT title FROM {self.table} WHERE {where.sql()}"
-                " GROUP BY title ORDER BY starts_with(lower(title), %s) DESC, length(title), title"
-                " LIMIT %s",
-                [*where.params, norm, limit],
-            )
-            .fetchall()
-        )
+        rows = conn.execute(
+            f"SELECT title FROM {self.table} WHERE {where.sql()} GROUP BY title"
+            f" ORDER BY bool_or(starts_with({normal_text('title')}, %s)) DESC, length(title), title"
+            " LIMIT %s",
+            [*where.params, norm, limit],
+        ).fetchall()
         return [r[0] for r in rows]
+
+
+def _refused(error: BaseException) -> bool:
+    """Whether `error` is PostgreSQL (or psycopg) refusing a document's values, rather than the
+    database being unreachable or failing as a whole."""
+    if isinstance(error, psycopg.Error):
+        state = error.sqlstate
+        if state is None:  # raised by psycopg before sending: a value it cannot send
+            return isinstance(error, psycopg.DataError)
+        return state[:2] in _REFUSAL_CLASSES
+    return isinstance(error, (ValueError, TypeError, OverflowError))
+
+
+def _reason(error: BaseException) -> str:
+    """One line naming why a document was refused."""
+    state = getattr(error, "sqlstate", None)
+    first = (str(error).strip().splitlines() or [""])[0]
+    return f"{type(error).__name__}{f' {state}' if state else ''}: {first}"[:500]
 
 
 def _relevance_order(hit: tuple[float, int, Any]) -> tuple[float, int, int, int]:

@@ -21,9 +21,25 @@ TEXT_FIELDS = ("all", "title", "author", "document_number", "reference_code", "f
 FACETS = ("repository", "fonds", "category", "year", "retention", "classification", "open_status")
 SORTS = ("relevance", "date", "reference_code")
 OPEN_STATUSES = ("open", "closed", "restricted_use")  # 开放 / 未开放 / 控制使用
+# A fonds is its repository's code and its own (全宗号 repeat across archives: J014 in several):
+# the "fonds" facet, its filter values and the document's "fonds" hold this key, e.g. "441900/J014".
+FONDS_KEY_SEPARATOR = "/"  # neither an archives code nor a 全宗号 may contain it
 # Fields the public may see of an open record (no internal remarks, no classification details).
 PUBLIC_FIELDS = ("reference_code", "title", "author", "document_number", "date", "year",
                  "fonds", "category", "repository", "retention", "open_status")  # fmt: skip
+
+
+def fonds_key(repository_code: str, fonds_code: str) -> str:
+    """The key of a fonds: its repository's code and its 全宗号 ("441900/J014")."""
+    return f"{repository_code}{FONDS_KEY_SEPARATOR}{fonds_code}"
+
+
+def split_fonds_key(key: str) -> tuple[str, str] | None:
+    """(repository code, 全宗号) of a fonds key; None when `key` is not one."""
+    repository, sep, code = str(key).partition(FONDS_KEY_SEPARATOR)
+    if not sep or not repository or not code or FONDS_KEY_SEPARATOR in code:
+        return None
+    return repository, code
 
 
 @dataclass(frozen=True)
@@ -43,6 +59,9 @@ class Scope:
     fonds_ids: frozenset[int] = frozenset()
     repository_ids: frozenset[int] = frozenset()
     max_classification: int = 0  # highest classification_level visible (0 = public only)
+    # records withheld whatever the index says: their visibility was narrowed in the catalogue
+    # and the index has not caught up yet (never counted, faceted, shown or suggested)
+    withheld: frozenset[int] = frozenset()
 
     @classmethod
     def public_scope(cls) -> Scope:

@@ -17,15 +17,24 @@ after every committed change. Whatever fails there is remembered (`PendingChange
 `catch_up()`, which also indexes every record updated since its watermark, so bulk paths that
 write rows directly (the catalogue import) are covered too. `reindex()` rebuilds the whole index
 aside and swaps it in.
+
+The index lagging the catalogue never leaks: a change that narrows a record's visibility
+(closes it, raises its 密级, moves it to another fonds or archives, deletes it) writes the record
+to `Withheld` in its own transaction (`withhold`, from the signals in `lantai.search.tasks`), and
+every search but the operator's leaves withheld records out, inside the backend's query, until
+the index update for that change has been applied (`index_records` marks it). The update itself
+is applied at once when the change commits (`apply_now`), unless another writer holds the index,
+and then by the queued job. Hits and suggestions are re-checked against the catalogue anyway.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from django.conf import settings
@@ -40,8 +49,18 @@ from lantai.core.models import User
 from lantai.core.roles import PUBLIC, VIEW
 from lantai.search.backend import SearchBackend
 from lantai.search.documents import BATCH, build_documents, iter_documents
-from lantai.search.models import IndexState, PendingChange
-from lantai.search.query import FACETS, PUBLIC_FIELDS, SORTS, TEXT_FIELDS, Query, Results, Scope
+from lantai.search.failures import DocumentsFailed
+from lantai.search.models import IndexState, PendingChange, Withheld
+from lantai.search.query import (
+    FACETS,
+    PUBLIC_FIELDS,
+    SORTS,
+    TEXT_FIELDS,
+    Query,
+    Results,
+    Scope,
+    TextCondition,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +70,10 @@ MAX_QUERY_CHARS = 200
 PUBLIC_FACETS = tuple(f for f in FACETS if f in PUBLIC_FIELDS)
 NOTHING = Scope(public=False)  # staff scope with no fonds, repositories or all_fonds: no records
 EVERYTHING = Scope(public=False, all_fonds=True, max_classification=32767)  # operators, jobs
+# How long a withheld record stays out after its index update was applied: readers in other
+# processes reload the index within a second (tantivy) or see it at once (PostgreSQL).
+WITHHELD_GRACE_SECONDS = 10
+WITHHELD_KEEP_SECONDS = 3600  # applied rows are removed after this (the newest one is kept)
 
 _backends: dict[tuple[str, str], SearchBackend] = {}
 _backends_lock = threading.Lock()
@@ -165,15 +188,85 @@ def public_records() -> QuerySet[Record]:
     return visible_records(cast(User, AnonymousUser()))
 
 
+def _catalogue_view(scope: Scope, user: User | AnonymousUser | None) -> QuerySet[Record]:
+    """The records the catalogue itself lets the scope see."""
+    if scope.public:
+        return public_records()
+    if scope == EVERYTHING:
+        return Record.objects.all()
+    return visible_records(user if isinstance(user, User) else None)
+
+
 def _visible_ids(scope: Scope, user: User | AnonymousUser | None, ids: list[int]) -> set[int]:
     """Which of `ids` the catalogue itself lets the scope see (a check of a page of hits)."""
-    if scope.public:
-        qs = public_records()
-    elif scope == EVERYTHING:
-        qs = Record.objects.all()
-    else:
-        qs = visible_records(user if isinstance(user, User) else None)
-    return set(qs.filter(pk__in=ids).values_list("pk", flat=True))
+    qs = _catalogue_view(scope, user).filter(pk__in=ids)
+    return set(qs.values_list("pk", flat=True))
+
+
+# --- the index lagging the catalogue --------------------------------------------------------------
+def withhold(ids: Iterable[int]) -> None:
+    """Leave these records out of every search (but the operator's) until their index update has
+    been applied: called in the transaction that narrows their visibility."""
+    Withheld.objects.bulk_create([Withheld(record_id=int(i)) for i in sorted(set(ids))])
+
+
+def withheld_ids(grace: int = WITHHELD_GRACE_SECONDS) -> frozenset[int]:
+    """The records searches leave out now: those whose index update is pending, and those
+    applied less than `grace` seconds ago."""
+    recent = timezone.now() - timedelta(seconds=grace)
+    rows = Withheld.objects.filter(Q(applied_at__isnull=True) | Q(applied_at__gt=recent))
+    return frozenset(rows.values_list("record_id", flat=True))
+
+
+def withheld_stamp() -> int:
+    """Changes with every narrowing (the newest Withheld row's id): caches of what the public
+    sees (the portal's counts) are keyed by it."""
+    return Withheld.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def _open_holds(ids: list[int]) -> dict[int, int]:
+    """Withheld row id -> record id, of these records' pending rows."""
+    rows = Withheld.objects.filter(record_id__in=ids, applied_at__isnull=True)
+    return dict(rows.values_list("pk", "record_id"))
+
+
+def _applied(holds: dict[int, int], failed: Iterable[int] = ()) -> None:
+    """The index now shows the changes these rows withheld (read before the update began), but
+    for the records whose update `failed` (they stay withheld)."""
+    failed = set(failed)
+    done = [pk for pk, record_id in holds.items() if record_id not in failed]
+    if not done:
+        return
+    now = timezone.now()
+    Withheld.objects.filter(pk__in=done).update(applied_at=now)
+    old = now - timedelta(seconds=WITHHELD_KEEP_SECONDS)
+    Withheld.objects.filter(applied_at__lt=old).exclude(pk=withheld_stamp()).delete()
+
+
+def _with_withheld(scope: Scope) -> Scope:
+    """The scope less the withheld records: for the public also during the grace after their
+    update (other processes' readers reloading); for staff only while it is pending, so that a
+    record its editor still sees does not vanish from their searches (the operator: never)."""
+    if scope == EVERYTHING or sees_nothing(scope):
+        return scope
+    held = withheld_ids() if scope.public else withheld_ids(grace=0)
+    return dataclasses.replace(scope, withheld=held) if held else scope
+
+
+def apply_now(ids: Iterable[int]) -> bool:
+    """Apply the index update of these records in this request or job, without waiting for
+    another writer of the index: False when one holds it (or the update failed); the queued job
+    and the catch-up job do it then, and `Withheld` keeps the records out meanwhile."""
+    try:
+        no_wait = getattr(backend(), "without_waiting", None)
+        with no_wait() if callable(no_wait) else contextlib.nullcontext():
+            index_records(ids)
+    except BlockingIOError:
+        return False
+    except Exception:
+        log.exception("search: applying a narrowing change to the index failed; the job retries")
+        return False
+    return True
 
 
 # --- searching -----------------------------------------------------------------------------------
@@ -214,7 +307,7 @@ def search(
     query = clean_query(query, scope)
     if sees_nothing(scope):
         return Results(total=0, hits=[], facets={f: {} for f in query.facets})
-    results = backend().search(query, scope)
+    results = backend().search(query, _with_withheld(scope))
     ids = [h.id for h in results.hits]
     if not ids:
         return results
@@ -240,12 +333,21 @@ def search(
 
 
 def suggest(user: User | AnonymousUser | None, prefix: str, limit: int = 10) -> list[str]:
-    """Titles the user may see that contain `prefix` (autocomplete)."""
+    """Titles the user may see that contain `prefix` (autocomplete): of the records the index
+    finds in the user's scope, those the catalogue shows the user, with their titles as the
+    catalogue holds them; titles that begin with `prefix` first, then shorter ones."""
     prefix = prefix.strip()[:MAX_QUERY_CHARS]
+    limit = max(0, min(limit, 50))
     scope = scope_for(user)
-    if not prefix or sees_nothing(scope):
+    if not prefix or not limit or sees_nothing(scope):
         return []
-    return backend().suggest(prefix, scope, max(0, min(limit, 50)))
+    query = Query(conditions=(TextCondition(prefix, "title"),), limit=limit * 5, highlight=False)
+    ids = [h.id for h in backend().search(query, _with_withheld(scope)).hits]
+    current = dict(_catalogue_view(scope, user).filter(pk__in=ids).values_list("pk", "title"))
+    folded = prefix.casefold()
+    titles = [current[i] for i in ids if i in current and folded in current[i].casefold()]
+    titles.sort(key=lambda t: (not t.casefold().startswith(folded), len(t)))
+    return list(dict.fromkeys(titles))[:limit]
 
 
 # --- keeping the index current --------------------------------------------------------------------
@@ -256,13 +358,22 @@ def index_records(ids: Iterable[int]) -> int:
     done = 0
     for start in range(0, len(wanted), BATCH):
         chunk = wanted[start : start + BATCH]
+        holds = _open_holds(chunk)  # before reading the records: later changes stay withheld
+        failed: set[int] = set()
         docs = build_documents(chunk)
         gone = set(chunk) - {d["id"] for d in docs}
         with _write_lock:
             if docs:
-                done += backend().index(docs)
+                try:
+                    done += backend().index(docs)
+                except DocumentsFailed as e:  # the others were indexed (issue 12, H2)
+                    done += e.done
+                    failed = set(e.failures)
+                    for record_id, why in e.failures.items():
+                        mark_pending([record_id], why)
             if gone:
                 backend().delete(sorted(gone))
+        _applied(holds, failed)
     return done
 
 
@@ -270,14 +381,18 @@ def remove_records(ids: Iterable[int]) -> None:
     """Remove these ids from the index (whether or not the records still exist)."""
     ids = sorted({int(i) for i in ids})
     if ids:
+        holds = _open_holds(ids)
         with _write_lock:
             backend().delete(ids)
+        _applied(holds)
 
 
 def mark_pending(ids: Iterable[int], error: str = "") -> None:
-    """Remember records whose index update failed, for the catch-up job. Never raises."""
+    """Remember records whose index update failed (why, when, how many times), for the catch-up
+    job and `lantai search status`. Never raises."""
     try:
         wanted = sorted({int(i) for i in ids})
+        now = timezone.now()
         for start in range(0, len(wanted), BATCH):
             chunk = wanted[start : start + BATCH]
             known = set(
@@ -286,14 +401,51 @@ def mark_pending(ids: Iterable[int], error: str = "") -> None:
                 )
             )
             PendingChange.objects.filter(record_id__in=known).update(
-                attempts=F("attempts") + 1, error=error[:2000]
+                attempts=F("attempts") + 1, error=error[:2000], failed_at=now
             )
             PendingChange.objects.bulk_create(
-                [PendingChange(record_id=i, error=error[:2000]) for i in chunk if i not in known],
+                [
+                    PendingChange(record_id=i, error=error[:2000], attempts=1, failed_at=now)
+                    for i in chunk
+                    if i not in known
+                ],
                 ignore_conflicts=True,
             )
     except Exception:  # the catalogue must not fail because the index's bookkeeping did
         log.exception("search: could not remember %s for re-indexing", ids)
+
+
+@dataclasses.dataclass(frozen=True)
+class IndexFailure:
+    """A record the index is missing or behind on, as `lantai search status` reports it."""
+
+    record_id: int
+    reference_code: str  # "" when the record no longer exists
+    error: str
+    attempts: int
+    first_failed_at: datetime
+    last_failed_at: datetime | None
+
+
+def index_failures(limit: int = 20) -> list[IndexFailure]:
+    """The records whose index update failed and waits for the catch-up job, latest first."""
+    rows = list(PendingChange.objects.order_by(F("failed_at").desc(nulls_last=True), "-pk")[:limit])
+    codes = dict(
+        Record.objects.filter(pk__in=[r.record_id for r in rows]).values_list(
+            "pk", "reference_code"
+        )
+    )
+    return [
+        IndexFailure(
+            record_id=r.record_id,
+            reference_code=codes.get(r.record_id, ""),
+            error=r.error,
+            attempts=r.attempts,
+            first_failed_at=r.created_at,
+            last_failed_at=r.failed_at,
+        )
+        for r in rows
+    ]
 
 
 def _requeue(ids: list[int]) -> None:
@@ -318,17 +470,27 @@ def catch_up(since: datetime | None = None) -> int:
     """Index what the incremental jobs missed: the records remembered as pending, then every
     record updated at or after the watermark (or `since`, for a run after a bulk import whose
     rows were stamped before they were committed). Returns how many records were indexed.
-    Raises when the backend fails; the pending rows and the watermark keep what is left."""
+    A record that cannot be indexed is remembered again (`mark_pending`) and the run goes on
+    past it (`_index_each`); it raises only when the backend itself fails, and the pending rows
+    and the watermark then keep what is left."""
     state = _state()
+    started = timezone.now()
     done = 0
     try:
+        # those that failed longest ago first: a record failing again goes to the back
+        oldest_first = F("failed_at").asc(nulls_first=True)
         pending = list(
-            PendingChange.objects.order_by("pk").values_list("pk", "record_id")[: BATCH * 50]
+            PendingChange.objects.order_by(oldest_first, "pk").values_list("pk", "record_id")[
+                : BATCH * 50
+            ]
         )
         for start in range(0, len(pending), BATCH):
             chunk = pending[start : start + BATCH]
-            done += index_records(r for _, r in chunk)
-            PendingChange.objects.filter(pk__in=[pk for pk, _ in chunk]).delete()
+            done += _index_each([r for _, r in chunk])
+            # rows marked again in this run (failed again) stay
+            PendingChange.objects.filter(pk__in=[pk for pk, _ in chunk]).filter(
+                Q(failed_at__isnull=True) | Q(failed_at__lt=started)
+            ).delete()
         qs = Record.objects.all()
         if since is not None:
             qs = qs.filter(updated_at__gte=since)
@@ -341,11 +503,11 @@ def catch_up(since: datetime | None = None) -> int:
             batch.append(pk)
             newest = updated
             if len(batch) >= BATCH:
-                done += index_records(batch)
+                done += _index_each(batch)
                 batch = []
                 _advance(state, newest)
         if batch:
-            done += index_records(batch)
+            done += _index_each(batch)
         if newest is not None:
             _advance(state, newest)
     except Exception as e:
@@ -355,11 +517,29 @@ def catch_up(since: datetime | None = None) -> int:
     return done
 
 
+def _index_each(ids: list[int]) -> int:
+    """`index_records(ids)`; when that fails and the backend still answers, each record on its
+    own: those that fail are remembered with their error (`mark_pending`), the others indexed."""
+    try:
+        return index_records(ids)
+    except Exception:
+        backend().count()  # the backend itself failing raises here: the caller stops
+    done = 0
+    for record_id in ids:
+        try:
+            done += index_records([record_id])
+        except Exception as e:
+            log.warning("search: record %s cannot be indexed: %s", record_id, e)
+            mark_pending([record_id], str(e) or type(e).__name__)
+    return done
+
+
 def reindex(progress: Callable[[int, int], None] | None = None) -> int:
     """Rebuild the whole index from the catalogue aside, then swap it in (searches go on against
     the old one meanwhile). `progress(done, total)` follows the records read. Changes made while
     it runs are caught up afterwards (the watermark is set to its start)."""
     started = timezone.now()
+    holds = dict(Withheld.objects.filter(applied_at__isnull=True).values_list("pk", "record_id"))
     total = Record.objects.count()
     tell: Callable[[int], None] | None = None
     if progress is not None:
@@ -368,13 +548,20 @@ def reindex(progress: Callable[[int, int], None] | None = None) -> int:
         def tell(done: int) -> None:
             report(done, total)
 
+    failed: dict[int, str] = {}
     with _write_lock:
-        n = backend().rebuild(iter_documents(progress=tell))
+        try:
+            n = backend().rebuild(iter_documents(progress=tell))
+        except DocumentsFailed as e:  # rebuilt without these: the catch-up retries them (H2)
+            n, failed = e.done, e.failures
     state = _state()
     IndexState.objects.filter(pk=state.pk).update(
         watermark=started, last_rebuild_at=timezone.now(), last_error=""
     )
-    PendingChange.objects.filter(created_at__lt=started).delete()
+    PendingChange.objects.filter(created_at__lt=started).exclude(record_id__in=failed).delete()
+    for record_id, why in failed.items():
+        mark_pending([record_id], why)
+    _applied(holds)
     return n
 
 

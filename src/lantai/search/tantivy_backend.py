@@ -41,6 +41,7 @@ from typing import Any
 import rjieba
 import tantivy
 
+from lantai.search.folding import fold
 from lantai.search.query import FACETS, PUBLIC_FIELDS, Hit, Query, Results, Scope, TextCondition
 
 UNIGRAM = "lantai_unigram"
@@ -58,17 +59,15 @@ WRITER_HEAP = 256_000_000
 BATCH = 10_000  # documents per commit in rebuild
 
 
+class WriterBusy(BlockingIOError):
+    """Another writer holds the index (a write asked not to wait)."""
+
+
 def _analyzers() -> tuple[tantivy.TextAnalyzer, tantivy.TextAnalyzer, tantivy.TextAnalyzer]:
-    unigram = (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(r"(?s)."))
-        .filter(tantivy.Filter.lowercase())
-        .build()
-    )
-    bigram = (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(r"(?s).."))
-        .filter(tantivy.Filter.lowercase())
-        .build()
-    )
+    # no lowercase filter: texts and queries arrive folded (_fold); tantivy's lowercasing of a
+    # bigram would turn "ΑΣ" into "ας" (final sigma) but "σ" alone stays "σ"
+    unigram = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(r"(?s).")).build()
+    bigram = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(r"(?s)..")).build()
     words = (
         tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace())
         .filter(tantivy.Filter.lowercase())
@@ -117,8 +116,9 @@ def _facet_values(doc: dict[str, Any]) -> dict[str, str]:
 
 
 def _fold(text: str) -> str:
-    """Lowercase without changing the length (offsets stay valid for snippets)."""
-    return "".join(c if len(low := c.lower()) != 1 else low for c in text)
+    """The search folding of `text` (`lantai.search.folding.fold`), the same length: the unigram
+    and bigram fields hold the folded text, queries are folded alike, snippets find them in it."""
+    return fold(text)
 
 
 def _terms(query: Query) -> list[TextCondition]:
@@ -138,6 +138,7 @@ class TantivyBackend:
         self._scopes: dict[Scope, list[tantivy.Query]] = {}  # scope clauses, built once
         self._lock = threading.Lock()  # guards the open generation
         self._write_lock = threading.Lock()  # one writer in this process
+        self._local = threading.local()  # no_wait: see without_waiting
         self._generation: str | None = None
         self._index: tantivy.Index | None = None
 
@@ -192,6 +193,17 @@ class TantivyBackend:
     # -- writing -----------------------------------------------------------------------------
 
     @contextmanager
+    def without_waiting(self) -> Iterator[None]:
+        """Writes in this block do not wait for another writer: they raise WriterBusy instead
+        (a web request applying a change at once leaves it to the worker when the index is
+        being written)."""
+        self._local.no_wait = True
+        try:
+            yield
+        finally:
+            self._local.no_wait = False
+
+    @contextmanager
     def _writing(self) -> Iterator[None]:
         """One writer: a thread lock in this process and an flock on <path>/WRITER across
         processes (waits, where tantivy's own lock would fail), so a rebuild and an update never
@@ -199,12 +211,21 @@ class TantivyBackend:
         if self.read_only:
             raise PermissionError("this search backend was opened read-only (web process)")
         self.path.mkdir(parents=True, exist_ok=True)
-        with self._write_lock, open(self.path / "WRITER", "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        wait = not getattr(self._local, "no_wait", False)
+        if not self._write_lock.acquire(blocking=wait):
+            raise WriterBusy(str(self.path))
+        try:
+            with open(self.path / "WRITER", "a") as lock:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    raise WriterBusy(str(self.path)) from None
+                try:
+                    yield
+                finally:
+                    fcntl.flock(lock, fcntl.LOCK_UN)
+        finally:
+            self._write_lock.release()
 
     def _writable_index(self) -> tantivy.Index:
         index = self._current()
@@ -223,6 +244,7 @@ class TantivyBackend:
         d.add_bytes("doc", json.dumps(stored, ensure_ascii=False).encode())
         for name in BIGRAM_FIELDS:
             if text := doc.get(name):
+                text = _fold(text)
                 d.add_text(f"u_{name}", text)
                 if len(text) > 1:
                     d.add_text(f"b_{name}", _pairs(text))
@@ -320,14 +342,22 @@ class TantivyBackend:
         return clauses
 
     def _build_scope(self, scope: Scope) -> list[tantivy.Query]:
+        withheld = []
+        if scope.withheld:  # narrowed in the catalogue, not yet re-indexed
+            ids = tantivy.Query.term_set_query(self.schema, "id", sorted(scope.withheld))
+            withheld = [_boolean([(tantivy.Occur.MustNot, ids)])]
         if (
             scope.public
         ):  # open, and not classified (an open record still marked 密级 is not public)
             return [
                 tantivy.Query.term_query(self.schema, "f_open_status", "open"),
                 self._int_range("classification_level", None, 0),
+                *withheld,
             ]
-        clauses = [self._int_range("classification_level", None, scope.max_classification)]
+        clauses = [
+            self._int_range("classification_level", None, scope.max_classification),
+            *withheld,
+        ]
         if not scope.all_fonds:
             allowed = [
                 tantivy.Query.term_set_query(self.schema, field, sorted(ids))
@@ -348,6 +378,7 @@ class TantivyBackend:
         """The field contains `text`: one character a unigram term, two a bigram term, more a
         phrase of the bigrams at their offsets. Only every other bigram and the last one are
         needed (ab@0 cd@2 de@3 for abcde): they still cover every character at its offset."""
+        text = _fold(text)
         if not text:
             return None
         if len(text) == 1:

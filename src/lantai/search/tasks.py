@@ -5,6 +5,12 @@ transaction touched (one job per transaction, not per row). Bulk paths that writ
 are covered by `catch_up`: queued when a catalogue import commits, and run periodically, it
 indexes every record updated since its watermark and retries the records whose update failed.
 
+A change that narrows a record's visibility (closed, 密级 raised, moved to another fonds or
+archives, deleted) is also written to `Withheld` in the transaction that makes it (searches leave
+the record out until the index shows the change), and applied to the index when the transaction
+commits, in the same request or job (`services.apply_now`); only when another writer holds the
+index does it wait for the queued job.
+
 A failing index never blocks the catalogue, ingest or preservation: nothing here raises into the
 code that saved the record; failures are logged and the ids remembered for the catch-up job."""
 
@@ -17,7 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from huey import crontab
 from huey.exceptions import TaskLockedException
 
@@ -25,13 +31,17 @@ from lantai.jobs import huey
 
 log = logging.getLogger(__name__)
 
-_local = threading.local()  # record ids changed in this thread's open transaction
+_local = threading.local()  # record ids changed (and narrowed) in this thread's open transaction
+# What a record's visibility depends on (lantai.catalog.services.visible_records).
+VISIBILITY_FIELDS = ("open_status", "classification_level", "fonds_id", "repository_id")
 
 
 def connect_signals() -> None:
     from lantai.catalog.models import Component, Record
     from lantai.core.models import AuditEntry
 
+    pre_save.connect(_record_saving, sender=Record, dispatch_uid="search-record-narrowing")
+    pre_delete.connect(_record_deleting, sender=Record, dispatch_uid="search-record-deleting")
     post_save.connect(_record_changed, sender=Record, dispatch_uid="search-record-saved")
     post_delete.connect(_record_changed, sender=Record, dispatch_uid="search-record-deleted")
     post_save.connect(_component_changed, sender=Component, dispatch_uid="search-component-saved")
@@ -39,6 +49,52 @@ def connect_signals() -> None:
         _component_changed, sender=Component, dispatch_uid="search-component-deleted"
     )
     post_save.connect(_audit_written, sender=AuditEntry, dispatch_uid="search-import-done")
+
+
+def narrows(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Whether a record changed from `old` to `new` (VISIBILITY_FIELDS) may be seen by fewer:
+    no longer public, a higher 密级, or another fonds or archives (other staff scopes)."""
+
+    def public(r: dict[str, Any]) -> bool:
+        return r["open_status"] == "open" and not r["classification_level"]
+
+    return (
+        (public(old) and not public(new))
+        or (new["classification_level"] or 0) > (old["classification_level"] or 0)
+        or old["fonds_id"] != new["fonds_id"]
+        or old["repository_id"] != new["repository_id"]
+    )
+
+
+def _record_saving(sender: Any, instance: Any, raw: bool = False, **kw: Any) -> None:
+    """Before a record is saved over its old row: withhold it if the change narrows it."""
+    fields = kw.get("update_fields")
+    if raw or instance.pk is None or kw.get("using", "default") != "default":
+        return
+    if fields is not None and not {f.removesuffix("_id") for f in fields} & {
+        f.removesuffix("_id") for f in VISIBILITY_FIELDS
+    }:
+        return
+    old = sender.objects.filter(pk=instance.pk).values(*VISIBILITY_FIELDS).first()
+    new = {f: getattr(instance, f) for f in VISIBILITY_FIELDS}
+    if old is not None and narrows(old, new):
+        _withhold(instance.pk)
+
+
+def _record_deleting(sender: Any, instance: Any, **kw: Any) -> None:
+    if kw.get("using", "default") == "default":
+        _withhold(instance.pk)
+
+
+def _withhold(record_id: int) -> None:
+    """In the narrowing change's transaction (a failure here fails the change: nothing leaks)."""
+    from lantai.search import services
+
+    services.withhold([record_id])
+    narrowed: set[int] | None = getattr(_local, "narrowed", None)
+    if narrowed is None:
+        narrowed = _local.narrowed = set()
+    narrowed.add(int(record_id))
 
 
 def _record_changed(sender: Any, instance: Any, **kw: Any) -> None:
@@ -82,6 +138,15 @@ def _flush() -> None:
     if not ids:
         return
     _local.ids = set()
+    narrowed = ids & (getattr(_local, "narrowed", None) or set())
+    _local.narrowed = set()
+    if narrowed:  # applied here and now, unless another writer holds the index
+        from lantai.search import services
+
+        if services.apply_now(sorted(narrowed)):
+            ids = ids - narrowed
+    if not ids:
+        return
     try:
         sync_records(sorted(ids))
     except Exception as e:  # the queue itself failed: the catch-up job retries

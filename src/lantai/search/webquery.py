@@ -76,6 +76,11 @@ def within_params(params: dict[str, list[str]]) -> dict[str, list[str]] | None:
     return out
 
 
+# ASCII digits only: str.isdigit() also accepts characters int() refuses ("²"), and their length is
+# bounded so that int() never works on a huge number (the page is bounded after).
+_DIGITS = re.compile(r"[0-9]{1,9}")
+
+
 def _date(value: str, label: str, problems: list[str]) -> date | None:
     value = value.strip()
     if not value:
@@ -93,7 +98,7 @@ def _year(value: str, label: str, problems: list[str]) -> int | None:
     value = value.strip()
     if not value:
         return None
-    if value.isdigit() and 1 <= int(value) <= 9999:
+    if _DIGITS.fullmatch(value) and 1 <= int(value) <= 9999:
         return int(value)
     problems.append(_("%(label)s“%(value)s”不是有效年度，已忽略") % {
         "label": label, "value": value[:40],
@@ -122,7 +127,7 @@ def parse(get: Any, form: Form) -> Parsed:
     }
     sort = get.get("sort", "relevance")
     page_text = get.get("page", "1")
-    page = min(max(int(page_text) if page_text.isdigit() else 1, 1), form.max_page)
+    page = min(max(int(page_text) if _DIGITS.fullmatch(page_text) else 1, 1), form.max_page)
     query = Query(
         text=get.get("q", "").strip()[:cut],
         conditions=conditions,

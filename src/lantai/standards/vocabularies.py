@@ -199,8 +199,16 @@ def normalize_retention(value: object) -> Retention:
 
 
 def normalize_classification(value: object) -> Classification:
-    """密级 from a code or label; empty, 无 and 非密 mean 公开."""
-    term = get_vocabulary("classification").normalize(value)
+    """密级 from a code or label; empty, 无 and 非密 mean 公开; legacy values (内部 …) are mapped
+    as vocabularies.yaml says; a 公文 mark with its period (秘密★10年) by its part before ★."""
+    vocabulary = get_vocabulary("classification")
+    if isinstance(value, str) and "★" in value:
+        found = vocabulary.match(value.split("★", 1)[0])
+        if found is None or not found[0].level:  # only a real 密级 carries a ★ period
+            raise vocabulary.error(value)
+        term = found[0]
+    else:
+        term = vocabulary.normalize(value)
     return Classification(term.code, term.level or 0, term.label_zh, term.label_en)
 
 

@@ -5,6 +5,7 @@ Codes are stored; the UI shows the Chinese label, or the English one when the UI
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -12,6 +13,7 @@ from django.utils.translation import get_language, gettext
 
 from lantai.catalog import services
 from lantai.core.roles import ROLES
+from lantai.search.query import fonds_key, split_fonds_key
 
 
 def english() -> bool:
@@ -50,6 +52,28 @@ def category_name(code: str) -> str:
     if cat is None:
         return ""
     return cat.name_en if english() else cat.name_zh
+
+
+def fonds_labels(keys: Iterable[str], fonds: Any) -> dict[str, str]:
+    """Names of fonds keys (`lantai.search.query.fonds_key`: archives code and 全宗号) among the
+    fonds of the queryset `fonds` (those the reader may see): "J014 名称", with the archives'
+    name added where the same 全宗号 is listed from more than one archives. A key of no such
+    fonds is named by its bare 全宗号."""
+    pairs = {k: p for k in set(keys) if (p := split_fonds_key(k)) is not None}
+    if not pairs:
+        return {}
+    rows = fonds.filter(
+        repository__code__in={r for r, _c in pairs.values()},
+        code__in={c for _r, c in pairs.values()},
+    ).values_list("repository__code", "code", "name", "repository__name")
+    found = {fonds_key(r, c): (c, name, repo) for r, c, name, repo in rows}
+    per_code = Counter(code for _r, code in pairs.values())
+    out = {}
+    for key, (_repo, code) in pairs.items():
+        _code, name, repo = found.get(key, (code, "", ""))
+        label = f"{code} {name}".strip()
+        out[key] = f"{label}（{repo}）" if per_code[code] > 1 and repo else label
+    return out
 
 
 def standard_category_label(cat: object) -> str:

@@ -124,10 +124,17 @@ urlpatterns = [
     # administrators
     path("audit/", admin.audit_log, name="audit"),
     path("audit/verify/", admin.audit_verify, name="audit_verify"),
+    path("audit/export.csv", admin.audit_export, name="audit_export"),
     path("users/", admin.users, name="users"),
     path("users/new/", admin.user_create, name="user_create"),
     path("users/<int:pk>/active/", admin.user_active, name="user_active"),
     path("users/<int:pk>/password/", admin.user_password, name="user_password"),
+    path("users/changes/", admin.account_changes, name="account_changes"),
+    path(
+        "users/changes/<int:pk>/decide/",
+        admin.account_change_decide,
+        name="account_change_decide",
+    ),
     path("grants/", admin.grants, name="grants"),
     path("grants/<int:pk>/", admin.grant_edit, name="grant_edit"),
 ]

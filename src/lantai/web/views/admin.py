@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+import csv
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
@@ -16,35 +20,125 @@ from django.views.decorators.http import require_POST
 from lantai.catalog import services
 from lantai.core import accounts, audit
 from lantai.core.accounts import AccountError
-from lantai.core.roles import AUDIT, GRANTS, USERS
-from lantai.web import labels
+from lantai.core.roles import AUDIT, GRANTS, USERS, is_administrator
+from lantai.core.spreadsheet_cells import formula_safe
+from lantai.web import audit_display, labels
 from lantai.web.forms import GrantForm, PasswordResetForm, UserCreateForm
-from lantai.web.views.common import not_found, permission_required
-
+from lantai.web.views.common import administrator_required, not_found, permission_required
 
 # --- audit log ------------------------------------------------------------------------------------
+FILTER_KEYS = ("action", "actor", "from", "to", "target")
+
+
+def _day(raw: str) -> date | None:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        return None
+
+
+def _filters(request: HttpRequest) -> tuple[audit.Filters, dict[str, str], str]:
+    """The log filters from the query string, the raw values to show again, and an error about
+    a date that could not be read ('' when there is none)."""
+    raw = {k: request.GET.get(k, "").strip() for k in FILTER_KEYS}
+    error = ""
+    since = until = None
+    tz = timezone.get_current_timezone()
+    if raw["from"]:
+        if (day := _day(raw["from"])) is None:
+            error = gettext("起始日期“%(v)s”无法识别，请用 年-月-日 格式。") % {"v": raw["from"]}
+        else:
+            since = datetime.combine(day, time.min, tzinfo=tz)
+    if raw["to"]:
+        if (day := _day(raw["to"])) is None:
+            error = gettext("截止日期“%(v)s”无法识别，请用 年-月-日 格式。") % {"v": raw["to"]}
+        else:
+            until = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
+    target_type, _, target_id = raw["target"].partition(":")
+    filters = audit.Filters(
+        action=raw["action"],
+        actor=raw["actor"],
+        target_type=target_type,
+        target_id=target_id,
+        since=since,
+        until=until,
+    )
+    return filters, {k: v for k, v in raw.items() if v}, error
+
+
 @permission_required(AUDIT)
 def audit_log(request: HttpRequest, verify_result: Any = None) -> HttpResponse:
-    action = request.GET.get("action", "").strip()
-    actor = request.GET.get("actor", "").strip()
+    filters, raw, error = _filters(request)
+    if error:
+        messages.error(request, error)
     before_raw = request.GET.get("before", "")
     before = int(before_raw) if before_raw.isdigit() else None
-    entries, next_before = audit.page(before=before, action=action, actor=actor)
-    base = {k: v for k, v in (("action", action), ("actor", actor)) if v}
+    entries, next_before = audit.page(filters, before=before)
     return render(
         request,
         "web/audit.html",
         {
-            "entries": entries,
-            "action": action,
-            "actor": actor,
-            "actions": audit.actions(),
-            "first_query": urlencode(base),
-            "next_query": urlencode({**base, "before": next_before}) if next_before else "",
+            "rows": audit_display.rows(request.user, entries),
+            "filters": raw,
+            "target_label": audit_display.target_label(filters.target_type),
+            "actions": [(a, audit_display.action_label(a)) for a in audit.actions()],
+            "first_query": urlencode(raw),
+            "export_query": urlencode(raw),
+            "next_query": urlencode({**raw, "before": next_before}) if next_before else "",
             "is_first_page": before is None,
             "verify": verify_result,
         },
     )
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+EXPORT_CHUNK = 500
+
+
+@permission_required(AUDIT)
+def audit_export(request: HttpRequest) -> HttpResponse:
+    """The filtered log as CSV (UTF-8 with BOM for Excel), details as text, cells formula-safe,
+    archival content sealed exactly as on the page."""
+    filters, raw, error = _filters(request)
+    if error:
+        messages.error(request, error)
+        return redirect(reverse("web:audit") + "?" + urlencode(raw))
+    audit.record("audit_export", "audit_log", "", {"filters": raw})
+    viewer = request.user
+    header = [
+        gettext("序号"), gettext("时间"), gettext("操作人"), gettext("操作"), gettext("操作代码"),
+        gettext("对象"), gettext("详情"), gettext("哈希"),
+    ]  # fmt: skip
+
+    def lines() -> Iterator[str]:
+        writer = csv.writer(_Echo())
+        yield "\ufeff" + writer.writerow(header)
+        chunk: list[Any] = []
+        for entry in audit.entries(filters):
+            chunk.append(entry)
+            if len(chunk) == EXPORT_CHUNK:
+                yield from _csv_rows(writer, viewer, chunk)
+                chunk = []
+        yield from _csv_rows(writer, viewer, chunk)
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
+    response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.csv"'
+    return cast(HttpResponse, response)  # streamed: the decorators only pass it through
+
+
+def _csv_rows(writer: Any, viewer: Any, chunk: list[Any]) -> Iterator[str]:
+    for row in audit_display.rows(viewer, chunk):
+        e = row.entry
+        cells = [
+            e.seq, timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M:%S"), e.actor, row.action,
+            e.action, row.target, row.details_text(), e.hash,
+        ]  # fmt: skip
+        yield writer.writerow([formula_safe(c) for c in cells])
 
 
 @require_POST
@@ -106,13 +200,27 @@ def user_active(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, gettext("不能停用自己的账号。"))
         return redirect("web:users")
     try:
-        accounts.set_active(target, active, actor=request.user)  # type: ignore[arg-type]
+        pending = accounts.set_active(target, active, actor=request.user)  # type: ignore[arg-type]
     except AccountError as e:
         messages.error(request, e.message_zh)
     else:
+        if pending is not None:
+            _proposed(request, target)
+            return redirect("web:account_changes")
         msg = gettext("已启用用户 %(name)s。") if active else gettext("已停用用户 %(name)s。")
         messages.success(request, msg % {"name": target.username})
     return redirect("web:users")
+
+
+def _proposed(request: HttpRequest, target: Any) -> None:
+    messages.info(
+        request,
+        gettext(
+            "%(name)s 是三员管理员，此变更须由另一角色的管理员（安全保密管理员或安全审计员）"
+            "确认后才生效。"
+        )
+        % {"name": target.username},
+    )
 
 
 @permission_required(USERS)
@@ -123,16 +231,27 @@ def user_password(request: HttpRequest, pk: int) -> HttpResponse:
     form = PasswordResetForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            accounts.reset_password(target, form.cleaned_data["password"], actor=request.user)  # type: ignore[arg-type]
+            pending = accounts.reset_password(
+                target,
+                form.cleaned_data["password"],
+                actor=request.user,  # type: ignore[arg-type]
+            )
         except AccountError as e:
             form.add_error("password", e.message_zh)
         else:
+            if pending is not None:
+                _proposed(request, target)
+                return redirect("web:account_changes")
             messages.success(
                 request,
                 gettext("已重置用户 %(name)s 的密码，并解除锁定。") % {"name": target.username},
             )
             return redirect("web:users")
-    return render(request, "web/user_password.html", {"form": form, "target": target})
+    return render(
+        request,
+        "web/user_password.html",
+        {"form": form, "target": target, "needs_second": is_administrator(target.role)},
+    )
 
 
 # --- grants (security administrator) ---------------------------------------------------------------
@@ -170,7 +289,7 @@ def grant_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            accounts.grant(
+            pending = accounts.grant(
                 target,
                 actor=request.user,  # type: ignore[arg-type]
                 role=data["role"],
@@ -182,6 +301,12 @@ def grant_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except AccountError as e:
             form.add_error(None, e.message_zh)
         else:
+            if pending is not None:
+                messages.info(
+                    request,
+                    gettext("涉及三员管理员的授权变更须由系统管理员或安全审计员确认后才生效。"),
+                )
+                return redirect("web:account_changes")
             messages.success(
                 request, gettext("已更新用户 %(name)s 的授权。") % {"name": target.username}
             )
@@ -191,3 +316,53 @@ def grant_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "web/grant_form.html",
         {"form": form, "target": target, "role": labels.role_label(target.role)},
     )
+
+
+# --- the three administrators' accounts: changes confirmed by a second administrator -------------
+@administrator_required
+def account_changes(request: HttpRequest) -> HttpResponse:
+    me: Any = request.user
+    rows = [
+        {
+            "change": c,
+            "kind": c.get_kind_display(),
+            "target_role": labels.role_label(c.target.role),
+            "summary": _change_summary(c),
+            "refusal": accounts.confirm_refusal(c, me),
+            "mine": c.proposed_by_id == me.pk,
+        }
+        for c in accounts.pending_changes()[:200]
+    ]
+    return render(request, "web/account_changes.html", {"rows": rows})
+
+
+def _change_summary(change: Any) -> str:
+    if change.kind == "password":
+        return gettext("设置新密码并解除锁定")
+    if change.kind == "active":
+        return gettext("启用账号") if change.payload.get("active") else gettext("停用账号")
+    shown = {k: v for k, v in change.payload.items() if v is not None}
+    return "；".join(
+        f"{audit_display.key_label(k)}：{audit_display.value_text(k, v)}" for k, v in shown.items()
+    )
+
+
+@require_POST
+@administrator_required
+def account_change_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    change = accounts.change_by_pk(pk)
+    if change is None:
+        return not_found(request, gettext("没有这项变更。"))
+    me: Any = request.user
+    confirm = request.POST.get("decision") == "confirm"
+    try:
+        if confirm:
+            accounts.confirm_change(change, me)
+        else:
+            accounts.reject_change(change, me)
+    except AccountError as e:
+        messages.error(request, e.message_zh)
+    else:
+        msg = gettext("已确认，变更已生效。") if confirm else gettext("已驳回该变更。")
+        messages.success(request, msg)
+    return redirect("web:account_changes")

@@ -1,11 +1,11 @@
-"""Sign-in (with the lockout message), sign-out and changing one's own password."""
+"""Sign-in (one message for every refusal), sign-out and changing one's own password."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
@@ -13,7 +13,6 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -21,12 +20,15 @@ from lantai.core import accounts
 from lantai.core.accounts import AccountError
 from lantai.web.forms import PasswordChangeForm
 
+# One message for an unknown name, a wrong password, a disabled account and a blocked sign-in:
+# the sign-in page never tells whether an account exists or is locked.
+SIGN_IN_FAILED = _(
+    "登录失败：用户名或密码不正确，或因连续失败已被暂时阻止登录。请稍后再试，或联系系统管理员。"
+)
+
 
 class LoginForm(AuthenticationForm):
-    error_messages = {
-        "invalid_login": _("用户名或密码不正确。连续失败多次后账号将被临时锁定。"),
-        "inactive": _("该账号已停用，请联系系统管理员。"),
-    }
+    error_messages = {"invalid_login": SIGN_IN_FAILED, "inactive": SIGN_IN_FAILED}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -42,19 +44,12 @@ class LoginView(auth_views.LoginView):
     authentication_form = LoginForm
     redirect_authenticated_user = True
 
-    def form_invalid(self, form: Any) -> HttpResponse:
-        if getattr(self.request, "lantai_locked", False):
-            form.errors.clear()
-            form.add_error(None, lockout_message(form.data.get("username", "")))
-        return super().form_invalid(form)
-
-
-def lockout_message(username: str) -> str:
-    user = accounts.user_by_name(username)
-    minutes = 1
-    if user is not None and user.locked_until:
-        minutes = max(1, math.ceil((user.locked_until - timezone.now()).total_seconds() / 60))
-    return gettext("账号已锁定，请 %(minutes)s 分钟后再试") % {"minutes": minutes}
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["max_failures"] = settings.LOGIN_MAX_FAILURES
+        context["lockout_minutes"] = settings.LOGIN_LOCKOUT_MINUTES
+        context["session_minutes"] = settings.SESSION_COOKIE_AGE // 60
+        return context
 
 
 class LogoutView(auth_views.LogoutView):

@@ -15,7 +15,8 @@ from django.shortcuts import render
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from lantai.core import roles
+from lantai.core import audit, roles
+from lantai.core.client_address import client_address
 from lantai.web import labels
 
 PERMISSION_LABELS = {
@@ -38,6 +39,15 @@ View = Callable[..., HttpResponse]
 
 
 def forbidden(request: HttpRequest, message: str) -> HttpResponse:
+    """The 403 page; every refusal is written to the audit log (who, from where, what, why)."""
+    user: Any = request.user
+    audit.denied(
+        request.get_full_path(),
+        request.method or "",
+        str(message),
+        client_address(request),
+        actor=user.get_username() if user.is_authenticated else "anonymous",
+    )
     return render(request, "web/403.html", {"message": message}, status=403)
 
 
@@ -67,6 +77,19 @@ def permission_required(permission: str) -> Callable[[View], View]:
         return login_required(wrapped)
 
     return decorate
+
+
+def administrator_required(view: View) -> View:
+    """Sign-in required; only the three administrators (三员) may open the page (403 otherwise)."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user: Any = request.user
+        if not (user.is_active and roles.is_administrator(user.role)):
+            return forbidden(request, gettext("只有三员管理员可以查看和确认管理员账号的变更。"))
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapped)
 
 
 def language(request: HttpRequest) -> str:

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from lantai.catalog import columns, importing, services, tasks
 from lantai.catalog.readers import FileUnreadable, open_table
 from lantai.core.roles import IMPORT
+from lantai.core.spreadsheet_cells import formula_safe
 from lantai.web import labels
 from lantai.web.forms import UploadForm
 from lantai.web.views.common import language, not_found, permission_required
@@ -27,6 +28,7 @@ SESSION_KEY = "import_wizard"
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
 ALLOWED_SUFFIXES = (".xlsx", ".csv")
 PREVIEW_ROWS = 20
+SHOWN_RUNS = 20  # runs of created 档号 shown on an import's result page
 PREVIEW_FIELDS = (
     "reference_code",
     "title",
@@ -49,6 +51,7 @@ RULE_LABELS = {
     "length": gettext_noop("长度"),
     "pattern": gettext_noop("格式"),
     "range": gettext_noop("取值范围"),
+    "clearance": gettext_noop("涉密等级"),
 }
 
 
@@ -161,6 +164,17 @@ def _level_error(categories: list[Any], data: dict[str, Any]) -> str | None:
 
 
 # --- step 2: column mapping -------------------------------------------------------------------
+def _default_classification_choices(user: Any) -> list[tuple[str, str]]:
+    """The 密级 an archivist may choose for this file's blank 密级 cells: none (such rows are
+    errors, DA/T 46 M38 is mandatory) or a level at or below their own clearance."""
+    clearance = getattr(user, "clearance", 0)
+    return [("", gettext("不设默认：密级为空的行报错"))] + [
+        (t.code, labels.vocab_label("classification", t.code))
+        for t in services.vocabulary_choices("classification")
+        if (t.level or 0) <= clearance
+    ]
+
+
 def _field_choices() -> list[tuple[str, str]]:
     return [("", gettext("（不导入，作为其他元数据保留）"))] + [
         (f, f"{columns.field_label(f)} · {f}") for f in columns.field_names()
@@ -178,8 +192,14 @@ def mapping(request: HttpRequest, token: str) -> HttpResponse:
     table = open_table(Path(state["path"]))
     headers = table.headers
     current = state.get("mapping") or importing.mapping_for(table)
+    default_choices = _default_classification_choices(request.user)
+    default = state.get("default_classification", "")
     errors: list[str] = []
     if request.method == "POST":
+        default = request.POST.get("default_classification", "")
+        if default not in dict(default_choices):
+            errors.append(gettext("请从列表中选择默认密级。"))
+            default = ""
         known = set(columns.field_names())
         chosen = {}
         for i, header in enumerate(headers):
@@ -204,6 +224,7 @@ def mapping(request: HttpRequest, token: str) -> HttpResponse:
         if not errors:
             importing.save_mapping(headers, chosen)
             state["mapping"] = chosen
+            state["default_classification"] = default
             _store(request, token, state)
             return redirect("web:import_preview", token=token)
     rows = [
@@ -223,6 +244,8 @@ def mapping(request: HttpRequest, token: str) -> HttpResponse:
             "errors": errors,
             "header_row": table.header_row,
             "encoding": table.encoding,
+            "default_choices": default_choices,
+            "default_classification": default,
         },
     )
 
@@ -245,6 +268,8 @@ def preview(request: HttpRequest, token: str) -> HttpResponse:
             state["mapping"],
             limit=PREVIEW_ROWS,
             level=state.get("level"),
+            default_classification=state.get("default_classification", ""),
+            user=request.user,
         )
     except FileUnreadable as e:
         messages.error(request, e.message_zh)
@@ -315,6 +340,7 @@ def run(request: HttpRequest, token: str) -> HttpResponse:
             valid_rows_only=request.POST.get("valid_rows_only") == "on",
             mapping=state["mapping"],
             level=state.get("level"),
+            default_classification=state.get("default_classification", ""),
         )
     except FileUnreadable as e:
         messages.error(request, e.message_zh)
@@ -340,6 +366,13 @@ def result(request: HttpRequest, pk: int) -> HttpResponse:
             "running": batch.status in ("pending", "running"),
             "category_name": labels.category_name(batch.category.code),
             "lang": language(request),
+            "default_classification": (
+                labels.vocab_label("classification", batch.default_classification)
+                if batch.default_classification
+                else ""
+            ),
+            "created_runs": (batch.created_codes or [])[:SHOWN_RUNS],
+            "more_runs": max(0, len(batch.created_codes or []) - SHOWN_RUNS),
         },
     )
 
@@ -371,7 +404,8 @@ def error_report(request: HttpRequest, pk: int) -> HttpResponse:
     w = csv.writer(buf)
     w.writerow([gettext("行"), gettext("列"), gettext("规则"), gettext("值"), gettext("说明")])
     for e in batch.errors or []:
-        w.writerow([e.get("row"), e.get("column"), e.get("rule"), e.get("value"), e.get("message")])
+        cells = (e.get("row"), e.get("column"), e.get("rule"), e.get("value"), e.get("message"))
+        w.writerow([formula_safe(c) for c in cells])
     response = HttpResponse(
         ("\ufeff" + buf.getvalue()).encode("utf-8"), content_type="text/csv; charset=utf-8"
     )

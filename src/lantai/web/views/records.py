@@ -69,7 +69,13 @@ def _initial(record: Any) -> dict[str, str]:
     }
 
 
-def _form_rows(values: dict[str, str], errors: dict[str, list[str]], creating: bool) -> list[Any]:
+def _form_rows(
+    values: dict[str, str], errors: dict[str, list[str]], creating: bool, user: Any
+) -> list[Any]:
+    """The form's fields; 密级 offers only the levels at or below `user`'s clearance (the
+    catalogue refuses a higher one in any case)."""
+    allowed = {t.code for t in services.vocabulary_choices("classification")
+               if (t.level or 0) <= getattr(user, "clearance", 0)}  # fmt: skip
     rows = []
     for name, label, widget, extra in FORM_FIELDS:
         if extra == "create" and not creating:
@@ -77,6 +83,8 @@ def _form_rows(values: dict[str, str], errors: dict[str, list[str]], creating: b
         choices: list[tuple[str, str]] = []
         if widget == "select":
             choices = [("", "—"), *labels.vocab_choices(extra)]
+            if name == "classification":
+                choices = [c for c in choices if c[0] in allowed]
         rows.append(
             {
                 "name": name,
@@ -289,7 +297,7 @@ def _save(request: HttpRequest, category: Any, record: Any | None) -> HttpRespon
                 "category": category,
                 "category_name": labels.category_name(category.code),
                 "record": record,
-                "rows": _form_rows(values, by_field, creating),
+                "rows": _form_rows(values, by_field, creating, request.user),
                 "other_errors": other,
                 "warnings": warnings,
                 "has_errors": True,
@@ -320,7 +328,7 @@ def record_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "category": record.category,
             "category_name": labels.category_name(record.category.code),
             "record": record,
-            "rows": _form_rows(_initial(record), {}, False),
+            "rows": _form_rows(_initial(record), {}, False, request.user),
         },
     )
 
@@ -341,6 +349,6 @@ def record_create(request: HttpRequest, pk: int) -> HttpResponse:
             "category": category,
             "category_name": labels.category_name(category.code),
             "record": None,
-            "rows": _form_rows(initial, {}, True),
+            "rows": _form_rows(initial, {}, True, request.user),
         },
     )

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from lantai.catalog.models import Fonds, Repository
+from lantai.catalog import services as catalog
 from lantai.search import services as search_service
 from lantai.search import webquery
 from lantai.search.query import Query, Scope
@@ -64,20 +64,24 @@ FORM = webquery.Form(
 
 
 class _Labels:
-    """Names of facet values: codes with the names of fonds, categories and repositories, and
-    the labels of the controlled vocabularies."""
+    """Names of facet values: codes with the names of fonds (by key: archives and 全宗号),
+    categories and repositories, and the labels of the controlled vocabularies. Only fonds and
+    archives the user may see are named."""
 
-    def __init__(self, facets: dict[str, dict[str, int]], params: dict[str, list[str]]) -> None:
+    def __init__(
+        self, facets: dict[str, dict[str, int]], params: dict[str, list[str]], user: Any, hits: Any
+    ) -> None:
         fonds = {*facets.get("fonds", {}), *params.get("fonds", [])}
+        fonds |= {str(h.fields.get("fonds", "")) for h in hits}
         repos = {*facets.get("repository", {}), *params.get("repository", [])}
-        self.fonds = dict(
-            Fonds.objects.filter(code__in=fonds).order_by("-id").values_list("code", "name")
+        self.fonds = labels.fonds_labels(fonds, catalog.visible_fonds(user))
+        self.repos = dict(
+            catalog.visible_repositories(user).filter(code__in=repos).values_list("code", "name")
         )
-        self.repos = dict(Repository.objects.filter(code__in=repos).values_list("code", "name"))
 
     def __call__(self, name: str, value: str) -> str:
         if name == "fonds":
-            return f"{value} {self.fonds.get(value, '')}".strip()
+            return self.fonds.get(value, value)
         if name == "category":
             return f"{value} {labels.category_name(value)}".strip()
         if name == "repository":
@@ -167,7 +171,7 @@ def search(request: HttpRequest) -> HttpResponse:
         context["errors"].append(e.message_zh)
         return render(request, "web/search.html", context)
     counts = {**results.facets, **_own_filter_counts(request, query, scope)}
-    names = _Labels(counts, params)
+    names = _Labels(counts, params, request.user, results.hits)
     facets = []
     for name in FACETS:
         values = webquery.facet_values(

@@ -208,6 +208,7 @@ def alert_resolve(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @permission_required(PRESERVE)
 def audit_now(request: HttpRequest) -> HttpResponse:
+    audit.record("fixity_audit_run", "storage", "", {"via": "web", "queued": True})
     tasks.audit_tick()
     messages.success(request, gettext("已安排一批固定性审计，结果稍后显示在审计进度中。"))
     return redirect("web:storage")

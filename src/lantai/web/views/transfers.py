@@ -117,7 +117,15 @@ class PackageForm(forms.Form):
 
 
 class TransferForm(PackageForm):
-    unit = forms.CharField(label=_("移交单位"), max_length=200)
+    unit = forms.TypedChoiceField(
+        label=_("移交单位"),
+        coerce=int,
+        help_text=_("移交单位是本单位的立档单位（全宗），从您的权限范围中选择。"),
+        error_messages={
+            "required": _("请选择移交单位。"),
+            "invalid_choice": _("所选移交单位不在您的权限范围内。"),
+        },
+    )
     title = forms.CharField(label=_("交接工作名称"), max_length=300, required=False)
     opening_opinion = forms.CharField(
         label=_("到期开放意见"), required=False, widget=forms.Textarea(attrs={"rows": 2})
@@ -135,6 +143,17 @@ class TransferForm(PackageForm):
         "disclosure_status",
         "classification_changes",
     ]
+
+    def __init__(self, *args: Any, units: list[Any], **kwargs: Any) -> None:
+        """`units`: the fonds the user may transfer for (services.submitting_units)."""
+        super().__init__(*args, **kwargs)
+        self.units = {f.pk: f for f in units}
+        self.fields["unit"].choices = [("", "—")] + [
+            (f.pk, f"{services.unit_name(f)}（{f.repository.name} · {gettext('全宗')} {f.code}）")
+            for f in units
+        ]
+        if len(units) == 1:
+            self.fields["unit"].initial = units[0].pk
 
 
 class ResubmitForm(PackageForm):
@@ -180,8 +199,8 @@ def transfer_list(request: HttpRequest) -> HttpResponse:
 @transfer_access
 def transfer_create(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
-    initial = {} if _can_receive(request) else {"unit": user.get_full_name()}
-    form = TransferForm(request.POST or None, request.FILES or None, initial=initial)
+    units = list(services.submitting_units(user))
+    form = TransferForm(request.POST or None, request.FILES or None, units=units)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -191,8 +210,8 @@ def transfer_create(request: HttpRequest) -> HttpResponse:
             return render(request, "web/transfer_form.html", {"form": form})
         try:
             transfer = services.receive(
-                path, data["unit"], title=data["title"], opening_opinion=data["opening_opinion"],
-                disclosure_status=data["disclosure_status"],
+                path, fonds=form.units[data["unit"]], title=data["title"],
+                opening_opinion=data["opening_opinion"], disclosure_status=data["disclosure_status"],
                 classification_changes=data["classification_changes"], user=user,
             )  # fmt: skip
         except services.IngestError as e:
@@ -210,7 +229,7 @@ def transfer_create(request: HttpRequest) -> HttpResponse:
 def transfer_inbox(request: HttpRequest) -> HttpResponse:
     """Receiving staff register a package that was put on the server's disk (a folder, .zip or EEP
     file in LANTAI_TRANSFER_INBOX, e.g. copied from a carrier); the inbox copy stays untouched."""
-    form = TransferForm(request.POST or None)
+    form = TransferForm(request.POST or None, units=list(services.submitting_units(request.user)))  # type: ignore[arg-type]
     del form.fields["package"]  # the package is chosen from the inbox instead
     entries = services.inbox_entries()
     chosen = request.POST.get("entry", "")
@@ -218,7 +237,7 @@ def transfer_inbox(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             transfer = services.receive(
-                services.inbox_path(chosen), data["unit"], title=data["title"],
+                services.inbox_path(chosen), fonds=form.units[data["unit"]], title=data["title"],
                 opening_opinion=data["opening_opinion"], disclosure_status=data["disclosure_status"],
                 classification_changes=data["classification_changes"], user=request.user,  # type: ignore[arg-type]
             )  # fmt: skip

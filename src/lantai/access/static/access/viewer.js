@@ -45,6 +45,7 @@
     function go(k) {
       if (k < 0 || k >= images.length || k === index) return;
       images[index].hidden = true; index = k; images[index].hidden = false;
+      if (!img().getAttribute("src") && img().dataset.src) img().src = img().dataset.src; // on demand
       if (img().complete) reset(); else img().addEventListener("load", reset, { once: true });
       apply();
     }

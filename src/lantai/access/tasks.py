@@ -1,0 +1,13 @@
+"""Queued jobs of 用: rendering the copies delivered to the public from large sources."""
+
+from __future__ import annotations
+
+from lantai.access import services
+from lantai.jobs import huey
+
+
+@huey.task()
+def render_copy(component_id: int, kind: str) -> None:
+    """Render the watermarked copy ("image" or "pdf") of one component (see
+    `services.delivered_copy`: sources too large to render inside a web request come here)."""
+    services.render_copy(component_id, kind)

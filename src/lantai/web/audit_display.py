@@ -1,0 +1,364 @@
+"""The audit log as people read it: actions and objects in Chinese, links to the objects, details
+as "key: value" text, and archival content sealed from viewers not cleared for it.
+
+三员分立 in the log (issue 12): an entry about an archival record (its creation, changes, deletion,
+its electronic files) names the record and the fields that changed, but shows their values only to
+a viewer whose clearance reaches the record's 密级 (the highest level the entry or the record now
+carries) and whose scope holds the record. The stored entry is unchanged, so the chain verifies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from lantai.catalog import columns, services
+from lantai.catalog.models import Record
+from lantai.core import roles
+from lantai.core.models import AuditEntry
+from lantai.web import labels
+
+SEALED = _("（已隐去：涉及密级高于您的涉密等级或范围以外的档案内容）")
+
+ACTIONS: dict[str, Any] = {
+    "login": _("登录"),
+    "logout": _("退出登录"),
+    "login_failed": _("登录失败"),
+    "login_blocked": _("登录被阻止"),
+    "account_locked": _("账号锁定"),
+    "user_create": _("新建用户"),
+    "user_active": _("启用/停用用户"),
+    "password_reset": _("重置密码"),
+    "password_change": _("修改本人密码"),
+    "password_change_failed": _("修改密码失败"),
+    "permission_change": _("变更授权"),
+    "account_change_propose": _("提出管理员账号变更"),
+    "account_change_confirm": _("确认管理员账号变更"),
+    "account_change_reject": _("驳回管理员账号变更"),
+    "api_token_issue": _("签发API令牌"),
+    "api_token_revoke": _("吊销API令牌"),
+    "access_denied": _("越权访问被拒绝"),
+    "create": _("新建"),
+    "update": _("修改"),
+    "delete": _("删除"),
+    "import": _("导入目录"),
+    "import_rejected": _("导入被拒绝"),
+    "import_failed": _("导入失败"),
+    "export": _("导出目录"),
+    "collection_add": _("加入专题"),
+    "component_download": _("下载电子文件"),
+    "transfer_receive": _("接收移交"),
+    "transfer_check": _("四性检测"),
+    "transfer_accept": _("接收入库"),
+    "transfer_accept_refused": _("拒绝入库"),
+    "transfer_return": _("退回移交"),
+    "access_request_submit": _("提交查档申请"),
+    "access_request_accept": _("受理查档申请"),
+    "access_request_approve": _("审批查档申请"),
+    "access_request_provide": _("提供利用"),
+    "access_request_refuse": _("拒绝查档申请"),
+    "access_provision": _("利用登记"),
+    "storage_alert_resolve": _("处理存储告警"),
+    "storage_drill": _("恢复演练"),
+    "storage_location_add": _("新增存储位置"),
+    "storage_location_marker": _("存储位置标识"),
+    "storage_location_check": _("检查存储位置"),
+    "fixity_audit_run": _("手动固定性审计"),
+    "package_verify": _("校验信息包"),
+    "longterm_check_run": _("手动长期保存检测"),
+    "package_delete_request": _("申请删除信息包"),
+    "package_delete_approve": _("批准删除信息包"),
+    "package_delete_reject": _("驳回删除信息包"),
+    "clamav_import": _("导入病毒库"),
+    "audit_verify": _("校验审计链"),
+    "audit_export": _("导出审计日志"),
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    label: Any
+    url_name: str = ""  # the object's page, reversed with its id
+    permission: str = ""  # needed to open that page
+
+
+TARGETS: dict[str, Target] = {
+    "record": Target(_("档案"), "web:record", roles.VIEW),
+    "component": Target(_("电子文件")),
+    "fonds": Target(_("全宗"), "web:fonds", roles.VIEW),
+    "category": Target(_("门类"), "web:category", roles.VIEW),
+    "repository": Target(_("档案馆")),
+    "code_rule": Target(_("档号规则")),
+    "thematic_collection": Target(_("专题"), "web:collection", roles.VIEW),
+    "import_batch": Target(_("导入批次"), "web:import_result", roles.IMPORT),
+    "transfer": Target(_("移交"), "web:transfer", roles.RECEIVE),
+    "user": Target(_("用户"), "web:grant_edit", roles.GRANTS),
+    "package": Target(_("信息包"), "web:storage_package", roles.PRESERVE),
+    "storage_location": Target(_("存储位置")),
+    "longterm_check": Target(_("长期保存检测"), "web:storage_check_report", roles.PRESERVE),
+    "alert": Target(_("存储告警")),
+    "access_request": Target(_("查档申请")),
+    "provision": Target(_("利用登记")),
+    "audit_log": Target(_("审计日志")),
+    "url": Target(_("网址")),
+    "clamav": Target(_("病毒库")),
+    "storage": Target(_("存储")),
+}
+
+KEYS: dict[str, Any] = {
+    "ip": _("地址"),
+    "changes": _("变更"),
+    "username": _("用户名"),
+    "role": _("角色"),
+    "target_role": _("账号角色"),
+    "clearance": _("涉密等级"),
+    "scope_all": _("全部档案馆"),
+    "repositories": _("可访问档案馆"),
+    "fonds": _("全宗"),
+    "active": _("启用"),
+    "token_id": _("令牌编号"),
+    "token_ids": _("令牌编号"),
+    "name": _("名称"),
+    "file": _("文件"),
+    "sm3": _("SM3"),
+    "category": _("门类"),
+    "rows": _("行数"),
+    "format": _("格式"),
+    "year": _("年度"),
+    "filters": _("筛选条件"),
+    "ok": _("结果"),
+    "checked": _("已校验条数"),
+    "version": _("版本"),
+    "unit": _("移交单位"),
+    "reason": _("原因"),
+    "path": _("网址"),
+    "method": _("请求方式"),
+    "record_id": _("档案"),
+    "code": _("代码"),
+    "added": _("加入的档案"),
+    "purpose": _("利用目的"),
+    "records": _("档案"),
+    "certified": _("出具证明"),
+    "from": _("原状态"),
+    "to": _("新状态"),
+    "note": _("说明"),
+    "request": _("查档申请"),
+    "kind": _("类别"),
+    "message": _("消息"),
+    "result": _("结果"),
+    "sample": _("抽样数"),
+    "replicas": _("副本数"),
+    "files": _("文件数"),
+    "failed": _("失败数"),
+    "where": _("位置"),
+    "required": _("必需"),
+    "identity": _("标识"),
+    "adopted": _("沿用"),
+    "minutes": _("分钟"),
+    "change": _("变更单号"),
+    "proposed_by": _("提出人"),
+    "via": _("途径"),
+    "error": _("错误"),
+    "limit": _("上限"),
+    "location": _("存储位置"),
+    "problems": _("问题数"),
+    "repaired": _("已修复"),
+    "packages": _("信息包"),
+    "online": _("可访问"),
+    "intact": _("完好"),
+    "object_id": _("对象标识"),
+    "run": _("检测编号"),
+    "blocked": _("已阻止"),
+}
+
+VALUE_WORDS: dict[str, Any] = {"console": _("控制台"), "web": _("网页")}
+
+
+def key_label(key: str) -> str:
+    if key in KEYS:
+        return str(KEYS[key])
+    return columns.field_label(key)  # record fields: their catalogue header (题名, 责任者 …)
+
+
+def action_label(action: str) -> str:
+    return str(ACTIONS.get(action, action))
+
+
+def target_label(target_type: str) -> str:
+    target = TARGETS.get(target_type)
+    return str(target.label) if target else target_type
+
+
+def value_text(key: str, value: Any) -> str:
+    """One value as people read it."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return gettext("是") if value else gettext("否")
+    if key in ("role", "target_role") and isinstance(value, str):
+        return labels.role_label(value)
+    if key == "clearance" and isinstance(value, int):
+        return labels.clearance_label(value)
+    if isinstance(value, list):
+        return "、".join(value_text(key, v) for v in value) or "—"
+    if isinstance(value, dict):
+        return "；".join(f"{key_label(k)}：{value_text(k, v)}" for k, v in value.items())
+    if isinstance(value, str) and value in VALUE_WORDS:
+        return str(VALUE_WORDS[value])
+    return str(value)
+
+
+@dataclass
+class Row:
+    entry: AuditEntry
+    action: str
+    target: str
+    target_url: str = ""  # the object's page, when the viewer may open it
+    history_url: str = ""  # the log filtered to this object
+    details: list[tuple[str, str]] = field(default_factory=list)
+    sealed: bool = False
+
+    def details_text(self) -> str:
+        return "；".join(f"{k}：{v}" for k, v in self.details)
+
+
+OLD_NEW_KEYS = ("role", "clearance", "scope_all")  # a grant's changes: [old, new]
+
+
+def _sealed_details(detail: dict[str, Any]) -> list[tuple[str, str]]:
+    """Only the names of the fields the entry carries, and a note that their values are sealed."""
+    changes = detail.get("changes")
+    names = list(changes) if isinstance(changes, dict) else list(detail)
+    fields = "、".join(key_label(n) for n in names)
+    return [(gettext("涉及字段"), fields or "—"), (gettext("内容"), str(SEALED))]
+
+
+def _details(action: str, detail: dict[str, Any], sealed: bool) -> list[tuple[str, str]]:
+    if sealed:
+        return _sealed_details(detail)
+    out: list[tuple[str, str]] = []
+    for key, value in detail.items():
+        if action == "permission_change" and key in OLD_NEW_KEYS and isinstance(value, list):
+            old_new = " → ".join(value_text(key, v) for v in value)
+            out.append((key_label(key), old_new))
+            continue
+        if key == "changes" and isinstance(value, dict):
+            for name, change in value.items():
+                if isinstance(change, list) and len(change) == 2:
+                    text = f"{value_text(name, change[0])} → {value_text(name, change[1])}"
+                else:
+                    text = value_text(name, change)
+                out.append((key_label(name), text))
+            continue
+        out.append((key_label(key), value_text(key, value)))
+    return out
+
+
+# --- who may read the archival content of an entry ------------------------------------------------
+def _record_of(entry: AuditEntry) -> int | None:
+    """The archival record whose content the entry carries, if any."""
+    if entry.target_type == "record":
+        return int(entry.target_id) if entry.target_id.isdigit() else 0
+    if entry.target_type == "component":
+        rid = (entry.detail or {}).get("record_id")
+        if rid is None and isinstance((entry.detail or {}).get("changes"), dict):
+            rid = entry.detail["changes"].get("record_id", [None, None])[-1]
+        return int(str(rid)) if str(rid).isdigit() else 0
+    return None
+
+
+def _classification_levels() -> dict[str, int]:
+    return {t.code: int(t.level or 0) for t in services.vocabulary_choices("classification")}
+
+
+def _levels_named(detail: dict[str, Any], levels: dict[str, int]) -> list[int]:
+    """The 密级 levels an entry's own values name (a record's classification then and now)."""
+    found: list[Any] = []
+    for value in (
+        detail.get("classification"),
+        (detail.get("changes") or {}).get("classification"),
+    ):
+        found.extend(value if isinstance(value, list) else [value])
+    return [levels[v] for v in found if isinstance(v, str) and v in levels]
+
+
+def _cleared(viewer: Any, entries: list[AuditEntry]) -> set[int]:
+    """Seqs of the entries carrying archival content that `viewer` is cleared to read."""
+    wanted = {e.seq: rid for e in entries if (rid := _record_of(e)) is not None}
+    if not wanted:
+        return set()
+    existing = Record.objects.filter(pk__in=set(wanted.values()))
+    qs = existing.filter(classification_level__lte=viewer.clearance)
+    if not viewer.scope_all:
+        qs = qs.filter(
+            Q(repository__in=viewer.repositories.all()) | Q(fonds__in=viewer.fonds.all())
+        )
+    in_reach = set(qs.values_list("pk", flat=True))
+    still_there = set(existing.values_list("pk", flat=True))
+    levels = _classification_levels()
+    by_seq = {e.seq: e for e in entries}
+    cleared = set()
+    for seq, rid in wanted.items():
+        named = _levels_named(by_seq[seq].detail or {}, levels)
+        if named and max(named) > viewer.clearance:
+            continue
+        # a deleted record is out of reach of every scope but "all repositories"
+        gone = rid not in still_there
+        if rid in in_reach or (gone and viewer.scope_all and named):
+            cleared.add(seq)
+    return cleared
+
+
+def _links(viewer: Any, entry: AuditEntry) -> tuple[str, str]:
+    if not entry.target_type:
+        return "", ""
+    history = (
+        reverse("web:audit") + "?" + urlencode({"target": f"{entry.target_type}:{entry.target_id}"})
+    )
+    target = TARGETS.get(entry.target_type)
+    if entry.target_type == "url":
+        detail = entry.detail or {}
+        path = str(detail.get("path", ""))
+        # the path was typed by whoever was refused: link it only when it stays on this site
+        local = path.startswith("/") and url_has_allowed_host_and_scheme(path, allowed_hosts=None)
+        return (path if detail.get("method") == "GET" and local else ""), ""
+    if not (target and target.url_name and entry.target_id.isdigit()):
+        return "", history if entry.target_id else ""
+    if not viewer.has_perm_code(target.permission):
+        return "", history
+    return reverse(target.url_name, args=[int(entry.target_id)]), history
+
+
+def rows(viewer: Any, entries: Iterable[AuditEntry]) -> list[Row]:
+    """The entries as the viewer may read them."""
+    entries = list(entries)
+    cleared = _cleared(viewer, entries)
+    out = []
+    for e in entries:
+        sealed = _record_of(e) is not None and e.seq not in cleared
+        target_url, history_url = _links(viewer, e)
+        target = target_label(e.target_type)
+        if e.target_type == "url":
+            target = f"{target} {(e.detail or {}).get('path', '')}"
+        elif e.target_id:
+            target = f"{target} #{e.target_id}"
+        out.append(
+            Row(
+                entry=e,
+                action=action_label(e.action),
+                target=target,
+                target_url=target_url,
+                history_url=history_url,
+                details=_details(e.action, e.detail or {}, sealed),
+                sealed=sealed,
+            )
+        )
+    return out
