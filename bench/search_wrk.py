@@ -99,9 +99,10 @@ def run_wrk(terms: list[str], records: int, duration_s: int) -> dict[str, Any]:
         seed_s = time.perf_counter() - started
         indexed = common.run_child(Path(__file__).resolve(), [], env)
         port = _free_port()
+        server_log = (data_dir / "serve.log").open("wb")
         server = subprocess.Popen(
             [*lantai, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"], env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            stdout=server_log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"
         paths = [f"/public/search/?q={urllib.parse.quote(t)}" for t in terms]
@@ -135,7 +136,10 @@ def run_wrk(terms: list[str], records: int, duration_s: int) -> dict[str, Any]:
         if server is not None:
             os.killpg(server.pid, 15)
             server.wait(timeout=30)
-        shutil.rmtree(data_dir, ignore_errors=True)
+        if os.environ.get("LANTAI_BENCH_KEEP"):
+            print(f"[bench] kept {data_dir}", file=sys.stderr)
+        else:
+            shutil.rmtree(data_dir, ignore_errors=True)
     ok = [lv for lv in levels if lv["p99_ms"] is not None and lv["p99_ms"] <= WRK_P99_MS
           and not lv["non_2xx"]]  # fmt: skip
     best = max(ok, key=lambda lv: lv["requests_per_s"]) if ok else None

@@ -188,6 +188,36 @@ def test_serve_killed_outright_leaves_no_orphan(data: Path, serve: Callable) -> 
     assert wait_until(lambda: not any(pid_alive(pid) for pid in below)), "orphans after SIGKILL"
 
 
+def test_a_worker_that_dies_is_started_again_and_the_web_stays_up(
+    data: Path, serve: Callable
+) -> None:
+    proc, port = serve()
+    assert wait_until(lambda: len(workers_of(proc)) == 1)
+    [first] = workers_of(proc)
+    os.kill(first, signal.SIGKILL)
+    assert wait_until(lambda: workers_of(proc) not in ([], [first]), 60), "no new worker"
+    assert answers(port) and proc.poll() is None
+
+
+def test_immediate_jobs_need_no_worker(data: Path, tmp_path: Path) -> None:
+    port = free_port()
+    env = {**_env(data), "LANTAI_JOBS_IMMEDIATE": "1"}
+    proc = subprocess.Popen(
+        [*LANTAI, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert wait_until(lambda: answers(port), 90)
+        time.sleep(2)  # a worker would have failed at once: huey refuses immediate mode
+        assert workers_of(proc) == [] and answers(port)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=90)
+    assert "LANTAI_JOBS_IMMEDIATE" in out.decode()
+
+
 def test_no_worker_serves_the_web_alone(data: Path, serve: Callable) -> None:
     proc, _ = serve("--no-worker")
     time.sleep(3)  # time enough for a worker to have been started, were one started

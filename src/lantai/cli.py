@@ -87,13 +87,20 @@ def _serve(bind: str, workers: int = 2, *, with_worker: bool = True) -> None:
     web = [sys.executable, "-m", "gunicorn", "lantai.wsgi:application", "--bind", bind,
            "--workers", str(workers), "--access-logfile", "-"]  # fmt: skip
     click.echo(f"兰台 serving on http://{bind}/ (Ctrl-C to stop)")
-    if not with_worker:
+    from django.conf import settings
+
+    if settings.HUEY.get("immediate"):
+        click.echo("后台任务在请求中直接执行 (LANTAI_JOBS_IMMEDIATE)：不启动后台任务进程")
+        with_worker = False
+    elif not with_worker:
         click.echo("未启动后台任务进程 (--no-worker)：请在其他机器上运行 `lantai worker`")
+    if not with_worker:
         os.execvp(sys.executable, web)
     from lantai.supervise import run_together
 
     click.echo("后台任务进程随之运行 job worker runs alongside (stops with serve)")
-    sys.exit(run_together({"worker": [sys.executable, "-m", "lantai.cli", "worker"], "web": web}))
+    worker = [sys.executable, "-m", "lantai.cli", "worker"]
+    sys.exit(run_together({"worker": worker, "web": web}, restart=("worker",)))
 
 
 @main.command()

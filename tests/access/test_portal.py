@@ -26,7 +26,7 @@ def test_home_links_each_fonds_to_its_search(portal: Portal) -> None:
     html = client.get("/public/").content.decode()
     assert '<main id="main"' in html and 'class="skip-link"' in html
     assert 'class="sidenav"' not in html  # no staff navigation on the public site
-    link = re.search(r'href="(/public/search/\?repository=[^"]+fonds=Z109)"', html)
+    link = re.search(r'href="(/public/search/\?repository=[^"]+fonds=000001/Z109)"', html)
     assert link is not None
     results = client.get(link.group(1).replace("&amp;", "&")).content.decode()
     assert "共 2 条结果" in results
@@ -64,7 +64,9 @@ def test_advanced_fields_and_filters(portal: Portal) -> None:
     client = Client()
     html = client.get("/public/search/", {"document_number": "兰发〔1985〕3号"}).content.decode()
     assert "共 1 条结果" in html and "校舍" in html
-    html = client.get("/public/search/", {"year_from": "1985", "fonds": "Z109"}).content.decode()
+    html = client.get(
+        "/public/search/", {"year_from": "1985", "fonds": "000001/Z109"}
+    ).content.decode()
     assert "共 2 条结果" in html
     html = client.get("/public/search/", {"date_from": "1985-03-02", "date_to": "1985-03-03"})
     assert "共 2 条结果" in html.content.decode()

@@ -104,6 +104,8 @@ def test_import_wizard(page: Any, live_server: Any, live_site: Site, tmp_path: P
     page.click("button:has-text('上传并继续')")
     page.wait_for_selector("table.mapping")
     assert page.locator("select[name=col_1]").input_value() == "title"
+    # row 3 has no 密级: the archivist chooses the file's default (DA/T 46 M38 is mandatory)
+    page.select_option("select[name=default_classification]", "public")
     shot(page, "import-mapping")
     page.click("button:has-text('保存映射并预览')")
     page.wait_for_selector("table.preview")

@@ -204,8 +204,16 @@ def find_category(
     )
     if cat is None:
         if not Fonds.objects.filter(repository=repo, code=fonds_code.upper()).exists():
-            raise CatalogError(f"{repo.name}没有全宗“{fonds_code}”", "fonds")
-        raise CatalogError(f"全宗“{fonds_code}”下没有门类“{category_code}”", "category")
+            raise CatalogError(
+                f"{repo.name}没有全宗“{fonds_code}”：先运行 lantai fonds add {fonds_code} --name 名称"
+                "（或在“档案馆、全宗与门类”页面新增）",
+                "fonds",
+            )
+        raise CatalogError(
+            f"全宗“{fonds_code}”下没有门类“{category_code}”：先运行 lantai category add "
+            f"{category_code} --fonds {fonds_code}（或在“档案馆、全宗与门类”页面新增）",
+            "category",
+        )
     return cat
 
 

@@ -50,6 +50,7 @@ from lantai.core.roles import PUBLIC, VIEW
 from lantai.search.backend import SearchBackend
 from lantai.search.documents import BATCH, build_documents, iter_documents
 from lantai.search.failures import DocumentsFailed
+from lantai.search.folding import fold
 from lantai.search.models import IndexState, PendingChange, Withheld
 from lantai.search.query import (
     FACETS,
@@ -344,9 +345,9 @@ def suggest(user: User | AnonymousUser | None, prefix: str, limit: int = 10) -> 
     query = Query(conditions=(TextCondition(prefix, "title"),), limit=limit * 5, highlight=False)
     ids = [h.id for h in backend().search(query, _with_withheld(scope)).hits]
     current = dict(_catalogue_view(scope, user).filter(pk__in=ids).values_list("pk", "title"))
-    folded = prefix.casefold()
-    titles = [current[i] for i in ids if i in current and folded in current[i].casefold()]
-    titles.sort(key=lambda t: (not t.casefold().startswith(folded), len(t)))
+    folded = fold(prefix)
+    titles = [current[i] for i in ids if i in current and folded in fold(current[i])]
+    titles.sort(key=lambda t: (not fold(t).startswith(folded), len(t)))
     return list(dict.fromkeys(titles))[:limit]
 
 

@@ -9,13 +9,14 @@ def keep_old_notes(apps, schema_editor):
     """Each request's old 办理意见 text becomes one note whose author was not recorded."""
     AccessRequest = apps.get_model("access", "AccessRequest")
     RequestNote = apps.get_model("access", "RequestNote")
-    RequestNote.objects.bulk_create(
+    db = schema_editor.connection.alias  # the catalogue rebuild migrates a second database
+    RequestNote.objects.using(db).bulk_create(
         RequestNote(
             request_id=req.pk,
             text=req.staff_note,
             written_at=req.closed_at or req.approved_at or req.accepted_at or req.submitted_at,
         )
-        for req in AccessRequest.objects.exclude(staff_note="").iterator()
+        for req in AccessRequest.objects.using(db).exclude(staff_note="").iterator()
     )
 
 

@@ -364,6 +364,7 @@ def result(request: HttpRequest, pk: int) -> HttpResponse:
             "batch": batch,
             "errors": errors,
             "running": batch.status in ("pending", "running"),
+            "waits_on_job": batch.status in ("pending", "running"),
             "category_name": labels.category_name(batch.category.code),
             "lang": language(request),
             "default_classification": (

@@ -174,6 +174,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             .select_related("package", "requested_by")
             .order_by("requested_at"),
             "low_space_bytes": settings.STORAGE_LOW_SPACE_BYTES,
+            "waits_on_job": Package.objects.filter(status="pending").exists(),
         },
     )
 
@@ -399,6 +400,7 @@ def package_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "records_page": records_page,
             "record_rows": record_rows,
             "pending": pending,
+            "waits_on_job": package.status == "pending",
             "pending_scope": deletion.scope_zh(pending) if pending else "",
             "own_request": pending is not None and pending.requested_by_id == user.pk,
             "last_check": last_check,

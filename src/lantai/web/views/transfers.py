@@ -362,6 +362,7 @@ def transfer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "versions": versions,
             "latest": latest,
             "running": transfer.status in ("pending", "checking"),
+            "waits_on_job": transfer.status in ("pending", "checking"),
             "stages": [gettext(v) for v in STAGE_LABELS.values()],
             "warnings": bool(latest and latest.checks.filter(status="warn").exists()),
             **_actions(request, transfer),
