@@ -67,6 +67,16 @@ def _isolated_files(request: pytest.FixtureRequest, settings: Any, data_dir: Pat
     settings.UPLOAD_DIR.mkdir()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_caches() -> None:
+    """Each test starts with empty caches, as its database starts as it was: progress and
+    buckets stored by an earlier test under the same (reused) ids must not leak into it."""
+    from django.core.cache import caches
+
+    for cache in caches.all():
+        cache.clear()
+
+
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Any]:
     """Headless Debian Chromium driven by Playwright's sync API (one browser per test session)."""

@@ -28,6 +28,9 @@ def client() -> Client:
         {"q": "婚姻", "year_from": "-" + HUGE},
         {"q": "婚姻", "year_to": "0"},
         {"q": "婚姻", "page": HUGE},
+        {"q": "婚姻", "year": HUGE},
+        {"q": "婚姻", "year": "-5"},
+        {"q": "婚姻", "year": "１９６４"},  # full-width digits: not a year the index holds
         {"q": "婚姻", "fonds": ["x"] * 51},
         {"q": "婚姻", "within": ["婚"] * 51},
     ],

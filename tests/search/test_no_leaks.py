@@ -253,3 +253,20 @@ def test_suggestions_are_checked_against_the_catalogue(world: World) -> None:  #
         "关于婚姻登记工作的通知"
         not in Client().get("/api/public/suggest", {"q": "婚姻登记"}).json()
     )
+
+
+def test_an_index_of_an_older_version_is_a_message_not_a_server_error(world: World) -> None:  # noqa: F811
+    """After an upgrade without `lantai search reindex`, the portal's search says what to do
+    and its home page still opens (PostgreSQL: its table records the format it was written in)."""
+    backend = services.backend()
+    table = getattr(backend, "table", None)
+    if table is None:
+        pytest.skip("only the PostgreSQL backend records its table format")
+    with backend._conn().cursor() as cur:  # type: ignore[attr-defined]
+        cur.execute(f"COMMENT ON TABLE {table} IS 'lantai-search 4'")
+    backend._conn().commit()  # type: ignore[attr-defined]
+    services.reset_backends()
+    client = Client()
+    page = client.get("/public/search/", {"q": "婚姻"})
+    assert page.status_code == 200 and "lantai search reindex" in page.content.decode()
+    assert client.get("/public/").status_code == 200

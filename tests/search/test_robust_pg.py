@@ -262,3 +262,26 @@ def test_reindex_goes_on_past_a_refused_record(pg_index: SearchBackend) -> None:
     services.catch_up()
     assert titles("婚姻登记档案") == {a.pk, b.pk, c.pk}
     assert status_json()["failures"] == []
+
+
+def test_an_index_of_an_older_version_says_so_until_another_process_rebuilds_it(
+    pg: tuple[str, SearchBackend],
+) -> None:
+    """After an upgrade without `lantai search reindex` the index refuses to answer with a
+    message naming the command (not a server error), and a web process that saw the old table
+    answers again once another process (the reindex) has rebuilt it, without a restart."""
+    from lantai.search.backend import IndexOutdated
+    from lantai.search.postgres_backend import TABLE_FORMAT
+
+    name, backend = pg
+    docs = make_corpus(50)
+    load(name, backend, docs)
+    table = backend.table  # type: ignore[attr-defined]
+    with psycopg.connect(TEST_DSN, autocommit=True) as conn:
+        conn.execute(f"COMMENT ON TABLE {table} IS 'lantai-search 4'")
+    old = open_backend("postgresql", dsn=TEST_DSN, table_prefix=backend.prefix)  # type: ignore[attr-defined]
+    with pytest.raises(IndexOutdated, match="lantai search reindex"):
+        old.search(Query(text="档"), ADMIN)
+    with psycopg.connect(TEST_DSN, autocommit=True) as conn:  # the rebuild, elsewhere
+        conn.execute(f"COMMENT ON TABLE {table} IS '{TABLE_FORMAT}'")
+    check(old, docs, Query(text="档"), ADMIN)

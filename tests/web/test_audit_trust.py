@@ -118,11 +118,48 @@ def test_system_admin_cannot_disable_the_audit_admin_alone(client: Client, site:
     auditor.refresh_from_db()
     assert auditor.is_active
     assert AuditEntry.objects.filter(action="account_change_reject", actor="secadmin").exists()
-    # an ordinary account is still reset at once, with no second administrator
+    # an ordinary account is disabled at once (disabling protects, it opens nothing)
     target = site.users["reader"]
+    client.post(reverse("web:user_active", args=[target.pk]), {"active": "0"})
+    target.refresh_from_db()
+    assert not target.is_active and not accounts.pending_changes().exists()
+
+
+def test_system_admin_cannot_take_over_an_archivist_by_resetting_the_password(
+    client: Client, site: Site
+) -> None:
+    """The system administrator may read no records; a password they set alone would let them
+    sign in as a cleared archivist and read what the archivist reads."""
+    target = site.users["reader"]
+    client.force_login(site.users["system_admin"])
     client.post(reverse("web:user_password", args=[target.pk]), {"password": NEW, "password2": NEW})
     target.refresh_from_db()
-    assert target.check_password(NEW) and not accounts.pending_changes().exists()
+    assert not target.check_password(NEW)
+    change = accounts.pending_changes().get()
+    c = Client()
+    c.force_login(site.users["security_admin"])
+    c.post(reverse("web:account_change_decide", args=[change.pk]), {"decision": "confirm"})
+    target.refresh_from_db()
+    assert target.check_password(NEW)
+
+
+def test_disabling_ends_sessions_and_tokens_for_good(client: Client, site: Site) -> None:
+    from lantai.core.api_auth import issue_token
+
+    target = site.users["reader"]
+    session = Client()
+    session.force_login(target)
+    token = issue_token(target, "script")
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    assert session.get(reverse("web:home")).status_code == 200
+    assert Client().get("/api/repositories", **bearer).status_code == 200
+    client.force_login(site.users["system_admin"])
+    client.post(reverse("web:user_active", args=[target.pk]), {"active": "0"})
+    client.post(reverse("web:user_active", args=[target.pk]), {"active": "1"})
+    target.refresh_from_db()
+    assert target.is_active
+    assert session.get(reverse("web:home")).status_code == 302  # signed out for good
+    assert Client().get("/api/repositories", **bearer).status_code == 401
 
 
 def test_console_reset_of_an_administrator_works_and_is_logged(site: Site) -> None:
@@ -216,3 +253,83 @@ def test_granting_an_administrator_role_needs_a_second_administrator(
     other.force_login(site.users["audit_admin"])
     body = text(other.get(reverse("web:audit"), {"action": "account_change_confirm"}))
     assert "整理著录员 → 安全审计员" in body
+
+
+# --- points 10 and 18: an import's created 档号 are archival content -----------------------------
+def _import_with_a_secret_row(tmp_path: Any, site: Site) -> Any:
+    """53 records in 53 runs (odd serial numbers), the first one 秘密, imported at the console."""
+    from lantai.catalog import importing
+
+    header = "档号,责任者,题名,日期,密级,保管期限,年度\n"
+    lines = [
+        f"Z109-WS·2011-Y-BGS-{n:04d},某某办公室,关于第{n}项工作的通知,20110315,"
+        f"{'秘密' if n == 1 else '公开'},永久,2011"
+        for n in range(1, 107, 2)
+    ]
+    path = tmp_path / "目录.csv"
+    path.write_text(header + "\n".join(lines) + "\n", encoding="utf-8")
+    result = importing.import_file(path, site.category)
+    assert result.rows_imported == 53, result.as_dict()
+    return result
+
+
+def _audit_page_and_csv(client: Client) -> tuple[str, str]:
+    page = text(client.get(reverse("web:audit"), {"action": "import"}))
+    export = client.get(reverse("web:audit_export"), {"action": "import"})
+    return page, export.getvalue().decode("utf-8-sig")
+
+
+def test_an_import_shows_its_created_codes_only_to_a_viewer_cleared_for_the_batch(
+    client: Client, site: Site, tmp_path: Any
+) -> None:
+    _import_with_a_secret_row(tmp_path, site)
+    # the auditor (clearance 公开, no scope): the count of runs, not the 档号
+    client.force_login(site.users["audit_admin"])
+    for body in _audit_page_and_csv(client):
+        assert "Z109-WS·2011" not in body
+        assert "已隐去" in body and "新建档号段数：53" in body.replace("</b>", "")
+    # a viewer whose scope holds the archives but whose clearance stops below 秘密: still sealed
+    scoped = accounts.create_user("auditor3", role="audit_admin", password=PASSWORD, clearance=1)
+    scoped.repositories.set([site.repository])
+    client.force_login(scoped)
+    for body in _audit_page_and_csv(client):
+        assert "Z109-WS·2011" not in body
+    # cleared for 秘密 with the archives in scope: the runs, at most 50, and how many are left out
+    scoped.clearance = 2
+    scoped.save(update_fields=["clearance"])
+    client.force_login(scoped)
+    for body in _audit_page_and_csv(client):
+        assert "Z109-WS·2011-Y-BGS-0001" in body and "Z109-WS·2011-Y-BGS-0099" in body
+        assert "Z109-WS·2011-Y-BGS-0101" not in body  # run 51 is beyond the 50 in the entry
+        assert "……另有 3 段" in body
+    assert audit.verify().ok
+
+
+def test_import_and_other_entries_read_in_chinese(
+    client: Client, site: Site, tmp_path: Any
+) -> None:
+    _import_with_a_secret_row(tmp_path, site)
+    audit.record("transfer_accept_refused", "transfer", "7", {
+        "version": 1, "rule": "fonds_outside_submitter_scope", "submitter": "zhangsan",
+        "codes": ["J099-WS·2011-Y-BGS-0001"],
+    })  # fmt: skip
+    audit.record(
+        "access_request_accept", "access_request", "CD1", {"from": "submitted", "to": "accepted"}
+    )
+    audit.record(
+        "access_request_submit", "access_request", "CD1", {"purpose": "research", "records": [1]}
+    )
+    audit.record(
+        "create", "repository", "9", {"code": "620000", "name": "某省档案馆", "level": "provincial"}
+    )
+    client.force_login(site.users["audit_admin"])
+    body = text(client.get(reverse("web:audit")))
+    for raw in (
+        "rows_total", "imported", "valid_rows_only", "created_sm3", "created_runs", "provincial",
+        "repository_id", "fonds_outside_submitter_scope", "submitter", "research", "submitted",
+        "default_classification",
+    ):  # fmt: skip
+        assert raw not in body, raw
+    assert "J099-WS" not in body  # a refused transfer's 档号: archival content, sealed
+    for label in ("总行数", "新建档号段数", "省级", "学术研究", "已提交", "移交人"):
+        assert label in body, label

@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from lantai.catalog import services
 from lantai.catalog.models import ImportBatch, Record
+from lantai.core import accounts
 from lantai.core.models import AuditEntry, User
 
 from .conftest import PASSWORD, Site
@@ -164,7 +165,8 @@ def test_system_admin_disables_and_resets(client: Client, site: Site) -> None:
         {"password": "New#Password2025", "password2": "New#Password2025"},
     )
     target.refresh_from_db()
-    assert target.check_password("New#Password2025")
+    assert not target.check_password("New#Password2025")  # proposed: a second administrator
+    assert accounts.pending_changes().get().target == target  # confirms it (decision 0023)
 
 
 # --- records ---------------------------------------------------------------------------------------

@@ -57,7 +57,10 @@ def _catalogue() -> list[services.RepositoryEntry]:
     key = f"{CATALOGUE_CACHE_KEY}:{search_service.withheld_stamp()}"
     cached = cache.get(key)
     if cached is None:
-        cached = services.open_catalogue()
+        try:
+            cached = services.open_catalogue()
+        except search_service.SearchError:  # the index cannot answer (logged): no counts
+            return []
         cache.set(key, cached, CATALOGUE_CACHE_SECONDS)
     return list(cached)
 

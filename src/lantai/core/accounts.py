@@ -110,8 +110,17 @@ def set_active(target: User, active: bool, *, actor: User) -> AccountChange | No
 
 
 def _apply_active(target: User, active: bool) -> None:
+    """Enable or disable `target`. Disabling ends its sessions and deletes its API tokens for
+    good: enabling the account again does not bring them back."""
     target.is_active = active
-    target.save(update_fields=["is_active"])
+    fields = ["is_active"]
+    if not active:
+        from lantai.core.api_auth import revoke_tokens
+
+        target.session_epoch += 1
+        fields.append("session_epoch")
+        revoke_tokens(target)
+    target.save(update_fields=fields)
 
 
 def reset_password(target: User, password: str, *, actor: User | None) -> AccountChange | None:
@@ -123,7 +132,7 @@ def reset_password(target: User, password: str, *, actor: User | None) -> Accoun
         validate_password(password, target)
     except ValidationError as e:
         raise AccountError("；".join(e.messages)) from e
-    if actor is not None and needs_second_administrator(target, actor):
+    if needs_second_administrator_for_password(target, actor):
         return _propose(target, "password", {"password_hash": make_password(password)}, actor, {})
     _apply_password(target, make_password(password))
     detail = {"role": target.role} if actor else {"role": target.role, "via": "console"}
@@ -139,13 +148,14 @@ def _apply_password(target: User, password_hash: str) -> None:
     target.save(update_fields=["password", "failed_logins", "locked_until"])
 
 
-def change_own_password(user: User, old: str, new: str) -> None:
+def change_own_password(user: User, old: str, new: str, address: str = "") -> None:
     """A signed-in user changes their own password: the old one must be right (a wrong one counts
-    as a failed sign-in towards the lockout) and the new one must pass the password policy."""
-    if check_lockout(user):
-        raise AccountError("账号已锁定，请稍后再试")
+    as a failed sign-in from `address` towards the lockout) and the new one must pass the
+    password policy."""
+    if check_lockout(user, address):
+        raise AccountError("连续输错原密码次数过多，请稍后再试")
     if not user.check_password(old):
-        note_login_failure(user.username)
+        note_login_failure(user.username, address)
         audit.record("password_change_failed", "user", user.pk, {}, actor=user.username)
         raise AccountError("原密码不正确", "old_password")
     if new == old:
@@ -223,6 +233,13 @@ def needs_second_administrator(target: User, actor: User | None, role: str | Non
     if actor is None:
         return False
     return is_administrator(target.role) or (role is not None and is_administrator(role))
+
+
+def needs_second_administrator_for_password(target: User, actor: User | None) -> bool:
+    """A password an administrator sets is a way into the account and to the archival content
+    it may read (the system administrator may read none): every reset in the UI of somebody
+    else's account waits for a second administrator; the console acts alone."""
+    return actor is not None and actor.pk != target.pk
 
 
 def _propose(

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from lantai.core.roles import ROLE_CHOICES, ROLES
@@ -22,6 +23,16 @@ class User(AbstractUser):
     )
     failed_logins = models.PositiveSmallIntegerField(default=0)
     locked_until = models.DateTimeField(null=True, blank=True)
+    # Raised when the account is disabled: every session signed in before ends for good, also
+    # after the account is enabled again (it is part of the session's auth hash).
+    session_epoch = models.PositiveIntegerField(default=0)
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        if not self.session_epoch:  # accounts never disabled keep the hash Django gives them
+            return super()._get_session_auth_hash(secret=secret)  # type: ignore[misc]
+        key_salt = "lantai.core.models.User.session_auth_hash"
+        value = f"{self.password}\0{self.session_epoch}"
+        return salted_hmac(key_salt, value, secret=secret, algorithm="sha256").hexdigest()
 
     def has_perm_code(self, permission: str) -> bool:
         role = ROLES.get(self.role)

@@ -9,7 +9,7 @@ from django.core.management import call_command
 
 
 def initialise() -> Path:
-    for sub in ("files", "uploads", "cache", "exports"):
+    for sub in ("files", "uploads", "exports"):
         (settings.DATA_DIR / sub).mkdir(parents=True, exist_ok=True)
     call_command("migrate", interactive=False, verbosity=0)
     return Path(settings.DATA_DIR)

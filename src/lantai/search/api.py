@@ -80,6 +80,8 @@ class ErrorOut(Schema):
 
 
 Values = list[Annotated[str, StringConstraints(max_length=MAX_TEXT)]]  # at most MAX_VALUES
+# A year as the index holds it: 1–9999 in ASCII digits (blank: no filter), like year_from
+Years = list[Annotated[str, StringConstraints(pattern=r"^([1-9][0-9]{0,3})?$")]]
 
 
 class SearchParams(Schema):
@@ -103,7 +105,7 @@ class SearchParams(Schema):
         description="全宗: 档案馆代码/全宗号 (e.g. 441900/J014), as the fonds facet lists them",
     )
     category: Values = Field([], max_length=MAX_VALUES, description="门类代码")
-    year: Values = Field([], max_length=MAX_VALUES, description="年度")
+    year: Years = Field([], max_length=MAX_VALUES, description="年度 (1–9999)")
     retention: Values = Field([], max_length=MAX_VALUES, description="保管期限")
     year_from: int | None = Field(None, ge=1, le=MAX_YEAR, description="年度自 (1–9999)")
     year_to: int | None = Field(None, ge=1, le=MAX_YEAR, description="年度至 (1–9999)")

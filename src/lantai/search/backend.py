@@ -36,6 +36,11 @@ DOCUMENT_FIELDS = {
 }
 
 
+class IndexOutdated(RuntimeError):
+    """The index was written by an older version of Lantai and must be rebuilt
+    (`lantai search reindex`) before it can answer."""
+
+
 class SearchBackend(Protocol):
     name: str
 

@@ -22,7 +22,7 @@ its row `overflow`; while such rows exist, text conditions take them in through 
 batch along: the batch is written again one document at a time, and the refused ones are named
 by `DocumentsFailed` at the end (`index`, `rebuild`), for the services to record and retry.
 
-Tables (prefix `search` by default): `search_docs`, `search_docs_bits` and `search_docs_ranks`
+Tables (prefix `lantai_search` by default, settings.SEARCH_TABLE_PREFIX): `search_docs`, `search_docs_bits` and `search_docs_ranks`
 (pg_bitmaps). `rebuild` fills `search_docs_build*` and swaps them in by renaming in one
 transaction; searches keep reading the old tables until then.
 """
@@ -40,7 +40,7 @@ import psycopg
 from psycopg.copy import QueuedLibpqWriter
 
 from lantai.search import pg_bitmaps
-from lantai.search.backend import DOCUMENT_FIELDS
+from lantai.search.backend import DOCUMENT_FIELDS, IndexOutdated
 from lantai.search.failures import DocumentsFailed
 from lantai.search.pg_query import (
     FACET_SQL,
@@ -260,8 +260,11 @@ class PostgresBackend:
         """The connection, for reading or updating the live table, which must be of this
         version's format (an index written by an older version needs a rebuild)."""
         conn = self._conn()
+        if self._stale:  # another process may have rebuilt it since: look again
+            row = conn.execute("SELECT obj_description(to_regclass(%s))", (self.table,)).fetchone()
+            self._stale = not row or row[0] != TABLE_FORMAT
         if self._stale:
-            raise RuntimeError(
+            raise IndexOutdated(
                 f"search table {self.table} is of an older format: run `lantai search reindex`"
             )
         return conn

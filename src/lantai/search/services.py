@@ -47,7 +47,7 @@ from lantai.catalog.models import Record
 from lantai.catalog.services import visible_records
 from lantai.core.models import User
 from lantai.core.roles import PUBLIC, VIEW
-from lantai.search.backend import SearchBackend
+from lantai.search.backend import IndexOutdated, SearchBackend
 from lantai.search.documents import BATCH, build_documents, iter_documents
 from lantai.search.failures import DocumentsFailed
 from lantai.search.folding import fold
@@ -92,6 +92,14 @@ class SearchError(Exception):
 
 
 # --- the backend ---------------------------------------------------------------------------------
+def _search(query: Query, scope: Scope) -> Results:
+    try:
+        return backend().search(query, scope)
+    except IndexOutdated as e:  # an upgrade without the rebuild: say so, not a server error
+        log.error("search: %s", e)
+        raise SearchError("检索索引由旧版本建立，需要重建：请管理员运行 lantai search reindex") from e
+
+
 def backend_config() -> tuple[str, dict[str, Any]]:
     """(name, options) of the configured backend, as `open_backend` takes them."""
     name = settings.SEARCH_BACKEND
@@ -308,7 +316,7 @@ def search(
     query = clean_query(query, scope)
     if sees_nothing(scope):
         return Results(total=0, hits=[], facets={f: {} for f in query.facets})
-    results = backend().search(query, _with_withheld(scope))
+    results = _search(query, _with_withheld(scope))
     ids = [h.id for h in results.hits]
     if not ids:
         return results
@@ -343,7 +351,7 @@ def suggest(user: User | AnonymousUser | None, prefix: str, limit: int = 10) -> 
     if not prefix or not limit or sees_nothing(scope):
         return []
     query = Query(conditions=(TextCondition(prefix, "title"),), limit=limit * 5, highlight=False)
-    ids = [h.id for h in backend().search(query, _with_withheld(scope)).hits]
+    ids = [h.id for h in _search(query, _with_withheld(scope)).hits]
     current = dict(_catalogue_view(scope, user).filter(pk__in=ids).values_list("pk", "title"))
     folded = fold(prefix)
     titles = [current[i] for i in ids if i in current and folded in fold(current[i])]

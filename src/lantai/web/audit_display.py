@@ -14,16 +14,19 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Q
+from django.db.models import Count, Max, Q
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from lantai.access.models import METHODS, PURPOSES, AccessRequest
 from lantai.catalog import columns, services
 from lantai.catalog.models import Record
 from lantai.core import roles
-from lantai.core.models import AuditEntry
+from lantai.core.models import AccountChange, AuditEntry
+from lantai.ingest.models import Transfer
+from lantai.preservation.models import Alert, StorageLocation
 from lantai.web import labels
 
 SEALED = _("（已隐去：涉及密级高于您的涉密等级或范围以外的档案内容）")
@@ -65,6 +68,7 @@ ACTIONS: dict[str, Any] = {
     "access_request_approve": _("审批查档申请"),
     "access_request_provide": _("提供利用"),
     "access_request_refuse": _("拒绝查档申请"),
+    "access_request_self_approve": _("受理人自行审批（一人馆）"),
     "access_provision": _("利用登记"),
     "storage_alert_resolve": _("处理存储告警"),
     "storage_drill": _("恢复演练"),
@@ -177,6 +181,67 @@ KEYS: dict[str, Any] = {
     "object_id": _("对象标识"),
     "run": _("检测编号"),
     "blocked": _("已阻止"),
+    # imports (catalog/importing.py)
+    "rows_total": _("总行数"),
+    "imported": _("导入条数"),
+    "unchanged": _("未变条数"),
+    "rejected": _("拒绝条数"),
+    "valid_rows_only": _("仅导入有效行"),
+    "default_classification": _("默认密级"),
+    "created_sm3": _("新建档号清单SM3"),
+    "created_runs": _("新建档号段数"),
+    "created": _("新建档号"),
+    # catalogue objects (audit_changes in catalog/apps.py and ingest/apps.py)
+    "level": _("级别"),
+    "repository_id": _("档案馆"),
+    "fonds_id": _("全宗"),
+    "creator": _("立档单位"),
+    "arrangement": _("整理方式"),
+    "code_rule": _("档号规则"),
+    "volume_item_rule": _("卷内档号规则"),
+    "template": _("模板"),
+    "size": _("大小"),
+    "metadata": _("其他元数据"),
+    "title": _("题名"),
+    "status": _("状态"),
+    "return_reason": _("退回原因"),
+    "accept_reason": _("接收说明"),
+    # transfers, the reading room, storage, the scanner
+    "rule": _("规则"),
+    "submitter": _("移交人"),
+    "codes": _("档号"),
+    "count": _("数量"),
+    "accepted_by": _("受理人"),
+    "components": _("电子文件"),
+    "queued": _("已排队"),
+    "database": _("特征库目录"),
+    "engine": _("引擎版本"),
+    "running": _("运行中"),
+}
+
+# keys whose values are codes of a vocabulary: the code's label
+VALUE_LABELS: dict[str, dict[str, Any]] = {
+    "level": dict(Record.LEVELS),  # a record's level; a repository's is added in value_text
+    "purpose": dict(PURPOSES),
+    "method": dict(METHODS),
+    "from": dict(AccessRequest.STATUSES),
+    "to": dict(AccessRequest.STATUSES),
+    "status": dict(Transfer.STATUSES),
+    "kind": {**dict(Alert.KINDS), **dict(StorageLocation.KINDS), **dict(AccountChange.KINDS)},
+    "rule": {
+        "fonds_outside_submitter_scope": _("全宗不在移交单位的权限范围内"),
+        "ACCESS_SINGLE_PERSON": _("一人馆：受理人可自行审批"),
+    },
+    "result": {"pass": _("通过"), "warn": _("警告"), "fail": _("不通过"), "na": _("不适用")},
+    "arrangement": {"item": _("按件"), "volume": _("按卷")},
+}
+VOCABULARY_KEYS = ("classification", "retention", "open_status")  # record fields: vocabularies
+FILTER_KEYS: dict[str, Any] = {  # the audit log's own filters (an export's entry)
+    "action": _("操作"),
+    "actor": _("操作人"),
+    "target": _("对象"),
+    "from": _("起始日期"),
+    "to": _("截止日期"),
 }
 
 VALUE_WORDS: dict[str, Any] = {"console": _("控制台"), "web": _("网页")}
@@ -207,6 +272,12 @@ def value_text(key: str, value: Any) -> str:
         return labels.role_label(value)
     if key == "clearance" and isinstance(value, int):
         return labels.clearance_label(value)
+    if key in VOCABULARY_KEYS and isinstance(value, str):
+        return labels.vocab_label(key, value)
+    if key == "level" and isinstance(value, str):
+        return labels.repository_level_label(value) if value not in Record.LEVELS[0] else value
+    if isinstance(value, str) and value in VALUE_LABELS.get(key, {}):
+        return str(VALUE_LABELS[key][value])
     if isinstance(value, list):
         return "、".join(value_text(key, v) for v in value) or "—"
     if isinstance(value, dict):

@@ -212,15 +212,17 @@ def user_active(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("web:users")
 
 
-def _proposed(request: HttpRequest, target: Any) -> None:
-    messages.info(
-        request,
-        gettext(
+def _proposed(request: HttpRequest, target: Any, *, password: bool = False) -> None:
+    if password:
+        text = gettext(
+            "管理员设置的密码可以登录 %(name)s 的账号：重置须由另一角色的管理员确认后才生效。"
+        )
+    else:
+        text = gettext(
             "%(name)s 是三员管理员，此变更须由另一角色的管理员（安全保密管理员或安全审计员）"
             "确认后才生效。"
         )
-        % {"name": target.username},
-    )
+    messages.info(request, text % {"name": target.username})
 
 
 @permission_required(USERS)
@@ -240,7 +242,7 @@ def user_password(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error("password", e.message_zh)
         else:
             if pending is not None:
-                _proposed(request, target)
+                _proposed(request, target, password=True)
                 return redirect("web:account_changes")
             messages.success(
                 request,

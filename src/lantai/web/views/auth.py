@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from lantai.core import accounts
 from lantai.core.accounts import AccountError
+from lantai.core.client_address import client_address
 from lantai.web.forms import PasswordChangeForm
 
 # One message for an unknown name, a wrong password, a disabled account and a blocked sign-in:
@@ -64,7 +65,9 @@ def password_change(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            accounts.change_own_password(user, data["old_password"], data["password"])
+            accounts.change_own_password(
+                user, data["old_password"], data["password"], client_address(request)
+            )
         except AccountError as e:
             form.add_error(e.field or None, e.message_zh)
         else:
