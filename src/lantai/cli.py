@@ -422,7 +422,7 @@ def catalog_import(
     a refusal (a fonds outside --user's scope)."""
     _django()
     from lantai.catalog import importing, services
-    from lantai.core.audit import acting_as
+    from lantai.core.audit import acting_as, denied_here
     from lantai.core.models import User
     from lantai.core.roles import IMPORT
 
@@ -438,9 +438,12 @@ def catalog_import(
                 raise services.PermissionDenied(
                     f"用户 {username} 无权向全宗 {cat.fonds.code} 导入目录", "fonds"
                 )
+    except services.PermissionDenied as e:  # audited like a refusal on the web (issue 12)
+        denied_here(e.message_zh, str(username), "fonds", cat.fonds.pk)
+        _exit_unreadable(e.message_zh, as_json, key="status")
     except services.CatalogError as e:
         _exit_unreadable(e.message_zh, as_json, key="status")
-    with acting_as(_cli_actor()):
+    with acting_as(username or _cli_actor()):  # --user: the log names the user it ran as
         try:
             result = importing.import_file(
                 file, cat, valid_rows_only=valid_rows_only, level=level, user=user,

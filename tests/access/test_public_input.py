@@ -44,6 +44,12 @@ def test_public_api_refuses_out_of_range_numbers_with_422(
     assert name in response.content.decode()
 
 
+def test_public_api_year_filter_takes_years(portal: Portal) -> None:
+    found = client().get("/api/public/search", {"q": "婚姻", "year": ["1985", ""]})
+    assert found.status_code == 200 and found.json()["total"] > 0
+    assert client().get("/api/public/search", {"q": "婚姻", "year": "1986"}).json()["total"] == 0
+
+
 def test_public_api_record_id_out_of_range_is_422(portal: Portal) -> None:
     assert client().get(f"/api/public/records/{HUGE}").status_code == 422
     assert client().get("/api/public/records/999999").status_code == 404

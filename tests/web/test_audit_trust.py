@@ -302,6 +302,13 @@ def test_an_import_shows_its_created_codes_only_to_a_viewer_cleared_for_the_batc
         assert "Z109-WS·2011-Y-BGS-0001" in body and "Z109-WS·2011-Y-BGS-0099" in body
         assert "Z109-WS·2011-Y-BGS-0101" not in body  # run 51 is beyond the 50 in the entry
         assert "……另有 3 段" in body
+    # cleared for every level with every repository in scope
+    top = accounts.create_user(
+        "auditor4", role="audit_admin", password=PASSWORD, clearance=4, scope_all=True
+    )
+    client.force_login(top)
+    page, export = _audit_page_and_csv(client)
+    assert "Z109-WS·2011-Y-BGS-0001" in page and "Z109-WS·2011-Y-BGS-0001" in export
     assert audit.verify().ok
 
 

@@ -663,7 +663,7 @@ def test_wrong_old_passwords_count_towards_the_lockout(site: Site, settings: Any
             accounts.change_own_password(user, "wrong-password", NEW_PASSWORD)
     user.refresh_from_db()
     assert accounts.check_lockout(user)
-    with pytest.raises(accounts.AccountError, match="锁定"):
+    with pytest.raises(accounts.AccountError, match="次数过多"):
         accounts.change_own_password(user, PASSWORD, NEW_PASSWORD)
     assert AuditEntry.objects.filter(action="password_change_failed").count() == (
         settings.LOGIN_MAX_FAILURES

@@ -293,7 +293,7 @@ def _language(request: HttpRequest) -> str:
 
 def _fonds(user: User, fonds_id: int) -> Fonds:
     services.require(user, VIEW)
-    fonds = services.visible_fonds(user).filter(pk=fonds_id).first()
+    fonds = services.visible_fonds_by_id(user, fonds_id)  # a hidden one is audited there
     if fonds is None:
         raise _not_found()
     return fonds
@@ -301,18 +301,15 @@ def _fonds(user: User, fonds_id: int) -> Fonds:
 
 def _category(user: User, category_id: int) -> Category:
     services.require(user, VIEW)
-    cat = Category.objects.select_related("fonds__repository").filter(pk=category_id).first()
-    if cat is None or not services.can_see_fonds(user, cat.fonds):
+    cat = services.visible_category(user, category_id)  # a hidden one is audited there
+    if cat is None:
         raise _not_found()
     return cat
 
 
 def _record(user: User, record_id: int) -> Record:
     services.require(user, VIEW)
-    qs = services.visible_records(user).select_related(
-        "repository", "fonds", "category__fonds__repository"
-    )
-    record = qs.filter(pk=record_id).first()
+    record = services.visible_record(user, record_id)  # a hidden one is audited there
     if record is None:
         raise _not_found()
     return record
@@ -591,12 +588,8 @@ def get_import(request: HttpRequest, batch_id: int) -> Any:
     """An import's status, counts, row errors and, while it runs, its progress."""
     user = _user(request)
     services.require(user, IMPORT)
-    batch = (
-        ImportBatch.objects.select_related("category__fonds__repository", "created_by")
-        .filter(pk=batch_id)
-        .first()
-    )
-    if batch is None or not services.can_see_fonds(user, batch.category.fonds):
+    batch = services.visible_batch(user, batch_id)  # a hidden one is audited there
+    if batch is None:
         raise _not_found()
     return _import_out(batch)
 

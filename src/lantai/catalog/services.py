@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.db import transaction
 from django.db.models import F, Q, QuerySet, Sum
@@ -22,6 +22,7 @@ from lantai.catalog.models import (
     Repository,
     YearCount,
 )
+from lantai.core import audit
 from lantai.core.models import User
 from lantai.core.roles import EDIT, STRUCTURE, VIEW
 from lantai.standards import archival_code as ac
@@ -349,6 +350,16 @@ def visible_records(user: User | None) -> QuerySet[Record]:
     return qs.filter(Q(repository__in=user.repositories.all()) | Q(fonds__in=user.fonds.all()))
 
 
+def visible_fonds_by_id(user: User | None, pk: int) -> Fonds | None:
+    """One fonds the user may see; one that exists outside their scope is None and audited."""
+    fonds = visible_fonds(user).filter(pk=pk).first()
+    if fonds is None and _staff(user):
+        code = Fonds.objects.filter(pk=pk).values_list("code", flat=True).first()
+        if code is not None:
+            _refused_hidden(user, "fonds", pk, f"全宗 {code} 不在本人的范围内")
+    return fonds
+
+
 def can_see_fonds(user: User | None, fonds: Fonds) -> bool:
     return visible_fonds(user).filter(pk=fonds.pk).exists()
 
@@ -361,17 +372,46 @@ def visible_categories(user: User | None) -> QuerySet[Category]:
 
 
 def visible_category(user: User | None, pk: int) -> Category | None:
-    return visible_categories(user).filter(pk=pk).first()
+    """One category the user may see; one that exists outside their scope is None and audited."""
+    category = visible_categories(user).filter(pk=pk).first()
+    if category is None and _staff(user):
+        fonds = Category.objects.filter(pk=pk).values_list("fonds__code", flat=True).first()
+        if fonds is not None:
+            _refused_hidden(user, "category", pk, f"门类 {pk}（全宗 {fonds}）不在本人的范围内")
+    return category
 
 
 def visible_record(user: User | None, pk: int) -> Record | None:
-    """One record the user may see, with its category, fonds and repository loaded."""
-    return (
+    """One record the user may see, with its category, fonds and repository loaded. One that
+    exists above their clearance or outside their scope is None, and the refusal is audited."""
+    record = (
         visible_records(user)
-        .select_related("category", "fonds", "fonds__repository", "repository")
+        .select_related(
+            "category", "category__fonds__repository", "fonds", "fonds__repository", "repository"
+        )
         .filter(pk=pk)
         .first()
     )
+    if record is None and _staff(user):
+        level = Record.objects.filter(pk=pk).values_list("classification_level", flat=True).first()
+        if level is not None:
+            why = "密级高于本人的涉密等级" if level > user.clearance else "不在本人的范围内"
+            _refused_hidden(user, "record", pk, f"档案 {pk}：{why}")
+    return record
+
+
+def _staff(user: User | None) -> TypeGuard[User]:
+    """A signed-in user (not the console, not a visitor of the public portal)."""
+    return user is not None and user.is_authenticated
+
+
+def _refused_hidden(user: User, target_type: str, pk: int, reason: str) -> None:
+    """`user` asked for one object that exists but lies outside their clearance or scope. They are
+    answered as if it did not exist (its existence is not revealed); the refusal is audited
+    (issue 12, point 18). List pages never call this: they only leave such rows out."""
+    if not user.has_perm_code(VIEW):
+        reason = f"{reason}（无查阅档案权限）"
+    audit.denied_here(reason, user.get_username(), target_type, pk)
 
 
 # --- browsing ------------------------------------------------------------------------------------
@@ -704,11 +744,23 @@ def import_batches(user: User | None, limit: int = 100) -> list[ImportBatch]:
 
 
 def visible_batch(user: User | None, pk: int) -> ImportBatch | None:
-    return (
-        ImportBatch.objects.select_related("category", "category__fonds", "created_by")
+    """One import the user may see; one into a fonds outside their scope is None and audited."""
+    batch = (
+        ImportBatch.objects.select_related("category", "category__fonds__repository", "created_by")
         .filter(pk=pk, category__fonds__in=visible_fonds(user))
         .first()
     )
+    if batch is None and _staff(user):
+        fonds = (
+            ImportBatch.objects.filter(pk=pk)
+            .values_list("category__fonds__code", flat=True)
+            .first()
+        )
+        if fonds is not None:
+            _refused_hidden(
+                user, "import_batch", pk, f"导入批次 {pk}（全宗 {fonds}）不在本人的范围内"
+            )
+    return batch
 
 
 # --- reference data from the standards ------------------------------------------------------------

@@ -24,6 +24,10 @@ from lantai.core.sm3 import sm3_hex
 
 GENESIS = "0" * 64
 _actor: contextvars.ContextVar[str] = contextvars.ContextVar("audit_actor", default="system")
+# (path, method, client address) of the web request being served, for refusals found below the views
+_request: contextvars.ContextVar[tuple[str, str, str] | None] = contextvars.ContextVar(
+    "audit_request", default=None
+)
 
 
 @contextmanager
@@ -38,6 +42,17 @@ def acting_as(actor: str) -> Iterator[None]:
 
 def current_actor() -> str:
     return _actor.get()
+
+
+@contextmanager
+def serving(path: str, method: str, ip: str) -> Iterator[None]:
+    """Inside the block (one web request), `denied_here` names the request's path, method and
+    client address."""
+    token = _request.set((path, method, ip))
+    try:
+        yield
+    finally:
+        _request.reset(token)
 
 
 def _digest(
@@ -103,6 +118,19 @@ def denied(path: str, method: str, reason: str, ip: str = "", actor: str | None 
         {"path": path[:500], "method": method, "reason": reason, "ip": ip},
         actor=actor,
     )
+
+
+def denied_here(reason: str, actor: str, target_type: str, target_id: object) -> None:
+    """Log a refused attempt found where the request is not at hand (the catalogue's lookups, the
+    console). While serving a web request it is written as `denied` writes it, with the request's
+    path, method and address; elsewhere (the console) it names the object it was refused."""
+    where = _request.get()
+    if where is None:
+        detail = {"reason": reason, "via": "console"}
+        record("access_denied", target_type, target_id, detail, actor=actor)
+        return
+    path, method, ip = where
+    denied(path, method, reason, ip, actor=actor)
 
 
 @dataclass(frozen=True)

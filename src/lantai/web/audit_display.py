@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, Q, Value
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from lantai.access.models import METHODS, PURPOSES, AccessRequest
 from lantai.catalog import columns, services
-from lantai.catalog.models import Record
+from lantai.catalog.models import Record, Repository
 from lantai.core import roles
 from lantai.core.models import AccountChange, AuditEntry
 from lantai.ingest.models import Transfer
@@ -202,7 +202,6 @@ KEYS: dict[str, Any] = {
     "template": _("模板"),
     "size": _("大小"),
     "metadata": _("其他元数据"),
-    "title": _("题名"),
     "status": _("状态"),
     "return_reason": _("退回原因"),
     "accept_reason": _("接收说明"),
@@ -217,11 +216,12 @@ KEYS: dict[str, Any] = {
     "database": _("特征库目录"),
     "engine": _("引擎版本"),
     "running": _("运行中"),
+    "code_prefix": _("档号前缀"),
 }
 
 # keys whose values are codes of a vocabulary: the code's label
 VALUE_LABELS: dict[str, dict[str, Any]] = {
-    "level": dict(Record.LEVELS),  # a record's level; a repository's is added in value_text
+    "level": {**dict(Record.LEVELS), **dict(Repository.LEVELS)},
     "purpose": dict(PURPOSES),
     "method": dict(METHODS),
     "from": dict(AccessRequest.STATUSES),
@@ -262,6 +262,12 @@ def target_label(target_type: str) -> str:
     return str(target.label) if target else target_type
 
 
+def _inner_label(key: str, inner: str) -> str:
+    if key == "filters" and inner in FILTER_KEYS:  # the audit log's own filters (its export)
+        return str(FILTER_KEYS[inner])
+    return key_label(inner)
+
+
 def value_text(key: str, value: Any) -> str:
     """One value as people read it."""
     if value is None or value == "":
@@ -272,16 +278,17 @@ def value_text(key: str, value: Any) -> str:
         return labels.role_label(value)
     if key == "clearance" and isinstance(value, int):
         return labels.clearance_label(value)
+    if key == "action" and isinstance(value, str):  # the audit log's own filter
+        return action_label(value)
     if key in VOCABULARY_KEYS and isinstance(value, str):
         return labels.vocab_label(key, value)
-    if key == "level" and isinstance(value, str):
-        return labels.repository_level_label(value) if value not in Record.LEVELS[0] else value
     if isinstance(value, str) and value in VALUE_LABELS.get(key, {}):
         return str(VALUE_LABELS[key][value])
     if isinstance(value, list):
         return "、".join(value_text(key, v) for v in value) or "—"
     if isinstance(value, dict):
-        return "；".join(f"{key_label(k)}：{value_text(k, v)}" for k, v in value.items())
+        pairs = (f"{_inner_label(key, k)}：{value_text(k, v)}" for k, v in value.items())
+        return "；".join(pairs) or "—"
     if isinstance(value, str) and value in VALUE_WORDS:
         return str(VALUE_WORDS[value])
     return str(value)
@@ -312,11 +319,38 @@ def _sealed_details(detail: dict[str, Any]) -> list[tuple[str, str]]:
     return [(gettext("涉及字段"), fields or "—"), (gettext("内容"), str(SEALED))]
 
 
-def _details(action: str, detail: dict[str, Any], sealed: bool) -> list[tuple[str, str]]:
+def _runs_text(detail: dict[str, Any]) -> str:
+    """An import's created 档号 runs [first, last, count], at most SHOWN_RUNS of them, and how
+    many more the batch holds (the entry carries the first 50 and the count of all)."""
+    runs = [r for r in detail.get("created") or [] if isinstance(r, list) and len(r) == 3]
+    shown = runs[:SHOWN_RUNS]
+    parts = [
+        str(first)
+        if first == last
+        else gettext("%(first)s 至 %(last)s（%(n)s 件）") % {"first": first, "last": last, "n": n}
+        for first, last, n in shown
+    ]
+    total = detail.get("created_runs")
+    more = (total if isinstance(total, int) else len(runs)) - len(shown)
+    if more > 0:
+        parts.append(gettext("……另有 %(n)s 段") % {"n": more})
+    return "、".join(parts) or "—"
+
+
+def _details(
+    action: str, detail: dict[str, Any], sealed: bool, codes_sealed: bool = False
+) -> list[tuple[str, str]]:
     if sealed:
         return _sealed_details(detail)
     out: list[tuple[str, str]] = []
     for key, value in detail.items():
+        if key in CODE_KEYS and value:
+            text = str(SEALED) if codes_sealed else None
+            if text is None and key == "created":
+                text = _runs_text(detail)
+            if text is not None:
+                out.append((key_label(key), text))
+                continue
         if action == "permission_change" and key in OLD_NEW_KEYS and isinstance(value, list):
             old_new = " → ".join(value_text(key, v) for v in value)
             out.append((key_label(key), old_new))
@@ -361,6 +395,11 @@ def _levels_named(detail: dict[str, Any], levels: dict[str, int]) -> list[int]:
     return [levels[v] for v in found if isinstance(v, str) and v in levels]
 
 
+def _in_scope(viewer: Any) -> Q:
+    """Records in a viewer's scope, for a viewer without every repository in it."""
+    return Q(repository__in=viewer.repositories.all()) | Q(fonds__in=viewer.fonds.all())
+
+
 def _cleared(viewer: Any, entries: list[AuditEntry]) -> set[int]:
     """Seqs of the entries carrying archival content that `viewer` is cleared to read."""
     wanted = {e.seq: rid for e in entries if (rid := _record_of(e)) is not None}
@@ -369,9 +408,7 @@ def _cleared(viewer: Any, entries: list[AuditEntry]) -> set[int]:
     existing = Record.objects.filter(pk__in=set(wanted.values()))
     qs = existing.filter(classification_level__lte=viewer.clearance)
     if not viewer.scope_all:
-        qs = qs.filter(
-            Q(repository__in=viewer.repositories.all()) | Q(fonds__in=viewer.fonds.all())
-        )
+        qs = qs.filter(_in_scope(viewer))
     in_reach = set(qs.values_list("pk", flat=True))
     still_there = set(existing.values_list("pk", flat=True))
     levels = _classification_levels()
@@ -385,6 +422,59 @@ def _cleared(viewer: Any, entries: list[AuditEntry]) -> set[int]:
         gone = rid not in still_there
         if rid in in_reach or (gone and viewer.scope_all and named):
             cleared.add(seq)
+    return cleared
+
+
+# --- who may read the 档号 an import or a transfer entry names -------------------------------------
+CODE_KEYS = ("created", "codes", "problems")  # problems: working-copy paths, which name 档号
+SHOWN_RUNS = 50  # runs of created 档号 shown (an import's entry carries at most 50)
+
+
+def _names_codes(entry: AuditEntry) -> bool:
+    detail = entry.detail or {}
+    return entry.target_type in ("import_batch", "transfer") and any(
+        detail.get(k) for k in CODE_KEYS
+    )
+
+
+def _sees_everything(viewer: Any) -> bool:
+    top = max(_classification_levels().values(), default=0)
+    return bool(viewer.scope_all) and viewer.clearance >= top
+
+
+def _cleared_codes(viewer: Any, entries: list[AuditEntry]) -> set[int]:
+    """Seqs of the import and transfer entries whose 档号 `viewer` may read: an import's when
+    the viewer may see every record its batch created (clearance up to the highest 密级 among
+    them, all in scope, none gone since: a deleted record's 密级 is unknown). One grouped query
+    for the page. A refused transfer created nothing, so its 档号 (of unknown 密级) show only to
+    a viewer who sees every record."""
+    naming = [e for e in entries if _names_codes(e)]
+    if not naming:
+        return set()
+    if _sees_everything(viewer):
+        return {e.seq for e in naming}
+    batches = {
+        int(e.target_id): e
+        for e in naming
+        if e.target_type == "import_batch" and e.target_id.isdigit()
+    }
+    in_scope = viewer.scope_all or viewer.repositories.exists() or viewer.fonds.exists()
+    if not (batches and in_scope):  # e.g. the audit administrator, with no archives in scope
+        return set()
+    outside = Value(0) if viewer.scope_all else Count("pk", filter=~_in_scope(viewer))
+    found = (
+        Record.objects.filter(import_batch_id__in=batches)
+        .values("import_batch_id")
+        .annotate(n=Count("pk"), top=Max("classification_level"), outside=outside)
+        .order_by()
+    )
+    cleared = set()
+    for row in found:
+        entry = batches[row["import_batch_id"]]
+        created = (entry.detail or {}).get("imported")
+        all_there = isinstance(created, int) and row["n"] >= created
+        if all_there and row["top"] <= viewer.clearance and not row["outside"]:
+            cleared.add(entry.seq)
     return cleared
 
 
@@ -412,9 +502,11 @@ def rows(viewer: Any, entries: Iterable[AuditEntry]) -> list[Row]:
     """The entries as the viewer may read them."""
     entries = list(entries)
     cleared = _cleared(viewer, entries)
+    cleared_codes = _cleared_codes(viewer, entries)
     out = []
     for e in entries:
         sealed = _record_of(e) is not None and e.seq not in cleared
+        codes_sealed = _names_codes(e) and e.seq not in cleared_codes
         target_url, history_url = _links(viewer, e)
         target = target_label(e.target_type)
         if e.target_type == "url":
@@ -428,8 +520,8 @@ def rows(viewer: Any, entries: Iterable[AuditEntry]) -> list[Row]:
                 target=target,
                 target_url=target_url,
                 history_url=history_url,
-                details=_details(e.action, e.detail or {}, sealed),
-                sealed=sealed,
+                details=_details(e.action, e.detail or {}, sealed, codes_sealed),
+                sealed=sealed or codes_sealed,
             )
         )
     return out

@@ -36,19 +36,24 @@ class AuditActorMiddleware:
     """Attribute every audit entry written while serving a signed-in user's request to that user.
 
     Register after AuthenticationMiddleware. This is the only attribution the web views need;
-    work outside a request (CLI, jobs, seed) uses `lantai.core.audit.acting_as` itself."""
+    work outside a request (CLI, jobs, seed) uses `lantai.core.audit.acting_as` itself. The
+    request's path, method and address are kept for refusals logged by the services
+    (`lantai.core.audit.denied_here`)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        from lantai.core.audit import acting_as
+        from lantai.core.audit import acting_as, serving
+        from lantai.core.client_address import client_address
 
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
-            with acting_as(user.get_username()):
-                return self.get_response(request)
-        return self.get_response(request)
+        # refusals found below the views (a hidden record's lookup) name this request
+        with serving(request.get_full_path(), request.method or "", client_address(request)):
+            user = getattr(request, "user", None)
+            if user is not None and user.is_authenticated:
+                with acting_as(user.get_username()):
+                    return self.get_response(request)
+            return self.get_response(request)
 
 
 class FormUploadLimitMiddleware:

@@ -24,7 +24,12 @@ from lantai.core.roles import AUDIT, GRANTS, USERS, is_administrator
 from lantai.core.spreadsheet_cells import formula_safe
 from lantai.web import audit_display, labels
 from lantai.web.forms import GrantForm, PasswordResetForm, UserCreateForm
-from lantai.web.views.common import administrator_required, not_found, permission_required
+from lantai.web.views.common import (
+    administrator_required,
+    not_found,
+    permission_required,
+    whole_number,
+)
 
 # --- audit log ------------------------------------------------------------------------------------
 FILTER_KEYS = ("action", "actor", "from", "to", "target")
@@ -71,8 +76,7 @@ def audit_log(request: HttpRequest, verify_result: Any = None) -> HttpResponse:
     filters, raw, error = _filters(request)
     if error:
         messages.error(request, error)
-    before_raw = request.GET.get("before", "")
-    before = int(before_raw) if before_raw.isdigit() else None
+    before = whole_number(request.GET.get("before"))
     entries, next_before = audit.page(filters, before=before)
     return render(
         request,

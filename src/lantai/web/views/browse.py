@@ -20,7 +20,7 @@ from lantai.core import audit
 from lantai.core.roles import AUDIT, EXPORT, GRANTS, USERS, VIEW
 from lantai.web import labels
 from lantai.web.forms import RecordFilterForm
-from lantai.web.views.common import keyset_cursor, not_found, permission_required
+from lantai.web.views.common import keyset_cursor, not_found, permission_required, whole_number
 
 EXPORT_FORMATS = {
     "xlsx": (".xlsx", "utf-8-sig"),
@@ -61,7 +61,7 @@ def browse(request: HttpRequest) -> HttpResponse:
 
 @permission_required(VIEW)
 def fonds_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    fonds = services.visible_fonds(request.user).filter(pk=pk).first()
+    fonds = services.visible_fonds_by_id(request.user, pk)
     if fonds is None:
         return not_found(request, gettext("全宗不存在，或您无权查阅。"))
     categories = list(fonds.categories.all().order_by("code"))
@@ -89,8 +89,7 @@ def category_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _year(request: HttpRequest) -> int | None:
-    value = request.GET.get("year", "")
-    return int(value) if value.isdigit() else None
+    return whole_number(request.GET.get("year"))
 
 
 @permission_required(VIEW)

@@ -6,6 +6,7 @@ Audit entries written while serving a request name the signed-in user through
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -96,9 +97,21 @@ def language(request: HttpRequest) -> str:
     return getattr(request, "LANGUAGE_CODE", "") or "zh-hans"
 
 
+WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")  # ASCII digits only; 18 of them fit a 64-bit column
+
+
+def whole_number(text: str | None) -> int | None:
+    """`text` as a whole number when it is 1 to 18 ASCII digits, else None. Every number a page
+    reads from the query string, a form or a header goes through here: str.isdigit() also passes
+    "²", which int() refuses, and thousands of digits overflow int() and the database."""
+    if text is None or not WHOLE_NUMBER.fullmatch(text):
+        return None
+    return int(text)
+
+
 def keyset_cursor(request: HttpRequest) -> tuple[str, int] | None:
     """The (档号, id) of the last row of the previous page, from ?after_code=&after_id=."""
-    code, pk = request.GET.get("after_code"), request.GET.get("after_id", "")
-    if code is None or not pk.isdigit():
+    code, pk = request.GET.get("after_code"), whole_number(request.GET.get("after_id"))
+    if code is None or pk is None:
         return None
-    return code, int(pk)
+    return code, pk

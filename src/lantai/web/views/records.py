@@ -19,7 +19,13 @@ from lantai.core.roles import EDIT, PRESERVE, VIEW
 from lantai.preservation import deletion
 from lantai.web import labels
 from lantai.web.forms import ComponentUploadForm
-from lantai.web.views.common import forbidden, language, not_found, permission_required
+from lantai.web.views.common import (
+    forbidden,
+    language,
+    not_found,
+    permission_required,
+    whole_number,
+)
 
 # (field, label, widget, vocabulary or help)
 FORM_FIELDS: list[tuple[str, Any, str, str]] = [
@@ -258,8 +264,8 @@ def record_add_to_collection(request: HttpRequest, pk: int) -> HttpResponse:
     record = services.visible_record(request.user, pk)
     if record is None:
         return not_found(request, gettext("档案不存在，或您无权查阅。"))
-    raw = request.POST.get("collection", "")
-    collection = thematic.visible_collection(request.user, int(raw)) if raw.isdigit() else None
+    number = whole_number(request.POST.get("collection"))
+    collection = thematic.visible_collection(request.user, number) if number is not None else None
     if collection is None:
         messages.error(request, gettext("请选择一个专题。"))
         return redirect("web:record", pk=record.pk)
@@ -340,8 +346,8 @@ def record_create(request: HttpRequest, pk: int) -> HttpResponse:
         return not_found(request, gettext("门类不存在，或您无权查阅。"))
     if request.method == "POST":
         return _save(request, category, None)
-    year = request.GET.get("year", "")
-    initial = {"year": year if year.isdigit() else "", "classification": "public"}
+    year = whole_number(request.GET.get("year"))
+    initial = {"year": "" if year is None else str(year), "classification": "public"}
     return render(
         request,
         "web/record_form.html",

@@ -38,7 +38,7 @@ from lantai.preservation.models import (
     StorageLocation,
 )
 from lantai.standards.dat70 import PROPERTIES, STATUSES, load_catalogue
-from lantai.web.views.common import not_found, permission_required
+from lantai.web.views.common import not_found, permission_required, whole_number
 from lantai.web.views.transfers import (
     PROPERTY_LABELS,
     STATUS_LABELS,
@@ -562,8 +562,8 @@ def check_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 @permission_required(PRESERVE)
 def check_run(request: HttpRequest) -> HttpResponse:
-    raw = request.POST.get("sample", "").strip()
-    sample = int(raw) if raw.isdigit() else settings.LONGTERM_SAMPLE
+    sample = whole_number(request.POST.get("sample", "").strip())
+    sample = settings.LONGTERM_SAMPLE if sample is None else sample
     sample = max(1, min(sample, CHECK_SAMPLE_MAX))
     run = _start_check(request, None, sample)
     if run is not None:

@@ -24,7 +24,13 @@ from lantai.web.forms import (
     FondsForm,
     RepositoryForm,
 )
-from lantai.web.views.common import forbidden, keyset_cursor, not_found, permission_required
+from lantai.web.views.common import (
+    forbidden,
+    keyset_cursor,
+    not_found,
+    permission_required,
+    whole_number,
+)
 
 
 def _refuse(form: Form, error: CatalogError) -> None:
@@ -109,9 +115,9 @@ def fonds_create(request: HttpRequest) -> HttpResponse:
             gettext("您没有可建立全宗的档案馆：请安全保密管理员授予档案馆范围。"),
         )
     initial = {}
-    wanted = request.GET.get("repository", "")
-    if wanted.isdigit():
-        initial["repository"] = wanted
+    wanted = whole_number(request.GET.get("repository"))
+    if wanted is not None:
+        initial["repository"] = str(wanted)
     form = FondsForm(request.POST or None, initial=initial, repositories=repositories)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -141,7 +147,7 @@ def fonds_create(request: HttpRequest) -> HttpResponse:
 @permission_required(STRUCTURE)
 def category_create(request: HttpRequest, pk: int) -> HttpResponse:
     user: Any = request.user
-    fonds = services.visible_fonds(user).filter(pk=pk).first()
+    fonds = services.visible_fonds_by_id(user, pk)
     if fonds is None:
         return not_found(request, gettext("全宗不存在，或您无权查阅。"))
     categories = services.standard_categories()

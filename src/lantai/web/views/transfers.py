@@ -29,7 +29,7 @@ from lantai.ingest import services, tasks, uploads
 from lantai.ingest.models import Transfer, TransferVersion
 from lantai.standards.dat70 import PROPERTIES, STATUSES, load_catalogue
 from lantai.web import report_pdf
-from lantai.web.views.common import View, forbidden, not_found, permission_required
+from lantai.web.views.common import View, forbidden, not_found, permission_required, whole_number
 
 ALLOWED_SUFFIXES = (".zip", ".xml")
 LIST_PAGE = 50
@@ -253,7 +253,7 @@ def transfer_inbox(request: HttpRequest) -> HttpResponse:
 
 
 # --- resumable chunked uploads (lantai.js; the plain form post stays the fallback) ---------------
-CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
+CONTENT_RANGE = re.compile(r"bytes ([0-9]{1,18})-([0-9]{1,18})/([0-9]{1,18})")
 
 
 def _finish_upload(request: HttpRequest, token: str) -> Path:
@@ -296,11 +296,11 @@ def upload_start(request: HttpRequest) -> HttpResponse:
     if Path(name).suffix.lower() not in ALLOWED_SUFFIXES:
         message = gettext("不支持的文件类型“%(suffix)s”：请上传 .zip 移交包或 EEP .xml 文件。")
         return JsonResponse({"error": message % {"suffix": Path(name).suffix or "—"}}, status=400)
-    size = request.POST.get("size", "")
-    if not size.isdigit():
+    size = whole_number(request.POST.get("size"))
+    if size is None:
         return JsonResponse({"error": gettext("须提供文件大小（字节）")}, status=400)
     try:
-        upload = uploads.start(request.user.pk, name, int(size), request.POST.get("sm3", ""))  # type: ignore[arg-type]
+        upload = uploads.start(request.user.pk, name, size, request.POST.get("sm3", ""))  # type: ignore[arg-type]
     except uploads.UploadError as e:
         return _upload_refused(e)
     return _upload_state(upload, status=201)
@@ -319,15 +319,15 @@ def upload_chunk(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "DELETE":
         uploads.discard(upload)
         return HttpResponse(status=204)
-    length = int(request.META.get("CONTENT_LENGTH") or 0)
+    length = whole_number(request.META.get("CONTENT_LENGTH")) or 0
     match = CONTENT_RANGE.fullmatch(request.headers.get("Content-Range", "").strip())
     if match:
         start, end, total = (int(g) for g in match.groups())
         if total != upload.size or end < start or end - start + 1 != length:
             return JsonResponse({"error": gettext("Content-Range 与上传记录不符")}, status=400)
         offset = start
-    elif request.GET.get("offset", "").isdigit():
-        offset = int(request.GET["offset"])
+    elif (number := whole_number(request.GET.get("offset"))) is not None:
+        offset = number
     else:
         return JsonResponse({"error": gettext("须提供 Content-Range 或 offset")}, status=400)
     try:
@@ -596,9 +596,9 @@ def _decide(request: HttpRequest, pk: int, action: Any) -> HttpResponse:
         return forbidden(request, str(e))
     else:
         messages.success(request, message)
-    number = request.POST.get("report", "")
-    if number.isdigit() and transfer.versions.filter(number=int(number)).exists():
-        return redirect("web:transfer_report", pk=transfer.pk, number=int(number))
+    number = whole_number(request.POST.get("report"))
+    if number is not None and transfer.versions.filter(number=number).exists():
+        return redirect("web:transfer_report", pk=transfer.pk, number=number)
     return redirect("web:transfer", pk=transfer.pk)
 
 
