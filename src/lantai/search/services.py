@@ -97,7 +97,9 @@ def _search(query: Query, scope: Scope) -> Results:
         return backend().search(query, scope)
     except IndexOutdated as e:  # an upgrade without the rebuild: say so, not a server error
         log.error("search: %s", e)
-        raise SearchError("检索索引由旧版本建立，需要重建：请管理员运行 lantai search reindex") from e
+        raise SearchError(
+            "检索索引由旧版本建立，需要重建：请管理员运行 lantai search reindex"
+        ) from e
 
 
 def backend_config() -> tuple[str, dict[str, Any]]:
