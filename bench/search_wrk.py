@@ -99,11 +99,11 @@ def run_wrk(terms: list[str], records: int, duration_s: int) -> dict[str, Any]:
         seed_s = time.perf_counter() - started
         indexed = common.run_child(Path(__file__).resolve(), [], env)
         port = _free_port()
-        server_log = (data_dir / "serve.log").open("wb")
-        server = subprocess.Popen(
-            [*lantai, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"], env=env,
-            stdout=server_log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+        with (data_dir / "serve.log").open("wb") as server_log:  # the child keeps its own copy
+            server = subprocess.Popen(
+                [*lantai, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"], env=env,
+                stdout=server_log, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
         base = f"http://127.0.0.1:{port}"
         paths = [f"/public/search/?q={urllib.parse.quote(t)}" for t in terms]
         for _ in range(120):
@@ -132,14 +132,17 @@ def run_wrk(terms: list[str], records: int, duration_s: int) -> dict[str, Any]:
                 capture_output=True, text=True, check=True,
             )  # fmt: skip
             levels.append({"connections": c, **_wrk_parse(proc.stdout)})
+    except BaseException:
+        log = data_dir / "serve.log"
+        if log.exists():  # what the server said, before its data directory goes
+            tail = log.read_bytes()[-4000:].decode("utf-8", "replace")
+            print(f"[bench] lantai serve's log ends:\n{tail}", file=sys.stderr)
+        raise
     finally:
         if server is not None:
             os.killpg(server.pid, 15)
             server.wait(timeout=30)
-        if os.environ.get("LANTAI_BENCH_KEEP"):
-            print(f"[bench] kept {data_dir}", file=sys.stderr)
-        else:
-            shutil.rmtree(data_dir, ignore_errors=True)
+        shutil.rmtree(data_dir, ignore_errors=True)
     ok = [lv for lv in levels if lv["p99_ms"] is not None and lv["p99_ms"] <= WRK_P99_MS
           and not lv["non_2xx"]]  # fmt: skip
     best = max(ok, key=lambda lv: lv["requests_per_s"]) if ok else None

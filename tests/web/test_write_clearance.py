@@ -145,3 +145,24 @@ def test_the_cli_import_as_a_user_applies_their_clearance(site: Site, tmp_path: 
     )  # fmt: skip
     assert refused.exit_code == 2
     assert "无权" in json.loads(refused.output)["error"]
+
+
+def test_a_code_clash_with_a_hidden_record_reads_alike_and_is_audited(site: Site) -> None:
+    """档号 are unique, so a clash cannot be hidden; it reads as any clash does and the attempt
+    (a way to probe for classified 档号) is in the audit log, without the 档号 itself."""
+    hidden = site.records[0]
+    Record.objects.filter(pk=hidden.pk).update(classification="secret", classification_level=3)
+    user = low_cataloguer()
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {issue_token(user, 'test')}")
+    body = {  # the fields that make the hidden record's 档号 (Z109-WS·2022-Y-BGS-0001)
+        **FIELDS,
+        "category": site.category.pk,
+        "year": "2022",
+        "date": "20220115",
+        "classification": "公开",
+    }
+    response = client.post("/api/records", data=json.dumps(body), content_type="application/json")
+    assert response.status_code == 422
+    assert [i["rule"] for i in response.json()["issues"]] == ["duplicate"]
+    entry = AuditEntry.objects.filter(action="access_denied", target_id=str(hidden.pk)).get()
+    assert entry.actor == "zhaoliu" and hidden.reference_code not in json.dumps(entry.detail)

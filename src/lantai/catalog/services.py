@@ -559,8 +559,14 @@ def save_record(
     )
     if record is not None:
         clash = clash.exclude(pk=record.pk)
-    if clash.exists():
+    clashing = clash.values_list("pk", flat=True).first()
+    if clashing is not None:
         from lantai.catalog.validation import Issue
+
+        # The 档号 is unique, so its existence cannot be hidden; one the user may not see is
+        # answered alike, and the attempt is audited (probing for hidden 档号 shows in the log).
+        if _staff(user) and not visible_records(user).filter(pk=clashing).exists():
+            _refused_hidden(user, "record", clashing, "所用档号属于本人不可见的档案")
 
         return None, [
             Issue(

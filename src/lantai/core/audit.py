@@ -122,15 +122,16 @@ def denied(path: str, method: str, reason: str, ip: str = "", actor: str | None 
 
 def denied_here(reason: str, actor: str, target_type: str, target_id: object) -> None:
     """Log a refused attempt found where the request is not at hand (the catalogue's lookups, the
-    console). While serving a web request it is written as `denied` writes it, with the request's
-    path, method and address; elsewhere (the console) it names the object it was refused."""
+    console): it names the object refused and, while serving a web request, the request's path,
+    method and address as `denied` does."""
     where = _request.get()
     if where is None:
         detail = {"reason": reason, "via": "console"}
         record("access_denied", target_type, target_id, detail, actor=actor)
         return
     path, method, ip = where
-    denied(path, method, reason, ip, actor=actor)
+    detail = {"path": path[:500], "method": method, "reason": reason, "ip": ip}
+    record("access_denied", target_type, target_id, detail, actor=actor)
 
 
 @dataclass(frozen=True)
