@@ -79,7 +79,7 @@ def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResp
 
 @api.exception_handler(PermissionDenied)
 def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
-    # every refused attempt is audited (H5, issue 12 point 18); a Bearer request names its user here
+    # every refused attempt is audited; a Bearer request names its user here
     from lantai.core import audit
     from lantai.core.client_address import client_address
 

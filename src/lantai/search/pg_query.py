@@ -165,7 +165,7 @@ def _conditions(query: Query) -> list[TextCondition]:
 
 
 def scope_where(where: Where, scope: Scope) -> None:
-    if scope.withheld:  # narrowed in the catalogue, not yet re-indexed (H1, issue 12 point 2)
+    if scope.withheld:  # narrowed in the catalogue, not yet re-indexed (decision 0022)
         where.add("NOT (id = ANY(%s))", sorted(scope.withheld))
     if scope.public:
         # open and unclassified: an open record still marked with a 密级 stays hidden

@@ -571,7 +571,7 @@ class PostgresBackend:
         where = self._where(query, scope, self._has_overflow(conn))
         terms = positive_terms(query, scope)
         term = bitmap_term(query)
-        # the bitmaps cannot leave out withheld records (H1, issue 12 point 2): one pass then
+        # the bitmaps cannot leave out withheld records (decision 0022): one pass then
         if term is not None and not scope.withheld and self._has_bitmaps(conn, term):
             total, counts, ids, scores = self._search_bitmaps(
                 conn, term, query, scope, where, terms, facets

@@ -377,7 +377,7 @@ def index_records(ids: Iterable[int]) -> int:
             if docs:
                 try:
                     done += backend().index(docs)
-                except DocumentsFailed as e:  # the others were indexed (issue 12, H2)
+                except DocumentsFailed as e:  # the others were indexed
                     done += e.done
                     failed = set(e.failures)
                     for record_id, why in e.failures.items():
@@ -563,7 +563,7 @@ def reindex(progress: Callable[[int, int], None] | None = None) -> int:
     with _write_lock:
         try:
             n = backend().rebuild(iter_documents(progress=tell))
-        except DocumentsFailed as e:  # rebuilt without these: the catch-up retries them (H2)
+        except DocumentsFailed as e:  # rebuilt without these: the catch-up retries them
             n, failed = e.done, e.failures
     state = _state()
     IndexState.objects.filter(pk=state.pk).update(
