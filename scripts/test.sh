@@ -70,7 +70,9 @@ run_pytest() {
   shift
   data="$(mktemp -d -t lantai-test-XXXXXX)"
   if [ -n "$database_url" ]; then
-    env LANTAI_DATABASE_URL="$database_url" LANTAI_DATA_DIR="$data" \
+    # on PostgreSQL only the tests that use Django's database: the others do not depend on the
+    # catalogue's engine and ran in the SQLite run (tests/conftest.py, LANTAI_TESTS_DATABASE_ONLY)
+    env LANTAI_DATABASE_URL="$database_url" LANTAI_DATA_DIR="$data" LANTAI_TESTS_DATABASE_ONLY=1 \
       LANTAI_SECRET_KEY=test-secret LANTAI_JOBS_IMMEDIATE=1 "$BIN/pytest" -q "$@"
   else
     env -u LANTAI_DATABASE_URL LANTAI_DATA_DIR="$data" \

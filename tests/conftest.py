@@ -46,6 +46,26 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pytest.skip(message)
 
 
+# Fixtures through which a test reaches Django's database (directly or through others).
+DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "live_server"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """LANTAI_TESTS_DATABASE_ONLY=1 (scripts/test.sh's PostgreSQL run): keep only the tests that
+    use Django's database. The others do not depend on the catalogue's engine and have run in the
+    SQLite run (the search backends' own PostgreSQL tests connect to PostgreSQL there too)."""
+    if os.environ.get("LANTAI_TESTS_DATABASE_ONLY") != "1":
+        return
+    keep, other = [], []
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        uses_db = item.get_closest_marker("django_db") is not None or names & DATABASE_FIXTURES
+        (keep if uses_db else other).append(item)
+    if other:
+        config.hook.pytest_deselected(items=other)
+        items[:] = keep
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     """The run's data directory (LANTAI_DATA_DIR, a fresh temporary directory)."""
