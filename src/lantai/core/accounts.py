@@ -132,7 +132,7 @@ def reset_password(target: User, password: str, *, actor: User | None) -> Accoun
         validate_password(password, target)
     except ValidationError as e:
         raise AccountError("；".join(e.messages)) from e
-    if needs_second_administrator_for_password(target, actor):
+    if actor is not None and needs_second_administrator_for_password(target, actor):
         return _propose(target, "password", {"password_hash": make_password(password)}, actor, {})
     _apply_password(target, make_password(password))
     detail = {"role": target.role} if actor else {"role": target.role, "via": "console"}
