@@ -6,7 +6,8 @@
 #           qpdf (PDF structure), ffmpeg (ffprobe for audio/video), pango (WeasyPrint report PDFs),
 #           nodejs + npm when no node is present (s3rver, the second S3 server of the storage tests),
 #           gcc + python3-dev (the SM3 lanes extension, src/lantai/core/_sm3lanes.c)
-#   python: .venv with python3.11, `pip install -e '.[test]'`, compiled translations
+#   python: .venv with python3.11, `pip install -e '.[test]'` with the versions in scripts/constraints.txt,
+#           compiled translations
 #   node:   `npm ci` in scripts/s3rver (s3rver 3.7.1, pinned by its package-lock.json)
 set -euo pipefail
 
@@ -65,13 +66,13 @@ fi
 
 # Reinstall only when the packaging or the C extension changed (or the install is broken).
 STAMP=.venv/.lantai-installed
-want="$(cat pyproject.toml setup.py src/lantai/core/_sm3lanes.c | sha256sum | cut -d' ' -f1)"
+want="$(cat pyproject.toml setup.py scripts/constraints.txt src/lantai/core/_sm3lanes.c | sha256sum | cut -d' ' -f1)"
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] \
   && .venv/bin/python -c 'import lantai.core._sm3lanes, django, pytest_django, playwright' 2>/dev/null; then
   say "python packages up to date (.venv)"
 else
   say "pip install -e '.[test]'"
-  quiet_pip .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+  quiet_pip .venv/bin/python -m pip install -q --disable-pip-version-check -c scripts/constraints.txt -e '.[test]'
   echo "$want" >"$STAMP"
 fi
 
