@@ -5,6 +5,10 @@ Every consumer process (``lantai worker``, also the one ``lantai serve`` starts)
 into the shared state cache (SQLite under the data directory, or Redis when configured, so web
 processes on other machines see it too) every HEARTBEAT_SECONDS while it runs, and removes it when
 it stops. :func:`worker_status` tells whether a worker was seen within SEEN_SECONDS.
+
+Each consumer also leases the jobs it runs and, with every heartbeat, queues again the jobs of
+workers that are gone (killed mid-job), and of several consumers only one queues each periodic
+job: :mod:`lantai.job_leases`.
 """
 
 from __future__ import annotations
@@ -17,13 +21,22 @@ import time
 from dataclasses import dataclass
 
 from django.core.cache import cache
+from huey import signals
+from huey.api import Task
 from huey.contrib.djhuey import HUEY as huey
+
+from lantai.job_leases import Leases, periodic_once
 
 __all__ = ["WorkerStatus", "huey", "jobs_worker_seen", "worker_status"]
 
 HEARTBEAT_KEY = "lantai-jobs-worker-heartbeat"
-HEARTBEAT_SECONDS = 15
+# LANTAI_JOBS_HEARTBEAT_SECONDS: shortened only by the scale-out tests (a killed worker's jobs
+# are taken over after LEASE_SECONDS).
+HEARTBEAT_SECONDS = float(os.environ.get("LANTAI_JOBS_HEARTBEAT_SECONDS", "15"))
 SEEN_SECONDS = 60
+LEASE_SECONDS = 4 * HEARTBEAT_SECONDS  # a worker silent this long is gone; its jobs run elsewhere
+leases = Leases(huey, cache, LEASE_SECONDS)
+periodic_once(huey, cache)  # several workers: each periodic job still runs once per period
 START_COMMAND = "lantai worker"
 
 _heartbeat_started = threading.Lock()
@@ -52,6 +65,9 @@ def _beat_forever() -> None:
     while not _heartbeat_stop.is_set():
         with contextlib.suppress(Exception):  # a locked or unreachable cache: the next beat
             beat()
+            leases.alive()
+        with contextlib.suppress(Exception):
+            leases.requeue_orphans()
         _heartbeat_stop.wait(HEARTBEAT_SECONDS)
 
 
@@ -64,9 +80,28 @@ def start_heartbeat() -> None:
 huey.on_startup()(start_heartbeat)  # run by every consumer (`lantai worker`, `run_huey`)
 
 
+def _job_started(signal: str, task: Task) -> None:
+    leases.started(task)
+
+
+def _job_ended(signal: str, task: Task, *args: object) -> None:
+    """Not on SIGNAL_INTERRUPTED (this worker stops mid-job): that lease stays, and the job
+    runs again on a worker that is still there once this one's liveness key is gone."""
+    leases.ended(task)
+
+
+huey.signal(signals.SIGNAL_EXECUTING)(_job_started)
+huey.signal(
+    signals.SIGNAL_COMPLETE, signals.SIGNAL_ERROR, signals.SIGNAL_CANCELED, signals.SIGNAL_LOCKED,
+    signals.SIGNAL_TIMEOUT, signals.SIGNAL_RATE_LIMITED,
+)(_job_ended)  # fmt: skip
+
+
 def stop_heartbeat() -> None:
     """The consumer stopped: no worker here any more (others may still beat)."""
     _heartbeat_stop.set()
+    with contextlib.suppress(Exception):
+        leases.gone()
     entry = cache.get(HEARTBEAT_KEY)
     if entry and entry.get("where") == f"{socket.gethostname()}:{os.getpid()}":
         cache.delete(HEARTBEAT_KEY)

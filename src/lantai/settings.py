@@ -137,6 +137,9 @@ else:
         "filename": str(DATA_DIR / "jobs.sqlite3"),
     }
 HUEY["immediate"] = _env_bool("LANTAI_JOBS_IMMEDIATE", False)
+# Nothing reads a job's return value; kept, they would pile up in the store that the job leases
+# share (lantai.job_leases reads it with every heartbeat).
+HUEY["results"] = False
 HUEY["consumer"] = {"workers": int(os.environ.get("LANTAI_WORKERS", "2")), "worker_type": "thread"}
 
 # --- auth and security (等保 level 3 defaults) ------------------------------------------------
