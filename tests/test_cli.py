@@ -105,7 +105,8 @@ def test_code_gaps_reports_missing_numbers(tmp_path: Path) -> None:
     cat = services.create_category(Fonds.objects.get(code="Z109"), "WS")
     importing.import_file(write(tmp_path, [GOOD[0], GOOD[2]]), cat)
     code, out = run("code", "gaps", "--fonds", "Z109", "--category", "WS", "--json")
-    assert code == 1 and json.loads(out)[0]["prefix"] == "Z109-WS·2011-Y-BGS-"
+    data = json.loads(out)  # one object, like every --json output
+    assert code == 1 and data["ok"] is False and data["gaps"][0]["prefix"] == "Z109-WS·2011-Y-BGS-"
 
 
 @pytest.mark.django_db

@@ -12,9 +12,9 @@ import click
 from lantai.cli_common import (
     EXIT_REFUSED,
     EXIT_UNREADABLE,
+    JsonCommand,
     LantaiGroup,
     fail,
-    require_initialised,
 )
 from lantai.cli_common import cli_actor as _cli_actor
 from lantai.cli_common import django_setup as _django
@@ -22,12 +22,9 @@ from lantai.cli_common import echo_json as _echo_json
 
 
 def _exit_unreadable(message_zh: str, as_json: bool, *, key: str) -> NoReturn:
-    """An input that cannot be read at all: exit code 2, the reason as JSON or on stderr."""
-    if as_json:
-        _echo_json({key: "unreadable", "error": message_zh})
-    else:
-        click.echo(message_zh, err=True)
-    sys.exit(2)
+    """An input that cannot be read at all: exit code 2, the reason on stderr, or as JSON with
+    ``key: "unreadable"`` (the key a successful run reports its outcome under)."""
+    fail(message_zh, EXIT_UNREADABLE, as_json, **{key: "unreadable"})
 
 
 @click.group(cls=LantaiGroup)
@@ -38,7 +35,7 @@ def main() -> None:
 @main.command()
 def init() -> None:
     """Create the data directory and the database (idempotent)."""
-    _django()
+    _django(database=False)
     from lantai.core.setup import initialise
 
     path = initialise()
@@ -52,10 +49,13 @@ def init() -> None:
 @click.option("--bind", default="127.0.0.1:8000", show_default=True)
 def demo(no_serve: bool, records: int, seed: int, bind: str) -> None:
     """Seed a demo regional archives (idempotent) and serve it."""
-    _django()
+    _django(database=False)  # it initialises the data directory itself
+    import time
+
     from lantai.core.setup import initialise
     from lantai.demo.seed import seed_demo
 
+    started = time.perf_counter()
     initialise()
     summary = seed_demo(records=records, seed=seed)
     for line in summary.lines():
@@ -63,6 +63,7 @@ def demo(no_serve: bool, records: int, seed: int, bind: str) -> None:
     from lantai.search import services as search
 
     click.echo(f"检索索引 search index: {search.reindex()} 条 records")
+    click.echo(f"演示数据就绪，共用时 {time.perf_counter() - started:.0f} 秒 (demo ready)")
     if not no_serve:
         _serve(bind)
 
@@ -78,8 +79,7 @@ def demo(no_serve: bool, records: int, seed: int, bind: str) -> None:
 @click.option("--with-worker", is_flag=True, hidden=True)  # the default now; kept for old scripts
 def serve(bind: str, workers: int, no_worker: bool, with_worker: bool) -> None:
     """Serve the web UI and API with gunicorn, and run the job worker alongside (stopped with it)."""
-    _django()
-    require_initialised()
+    _django()  # an uninitialised database ends it here: no server full of errors
     _serve(bind, workers, with_worker=not no_worker)
 
 
@@ -113,7 +113,6 @@ def worker() -> None:
     from lantai import jobs
     from lantai.ingest import virus
 
-    require_initialised()
     virus.set_process_role("worker")
     try:
         call_command("run_huey")
@@ -317,16 +316,16 @@ def code() -> None:
 @click.option("--rule", default=None, help="Rule name (default: try the built-in rules).")
 @click.option("--json", "as_json", is_flag=True)
 def code_parse(value: str, rule: str | None, as_json: bool) -> None:
-    """Parse an archival code into its components."""
+    """Parse an archival code into its components. Exit 0 valid, 1 not valid under the rule, 2 no
+    such rule."""
     from lantai.standards import archival_code as ac
 
     try:
         parsed = ac.get_rule(rule).parse(value) if rule else ac.parse_any(value)
     except (ac.CodeError, ac.CodeRuleError) as e:
-        click.echo(getattr(e, "message_zh", str(e)), err=not as_json)
-        if as_json:
-            _echo_json({"valid": False, "error": getattr(e, "message_zh", str(e))})
-        sys.exit(1)
+        missing = isinstance(e, ac.UnknownRuleError)  # no such rule: exit 2, like any name
+        code = EXIT_UNREADABLE if missing else EXIT_REFUSED
+        fail(getattr(e, "message_zh", str(e)), code, as_json, valid=False)
     out = {
         "valid": True,
         "code": parsed.code,
@@ -364,10 +363,11 @@ def code_gaps(fonds_code: str, category: str, repository: str | None, as_json: b
     try:
         cat = services.find_category(fonds_code, category, repository)
     except services.CatalogError as e:
-        raise click.ClickException(e.message_zh) from e
+        fail(e.message_zh, EXIT_UNREADABLE, as_json, field=e.field)
     gaps = services.code_gaps(cat)
     if as_json:
-        _echo_json([{"prefix": g.prefix, "missing": g.missing_display()} for g in gaps])
+        found = [{"prefix": g.prefix, "missing": g.missing_display()} for g in gaps]
+        _echo_json({"ok": not gaps, "gaps": found})
     else:
         for g in gaps:
             click.echo(f"{g.prefix}\t漏号 {g.missing_display()}")
@@ -482,9 +482,14 @@ def catalog_export(
 
     try:
         cat = services.find_category(fonds_code, category, repository)
-        n = exporting.export_file(file, cat, year=year, encoding=encoding)
     except services.CatalogError as e:
-        raise click.ClickException(e.message_zh) from e
+        fail(e.message_zh, EXIT_UNREADABLE, False)
+    try:
+        n = exporting.export_file(file, cat, year=year, encoding=encoding)
+    except services.CatalogError as e:  # an encoding or a format it does not write
+        fail(e.message_zh, EXIT_REFUSED, False)
+    except OSError as e:  # a folder that does not exist or may not be written
+        fail(f"无法写入“{file}”：{e.strerror or e}", EXIT_UNREADABLE, False)
     click.echo(f"已导出 {n} 条 → {file}")
 
 
@@ -508,6 +513,8 @@ def transfer_check(path: Path, as_json: bool) -> None:
     from lantai.ingest import unpack, virus
     from lantai.ingest.pipeline import check_transfer
 
+    if not path.exists():
+        _exit_unreadable(f"“{path}”不存在", as_json, key="result")
     with tempfile.TemporaryDirectory(prefix="lantai-check-", dir=settings.DATA_DIR) as work:
         try:
             scanner = virus.Scanner(settings.DATA_DIR)
@@ -561,7 +568,7 @@ def transfer_receive(
     t.refresh_from_db()
     if as_json:
         out = {"transfer": t.pk, "status": t.status, "records": records, **report.as_json()}
-        _echo_json({**out, "error": error} if error else out)
+        _echo_json({**out, "ok": False, "error": error} if error else out)
     else:
         click.echo(
             f"移交 {t.pk}：{t.get_status_display()}"
@@ -597,13 +604,8 @@ def transfer_accept(
         with acting_as(_cli_actor()):
             records = services.accept(t, reason=reason, fonds_code=fonds, category_code=category)
     except services.IngestError as e:
-        if as_json:
-            _echo_json(
-                {"transfer": t.pk, "status": t.status, "records": None, "error": e.message_zh}
-            )
-        else:
-            click.echo(f"移交 {t.pk} 未接收：{e.message_zh}", err=True)
-        sys.exit(1)
+        message = e.message_zh if as_json else f"移交 {t.pk} 未接收：{e.message_zh}"
+        fail(message, EXIT_REFUSED, as_json, transfer=t.pk, status=t.status, records=None)
     if as_json:
         _echo_json({"transfer": t.pk, "status": "accepted", "records": records})
     else:
@@ -637,7 +639,7 @@ def clamav() -> None:
     """病毒扫描 ClamAV signatures (air-gapped sites carry CVD files in)."""
 
 
-@clamav.command("import-signatures")
+@clamav.command("import-signatures", cls=JsonCommand)
 @click.argument("directory", type=click.Path(path_type=Path, exists=True, file_okay=False))
 def clamav_import(directory: Path) -> None:
     """Load CVD/CLD/hdb/ndb/… files into the scanner's database under the data directory."""
@@ -660,7 +662,7 @@ def clamav_import(directory: Path) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def clamav_status(as_json: bool) -> None:
     """Show the clamd of this data directory: pid, socket, signatures, who started it, idle since."""
-    _django()
+    _django(database=False)  # no database needed: it also reaps clamds of vanished directories
     from django.conf import settings
 
     from lantai.ingest import virus
@@ -732,7 +734,7 @@ def user_token(username: str, name: str) -> None:
 
     target = User.objects.filter(username=username).first()
     if target is None:
-        raise click.ClickException(f"用户“{username}”不存在")
+        fail(f"用户“{username}”不存在", EXIT_UNREADABLE, False)
     with acting_as(_cli_actor()):
         click.echo(issue_token(target, name))
 
@@ -748,7 +750,7 @@ def user_passwd(username: str, password: str) -> None:
 
     target = accounts.user_by_name(username)
     if target is None:
-        raise click.ClickException(f"用户“{username}”不存在")
+        fail(f"用户“{username}”不存在", EXIT_UNREADABLE, False)
     with acting_as(_cli_actor()):
         try:
             accounts.reset_password(target, password, actor=None)
@@ -768,7 +770,7 @@ def user_revoke_tokens(username: str) -> None:
 
     target = accounts.user_by_name(username)
     if target is None:
-        raise click.ClickException(f"用户“{username}”不存在")
+        fail(f"用户“{username}”不存在", EXIT_UNREADABLE, False)
     with acting_as(_cli_actor()):
         n = revoke_tokens(target)
     click.echo(f"已吊销 {n} 个令牌")
@@ -808,8 +810,10 @@ def _bench_module(name: str) -> Any:
 
     path = Path(__file__).resolve().parents[2] / "bench" / f"{name}.py"
     if not path.exists():
-        raise click.ClickException(
-            f"找不到基准测试 {path}：请在源码目录中运行 (run from a source checkout)"
+        fail(
+            f"找不到基准测试 {path}：请在源码目录中运行 (run from a source checkout)",
+            EXIT_UNREADABLE,
+            True,
         )
     sys.path.insert(0, str(path.parent))
     spec = importlib.util.spec_from_file_location(name, path)
@@ -824,7 +828,7 @@ def bench() -> None:
     """Benchmarks: each prints and saves JSON (bench/results/)."""
 
 
-@bench.command("import")
+@bench.command("import", cls=JsonCommand)
 @click.option("--rows", default=1_000_000, show_default=True)
 @click.option("--databases", default="sqlite,postgresql", show_default=True)
 @click.option("--out", default=None, type=click.Path(path_type=Path))
@@ -833,7 +837,7 @@ def bench_import(rows: int, databases: str, out: Path | None) -> None:
     _echo_json(_bench_module("import_bench").run(rows, databases.split(","), out))
 
 
-@bench.command("browse")
+@bench.command("browse", cls=JsonCommand)
 @click.option("--rows", default=1_000_000, show_default=True)
 @click.option("--databases", default="sqlite,postgresql", show_default=True)
 @click.option("--out", default=None, type=click.Path(path_type=Path))
@@ -842,7 +846,7 @@ def bench_browse(rows: int, databases: str, out: Path | None) -> None:
     _echo_json(_bench_module("browse_bench").run(rows, databases.split(","), out))
 
 
-@bench.command("transfer")
+@bench.command("transfer", cls=JsonCommand)
 @click.option("--files", default=10_000, show_default=True)
 @click.option("--size-kb", default=108, show_default=True, help="Size of each content file.")
 @click.option("--files-per-item", default=2, show_default=True)
@@ -855,7 +859,7 @@ def bench_transfer(
     _echo_json(_bench_module("transfer_bench").run(files, size_kb, files_per_item, processes, out))
 
 
-@bench.command("fixity")
+@bench.command("fixity", cls=JsonCommand)
 @click.option("--files", default=10_000, show_default=True)
 @click.option("--size-kb", default=200, show_default=True, help="Mean size of each stored file.")
 @click.option("--out", default=None, type=click.Path(path_type=Path))
@@ -864,7 +868,7 @@ def bench_fixity(files: int, size_kb: int, out: Path | None) -> None:
     _echo_json(_bench_module("fixity_bench").run(files, size_kb, out))
 
 
-@bench.command("search")
+@bench.command("search", cls=JsonCommand)
 @click.option("--records", default=1_000_000, show_default=True)
 @click.option("--fulltext", default=200_000, show_default=True, help="Records with full text.")
 @click.option("--out", default=None, type=click.Path(path_type=Path))

@@ -3,9 +3,13 @@
 Exit codes of every `lantai` command:
   0  done (for checks: passed)
   1  refused by a rule: an invalid value, a duplicate, a failed check, rejected rows
-  2  could not start: an unreadable input, something named that does not exist, a database
-     never initialised (`lantai init`)
-Under ``--json`` every outcome, errors included, is one JSON object on stdout (``fail``).
+  2  could not start: an unreadable input, something named that does not exist, a usage error
+     (a missing or unknown option, a bad value), a database never initialised (`lantai init`)
+     or one that cannot be used at all (no server, no such database)
+  3  an unexpected error (a fault, not the input): the traceback goes to stderr
+Under ``--json`` (and for the commands whose output is always JSON, `JsonCommand`) every outcome,
+errors included, is one JSON object on stdout; an error is ``{"ok": false, "error": message, …}``
+(`fail`, and `LantaiGroup` for usage errors, an uninitialised database and unexpected errors).
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import getpass
 import json
 import os
 import sys
+import traceback
+from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
 import click
@@ -21,13 +27,19 @@ import click
 EXIT_OK = 0
 EXIT_REFUSED = 1
 EXIT_UNREADABLE = 2
+EXIT_FAULT = 3
 
 
-def django_setup() -> None:
+def django_setup(*, database: bool = True) -> None:
+    """Set Django up; with `database` (the default) a database without Lantai's tables ends the
+    command before it does anything (`NotInitialised`: run `lantai init`, exit 2). Commands that
+    work without one (`init`, `clamav status`, rebuilding into another database) pass False."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lantai.settings")
     import django
 
     django.setup()
+    if database:
+        require_initialised()
 
 
 def cli_actor() -> str:
@@ -41,25 +53,68 @@ def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
+class NotInitialised(click.ClickException):
+    """The database has no Lantai tables: a data directory or DATABASE_URL never initialised."""
+
+    exit_code = EXIT_UNREADABLE
+
+    def __init__(self) -> None:
+        from django.conf import settings
+
+        where = _database_name(settings.DATABASES["default"])
+        super().__init__(
+            f"数据库尚未初始化（没有兰台的数据表：{where}）：先运行 `lantai init`；"
+            "重建目录库后请用 LANTAI_DATABASE_URL 指向重建的数据库"
+            f" — database not initialised (no Lantai tables in {where}): run `lantai init` first;"
+            " after rebuilding the catalogue point LANTAI_DATABASE_URL at the rebuilt database"
+        )
+
+    def show(self, file: Any = None) -> None:
+        click.echo(self.format_message(), err=True)
+
+
+class DatabaseUnreachable(click.ClickException):
+    """The database cannot be used at all (no server, a database that does not exist)."""
+
+    exit_code = EXIT_UNREADABLE
+
+    def __init__(self, error: Exception) -> None:
+        from django.conf import settings
+
+        where = _database_name(settings.DATABASES["default"])
+        reason = str(error).strip() or type(error).__name__
+        super().__init__(
+            f"无法使用数据库（{where}）：{reason}；请检查 LANTAI_DATABASE_URL 与数据库服务"
+            f" — cannot use the database ({where}): check LANTAI_DATABASE_URL and the server"
+        )
+
+    def show(self, file: Any = None) -> None:
+        click.echo(self.format_message(), err=True)
+
+
+def _database_name(db: Mapping[str, Any]) -> str:
+    """Where the database is, without its password."""
+    if "sqlite" in db["ENGINE"]:
+        return str(db["NAME"])
+    return f"{db.get('USER') or ''}@{db.get('HOST') or ''}:{db.get('PORT') or ''}/{db['NAME']}"
+
+
 def require_initialised() -> None:
-    """Before starting a long-running process: a database without Lantai's tables ends the
-    command with LantaiGroup's message (run `lantai init`, exit 2), not a server full of errors."""
+    """Raise `NotInitialised` when the database has no Lantai tables, `DatabaseUnreachable` when
+    it cannot be queried at all. Any other failure is left to the command, which reports it."""
     from django.contrib.auth import get_user_model
+    from django.db.utils import OperationalError
 
-    get_user_model().objects.exists()
-
-
-def fail(message_zh: str, code: int, as_json: bool, **fields: Any) -> NoReturn:
-    """End a command with an error: the message on stderr, or under --json one object
-    ``{"ok": false, "error": message, **fields}`` on stdout; exit `code`."""
-    if as_json:
-        echo_json({"ok": False, "error": message_zh, **fields})
-    else:
-        click.echo(message_zh, err=True)
-    sys.exit(code)
+    try:
+        get_user_model().objects.exists()
+    except Exception as e:
+        if _missing_tables(e):
+            raise NotInitialised() from e
+        if isinstance(e, OperationalError):
+            raise DatabaseUnreachable(e) from e
 
 
-def _missing_tables(error: Exception) -> bool:
+def _missing_tables(error: BaseException) -> bool:
     """A query failed because the database has no Lantai tables (never initialised)."""
     from django.db.utils import OperationalError, ProgrammingError
 
@@ -69,25 +124,94 @@ def _missing_tables(error: Exception) -> bool:
     )
 
 
+def report_error(message_zh: str, as_json: bool, **fields: Any) -> None:
+    """An error as every command shows it: ``{"ok": false, "error": message, **fields}`` on stdout
+    under --json, else the message on stderr."""
+    if as_json:
+        echo_json({"ok": False, "error": message_zh, **fields})
+    else:
+        click.echo(message_zh, err=True)
+
+
+def fail(message_zh: str, code: int, as_json: bool, **fields: Any) -> NoReturn:
+    """End a command with an error (`report_error`) and exit `code`."""
+    report_error(message_zh, as_json, **fields)
+    sys.exit(code)
+
+
+class JsonCommand(click.Command):
+    """A command whose output is always one JSON object (no --json flag): its errors are JSON too."""
+
+
+def _leaf_command(group: click.Group, args: Sequence[str]) -> click.Command:
+    """The command that `args` name under `group` (as far as they name one)."""
+    command: click.Command = group
+    for arg in args:
+        if not isinstance(command, click.Group):
+            break
+        sub = command.commands.get(arg)
+        if sub is None:
+            if arg.startswith("-"):
+                continue
+            break
+        command = sub
+    return command
+
+
+def wants_json(group: click.Group, args: Sequence[str]) -> bool:
+    """Whether the command line asks for JSON: --json before any `--`, or a `JsonCommand`."""
+    args = list(args)
+    if "--" in args:
+        args = args[: args.index("--")]
+    return "--json" in args or isinstance(_leaf_command(group, args), JsonCommand)
+
+
 class LantaiGroup(click.Group):
-    """The `lantai` group: a database without Lantai's tables (a data directory or DATABASE_URL
-    never initialised) is a clear message and exit 2, as JSON under --json, never a traceback."""
+    """The `lantai` group: whatever ends a command, its outcome follows the exit codes above and
+    is one JSON object under --json: usage errors (exit 2), a command's `click.ClickException`
+    (its exit code), a database without Lantai's tables (`lantai init`, exit 2, even where it is
+    met only inside the command), an interruption (exit 1) and an unexpected exception (exit 3,
+    its traceback on stderr) — never a bare traceback and never text where JSON was asked for."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        as_json = wants_json(self, argv)
         try:
-            return super().invoke(ctx)
+            rv = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+            code = rv if isinstance(rv, int) else EXIT_OK
+        except click.ClickException as e:
+            code = _report_click_exception(e, as_json)
+        except click.Abort:
+            report_error("已中断 aborted", as_json)
+            code = EXIT_REFUSED
         except Exception as e:
-            if not _missing_tables(e):
-                raise
-            from django.conf import settings
+            code = _report_exception(e, as_json)
+        if not standalone_mode:
+            return code
+        sys.exit(code)
 
-            where = settings.DATABASES["default"]["NAME"]
-            message = (
-                f"数据库尚未初始化（没有兰台的数据表：{where}）：先运行 `lantai init`；"
-                "重建目录库后请用 LANTAI_DATABASE_URL 指向重建的数据库"
-            )
-            if "--json" in sys.argv:
-                echo_json({"error": message})
-            else:
-                click.echo(message, err=True)
-            sys.exit(2)
+
+def _report_click_exception(e: click.ClickException, as_json: bool) -> int:
+    if not as_json:
+        e.show()
+    else:
+        fields: dict[str, Any] = {}
+        if isinstance(e, click.UsageError):
+            fields["usage"] = e.ctx.get_usage() if e.ctx else ""
+        report_error(e.format_message(), True, **fields)
+    return e.exit_code
+
+
+def _report_exception(e: Exception, as_json: bool) -> int:
+    if _missing_tables(e):
+        return _report_click_exception(NotInitialised(), as_json)
+    traceback.print_exc()
+    report_error(f"意外错误 unexpected error：{type(e).__name__}: {e}", as_json)
+    return EXIT_FAULT

@@ -78,11 +78,11 @@ def _state() -> dict[str, object]:
 
 
 def test_seed_demo_is_idempotent_and_keeps_the_audit_chain() -> None:
-    first = seed_demo(records=1000, seed=2024)
+    first = seed_demo(records=1000, seed=2024, alive=False)
     assert first.problems == []
     before = _state()
     batches = ImportBatch.objects.count()
-    second = seed_demo(records=1000, seed=2024)
+    second = seed_demo(records=1000, seed=2024, alive=False)
     assert second.problems == []
     assert _state() == before
     assert second.rows_imported == 0
@@ -109,12 +109,12 @@ def test_seed_demo_is_idempotent_and_keeps_the_audit_chain() -> None:
 
 
 def test_seed_demo_partly_seeded_category_is_completed() -> None:
-    seed_demo(records=1000, seed=2024)
+    seed_demo(records=1000, seed=2024, alive=False)
     victim = Record.objects.filter(category__code="WS").order_by("-pk").first()
     assert victim is not None
     code = victim.reference_code
     services.delete_record(victim)
-    summary = seed_demo(records=1000, seed=2024)
+    summary = seed_demo(records=1000, seed=2024, alive=False)
     assert summary.problems == []
     assert summary.rows_imported == 1
     assert Record.objects.filter(reference_code=code).count() == 1
@@ -122,7 +122,7 @@ def test_seed_demo_partly_seeded_category_is_completed() -> None:
 
 
 def test_demo_accounts_cover_every_staff_role() -> None:
-    seed_demo(records=1000, seed=2024)
+    seed_demo(records=1000, seed=2024, alive=False)
     users = {u.username: u for u in User.objects.all()}
     roles = {u.role for u in users.values()}
     assert roles == set(ROLES) - {"public"}

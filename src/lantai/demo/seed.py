@@ -30,6 +30,7 @@ from lantai.demo.generator import (
     build_archive,
     write_csv,
 )
+from lantai.demo.living import make_alive
 
 DEMO_PASSWORD = "Lantai@2024demo"
 ACTOR = "demo-seed"
@@ -45,6 +46,7 @@ DEMO_USERS: tuple[tuple[str, str, str, int, str], ...] = (
     ("keeper", "preservation_officer", "保管员（演示）", 1, "all"),
     ("reviewer", "reviewer", "开放审核员（演示）", 3, "all"),
     ("reader", "reading_room", "利用服务人员（演示）", 0, "province"),
+    ("reader2", "reading_room", "利用服务人员（审批，演示）", 0, "province"),
     ("unit", "filing_unit", "立档单位用户（演示）", 1, "fonds"),
 )
 UNIT_BODY = "教育厅"
@@ -64,6 +66,7 @@ class Summary:
     users: list[tuple[str, str]] = field(default_factory=list)  # username, role label
     password: str = DEMO_PASSWORD
     problems: list[str] = field(default_factory=list)
+    alive: list[str] = field(default_factory=list)  # files, transfer, preservation, access
     seconds: float = 0.0
 
     def count(self, what: str, created: bool) -> None:
@@ -90,13 +93,16 @@ class Summary:
             f"  演示账号 demo accounts (密码 password: {self.password}):",
         ]
         out += [f"    {username:<10} {label}" for username, label in self.users]
+        out += self.alive
         out += [f"  ！{p}" for p in self.problems]
         out.append(f"  用时 {self.seconds:.1f} 秒 (seconds)")
         return out
 
 
-def seed_demo(records: int = 20000, seed: int = 2024) -> Summary:
-    """Seed the demo archives with ``records`` catalogue rows; safe to run again."""
+def seed_demo(records: int = 20000, seed: int = 2024, *, alive: bool = True) -> Summary:
+    """Seed the demo archives with ``records`` catalogue rows; safe to run again. With ``alive``
+    (what `lantai demo` does) it also holds electronic files, an accepted transfer, preserved
+    and audited packages and an answered access request (``living``)."""
     started = time.perf_counter()
     archive = build_archive(records, seed)
     summary = Summary(records, seed)
@@ -107,6 +113,8 @@ def seed_demo(records: int = 20000, seed: int = 2024) -> Summary:
         _collection(archive, repos, red_codes, summary)
         _users(archive, repos, fonds, summary)
         _storage(summary)
+        if alive:
+            make_alive(archive, fonds, summary)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -126,6 +134,13 @@ def _storage(summary: Summary) -> None:
         # a demo seeded again into a fresh database finds its replica folder with its marker
         locations.add_location("demo-replica", path=str(path), required=True, reattach=True)
     summary.count("storage location", not exists)
+    where = StorageLocation.objects.get(name="demo-replica").path
+    summary.alive.append(
+        f"  第二存储位置 second storage location: demo-replica（{where}）。仅供演示：同一块磁盘上的"
+        "第二份副本防不住磁盘损坏；正式使用请把第二份副本放在另一块磁盘或 S3 对象存储上："
+        "`lantai storage location add 名称 --path 目录 --required` 或 --s3-url … --bucket …"
+        " (demo only: a real second copy belongs on another disk or in S3)"
+    )
 
 
 # --- structure ----------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
@@ -124,6 +124,7 @@ def make_transfer(
     retention: str = "Y",
     org: str = "BGS",
     unit: str = UNIT,
+    render: Callable[[str, str, str, str, str], bytes] | None = None,
 ) -> Path:
     """Write a valid Chinese-layout transfer of ``items`` items (``files_per_item`` files each)
     into ``dest`` (created; must be empty or absent) and return ``dest``.
@@ -131,7 +132,8 @@ def make_transfer(
     档号 follow DA/T 22-2015 ``{fonds}-WS·{year}-{retention}-{org}-{件号:04}``; files go to
     ``电子档案/{year}/WS/{档号}[-NN].{ext}``; XML metadata and 说明文件 are written in
     ``encoding`` (UTF-8 or GB18030); the register's digests use ``digest`` (SM3, SHA256, SHA1,
-    MD5)."""
+    MD5). ``render(kind, 档号, 题名, 责任者, date YYYY-MM-DD)``, when given, supplies the bytes
+    of every PDF and JPEG file (the demo's drawn documents) instead of the minimal ones."""
     if items < 1 or files_per_item < 1:
         raise ValueError("items and files_per_item must be at least 1")
     unknown = [k for k in kinds if k not in KINDS]
@@ -178,7 +180,9 @@ def make_transfer(
             n_file += 1
             stem = code if files_per_item == 1 else f"{code}-{k + 1:02d}"
             label = f"Lantai demo {fonds} {year} {i} {k + 1}"
-            if kind == "pdf":
+            if render is not None and kind in ("pdf", "jpg"):
+                data = render(kind, code, title, author, f"{date[:4]}-{date[4:6]}-{date[6:]}")
+            elif kind == "pdf":
                 data = _pdf(label, rng.randbytes(pad) if pad else b"")
             elif kind == "jpg":
                 data = images.jpg(f"{code} {k + 1}")

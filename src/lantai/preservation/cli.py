@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from lantai.cli_common import cli_actor, django_setup, echo_json
+from lantai.cli_common import EXIT_UNREADABLE, cli_actor, django_setup, echo_json, fail
 
 
 @click.group()
@@ -58,17 +58,36 @@ def location(
 
 
 @storage.command("preserve")
-def preserve() -> None:
-    """Write every package that is due (new, changed, or missing a replica) now."""
+@click.option("--json", "as_json", is_flag=True)
+def preserve(as_json: bool) -> None:
+    """Write every package that is due (new, changed, or missing a replica) now, and say what
+    keeps packages 待保存 (too few required locations, one offline) and how to end it. Exit 0
+    when every package processed is preserved, 1 otherwise."""
     django_setup()
     from lantai.core.audit import acting_as
-    from lantai.preservation import packaging, replication
+    from lantai.preservation import locations, packaging, replication
+    from lantai.preservation.models import Package
 
     with acting_as(cli_actor()):
         packaging.package_loose_records()
         statuses = [replication.preserve(pk) for pk in replication.pending_packages()]
-    click.echo(f"处理信息包 {len(statuses)} 个，其中已保存 {statuses.count('preserved')} 个")
-    sys.exit(0 if all(s in ("preserved", "deleted") for s in statuses) else 1)
+    waits = locations.preservation_waits()
+    pending = Package.objects.filter(status="pending").count()
+    ok = all(s in ("preserved", "deleted") for s in statuses)
+    if as_json:
+        echo_json({
+            "ok": ok, "processed": len(statuses), "preserved": statuses.count("preserved"),
+            "pending": pending, "waiting": [w.as_json() for w in waits],
+        })  # fmt: skip
+    else:
+        click.echo(
+            f"处理信息包 {len(statuses)} 个，其中已保存 {statuses.count('preserved')} 个；"
+            f"待保存共 {pending} 个"
+        )
+        for w in waits:
+            click.echo(f"  [尚未保存] {w.reason_text()}")
+            click.echo(f"    {w.how_text()}")
+    sys.exit(0 if ok else 1)
 
 
 @storage.command("audit")
@@ -95,11 +114,7 @@ def audit(limit: int | None, location_name: str | None, as_json: bool) -> None:
             message = (
                 f"没有名为“{location_name}”的存储位置（名称区分大小写）；已有的存储位置：{names}"
             )
-            if as_json:
-                echo_json({"error": message, "locations": known})
-            else:
-                click.echo(message, err=True)
-            sys.exit(2)
+            fail(message, EXIT_UNREADABLE, as_json, locations=known)
     with acting_as(cli_actor()):
         run = run_audit(limit, location=location_name)
     outcome = run.outcome  # type: ignore[attr-defined]
@@ -153,11 +168,7 @@ def verify_object(object_id: str, as_json: bool) -> None:
     try:
         result = verification.verify_package(object_id)
     except verification.NotFound as e:  # exit 2: nothing to verify, not a damaged package
-        if as_json:
-            echo_json({"intact": False, "error": str(e)})
-        else:
-            click.echo(str(e), err=True)
-        sys.exit(2)
+        fail(str(e), EXIT_UNREADABLE, as_json, intact=False)
     if as_json:
         echo_json(result)
     else:
@@ -179,19 +190,21 @@ def verify_object(object_id: str, as_json: bool) -> None:
     help="A surviving location by name: declared in LANTAI_STORAGE_LOCATIONS or added to the "
     "target database before",
 )  # fmt: skip
-def rebuild_catalog(into_url: str, from_path: Path | None, from_location: str | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Errors as JSON too (counts always are).")
+def rebuild_catalog(
+    into_url: str, from_path: Path | None, from_location: str | None, as_json: bool
+) -> None:
     """Rebuild the catalogue, the working files and the surviving location's replicas from one
     surviving location into an empty database (then run `storage preserve` and `storage audit`
     on the rebuilt system: docs/operator-guide.md, disaster recovery)."""
-    django_setup()
+    django_setup(database=False)  # a new system's data directory: its database is --into
     from lantai.preservation.rebuild import RebuildError
     from lantai.preservation.rebuild import rebuild_catalog as rebuild
 
     try:
         counts = rebuild(into_url, from_path=from_path, from_location=from_location)
     except RebuildError as e:
-        click.echo(f"重建失败：{e}", err=True)
-        sys.exit(2)
+        fail(f"重建失败：{e}", EXIT_UNREADABLE, as_json)
     echo_json(counts)
 
 
@@ -233,7 +246,7 @@ def check(package_ids: tuple[str, ...], sample: int | None, as_json: bool) -> No
     try:
         packages = [verification.find_package(i) for i in package_ids] or None
     except verification.NotFound as e:
-        raise click.ClickException(str(e)) from e
+        fail(str(e), EXIT_UNREADABLE, as_json)
     with acting_as(cli_actor()):
         report, _stored = longterm.run(packages, sample=sample)
     if as_json:

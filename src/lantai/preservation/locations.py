@@ -19,6 +19,7 @@ import json
 import os
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from lantai.catalog.services import CatalogError, require
 from lantai.core import audit
@@ -367,17 +369,77 @@ def resolve_alerts(kind: str, resolution: str, **where: object) -> None:
     )
 
 
+# --- why packages wait (issue 13) --------------------------------------------------------------
+COPIES_REASON = gettext_noop(
+    "等待第 %(next)s 份副本：存储策略要求每个信息包至少 %(need)s 个已校验副本（异地备份），"
+    "但只配置了 %(have)s 个必需存储位置"
+)
+COPIES_HOW = gettext_noop(
+    "添加存储位置：运行 `lantai storage location add 名称 --path 另一块磁盘上的目录 --required`"
+    "（对象存储用 --s3-url 地址 --bucket 存储桶 --required），或在“存储位置”页面添加必需存储位置；"
+    "第二份副本应在另一块磁盘、另一建筑或 S3 对象存储上，而不是同一块磁盘的另一个目录"
+)
+OFFLINE_REASON = gettext_noop(
+    "必需存储位置“%(location)s”离线（%(error)s）：其上的副本无法确认，信息包等它恢复在线"
+)
+OFFLINE_HOW = gettext_noop(
+    "检查磁盘挂载或网络后，在存储概览页面点“检查存储位置”，或运行 `lantai storage location list`"
+)
+
+
+@dataclass(frozen=True)
+class Wait:
+    """A reason every package stays 待保存 whatever is copied, and how to end it."""
+
+    code: str  # "copies": too few required locations; "offline": a required location is offline
+    reason: str  # Chinese source strings with %(…)s parameters (translated where shown)
+    how: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def reason_text(self) -> str:
+        return gettext(self.reason) % self.params
+
+    def how_text(self) -> str:
+        return gettext(self.how) % self.params
+
+    def message_zh(self) -> str:
+        """Untranslated, for stored alerts."""
+        return f"{self.reason % self.params}；{self.how % self.params}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "reason": self.reason_text(),
+            "how": self.how_text(),
+            **self.params,
+        }
+
+
+def preservation_waits() -> list[Wait]:
+    """What keeps packages from 已保存 now: fewer required locations than the copies the policy
+    asks for (a fresh install has the data directory's own location only), and required
+    locations that are offline."""
+    ensure_primary()
+    need = settings.PRESERVATION_MIN_COPIES
+    required = list(StorageLocation.objects.filter(required=True).order_by("pk"))
+    waits = []
+    if len(required) < need:
+        counts = {"need": need, "have": len(required), "next": len(required) + 1}
+        waits.append(Wait("copies", COPIES_REASON, COPIES_HOW, counts))
+    for loc in required:
+        if not loc.online:
+            where = {"location": loc.name, "error": loc.last_error or gettext("无法访问")}
+            waits.append(Wait("offline", OFFLINE_REASON, OFFLINE_HOW, where))
+    return waits
+
+
 def check_policy() -> bool:
     """Are there enough required locations for the copies the policy asks for (异地备份)?"""
-    need = settings.PRESERVATION_MIN_COPIES
-    have = StorageLocation.objects.filter(required=True).count()
-    if have < need:
-        open_alert(
-            "policy",
-            f"存储策略要求每个信息包至少 {need} 个已校验副本（异地备份），但只有 {have} 个必需存储位置："
-            "请添加另一处（另一建筑或异地）的必需存储位置",
-        )
+    short = next((w for w in preservation_waits() if w.code == "copies"), None)
+    if short is not None:
+        open_alert("policy", short.message_zh())
         return False
+    have = StorageLocation.objects.filter(required=True).count()
     resolve_alerts("policy", f"已有 {have} 个必需存储位置")
     return True
 

@@ -38,6 +38,7 @@ from lantai.preservation.models import (
     StorageLocation,
 )
 from lantai.standards.dat70 import PROPERTIES, STATUSES, load_catalogue
+from lantai.web.labels import english
 from lantai.web.views.common import not_found, permission_required, whole_number
 from lantai.web.views.transfers import (
     PROPERTY_LABELS,
@@ -175,6 +176,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             .order_by("requested_at"),
             "low_space_bytes": settings.STORAGE_LOW_SPACE_BYTES,
             "waits_on_job": Package.objects.filter(status="pending").exists(),
+            "waits": locations.preservation_waits(),
         },
     )
 
@@ -587,10 +589,11 @@ def package_check(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _check_rows(checks: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    catalogue, en = load_catalogue(), english()
     return [
         {
             "object": c.get("object", ""),
-            "title": c.get("title", ""),
+            "title": catalogue.check_title(c.get("check", ""), c.get("title", ""), en),
             "status": c.get("status", ""),
             "status_label": _label(STATUS_LABELS, c.get("status", "")),
             "item_code": c.get("item_code"),
@@ -638,8 +641,8 @@ def _check_report_context(request: HttpRequest, run: LongTermCheck) -> dict[str,
         contents.append(
             {
                 "code": c.code,
-                "title": c.title_zh,
-                "method": c.method_zh,
+                "title": c.title(english()),
+                "method": c.method(english()),
                 "property_label": _label(PROPERTY_LABELS, c.property),
                 "checked": checked,
                 "note": ""
