@@ -60,6 +60,7 @@ YEARS = (1980, 2000)  # the year filter of the staff variant
 CATEGORY_FILTER = "WS"
 TARGET_P95_MS = {"tantivy": 50.0, "postgresql": 200.0}
 TARGET_RECORDS_PER_S = 5000
+CONTENDERS = ("tantivy", "postgresql", "sqlite_fts5_trigram", "postgresql_pg_trgm")
 
 # --- the query mix -----------------------------------------------------------------------------
 
@@ -131,9 +132,13 @@ def pick_terms(sample: list[dict[str, Any]]) -> list[tuple[str, int, str, int]]:
         pool = df[n] if n == 1 else [t for t in words[n] if t in df[n]]
         ranked = sorted(pool, key=lambda t: (-df[n][t], t))
         frequent = ranked[:TERMS_PER_CLASS]
-        rare_pool = [t for t in ranked if 2 <= df[n][t] <= 5] or [
-            t for t in ranked if df[n][t] == 1
-        ]
+        # found in 2–5 sample documents; else in one; else the least frequent (a sample where
+        # every character recurs must still give the class its terms)
+        rare_pool = (
+            [t for t in ranked if 2 <= df[n][t] <= 5]
+            or [t for t in ranked if df[n][t] == 1]
+            or ranked[-5 * TERMS_PER_CLASS :]
+        )
         rare = rng.sample(sorted(rare_pool), min(TERMS_PER_CLASS, len(rare_pool)))
         out += [(t, n, "frequent", df[n][t]) for t in frequent]
         out += [(t, n, "rare", df[n][t]) for t in rare]
@@ -552,17 +557,15 @@ def run(
     sample: int = 10_000,
     rounds: int = 2,
     peer_budget_s: float = 180.0,
-    contenders: tuple[str, ...] = (
-        "tantivy",
-        "postgresql",
-        "sqlite_fts5_trigram",
-        "postgresql_pg_trgm",
-    ),  # fmt: skip
+    contenders: tuple[str, ...] = CONTENDERS,
     wrk: bool = True,
     wrk_records: int = 100_000,
     wrk_seconds: int = 20,
     work_dir: Path | None = None,
 ) -> dict[str, Any]:
+    unknown = [c for c in contenders if c not in CONTENDERS]
+    if unknown or not contenders:
+        raise ValueError(f"unknown contender {unknown}: choose from {', '.join(CONTENDERS)}")
     started = time.perf_counter()
     folder = Path(tempfile.mkdtemp(prefix="lantai-bench-search-", dir=work_dir))
     pg_db = f"lantai_bench_search_{os.getpid()}"
@@ -577,6 +580,11 @@ def run(
             "wrk": f"requests/s at p99 <= {WRK_P99_MS:.0f} ms",
         },  # fmt: skip
     }
+    # the server's settings, read before anything runs (the target holds at PostgreSQL's
+    # defaults: shared_buffers 128 MB)
+    settings = pg_settings() if uses_pg else {}
+    if uses_pg:
+        result["postgresql_settings"] = settings
     try:
         if uses_pg:
             shutil.rmtree(common.fresh_database("postgresql", pg_db)[1], ignore_errors=True)
@@ -713,25 +721,71 @@ def run(
             common.drop_database("postgresql", pg_db)
         shutil.rmtree(folder, ignore_errors=True)
     result["machine"] = {**common.machine(), "sqlite": sqlite3.sqlite_version,
-                         "postgresql": _pg_version() if uses_pg else None}  # fmt: skip
+                         "postgresql": _pg_version(settings) if uses_pg else None}  # fmt: skip
     result["seconds"] = round(time.perf_counter() - started, 1)
     result["saved_to"] = str(common.save("search", result, out))
+    print(text_summary(result), file=sys.stderr)  # stdout stays one JSON object
     return result
 
 
-def _pg_version() -> str:
-    """The server's version and its memory settings (the row path reads the heap from
-    shared_buffers: the operator guide's sizing advice)."""
+# Server settings the benchmark reports (the search connections set work_mem, jit and
+# enable_seqscan themselves: postgres_backend._conn).
+PG_SETTINGS = ("server_version", "shared_buffers", "effective_cache_size", "work_mem",
+               "maintenance_work_mem", "random_page_cost", "effective_io_concurrency",
+               "max_parallel_workers_per_gather", "jit", "autovacuum")  # fmt: skip
+
+
+def pg_settings() -> dict[str, Any]:
+    """The PostgreSQL server's settings this run measured under, and what the search backend
+    sets on its own connections."""
     import psycopg
+
+    from lantai.search import postgres_backend
 
     try:
         with psycopg.connect(f"{common.PG_URL}/postgres") as conn:
-            values = [conn.execute(f"SHOW {name}").fetchone() for name in
-                      ("server_version", "shared_buffers", "work_mem")]  # fmt: skip
-            version, shared, work = (str(v[0]) if v else "unknown" for v in values)
-            return f"{version}; shared_buffers {shared}, work_mem {work} (search sets its own)"
+            server = {name: str(conn.execute(f"SHOW {name}").fetchone()[0])  # type: ignore[index]
+                      for name in PG_SETTINGS}  # fmt: skip
     except Exception as e:  # the report is still useful without it
-        return f"unknown ({e})"
+        return {"error": f"{type(e).__name__}: {e}"}
+    return {
+        "server": server,
+        "search_connections_set": dict(postgres_backend.SESSION_SETTINGS),
+    }
+
+
+def _pg_version(settings: dict[str, Any]) -> str:
+    """One line: the server's version and memory settings."""
+    server = settings.get("server")
+    if not server:
+        return f"unknown ({settings.get('error')})"
+    search_mem = settings["search_connections_set"]["work_mem"]
+    return (f"{server['server_version']}; shared_buffers {server['shared_buffers']}, "
+            f"effective_cache_size {server['effective_cache_size']}, work_mem "
+            f"{server['work_mem']} (search sets {search_mem}), "
+            f"autovacuum {server['autovacuum']}")  # fmt: skip
+
+
+def text_summary(result: dict[str, Any]) -> str:
+    """A few lines for a human: the settings, and per contender p95 overall and by class."""
+    lines = [f"lantai bench search: {result.get('data', {}).get('records')} records, "
+             f"{result.get('data', {}).get('with_full_text')} full texts"]  # fmt: skip
+    if result["machine"].get("postgresql"):
+        lines.append(f"PostgreSQL {result['machine']['postgresql']}")
+    for name, entry in result.get("contenders", {}).items():
+        q = entry.get("queries", {})
+        if not q:
+            continue
+        target = TARGET_P95_MS.get(name)
+        lines.append(
+            f"{name}: p50/p95/p99 {q['all']['p50_ms']}/{q['all']['p95_ms']}/{q['all']['p99_ms']} ms"
+            + (f" (target p95 <= {target:.0f})" if target else "")
+            + f"; index {entry['index']['records_per_s']} records/s"
+        )
+        by_class = ", ".join(f"{k} {v['p95_ms']}" for k, v in sorted(q["by_class"].items()))
+        lines.append(f"  p95 by class (ms): {by_class}")
+    lines.append(f"meets target: {json.dumps(result.get('meets_target', {}))}")
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -742,9 +796,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--no-wrk", action="store_true")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--contenders", default=",".join(CONTENDERS),
+                        help="comma-separated, of: " + ", ".join(CONTENDERS))  # fmt: skip
     args = parser.parse_args()
     result = run(args.records, args.fulltext, args.out, sample=args.sample, rounds=args.rounds,
-                 wrk=not args.no_wrk)  # fmt: skip
+                 wrk=not args.no_wrk, contenders=tuple(args.contenders.split(",")))  # fmt: skip
     print(json.dumps(result, ensure_ascii=False, indent=2))
 
 

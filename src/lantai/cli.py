@@ -872,9 +872,26 @@ def bench_fixity(files: int, size_kb: int, out: Path | None) -> None:
 @click.option("--records", default=1_000_000, show_default=True)
 @click.option("--fulltext", default=200_000, show_default=True, help="Records with full text.")
 @click.option("--out", default=None, type=click.Path(path_type=Path))
-def bench_search(records: int, fulltext: int, out: Path | None) -> None:
+@click.option(
+    "--contenders",
+    default="tantivy,postgresql,sqlite_fts5_trigram,postgresql_pg_trgm",
+    show_default=True,
+    help="Comma-separated: which engines to measure.",
+)
+@click.option("--no-wrk", is_flag=True, help="Leave out the HTTP run (wrk) on the public page.")
+def bench_search(
+    records: int, fulltext: int, out: Path | None, contenders: str, no_wrk: bool
+) -> None:
     """Search p95 and indexing rate, tantivy and PostgreSQL vs SQLite FTS5 trigram and pg_trgm."""
-    _echo_json(_bench_module("search_bench").run(records, fulltext, out))
+    names = tuple(c.strip() for c in contenders.split(",") if c.strip())
+    module = _bench_module("search_bench")
+    unknown = [c for c in names if c not in module.CONTENDERS]
+    if unknown or not names:
+        choices = ", ".join(module.CONTENDERS)
+        raise click.BadParameter(
+            f"unknown {unknown}: choose from {choices}", param_hint="--contenders"
+        )
+    _echo_json(module.run(records, fulltext, out, contenders=names, wrk=not no_wrk))
 
 
 def _register_groups() -> None:

@@ -96,3 +96,34 @@ def test_the_report_has_the_data_the_query_mix_the_latencies_and_the_ratios(save
         assert all(lv["requests"] > 0 and lv["non_2xx"] == 0 for lv in wrk["levels"])
     else:
         assert wrk["reason"]
+
+
+def test_the_report_names_the_postgresql_settings_it_ran_under(saved: dict) -> None:
+    from lantai.cli import _bench_module
+
+    server = saved["postgresql_settings"]["server"]
+    for name in ("server_version", "shared_buffers", "effective_cache_size", "work_mem",
+                 "autovacuum"):  # fmt: skip
+        assert server[name], name
+    assert saved["postgresql_settings"]["search_connections_set"]["work_mem"]
+    assert f"shared_buffers {server['shared_buffers']}" in saved["machine"]["postgresql"]
+    text = _bench_module("search_bench").text_summary(saved)  # what the run prints on stderr
+    assert f"shared_buffers {server['shared_buffers']}" in text
+    assert "postgresql: p50/p95/p99" in text and "p95 by class" in text
+
+
+def test_every_query_class_gets_its_terms_when_no_character_is_rare() -> None:
+    from lantai.cli import _bench_module
+
+    bench = _bench_module("search_bench")
+    # every character, bigram and word of this sample recurs in ten or more documents
+    titles = [
+        "关于加强档案工作的通知",
+        "市人民政府办公室关于召开工作会议的请示",
+        "档案馆年度工作报告",
+    ]
+    fields = ("author", "document_number", "reference_code", "full_text")
+    sample = [{"title": titles[i % 3], **dict.fromkeys(fields, "")} for i in range(60)]
+    terms = bench.pick_terms(sample)
+    classes = {(n, freq) for _, n, freq, _ in terms}
+    assert {(1, "rare"), (2, "rare"), (3, "rare")} <= classes, classes

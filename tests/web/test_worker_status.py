@@ -21,6 +21,7 @@ from .test_transfers import UNIT, as_user, text, users  # noqa: F401
 pytestmark = pytest.mark.django_db
 
 BANNER = "后台任务未运行"
+SHOWN = 'id="worker-status" role="alert">'  # without `hidden` (a polling page keeps it, hidden)
 
 
 @jobs.huey.task()
@@ -63,7 +64,25 @@ def test_an_uploaded_transfer_waiting_for_no_worker_says_so(
 
     jobs.beat()  # a worker is alive: the page shows the check's own progress, no banner
     assert jobs.jobs_worker_seen()
-    assert BANNER not in text(receiver.get(reverse("web:transfer", args=[transfer.pk])))
+    page = text(receiver.get(reverse("web:transfer", args=[transfer.pk])))
+    assert SHOWN not in page and 'role="alert" hidden>' in page  # there for lantai.js, hidden
+
+
+def test_a_polling_page_learns_that_the_worker_stopped(
+    tmp_path: Path,
+    users: dict[str, Any],  # noqa: F811
+) -> None:
+    """The progress JSON a waiting page polls says whether a worker runs (lantai.js shows or hides
+    the banner from it): a worker that stops while the page is open is noticed without a reload."""
+    receiver = as_user(users["receiver"])
+    fonds = catalog.create_fonds("Z110", UNIT)
+    transfer = services.receive(make_transfer(tmp_path / "pkg", 2, kinds=("xml",)), fonds=fonds)
+    tasks.check_version(transfer.versions.get().pk)
+    progress = reverse("web:transfer_progress", args=[transfer.pk])
+    jobs.beat()
+    assert receiver.get(progress).json()["worker_down"] is False
+    cache.set(jobs.HEARTBEAT_KEY, {"at": 0.0, "where": "gone:1"})  # its last beat, long ago
+    assert receiver.get(progress).json()["worker_down"] is True
 
 
 def test_a_worker_not_seen_for_a_minute_counts_as_not_running(

@@ -7,7 +7,8 @@ its normal form (`n_*`, where it differs from the text); a phrase of one or two 
 lexeme, longer ones the AND of their bigrams checked with `strpos` (`pg_query`, which turns a
 query into SQL). The vectors live out of line (TOAST, `toast_tuple_target` 128): searches never
 read them, only their GIN indexes, so the heap stays narrow (~360 bytes a row) and a page of
-matches costs few page reads.
+matches costs few page reads. A rebuild lays the rows out by title (`_title_order`): a phrase found
+in many titles reads the pages of those titles, not one page per record.
 
 Access control is part of the WHERE clause (see `scope_where`). A single term of one to three
 characters that is frequent (pg_bitmaps) is counted with bitmaps; any other query reads the matches
@@ -29,10 +30,9 @@ transaction; searches keep reading the old tables until then.
 
 from __future__ import annotations
 
-import html
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -60,6 +60,7 @@ from lantai.search.pg_query import (
     text_vector,
 )
 from lantai.search.query import PUBLIC_FIELDS, Hit, Query, Results, Scope
+from lantai.search.snippets import highlight
 
 PLAIN_COLUMNS = tuple(DOCUMENT_FIELDS)  # id, reference_code, ..., level
 VECTOR_COLUMNS = tuple(f"{kind}_{name}" for name in VECTOR_FIELDS for kind in ("v", "n"))
@@ -75,53 +76,21 @@ STAFF_FIELDS = tuple(c for c in HIT_COLUMNS if c != "id")
 SCORE_WEIGHTS = {"title": 4, "reference_code": 2, "document_number": 2, "author": 1}
 
 _PREFIX_RE = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
-SNIPPET_CHARS = 160
 TABLE_FORMAT = "lantai-search 5: folded text, overflow rows, unigrams and bigrams out of line"
 TOAST_TRIGGER_BYTES = 2048
 WORK_MEM = "256MB"  # per search connection (see _conn)
+# What each search connection sets (the benchmark reports them beside the server's settings):
+# bitmaps of a frequent term's matches stay exact (no lossy pages to recheck) and the match set
+# stays in memory; JIT compilation would cost more than it saves here; a sequential scan would
+# evaluate the text conditions on every row, detoasting every vector: matches come from the GIN
+# indexes (bitmap scans) only.
+SESSION_SETTINGS = {"work_mem": WORK_MEM, "jit": "off", "enable_seqscan": "off"}
 MAINTENANCE_WORK_MEM = "512MB"  # per index-building connection (three during a rebuild)
-COPY_BATCH = 5000  # documents per COPY of a rebuild (a batch PostgreSQL refuses is retried singly)
+COPY_BATCH = 20_000  # documents per COPY of a rebuild, sorted by title (_title_order); a batch
+# PostgreSQL refuses is retried one document at a time
 # Errors by which PostgreSQL (or psycopg, before sending) refuses one document's values: data
 # exceptions, constraint violations, program limits (SQLSTATE classes), malformed input.
 _REFUSAL_CLASSES = ("22", "23", "54")
-
-
-# --- snippets ------------------------------------------------------------------------------
-
-
-def highlight(text: str, norms: Sequence[str]) -> str | None:
-    """`text` (HTML-escaped) with every occurrence of the normalised phrases in <mark>, or None
-    when none occurs. A text longer than SNIPPET_CHARS gives a window around the first match."""
-    if not text or not norms:
-        return None
-    folded = normalise(text)
-    spans = []
-    for needle in norms:
-        start = folded.find(needle)
-        while start >= 0:
-            spans.append((start, start + len(needle)))
-            start = folded.find(needle, start + 1)
-    if not spans:
-        return None
-    merged: list[tuple[int, int]] = []
-    for a, b in sorted(spans):
-        if merged and a <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
-        else:
-            merged.append((a, b))
-    lo, hi = 0, len(text)
-    if len(text) > SNIPPET_CHARS:
-        lo = max(0, merged[0][0] - SNIPPET_CHARS // 4)
-        hi = min(len(text), max(lo + SNIPPET_CHARS, merged[0][1]))
-    out, pos = [], lo
-    for a, b in merged:
-        if a >= hi:
-            break
-        b = min(b, hi)
-        out += [html.escape(text[pos:a]), "<mark>", html.escape(text[a:b]), "</mark>"]
-        pos = b
-    out.append(html.escape(text[pos:hi]))
-    return ("…" if lo else "") + "".join(out) + ("…" if hi < len(text) else "")
 
 
 # --- the backend ---------------------------------------------------------------------------
@@ -151,13 +120,8 @@ class PostgresBackend:
         conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
         if conn is None or conn.closed:
             conn = psycopg.connect(self.dsn, autocommit=True, prepare_threshold=None)
-            # Bitmaps of a frequent term's matches stay exact (no lossy pages to recheck) and the
-            # match set stays in memory; JIT compilation would cost more than it saves here.
-            conn.execute(f"SET work_mem = '{WORK_MEM}'")
-            conn.execute("SET jit = off")
-            # a sequential scan would evaluate the text conditions on every row, detoasting
-            # every vector: matches come from the GIN indexes (bitmap scans) only
-            conn.execute("SET enable_seqscan = off")
+            for name, value in SESSION_SETTINGS.items():
+                conn.execute(f"SET {name} = '{value}'")
             self._local.conn = conn
         if not self._ready:
             self._create(conn)
@@ -452,6 +416,9 @@ class PostgresBackend:
         a time and the refused ones are added to `failures`."""
         n = 0
         for batch in _batches(docs, COPY_BATCH):
+            # rows of similar titles on the same heap pages: a phrase found in many titles
+            # reads their pages, not one page per record (decision 0015, "Changed by 0025")
+            batch.sort(key=_title_order)
             try:
                 with conn.transaction(), conn.cursor() as cur:
                     n += self._copy(cur, build, batch, mapped=True)
@@ -506,6 +473,10 @@ class PostgresBackend:
             with cur.copy(f"COPY {build}_bits (kind, value, bits) FROM STDIN") as copy:
                 for bitmap in collector.bitmaps():
                     copy.write_row(bitmap)
+        # autovacuum may be off (it is not ours to rely on): statistics for the planner, and
+        # hint bits and the visibility map set now rather than by the first searches, which
+        # would dirty the bitmaps' pages as they read them
+        conn.execute(f"VACUUM (ANALYZE) {build}_ranks, {build}_bits")
 
     @staticmethod
     def _run(conn: psycopg.Connection[Any], stmts: list[str]) -> None:
@@ -867,6 +838,11 @@ def _relevance_order(hit: tuple[float, int, Any]) -> tuple[float, int, int, int]
     last, then id."""
     score, doc_id, day = hit
     return (-score, day is None, -day.toordinal() if day is not None else 0, doc_id)
+
+
+def _title_order(doc: dict[str, Any]) -> tuple[str, int]:
+    """The heap order of a rebuild's rows within a batch: folded title, then id."""
+    return normalise(doc.get("title") or ""), int(doc["id"])
 
 
 def _batches(docs: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:

@@ -26,7 +26,6 @@ is open, and Lantai writes only from the worker (queued jobs). Web processes ope
 from __future__ import annotations
 
 import fcntl
-import html
 import json
 import os
 import shutil
@@ -43,6 +42,7 @@ import tantivy
 
 from lantai.search.folding import fold
 from lantai.search.query import FACETS, PUBLIC_FIELDS, Hit, Query, Results, Scope, TextCondition
+from lantai.search.snippets import highlight
 
 UNIGRAM = "lantai_unigram"
 BIGRAM = "lantai_bigram"  # tokenizes the output of _pairs: every two characters one token
@@ -54,7 +54,6 @@ PUBLIC_TEXT_FIELDS = ("title", "author", "document_number", "reference_code", "f
 STAFF_HIDDEN = ("id", "full_text")  # never returned in Hit.fields (full text: snippets only)
 NO_DATE = 99_999_999  # date_sort of undated records: last in ascending order
 FACET_SIZE = 65_536  # buckets per facet; above every real fonds/category count, so counts are exact
-SNIPPET_CHARS = 160
 WRITER_HEAP = 256_000_000
 BATCH = 10_000  # documents per commit in rebuild
 
@@ -568,25 +567,9 @@ def _highlights(query: Query) -> list[TextCondition]:
     return out
 
 
-def _spans(folded: str, needles: list[str]) -> list[tuple[int, int]]:
-    spans: list[tuple[int, int]] = []
-    for needle in needles:
-        start = folded.find(needle)
-        while start >= 0:
-            spans.append((start, start + len(needle)))
-            start = folded.find(needle, start + 1)
-    merged: list[tuple[int, int]] = []
-    for a, b in sorted(spans):
-        if merged and a <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
-        else:
-            merged.append((a, b))
-    return merged
-
-
 def _snippets(doc: dict[str, Any], terms: list[TextCondition], scope: Scope) -> dict[str, str]:
-    """HTML snippets with <mark> around every match, the rest escaped; only from fields the scope
-    may search (never remarks for the public)."""
+    """The snippets of a hit (`lantai.search.snippets`), only from fields the scope may search
+    (never remarks for the public)."""
     fields = PUBLIC_TEXT_FIELDS if scope.public else BIGRAM_FIELDS
     out = {}
     for field in fields:
@@ -594,29 +577,7 @@ def _snippets(doc: dict[str, Any], terms: list[TextCondition], scope: Scope) -> 
         needles = [
             _fold(t.text.strip()) for t in terms if t.field in ("all", field) and t.text.strip()
         ]
-        spans = _spans(_fold(text), needles) if text and needles else []
-        if not spans:
-            continue
-        lo, hi = 0, len(text)
-        if len(text) > SNIPPET_CHARS:  # a window around the first match
-            lo = max(0, spans[0][0] - SNIPPET_CHARS // 4)
-            hi = min(len(text), lo + SNIPPET_CHARS)
-        out[field] = (
-            ("…" if lo else "") + _marked(text, spans, lo, hi) + ("…" if hi < len(text) else "")
-        )
+        snippet = highlight(text, needles) if needles else None
+        if snippet is not None:
+            out[field] = snippet
     return out
-
-
-def _marked(text: str, spans: list[tuple[int, int]], lo: int, hi: int) -> str:
-    parts, pos = [], lo
-    for a, b in spans:
-        if b > hi:  # a match cut by the window's end: end the window before it
-            hi = max(a, pos)
-            break
-        a = max(a, lo)
-        if a >= b:
-            continue
-        parts += [html.escape(text[pos:a]), "<mark>", html.escape(text[a:b]), "</mark>"]
-        pos = b
-    parts.append(html.escape(text[pos:hi]))
-    return "".join(parts)

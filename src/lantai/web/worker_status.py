@@ -16,10 +16,17 @@ def banner_context(waits_on_job: bool) -> dict[str, Any]:
     try:
         status = worker_status()
     except Exception:  # the queue or the state store is unreachable: never break the page
-        return {"worker_down": False}
+        return {"worker_down": False, "waits_on_job": waits_on_job}
     show = not status.seen and (waits_on_job or status.pending > 0)
     return {
         "worker_down": show,
+        "waits_on_job": waits_on_job,  # the page polls: the banner is there, hidden, for lantai.js
         "pending": status.pending,
         "start_command": START_COMMAND,
     }
+
+
+def worker_down_while_waiting() -> bool:
+    """For a waiting page's progress JSON (`worker_down`): lantai.js shows or hides the banner
+    while the page polls, so a worker that stops meanwhile is noticed without a reload."""
+    return bool(banner_context(True)["worker_down"])

@@ -19,6 +19,8 @@
           if (status && data.status_label) { status.textContent = data.status_label; }
           if (stage && data.stage_label) { stage.textContent = data.stage_label; }
           if (bar && data.progress > 0) { bar.max = 1; bar.value = data.progress; }
+          var banner = document.getElementById("worker-status");
+          if (banner && typeof data.worker_down === "boolean") { banner.hidden = !data.worker_down; }
           if (data.done) { window.location.reload(); return; }
           setTimeout(tick, delay);
         })
