@@ -5,7 +5,8 @@
 #           clamav-testfiles (harmless samples for the scanner tests), libmagic1 (python-magic),
 #           qpdf (PDF structure), ffmpeg (ffprobe for audio/video), pango (WeasyPrint report PDFs),
 #           nodejs + npm when no node is present (s3rver, the second S3 server of the storage tests),
-#           gcc + python3-dev (the SM3 lanes extension, src/lantai/core/_sm3lanes.c)
+#           gcc + python3-dev (the SM3 lanes extension, src/lantai/core/_sm3lanes.c),
+#           redis-server (the tests of the scale-out configuration: huey and the state store on Redis)
 #   python: .venv with python3.11, `pip install -e '.[test]'` with the versions in scripts/constraints.txt,
 #           compiled translations
 #   node:   `npm ci` in scripts/s3rver (s3rver 3.7.1, pinned by its package-lock.json)
@@ -25,7 +26,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # --- system packages ---------------------------------------------------------------------------
 APT_PACKAGES=(gettext chromium chromium-driver fonts-noto-cjk
   clamav clamav-daemon clamav-testfiles libmagic1 qpdf ffmpeg poppler-utils libpango-1.0-0 libpangoft2-1.0-0
-  wrk gcc python3-dev)
+  wrk gcc python3-dev redis-server)
 # node and npm for s3rver; a node from elsewhere (NodeSource bundles npm) is used as it is.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   APT_PACKAGES+=(nodejs npm)

@@ -96,9 +96,24 @@ ensure_postgres() {
   fi
 }
 
+# Redis on 127.0.0.1:6379 for the scale-out tests (tests/scaleout, the Redis state stores): started when
+# it does not answer (a fresh machine where the package was only just installed).
+ensure_redis() {
+  command -v redis-cli >/dev/null || { echo "[test] redis-cli not found (scripts/setup.sh installs redis-server)" >&2; return 1; }
+  redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && return 0
+  echo "[test] starting Redis"
+  $SUDO service redis-server start >/dev/null 2>&1 \
+    || redis-server --bind 127.0.0.1 --port 6379 --daemonize yes --save "" --appendonly no >/dev/null || return 1
+  for _ in $(seq 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && return 0; sleep 1; done
+  echo "[test] Redis did not come up on 127.0.0.1:6379" >&2
+  return 1
+}
+
 step "ruff check" "$BIN/ruff" check .
 step "ruff format" "$BIN/ruff" format --check --output-format concise .
 step "mypy" run_mypy
+step "redis" ensure_redis
+ensure_postgres || true  # the SQLite run's scale-out tests need PostgreSQL too
 step "pytest sqlite" run_pytest "" "$@"
 if ensure_postgres; then
   step "pytest postgresql" run_pytest "$PG_URL" "$@"
