@@ -40,7 +40,7 @@ from typing import Any
 from huey.api import Huey, PeriodicTask, Task
 from huey.constants import EmptyData
 
-__all__ = ["LEASE_PREFIX", "WORKER_ID", "Leases", "periodic_once"]
+__all__ = ["LEASE_PREFIX", "WORKER_ID", "Leases", "hold_for_test", "periodic_once"]
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +49,9 @@ ALIVE_PREFIX = "lantai-jobs-worker-alive:"
 PERIODIC_PREFIX = "lantai-periodic:"
 # This consumer process: host, pid and a random part (two containers may share host name and pid).
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-# Test-only (tests/scaleout): "TASK_NAME:PATH" makes a job of that name wait, after its lease is
-# written, while the file PATH exists, so that a test can kill its worker mid-job at will.
+# Test-only (tests/scaleout): "POINT:PATH" makes a job wait at POINT while the file PATH exists, so
+# that a test can kill its worker mid-job at will. POINT: a task name (held once its lease is
+# written) or "check_version/STAGE" (a transfer check, held as STAGE starts: lantai.ingest.tasks).
 TEST_HOLD_ENV = "LANTAI_TEST_JOB_HOLD"
 
 
@@ -79,7 +80,7 @@ class Leases:
             "message": self.huey.serialize_task(task),
         }
         self.huey.storage.put_data(LEASE_PREFIX + task.id, pickle.dumps(lease))
-        _test_hold(task.name)
+        hold_for_test(task.name)
 
     def ended(self, task: Task) -> None:
         if self.huey.immediate or isinstance(task, PeriodicTask):
@@ -125,10 +126,11 @@ def periodic_once(huey: Huey, cache: Any) -> None:
     huey.read_periodic = claimed
 
 
-def _test_hold(task_name: str) -> None:
+def hold_for_test(point: str) -> None:
+    """Test-only: wait here while TEST_HOLD_ENV names `point` and its file exists."""
     spec = os.environ.get(TEST_HOLD_ENV, "")
     name, _, path = spec.partition(":")
-    if name != task_name or not path:
+    if name != point or not path:
         return
     while Path(path).exists():
         time.sleep(0.1)

@@ -12,11 +12,18 @@ machines: the tests then fail.
 Services: PostgreSQL on 127.0.0.1:5432 (database DATABASE, dropped and created here), Redis on
 127.0.0.1:6379 (the queue on database 13, the state store on 14, both flushed at start and end),
 s3rver (tests/preservation/conftest.py). Without them the tests are skipped locally and fail
-under CI=true.
+under CI=true. These names are fixed: a second run while one is going fails at once
+(claim_run, a PostgreSQL advisory lock held for the whole run) instead of flushing the first's.
+
+Each worker machine imports a one-line test signature (the demo's EICAR one) with `lantai clamav
+import-signatures`, as the operator guide asks of every worker machine, so transfer checks pass
+and can be accepted.
 
 Test-only knobs the processes get: LANTAI_JOBS_HEARTBEAT_SECONDS=1 (a killed worker's jobs are
-taken over after 4 s instead of a minute) and LANTAI_TEST_JOB_HOLD (lantai.job_leases: a
-transfer check waits while HOLD_FILE exists, so that a test can kill its worker mid-job).
+taken over after 4 s instead of a minute), LANTAI_SEARCH_CATCH_UP_MINUTES=1 (a periodic job due
+every minute) and LANTAI_TEST_JOB_HOLD (lantai.job_leases: a transfer check waits as its
+"formats" stage starts, its package unpacked, read and hashed, while HOLD_FILE exists, so that a
+test can kill its worker mid-job).
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ SHARED = ("ingest", "uploads", "files", "preservation", "delivery", "inbox")
 LOCAL = {"static", "clamav", "search", "scratch", "exports"}
 PASSWORD = "Scale-out-2026!"
 USERNAME = "archivist"
+RUN_LOCK = 0x1A47A1_13  # pg_try_advisory_lock key: one run at a time (DATABASE, Redis 13/14)
 LANTAI = [sys.executable, "-m", "lantai.cli"]
 WAIT_SECONDS = 60.0
 
@@ -193,6 +201,39 @@ class Cluster:
         listed = self.s3.client().list_objects_v2(Bucket=self.bucket)  # type: ignore[attr-defined]
         return [o["Key"] for o in listed.get("Contents", [])]
 
+    def settle(self) -> None:
+        """The quiet period before runs are counted: every live worker has renewed its liveness
+        key twice since now, so a full lease scan (job_leases, after each renewal) has run in
+        between, and nothing is queued or running: a duplicate queued after a job reported done
+        has been run by then and shows in the logs."""
+        import redis
+
+        start = time.time()
+        live = [
+            m.process.pid for n, m in self.machines.items() if n.startswith("worker") and m.alive()
+        ]
+        beats: dict[int, set[float]] = {pid: set() for pid in live}
+        store = redis.Redis.from_url(STATE_URL)
+
+        def renewed_twice() -> bool:
+            for key in store.scan_iter("*lantai-jobs-worker-alive:*"):
+                pid = int(key.decode().split(":")[-2])  # …:host:pid:random (job_leases.WORKER_ID)
+                raw = store.get(key)
+                at = pickle.loads(raw) if pid in beats and raw is not None else 0.0
+                if at > start:
+                    beats[pid].add(at)
+            return all(len(at) >= 2 for at in beats.values())
+
+        wait_for(renewed_twice, "two heartbeats and lease scans of every worker", seconds=15)
+        wait_for(lambda: self.queued() == 0 and not self.leases(), "the queue to be idle")
+
+    def periodic_claims(self, task: str) -> int:
+        """The minutes for which some worker claimed periodic job `task` (job_leases.periodic_once)."""
+        import redis
+
+        store = redis.Redis.from_url(STATE_URL)
+        return len(list(store.scan_iter(f"*lantai-periodic:*{task}:*")))
+
     def queued(self) -> int:
         import redis
 
@@ -203,6 +244,38 @@ class Cluster:
 
         with psycopg.connect(f"{PG_SERVER}/{DATABASE}", autocommit=True) as conn:
             return list(conn.execute(query, params).fetchall())
+
+
+class AnotherRun(Exception):
+    """Another scale-out test run holds DATABASE and the Redis databases."""
+
+
+def claim_run() -> Any:
+    """Take the run lock (a PostgreSQL session advisory lock, released when this process's
+    connection ends, also when it is killed): the connection to keep open for the run."""
+    import psycopg
+
+    conn = psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True,
+                           application_name=f"lantai-test-scaleout pid {os.getpid()}")  # fmt: skip
+    if conn.execute("SELECT pg_try_advisory_lock(%s)", (RUN_LOCK,)).fetchone()[0]:
+        return conn
+    holders = [name for (name,) in conn.execute(
+        "SELECT application_name FROM pg_stat_activity WHERE application_name LIKE %s "
+        "AND pid <> pg_backend_pid()", ("lantai-test-scaleout%",),
+    )]  # fmt: skip
+    conn.close()
+    raise AnotherRun(
+        f"another scale-out test run ({', '.join(holders) or 'unknown'}) is using database "
+        f"{DATABASE} and Redis databases 13/14 on 127.0.0.1; run again once it has ended"
+    )
+
+
+def _claim_or_fail() -> Any:
+    try:
+        return claim_run()
+    except AnotherRun as e:
+        message = str(e)
+    pytest.fail(message, pytrace=False)
 
 
 def _recreate_database() -> None:
@@ -293,8 +366,12 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, s3rver: S3Server) -> Itera
         LANTAI_PUBLIC_SEARCH_RATE="10000/min",
         LANTAI_WORKERS="2",
         LANTAI_JOBS_HEARTBEAT_SECONDS="1",
-        LANTAI_TEST_JOB_HOLD=f"check_version:{root / 'hold'}",
+        LANTAI_SEARCH_CATCH_UP_MINUTES="1",
+        # a clamd started by a CLI command (the signature import) stops after 1 s idle, not 10 min
+        LANTAI_CLAMD_IDLE_SECONDS="1",
+        LANTAI_TEST_JOB_HOLD=f"check_version/formats:{root / 'hold'}",
     )
+    lock = _claim_or_fail()
     _recreate_database()
     _flush_redis()
     c = Cluster(root, env, s3rver, bucket)
@@ -306,7 +383,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, s3rver: S3Server) -> Itera
             port = free_port()
             c.start(name, *LANTAI, "serve", "--no-worker", "--bind", f"127.0.0.1:{port}",
                     "--workers", "1", port=port)  # fmt: skip
-        for name in ("worker1", "worker2"):
+        signatures = _signature_folder(root)
+        for name in ("worker1", "worker2"):  # each worker machine has its own clamav/
+            c.run(name, *LANTAI, "clamav", "import-signatures", str(signatures))
             c.start(name, *LANTAI, "worker")
         for name in ("web1", "web2"):
             wait_for(lambda m=c.machines[name]: _answers(m), f"{name} to answer")
@@ -316,6 +395,17 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, s3rver: S3Server) -> Itera
         c.stop_all()
         _flush_redis()
         _drop_database()
+        lock.close()
+
+
+def _signature_folder(root: Path) -> Path:
+    """A folder with the demo's one-line EICAR signature (lantai.demo.living)."""
+    from lantai.demo.living import DEMO_SIGNATURE
+
+    folder = root / "signatures"
+    folder.mkdir()
+    (folder / "lantai-test.ndb").write_text(DEMO_SIGNATURE, encoding="ascii")
+    return folder
 
 
 def _answers(machine: Machine) -> bool:

@@ -2,9 +2,13 @@
 and two worker machines on PostgreSQL, huey on Redis and an S3 location (conftest.py).
 
 Each job is proven to run exactly once across both workers (huey's "Executing" line in the
-workers' logs, and the audit entries the job writes), its result is seen through the *other* web
-machine, and a worker killed with SIGKILL in the middle of a transfer check leaves the check to
-the other worker (lantai.job_leases). The tests run in order on one cluster; the kill comes last.
+workers' logs, counted after a quiet period in which both workers have scanned the leases again,
+and the audit entries the job writes), its result is seen through the *other* web machine, a
+transfer checked on one machine is accepted on another and its package preserved on the shared
+primary location and on S3, each periodic job runs once a minute across both workers, and a
+worker killed with SIGKILL in the middle of a transfer check (its package unpacked and hashed)
+leaves the check to the other worker, whose result is that of a single run (lantai.job_leases).
+The tests run in order on one cluster; the kill comes last.
 """
 
 from __future__ import annotations
@@ -20,7 +24,16 @@ import pytest
 import requests
 
 from lantai.demo.transfer import make_transfer
-from tests.scaleout.conftest import LOCAL, PASSWORD, SHARED, USERNAME, Cluster, wait_for
+from tests.scaleout.conftest import (
+    LOCAL,
+    PASSWORD,
+    SHARED,
+    USERNAME,
+    AnotherRun,
+    Cluster,
+    claim_run,
+    wait_for,
+)
 
 pytestmark = pytest.mark.scaleout
 
@@ -42,10 +55,12 @@ def signed_in(base: str) -> requests.Session:
     return session
 
 
-def upload_transfer(cluster: Cluster, session: requests.Session, base: str, name: str) -> int:
+def upload_transfer(
+    cluster: Cluster, session: requests.Session, base: str, name: str, year: int = 2020
+) -> int:
     """A real multipart upload of a transfer package through the web form; the transfer's id."""
     work = cluster.root / "packages" / name
-    source = make_transfer(work / "src", 2, kinds=("xml",))
+    source = make_transfer(work / "src", 2, kinds=("xml",), year=year)
     archive = Path(shutil.make_archive(str(work / "pkg"), "zip", root_dir=source))
     session.get(f"{base}/transfers/new/", timeout=10)
     with archive.open("rb") as f:
@@ -88,26 +103,78 @@ def api(cluster: Cluster) -> dict[str, str]:
     return {"Authorization": f"Bearer {cluster.token}"}
 
 
-def test_a_transfer_uploaded_on_one_web_machine_is_checked_once_and_seen_on_the_other(
+def check_records(cluster: Cluster, transfer: int) -> list[tuple[Any, ...]]:
+    return cluster.sql(
+        "SELECT r.property, r.content_code, r.check_key, r.status, r.item_code, r.object "
+        "FROM ingest_checkrecord r JOIN ingest_transferversion v ON v.id = r.version_id "
+        "WHERE v.transfer_id = %s ORDER BY 1, 2, 3, 4, 5, 6",
+        transfer,
+    )
+
+
+def preserved_on(cluster: Cluster, kind: str, source: int | None = None) -> list[str] | None:
+    """The locations holding a verified copy of the package of `kind` (and `source`) once it is
+    preserved; None before."""
+    rows = cluster.sql(
+        "SELECT p.id, p.status FROM preservation_package p WHERE p.kind = %s "
+        "AND (%s::bigint IS NULL OR p.source_id = %s::bigint)",
+        kind,
+        source,
+        source,
+    )
+    if len(rows) != 1 or rows[0][1] != "preserved":
+        return None
+    replicas = cluster.sql(
+        "SELECT l.name FROM preservation_replica r JOIN preservation_storagelocation l "
+        "ON l.id = r.location_id WHERE r.package_id = %s AND r.version = 1 ORDER BY l.name",
+        rows[0][0],
+    )
+    return [name for (name,) in replicas]
+
+
+def test_a_second_run_fails_at_once_while_this_one_holds_the_services(cluster: Cluster) -> None:
+    with pytest.raises(AnotherRun, match="lantai_test_scaleout.*Redis databases 13/14"):
+        claim_run()
+
+
+def test_a_transfer_checked_once_on_one_machine_is_accepted_and_preserved_on_another(
     cluster: Cluster,
 ) -> None:
     web1, web2 = cluster.machines["web1"].url, cluster.machines["web2"].url
     mark = cluster.log_marks()
-    transfer = upload_transfer(cluster, signed_in(web1), web1, "a")
+    transfer = cluster.ids["transfer"] = upload_transfer(cluster, signed_in(web1), web1, "a")
     other = signed_in(web2)
     done = wait_for(lambda: progress(other, web2, transfer).get("done"), "the check")
     assert done
-    assert progress(other, web2, transfer)["status"] == "failed"  # no virus signatures here
+    assert progress(other, web2, transfer)["status"] == "passed"  # scanned: the test signature
     report = other.get(f"{web2}/transfers/{transfer}/", timeout=10)
     assert report.status_code == 200 and "四性检测" in report.text
+    cluster.settle()
     assert sum(cluster.executed("check_version", mark).values()) == 1
     assert audit_count(cluster, "transfer_check", transfer) == 1
-    assert not checks_running(cluster)
+
+    accepted = other.post(
+        f"{web2}/transfers/{transfer}/accept/",
+        data={"csrfmiddlewaretoken": other.cookies["csrftoken"]},
+        headers={"Referer": f"{web2}/transfers/{transfer}/"},
+        timeout=60,
+        allow_redirects=False,
+    )
+    assert accepted.status_code == 302, accepted.text[:2000]
+    assert cluster.sql("SELECT status FROM ingest_transfer WHERE id = %s", transfer) == [
+        ("accepted",)
+    ]
+    where = wait_for(lambda: preserved_on(cluster, "transfer", transfer), "the package")
+    assert where == ["local", "s3"]
+    cluster.settle()
+    assert sum(cluster.executed("preserve_package", mark).values()) == 1
+    assert any(p.is_file() for p in (cluster.root / "shared" / "files").rglob("*"))
 
 
 def test_an_import_submitted_on_one_web_machine_is_processed_once(cluster: Cluster) -> None:
     web1, web2 = cluster.machines["web1"].url, cluster.machines["web2"].url
     mark = cluster.log_marks()
+    records = cluster.sql("SELECT count(*) FROM catalog_record")[0][0]
     rows = "".join(
         f"Z109-WS·2024-Y-BGS-{i:04d},岭南省人民政府办公厅,关于扩容测试的通知第{i}号,2024010{i},公开,永久,2024\n"
         for i in range(1, 4)
@@ -129,9 +196,10 @@ def test_an_import_submitted_on_one_web_machine_is_processed_once(cluster: Clust
 
     result = wait_for(finished, "the import")
     assert (result["status"], result["rows_imported"]) == ("imported", 3), result
+    cluster.settle()
     assert sum(cluster.executed("run_import", mark).values()) == 1
     assert audit_count(cluster, "import", batch) == 1
-    assert cluster.sql("SELECT count(*) FROM catalog_record")[0][0] == 3
+    assert records + 3 == cluster.sql("SELECT count(*) FROM catalog_record")[0][0]
 
 
 def test_the_preservation_tick_writes_the_imported_records_to_the_shared_primary_and_s3(
@@ -145,19 +213,15 @@ def test_the_preservation_tick_writes_the_imported_records_to_the_shared_primary
     mark = cluster.log_marks()
     cluster.enqueue(huey.serialize_task(preservation_tick.s()))  # as the scheduler would
 
-    def preserved() -> bool:
-        rows = cluster.sql("SELECT status FROM preservation_package")
-        return bool(rows) and all(status == "preserved" for (status,) in rows)
-
-    wait_for(preserved, "the imported records to be preserved")
-    assert cluster.sql("SELECT count(*) FROM preservation_package")[0][0] == 1
-    replicas = cluster.sql(
-        "SELECT l.name, r.version FROM preservation_replica r "
-        "JOIN preservation_storagelocation l ON l.id = r.location_id ORDER BY l.name"
-    )
-    assert [name for name, version in replicas if version == 1] == ["local", "s3"], replicas
-    assert list((cluster.root / "shared" / "preservation").rglob("inventory.json"))
+    where = wait_for(lambda: preserved_on(cluster, "import"), "the imported records' package")
+    assert where == ["local", "s3"]
+    assert cluster.sql("SELECT kind FROM preservation_package ORDER BY kind") == [
+        ("import",),
+        ("transfer",),
+    ]
+    assert len(list((cluster.root / "shared" / "preservation").rglob("inventory.json"))) >= 2
     assert cluster.s3_keys(), "nothing was written to the S3 bucket"
+    cluster.settle()
     assert sum(cluster.executed("preservation_tick", mark).values()) == 1
 
 
@@ -180,18 +244,34 @@ def test_an_edit_on_one_web_machine_is_searchable_on_the_other_once(cluster: Clu
 
     hits = wait_for(found, "the edit to be searchable")
     assert hits["total"] == 1 and hits["hits"][0]["id"] == record
-    wait_for(lambda: cluster.queued() == 0, "the queue to drain")
+    cluster.settle()
     assert sum(cluster.executed("sync_records", mark).values()) == 1
     assert cluster.sql("SELECT count(*) FROM search_pendingchange")[0][0] == 0
+
+
+def test_a_periodic_job_runs_once_a_minute_across_both_workers(cluster: Cluster) -> None:
+    """Both workers' schedulers look for due periodic jobs when they start and every minute after;
+    catch_up_tick is due every minute here (LANTAI_SEARCH_CATCH_UP_MINUTES=1): it ran once for
+    each minute one worker claimed, never once per worker."""
+    cluster.settle()
+
+    def once_per_claimed_minute() -> int:
+        claims = cluster.periodic_claims("catch_up_tick")
+        runs = sum(cluster.executed("catch_up_tick", {}).values())
+        return claims if claims == runs else 0
+
+    assert wait_for(once_per_claimed_minute, "one run of catch_up_tick per claimed minute", 10)
 
 
 def test_a_worker_killed_mid_check_leaves_the_check_to_the_other(cluster: Cluster) -> None:
     web1, web2 = cluster.machines["web1"].url, cluster.machines["web2"].url
     hold = cluster.root / "hold"
-    hold.touch()  # the check waits, after its lease is written, until the file is gone
+    hold.touch()  # the check waits as its "formats" stage starts until the file is gone
     mark = cluster.log_marks()
-    transfer = upload_transfer(cluster, signed_in(web2), web2, "d")
-    lease = wait_for(lambda: checks_running(cluster), "a worker to take the check")[0]
+    transfer = upload_transfer(cluster, signed_in(web2), web2, "d", year=2021)
+    session = signed_in(web1)
+    wait_for(lambda: progress(session, web1, transfer)["stage"] == "formats", "the check to hold")
+    lease = checks_running(cluster)[0]  # unpacked, read and hashed under ingest/work/
     pid = int(lease["worker"].split(":")[1])
     victim = next(m for m in cluster.machines.values() if m.process.pid == pid)
     survivor = next(
@@ -200,13 +280,23 @@ def test_a_worker_killed_mid_check_leaves_the_check_to_the_other(cluster: Cluste
     os.kill(pid, signal.SIGKILL)
     victim.process.wait(timeout=10)
     hold.unlink()
-    session = signed_in(web1)
     wait_for(lambda: progress(session, web1, transfer).get("done"), "the other worker's check")
+    cluster.settle()
     executed = cluster.executed("check_version", mark)
     assert (executed[victim.name], executed[survivor.name]) == (1, 1)
     assert "queued again" in survivor.log_text()
+    # the result of one whole run: passed, one audit entry, the check records of a single run
+    # (those of transfer "a", the same package but for its year), none twice
+    assert progress(session, web1, transfer)["status"] == "passed"
     assert audit_count(cluster, "transfer_check", transfer) == 1
-    assert not checks_running(cluster)
+    retried, single = (
+        check_records(cluster, transfer),
+        check_records(cluster, cluster.ids["transfer"]),
+    )
+    assert [r[:4] for r in retried] == [r[:4] for r in single]
+    assert len(set(retried)) == len(retried) == len(set(single))
+    report = session.get(f"{web1}/transfers/{transfer}/", timeout=10)
+    assert report.status_code == 200 and "四性检测" in report.text
 
 
 def test_no_machine_keeps_a_file_that_another_one_needs(cluster: Cluster) -> None:
@@ -219,3 +309,4 @@ def test_no_machine_keeps_a_file_that_another_one_needs(cluster: Cluster) -> Non
             assert not any((own / sub).iterdir()), (name, sub)
     shared = cluster.root / "shared"
     assert any((shared / "ingest").rglob("*.zip"))  # the uploaded originals, seen by the workers
+    assert any((shared / "uploads").iterdir())  # the catalogue file, imported by a worker

@@ -13,6 +13,7 @@ from huey import crontab
 from lantai.core.audit import acting_as
 from lantai.ingest import services
 from lantai.ingest.models import TransferVersion
+from lantai.job_leases import hold_for_test
 from lantai.jobs import huey
 
 PROGRESS_SECONDS = 6 * 3600
@@ -43,6 +44,7 @@ def check_version(version_id: int, actor: str = "system", resume: bool = False) 
             {"status": "checking", "stage": stage, "stages": list(done), "at": time.time()},
             PROGRESS_SECONDS,
         )
+        hold_for_test(f"check_version/{stage}")  # tests/scaleout: a worker killed mid-check
 
     cache.set(
         key, {"status": "checking", "stage": "", "stages": [], "at": time.time()}, PROGRESS_SECONDS
