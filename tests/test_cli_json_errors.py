@@ -268,3 +268,98 @@ def test_unreadable_or_unwritable_paths_are_exit_2(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
     result = invoke(["transfer", "check", str(tmp_path / "nowhere"), "--json"])
     assert result.exit_code == 2 and "nowhere”不存在" in one_object(result.stdout)["error"]
+
+
+def _lantai(data: Path, *args: str, timeout: int = 60) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "LANTAI_DATABASE_URL"}
+    env.update(LANTAI_DATA_DIR=str(data), LANTAI_SECRET_KEY="x")
+    lantai = [sys.executable, "-m", "lantai.cli", *args]
+    return subprocess.run(lantai, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def test_a_corrupt_database_file_is_exit_2_and_serve_refuses(tmp_path: Path) -> None:
+    """D6: a file that is not SQLite: every command, `init` and `serve` included, says which file
+    and what to do (exit 2), instead of a traceback — and serve does not start on it."""
+    db = tmp_path / "lantai.sqlite3"
+    db.write_bytes(bytes(range(256)) * 400)
+    for args in (
+        ["init"],
+        ["category", "list", "--json"],
+        ["serve", "--no-worker", "--bind", "127.0.0.1:0"],
+    ):
+        try:
+            done = _lantai(tmp_path, *args, timeout=30)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"lantai {' '.join(args)} kept running on a corrupt database")
+        assert done.returncode == 2 and "Traceback" not in done.stderr, (args, done)
+        message = one_object(done.stdout)["error"] if "--json" in args else done.stderr
+        assert "数据库文件无法读取" in message and str(db) in message, (args, done)
+
+
+def test_a_read_only_database_met_inside_a_command_is_exit_2(tmp_path: Path) -> None:
+    """D7: a write refused by SQLite (a read-only data directory or file) names the data
+    directory and says the command needs write access. The error is SQLite's own, from a
+    database opened read-only (as root, chmod would not refuse anything)."""
+    import sqlite3
+
+    path = tmp_path / "ro.sqlite3"
+    sqlite3.connect(path).execute("create table t (x)").connection.commit()
+    try:
+        sqlite3.connect(f"file:{path}?mode=ro", uri=True).execute("insert into t values (1)")
+    except sqlite3.OperationalError as e:
+        error = e
+    group = _faulty_group(error)
+    result = CliRunner().invoke(group, ["broken", "--json"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "数据目录不可写" in one_object(result.stdout)["error"]
+    plain = CliRunner().invoke(group, ["broken"])
+    assert plain.exit_code == 2 and "写权限" in plain.stderr
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write a read-only directory")
+def test_a_read_only_data_directory_is_exit_2(tmp_path: Path) -> None:
+    assert _lantai(tmp_path, "init").returncode == 0
+    modes = {p: p.stat().st_mode for p in [tmp_path, *tmp_path.rglob("*")]}
+    for p in modes:
+        p.chmod(modes[p] & ~0o222)
+    try:
+        done = _lantai(tmp_path, "fonds", "add", "Z109", "--name", "办公厅")
+    finally:
+        for p, mode in modes.items():
+            p.chmod(mode)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done
+    assert "数据目录不可写" in done.stderr and str(tmp_path) in done.stderr
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["storage", "check", "--sample", "-5"],
+        ["storage", "check", "--sample", "0"],
+        ["storage", "audit", "--limit", "-1"],
+        ["storage", "drill", "--sample", "-1"],
+    ],
+)
+def test_counts_below_one_are_usage_errors(args: list[str]) -> None:
+    """D9: a negative sample or limit is a bad value (exit 2, naming the option), not a
+    ValueError traceback or a silent run."""
+    result = invoke([*args, "--json"])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert args[2] in one_object(result.stdout)["error"]
+
+
+@pytest.mark.django_db
+def test_user_commands_check_before_asking_for_a_password() -> None:
+    """D9: nobody types a password for a user that does not exist or cannot be created."""
+    from lantai.core import accounts
+
+    accounts.create_user("admin", role="system_admin", password="Lantai-测试-2024!")
+    for args, code, words in (
+        (["user", "passwd", "nobody"], 2, "用户“nobody”不存在"),
+        (["user", "add", "admin", "--role", "system_admin"], 1, "已存在"),
+        (["user", "add", "bob", "--role", "no-such-role"], 1, "未知角色"),
+    ):
+        result = CliRunner().invoke(main, args, input="")
+        assert result.exit_code == code and words in result.stderr, (args, result.output)
+        assert "Password" not in result.output, args

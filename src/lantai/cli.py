@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -140,11 +141,12 @@ def fonds_add(code: str, name: str, creator: str | None, repository: str | None)
     from lantai.catalog import services
     from lantai.core.audit import acting_as
 
+    repo = _repository_or_exit(repository, as_json=False)
     with acting_as(_cli_actor()):
         try:
-            f = services.create_fonds(code, name, creator=creator, repository_code=repository)
+            f = services.create_fonds(code, name, creator=creator, repository=repo)
         except services.CatalogError as e:
-            raise click.ClickException(e.message_zh) from e
+            fail(e.message_zh, EXIT_REFUSED, False, field=e.field)
     click.echo(f"已创建全宗 {f.code} {f.name}（{f.repository.name}）")
 
 
@@ -158,6 +160,23 @@ def fonds_list() -> None:
 
 
 # --- repositories and categories ----------------------------------------------------------------
+def _repository_or_exit(code: str | None, as_json: bool) -> Any:
+    """The 档案馆 `code` names (the default one for None); one that does not exist ends the
+    command with exit 2."""
+    from lantai.catalog import services
+
+    try:
+        return services.get_repository(code)
+    except services.CatalogError as e:
+        fail(
+            f"{e.message_zh}：用 `lantai repository list` 查看，或先运行 "
+            f"`lantai repository add {code} --name 档案馆名称`",
+            EXIT_UNREADABLE,
+            as_json,
+            field="repository",
+        )
+
+
 LEVEL_NAMES = {"省级": "provincial", "市级": "city", "县级": "county"}
 
 
@@ -227,6 +246,13 @@ def category() -> None:
     """门类 categories of a fonds (DA/T 13 category codes: WS, KJ, …)."""
 
 
+_CATEGORY_OPTIONS = {
+    "arrangement": "--arrangement",
+    "code_rule": "--code-rule",
+    "volume_item_rule": "--volume-item-rule",
+}
+
+
 @category.command("add")
 @click.argument("code")
 @click.option("--fonds", "fonds_code", required=True, help="全宗号")
@@ -250,19 +276,21 @@ def category_add(
     from lantai.catalog import services
     from lantai.core.audit import acting_as
 
-    try:
-        repo = services.get_repository(repository)
-    except services.CatalogError as e:
-        fail(f"{e.message_zh}：用 `lantai repository list` 查看", EXIT_UNREADABLE, as_json)
+    repo = _repository_or_exit(repository, as_json)
     fonds = services.visible_fonds(None).filter(repository=repo, code=fonds_code.upper()).first()
     if fonds is None:
         fail(
-            f"{repo.name}（{repo.code}）没有全宗“{fonds_code}”：先运行 "
-            f"`lantai fonds add {fonds_code.upper()} --name 全宗名称`",
+            services.missing_fonds_message(
+                repo, fonds_code, given=bool(repository), name_others=True
+            ),
             EXIT_UNREADABLE,
             as_json,
             field="fonds",
         )
+    derived = arrangement is None and code_rule is not None
+    if derived:  # the rule's level decides the arrangement (said below); a bad name is refused
+        with contextlib.suppress(services.CatalogError):
+            arrangement = services.get_code_rule(str(code_rule)).arrangement
     with acting_as(_cli_actor()):
         try:
             cat = services.create_category(
@@ -270,11 +298,24 @@ def category_add(
                 volume_item_rule=volume_item_rule,
             )  # fmt: skip
         except services.CatalogError as e:
-            fail(e.message_zh, EXIT_REFUSED, as_json, field=e.field)
+            option = _CATEGORY_OPTIONS.get(e.field or "")
+            message = f"{option}：{e.message_zh}" if option else e.message_zh
+            fail(message, EXIT_REFUSED, as_json, field=e.field)
+    spec = services.standard_category(cat.code)
+    derived = derived and spec is not None and cat.arrangement != spec.arrangement
+    note = (
+        f"整理方式按档号规则“{cat.code_rule}”定为{cat.get_arrangement_display()}"
+        f"（DA/T 13 默认{'按件' if spec and spec.arrangement == 'item' else '按卷'}）"
+        if derived
+        else ""
+    )
     if as_json:
-        _echo_json({"ok": True, "category": _category_json(cat)})
+        _echo_json(
+            {"ok": True, "category": _category_json(cat), **({"note": note} if note else {})}
+        )
     else:
-        spec = services.standard_category(cat.code)
+        if note:
+            click.echo(note)
         name = spec.name_zh if spec else ""
         rules = cat.code_rule + (f"，卷内 {cat.volume_item_rule}" if cat.volume_item_rule else "")
         click.echo(
@@ -293,7 +334,16 @@ def category_list(fonds_code: str | None, as_json: bool) -> None:
 
     qs = services.visible_categories(None).select_related("fonds", "fonds__repository")
     if fonds_code:
-        qs = qs.filter(fonds__code=fonds_code.upper())
+        fonds_code = fonds_code.upper()
+        if not services.visible_fonds(None).filter(code=fonds_code).exists():
+            fail(
+                f"没有全宗“{fonds_code}”：用 `lantai fonds list` 查看，或先运行 "
+                f"`lantai fonds add {fonds_code} --name 全宗名称`",
+                EXIT_UNREADABLE,
+                as_json,
+                field="fonds",
+            )
+        qs = qs.filter(fonds__code=fonds_code)
     cats = list(qs.order_by("fonds__repository__code", "fonds__code", "code"))
     if as_json:
         _echo_json({"categories": [_category_json(c) for c in cats]})
@@ -361,7 +411,7 @@ def code_gaps(fonds_code: str, category: str, repository: str | None, as_json: b
     from lantai.catalog import services
 
     try:
-        cat = services.find_category(fonds_code, category, repository)
+        cat = services.find_category(fonds_code, category, repository, name_others=True)
     except services.CatalogError as e:
         fail(e.message_zh, EXIT_UNREADABLE, as_json, field=e.field)
     gaps = services.code_gaps(cat)
@@ -428,7 +478,7 @@ def catalog_import(
 
     user = None
     try:
-        cat = services.find_category(fonds_code, category, repository)
+        cat = services.find_category(fonds_code, category, repository, name_others=True)
         if username is not None:
             user = User.objects.filter(username=username, is_active=True).first()
             if user is None:
@@ -481,7 +531,7 @@ def catalog_export(
     from lantai.catalog import exporting, services
 
     try:
-        cat = services.find_category(fonds_code, category, repository)
+        cat = services.find_category(fonds_code, category, repository, name_others=True)
     except services.CatalogError as e:
         fail(e.message_zh, EXIT_UNREADABLE, False)
     try:
@@ -586,10 +636,12 @@ def transfer_receive(
 @click.option("--reason", default="", help="接收说明 (required to accept with warnings)")
 @click.option("--fonds", default=None, help="全宗号 for 待著录 items (package without a catalogue)")
 @click.option("--category", default=None, help="门类代码 for those items (with --fonds)")
+@click.option("--repository", default=None, help="档案馆代码 of those fonds (default repository)")
 @click.option("--json", "as_json", is_flag=True)
 def transfer_accept(
-    transfer_id: int, reason: str, fonds: str | None, category: str | None, as_json: bool
-) -> None:
+    transfer_id: int, reason: str, fonds: str | None, category: str | None,
+    repository: str | None, as_json: bool,
+) -> None:  # fmt: skip
     """Accept a registered transfer whose check passed. Exit 0 accepted, 1 refused (the reason
     is printed), 2 no such transfer."""
     _django()
@@ -600,9 +652,14 @@ def transfer_accept(
     t = Transfer.objects.filter(pk=transfer_id).first()
     if t is None:
         _exit_unreadable(f"移交 {transfer_id} 不存在", as_json, key="status")
+    if repository:
+        _repository_or_exit(repository, as_json)
     try:
         with acting_as(_cli_actor()):
-            records = services.accept(t, reason=reason, fonds_code=fonds, category_code=category)
+            records = services.accept(
+                t, reason=reason, repository_code=repository, fonds_code=fonds,
+                category_code=category,
+            )  # fmt: skip
     except services.IngestError as e:
         message = e.message_zh if as_json else f"移交 {t.pk} 未接收：{e.message_zh}"
         fail(message, EXIT_REFUSED, as_json, transfer=t.pk, status=t.status, records=None)
@@ -695,25 +752,43 @@ def user() -> None:
     """用户 users (bootstrap; day-to-day user work happens in the UI under 三员分立)."""
 
 
+def _password(given: str | None) -> str:
+    """The password given as an option, else asked for (twice, hidden) — only once every other
+    check has passed, so nobody types a password for a command that cannot succeed."""
+    if given is not None:
+        return given
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
 @user.command("add")
 @click.argument("username")
 @click.option("--role", required=True)
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--password", default=None, help="(asked for when not given)")
 @click.option("--clearance", default=0, show_default=True)
 @click.option("--all-repositories", is_flag=True)
 def user_add(
-    username: str, role: str, password: str, clearance: int, all_repositories: bool
+    username: str, role: str, password: str | None, clearance: int, all_repositories: bool
 ) -> None:
+    """Create a user. Exit 0 created, 1 refused (an unknown role, a name in use, a weak password)."""
     _django()
     from lantai.core import accounts
     from lantai.core.audit import acting_as
+    from lantai.core.roles import ROLES
 
+    if role not in ROLES:
+        fail(f"未知角色“{role}”，可选：{', '.join(ROLES)}", EXIT_REFUSED, False)
+    if accounts.user_by_name(username) is not None:
+        fail(
+            f"用户名“{username}”已存在：重设密码用 `lantai user passwd {username}`",
+            EXIT_REFUSED,
+            False,
+        )
     with acting_as(_cli_actor()):
         try:
             accounts.create_user(
                 username,
                 role=role,
-                password=password,
+                password=_password(password),
                 clearance=clearance,
                 scope_all=all_repositories,
             )
@@ -741,8 +816,8 @@ def user_token(username: str, name: str) -> None:
 
 @user.command("passwd")
 @click.argument("username")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-def user_passwd(username: str, password: str) -> None:
+@click.option("--password", default=None, help="(asked for when not given)")
+def user_passwd(username: str, password: str | None) -> None:
     """Reset a user's password from the console (operator recovery); unlocks the account."""
     _django()
     from lantai.core import accounts
@@ -753,7 +828,7 @@ def user_passwd(username: str, password: str) -> None:
         fail(f"用户“{username}”不存在", EXIT_UNREADABLE, False)
     with acting_as(_cli_actor()):
         try:
-            accounts.reset_password(target, password, actor=None)
+            accounts.reset_password(target, _password(password), actor=None)
         except accounts.AccountError as e:
             raise click.ClickException(e.message_zh) from e
     click.echo(f"已重设用户 {username} 的密码")

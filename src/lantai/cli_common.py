@@ -5,7 +5,8 @@ Exit codes of every `lantai` command:
   1  refused by a rule: an invalid value, a duplicate, a failed check, rejected rows
   2  could not start: an unreadable input, something named that does not exist, a usage error
      (a missing or unknown option, a bad value), a database never initialised (`lantai init`)
-     or one that cannot be used at all (no server, no such database)
+     or one that cannot be used at all (no server, no such database, a corrupt SQLite file,
+     a data directory the command may not write)
   3  an unexpected error (a fault, not the input): the traceback goes to stderr
 Under ``--json`` (and for the commands whose output is always JSON, `JsonCommand`) every outcome,
 errors included, is one JSON object on stdout; an error is ``{"ok": false, "error": message, …}``
@@ -92,6 +93,90 @@ class DatabaseUnreachable(click.ClickException):
         click.echo(self.format_message(), err=True)
 
 
+class DatabaseCorrupt(click.ClickException):
+    """The SQLite file is not a database, or a damaged one: nothing can run on it."""
+
+    exit_code = EXIT_UNREADABLE
+
+    def __init__(self) -> None:
+        from django.conf import settings
+
+        where = _database_name(settings.DATABASES["default"])
+        super().__init__(
+            f"数据库文件无法读取（不是 SQLite 数据库或已损坏）: {where} — 从备份恢复该文件；"
+            "没有备份时，用 `lantai storage rebuild-catalog --into …` 从保存的信息包重建目录库"
+            f" — the database file cannot be read (not an SQLite database, or damaged): {where};"
+            " restore it from a backup, or rebuild the catalogue from the preserved packages"
+            " with `lantai storage rebuild-catalog --into …`"
+        )
+
+    def show(self, file: Any = None) -> None:
+        click.echo(self.format_message(), err=True)
+
+
+class DataReadOnly(click.ClickException):
+    """The command must write to the data directory (its database) and may not."""
+
+    exit_code = EXIT_UNREADABLE
+
+    def __init__(self, error: BaseException) -> None:
+        from django.conf import settings
+
+        where = getattr(error, "filename", None) or _database_name(settings.DATABASES["default"])
+        super().__init__(
+            f"数据目录不可写：{settings.DATA_DIR}（{where}）— 此命令须写入数据目录："
+            "请以对数据目录及其中文件有写权限的用户运行，或修正其权限"
+            f" — the data directory is not writable: {settings.DATA_DIR} ({where}); this command"
+            " needs write access to the data directory and its files"
+        )
+
+    def show(self, file: Any = None) -> None:
+        click.echo(self.format_message(), err=True)
+
+
+def database_problem(error: BaseException) -> click.ClickException | None:
+    """The data-directory fault behind `error` (or an exception it was raised from), as the
+    exception that tells the operator what to do: a corrupt SQLite file or a data directory
+    the command may not write. None for any other error."""
+    seen: BaseException | None = error
+    for _ in range(8):  # the chain of causes, bounded
+        if seen is None:
+            return None
+        text = str(seen)
+        if "file is not a database" in text or "database disk image is malformed" in text:
+            return DatabaseCorrupt()
+        if "readonly database" in text or _journal_refused(text) or _in_data_dir(seen):
+            return DataReadOnly(seen)
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _journal_refused(text: str) -> bool:
+    """SQLite could not open a file beside a database that exists (its journal, in a directory
+    it may not write)."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    return (
+        "unable to open database file" in text
+        and "sqlite" in db["ENGINE"]
+        and os.path.exists(str(db["NAME"]))
+    )
+
+
+def _in_data_dir(error: BaseException) -> bool:
+    """A permission error on a file inside the data directory."""
+    from django.conf import settings
+
+    filename = getattr(error, "filename", None)
+    if not isinstance(error, PermissionError) or not filename:
+        return False
+    data_dir = os.path.abspath(str(settings.DATA_DIR))
+    return os.path.abspath(str(filename)).startswith(data_dir + os.sep) or (
+        os.path.abspath(str(filename)) == data_dir
+    )
+
+
 def _database_name(db: Mapping[str, Any]) -> str:
     """Where the database is, without its password."""
     if "sqlite" in db["ENGINE"]:
@@ -110,6 +195,9 @@ def require_initialised() -> None:
     except Exception as e:
         if _missing_tables(e):
             raise NotInitialised() from e
+        problem = database_problem(e)
+        if problem is not None:
+            raise problem from e
         if isinstance(e, OperationalError):
             raise DatabaseUnreachable(e) from e
 
@@ -212,6 +300,9 @@ def _report_click_exception(e: click.ClickException, as_json: bool) -> int:
 def _report_exception(e: Exception, as_json: bool) -> int:
     if _missing_tables(e):
         return _report_click_exception(NotInitialised(), as_json)
+    problem = database_problem(e)
+    if problem is not None:
+        return _report_click_exception(problem, as_json)
     traceback.print_exc()
     report_error(f"意外错误 unexpected error：{type(e).__name__}: {e}", as_json)
     return EXIT_FAULT

@@ -168,24 +168,31 @@ def create_category(
             f"门类代码“{code}”不在 DA/T 13 门类代码表中（{'、'.join(known)}）", "code"
         )
     spec = known[code]
-    arrangement = arrangement or spec.arrangement
-    if arrangement not in ("item", "volume"):
+    arrangement = arrangement or spec.arrangement  # never switched silently by the rule
+    if arrangement not in _ARRANGEMENT_ZH:
         raise CatalogError(f"整理方式“{arrangement}”无效：应为按件或按卷", "arrangement")
-    rule_name = code_rule or (spec.code_rule if arrangement == spec.arrangement else "")
-    if not rule_name:
-        raise CatalogError(
-            f"门类 {code} 默认{_ARRANGEMENT_ZH[spec.arrangement]}整理，"
-            f"改为{_ARRANGEMENT_ZH[arrangement]}时须指定档号规则",
-            "code_rule",
-        )
-    _check_rule_arrangement(get_code_rule(rule_name), arrangement, "code_rule")
+    rule = get_code_rule(code_rule) if code_rule else None
+    if rule is not None:
+        if rule_level(rule) == "volume-item":
+            raise CatalogError(
+                f"档号规则“{rule.name}”（{rule.label_zh}）是卷内文件的档号规则，"
+                "只能用作卷内文件档号规则（volume_item_rule），不能用作门类的档号规则",
+                "code_rule",
+            )
+        _check_rule_arrangement(rule, arrangement, "code_rule")
+    else:
+        if arrangement != spec.arrangement:
+            raise CatalogError(
+                f"门类 {code} 默认{_ARRANGEMENT_ZH[spec.arrangement]}整理，"
+                f"改为{_ARRANGEMENT_ZH[arrangement]}时须指定档号规则",
+                "code_rule",
+            )
+        rule = get_code_rule(spec.code_rule)
     if arrangement == "volume":
-        volume_item_rule = volume_item_rule or spec.volume_item_rule or ""
-        if not volume_item_rule:
-            raise CatalogError("按卷整理的门类须指定卷内文件档号规则", "volume_item_rule")
-        _check_rule_arrangement(get_code_rule(volume_item_rule), arrangement, "volume_item_rule")
+        volume_item_rule = _volume_item_rule(rule, volume_item_rule, spec.volume_item_rule)
     else:
         volume_item_rule = ""  # items have no documents inside them
+    rule_name = rule.name
     if Category.objects.filter(fonds=fonds, code=code).exists():
         raise CatalogError(f"全宗 {fonds.code} 已有门类 {code}", "code")
     return Category.objects.create(
@@ -194,8 +201,43 @@ def create_category(
     )  # fmt: skip
 
 
+def repository_option(repo: Repository, *, given: bool = False) -> str:
+    """`` --repository CODE`` for a hint that names a command, wherever the command would
+    otherwise act on another 档案馆: the repository is not the default one, or the user named it."""
+    return f" --repository {repo.code}" if given or not repo.is_default else ""
+
+
+def missing_fonds_message(
+    repo: Repository, fonds_code: str, *, given: bool = False, name_others: bool = False
+) -> str:
+    """Why `repo` has no fonds `fonds_code` and what to do: with `name_others` (the operator's
+    CLI, which sees every archives) the 档案馆 that hold a fonds of that code (the user meant
+    another one); else the command that creates it there. Web users are not told which other
+    archives hold a fonds (their scope may not include them, decision 0022)."""
+    fonds_code = fonds_code.upper()
+    elsewhere = [
+        f"{f.repository.name}（--repository {f.repository.code}）"
+        for f in Fonds.objects.select_related("repository").filter(code=fonds_code)
+        if name_others
+    ]
+    if elsewhere:
+        return (
+            f"{repo.name}（{repo.code}）没有全宗“{fonds_code}”；该全宗号在"
+            f"{'、'.join(elsewhere)}：请指定其档案馆"
+        )
+    return (
+        f"{repo.name}（{repo.code}）没有全宗“{fonds_code}”（如属其他档案馆，请指定该档案馆）："
+        f"先运行 lantai fonds add {fonds_code} --name 全宗名称{repository_option(repo, given=given)}"
+        f"（或在“档案馆、全宗与门类”页面的{repo.name}下新增）"
+    )
+
+
 def find_category(
-    fonds_code: str, category_code: str, repository_code: str | None = None
+    fonds_code: str,
+    category_code: str,
+    repository_code: str | None = None,
+    *,
+    name_others: bool = False,
 ) -> Category:
     repo = get_repository(repository_code)
     cat = (
@@ -204,15 +246,19 @@ def find_category(
         .first()
     )
     if cat is None:
-        if not Fonds.objects.filter(repository=repo, code=fonds_code.upper()).exists():
+        fonds_code, category_code = fonds_code.upper(), category_code.upper()
+        where = repository_option(repo, given=bool(repository_code))
+        page = f"（或在“档案馆、全宗与门类”页面的{repo.name}下新增）"
+        if not Fonds.objects.filter(repository=repo, code=fonds_code).exists():
             raise CatalogError(
-                f"{repo.name}没有全宗“{fonds_code}”：先运行 lantai fonds add {fonds_code} --name 名称"
-                "（或在“档案馆、全宗与门类”页面新增）",
+                missing_fonds_message(
+                    repo, fonds_code, given=bool(repository_code), name_others=name_others
+                ),
                 "fonds",
             )
         raise CatalogError(
-            f"全宗“{fonds_code}”下没有门类“{category_code}”：先运行 lantai category add "
-            f"{category_code} --fonds {fonds_code}（或在“档案馆、全宗与门类”页面新增）",
+            f"{repo.name}（{repo.code}）全宗“{fonds_code}”下没有门类“{category_code}”：先运行 "
+            f"lantai category add {category_code} --fonds {fonds_code}{where}{page}",
             "category",
         )
     return cat
@@ -230,7 +276,54 @@ def _check_rule_arrangement(rule: ac.CodeRule, arrangement: str, field: str) -> 
         )
 
 
-def get_code_rule(name: str) -> ac.CodeRule:
+def rule_level(rule: ac.CodeRule) -> str:
+    """What a 档号 rule numbers: ``item`` (件, arranged by item), ``volume`` (案卷: it ends with
+    the 案卷号) or ``volume-item`` (卷内文件: a 件号 after the 案卷号)."""
+    if rule.arrangement == "item":
+        return "item"
+    return "volume" if rule.sequence_field == "volume" else "volume-item"
+
+
+def extends(item_rule: ac.CodeRule, volume_rule: ac.CodeRule) -> bool:
+    """Whether every 卷内文件 code of `item_rule` is a code of `volume_rule` followed by a 件号
+    (the volume-item rule is the volume rule plus one level)."""
+
+    def shape(slots: Iterable[ac.Slot]) -> list[tuple[str, str, int | None]]:
+        return [(s.separator, s.field.name, s.width) for s in slots]
+
+    return shape(item_rule.slots[:-1]) == shape(volume_rule.slots)
+
+
+def _volume_item_rule(volume_rule: ac.CodeRule, given: str | None, default: str | None) -> str:
+    """The 卷内文件 rule of a category arranged by volume under `volume_rule`: the one given, else
+    the standard category's if it fits, else the only built-in rule that extends `volume_rule`."""
+    if given:
+        rule = get_code_rule(given, "volume_item_rule")
+        if rule_level(rule) != "volume-item" or not extends(rule, volume_rule):
+            raise CatalogError(
+                f"卷内文件档号规则“{rule.name}”（{rule.template}）与案卷档号规则"
+                f"“{volume_rule.name}”（{volume_rule.template}）不配套：卷内文件档号应为"
+                f"案卷档号加件号（{volume_rule.template}-{{item:3}}）",
+                "volume_item_rule",
+            )
+        return rule.name
+    candidates = [
+        r.name
+        for r in ac.load_rules().values()
+        if rule_level(r) == "volume-item" and extends(r, volume_rule)
+    ]
+    if default and default in candidates:
+        return default
+    if len(candidates) == 1:
+        return candidates[0]
+    raise CatalogError(
+        f"按卷整理的门类须指定卷内文件档号规则（volume_item_rule）：没有与案卷档号规则"
+        f"“{volume_rule.name}”（{volume_rule.template}）配套的内置规则",
+        "volume_item_rule",
+    )
+
+
+def get_code_rule(name: str, field: str = "code_rule") -> ac.CodeRule:
     custom = CodeRuleDefinition.objects.filter(name=name).first()
     if custom is not None:
         return ac.CodeRule.from_template(
@@ -239,7 +332,7 @@ def get_code_rule(name: str) -> ac.CodeRule:
     try:
         return ac.get_rule(name)
     except ac.CodeRuleError as e:
-        raise CatalogError(f"档号规则“{name}”不存在", "code_rule") from e
+        raise CatalogError(f"档号规则“{name}”不存在", field) from e
 
 
 def define_code_rule(

@@ -91,7 +91,12 @@ def preserve(as_json: bool) -> None:
 
 
 @storage.command("audit")
-@click.option("--limit", default=None, type=int, help="Files to check at most (default: a batch).")
+@click.option(
+    "--limit",
+    default=None,
+    type=click.IntRange(min=1),
+    help="Files to check at most (default: a batch).",
+)
 @click.option("--location", "location_name", default=None, help="Only this location.")
 @click.option("--json", "as_json", is_flag=True)
 def audit(limit: int | None, location_name: str | None, as_json: bool) -> None:
@@ -209,7 +214,9 @@ def rebuild_catalog(
 
 
 @storage.command("drill")
-@click.option("--sample", default=None, type=int, help="Packages to restore (default 20).")
+@click.option(
+    "--sample", default=None, type=click.IntRange(min=0), help="Packages to restore (default 20)."
+)
 @click.option("--json", "as_json", is_flag=True)
 def drill(sample: int | None, as_json: bool) -> None:
     """The yearly recovery exercise: fully restore a random sample of packages from every
@@ -234,7 +241,12 @@ def drill(sample: int | None, as_json: bool) -> None:
 
 @storage.command("check")
 @click.option("--package", "package_ids", multiple=True, help="OCFL object id or package number.")
-@click.option("--sample", default=None, type=int, help="Packages checked longest ago (default 20).")
+@click.option(
+    "--sample",
+    default=None,
+    type=click.IntRange(min=1),
+    help="Packages checked longest ago (default 20).",
+)
 @click.option("--json", "as_json", is_flag=True)
 def check(package_ids: tuple[str, ...], sample: int | None, as_json: bool) -> None:
     """The DA/T 70 长期保存 checks on stored packages: exit 0 when every check passes (warnings
