@@ -80,6 +80,18 @@ def start_heartbeat() -> None:
 huey.on_startup()(start_heartbeat)  # run by every consumer (`lantai worker`, `run_huey`)
 
 
+@huey.on_startup()
+def adopt_clamd() -> None:
+    """A clamd a CLI command started in this data directory becomes the worker's (decision 0024):
+    it lives while the worker runs and stops when it stops. A no-op outside `lantai worker`."""
+    from django.conf import settings
+
+    from lantai.ingest import virus
+
+    with contextlib.suppress(OSError):
+        virus.adopt_clamd(settings.DATA_DIR)
+
+
 def _job_started(signal: str, task: Task) -> None:
     leases.started(task)
 

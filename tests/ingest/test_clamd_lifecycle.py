@@ -139,6 +139,35 @@ def test_the_worker_owns_its_clamd_and_stops_it_when_it_stops(
         assert not status(data)["running"]
 
 
+def test_the_worker_adopts_a_clamd_a_cli_command_started(data: Path, signature_dir: Path) -> None:
+    """A clamd left running by a CLI command (`lantai demo`, an import) becomes the worker's when
+    the worker starts: no longer stopped for idleness while the worker runs, stopped with it."""
+    idle = 15  # long enough for the worker to start, short enough to pass while it runs
+    done = lantai(
+        data, "clamav", "import-signatures", str(signature_dir), LANTAI_CLAMD_IDLE_SECONDS=f"{idle}"
+    )
+    assert done.returncode == 0, done.stderr
+    [pid] = clamd_pids(data)
+    assert status(data)["started_by"] == "cli"
+
+    worker = subprocess.Popen([*LANTAI, "worker"], env=_env(data))
+    try:
+        assert wait_until(lambda: status(data).get("started_by") == "worker", 60)
+        # past the idle limit since clamd's last use, and a watchdog poll (2 s)
+        used = (data / "clamav" / "last-used").stat().st_mtime
+        time.sleep(max(0.0, used + idle + 4 - time.time()))
+        shown = status(data)
+        assert shown["running"] and shown["pid"] == pid and shown["owner_pid"] == worker.pid
+        assert clamd_pids(data) == [pid]
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=60)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    assert wait_until(lambda: not clamd_pids(data)), "the adopted clamd outlived the worker"
+
+
 def _queue_a_check(data: Path) -> None:
     from lantai.demo.transfer import make_transfer
 

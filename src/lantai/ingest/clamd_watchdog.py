@@ -6,8 +6,9 @@ the idle limit) and makes sure one watchdog process runs beside it
 (``python -m lantai.ingest.clamd_watchdog <data_dir>/clamav``). Every few seconds the watchdog
 stops clamd when
 - its data directory (or clamd's configuration in it) is gone: nothing may be left behind;
-- it was started by a long-running ``lantai worker`` (or ``lantai serve``'s worker) that is no
-  longer alive — such an owner stops clamd itself when it exits; this covers a killed one;
+- it was started (or adopted, :func:`lantai.ingest.virus.adopt_clamd`) by a long-running
+  ``lantai worker`` (or ``lantai serve``'s worker) that is no longer alive — such an owner stops
+  clamd itself when it exits; this covers a killed one;
 - it was started by a short CLI command and nothing scanned for the idle limit
   (``LANTAI_CLAMD_IDLE_SECONDS``, default 600): the next command within that time reuses it.
 Scans hold a shared lock on ``use.lock``; the watchdog stops clamd only while it can take that
@@ -213,7 +214,13 @@ def watch(base: Path, poll: float | None = None) -> str:
         reason = stop_reason(base, owner, time.time())
         if reason:
             with use_lock(base, exclusive=True, wait=False) as taken:
-                if taken and stop_reason(base, owner, time.time()):
+                owner = read_owner(base)  # again: a worker may have adopted it meanwhile
+                if (
+                    taken
+                    and owner
+                    and owner.clamd_pid == pid
+                    and stop_reason(base, owner, time.time())
+                ):
                     terminate(pid, conf)
                     remove_owner(base)
                     return reason

@@ -13,8 +13,9 @@ With zero signatures loaded nothing is scanned and every file gets a failed chec
 
 Our own clamd does not outlive its purpose (one per data directory; see
 :mod:`lantai.ingest.clamd_watchdog`): a ``lantai worker`` (:func:`set_process_role`) owns the clamd
-it starts and stops it when it exits (:func:`stop_owned_clamd`); one started by a CLI command is
-stopped by its watchdog after an idle period; a clamd whose data directory is gone stops too.
+it starts, or finds started by a CLI command (:func:`adopt_clamd`), and stops it when it exits
+(:func:`stop_owned_clamd`); one started by a CLI command is otherwise stopped by its watchdog after
+an idle period; a clamd whose data directory is gone stops too.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ __all__ = [
     "ScannerError",
     "SignatureImportError",
     "SignatureInfo",
+    "adopt_clamd",
     "import_signatures_cli",
     "set_process_role",
     "stop_owned_clamd",
@@ -79,6 +81,26 @@ def set_process_role(role: str) -> None:
     the process (stop it with :func:`stop_owned_clamd`), instead of stopping after an idle period."""
     global _process_role
     _process_role = role
+
+
+def adopt_clamd(data_dir: Path) -> bool:
+    """In a long-running process (the worker, at its start and whenever it finds clamd running):
+    take over the running clamd of `data_dir` that a CLI command started, so that it is not
+    stopped for idleness while this process runs and is stopped when it exits, as one it started
+    itself. The shared scan lock keeps the watchdog from stopping it meanwhile (the watchdog reads
+    the owner again under the exclusive lock). Returns whether it was adopted."""
+    if _process_role not in life.LONG_RUNNING:
+        return False
+    base = Path(data_dir) / "clamav"
+    with life.use_lock(base) as taken:
+        owner = life.read_owner(base)
+        if not taken or owner is None or owner.started_by in life.LONG_RUNNING:
+            return False  # none, or one a worker owns (it stops that one when it exits)
+        if not life.is_our_clamd(owner.clamd_pid, base / life.CONF_FILE):
+            return False
+        mine = dataclasses.replace(owner, started_by=_process_role, owner_pid=os.getpid())
+        life.write_owner(base, mine)
+        return True
 
 
 def stop_owned_clamd(data_dir: Path) -> bool:
@@ -356,6 +378,7 @@ class Scanner:
         if self.ping():
             if not self.external:
                 self._ensure_watchdog()
+                adopt_clamd(self.data_dir)
             return
         if self.external:
             raise ScannerError(f"clamd 未响应: {self.socket_path}")
@@ -370,6 +393,7 @@ class Scanner:
             if self.ping() or self._wait_for_starting_clamd():
                 # another process started it while we waited for the lock
                 self._ensure_watchdog()
+                adopt_clamd(self.data_dir)
                 return
             self._write_conf()
             with contextlib.suppress(FileNotFoundError):

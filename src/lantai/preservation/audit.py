@@ -11,6 +11,7 @@ at once."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.db.models import F
 from django.utils import timezone
 
@@ -109,33 +111,22 @@ class Outcome:
 
 def run_audit(limit_files: int | None = None, *, location: str | None = None) -> AuditRun:
     """Audit up to `limit_files` files, oldest-audited replicas first, continuing where the
-    previous pass of each replica stopped. The returned run carries `outcome` (an Outcome)."""
+    previous pass of each replica stopped. The returned run carries `outcome` (an Outcome).
+    A run that fails part-way is still finished (its error recorded as a `run_failed` problem)
+    and gives back every replica it claimed before the error propagates."""
     budget = limit_files or settings.AUDIT_BATCH_FILES
     owner = leases.worker_name()
     run = AuditRun.objects.create(worker=owner)
     outcome = Outcome()
-    problems = outcome.problems
-    backends = _check_locations(location, outcome)
-    due = Replica.objects.filter(version__gt=0, location_id__in=list(backends))
-    due = due.select_related("package", "location")
-    due = due.order_by(F("audited_at").asc(nulls_first=True), "pk")
-    for replica in due.iterator(chunk_size=100):
-        if budget <= 0:
-            break
-        if not leases.claim(Replica, replica.pk, owner, seconds=1800):
-            continue  # another auditor has it
-        try:
-            replica.refresh_from_db()
-            checked, nbytes = _audit_replica(
-                replica, backends[replica.location_id], budget, problems
-            )
-        finally:
-            leases.release(Replica, replica.pk, owner)
-        budget -= max(checked, 1)
-        run.files += checked
-        run.bytes += nbytes
-        run.replicas += 1
+    try:
+        _audit_due(run, owner, budget, location, outcome)
+    except BaseException as e:
+        _finish_failed(run, location, outcome.problems, e)
+        raise
+    finally:
+        leases.release_all(Replica, owner)
     listed = {o["location"] for o in outcome.offline}
+    problems = outcome.problems
     for p in problems:  # a location lost in the middle of the run
         if p.kind == "unreachable" and p.location not in listed:
             loc = StorageLocation.objects.get(name=p.location)
@@ -156,6 +147,55 @@ def run_audit(limit_files: int | None = None, *, location: str | None = None) ->
              "problems": run.problems, "repaired": run.repaired},
         )  # fmt: skip
     return run
+
+
+def _audit_due(
+    run: AuditRun, owner: str, budget: int, location: str | None, outcome: Outcome
+) -> None:
+    backends = _check_locations(location, outcome)
+    due = Replica.objects.filter(version__gt=0, location_id__in=list(backends))
+    due = due.order_by(F("audited_at").asc(nulls_first=True), "pk")
+    # The ids are read in full before anything is written: a SELECT left open while this
+    # connection writes keeps SQLite's write transaction open until the SELECT ends (other
+    # processes wait) or fails at once with "database is locked" when another process wrote
+    # since the SELECT began (a read snapshot cannot be upgraded; the busy timeout cannot help).
+    for replica_id in list(due.values_list("pk", flat=True)):
+        if budget <= 0:
+            break
+        if not leases.claim(Replica, replica_id, owner, seconds=1800):
+            continue  # another auditor has it
+        try:
+            replica = Replica.objects.select_related("package", "location").get(pk=replica_id)
+            checked, nbytes = _audit_replica(
+                replica, backends[replica.location_id], budget, outcome.problems
+            )
+        finally:
+            leases.release(Replica, replica_id, owner)
+        budget -= max(checked, 1)
+        run.files += checked
+        run.bytes += nbytes
+        run.replicas += 1
+
+
+def _finish_failed(
+    run: AuditRun, location: str | None, problems: list[Problem], error: BaseException
+) -> None:
+    """Close a run that stopped on an error: finished, with what it found so far and the error
+    as a `run_failed` problem, so no run is left 进行中 for ever."""
+    failed = Problem("", location or "", "", "run_failed", {},
+                     {"error": f"{type(error).__name__}: {error}"[:2000]})  # fmt: skip
+    found = [*problems, failed]
+    # the database itself failing: the original error is the one to report
+    with contextlib.suppress(DatabaseError):
+        AuditRun.objects.filter(pk=run.pk).update(
+            finished_at=timezone.now(),
+            files=run.files,
+            bytes=run.bytes,
+            replicas=run.replicas,
+            problems=len(found),
+            repaired=sum(1 for p in found if p.repaired_from),
+            details=[asdict(p) for p in found[-1000:]],
+        )
 
 
 def nothing_examined(run: AuditRun, location: str | None = None) -> str | None:

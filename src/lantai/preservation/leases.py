@@ -29,3 +29,8 @@ def claim(model: type[Model], pk: int, owner: str, seconds: int = 900) -> bool:
 
 def release(model: type[Model], pk: int, owner: str) -> None:
     model._default_manager.filter(pk=pk, claimed_by=owner).update(claimed_by="", claimed_until=None)
+
+
+def release_all(model: type[Model], owner: str) -> None:
+    """Give back every lease `owner` still holds (a run that stopped on an error)."""
+    model._default_manager.filter(claimed_by=owner).update(claimed_by="", claimed_until=None)
