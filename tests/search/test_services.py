@@ -350,6 +350,26 @@ def test_catch_up_indexes_rows_written_without_signals(world: World) -> None:
     assert services.catch_up() == 0  # nothing new since
 
 
+def test_catch_up_reads_in_batches_across_equal_timestamps(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches of 2 (read, then written: no cursor open across the writes), every record once,
+    also where a batch ends among records of the same `updated_at`."""
+    services.catch_up()
+    from django.utils import timezone
+
+    monkeypatch.setattr(services, "BATCH", 2)
+    indexed: list[int] = []
+    real = services._index_each
+    monkeypatch.setattr(services, "_index_each", lambda ids: indexed.extend(ids) or real(ids))
+    same = timezone.now()
+    changed = list(Record.objects.order_by("pk").values_list("pk", flat=True)[:5])
+    Record.objects.filter(pk__in=changed).update(title="同一时刻改写的题名", updated_at=same)
+    assert services.catch_up() == 5
+    assert sorted(indexed) == changed  # each once
+    assert services.catch_up() == 0  # and the watermark moved past them
+
+
 @pytest.mark.django_db(transaction=True)
 def test_catalogue_import_is_indexed_when_it_commits(index: str, tmp_path: Path) -> None:
     ws = catalog.create_category(catalog.create_fonds("Z109", "岭南省人民政府办公厅"), "WS")

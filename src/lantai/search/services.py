@@ -507,20 +507,22 @@ def catch_up(since: datetime | None = None) -> int:
             qs = qs.filter(updated_at__gte=since)
         elif state.watermark is not None:
             qs = qs.filter(updated_at__gt=state.watermark)
+        # One batch read at a time, each read ended before its writes: a cursor left open across
+        # writes makes SQLite refuse them at once ("database is locked") beside another writer.
         rows = qs.order_by("updated_at", "pk").values_list("pk", "updated_at")
-        batch: list[int] = []
-        newest: datetime | None = None
-        for pk, updated in rows.iterator(chunk_size=BATCH):
-            batch.append(pk)
-            newest = updated
-            if len(batch) >= BATCH:
-                done += _index_each(batch)
-                batch = []
-                _advance(state, newest)
-        if batch:
-            done += _index_each(batch)
-        if newest is not None:
-            _advance(state, newest)
+        after: tuple[datetime, int] | None = None
+        while True:
+            page = rows
+            if after is not None:
+                page = rows.filter(
+                    Q(updated_at__gt=after[0]) | Q(updated_at=after[0], pk__gt=after[1])
+                )
+            batch = list(page[:BATCH])
+            if not batch:
+                break
+            done += _index_each([pk for pk, _ in batch])
+            after = (batch[-1][1], batch[-1][0])
+            _advance(state, after[0])
     except Exception as e:
         IndexState.objects.filter(pk=state.pk).update(last_error=str(e)[:2000])
         raise
