@@ -270,6 +270,22 @@ def test_audit_now_runs_a_batch(site: Site, officers: dict[str, Any]) -> None:
     assert response.context["audit"]["last_run"] == run
 
 
+def test_an_audit_that_stopped_on_an_error_is_not_shown_as_complete(
+    site: Site, officers: dict[str, Any]
+) -> None:
+    """A run closed by its error (`run_failed`, preservation/audit.py) reads as stopped, with the
+    error, never as 完成."""
+    AuditRun.objects.create(
+        worker="w", finished_at=timezone.now(), replicas=3, files=7, problems=1,
+        details=[{"object_id": "", "location": "", "path": "", "kind": "run_failed",
+                  "expected": {}, "found": {"error": "OperationalError: database is locked"},
+                  "repaired_from": ""}],
+    )  # fmt: skip
+    page = as_user(officers["a"]).get(reverse("web:storage")).content.decode()
+    assert "审计中途出错，未完成" in page and "database is locked" in page
+    assert "完成：3 个副本" not in page
+
+
 # --- locations ---------------------------------------------------------------------------------
 def test_add_a_local_location_through_the_form(
     site: Site, officers: dict[str, Any], tmp_path: Path

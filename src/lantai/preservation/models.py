@@ -136,6 +136,15 @@ class AuditRun(models.Model):
     class Meta:
         ordering = ["-started_at"]
 
+    @property
+    def failed(self) -> str:
+        """The error that stopped this run part-way ("" when it ran to its end): the last
+        problem of kind ``run_failed`` (preservation/audit.py)."""
+        last = self.details[-1] if self.details else None
+        if isinstance(last, dict) and last.get("kind") == "run_failed":
+            return str((last.get("found") or {}).get("error") or "?")
+        return ""
+
 
 class Alert(models.Model):
     KINDS = [
