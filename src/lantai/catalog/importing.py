@@ -69,12 +69,15 @@ class RowError:
     message_en: str = ""
 
     def as_dict(self) -> dict[str, Any]:
+        """As stored in ImportBatch.errors: both languages, the page shows the reader's (rows
+        stored before message_en was kept show the Chinese message)."""
         return {
             "row": self.row,
             "column": self.column,
             "rule": self.rule,
             "value": self.value,
             "message": self.message,
+            "message_en": self.message_en,
         }
 
 
@@ -123,7 +126,9 @@ def default_classification_code(value: str | None) -> str:
     try:
         return vocab.normalize_classification(value.strip()).code
     except vocab.VocabularyError as e:
-        raise FileUnreadable(f"默认密级：{e.message_zh}") from e
+        raise FileUnreadable(
+            f"默认密级：{e.message_zh}", f"Default classification: {e.message_en}"
+        ) from e
 
 
 @dataclass
@@ -191,7 +196,11 @@ def _check_mapping(table: Table, mapping: Mapping[str, str]) -> None:
     mapped = set(mapping.values())
     missing = [columns.field_label(f) for f in columns.required_fields() if f not in mapped]
     if missing:
-        raise FileUnreadable(f"表头中没有对应“{'、'.join(missing)}”的列：请在列映射中指定")
+        raise FileUnreadable(
+            f"表头中没有对应“{'、'.join(missing)}”的列：请在列映射中指定",
+            f"No column of the header is mapped to {', '.join(missing)}: map one in the column "
+            "mapping",
+        )
 
 
 # --- preview ------------------------------------------------------------------------------------
@@ -363,7 +372,7 @@ def import_file(
     started = time.perf_counter()
     if batch is None:
         if not path.is_file():
-            raise FileUnreadable(f"文件“{path}”不存在")
+            raise FileUnreadable(f"文件“{path}”不存在", f"File {str(path)!r} does not exist")
         with path.open("rb") as f:
             digest = sm3_stream(f)
         batch = ImportBatch.objects.create(
@@ -395,7 +404,10 @@ def import_file(
         )
     except (FileUnreadable, PermissionDenied) as e:  # the batch is failed, never left running
         ImportBatch.objects.filter(pk=batch.pk).update(
-            status="failed", message=e.message_zh, finished_at=timezone.now()
+            status="failed",
+            message=e.message_zh,
+            message_en=e.message_en if isinstance(e, FileUnreadable) else "",
+            finished_at=timezone.now(),
         )
         audit.record(
             "import_failed",
@@ -476,6 +488,7 @@ def _run(
                         "duplicate",
                         code,
                         f"档号“{code}”与本文件第 {seen[code]} 行重复",
+                        f"Archival code {code!r} repeats row {seen[code]} of this file",
                     ),
                     code_column,
                 )
@@ -487,7 +500,11 @@ def _run(
                     reject(
                         number,
                         Issue(
-                            "reference_code", "duplicate", code, f"档号“{code}”与本文件前面的行重复"
+                            "reference_code",
+                            "duplicate",
+                            code,
+                            f"档号“{code}”与本文件前面的行重复",
+                            f"Archival code {code!r} repeats an earlier row of this file",
                         ),
                         code_column,
                     )
@@ -501,6 +518,7 @@ def _run(
                             "duplicate",
                             code,
                             f"档号“{code}”已存在，且内容与库中记录不同",
+                            f"Archival code {code!r} is already held with different content",
                         ),
                         code_column,
                     )
@@ -515,6 +533,8 @@ def _run(
                             "parent",
                             code,
                             f"卷内文件“{code}”所属的案卷“{_volume_code(clean)}”不存在：请先导入案卷目录",
+                            f"The volume {_volume_code(clean)!r} of item {code!r} does not exist: "
+                            "import the volume catalogue first",
                         ),
                         code_column,
                     )
@@ -559,6 +579,7 @@ LEVELS = ("item", "volume", "volume_item")
 
 
 LEVEL_LABELS = {"item": "件", "volume": "案卷目录", "volume_item": "卷内文件目录"}
+LEVEL_LABELS_EN = {"item": "items", "volume": "volumes", "volume_item": "documents in volumes"}
 
 
 def default_level(category: Category) -> str:
@@ -575,12 +596,18 @@ def check_level(category: Category, level: str | None) -> str:
     """`level`, or the category's default; FileUnreadable for one it does not take."""
     level = level or default_level(category)
     if level not in LEVELS:
-        raise FileUnreadable(f"未知的导入层次“{level}”：应为 {'、'.join(LEVELS)}")
+        raise FileUnreadable(
+            f"未知的导入层次“{level}”：应为 {'、'.join(LEVELS)}",
+            f"Unknown import level {level!r}: one of {', '.join(LEVELS)}",
+        )
     if level not in levels_for(category):
         arranged = "按卷" if category.arrangement == "volume" else "按件"
         allowed = "、".join(LEVEL_LABELS[x] for x in levels_for(category))
         raise FileUnreadable(
-            f"门类 {category.code} {arranged}整理，不能导入{LEVEL_LABELS[level]}：可导入{allowed}"
+            f"门类 {category.code} {arranged}整理，不能导入{LEVEL_LABELS[level]}：可导入{allowed}",
+            f"Category {category.code} is arranged by {category.arrangement}: it does not take "
+            f"{LEVEL_LABELS_EN[level]}; it takes "
+            + ", ".join(LEVEL_LABELS_EN[x] for x in levels_for(category)),
         )
     return level
 

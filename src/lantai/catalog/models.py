@@ -240,7 +240,8 @@ class ImportBatch(models.Model):
     # entry of the import carries their SM3 (created_sm3), so the chain covers the list
     created_codes = models.JSONField(default=list)
     created_sm3 = models.CharField(max_length=64, blank=True)
-    message = models.TextField(blank=True)
+    message = models.TextField(blank=True)  # why a failed import failed, in Chinese
+    message_en = models.TextField(blank=True)  # … in English (empty: made before it was kept)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -24,9 +24,10 @@ SAMPLE_BYTES = 256 * 1024
 class FileUnreadable(Exception):
     """The file as a whole cannot be read (as opposed to bad rows inside it)."""
 
-    def __init__(self, message_zh: str) -> None:
+    def __init__(self, message_zh: str, message_en: str = "") -> None:
         super().__init__(message_zh)
         self.message_zh = message_zh
+        self.message_en = message_en  # shown in the English UI and kept with a failed import
 
 
 @dataclass
@@ -52,11 +53,13 @@ class Table:
 
 def open_table(path: Path) -> Table:
     if not path.exists():
-        raise FileUnreadable(f"文件“{path}”不存在")
+        raise FileUnreadable(f"文件“{path}”不存在", f"File {str(path)!r} does not exist")
     suffix = path.suffix.lower()
     if suffix == ".xls":
         raise FileUnreadable(
-            f"“{path.name}”是旧版 Excel 97-2003 格式（.xls），请在 Excel 中另存为 .xlsx 后再导入"
+            f"“{path.name}”是旧版 Excel 97-2003 格式（.xls），请在 Excel 中另存为 .xlsx 后再导入",
+            f"{path.name!r} is in the old Excel 97-2003 format (.xls): save it as .xlsx in Excel "
+            "and import that",
         )
     if suffix in (".xlsx", ".xlsm"):
         table = Table(path, "xlsx")
@@ -65,7 +68,10 @@ def open_table(path: Path) -> Table:
         table = Table(path, "csv", encoding=detect_encoding(path))
         rows = _csv_rows(path, table.encoding)
     else:
-        raise FileUnreadable(f"不支持的文件类型“{path.suffix}”：请上传 .xlsx 或 .csv 文件")
+        raise FileUnreadable(
+            f"不支持的文件类型“{path.suffix}”：请上传 .xlsx 或 .csv 文件",
+            f"Unsupported file type {path.suffix!r}: upload an .xlsx or .csv file",
+        )
     for number, cells in rows:
         text = ["" if c is None else str(c).strip() for c in cells]
         if columns.recognised_count(text) >= 2:
@@ -75,7 +81,9 @@ def open_table(path: Path) -> Table:
             break
     if not table.headers:
         raise FileUnreadable(
-            f"“{path.name}”前 {HEADER_SCAN_ROWS} 行中找不到表头（应有“档号”“题名”“日期”等列名）"
+            f"“{path.name}”前 {HEADER_SCAN_ROWS} 行中找不到表头（应有“档号”“题名”“日期”等列名）",
+            f"No header in the first {HEADER_SCAN_ROWS} rows of {path.name!r} (it should name "
+            "columns such as 档号, 题名, 日期)",
         )
     return table
 
@@ -94,7 +102,9 @@ def detect_encoding(path: Path) -> str:
         except UnicodeDecodeError:
             continue
     raise FileUnreadable(
-        f"“{path.name}”的字符编码无法识别：请保存为 UTF-8 或 GB18030（GBK）编码的 CSV"
+        f"“{path.name}”的字符编码无法识别：请保存为 UTF-8 或 GB18030（GBK）编码的 CSV",
+        f"The character encoding of {path.name!r} is not recognised: save the CSV in UTF-8 or "
+        "GB18030 (GBK)",
     )
 
 
@@ -109,10 +119,15 @@ def _csv_rows(path: Path, encoding: str) -> Iterator[tuple[int, list[Any]]]:
                 yield reader.line_num, cells
         except UnicodeDecodeError as e:
             raise FileUnreadable(
-                f"“{path.name}”第 {reader.line_num + 1} 行附近含有不属于 {encoding} 编码的字节：文件可能混用了多种编码"
+                f"“{path.name}”第 {reader.line_num + 1} 行附近含有不属于 {encoding} 编码的字节：文件可能混用了多种编码",
+                f"{path.name!r} has bytes that are not {encoding} near row {reader.line_num + 1}: "
+                "the file may mix encodings",
             ) from e
         except csv.Error as e:
-            raise FileUnreadable(f"“{path.name}”第 {reader.line_num} 行不是有效的 CSV：{e}") from e
+            raise FileUnreadable(
+                f"“{path.name}”第 {reader.line_num} 行不是有效的 CSV：{e}",
+                f"Row {reader.line_num} of {path.name!r} is not valid CSV: {e}",
+            ) from e
 
 
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
@@ -122,7 +137,10 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as e:
-        raise FileUnreadable(f"“{path.name}”不是有效的 .xlsx 文件（{type(e).__name__}）") from e
+        raise FileUnreadable(
+            f"“{path.name}”不是有效的 .xlsx 文件（{type(e).__name__}）",
+            f"{path.name!r} is not a valid .xlsx file ({type(e).__name__})",
+        ) from e
     try:
         ws = wb["归档文件目录"] if "归档文件目录" in wb.sheetnames else wb.worksheets[0]
         for number, row in enumerate(ws.iter_rows(values_only=True), start=1):

@@ -72,6 +72,7 @@ class CodeRule:
     __slots__ = (
         "name",
         "label_zh",
+        "label_en",
         "template",
         "arrangement",
         "example",
@@ -89,6 +90,7 @@ class CodeRule:
         self.template = template
         self.slots = slots
         self.label_zh = label_zh
+        self.label_en = label_zh  # a built-in rule's English label is set from code_rules.yaml
         self.arrangement = arrangement
         self.example = ""
         self.fields: tuple[str, ...] = tuple(s.field.name for s in slots)
@@ -237,6 +239,9 @@ def _builtin_rules() -> dict[str, CodeRule]:
                 f"code_rules.yaml: rule {row.get('name')!r}: {exc.message_en}"
             ) from exc
         rule.example = str(row.get("example", ""))
+        rule.label_en = str(row.get("label_en") or "").strip()
+        if not rule.label_en:
+            raise DataFileError(f"code_rules.yaml: rule {rule.name!r} needs a label_en")
         rules[rule.name] = rule
     if data.get("default") != next(iter(rules), None):
         raise DataFileError("code_rules.yaml: `default` must name the first rule")

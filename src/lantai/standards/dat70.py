@@ -39,6 +39,14 @@ class Content:
     code: str  # "2-1"
     title_zh: str
     method_zh: str
+    title_en: str = ""
+    method_en: str = ""
+
+    def title(self, english: bool) -> str:
+        return self.title_en if english else self.title_zh
+
+    def method(self, english: bool) -> str:
+        return self.method_en if english else self.method_zh
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,7 @@ class Item:
     content_code: str | None
     title_zh: str | None
     status: str
+    title_en: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,10 @@ class CheckSpec:
     content_title_zh: str = ""  # the standard's title of that content
     item_code_inferred: bool = False
     stage: str = "yj"
+    title_en: str = ""
+
+    def title(self, english: bool) -> str:
+        return self.title_en if english else self.title_zh
 
 
 PACKAGE = "package"  # the object of a result about the package as a whole
@@ -176,6 +189,11 @@ class Catalogue:
     _contents: dict[str, tuple[Content, ...]]
     items: tuple[Item, ...]
     checks: dict[str, CheckSpec]
+    stage_names_en: dict[str, str] = field(default_factory=dict)
+    property_names_en: dict[str, str] = field(default_factory=dict)
+
+    def stage_name(self, stage: str, english: bool) -> str:
+        return (self.stage_names_en if english else self.stage_names)[stage]
 
     def contents(self, stage: str) -> tuple[Content, ...]:
         """The 检测内容 of ``stage`` ("gd", "yj", "bc") in the standard's order."""
@@ -195,6 +213,12 @@ class Catalogue:
             return self.checks[key]
         except KeyError:
             raise KeyError(f"unknown check key {key!r}; one of {sorted(self.checks)}") from None
+
+    def check_title(self, key: str, stored: str, english: bool) -> str:
+        """The title of a stored result in the UI's language: the catalogue's for its check key,
+        the stored (Chinese) title for a result without one (made before keys were stored)."""
+        spec = self.checks.get(key)
+        return spec.title(english) if spec else stored
 
     def item(self, code: str) -> Item:
         for it in self.items:
@@ -220,7 +244,13 @@ def load_catalogue() -> Catalogue:
     """Parse and cross-check the catalogue once per process."""
     data = load_data(CATALOGUE_FILE)
     stage_names = {k: str(v["name_zh"]) for k, v in data["stages"].items()}
+    stage_names_en = {
+        k: _text(v.get("name_en"), f"stages/{k}/name_en") for k, v in data["stages"].items()
+    }
     property_names = {k: str(v["name_zh"]) for k, v in data["properties"].items()}
+    property_names_en = {
+        k: _text(v.get("name_en"), f"properties/{k}/name_en") for k, v in data["properties"].items()
+    }
     if tuple(stage_names) != STAGES or tuple(property_names) != PROPERTIES:
         raise DataFileError(f"{CATALOGUE_FILE}: stages/properties do not match the code")
     contents: dict[str, list[Content]] = {s: [] for s in STAGES}
@@ -239,6 +269,8 @@ def load_catalogue() -> Catalogue:
                     code=code,
                     title_zh=_text(text.get("title_zh"), f"{code}/{stage}/title_zh"),
                     method_zh=_text(text.get("method_zh"), f"{code}/{stage}/method_zh"),
+                    title_en=_text(text.get("title_en"), f"{code}/{stage}/title_en"),
+                    method_en=_text(text.get("method_en"), f"{code}/{stage}/method_en"),
                 )
             )
     items = []
@@ -247,13 +279,17 @@ def load_catalogue() -> Catalogue:
         prefix = code.split("-")[0].lower()
         if prefix not in STAGES or row["status"] not in ("confirmed", "inferred", "unresolved"):
             raise DataFileError(f"{CATALOGUE_FILE}: bad item {code}")
+        title_zh, title_en = row.get("title_zh"), row.get("title_en")
+        if (title_zh is None) != (title_en is None):
+            raise DataFileError(f"{CATALOGUE_FILE}: item {code} needs title_zh and title_en")
         items.append(
             Item(
                 code=code,
                 stage=prefix,
                 content_code=row.get("content"),
-                title_zh=row.get("title_zh"),
+                title_zh=title_zh,
                 status=str(row["status"]),
+                title_en=title_en,
             )
         )
     item_codes = {it.code for it in items}
@@ -273,6 +309,7 @@ def load_catalogue() -> Catalogue:
             content_code=code,
             item_code=item_code,
             title_zh=_text(row.get("title_zh"), f"checks/{key}/title_zh"),
+            title_en=_text(row.get("title_en"), f"checks/{key}/title_en"),
             method_zh=content.method_zh,
             content_title_zh=content.title_zh,
             item_code_inferred=bool(row.get("inferred", False)),
@@ -282,6 +319,8 @@ def load_catalogue() -> Catalogue:
         version=str(data["version"]),
         revision=int(data.get("revision", 1)),
         stage_names=stage_names,
+        stage_names_en=stage_names_en,
+        property_names_en=property_names_en,
         property_names=property_names,
         _contents={s: tuple(v) for s, v in contents.items()},
         items=tuple(items),

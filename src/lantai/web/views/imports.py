@@ -23,6 +23,7 @@ from lantai.core.spreadsheet_cells import formula_safe
 from lantai.web import labels
 from lantai.web.forms import UploadForm
 from lantai.web.views.common import language, not_found, permission_required
+from lantai.web.worker_status import worker_down_while_waiting
 
 SESSION_KEY = "import_wizard"
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
@@ -58,6 +59,26 @@ RULE_LABELS = {
 def rule_label(rule: str) -> str:
     label = RULE_LABELS.get(rule)
     return gettext(label) if label else rule
+
+
+def unreadable_message(e: FileUnreadable) -> str:
+    """Why a file cannot be imported, in the reader's language where the English is known."""
+    english = getattr(e, "message_en", "")
+    return str(english) if english and labels.english() else e.message_zh
+
+
+def batch_message(batch: Any) -> str:
+    """Why a stored import failed, in the reader's language (Chinese for a batch stored before
+    the English was kept)."""
+    return str(batch.message_en if labels.english() and batch.message_en else batch.message)
+
+
+def stored_message(error: dict[str, Any]) -> str:
+    """A stored row error's message in the reader's language; an error stored before the
+    English was kept (no message_en) shows its Chinese message."""
+    if labels.english() and error.get("message_en"):
+        return str(error["message_en"])
+    return str(error.get("message", ""))
 
 
 # --- wizard state -----------------------------------------------------------------------------
@@ -118,7 +139,7 @@ def upload(request: HttpRequest) -> HttpResponse:
                 open_table(path)
             except FileUnreadable as e:
                 path.unlink(missing_ok=True)
-                form.add_error("file", e.message_zh.replace(path.name, f.name))
+                form.add_error("file", unreadable_message(e).replace(path.name, f.name))
             else:
                 _store(
                     request,
@@ -159,7 +180,7 @@ def _level_error(categories: list[Any], data: dict[str, Any]) -> str | None:
     try:
         importing.check_level(category, data["level"] or None)
     except FileUnreadable as e:
-        return e.message_zh
+        return unreadable_message(e)
     return None
 
 
@@ -272,7 +293,7 @@ def preview(request: HttpRequest, token: str) -> HttpResponse:
             user=request.user,
         )
     except FileUnreadable as e:
-        messages.error(request, e.message_zh)
+        messages.error(request, unreadable_message(e))
         return redirect("web:import_upload")
     field_of_label = {columns.field_label(f): f for f in columns.field_names()}
     rows = []
@@ -343,7 +364,7 @@ def run(request: HttpRequest, token: str) -> HttpResponse:
             default_classification=state.get("default_classification", ""),
         )
     except FileUnreadable as e:
-        messages.error(request, e.message_zh)
+        messages.error(request, unreadable_message(e))
         return redirect("web:import_upload")
     if result is None:
         messages.info(request, gettext("文件较大，已作为后台任务排队导入。"))
@@ -356,12 +377,16 @@ def result(request: HttpRequest, pk: int) -> HttpResponse:
     batch = services.visible_batch(request.user, pk)
     if batch is None:
         return not_found(request, gettext("导入记录不存在，或您无权查阅。"))
-    errors = [{**e, "rule_label": rule_label(e.get("rule", ""))} for e in batch.errors or []]
+    errors = [
+        {**e, "rule_label": rule_label(e.get("rule", "")), "message": stored_message(e)}
+        for e in batch.errors or []
+    ]
     return render(
         request,
         "web/import_result.html",
         {
             "batch": batch,
+            "batch_message": batch_message(batch),
             "errors": errors,
             "running": batch.status in ("pending", "running"),
             "waits_on_job": batch.status in ("pending", "running"),
@@ -391,7 +416,8 @@ def progress(request: HttpRequest, pk: int) -> HttpResponse:
             "rows": info.get("rows", batch.rows_total),
             "progress": batch.progress,
             "done": batch.status not in ("pending", "running"),
-            "message": info.get("message", batch.message),
+            "worker_down": batch.status in ("pending", "running") and worker_down_while_waiting(),
+            "message": batch_message(batch) if batch.message else info.get("message", ""),
         }
     )
 
@@ -405,7 +431,7 @@ def error_report(request: HttpRequest, pk: int) -> HttpResponse:
     w = csv.writer(buf)
     w.writerow([gettext("行"), gettext("列"), gettext("规则"), gettext("值"), gettext("说明")])
     for e in batch.errors or []:
-        cells = (e.get("row"), e.get("column"), e.get("rule"), e.get("value"), e.get("message"))
+        cells = (e.get("row"), e.get("column"), e.get("rule"), e.get("value"), stored_message(e))
         w.writerow([formula_safe(c) for c in cells])
     response = HttpResponse(
         ("\ufeff" + buf.getvalue()).encode("utf-8"), content_type="text/csv; charset=utf-8"

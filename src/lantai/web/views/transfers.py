@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, F, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -27,9 +27,12 @@ from lantai.catalog import importing
 from lantai.core.roles import RECEIVE, SUBMIT
 from lantai.ingest import services, tasks, uploads
 from lantai.ingest.models import Transfer, TransferVersion
+from lantai.preservation.models import Package
 from lantai.standards.dat70 import PROPERTIES, STATUSES, load_catalogue
 from lantai.web import report_pdf
+from lantai.web.labels import english
 from lantai.web.views.common import View, forbidden, not_found, permission_required, whole_number
+from lantai.web.worker_status import worker_down_while_waiting
 
 ALLOWED_SUFFIXES = (".zip", ".xml")
 LIST_PAGE = 50
@@ -347,6 +350,18 @@ def _actions(request: HttpRequest, transfer: Transfer) -> dict[str, bool]:
     }
 
 
+def _package_of(transfer: Transfer) -> Package | None:
+    """The package an accepted transfer became, with its copies written so far (`n_current`)."""
+    if transfer.status != "accepted":
+        return None
+    current = Q(version__gt=0, replicas__version__gte=F("version"))
+    return (
+        Package.objects.filter(kind="transfer", source_id=transfer.pk)
+        .annotate(n_current=Count("replicas", filter=current))
+        .first()
+    )
+
+
 @transfer_access
 def transfer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     transfer = services.visible_transfer(request.user, pk)
@@ -354,6 +369,7 @@ def transfer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return _missing(request)
     versions = list(transfer.versions.order_by("-number"))
     latest = versions[0] if versions else None
+    package = _package_of(transfer)
     return render(
         request,
         "web/transfer_detail.html",
@@ -361,8 +377,10 @@ def transfer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "transfer": transfer,
             "versions": versions,
             "latest": latest,
+            "package": package,
             "running": transfer.status in ("pending", "checking"),
-            "waits_on_job": transfer.status in ("pending", "checking"),
+            "waits_on_job": transfer.status in ("pending", "checking")
+            or (package is not None and package.status == "pending"),
             "stages": [gettext(v) for v in STAGE_LABELS.values()],
             "warnings": bool(latest and latest.checks.filter(status="warn").exists()),
             **_actions(request, transfer),
@@ -388,6 +406,7 @@ def transfer_progress(request: HttpRequest, pk: int) -> HttpResponse:
             "stage_label": _label(STAGE_LABELS, stage) if stage else "",
             "progress": 1.0 if done else len(stages) / (len(STAGE_LABELS) + 1),
             "done": done,
+            "worker_down": not done and worker_down_while_waiting(),
             "message": info.get("message", ""),
         }
     )
@@ -422,10 +441,11 @@ def _evidence(evidence: Any) -> dict[str, Any]:
 
 
 def _rows(records: Any) -> list[dict[str, Any]]:
+    catalogue, en = load_catalogue(), english()
     return [
         {
             "object": r.object,
-            "title": r.title,
+            "title": catalogue.check_title(r.check_key, r.title, en),
             "status": r.status,
             "status_label": _label(STATUS_LABELS, r.status),
             "item_code": r.item_code,
@@ -468,8 +488,8 @@ def _report_context(
         contents.append(
             {
                 "code": c.code,
-                "title": c.title_zh,
-                "method": c.method_zh,
+                "title": c.title(english()),
+                "method": c.method(english()),
                 "property_label": _label(PROPERTY_LABELS, c.property),
                 "status": status,
                 "status_label": _label(STATUS_LABELS, status),
