@@ -54,10 +54,18 @@ def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
-class NotInitialised(click.ClickException):
-    """The database has no Lantai tables: a data directory or DATABASE_URL never initialised."""
+class DataDirectoryProblem(click.ClickException):
+    """The database or data directory cannot be used as it is: exit 2, the message (in both
+    languages) says what to do; printed without click's "Error:" prefix."""
 
     exit_code = EXIT_UNREADABLE
+
+    def show(self, file: Any = None) -> None:
+        click.echo(self.format_message(), err=True)
+
+
+class NotInitialised(DataDirectoryProblem):
+    """The database has no Lantai tables: a data directory or DATABASE_URL never initialised."""
 
     def __init__(self) -> None:
         from django.conf import settings
@@ -70,14 +78,9 @@ class NotInitialised(click.ClickException):
             " after rebuilding the catalogue point LANTAI_DATABASE_URL at the rebuilt database"
         )
 
-    def show(self, file: Any = None) -> None:
-        click.echo(self.format_message(), err=True)
 
-
-class DatabaseUnreachable(click.ClickException):
+class DatabaseUnreachable(DataDirectoryProblem):
     """The database cannot be used at all (no server, a database that does not exist)."""
-
-    exit_code = EXIT_UNREADABLE
 
     def __init__(self, error: Exception) -> None:
         from django.conf import settings
@@ -89,14 +92,9 @@ class DatabaseUnreachable(click.ClickException):
             f" — cannot use the database ({where}): check LANTAI_DATABASE_URL and the server"
         )
 
-    def show(self, file: Any = None) -> None:
-        click.echo(self.format_message(), err=True)
 
-
-class DatabaseCorrupt(click.ClickException):
+class DatabaseCorrupt(DataDirectoryProblem):
     """The SQLite file is not a database, or a damaged one: nothing can run on it."""
-
-    exit_code = EXIT_UNREADABLE
 
     def __init__(self) -> None:
         from django.conf import settings
@@ -110,14 +108,9 @@ class DatabaseCorrupt(click.ClickException):
             " with `lantai storage rebuild-catalog --into …`"
         )
 
-    def show(self, file: Any = None) -> None:
-        click.echo(self.format_message(), err=True)
 
-
-class DataReadOnly(click.ClickException):
+class DataReadOnly(DataDirectoryProblem):
     """The command must write to the data directory (its database) and may not."""
-
-    exit_code = EXIT_UNREADABLE
 
     def __init__(self, error: BaseException) -> None:
         from django.conf import settings
@@ -129,9 +122,6 @@ class DataReadOnly(click.ClickException):
             f" — the data directory is not writable: {settings.DATA_DIR} ({where}); this command"
             " needs write access to the data directory and its files"
         )
-
-    def show(self, file: Any = None) -> None:
-        click.echo(self.format_message(), err=True)
 
 
 def database_problem(error: BaseException) -> click.ClickException | None:

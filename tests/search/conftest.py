@@ -294,3 +294,12 @@ def fresh_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Se
 
 
 __all__ = ["ADMIN", "PUBLIC", "PUBLIC_FIELDS", "expected", "make_corpus", "matches"]
+
+
+@pytest.fixture()
+def pg_bitmaps(tmp_path: Path) -> Iterator[SearchBackend]:
+    """A PostgreSQL backend with bitmaps for every term (dropped afterwards)."""
+    backend, prefix = make_backend("postgresql-bitmaps", tmp_path)
+    yield backend
+    backend.close()
+    _drop_tables(prefix)

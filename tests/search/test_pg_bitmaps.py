@@ -15,20 +15,12 @@ import pytest
 
 from lantai.search import pg_bitmaps
 from lantai.search.query import Query, Scope
-from tests.search.conftest import ADMIN, PUBLIC, _drop_tables, expected, make_backend, make_corpus
+from tests.search.conftest import ADMIN, PUBLIC, expected, make_corpus
 
 STAFF = Scope(public=False, fonds_ids=frozenset({1, 3}), repository_ids=frozenset({3}),
               max_classification=1)  # fmt: skip
 TERMS = ("档", "市", "婚姻", "关于", "档案馆", "ABC", "abc", "-", "甲骨文", "内控复")
 Corpus = list[dict[str, Any]]
-
-
-@pytest.fixture()
-def pg(tmp_path: Any) -> Iterator[Any]:
-    backend, prefix = make_backend("postgresql-bitmaps", tmp_path)
-    yield backend
-    backend.close()
-    _drop_tables(prefix)
 
 
 def _queries(term: str) -> Iterator[tuple[Query, Scope]]:
@@ -83,17 +75,17 @@ def spy(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_bitmap_counts_and_pages_equal_the_oracle_and_the_one_pass_path(
-    pg: Any, spy: list[str]
+    pg_bitmaps: Any, spy: list[str]
 ) -> None:
     corpus = make_corpus(1200)
-    pg.rebuild(corpus)
-    _check(pg, corpus, spy)
+    pg_bitmaps.rebuild(corpus)
+    _check(pg_bitmaps, corpus, spy)
     assert set(spy) >= {t.lower() for t in TERMS}  # every test term has bitmaps (min_df 0)
 
 
-def test_writes_after_a_rebuild_stay_exact(pg: Any, spy: list[str]) -> None:
+def test_writes_after_a_rebuild_stay_exact(pg_bitmaps: Any, spy: list[str]) -> None:
     corpus = make_corpus(1200)
-    pg.rebuild(corpus)
+    pg_bitmaps.rebuild(corpus)
     rnd = random.Random(7)
     changed = []
     for doc in rnd.sample(corpus, 150):  # retitle, reopen, close, re-date
@@ -102,15 +94,15 @@ def test_writes_after_a_rebuild_stay_exact(pg: Any, spy: list[str]) -> None:
         doc["year"], doc["date"] = 1975, date(1975, 5, 5)
         changed.append(doc)
     new = [d | {"id": 100_000 + i, "title": f"新增档案{i}号"} for i, d in enumerate(corpus[:40])]
-    pg.index(changed + new)
+    pg_bitmaps.index(changed + new)
     gone = {d["id"] for d in rnd.sample(corpus, 60)}
-    pg.delete(sorted(gone))
+    pg_bitmaps.delete(sorted(gone))
     corpus = [d for d in corpus + new if d["id"] not in gone]
-    _check(pg, corpus, spy)
+    _check(pg_bitmaps, corpus, spy)
     # a rebuild maps every row again
-    pg.rebuild(corpus)
-    assert not pg._has_unmapped(pg._conn())
-    _check(pg, corpus, spy)
+    pg_bitmaps.rebuild(corpus)
+    assert not pg_bitmaps._has_unmapped(pg_bitmaps._conn())
+    _check(pg_bitmaps, corpus, spy)
 
 
 def test_only_frequent_terms_of_the_sample_get_bitmaps() -> None:
