@@ -6,8 +6,9 @@ it has been at work for a while.
   their page images too) and page images of every 卷内文件, drawn by ``documents``;
 - one transfer from the 人民政府办公厅, received, checked by the real 四性检测 pipeline (its
   own clamd) and accepted, so its report is there to read;
-- every record packaged and preserved on both locations (the data directory's own and the demo's
-  second one) by the preservation service, then a complete fixity audit;
+- the transfer's package and the records with electronic files packaged and preserved on both
+  locations (the data directory's own and the demo's second one) by the preservation service, then
+  a complete fixity audit (the other records are preserved by the worker of `lantai serve`);
 - an access request submitted through the portal's service, accepted, approved by a second
   member of staff and answered (利用登记).
 
