@@ -27,11 +27,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.clamd]
 
 
 @pytest.fixture(autouse=True)
-def _roots(settings: Any, tmp_path: Path) -> None:
-    settings.DATA_DIR = tmp_path
-    settings.UPLOAD_DIR = tmp_path / "uploads"
-    settings.PRESERVATION_ROOT = tmp_path / "preservation"
-    settings.MEDIA_ROOT = tmp_path / "files"
+def _policy(settings: Any) -> None:  # each test's own data directory: tests/demo/conftest.py
     settings.PRESERVATION_MIN_COPIES = 2  # the production policy: two verified copies
 
 

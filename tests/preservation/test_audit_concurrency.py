@@ -86,8 +86,13 @@ def test_two_audit_processes_on_one_sqlite_database(tmp_path: Path) -> None:
 
 
 @pytest.mark.django_db
-def test_failed_audit_gives_back_leases_and_finishes_its_run(monkeypatch: Any) -> None:
+def test_failed_audit_gives_back_leases_and_finishes_its_run(
+    monkeypatch: Any, settings: Any, tmp_path: Path
+) -> None:
+    # its own preservation root: one left by another test's database would be another location
+    settings.PRESERVATION_ROOT = tmp_path / "preservation"
     loc = locations.ensure_primary()
+    assert loc.online, loc.last_error
     for i in range(2):
         package = Package.objects.create(
             object_id=f"urn:test:d1-fail-{i}", kind="record", label="d1", version=1, files=1
