@@ -127,3 +127,20 @@ def test_the_cli_names_the_unit_by_an_existing_fonds(world: dict[str, Any], tmp_
     )
     assert typed.exit_code == 2 and "须恰好对应一个全宗" in json.loads(typed.output)["error"]
     assert not Transfer.objects.exists()
+
+
+@pytest.mark.clamd
+def test_a_transfer_is_accepted_into_its_units_own_archives(
+    world: dict[str, Any], tmp_path: Path, clamd_scanner: tuple[Scanner, Any], settings: Any
+) -> None:
+    """A city archives' unit: its transfer's 档号 are found in that archives (where its fonds is),
+    not in the default one, without naming the archives on the accept page (which has no field)."""
+    settings.PRESERVATION_ROOT = tmp_path / "preservation"
+    catalog.create_repository("490101", "某市档案馆")
+    city = catalog.create_fonds("J201", "某市人民政府办公室", repository_code="490101")
+    catalog.create_category(city, "WS")
+    source = make_transfer(tmp_path / "pkg", 2, kinds=("pdf",), fonds="J201", unit=city.creator)
+    t = services.receive(source, fonds=city)
+    assert services.run_check(t.versions.get(), scanner=clamd_scanner[0]).result == "pass"
+    assert services.accept(t, user=world["receiver"]) == 2
+    assert set(Record.objects.values_list("fonds__repository__code", flat=True)) == {"490101"}

@@ -308,8 +308,11 @@ def accept(
     """Create the catalogue records and files of a checked transfer, all in one transaction.
     Accepting with warnings needs a written reason; a failed transfer cannot be accepted.
     ``fonds_code``/``category_code``: where the 待著录 items of a package without a catalogue go
-    (see :mod:`lantai.ingest.records`)."""
+    (see :mod:`lantai.ingest.records`). The 档号 are looked up in ``repository_code``'s archives,
+    by default the archives of the transfer's own unit (its fonds), else the default one."""
     catalog.require(user, RECEIVE)
+    if repository_code is None and transfer.fonds_id is not None:
+        repository_code = transfer.fonds.repository.code
     version = transfer.versions.order_by("-number").first()
     if version is None or transfer.status != "passed":
         raise IngestError("只有检测通过的移交才能接收")
