@@ -154,8 +154,21 @@
     });
   }
 
+  /* A page that shows something a job is still doing (a package 待保存) reloads itself every
+     data-refresh-seconds, unless the user has typed into a form on it (nothing typed is lost). */
+  function refreshWhileWaiting(el) {
+    var seconds = parseInt(el.getAttribute("data-refresh-seconds"), 10) || 10;
+    var typed = false;
+    document.addEventListener("input", function () { typed = true; });
+    setInterval(function () {
+      if (!typed && !document.hidden) { window.location.reload(); }
+    }, seconds * 1000);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-progress-url]").forEach(pollProgress);
+    var waiting = document.querySelector("[data-refresh-seconds]");
+    if (waiting) { refreshWhileWaiting(waiting); }
     confirmButtons();
     printButtons();
     document.querySelectorAll("form[data-chunked-upload]").forEach(chunkedUpload);
