@@ -217,3 +217,52 @@ def test_the_next_command_reaps_a_clamd_whose_watchdog_and_data_dir_are_gone(
     other.mkdir()
     assert lantai(other, "clamav", "status", "--json").returncode == 0
     assert wait_until(lambda: not is_our_clamd(pid, data / "clamav" / "clamd.conf"), 30)
+
+
+def test_a_clamd_started_again_at_once_is_watched_by_the_watchdog_already_running(
+    tmp_path: Path,
+) -> None:
+    """A worker stops its clamd and, seconds later, a new one starts while the first clamd's
+    watchdog is still running: the new clamd's starter sees a watchdog and starts none, so that
+    watchdog must go on to watch the new clamd (before, it left: killed outright, the worker then
+    left its clamd behind). Stand-in processes play clamd (a process whose arguments name the
+    configuration file, as clamd's do) and its worker: the race is one of timing, which a real
+    clamd's start (seconds) makes too slow to pin down in a test."""
+    from lantai.ingest import clamd_watchdog as life
+
+    base = tmp_path / "clamav"
+    base.mkdir()
+    conf = base / life.CONF_FILE
+    conf.write_text("# stand-in\n")
+    sleeper = [sys.executable, "-c", "import time; time.sleep(600)"]
+    procs = []
+
+    def start(*args: str) -> subprocess.Popen[bytes]:
+        p = subprocess.Popen([*sleeper, *args])
+        procs.append(p)
+        return p
+
+    def owned_by(clamd: subprocess.Popen[bytes], worker: subprocess.Popen[bytes]) -> None:
+        life.write_owner(base, life.Owner(clamd.pid, "worker", worker.pid, time.time(), 2))
+        if not life.watchdog_running(base):  # as the starter does (Scanner._ensure_watchdog)
+            procs.append(
+                subprocess.Popen([sys.executable, "-m", "lantai.ingest.clamd_watchdog", str(base)])
+            )
+
+    try:
+        first_worker, first = start(), start(str(conf))
+        owned_by(first, first_worker)
+        assert wait_until(lambda: life.watchdog_running(base), 10)
+        first.terminate()  # the worker stops its clamd on exit...
+        first.wait()
+        life.remove_owner(base)
+        worker, second = start(), start(str(conf))  # ...and the next one starts at once
+        owned_by(second, worker)
+        worker.kill()  # killed outright: only the watchdog can stop its clamd now
+        worker.wait()
+        assert wait_until(lambda: second.poll() is not None, 20), "the new clamd was left behind"
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()

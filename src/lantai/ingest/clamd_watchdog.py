@@ -209,8 +209,11 @@ def watch(base: Path, poll: float | None = None) -> str:
             terminate(pid, conf)
             return "data-dir-gone"
         owner = read_owner(base)
-        if owner is None or owner.clamd_pid != pid or not is_our_clamd(pid, conf):
-            return "clamd-gone"  # stopped (or replaced) by someone else
+        if owner is not None and owner.clamd_pid != pid and is_our_clamd(owner.clamd_pid, conf):
+            pid = owner.clamd_pid  # stopped and started again meanwhile: watch the new one (its
+            continue  # starter saw this watchdog running and started none)
+        if owner is None or not is_our_clamd(pid, conf):
+            return "clamd-gone"  # stopped by someone else
         reason = stop_reason(base, owner, time.time())
         if reason:
             with use_lock(base, exclusive=True, wait=False) as taken:
@@ -235,8 +238,18 @@ def main(argv: list[str]) -> int:
     except (OSError, BlockingIOError):
         return 0  # another watchdog watches this directory (or it is gone already)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    watch(base)
-    return 0
+    while True:
+        watch(base)
+        # A clamd started just before this watchdog let go of its lock saw it running and started
+        # no other watchdog: look once more after letting go, and watch that one too.
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        owner = read_owner(base)
+        if owner is None or not is_our_clamd(owner.clamd_pid, base / CONF_FILE):
+            return 0
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return 0  # a watchdog of its own has started meanwhile
 
 
 if __name__ == "__main__":
