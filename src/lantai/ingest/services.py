@@ -311,7 +311,7 @@ def accept(
     (see :mod:`lantai.ingest.records`). The 档号 are looked up in ``repository_code``'s archives,
     by default the archives of the transfer's own unit (its fonds), else the default one."""
     catalog.require(user, RECEIVE)
-    if repository_code is None and transfer.fonds_id is not None:
+    if repository_code is None and transfer.fonds is not None:
         repository_code = transfer.fonds.repository.code
     version = transfer.versions.order_by("-number").first()
     if version is None or transfer.status != "passed":
