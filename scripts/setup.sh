@@ -26,7 +26,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # --- system packages ---------------------------------------------------------------------------
 APT_PACKAGES=(gettext chromium chromium-driver fonts-noto-cjk
   clamav clamav-daemon clamav-testfiles libmagic1 qpdf ffmpeg poppler-utils libpango-1.0-0 libpangoft2-1.0-0
-  wrk gcc python3-dev redis-server)
+  wrk gcc python3-dev redis-server tesseract-ocr tesseract-ocr-chi-sim)
 # node and npm for s3rver; a node from elsewhere (NodeSource bundles npm) is used as it is.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   APT_PACKAGES+=(nodejs npm)

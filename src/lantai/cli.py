@@ -970,11 +970,14 @@ def bench_search(
 
 
 def _register_groups() -> None:
+    from lantai.digitization.cli import digitization
     from lantai.preservation.cli import storage
     from lantai.search.cli import search
 
     main.add_command(storage)
     main.add_command(search)
+    main.add_command(digitization)
+
 
 
 _register_groups()

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "lantai.ingest",
     "lantai.preservation",
     "lantai.search",
+    "lantai.digitization",  # 数字化: scanning batches, DA/T 31 checks, OCR, audio/video
     "lantai.access",  # 用: public portal, 查档申请, 利用登记
     "lantai.web",
 ]
@@ -228,6 +229,21 @@ if TRANSFER_NO_FIXITY not in ("fail", "warn"):
 ACCEPTED_FORMATS = os.environ.get("LANTAI_ACCEPTED_FORMATS", "").strip()
 # Catalogue files at least this big are validated in a second process, alongside the writes.
 IMPORT_PARALLEL_BYTES = int(os.environ.get("LANTAI_IMPORT_PARALLEL_BYTES", str(4 * 1024**2)))
+
+# --- 数字化: scanning batches, OCR, audio/video ---------------------------------------------------
+# Derivatives made from stored files (ALTO, searchable PDFs, access copies, posters, waveforms),
+# keyed by the SM3 of what they were made from: rebuildable, so kept apart from MEDIA_ROOT.
+DERIVATIVES_DIR = DATA_DIR / "derivatives"
+# Scanning output an archivist or vendor registers from the server's disk (folders, .zip).
+DIGITIZATION_INBOX = Path(
+    os.environ.get("LANTAI_DIGITIZATION_INBOX", str(DATA_DIR / "digitization-inbox"))
+)
+# OCR jobs that run at once in one worker process; onnxruntime in each gets cores / this many
+# threads, so two OCR jobs never oversubscribe the machine's cores.
+OCR_WORKERS = max(1, int(os.environ.get("LANTAI_OCR_WORKERS", "1")))
+OCR_THREADS = max(1, (os.cpu_count() or 1) // OCR_WORKERS)
+# Pages whose mean line confidence is below this are flagged for correction (校对).
+OCR_LOW_CONFIDENCE = float(os.environ.get("LANTAI_OCR_LOW_CONFIDENCE", "0.85"))
 
 # --- state shared by all processes: sessions, job progress, rate-limit buckets -----------------
 # Stores that never evict at random (an entry goes only when its own timeout has passed): Redis

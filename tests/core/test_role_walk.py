@@ -25,6 +25,8 @@ from lantai.core.api_auth import issue_token
 from lantai.core.models import AuditEntry
 from lantai.core.roles import (
     AUDIT,
+    DIGITIZE,
+    DIGITIZE_MANAGE,
     EDIT,
     EXPORT,
     GRANTS,
@@ -49,6 +51,7 @@ ADMINISTRATORS = "三员"  # the three administrators only
 Requirement = str | tuple[str, ...]  # a permission, any of several, or one of the words above
 
 TRANSFERS = (SUBMIT, RECEIVE)  # filing units (their own transfers) and receiving staff
+DIGITIZING = (DIGITIZE, DIGITIZE_MANAGE)  # scanning vendors (their own batches) and managers
 
 WEB: dict[str, Requirement] = {
     "set_language": EVERYONE,
@@ -102,6 +105,24 @@ WEB: dict[str, Requirement] = {
     "web:transfer_accept": RECEIVE,
     "web:transfer_return": RECEIVE,
     "web:transfer_resubmit": TRANSFERS,
+    "web:digitization_batches": DIGITIZING,
+    "web:digitization_create": DIGITIZING,
+    "web:digitization_inbox": DIGITIZE_MANAGE,
+    "web:digitization_batch": DIGITIZING,
+    "web:digitization_progress": DIGITIZING,
+    "web:digitization_report": DIGITIZING,
+    "web:digitization_report_pdf": DIGITIZING,
+    "web:digitization_inspect": DIGITIZE_MANAGE,
+    "web:digitization_accept": DIGITIZE_MANAGE,
+    "web:digitization_return": DIGITIZE_MANAGE,
+    "web:digitization_recheck": DIGITIZING,
+    "web:digitization_corrections": DIGITIZE_MANAGE,
+    "web:page_image": (VIEW, DIGITIZE, DIGITIZE_MANAGE),  # the record, or the batch, visible
+    "web:digitization_correct": DIGITIZE_MANAGE,
+    "web:record_pages": VIEW,
+    "web:record_pages_pdf": VIEW,
+    "web:recording_segment_add": (EDIT, DIGITIZE_MANAGE),
+    "web:recording_file": VIEW,
     "web:storage": PRESERVE,
     "web:storage_check": PRESERVE,
     "web:storage_audit": PRESERVE,

@@ -9,6 +9,7 @@ import os
 import secrets
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -16,7 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from django.conf import settings
 from django.db import transaction
 
-from lantai.catalog.models import Component, Record
+from lantai.catalog.models import Component, ComponentText, Record
 from lantai.catalog.services import CatalogError, PermissionDenied, require, visible_records
 from lantai.core import audit
 from lantai.core.models import User
@@ -53,6 +54,25 @@ def attach_component(
     if user is not None and not visible_records(user).filter(pk=record.pk).exists():
         raise PermissionDenied("无权为该档案添加电子文件")
     name = _check_file_name(original_name)
+    stored = store_chunks(chunks)
+    if stored.size == 0:
+        raise CatalogError(f"文件“{name}”是空文件（0 字节），未保存", "file")
+    with transaction.atomic():
+        return add_stored(record, stored, name)
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    relative: str  # under MEDIA_ROOT: sm3[:2]/sm3
+    sm3: str
+    sha256: str
+    size: int
+
+
+def store_chunks(chunks: Iterable[bytes]) -> StoredFile:
+    """Stream content once into MEDIA_ROOT under its content address (``sm3[:2]/sm3``), computing
+    SM3, SHA-256 and the size on the way; identical content already stored is kept as it is. An
+    empty content is not stored (size 0, relative "")."""
     root = Path(settings.MEDIA_ROOT)
     incoming = root / "incoming"
     incoming.mkdir(parents=True, exist_ok=True)
@@ -68,9 +88,9 @@ def attach_component(
                 out.write(chunk)
             out.flush()
             os.fsync(out.fileno())
-        if size == 0:
-            raise CatalogError(f"文件“{name}”是空文件（0 字节），未保存", "file")
         digest = sm3.finalize().hex()
+        if size == 0:
+            return StoredFile("", digest, sha256.hexdigest(), 0)
         relative = f"{digest[:2]}/{digest}"
         final = root / relative
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -78,19 +98,41 @@ def attach_component(
             tmp.unlink()
         else:
             os.replace(tmp, final)
+        return StoredFile(relative, digest, sha256.hexdigest(), size)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def store_file(path: Path) -> StoredFile:
+    """`store_chunks` of a file on disk."""
+    with path.open("rb") as f:
+        return store_chunks(iter(lambda: f.read(1024 * 1024), b""))
+
+
+def add_stored(record: Record, stored: StoredFile, name: str) -> Component:
+    """A component of `record` for content already stored by `store_chunks` (the caller checked
+    the permission and holds the transaction that attaches a set of files at once)."""
     mime = mimetypes.guess_type(name, strict=False)[0] or "application/octet-stream"
-    with transaction.atomic():
-        return Component.objects.create(
-            record=record,
-            name=name,
-            size=size,
-            mime_type=mime[:100],
-            sm3=digest,
-            sha256=sha256.hexdigest(),
-            path=relative,
-        )
+    return Component.objects.create(
+        record=record,
+        name=_check_file_name(name),
+        size=stored.size,
+        mime_type=mime[:100],
+        sm3=stored.sm3,
+        sha256=stored.sha256,
+        path=stored.relative,
+    )
+
+
+def set_component_text(component_id: int, text: str, source: str) -> None:
+    """The text another room made of a component (OCR, described segments); the search index
+    picks it up instead of the file's own text layer. An empty text removes it."""
+    if not text.strip():
+        ComponentText.objects.filter(component_id=component_id).delete()
+        return
+    ComponentText.objects.update_or_create(
+        component_id=component_id, defaults={"text": text, "source": source}
+    )
 
 
 def visible_component(user: User | None, pk: int) -> Component | None:

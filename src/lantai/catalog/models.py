@@ -203,6 +203,16 @@ class Component(models.Model):
         ordering = ["record", "id"]
 
 
+class ComponentText(models.Model):
+    """Text of a component made by another room (OCR of a page image, the described segments of
+    a recording). The search index reads it instead of extracting text from the file."""
+
+    component = models.OneToOneField(Component, on_delete=models.CASCADE, related_name="text")
+    text = models.TextField()
+    source = models.CharField(max_length=16)  # ocr | corrected | segments
+    updated_at = models.DateTimeField(auto_now=True)
+
+
 class ColumnMapping(models.Model):
     """A saved mapping from a spreadsheet's headers to record fields, keyed by the header row."""
 

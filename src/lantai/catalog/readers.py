@@ -10,7 +10,7 @@ import codecs
 import csv
 import datetime as dt
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,9 @@ class Table:
             yield number, cells
 
 
-def open_table(path: Path) -> Table:
+def open_table(path: Path, is_header: Callable[[list[str]], bool] | None = None) -> Table:
+    """The table in a spreadsheet; its header is the first of the first rows in which at least
+    two catalogue columns are recognised (or which `is_header` accepts)."""
     if not path.exists():
         raise FileUnreadable(f"文件“{path}”不存在", f"File {str(path)!r} does not exist")
     suffix = path.suffix.lower()
@@ -74,7 +76,7 @@ def open_table(path: Path) -> Table:
         )
     for number, cells in rows:
         text = ["" if c is None else str(c).strip() for c in cells]
-        if columns.recognised_count(text) >= 2:
+        if (is_header or _catalogue_header)(text):
             table.headers, table.header_row = text, number
             break
         if number >= HEADER_SCAN_ROWS:
@@ -86,6 +88,10 @@ def open_table(path: Path) -> Table:
             "columns such as 档号, 题名, 日期)",
         )
     return table
+
+
+def _catalogue_header(cells: list[str]) -> bool:
+    return columns.recognised_count(cells) >= 2
 
 
 def detect_encoding(path: Path) -> str:

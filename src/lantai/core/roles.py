@@ -36,6 +36,8 @@ SUBMIT = "ingest.submit"  # upload transfer packages, read their reports, resubm
 RECEIVE = "ingest.receive"  # see every transfer, accept or return it
 PRESERVE = "preservation.manage"  # storage locations, replicas, audits, deletion requests
 SERVE = "access.serve"  # 查档申请: accept, approve, provide or refuse; 利用登记
+DIGITIZE = "digitization.submit"  # bring in scanning batches, read their reports (own batches)
+DIGITIZE_MANAGE = "digitization.manage"  # every batch: 抽检, accept or return; OCR correction
 
 ROLES: dict[str, Role] = {
     r.code: r
@@ -44,14 +46,24 @@ ROLES: dict[str, Role] = {
         _role("security_admin", "安全保密管理员", "Security administrator", GRANTS),
         _role("audit_admin", "安全审计员", "Audit administrator", AUDIT),
         _role(
-            "cataloguer", "整理著录员", "Cataloguer", VIEW, EDIT, IMPORT, EXPORT, STRUCTURE, RECEIVE
+            "cataloguer",
+            "整理著录员",
+            "Cataloguer",
+            *(VIEW, EDIT, IMPORT, EXPORT, STRUCTURE, RECEIVE, DIGITIZE, DIGITIZE_MANAGE),
         ),
         # accepting a transfer creates catalogue records in the archivist's scope: EDIT with it
-        _role("receiving_archivist", "接收员", "Receiving archivist", VIEW, EDIT, EXPORT, RECEIVE),
+        _role(
+            "receiving_archivist",
+            "接收员",
+            "Receiving archivist",
+            *(VIEW, EDIT, EXPORT, RECEIVE, DIGITIZE, DIGITIZE_MANAGE),
+        ),
         _role("preservation_officer", "保管员", "Preservation officer", VIEW, PRESERVE),
         _role("reviewer", "审核员", "Open-review reviewer", VIEW),
         _role("reading_room", "利用服务人员", "Reading-room staff", VIEW, EXPORT, SERVE),
         _role("filing_unit", "立档单位", "Filing unit", VIEW, SUBMIT),
+        # an outsourced scanning company: its own batches and their reports, nothing else
+        _role("scanning_vendor", "数字化服务商", "Scanning vendor", DIGITIZE),
         _role("public", "公众", "Public", PUBLIC),
     ]
 }

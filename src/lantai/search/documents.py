@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 
-from lantai.catalog.models import Component, Record
+from lantai.catalog.models import Component, ComponentText, Record
 from lantai.search.backend import DOCUMENT_FIELDS
 from lantai.search.query import fonds_key
 from lantai.search.text import extract_text
@@ -102,15 +102,24 @@ def _full_texts(record_ids: list[int]) -> dict[int, str]:
     components = (
         Component.objects.filter(record_id__in=record_ids)
         .order_by("record_id", "pk")
-        .values_list("record_id", "name", "path", "sm3")
+        .values_list("record_id", "pk", "name", "path", "sm3")
     )
-    for record_id, name, rel, sm3 in components:
+    # text another room made of a component (OCR of a page, described segments of a recording)
+    made = dict(
+        ComponentText.objects.filter(component__record_id__in=record_ids).values_list(
+            "component_id", "text"
+        )
+    )
+    for record_id, pk, name, rel, sm3 in components:
         if used[record_id] >= cap:
             continue
-        path = (root / rel).resolve()
-        if not path.is_relative_to(root) or not path.is_file():
-            continue  # a missing file is the preservation audit's business, not the index's
-        text = extract_text(path, name, sm3=sm3)
+        if pk in made:
+            text = made[pk]
+        else:
+            path = (root / rel).resolve()
+            if not path.is_relative_to(root) or not path.is_file():
+                continue  # a missing file is the preservation audit's business, not the index's
+            text = extract_text(path, name, sm3=sm3)
         if text:
             parts[record_id].append(text[: cap - used[record_id]])
             used[record_id] += len(text) + 2

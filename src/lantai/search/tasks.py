@@ -37,7 +37,7 @@ VISIBILITY_FIELDS = ("open_status", "classification_level", "fonds_id", "reposit
 
 
 def connect_signals() -> None:
-    from lantai.catalog.models import Component, Record
+    from lantai.catalog.models import Component, ComponentText, Record
     from lantai.core.models import AuditEntry
 
     pre_save.connect(_record_saving, sender=Record, dispatch_uid="search-record-narrowing")
@@ -47,6 +47,10 @@ def connect_signals() -> None:
     post_save.connect(_component_changed, sender=Component, dispatch_uid="search-component-saved")
     post_delete.connect(
         _component_changed, sender=Component, dispatch_uid="search-component-deleted"
+    )
+    post_save.connect(_component_text_changed, sender=ComponentText, dispatch_uid="search-text")
+    post_delete.connect(
+        _component_text_changed, sender=ComponentText, dispatch_uid="search-text-deleted"
     )
     post_save.connect(_audit_written, sender=AuditEntry, dispatch_uid="search-import-done")
 
@@ -105,6 +109,11 @@ def _record_changed(sender: Any, instance: Any, **kw: Any) -> None:
 def _component_changed(sender: Any, instance: Any, **kw: Any) -> None:
     if kw.get("using", "default") == "default":
         queue_sync([instance.record_id])
+
+
+def _component_text_changed(sender: Any, instance: Any, **kw: Any) -> None:
+    if kw.get("using", "default") == "default":
+        queue_sync([instance.component.record_id])
 
 
 def _audit_written(sender: Any, instance: Any, created: bool = False, **kw: Any) -> None:

@@ -19,6 +19,7 @@ from lantai.core.roles import EDIT, PRESERVE, VIEW
 from lantai.preservation import deletion
 from lantai.web import labels
 from lantai.web.forms import ComponentUploadForm
+from lantai.web.views import digitization
 from lantai.web.views.common import (
     forbidden,
     language,
@@ -174,6 +175,7 @@ def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 else []
             ),
             "upload_form": ComponentUploadForm() if can_edit else None,
+            **digitization.record_section(request, record),  # 数字化页面, 录音录像
         },
     )
 

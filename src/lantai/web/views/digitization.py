@@ -1,0 +1,979 @@
+"""数字化 in the staff UI: scanning batches (from the inbox or uploaded), their live check, the
+DA/T 31 check report (page and PDF), 抽检, accept or return, page images, the page viewer with
+search hits drawn on the image, OCR correction, and recordings with their segments.
+
+The work is done by lantai.digitization (services, reading, recordings, tasks); these views only
+decide who may see what and show it. A scanning vendor (DIGITIZE alone) sees its own batches and
+their reports, never the catalogue; managers (DIGITIZE_MANAGE) every batch of their archives."""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import os
+import secrets
+import unicodedata
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import content_disposition_header, urlencode
+from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from lantai.catalog.models import Record
+from lantai.catalog.services import visible_record, visible_records
+from lantai.core.roles import DIGITIZE, DIGITIZE_MANAGE, EDIT, VIEW
+from lantai.digitization import layout, reading, recordings, services, tasks
+from lantai.digitization.models import Batch, Finding, Item, Page, Recording
+from lantai.standards import dat31
+from lantai.web import report_pdf
+from lantai.web.labels import english
+from lantai.web.ranged_files import ranged_file_response
+from lantai.web.views.common import View, forbidden, not_found, permission_required, whole_number
+from lantai.web.worker_status import worker_down_while_waiting
+
+LIST_PAGE = 50
+FINDINGS_CAP = 50  # findings shown per check on the report page; the PDF shows PDF_CAP
+PDF_CAP = 1000
+UNPLACED_CODES = ("unmatched", "naming", "format")  # what `summary["unplaced"]` counts
+IMAGE_WIDTHS = (160, 400, 800, 1200, 1600, 2400)  # the sizes a page image is rendered at
+UPLOAD_SUFFIXES = (
+    layout.PAGE_SUFFIXES
+    | layout.DOCUMENT_SUFFIXES
+    | layout.MANIFEST_SUFFIXES
+    | layout.MEDIA_SUFFIXES
+)
+# the first bytes of each image kind: a file named .png that is not one is refused at upload
+MAGIC = {
+    ".png": (b"\x89PNG\r\n\x1a\n",),
+    ".jpg": (b"\xff\xd8\xff",),
+    ".jpeg": (b"\xff\xd8\xff",),
+    ".tif": (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"),
+    ".tiff": (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"),
+    ".jp2": (b"\x00\x00\x00\x0cjP  ", b"\xff\x4f\xff\x51"),
+    ".j2k": (b"\xff\x4f\xff\x51", b"\x00\x00\x00\x0cjP  "),
+    ".pdf": (b"%PDF-",),
+}
+RESULT_LABELS = {
+    "pass": gettext_noop("通过"),
+    "fail": gettext_noop("不通过"),
+    "warn": gettext_noop("警告"),
+    "na": gettext_noop("不适用"),
+    "": gettext_noop("未检测"),
+}
+INSPECTION_LABELS = {
+    "pass": gettext_noop("合格"),
+    "fail": gettext_noop("不合格"),
+    "": gettext_noop("未检查"),
+}
+MODE_LABELS = {
+    "bitonal": gettext_noop("黑白二值"),
+    "grey": gettext_noop("灰度"),
+    "colour": gettext_noop("彩色"),
+}
+
+
+def _label(table: dict[str, str], key: str) -> str:
+    return gettext(table[key]) if key in table else key
+
+
+# --- access ---------------------------------------------------------------------------------------
+def _manages(request: HttpRequest) -> bool:
+    return bool(request.user.has_perm_code(DIGITIZE_MANAGE))  # type: ignore[union-attr]
+
+
+def digitization_access(view: View) -> View:
+    """Sign-in required; scanning vendors (their own batches) and digitization managers enter."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user: Any = request.user
+        if not (user.has_perm_code(DIGITIZE) or user.has_perm_code(DIGITIZE_MANAGE)):
+            return forbidden(request, gettext("您的角色没有“数字化”权限。"))
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapped)
+
+
+def any_permission(*permissions: str) -> Callable[[View], View]:
+    """Sign-in required; a user holding none of `permissions` gets the 403 page."""
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            user: Any = request.user
+            if not any(user.has_perm_code(p) for p in permissions):
+                return forbidden(request, gettext("您的角色无权查看数字化页面。"))
+            return view(request, *args, **kwargs)
+
+        return login_required(wrapped)
+
+    return decorate
+
+
+def _user(request: HttpRequest) -> Any:
+    return request.user
+
+
+def _missing(request: HttpRequest) -> HttpResponse:
+    return not_found(request, gettext("数字化批次不存在，或您无权查阅。"))
+
+
+def _batch(request: HttpRequest, pk: int) -> Batch | None:
+    return services.visible_batch(request.user, pk)  # type: ignore[arg-type]
+
+
+def visible_page(user: Any, pk: int) -> Page | None:
+    """A page the user may see: its record is visible to a user who reads the catalogue, or —
+    before the batch is accepted, or for a manager — its batch is visible to the user."""
+    page = Page.objects.select_related("batch", "item__record").filter(pk=pk).first()
+    if page is None:
+        return None
+    if (
+        page.component_id is not None
+        and user.has_perm_code(VIEW)
+        and visible_records(user).filter(pk=page.item.record_id).exists()
+    ):
+        return page
+    batch_open = page.batch.status != "accepted" or user.has_perm_code(DIGITIZE_MANAGE)
+    if batch_open and services.visible_batch(user, page.batch_id) is not None:
+        return page
+    return None
+
+
+# --- forms ----------------------------------------------------------------------------------------
+class BatchForm(forms.Form):
+    repository = forms.TypedChoiceField(
+        label=_("档案馆"),
+        coerce=int,
+        error_messages={
+            "required": _("请选择档案馆。"),
+            "invalid_choice": _("所选档案馆不在您的权限范围内。"),
+        },
+    )
+    name = forms.CharField(label=_("批次名称"), max_length=200, required=False)
+    purpose = forms.ChoiceField(label=_("扫描用途"), initial="ocr")
+    sample_ratio = forms.FloatField(
+        label=_("抽检比例"),
+        required=False,
+        min_value=0.0,
+        max_value=1.0,
+        help_text=_("DA/T 31 要求不低于 5%；留空即按 5% 抽检（至少 1 件）。"),
+    )
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        repositories = list(services.submit_repositories(user))
+        self.repositories = {r.pk: r for r in repositories}
+        choices = [("", "—")] + [(r.pk, r.name) for r in repositories]
+        self.fields["repository"].choices = choices  # type: ignore[attr-defined]
+        if len(repositories) == 1:
+            self.fields["repository"].initial = repositories[0].pk
+        en = english()
+        self.fields["purpose"].choices = [  # type: ignore[attr-defined]
+            (p.key, f"{p.name(en)}（≥ {p.min_dpi} dpi）") for p in dat31.purposes()
+        ]
+
+
+class UploadRefused(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def safe_name(name: str) -> str:
+    """The uploaded file's own name when it is a plain file name (档号-页号.ext); refused when it
+    names a folder, leaves the folder (../), is hidden or has control characters."""
+    raw = unicodedata.normalize("NFC", name or "").strip()
+    if (
+        not raw
+        or "/" in raw
+        or "\\" in raw
+        or raw in (".", "..")
+        or raw.startswith(".")
+        or any(unicodedata.category(ch).startswith("C") for ch in raw)
+        or len(raw.encode("utf-8")) > 240
+    ):
+        raise UploadRefused(
+            gettext("文件名“%(name)s”不是单个文件名：请上传“档号-页号.扩展名”的页面文件。")
+            % {"name": name}
+        )
+    suffix = Path(raw).suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise UploadRefused(
+            gettext(
+                "“%(name)s”的类型不支持：只接收 JPEG、TIFF、JPEG 2000、PNG、PDF 页面、音视频文件和 .csv/.xlsx 清单。"
+            )
+            % {"name": raw}
+        )
+    return raw
+
+
+def _sniff(upload: Any, name: str) -> None:
+    wanted = MAGIC.get(Path(name).suffix.lower())
+    if not wanted:
+        return
+    upload.seek(0)
+    head = upload.read(16)
+    upload.seek(0)
+    if not any(head.startswith(m) for m in wanted):
+        raise UploadRefused(
+            gettext("“%(name)s”不是%(kind)s图像文件（文件内容与扩展名不符）。")
+            % {"name": name, "kind": Path(name).suffix.lstrip(".").upper()}
+        )
+
+
+def save_uploads(files: list[Any]) -> Path:
+    """The uploaded files in a fresh folder of the digitization inbox, under their own (checked)
+    names; nothing is written when one of them is refused."""
+    if not files:
+        raise UploadRefused(gettext("请选择要上传的页面文件。"))
+    names = [safe_name(f.name) for f in files]
+    seen: set[str] = set()
+    for upload, name in zip(files, names, strict=True):
+        if name.lower() in seen:
+            raise UploadRefused(gettext("文件“%(name)s”上传了两次。") % {"name": name})
+        seen.add(name.lower())
+        _sniff(upload, name)
+    manifests = [n for n in names if Path(n).suffix.lower() in layout.MANIFEST_SUFFIXES]
+    if len(manifests) > 1:
+        raise UploadRefused(gettext("一个批次只能有一个清单文件（.csv 或 .xlsx）。"))
+    root = Path(settings.DIGITIZATION_INBOX)
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    folder = root / f"upload-{stamp}-{secrets.token_hex(4)}"
+    folder.mkdir(parents=True)
+    for upload, name in zip(files, names, strict=True):
+        target = folder / name
+        with open(target, "xb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+    return folder
+
+
+def _queue_check(request: HttpRequest, batch: Batch) -> None:
+    tasks.check_batch(batch.pk, actor=getattr(request.user, "username", "system"))
+
+
+# --- list, new batch ------------------------------------------------------------------------------
+@digitization_access
+def batch_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    qs = services.visible_batches(request.user)  # type: ignore[arg-type]
+    if status in dict(Batch.STATUSES):
+        qs = qs.filter(status=status)
+    qs = qs.annotate(
+        n_pages=Count("pages", distinct=True),
+        n_read=Count("pages", filter=Q(pages__ocr_status="done"), distinct=True),
+        n_ocr=Count("pages", filter=~Q(pages__ocr_status=""), distinct=True),
+    ).order_by("-created_at", "-pk")
+    page = Paginator(qs, LIST_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "web/digitization_list.html",
+        {
+            "page": page,
+            "status": status,
+            "statuses": Batch.STATUSES,
+            "manages": _manages(request),
+            "result_labels": {k: gettext(v) for k, v in RESULT_LABELS.items()},
+        },
+    )
+
+
+def _register(request: HttpRequest, form: BatchForm, folder: Path) -> Batch:
+    data = form.cleaned_data
+    return services.register_batch(
+        folder,
+        user=request.user,  # type: ignore[arg-type]
+        repository=form.repositories[data["repository"]],
+        name=data["name"],
+        purpose=data["purpose"],
+        sample_ratio=data["sample_ratio"],
+    )
+
+
+def _add_refusal(form: BatchForm, e: services.DigitizationError) -> None:
+    message = e.message_en if english() else e.message_zh
+    field = {"repository": "repository", "purpose": "purpose", "sample_ratio": "sample_ratio"}
+    form.add_error(field.get(e.field), message)
+
+
+@digitization_access
+def batch_create(request: HttpRequest) -> HttpResponse:
+    """Upload the files of a scanning run (several at once) and register them as a batch."""
+    form = BatchForm(request.POST or None, user=request.user)
+    upload_error = ""
+    if request.method == "POST" and form.is_valid():
+        try:
+            folder = save_uploads(request.FILES.getlist("files"))
+        except UploadRefused as e:
+            upload_error = e.message
+        else:
+            try:
+                batch = _register(request, form, folder)
+            except services.DigitizationError as e:
+                _add_refusal(form, e)
+            else:
+                _queue_check(request, batch)
+                messages.success(request, gettext("页面文件已收到，正在进行 DA/T 31 质量检测。"))
+                return redirect("web:digitization_batch", pk=batch.pk)
+    return render(
+        request,
+        "web/digitization_form.html",
+        {"form": form, "upload_error": upload_error, "suffixes": sorted(UPLOAD_SUFFIXES)},
+    )
+
+
+@permission_required(DIGITIZE_MANAGE)
+def batch_inbox(request: HttpRequest) -> HttpResponse:
+    """Register a folder that was put into the digitization inbox on the server's disk (the
+    usual way for a large scanning run). Only managers: the inbox holds every vendor's folders."""
+    form = BatchForm(request.POST or None, user=request.user)
+    chosen = request.POST.get("folder", "")
+    folder_error = ""
+    if request.method == "POST" and form.is_valid():
+        try:
+            folder = services.inbox_folder(chosen)
+            batch = _register(request, form, folder)
+        except services.DigitizationError as e:
+            if e.field == "folder":
+                folder_error = e.message_en if english() else e.message_zh
+            else:
+                _add_refusal(form, e)
+        else:
+            _queue_check(request, batch)
+            messages.success(request, gettext("批次已登记，正在进行 DA/T 31 质量检测。"))
+            return redirect("web:digitization_batch", pk=batch.pk)
+    return render(
+        request,
+        "web/digitization_inbox.html",
+        {
+            "form": form,
+            "folders": services.inbox_folders(),
+            "chosen": chosen,
+            "folder_error": folder_error,
+            "inbox": settings.DIGITIZATION_INBOX,
+        },
+    )
+
+
+# --- one batch ------------------------------------------------------------------------------------
+def _actions(request: HttpRequest, batch: Batch) -> dict[str, Any]:
+    manage = _manages(request)
+    user: Any = request.user
+    return {
+        "manages": manage,
+        "can_inspect": manage and batch.status == "checked",
+        "can_accept": manage and batch.status == "checked",
+        "can_return": manage and batch.status in ("checked", "failed"),
+        "can_recheck": user.has_perm_code(DIGITIZE) and batch.status in ("returned", "failed"),
+    }
+
+
+def _progress(batch: Batch) -> dict[str, Any]:
+    info = tasks.read_progress(batch.pk) if batch.status == "checking" else {}
+    done, total = int(info.get("done") or 0), int(info.get("total") or 0)
+    return {"done": done, "total": total, "fraction": done / total if total else 0.0}
+
+
+@digitization_access
+def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = _batch(request, pk)
+    if batch is None:
+        return _missing(request)
+    ready = services.readiness(batch) if batch.status == "checked" else None
+    ocr = services.ocr_progress(batch) if batch.status == "accepted" else None
+    reading_pages = bool(ocr and ocr["pending"])
+    return render(
+        request,
+        "web/digitization_detail.html",
+        {
+            "batch": batch,
+            "summary": batch.summary or {},
+            "result_label": _label(RESULT_LABELS, batch.result),
+            "purpose": _purpose_name(batch.purpose),
+            "running": batch.status == "checking",
+            "waits_on_job": batch.status == "checking" or reading_pages,
+            "reading_pages": reading_pages,
+            "progress": _progress(batch),
+            "ready": ready,
+            "ocr": ocr,
+            "sampled": services.sample_pages(batch).count() if ready else 0,
+            **_actions(request, batch),
+        },
+    )
+
+
+def _purpose_name(key: str) -> str:
+    try:
+        return dat31.purpose(key).name(english())
+    except KeyError:
+        return key
+
+
+@digitization_access
+def batch_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = _batch(request, pk)
+    if batch is None:
+        return JsonResponse({"error": gettext("数字化批次不存在")}, status=404)
+    done = batch.status != "checking"
+    progress = _progress(batch)
+    return JsonResponse(
+        {
+            "status": batch.status,
+            "status_label": str(batch.get_status_display()),
+            "stage_label": (
+                gettext("已检测 %(done)d / %(total)d 个文件") % progress
+                if progress["total"]
+                else ""
+            ),
+            "progress": 1.0 if done else progress["fraction"],
+            "done": done,
+            "worker_down": not done and worker_down_while_waiting(),
+        }
+    )
+
+
+# --- the report -----------------------------------------------------------------------------------
+def _evidence(evidence: Any) -> list[tuple[str, str]]:
+    if not isinstance(evidence, dict):
+        return [("", str(evidence))]
+    return [
+        (str(k), v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
+        for k, v in evidence.items()
+    ]
+
+
+def _finding_row(f: Finding, en: bool) -> dict[str, Any]:
+    return {
+        "subject": f.subject,
+        "result": f.result,
+        "result_label": _label(RESULT_LABELS, f.result),
+        "message": (f.message_en or f.message_zh) if en else f.message_zh,
+        "evidence": _evidence(f.evidence),
+        "page_id": f.page_id,
+    }
+
+
+def _check_status(counts: dict[str, Any]) -> str:
+    if counts.get("failed"):
+        return "fail"
+    if counts.get("warned"):
+        return "warn"
+    if counts.get("passed"):
+        return "pass"
+    return "na" if counts.get("na") else ""
+
+
+def report_context(request: HttpRequest, batch: Batch, *, cap: int) -> dict[str, Any]:
+    """What the report page and its PDF show: the batch, the summary counts, every check of the
+    catalogue that examined something (name, rule, counts) with up to `cap` of its findings, the
+    files that could not be placed and the records without pages."""
+    en = english()
+    summary = batch.summary or {}
+    counts: dict[str, dict[str, Any]] = summary.get("checks") or {}
+    findings = Finding.objects.filter(batch=batch)
+    by_code = {row["code"]: row["n"] for row in findings.values("code").annotate(n=Count("id"))}
+    checks = []
+    codes = list(counts) + [c for c in by_code if c not in counts]
+    catalogue_order = list(dat31.load_catalogue().checks)
+    codes.sort(key=lambda c: (catalogue_order.index(c) if c in catalogue_order else 999, c))
+    for code in codes:
+        c = counts.get(code, {})
+        try:
+            spec = dat31.check(code)
+            name, rule, level = spec.name(en), spec.rule(en), spec.level
+        except KeyError:
+            name, rule, level = code, "", ""
+        status = _check_status(c) or ("fail" if by_code.get(code) else "")
+        rows = findings.filter(code=code).order_by("result", "id")[:cap]
+        checks.append(
+            {
+                "code": code,
+                "name": name,
+                "rule": rule,
+                "level": level,
+                "status": status,
+                "status_label": _label(RESULT_LABELS, status),
+                "examined": c.get("examined", 0),
+                "passed": c.get("passed", 0),
+                "failed": c.get("failed", 0),
+                "warned": c.get("warned", 0),
+                "na": c.get("na", 0),
+                "n_findings": by_code.get(code, 0),
+                "rows": [_finding_row(f, en) for f in rows],
+                "more": max(0, by_code.get(code, 0) - cap),
+            }
+        )
+    unplaced = findings.filter(code__in=UNPLACED_CODES, item__isnull=True, page__isnull=True)
+    without_pages = (
+        Item.objects.filter(batch=batch, page_count=0)
+        .annotate(n_rec=Count("recordings"))
+        .filter(n_rec=0)
+        .select_related("record")
+        .order_by("reference_code")
+    )
+    return {
+        "batch": batch,
+        "summary": summary,
+        "catalogue_name": f"{dat31.load_catalogue().version}（{gettext('检测目录修订')} "
+        f"{batch.catalogue_version or dat31.load_catalogue().revision}）",
+        "result_label": _label(RESULT_LABELS, batch.result),
+        "purpose": _purpose_name(batch.purpose),
+        "checks": checks,
+        "unplaced": [_finding_row(f, en) for f in unplaced.order_by("id")[:cap]],
+        "unplaced_more": max(0, unplaced.count() - cap),
+        "without_pages": list(without_pages[:cap]),
+        "items": list(batch.items.order_by("reference_code")[:cap]),
+        "checked": batch.checked_at is not None,
+        "error": batch.error,
+        "ready": services.readiness(batch) if batch.status == "checked" else None,
+        **_actions(request, batch),
+    }
+
+
+@digitization_access
+def batch_report(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = _batch(request, pk)
+    if batch is None:
+        return _missing(request)
+    return render(
+        request, "web/digitization_report.html", report_context(request, batch, cap=FINDINGS_CAP)
+    )
+
+
+@digitization_access
+def batch_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """The same report as a PDF/A-3b (WeasyPrint, CJK fonts embedded) for printing and filing."""
+    batch = _batch(request, pk)
+    if batch is None or batch.checked_at is None:
+        return _missing(request)
+    context = report_context(request, batch, cap=PDF_CAP)
+    html = render_to_string("web/digitization_report_pdf.html", {**context, "pdf": True}, request)
+    response = HttpResponse(report_pdf.render(html), content_type="application/pdf")
+    name = f"{gettext('数字化质量检测报告')}-{batch.pk}.pdf"
+    response["Content-Disposition"] = content_disposition_header(False, name) or "inline"
+    return response
+
+
+# --- 抽检, accept, return, check again -------------------------------------------------------------
+def _page_facts(page: Page) -> list[tuple[str, str]]:
+    return [
+        (gettext("分辨率"), f"{page.dpi:g} dpi" if page.dpi else gettext("文件未记录")),
+        (gettext("色彩模式"), _label(MODE_LABELS, page.mode) or "—"),
+        (gettext("偏斜"), f"{page.skew:.2f}°" if page.skew is not None else "—"),
+        (gettext("空白页"), gettext("是") if page.blank else gettext("否")),
+        (gettext("像素"), f"{page.width} × {page.height}"),
+        (gettext("格式"), " / ".join(x for x in (page.file_format, page.compression) if x) or "—"),
+    ]
+
+
+@permission_required(DIGITIZE_MANAGE)
+def batch_inspect(request: HttpRequest, pk: int) -> HttpResponse:
+    """抽检: the sampled pages one after another (?page=n), each with its measured facts and its
+    findings; the verdict posts back here and the next uninspected page follows."""
+    batch = _batch(request, pk)
+    if batch is None:
+        return _missing(request)
+    pages = list(services.sample_pages(batch).order_by("item__reference_code", "number", "pk"))
+    if request.method == "POST":
+        page_id = whole_number(request.POST.get("page_id"))
+        page = next((p for p in pages if p.pk == page_id), None)
+        if page is None:
+            messages.error(request, gettext("该页不在本批次的抽检样本中。"))
+            return redirect("web:digitization_inspect", pk=batch.pk)
+        try:
+            services.inspect_page(
+                page,
+                user=request.user,  # type: ignore[arg-type]
+                result=request.POST.get("result", ""),
+                note=request.POST.get("note", ""),
+            )
+        except services.DigitizationError as e:
+            messages.error(request, e.message_en if english() else e.message_zh)
+            index = pages.index(page) + 1
+            return redirect(reverse("web:digitization_inspect", args=[batch.pk]) + f"?page={index}")
+        pages = [p if p.pk != page.pk else page for p in pages]
+        left = [i for i, p in enumerate(pages, 1) if not p.inspection]
+        if not left:
+            messages.success(request, gettext("抽检已完成，可以验收或退回。"))
+            return redirect("web:digitization_batch", pk=batch.pk)
+        return redirect(reverse("web:digitization_inspect", args=[batch.pk]) + f"?page={left[0]}")
+    if not pages:
+        return render(request, "web/digitization_inspect.html", {"batch": batch, "current": None})
+    number = whole_number(request.GET.get("page"))
+    if number is None:
+        undone = [i for i, p in enumerate(pages, 1) if not p.inspection]
+        number = undone[0] if undone else 1
+    number = min(max(number, 1), len(pages))
+    current = pages[number - 1]
+    return render(
+        request,
+        "web/digitization_inspect.html",
+        {
+            "batch": batch,
+            "current": current,
+            "number": number,
+            "total": len(pages),
+            "facts": _page_facts(current),
+            "findings": [_finding_row(f, english()) for f in current.findings.order_by("id")],
+            "done": sum(1 for p in pages if p.inspection),
+            "pages": [
+                {
+                    "n": i,
+                    "page": p,
+                    "label": _label(INSPECTION_LABELS, p.inspection),
+                }
+                for i, p in enumerate(pages, 1)
+            ],
+            "open": batch.status == "checked",
+            "inspection_label": _label(INSPECTION_LABELS, current.inspection),
+        },
+    )
+
+
+def _decide(request: HttpRequest, pk: int, action: Any) -> HttpResponse:
+    batch = _batch(request, pk)
+    if batch is None:
+        return _missing(request)
+    try:
+        message = action(batch)
+    except services.DigitizationError as e:
+        messages.error(request, e.message_en if english() else e.message_zh)
+    else:
+        messages.success(request, message)
+    return redirect("web:digitization_batch", pk=batch.pk)
+
+
+@require_POST
+@permission_required(DIGITIZE_MANAGE)
+def batch_accept(request: HttpRequest, pk: int) -> HttpResponse:
+    def act(batch: Batch) -> str:
+        n = services.accept_batch(batch, user=request.user, reason=request.POST.get("reason", ""))  # type: ignore[arg-type]
+        return gettext("已验收，%(n)d 个页面已挂接到档案，正在进行文字识别（OCR）。") % {"n": n}
+
+    return _decide(request, pk, act)
+
+
+@require_POST
+@permission_required(DIGITIZE_MANAGE)
+def batch_return(request: HttpRequest, pk: int) -> HttpResponse:
+    def act(batch: Batch) -> str:
+        services.return_batch(batch, user=request.user, reason=request.POST.get("reason", ""))  # type: ignore[arg-type]
+        return gettext("已退回，数字化服务商可看到退回理由，整改后重新检测。")
+
+    return _decide(request, pk, act)
+
+
+@require_POST
+@digitization_access
+def batch_recheck(request: HttpRequest, pk: int) -> HttpResponse:
+    def act(batch: Batch) -> str:
+        services.recheck_batch(batch, user=request.user)  # type: ignore[arg-type]
+        _queue_check(request, batch)
+        return gettext("已重新提交检测。")
+
+    return _decide(request, pk, act)
+
+
+# --- page images ----------------------------------------------------------------------------------
+def _image_width(text: str | None) -> int:
+    wanted = whole_number(text) or 800
+    return next((w for w in IMAGE_WIDTHS if w >= wanted), IMAGE_WIDTHS[-1])
+
+
+def _rendered(page: Page, width: int) -> tuple[Path, str]:
+    """The page scaled to `width` pixels (never wider than it is), made once and kept among the
+    derivatives by the page's SM3, frame and width: PNG for bitonal pages, JPEG otherwise."""
+    png = page.mode == "bitonal"
+    suffix, mime = (".png", "image/png") if png else (".jpg", "image/jpeg")
+    root = Path(settings.DERIVATIVES_DIR) / "page-images" / page.sm3[:2]
+    path = root / f"{page.sm3}-{page.frame}-w{width}{suffix}"
+    if path.is_file():
+        return path, mime
+    frame = reading.page_image(page)
+    image = frame.image
+    try:
+        if image.width > width:
+            image.thumbnail((width, 10 * width))
+        if png:
+            image = image.convert("1") if image.mode != "1" else image
+        elif image.mode not in ("L", "RGB"):
+            image = image.convert("RGB")
+        buffer = io.BytesIO()
+        image.save(buffer, "PNG" if png else "JPEG", quality=85, optimize=True)
+    finally:
+        frame.image.close()
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.part")
+    tmp.write_bytes(buffer.getvalue())
+    os.replace(tmp, path)
+    return path, mime
+
+
+@any_permission(VIEW, DIGITIZE, DIGITIZE_MANAGE)
+def page_image(request: HttpRequest, pk: int) -> HttpResponse:
+    """A page as an image for the browser (?w= width in pixels), never the stored file itself."""
+    page = visible_page(request.user, pk)
+    if page is None:
+        return not_found(request, gettext("页面不存在，或您无权查阅。"))
+    try:
+        path, mime = _rendered(page, _image_width(request.GET.get("w")))
+    except Exception:  # an unreadable stored page: say so, never a 500
+        return not_found(request, gettext("该页面的图像无法读取。"))
+    response = ranged_file_response(request, path, mime)
+    response["Cache-Control"] = "private, max-age=86400"
+    return response  # type: ignore[return-value]  # a file or a range of it
+
+
+# --- the page viewer of a record ------------------------------------------------------------------
+def _boxes(box: Any) -> str:
+    return ",".join(str(int(v)) for v in box)
+
+
+@permission_required(VIEW)
+def record_pages(request: HttpRequest, pk: int) -> HttpResponse:
+    """The digitized pages of a record, one at a time (?page=n), with the OCR lines beside the
+    image; with ?q= the lines that hold the query are boxed on the image and the viewer opens at
+    the first page that has a hit."""
+    record = visible_record(_user(request), pk)
+    if record is None:
+        return not_found(request, gettext("档案不存在，或您无权查阅。"))
+    pages = reading.record_pages(record)
+    query = request.GET.get("q", "").strip()[:200]
+    hits = {p.pk: reading.highlights(p, query) for p in pages} if query else {}
+    number = whole_number(request.GET.get("page"))
+    if number is None:
+        number = next((i for i, p in enumerate(pages, 1) if hits.get(p.pk)), 1)
+    current = pages[min(max(number, 1), len(pages)) - 1] if pages else None
+    lines = reading.lines(current) if current and current.ocr_status == "done" else []
+    marked = {tuple(b) for b in hits.get(current.pk, [])} if current else set()
+    user: Any = request.user
+    return render(
+        request,
+        "web/digitization_viewer.html",
+        {
+            "record": record,
+            "pages": [
+                {"n": i, "page": p, "hits": len(hits.get(p.pk, []))} for i, p in enumerate(pages, 1)
+            ],
+            "current": current,
+            "number": number if current else 0,
+            "total": len(pages),
+            "query": query,
+            "hit_pages": sum(1 for v in hits.values() if v),
+            "boxes": [",".join(str(int(v)) for v in b) for b in hits.get(current.pk, [])]
+            if current
+            else [],
+            "lines": [
+                {"line": line, "hit": tuple(line.box) in marked, "box": _boxes(line.box)}
+                for line in lines
+            ],
+            "can_correct": user.has_perm_code(DIGITIZE_MANAGE) and bool(lines),
+            "qs": urlencode({"q": query}) if query else "",
+        },
+    )
+
+
+@permission_required(VIEW)
+def record_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """The record's pages as one searchable PDF (image with its OCR text as an invisible layer)."""
+    record = visible_record(_user(request), pk)
+    if record is None:
+        return not_found(request, gettext("档案不存在，或您无权查阅。"))
+    try:
+        pdf = reading.searchable_pdf(record)
+    except services.DigitizationError:
+        return not_found(request, gettext("该档案没有数字化页面。"))
+    response = HttpResponse(pdf, content_type="application/pdf")
+    name = f"{record.reference_code}.pdf"
+    response["Content-Disposition"] = content_disposition_header(True, name) or "attachment"
+    return response
+
+
+# --- OCR correction -------------------------------------------------------------------------------
+@permission_required(DIGITIZE_MANAGE)
+def page_correct(request: HttpRequest, pk: int) -> HttpResponse:
+    """The image beside its OCR text line by line; a line edited and saved becomes a correction
+    (the original OCR and every earlier correction stay, with who and when)."""
+    page = visible_page(request.user, pk)
+    if page is None:
+        return not_found(request, gettext("页面不存在，或您无权查阅。"))
+    errors: dict[int, str] = {}
+    if request.method == "POST":
+        index = whole_number(request.POST.get("line"))
+        try:
+            reading.correct_line(
+                page,
+                -1 if index is None else index,
+                request.POST.get("text", ""),
+                user=request.user,  # type: ignore[arg-type]
+            )
+        except services.DigitizationError as e:
+            message = e.message_en if english() else e.message_zh
+            if index is not None and 0 <= index < len(page.ocr_lines):
+                errors[index] = message
+            else:
+                messages.error(request, message)
+        else:
+            messages.success(request, gettext("已保存第 %(n)d 行的更正。") % {"n": index + 1})  # type: ignore[operator]
+            return redirect(reverse("web:digitization_correct", args=[page.pk]) + f"#line-{index}")
+    lines = reading.lines(page) if page.ocr_status == "done" else []
+    return render(
+        request,
+        "web/digitization_correct.html",
+        {
+            "page": page,
+            "record": page.item.record,
+            "lines": [
+                {"line": line, "box": _boxes(line.box), "error": errors.get(line.index, "")}
+                for line in lines
+            ],
+            "corrections": reading.corrections(page),
+            "status": 400 if errors else 200,
+        },
+        status=400 if errors else 200,
+    )
+
+
+@permission_required(DIGITIZE_MANAGE)
+def batch_corrections(request: HttpRequest, pk: int) -> HttpResponse:
+    """The pages of a batch that OCR read with low confidence, to be corrected."""
+    batch = _batch(request, pk)
+    if batch is None:
+        return _missing(request)
+    flagged = (
+        Page.objects.filter(batch=batch, needs_correction=True)
+        .select_related("item")
+        .order_by("item__reference_code", "number")
+    )
+    page = Paginator(flagged, LIST_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "web/digitization_corrections.html",
+        {"batch": batch, "page": page, "ocr": services.ocr_progress(batch)},
+    )
+
+
+# --- recordings -----------------------------------------------------------------------------------
+def _visible_recording(request: HttpRequest, pk: int) -> Recording | None:
+    recording = Recording.objects.filter(pk=pk, component__isnull=False).first()
+    if recording is None or visible_record(_user(request), recording.record_id) is None:
+        return None
+    return recording
+
+
+@permission_required(VIEW)
+def recording_file(request: HttpRequest, pk: int, which: str) -> HttpResponse:
+    """The access copy (with HTTP Range, for seeking), poster frame or waveform of a recording."""
+    recording = _visible_recording(request, pk)
+    path = recordings.derivative(recording, which) if recording is not None else None
+    if recording is None or path is None:
+        raise Http404(gettext("录音录像不存在，或尚未生成利用版本。"))
+    if which == "copy":
+        mime = recording.access_mime or ("video/mp4" if recording.kind == "video" else "audio/mp4")
+    else:
+        mime = "image/png" if path.suffix.lower() == ".png" else "image/jpeg"
+    return ranged_file_response(request, path, mime)  # type: ignore[return-value]
+
+
+@require_POST
+@any_permission(EDIT, DIGITIZE_MANAGE)
+def segment_add(request: HttpRequest, pk: int) -> HttpResponse:
+    recording = _visible_recording(request, pk)
+    if recording is None:
+        return not_found(request, gettext("录音录像不存在，或您无权查阅。"))
+    try:
+        recordings.add_segment(
+            recording,
+            request.POST.get("start", ""),
+            request.POST.get("end", ""),
+            request.POST.get("description", ""),
+            user=request.user,  # type: ignore[arg-type]
+        )
+    except services.DigitizationError as e:
+        messages.error(request, e.message_en if english() else e.message_zh)
+    else:
+        messages.success(request, gettext("已添加片段著录。"))
+    return redirect(
+        reverse("web:record", args=[recording.record_id]) + f"#recording-{recording.pk}"
+    )
+
+
+def recording_rows(recordings_: list[Recording]) -> list[dict[str, Any]]:
+    """The record page's recordings with their technical metadata as (label, value) rows."""
+    from lantai.digitization import av
+
+    out = []
+    for r in recordings_:
+        info = r.info or {}
+        facts: list[tuple[str, str]] = [
+            (gettext("容器格式"), str(info.get("container") or "—")),
+        ]
+        duration = info.get("duration_seconds")
+        if duration:
+            facts.append((gettext("时长"), av.timecode(float(duration))))
+        if info.get("bit_rate"):
+            facts.append((gettext("码率"), f"{int(info['bit_rate']) // 1000} kbit/s"))
+        for s in info.get("streams") or []:
+            if s.get("type") == "video":
+                rate = s.get("frame_rate")
+                facts.append(
+                    (
+                        gettext("视频"),
+                        f"{s.get('codec')} {s.get('width')}×{s.get('height')}"
+                        + (f" {float(rate):g} fps" if rate else ""),
+                    )
+                )
+            elif s.get("type") == "audio":
+                facts.append(
+                    (
+                        gettext("音频"),
+                        f"{s.get('codec')} {s.get('sample_rate') or '—'} Hz "
+                        f"{s.get('channels') or '—'} ch",
+                    )
+                )
+        segments = [
+            {
+                "start": s.start,
+                "label": f"{av.timecode(s.start)}–{av.timecode(s.end)}",
+                "description": s.description,
+            }
+            for s in r.segments.all()
+        ]
+        out.append(
+            {
+                "recording": r,
+                "facts": facts,
+                "segments": segments,
+                "has_copy": recordings.derivative(r, "copy") is not None,
+                "has_poster": recordings.derivative(r, "poster") is not None,
+                "has_waveform": recordings.derivative(r, "waveform") is not None,
+            }
+        )
+    return out
+
+
+def record_section(request: HttpRequest, record: Record) -> dict[str, Any]:
+    """What the record page's 数字化页面 and 录音录像 sections show (records.record_detail)."""
+    user: Any = request.user
+    return {
+        "digitized_pages": reading.record_pages(record),
+        "recordings": recording_rows(recordings.record_recordings(record)),
+        "digitized_query": request.GET.get("q", "").strip()[:200],
+        "can_describe": user.has_perm_code(EDIT) or user.has_perm_code(DIGITIZE_MANAGE),
+    }
