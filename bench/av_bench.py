@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -37,6 +38,11 @@ def _timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, float]:
     started = time.perf_counter()
     value = fn(*args, **kwargs)
     return value, time.perf_counter() - started
+
+
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def _warm(path: Path) -> float:
@@ -96,25 +102,29 @@ def run(
 
         lantai_runs: list[dict[str, Any]] = []
         peer_runs: list[float] = []
+        peer_cpu: list[float] = []
         copy = None
         for n in range(rounds):
             # peer: the same encode, nothing else (needs the probe only to build the command)
             info = av.probe(master)
             peer_out = work / f"peer-{n}.mp4"
             peer_cmd = av.access_command(master, peer_out, info, threads=threads, waveform=None)
+            cpu = _children_cpu()
             _, peer_s = _timed(subprocess.run, peer_cmd, check=True, capture_output=True)
             peer_runs.append(round(peer_s, 3))
+            peer_cpu.append(round(_children_cpu() - cpu, 2))
             peer_out.unlink()
 
             # Lantai: probe (with the end check) + access copy + waveform + poster
             dest = work / f"lantai-{n}"
-            started = time.perf_counter()
+            cpu, started = _children_cpu(), time.perf_counter()
             info, probe_s = _timed(av.probe, master)
             copy = av.make_access_copy(master, dest, info, threads=threads)
             total = time.perf_counter() - started
             lantai_runs.append(
                 {"seconds": round(total, 3), "probe_seconds": round(probe_s, 3),
-                 "make_access_copy_seconds": copy.seconds}
+                 "make_access_copy_seconds": copy.seconds,
+                 "cpu_seconds": round(_children_cpu() - cpu, 2)}
             )  # fmt: skip
             if n < rounds - 1:
                 shutil.rmtree(dest)
@@ -169,6 +179,7 @@ def run(
         "lantai": {
             **best,
             "all_rounds_seconds": [r["seconds"] for r in lantai_runs],
+            "all_rounds_cpu_seconds": [r["cpu_seconds"] for r in lantai_runs],
             "speed_x_realtime": round(seconds / best["seconds"], 2),
             "poster_seconds_if_run_alone": round(poster_alone_s, 3),
             "how_extras_are_made": "waveform: same ffmpeg run (asplit of the decoded audio, "
@@ -180,11 +191,18 @@ def run(
         "peer": {
             "seconds": peer_best,
             "all_rounds_seconds": peer_runs,
+            "cpu_seconds": min(peer_cpu),
+            "all_rounds_cpu_seconds": peer_cpu,
             "speed_x_realtime": round(seconds / peer_best, 2),
             "command": "av.access_command(master, out, info, threads, waveform=None): the same "
             "ffmpeg encode without the waveform branch",
         },
         "ratio": ratio,
+        "cpu_ratio": {
+            "value": round(min(peer_cpu) / min(r["cpu_seconds"] for r in lantai_runs), 3),
+            "note": "peer CPU seconds / Lantai CPU seconds (user + sys of the ffmpeg/ffprobe "
+            "processes, best round each): less sensitive to other load on a shared machine",
+        },
         "checks": checks,
         "meets_target": {f"ratio_ge_{TARGET}": ratio >= TARGET, "checks": all(checks.values())},
         "machine": {**common.machine(), "ffmpeg": _ffmpeg_version()},

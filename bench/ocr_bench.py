@@ -16,6 +16,8 @@ whitespace, divided by the reference length (summed over the pages of a kind).
 Pages per minute per core = pages / CPU minutes of the child (user + system, its subprocesses
 included): a contender that spreads over several cores pays for each of them.
 Targets: lantai CER ≤ 0.5% clean, ≤ 2% degraded; lantai pages/min/core ≥ 2× naive.
+``--ablation`` adds Lantai's engine with one choice undone at a time (detector input 2000 px as
+rapidocr's default, recognition batches of 6, 2 onnxruntime threads): what each choice buys.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ import common  # noqa: E402
 FONTS = Path("/usr/share/fonts/opentype/noto")
 A4_300 = (2480, 3508)
 CONTENDERS = ("lantai", "naive", "tesseract")
+# Lantai's engine with one choice undone: rapidocr's detector size, its batch of 6, 2 threads
+ABLATIONS = ("lantai:det=2000", "lantai:batch=6", "lantai:threads=2")
 
 ORGANS = [
     "某市档案局",
@@ -221,16 +225,18 @@ def _cpu_seconds() -> float:
 def phase_contender(name: str, files: list[str]) -> dict[str, Any]:
     from PIL import Image
 
-    if name == "lantai":
-        from lantai.digitization.ocr import OcrEngine
+    if name.startswith("lantai"):
+        from lantai.digitization import ocr as lantai_ocr
 
-        engine: Any = OcrEngine(threads=1)
-        settings = {
-            "threads": 1,
-            "det_max_side": engine.det_max_side,
-            "rec_batch": 24,
-            "cls": False,
-        }
+        # "lantai" or an ablation such as "lantai:det=2000,batch=6,threads=2"
+        opts = dict(kv.split("=") for kv in name.partition(":")[2].split(",") if kv)
+        threads = int(opts.get("threads", 1))
+        det, batch = (
+            int(opts.get("det", lantai_ocr.DET_MAX_SIDE)),
+            int(opts.get("batch", lantai_ocr.REC_BATCH)),
+        )
+        engine: Any = lantai_ocr.OcrEngine(threads=threads, det_max_side=det, rec_batch=batch)
+        settings = {"threads": threads, "det_max_side": det, "rec_batch": batch, "cls": False}
         label = engine.engine
 
         def read(img: Any) -> str:
@@ -291,7 +297,12 @@ def run(
     *,
     contenders: tuple[str, ...] = CONTENDERS,
     size: tuple[int, int] = A4_300,
+    ablation: bool = False,
 ) -> dict[str, Any]:
+    """Generate `pages` pages (each clean and degraded), run every contender on them, score and
+    save. With `ablation`, Lantai's engine also runs with one optimisation undone at a time."""
+    if ablation:
+        contenders = (*contenders, *ABLATIONS)
     folder = Path(tempfile.mkdtemp(prefix="lantai-bench-ocr-"))
     try:
         generated = write_pages(pages, folder, size)
@@ -364,16 +375,21 @@ def _score(child: dict[str, Any], generated: list[dict[str, Any]]) -> dict[str, 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--phase", choices=CONTENDERS)
+    parser.add_argument("--phase")
     parser.add_argument("--listing", type=Path)
     parser.add_argument("--pages", type=int, default=10)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--ablation", action="store_true")
     args = parser.parse_args()
     if args.phase:
         files = json.loads(args.listing.read_text())
         print(json.dumps(phase_contender(args.phase, files), ensure_ascii=False))
     else:
-        print(json.dumps(run(args.pages, args.out), ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                run(args.pages, args.out, ablation=args.ablation), ensure_ascii=False, indent=2
+            )
+        )
 
 
 if __name__ == "__main__":

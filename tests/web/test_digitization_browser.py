@@ -5,6 +5,7 @@ the page image. Set LANTAI_UI_SCREENSHOTS=/some/dir to keep screenshots of the p
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -114,3 +115,22 @@ def test_batch_from_files_to_highlighted_hit(
     assert image["y"] <= drawn["y"] <= image["y"] + image["height"] / 2  # the phrase's line is high
     assert PHRASE in page.inner_text(".ocr-line.hit")
     shot(page, "digitization-viewer")
+
+    # a recording of the record: played from its access copy, a described segment jumps to its
+    # moment (static JS sets currentTime; the access copy is served with HTTP Range)
+    from lantai.digitization import recordings
+
+    tone = tmp_path / "讲话录音.wav"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=4", str(tone)],
+        check=True,
+    )
+    recording = recordings.add_recording(records[0], tone, user=None)
+    recording.refresh_from_db()
+    assert recording.status == "done", recording.error
+    recordings.add_segment(recording, "00:00:02", "00:00:03", "局长讲话", user=None)
+    page.goto(base + f"/records/{records[0].pk}/")
+    page.wait_for_selector(f"#player-{recording.pk}")
+    page.click("a[data-seek]:has-text('00:00:02')")
+    page.wait_for_function(f"document.getElementById('player-{recording.pk}').currentTime >= 1.9")
+    shot(page, "digitization-recording")

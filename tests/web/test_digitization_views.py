@@ -16,7 +16,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFile, ImageFont
 
 from lantai.catalog import components
 from lantai.core import accounts
@@ -74,10 +74,12 @@ def make_batch(
 ) -> Batch:
     """A checked batch of two items (the first sampled), one page each, stored as the check
     stores them; `attach` makes it accepted, its pages components with OCR lines."""
+    folder = tmp_path / f"scan-{user.username}"
+    folder.mkdir(exist_ok=True)
     batch = Batch.objects.create(
         repository=site.repository,
         name=f"扫描批次-{user.username}",
-        source=str(tmp_path),
+        source=str(folder),
         status=status,
         result="pass" if status != "checking" else "",
         checked_at=None if status == "checking" else timezone.now(),
@@ -99,7 +101,7 @@ def make_batch(
             batch=batch, record=record, reference_code=record.reference_code,
             page_count=1, sampled=n == 0,
         )  # fmt: skip
-        source = make_page(tmp_path / f"{record.reference_code}-{batch.pk}-1.png", LINES[n])
+        source = make_page(folder / f"{record.reference_code}-1.png", LINES[n])
         stored = components.store_file(source)
         page = Page.objects.create(
             batch=batch, item=item, number=1, source_name=source.name, path=stored.relative,
@@ -148,6 +150,11 @@ def test_vendor_sees_only_its_own_batches(site: Site, vendors: Any, tmp_path: Pa
     manager = client_for(site.users["cataloguer"])
     listing = text(manager.get(reverse("web:digitization_batches")))
     assert own.name in listing and other.name in listing
+    assert manager.get(reverse("web:page_image", args=[own_page.pk])).status_code == 200
+    # a cataloguer whose scope holds neither the archives nor the records sees nothing of it
+    outside = client_for(site.users["noscope"])
+    assert outside.get(reverse("web:digitization_batch", args=[own.pk])).status_code == 404
+    assert outside.get(reverse("web:page_image", args=[own_page.pk])).status_code == 404
 
 
 def test_page_image_is_scaled_and_never_the_stored_path(site: Site, tmp_path: Path) -> None:
@@ -171,7 +178,7 @@ def test_page_image_is_scaled_and_never_the_stored_path(site: Site, tmp_path: Pa
 
 
 # --- new batches: bad inputs ------------------------------------------------------------------------
-def test_upload_refuses_what_is_not_a_page(site: Site, tmp_path: Path) -> None:
+def test_upload_refuses_what_is_not_a_page(site: Site, settings: Any, tmp_path: Path) -> None:
     manager = client_for(site.users["cataloguer"])
     url = reverse("web:digitization_create")
     form = {"repository": site.repository.pk, "purpose": "ocr", "name": "上传"}
@@ -184,6 +191,11 @@ def test_upload_refuses_what_is_not_a_page(site: Site, tmp_path: Path) -> None:
     fake = SimpleUploadedFile(f"{site.records[0].reference_code}-1.png", b"plain text, no PNG")
     response = manager.post(url, {**form, "files": [fake]})
     assert "不是PNG图像文件" in text(response)
+
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 2  # more files than a form post may carry
+    pages = [SimpleUploadedFile(f"x-{n}.png", b"\x89PNG\r\n\x1a\n") for n in (1, 2, 3)]
+    response = manager.post(url, {**form, "files": pages})
+    assert response.status_code == 200 and "一次最多上传 2 个文件" in text(response)
 
     response = manager.post(url, form)  # no file at all
     assert "请选择要上传的页面文件" in text(response)
@@ -258,7 +270,12 @@ def test_accept_waits_for_the_sample_and_return_needs_reasons(
     # the vendor reads the reasons on its batch page and can have the batch checked again
     page = text(client_for(vendor_user).get(detail))
     assert "第 1 页字迹不清，请重扫" in page
-    assert reverse("web:digitization_recheck", args=[batch.pk]) in page
+    recheck = reverse("web:digitization_recheck", args=[batch.pk])
+    assert recheck in page
+    response = client_for(vendor_user).post(recheck, follow=True)
+    assert "已重新提交检测" in text(response)
+    batch.refresh_from_db()  # checked again, for real (jobs run inline in tests)
+    assert (batch.status, batch.summary["pages"]) == ("checked", 2)
 
 
 def test_report_names_the_checks_and_shows_findings(site: Site, tmp_path: Path) -> None:
@@ -286,8 +303,18 @@ def test_report_names_the_checks_and_shows_findings(site: Site, tmp_path: Path) 
     assert "偏斜 4.2°，超过 3.0°" in report and "max_degrees" in report
     assert "Z999-1.png" in report
     assert 'id="unplaced"' in report and 'id="without-pages"' in report
-    pdf = manager.get(reverse("web:digitization_report_pdf", args=[batch.pk]))
-    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    manager.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    english = text(manager.get(reverse("web:digitization_report", args=[batch.pk])))
+    assert "Scanning resolution" in english and "Skew 4.2° exceeds 3.0°" in english
+    manager.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
+    try:
+        pdf = manager.get(reverse("web:digitization_report_pdf", args=[batch.pk]))
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+        # WeasyPrint switches Pillow's LOAD_TRUNCATED_IMAGES on when imported; left on, every
+        # later DA/T 31 check in this process reports each page as corrupt
+        assert ImageFile.LOAD_TRUNCATED_IMAGES is False, "report PDF left truncated images on"
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 
 def test_checking_batch_polls_progress(site: Site, tmp_path: Path) -> None:
@@ -316,7 +343,11 @@ def test_viewer_draws_the_hit_boxes(site: Site, tmp_path: Path) -> None:
     viewer = text(reader.get(reverse("web:record_pages", args=[record.pk]) + "?q=没有的词"))
     assert "hit-box" not in viewer
     assert reader.get(reverse("web:record_pages", args=[987654])).status_code == 404
-    assert batch.pk
+    manager = client_for(site.users["cataloguer"])
+    detail = text(manager.get(reverse("web:digitization_batch", args=[batch.pk])))
+    assert reverse("web:record_pages", args=[record.pk]) in detail
+    listing = text(manager.get(reverse("web:digitization_batches")))
+    assert "<td>2 / 2</td>" in listing  # pages read by OCR / pages to read
 
 
 def test_correction_keeps_the_original_and_refuses_a_missing_line(

@@ -37,7 +37,7 @@ _FONTS = (
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
     "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
 )
-_SUFFIX = {"image": ".jpg", "pdf": ".pdf"}
+_SUFFIX = {"image": ".jpg", "pdf": ".pdf", "video": ".mp4"}
 
 
 class RenderError(Exception):
@@ -99,7 +99,9 @@ def unclaim(target: Path) -> None:
 def render(kind: str, source: Path, stamp: str, target: Path) -> None:
     """Render the derivative of `source` into `target` (atomically); RenderError, recorded in the
     `.failed` marker, when it cannot be done. The `.queued` marker is removed either way."""
-    draw: Callable[[Path, str, Path], None] = _render_image if kind == "image" else _stamp_pdf
+    draw: Callable[[Path, str, Path], None] = {
+        "image": _render_image, "pdf": _stamp_pdf, "video": _burn_video
+    }[kind]  # fmt: skip
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{secrets.token_hex(8)}.tmp")
     try:
@@ -297,3 +299,63 @@ def _stamp_pdf(source: Path, text: str, out: Path) -> None:
             pdf.save(out)
         except (pikepdf.PdfError, ValueError, KeyError) as e:
             raise RenderError("PDF 文件已损坏，无法在线显示") from e
+
+
+# --- video ---------------------------------------------------------------------------------------
+VIDEO_FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+VIDEO_TIMEOUT_SECONDS = 6 * 3600  # a long tape at the access copy's size, on a busy worker
+
+
+def _filter_path(path: Path) -> str:
+    """A path as a value of an ffmpeg filter option (':' and '\\' and quotes escaped)."""
+    return str(path).replace("\\", "\\\\").replace(":", "\\:").replace("'", "\\'")
+
+
+def video_filter(text_file: Path, font_file: str = VIDEO_FONT) -> str:
+    """The drawtext filters that burn the watermark into every frame, as on a page image: the
+    text large and faint across the middle, and plain in a dark band at the foot. The text is
+    read from a file, so that no character of it is taken for filter syntax."""
+    common = f"fontfile={_filter_path(Path(font_file))}:textfile={_filter_path(text_file)}"
+    middle = (
+        f"drawtext={common}:fontsize=h/14:fontcolor=0xA01E14@0.35:x=(w-text_w)/2:y=(h-text_h)/2"
+    )
+    foot = (
+        f"drawtext={common}:fontsize=h/24:fontcolor=white:box=1:boxcolor=0x23405A@0.85"
+        ":boxborderw=8:x=12:y=h-text_h-16"
+    )
+    return f"{middle},{foot}"
+
+
+def video_command(source: Path, text_file: Path, out: Path) -> list[str]:
+    """ffmpeg re-encoding the access copy (H.264/AAC MP4, faststart) with the watermark; the
+    audio is copied as it is."""
+    from lantai.digitization import av
+
+    return [
+        av.FFMPEG, "-nostdin", "-hide_banner", "-v", "error", "-y", "-i", str(source),
+        "-map", "0:v:0", "-map", "0:a?", "-vf", video_filter(text_file),
+        "-c:v", "libx264", "-preset", av.X264_PRESET, "-crf", str(av.X264_CRF),
+        "-pix_fmt", "yuv420p", "-c:a", "copy", "-movflags", "+faststart",
+        "-map_metadata", "-1", "-f", "mp4", str(out),
+    ]  # fmt: skip
+
+
+def _burn_video(source: Path, text: str, out: Path) -> None:
+    import subprocess
+    import tempfile
+
+    if not Path(VIDEO_FONT).is_file():
+        raise RenderError("缺少中文字体，无法生成带水印的录像")
+    with tempfile.TemporaryDirectory(prefix="lantai-watermark-") as tmp:
+        text_file = Path(tmp) / "stamp.txt"
+        text_file.write_text(text, encoding="utf-8")
+        cmd = video_command(source, text_file, out)
+        try:
+            done = subprocess.run(
+                cmd, capture_output=True, text=True, timeout=VIDEO_TIMEOUT_SECONDS
+            )
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise RenderError("录像的水印副本未能生成") from e
+    if done.returncode != 0:
+        log.warning("ffmpeg watermark of %s failed: %s", source.name, done.stderr[-2000:])
+        raise RenderError("录像文件无法生成在线播放的副本")

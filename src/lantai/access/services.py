@@ -12,6 +12,7 @@ What the public sees is decided in one place each:
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hmac
 import io
@@ -162,7 +163,10 @@ def public_contents(record: Record) -> tuple[list[PublicContent], int]:
         return [], 0
     shown: list[PublicContent] = []
     others = 0
+    played = _recording_components(record)  # shown in a player (`public_recordings`)
     for component in Component.objects.filter(record_id=record.pk).order_by("id"):
+        if component.pk in played:
+            continue
         kind = _content_kind(component)
         if kind:
             shown.append(PublicContent(component, kind))
@@ -171,9 +175,17 @@ def public_contents(record: Record) -> tuple[list[PublicContent], int]:
     return shown, others
 
 
+# page images whose type the file name's suffix does not tell every system (JPEG 2000 codestreams)
+IMAGE_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".jp2", ".j2k", ".j2c", ".jpx"}
+)
+
+
 def _content_kind(component: Component) -> str:
     mime = (component.mime_type or "").lower()
-    if mime in IMAGE_TYPES:
+    if mime in IMAGE_TYPES or mime == "image/jpx":
+        return "image"
+    if mime == "application/octet-stream" and Path(component.name).suffix.lower() in IMAGE_SUFFIXES:
         return "image"
     if mime == PDF_TYPE:
         return "pdf"
@@ -313,6 +325,152 @@ def prepare_contents(record: Record, contents: Iterable[PublicContent]) -> dict[
             state = "unavailable"
         states[component.pk] = state
     return states
+
+
+# --- recordings (音像档案) of open records ----------------------------------------------------------
+# The same policy as page images: a video is played from a copy with the watermark text burned
+# into every frame (rendered once by a queued job, like a large page image), its poster is a
+# watermarked image; neither the stored original nor the plain access copy is ever sent. Audio is
+# played from its access copy with the notice shown beside the player: a spoken watermark (a
+# voice or tone mixed into the sound) would spoil the recording for listening and is out of scope
+# (decision for issue 14). Media are served with HTTP Range, so that the player can seek.
+@dataclass(frozen=True)
+class PublicSegment:
+    start: float  # seconds
+    end: float
+    start_code: str  # HH:MM:SS
+    end_code: str
+    description: str
+
+
+@dataclass(frozen=True)
+class PublicRecording:
+    recording: Any  # lantai.digitization.models.Recording
+    kind: str  # "audio" | "video"
+    state: str  # "ready" | "preparing" | "unavailable"
+    segments: list[PublicSegment]  # by start
+    stamp: str  # the watermark / notice text
+
+
+def _recording_components(record: Record) -> set[int]:
+    from lantai.digitization.models import Recording
+
+    ids = Recording.objects.filter(record_id=record.pk, component__isnull=False)
+    return set(ids.values_list("component_id", flat=True))
+
+
+def public_recording(pk: int) -> Any | None:
+    """A recording of an open record, attached to it; None otherwise (closed, staged, missing)."""
+    from lantai.digitization.models import Recording
+
+    recording = Recording.objects.filter(pk=pk, component__isnull=False).first()
+    if recording is None or public_record(recording.record_id) is None:
+        return None
+    return recording
+
+
+def _video_copy_path(recording: Any, stamp: str) -> Path:
+    return derivatives.cache_path("video", recording.sm3, stamp, "burned")
+
+
+def _poster_copy_path(recording: Any, stamp: str) -> Path:
+    return derivatives.cache_path("image", recording.sm3, stamp, "poster")
+
+
+def recording_stamp(recording: Any) -> str:
+    """The watermark of a recording: that of its component, as for a page."""
+    return watermark_text(recording.component)
+
+
+def recording_media(recording: Any) -> tuple[Path, str] | None:
+    """The file to play for a public recording and its type: the watermarked video copy, or the
+    audio access copy. None while it is being made (the access copy by the digitization job, the
+    watermarked copy by `tasks.render_recording`, queued here when it was not). AccessError when
+    it cannot be made."""
+    from lantai.digitization import recordings
+
+    if public_recording(recording.pk) is None:
+        raise AccessError("该录音录像不对公众提供")
+    if recording.status == "failed":
+        raise AccessError("录音录像的利用版本未能生成")
+    access = recordings.derivative(recording, "copy")
+    if access is None:
+        return None  # the access copy is still being made
+    if recording.kind != "video":
+        return access, recording.access_mime or "audio/mp4"
+    target = _video_copy_path(recording, recording_stamp(recording))
+    if not target.is_file():
+        if problem := derivatives.failure(target):
+            raise AccessError(problem)
+        if derivatives.claim(target):
+            from lantai.access import tasks
+
+            tasks.render_recording(recording.pk)  # with inline jobs, done on return
+    if target.is_file():
+        return target, "video/mp4"
+    if problem := derivatives.failure(target):
+        raise AccessError(problem)
+    return None
+
+
+def render_recording(recording_id: int) -> None:
+    """Burn the watermark into a public video's access copy (the queued job's work); skipped
+    when the recording is gone, no longer public or done already."""
+    from lantai.digitization import recordings
+
+    recording = public_recording(recording_id)
+    if recording is None or recording.kind != "video":
+        return
+    target = _video_copy_path(recording, recording_stamp(recording))
+    access = recordings.derivative(recording, "copy")
+    if access is None or target.is_file():
+        derivatives.unclaim(target)
+        return
+    # a RenderError is kept in the failure marker: the record page says it cannot be played
+    with contextlib.suppress(derivatives.RenderError):
+        derivatives.render("video", access, recording_stamp(recording), target)
+
+
+def recording_poster(recording: Any) -> Path | None:
+    """The video's poster frame with the watermark (rendered now: it is one small picture)."""
+    from lantai.digitization import recordings
+
+    if public_recording(recording.pk) is None:
+        raise AccessError("该录音录像不对公众提供")
+    poster = recordings.derivative(recording, "poster")
+    if poster is None:
+        return None
+    stamp = recording_stamp(recording)
+    target = _poster_copy_path(recording, stamp)
+    if not target.is_file():
+        try:
+            derivatives.render("image", poster, stamp, target)
+        except derivatives.RenderError as e:
+            raise AccessError(e.message) from e
+    return target
+
+
+def public_recordings(record: Record) -> list[PublicRecording]:
+    """The recordings of an open record, each with the state of what the portal plays and its
+    time-coded segments; nothing for a record the public may not see."""
+    from lantai.digitization import av, recordings
+
+    if public_record(record.pk) is None:
+        return []
+    out = []
+    for recording in recordings.record_recordings(record):
+        try:
+            state = "ready" if recording_media(recording) else "preparing"
+        except AccessError:
+            state = "unavailable"
+        segments = [
+            PublicSegment(s.start, s.end, av.timecode(s.start), av.timecode(s.end), s.description)
+            for s in sorted(recording.segments.all(), key=lambda s: (s.start, s.pk))
+        ]
+        out.append(
+            PublicRecording(recording, recording.kind, state, segments, recording_stamp(recording))
+        )
+    return out
 
 
 # --- the open catalogue (档案法 art 28) -------------------------------------------------------------

@@ -11,3 +11,10 @@ def render_copy(component_id: int, kind: str) -> None:
     """Render the watermarked copy ("image" or "pdf") of one component (see
     `services.delivered_copy`: sources too large to render inside a web request come here)."""
     services.render_copy(component_id, kind)
+
+
+@huey.task()
+def render_recording(recording_id: int) -> None:
+    """Burn the watermark into the video copy played on the portal (see
+    `services.recording_media`)."""
+    services.render_recording(recording_id)

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.clickjacking import xframe_options_sameorigin
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
 from lantai.access import services
 from lantai.access.forms import RequestForm, StatusForm, seconds_since, started_token
@@ -227,6 +227,7 @@ def record(request: HttpRequest, pk: int) -> HttpResponse:
     ]
     shown = [c for c in contents if states[c.component.pk] != "unavailable"]
     images = [c.component for c in shown if c.kind == "image"]
+    recordings = services.public_recordings(rec)
     return render(
         request,
         "access/record.html",
@@ -237,6 +238,8 @@ def record(request: HttpRequest, pk: int) -> HttpResponse:
             "pdfs": [c.component for c in shown if c.kind == "pdf"],
             "unavailable": [c.component for c in contents if c not in shown],
             "preparing": any(states[c.pk] == "preparing" for c in images),
+            "recordings": recordings,
+            "recordings_preparing": any(r.state == "preparing" for r in recordings),
             "refresh_seconds": PREPARING_REFRESH_SECONDS,
             "others": others,
             "request_url": reverse("access:request") + f"?record={rec.pk}",
@@ -301,6 +304,51 @@ def pdf(request: HttpRequest, pk: int) -> HttpResponse:
     )
     # shown in an <iframe> of the record page: same origin only
     response["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'self'"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@require_safe
+@limited("content")
+def recording_media(request: HttpRequest, pk: int) -> HttpResponse:
+    """The recording played on the record page, with Range (the player seeks): a video's
+    watermarked copy, an audio's access copy; never the stored original, never as a download."""
+    from lantai.web.ranged_files import ranged_file_response
+
+    recording = services.public_recording(pk)
+    if recording is None:
+        return not_found(request)
+    try:
+        found = services.recording_media(recording)
+    except services.AccessError:
+        return not_found(request)
+    if found is None:
+        response = HttpResponse(
+            _("正在生成…"), content_type="text/plain; charset=utf-8", status=202
+        )
+        response["Cache-Control"] = "no-store"
+        response["Retry-After"] = str(PREPARING_REFRESH_SECONDS)
+        return response
+    path, content_type = found
+    response = ranged_file_response(request, path, content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    response["Content-Disposition"] = "inline"
+    return response  # type: ignore[return-value]
+
+
+@require_GET
+@limited("content")
+def recording_poster(request: HttpRequest, pk: int) -> HttpResponse:
+    recording = services.public_recording(pk)
+    if recording is None or recording.kind != "video":
+        return not_found(request)
+    try:
+        path = services.recording_poster(recording)
+    except services.AccessError:
+        return not_found(request)
+    if path is None:
+        return _preparing(request, "image")
+    response = FileResponse(path.open("rb"), content_type="image/jpeg")
     response["Cache-Control"] = "private, max-age=3600"
     return response
 

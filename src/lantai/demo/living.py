@@ -75,6 +75,10 @@ def make_alive(archive: DemoArchive, fonds: dict[tuple[str, str], Fonds], summar
         summary.problems.append(f"演示移交未完成：{e}（请先运行 scripts/setup.sh）")
     _preserve_and_audit(summary)
     _access_request(summary)
+    # after preservation: the scanned pages are packaged by the worker, as a real archives' are
+    from lantai.demo.digitized import make_digitized
+
+    make_digitized(archive, summary)
 
 
 # --- 卷内文件 ----------------------------------------------------------------------------------

@@ -48,6 +48,7 @@ DEMO_USERS: tuple[tuple[str, str, str, int, str], ...] = (
     ("reader", "reading_room", "利用服务人员（演示）", 0, "province"),
     ("reader2", "reading_room", "利用服务人员（审批，演示）", 0, "province"),
     ("unit", "filing_unit", "立档单位用户（演示）", 1, "fonds"),
+    ("vendor", "scanning_vendor", "数字化服务商（演示）", 0, "province"),
 )
 UNIT_BODY = "教育厅"
 

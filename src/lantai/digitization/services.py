@@ -585,6 +585,7 @@ def accept_batch(batch: Batch, *, user: User | None, reason: str = "") -> int:
                 "Give a reason to accept despite warnings",
                 "reason",
             )
+        _record_sample(batch)
         attached = _attach(batch)
         batch.status, batch.accept_reason = "accepted", reason.strip()
         batch.decided_by, batch.decided_at = user, timezone.now()
@@ -592,6 +593,22 @@ def accept_batch(batch: Batch, *, user: User | None, reason: str = "") -> int:
         audit.record("digitization_accept", "digitization_batch", batch.pk, {"pages": attached})
         transaction.on_commit(lambda: _queue_after_accept(batch.pk))
     return attached
+
+
+def _record_sample(batch: Batch) -> None:
+    """The 抽检 as a check of the batch's report, once a person has decided the batch."""
+    verdicts = list(sample_pages(batch).exclude(inspection="").values_list("inspection", flat=True))
+    finding = image_checks.evaluate_sample(
+        batch.items.filter(page_count__gt=0).count(),
+        batch.items.filter(sampled=True).count(),
+        [v == "pass" for v in verdicts],
+    )
+    findings = _Findings(batch)
+    findings.add(finding, batch.name)
+    Finding.objects.filter(batch=batch, code="sample_inspection").delete()
+    Finding.objects.bulk_create(findings.rows)
+    checks = batch.summary.setdefault("checks", {})
+    checks["sample_inspection"] = vars(findings.counts["sample_inspection"])
 
 
 def _attach(batch: Batch) -> int:
@@ -637,6 +654,7 @@ def return_batch(batch: Batch, *, user: User | None, reason: str) -> None:
                 f"批次状态为“{batch.get_status_display()}”，不能退回",
                 f"The batch is {batch.status}: it cannot be returned",
             )
+        _record_sample(batch)
         batch.status, batch.return_reason = "returned", reason.strip()
         batch.decided_by, batch.decided_at = user, timezone.now()
         batch.save()

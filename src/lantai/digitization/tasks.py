@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from django.core.cache import cache
+from huey import crontab
 
 from lantai.core.audit import acting_as
 from lantai.digitization import reading, recordings, services
@@ -61,3 +62,21 @@ def ocr_page(page_id: int) -> str:
 @huey.task(retries=1, retry_delay=60)
 def make_access_copy(recording_id: int) -> str:
     return recordings.make_access_copy(recording_id)
+
+
+@huey.periodic_task(crontab(minute="*/30"))
+def resume_batch_work() -> list[int]:
+    """Pages or recordings of accepted batches still waiting when the queue is empty were never
+    queued (the accepting process died before it queued them): queue them now. A job lost with
+    its worker is queued again by its lease (job_leases), so this does not run while the queue
+    still holds work."""
+    if huey.pending_count():
+        return []
+    batches = sorted(
+        set(Page.objects.filter(ocr_status="pending").values_list("batch_id", flat=True))
+        | set(Recording.objects.filter(status="pending").values_list("batch_id", flat=True))
+    )
+    for batch_id in batches:
+        if batch_id is not None:
+            queue_batch_work(batch_id)
+    return batches

@@ -7,6 +7,8 @@ from django.http import HttpRequest
 from lantai.core.roles import (
     ADMIN_TRIAD,
     AUDIT,
+    DIGITIZE,
+    DIGITIZE_MANAGE,
     EDIT,
     EXPORT,
     GRANTS,
@@ -39,6 +41,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             "transfers": user.has_perm_code(SUBMIT) or user.has_perm_code(RECEIVE),
             "preserve": user.has_perm_code(PRESERVE),
             "serve": user.has_perm_code(SERVE),
+            "digitize": user.has_perm_code(DIGITIZE) or user.has_perm_code(DIGITIZE_MANAGE),
         },
         "user_role_label": labels.role_label(user.role),
         "is_admin_triad": user.role in ADMIN_TRIAD,

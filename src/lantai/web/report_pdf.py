@@ -18,6 +18,11 @@ def _fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
 
 def render(html: str) -> bytes:
     import weasyprint
+    from PIL import ImageFile
+
+    # importing weasyprint turns on Pillow's process-wide leniency for truncated images; the
+    # DA/T 31 checks must see a truncated scan as truncated (digitization.image_checks)
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
 
     document = weasyprint.HTML(string=html, base_url=STYLESHEET.parent.as_uri() + "/",
                                url_fetcher=_fetch, media_type="print")  # fmt: skip

@@ -17,7 +17,7 @@ from django.utils.translation import gettext
 from lantai.catalog import exporting, services
 from lantai.catalog.services import CatalogError
 from lantai.core import audit
-from lantai.core.roles import AUDIT, EXPORT, GRANTS, USERS, VIEW
+from lantai.core.roles import AUDIT, DIGITIZE, EXPORT, GRANTS, USERS, VIEW
 from lantai.web import labels
 from lantai.web.forms import RecordFilterForm
 from lantai.web.views.common import keyset_cursor, not_found, permission_required, whole_number
@@ -50,6 +50,8 @@ def home(request: HttpRequest) -> HttpResponse:
             return redirect("web:grants")
         if user.has_perm_code(AUDIT):
             return redirect("web:audit")
+        if user.has_perm_code(DIGITIZE):  # a scanning vendor: its batches
+            return redirect("web:digitization_batches")
         return render(request, "web/home.html", {"tree": [], "no_role": True})
     return render(request, "web/home.html", {"tree": _fonds_tree(user)})
 

@@ -22,9 +22,10 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import TooManyFilesSent
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -138,21 +139,21 @@ def _batch(request: HttpRequest, pk: int) -> Batch | None:
 
 
 def visible_page(user: Any, pk: int) -> Page | None:
-    """A page the user may see: its record is visible to a user who reads the catalogue, or —
-    before the batch is accepted, or for a manager — its batch is visible to the user."""
+    """A page the user may see. Who reads the catalogue (VIEW) must be able to see the page's
+    record (scope and clearance hold for page images too) and then sees an attached page, or a
+    page of a batch they may see before it is attached. A scanning vendor sees the pages of its
+    own batches until they are accepted: they are its own scans, not the catalogue."""
     page = Page.objects.select_related("batch", "item__record").filter(pk=pk).first()
     if page is None:
         return None
-    if (
-        page.component_id is not None
-        and user.has_perm_code(VIEW)
-        and visible_records(user).filter(pk=page.item.record_id).exists()
-    ):
-        return page
-    batch_open = page.batch.status != "accepted" or user.has_perm_code(DIGITIZE_MANAGE)
-    if batch_open and services.visible_batch(user, page.batch_id) is not None:
-        return page
-    return None
+    if user.has_perm_code(VIEW):
+        if not visible_records(user).filter(pk=page.item.record_id).exists():
+            return None
+        if page.component_id is not None:
+            return page
+    elif page.batch.status == "accepted":
+        return None
+    return page if services.visible_batch(user, page.batch_id) is not None else None
 
 
 # --- forms ----------------------------------------------------------------------------------------
@@ -275,12 +276,22 @@ def batch_list(request: HttpRequest) -> HttpResponse:
     qs = services.visible_batches(request.user)  # type: ignore[arg-type]
     if status in dict(Batch.STATUSES):
         qs = qs.filter(status=status)
-    qs = qs.annotate(
-        n_pages=Count("pages", distinct=True),
-        n_read=Count("pages", filter=Q(pages__ocr_status="done"), distinct=True),
-        n_ocr=Count("pages", filter=~Q(pages__ocr_status=""), distinct=True),
-    ).order_by("-created_at", "-pk")
-    page = Paginator(qs, LIST_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(qs.order_by("-created_at", "-pk"), LIST_PAGE).get_page(request.GET.get("page"))
+    # pages by OCR state for this page's batches: one grouped query on the (batch, ocr_status)
+    # index, not a join over every page of every batch
+    states: dict[int, dict[str, int]] = {}
+    rows = (
+        Page.objects.filter(batch__in=[b.pk for b in page.object_list])
+        .values("batch_id", "ocr_status")
+        .annotate(n=Count("id"))
+    )
+    for row in rows:
+        states.setdefault(row["batch_id"], {})[row["ocr_status"]] = row["n"]
+    for b in page.object_list:
+        counts = states.get(b.pk, {})
+        b.n_pages = sum(counts.values())
+        b.n_read = counts.get("done", 0)
+        b.n_ocr = b.n_pages - counts.get("", 0)
     return render(
         request,
         "web/digitization_list.html",
@@ -315,9 +326,16 @@ def _add_refusal(form: BatchForm, e: services.DigitizationError) -> None:
 @digitization_access
 def batch_create(request: HttpRequest) -> HttpResponse:
     """Upload the files of a scanning run (several at once) and register them as a batch."""
-    form = BatchForm(request.POST or None, user=request.user)
     upload_error = ""
-    if request.method == "POST" and form.is_valid():
+    try:
+        data = request.POST
+    except TooManyFilesSent:  # Django's cap on files per request: the inbox takes big runs
+        data = QueryDict()
+        upload_error = gettext(
+            "一次最多上传 %(n)d 个文件；更大的批次请拷贝到服务器的数字化收件目录后登记。"
+        ) % {"n": settings.DATA_UPLOAD_MAX_NUMBER_FILES}
+    form = BatchForm(data or None, user=request.user)
+    if request.method == "POST" and not upload_error and form.is_valid():
         try:
             folder = save_uploads(request.FILES.getlist("files"))
         except UploadRefused as e:
@@ -334,7 +352,12 @@ def batch_create(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "web/digitization_form.html",
-        {"form": form, "upload_error": upload_error, "suffixes": sorted(UPLOAD_SUFFIXES)},
+        {
+            "form": form,
+            "upload_error": upload_error,
+            "suffixes": sorted(UPLOAD_SUFFIXES),
+            "max_files": settings.DATA_UPLOAD_MAX_NUMBER_FILES,
+        },
     )
 
 
@@ -413,6 +436,12 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "ready": ready,
             "ocr": ocr,
             "sampled": services.sample_pages(batch).count() if ready else 0,
+            # the records' pages: for those who read the catalogue, once the batch is accepted
+            "records": (
+                list(batch.items.select_related("record").order_by("reference_code")[:LIST_PAGE])
+                if ocr is not None and request.user.has_perm_code(VIEW)  # type: ignore[union-attr]
+                else []
+            ),
             **_actions(request, batch),
         },
     )
@@ -530,8 +559,11 @@ def report_context(request: HttpRequest, batch: Batch, *, cap: int) -> dict[str,
     return {
         "batch": batch,
         "summary": summary,
-        "catalogue_name": f"{dat31.load_catalogue().version}（{gettext('检测目录修订')} "
-        f"{batch.catalogue_version or dat31.load_catalogue().revision}）",
+        "catalogue_name": gettext("%(version)s（检测目录第 %(revision)s 版）")
+        % {
+            "version": dat31.load_catalogue().version,
+            "revision": batch.catalogue_version or dat31.load_catalogue().revision,
+        },
         "result_label": _label(RESULT_LABELS, batch.result),
         "purpose": _purpose_name(batch.purpose),
         "checks": checks,

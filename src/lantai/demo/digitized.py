@@ -1,0 +1,471 @@
+"""The digitized part of the demo archives (issue 14, point 7): scanned pages and recordings.
+
+- a scanning batch (数字化批次) of A4 pages at 300 dpi, drawn like scans of the records' paper
+  originals (案卷 and 件, each with as many pages as its 页数 says; a few pages slightly skewed or
+  noisy, one page of an old 红色档案 document set in vertical columns read right to left),
+  written as a vendor delivers it (``档号-页号.jpg``), registered by the demo scanning vendor,
+  checked by the real DA/T 31 checks, its 抽检 pages inspected by the demo archivist and
+  accepted: the pages become components of their records and their OCR jobs are queued for the
+  worker of `lantai serve` (the demo is usable at once; pages become searchable as OCR runs);
+- a second batch that fails its checks (a page at 150 dpi, a page skewed beyond 3°, a missing
+  page) and is returned to the vendor with the reasons, so its report is there to read;
+- a short oral-history interview (口述历史, audio) and a short meeting video, each attached to an
+  open record with a time-coded description segment; their access copies are queued jobs.
+
+Everything goes through the digitization services; each step finds what an earlier run made
+(batches by name, recordings by record) and does not make it twice. Pages are drawn in parallel
+processes: drawing and encoding 300 dpi pages is the slow part on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from PIL import Image, ImageDraw
+
+from lantai.catalog.models import Record, Repository
+from lantai.core.models import User
+from lantai.demo import documents
+from lantai.demo.generator import DemoArchive
+from lantai.demo.words import words
+
+if TYPE_CHECKING:
+    from lantai.demo.seed import Summary
+
+VENDOR = "vendor"  # the demo scanning vendor (seed.DEMO_USERS)
+ARCHIVIST = "archivist"  # inspects, accepts and returns batches
+BATCH_NAME = "馆藏档案数字化（第一批，演示）"
+RETURNED_NAME = "馆藏档案数字化（第二批，演示，已退回）"
+# one page per this many demo records: 160 pages for the default 20,000 (drawing and checking a
+# 300 dpi page costs ~0.5 s of a 2-core machine; `lantai demo` should not grow by much more
+# than a minute and a half)
+PAGES_PER_RECORDS = 125
+MIN_PAGES, MAX_PAGES = 6, 400
+MAX_ITEM_PAGES = 6  # 件 and 案卷 with more pages are left for a later (real) batch
+DPI = 300
+SCALE = 3  # documents draws A4 at 100 dpi; pages are drawn at that size and scaled to 300 dpi
+SKEW_EVERY, NOISE_EVERY = 11, 7  # every n-th page is slightly skewed / noisy
+AUDIO_SECONDS, VIDEO_SECONDS = 20, 15
+PAPER = (246, 242, 228)
+
+
+@dataclass(frozen=True)
+class PageJob:
+    """One document's pages to draw (plain data: it crosses into a worker process)."""
+
+    folder: str
+    code: str
+    issuer: str
+    title: str
+    date: str
+    number: str
+    pages: int
+    red_header: bool
+    seed: int
+    vertical: bool = False
+    skip: tuple[int, ...] = ()  # page numbers left out (a 漏扫 for the returned batch)
+    low_dpi: tuple[int, ...] = ()  # pages "scanned" at 150 dpi
+    tilt: dict[int, float] = field(default_factory=dict)  # page -> degrees
+    noisy: tuple[int, ...] = ()
+
+
+@dataclass
+class Outcome:
+    pages: int = 0
+    items: int = 0
+    volumes: int = 0
+    vertical: int = 0
+    status: str = ""
+    result: str = ""
+    findings: int = 0
+
+
+def make_digitized(archive: DemoArchive, summary: Summary) -> None:
+    """Both batches and both recordings, then the summary lines (with the seconds spent)."""
+    if documents.fonts_available():  # said once already by living.make_alive
+        return
+    started = time.perf_counter()
+    vendor = User.objects.filter(username=VENDOR).first()
+    archivist = User.objects.filter(username=ARCHIVIST).first()
+    if vendor is None or archivist is None:
+        summary.problems.append("演示数字化批次未生成：缺少演示账号 vendor 或 archivist")
+        return
+    home = Repository.objects.get(code=archive.repositories[0].code)
+    red_fonds = next((f.code for f in archive.fonds if f.revolutionary), "")
+    target = max(MIN_PAGES, min(MAX_PAGES, archive.records // PAGES_PER_RECORDS))
+    accepted = _accepted_batch(home, vendor, archivist, target, red_fonds, archive.seed)
+    returned = _returned_batch(home, vendor, archivist, archive.seed)
+    heard = _recordings(home, archivist, red_fonds)
+    summary.alive.append(
+        f"  数字化 digitization: 批次“{BATCH_NAME}”{accepted.status}（检测结论 {accepted.result}），"
+        f"{accepted.pages} 页 A4 {DPI} dpi 扫描图像附于 {accepted.items + accepted.volumes} 条档案"
+        f"（案卷 {accepted.volumes}、件 {accepted.items}，含竖排页 {accepted.vertical}），"
+        f"OCR 由 `lantai serve` 的后台任务逐页识别，识别后即可检索"
+        f" (batch accepted: {accepted.pages} pages, OCR queued for the worker)"
+    )
+    summary.alive.append(
+        f"  数字化 digitization: 批次“{RETURNED_NAME}”{returned.status}（{returned.findings} 项不合格："
+        "低分辨率、偏斜超限、漏扫），检测报告可在数字化批次中查看"
+        f" (a second batch returned to the vendor with {returned.findings} failed checks)"
+    )
+    summary.alive.append(
+        f"  音像档案 recordings: {heard}；利用版本由后台任务生成"
+        f"（本步用时 {time.perf_counter() - started:.1f} 秒 seconds for the digitized demo）"
+    )
+
+
+# --- choosing records ------------------------------------------------------------------------------
+def _in_batches() -> set[int]:
+    from lantai.digitization.models import Item
+
+    return set(Item.objects.values_list("record_id", flat=True))
+
+
+def _without_pages(home: Repository) -> object:
+    return Record.objects.filter(
+        repository=home,
+        components__isnull=True,
+        children__isnull=True,  # a 案卷 whose 卷内文件 carry their own pages is left alone
+        pages__gte=1,
+    )
+
+
+def _choose(home: Repository, target: int, red_fonds: str, seed: int) -> list[Record]:
+    """Records without pages: one red record (the vertical page), a few 案卷 with few pages,
+    then 件 of several fonds and decades until about `target` pages; open ones first, so the
+    portal shows them."""
+    taken = _in_batches()
+    pool = _without_pages(home).exclude(pk__in=taken)  # type: ignore[attr-defined]
+    chosen: list[Record] = []
+    red = (
+        pool.filter(fonds__code=red_fonds, open_status="open", level="item")
+        .order_by("pages", "date", "pk")
+        .first()
+    )
+    if red is not None:
+        chosen.append(red)
+    volumes = pool.filter(level="volume", open_status="open", pages__lte=MAX_ITEM_PAGES)
+    chosen += list(volumes.order_by("pages", "-date", "pk")[: 1 + target // 100])
+    items = list(
+        pool.filter(level="item", pages__lte=MAX_ITEM_PAGES)
+        .exclude(pk__in=[r.pk for r in chosen])
+        .order_by("pk")
+        .values_list("pk", "open_status")[:20000]
+    )
+    rng = random.Random(f"lantai-demo:{seed}:digitized")
+    rng.shuffle(items)
+    items.sort(key=lambda row: row[1] != "open")  # stable: open ones first, shuffled
+    count = sum(r.pages or 0 for r in chosen)
+    picked: list[int] = []
+    by_pk = {r.pk: r for r in Record.objects.filter(pk__in=[pk for pk, _ in items[: target * 2]])}
+    for pk, _status in items[: target * 2]:
+        if count >= target:
+            break
+        record = by_pk[pk]
+        count += record.pages or 0
+        picked.append(pk)
+    chosen += [by_pk[pk] for pk in picked]
+    return chosen
+
+
+def _document(record: Record) -> tuple[str, str, str, str]:
+    issuer = record.author or record.fonds.creator or record.fonds.name
+    date = record.date.isoformat() if record.date else f"{record.year or 1990}-01-01"
+    return issuer, record.title, date, record.document_number
+
+
+# --- drawing (in worker processes) ---------------------------------------------------------------
+def _draw_vertical(job: PageJob) -> Image.Image:
+    """A page of an old document set in columns read from right to left: the title column at the
+    right in bold, the text, then the issuer and the date at the left under a red seal. Drawn at
+    300 dpi at once (a column of characters scaled up would look no better)."""
+    width, height = documents.WIDTH * SCALE, documents.HEIGHT * SCALE
+    rng = random.Random(f"{job.seed}:vertical")
+    img = Image.new("RGB", (width, height), (236, 226, 196))  # old, yellowed paper
+    draw = ImageDraw.Draw(img)
+    cell, pitch = 78, 113  # character height, column distance (pixels at 300 dpi)
+    body, bold = documents._font("serif", 62), documents._font("bold", 70)
+    top, bottom, margin = 300, height - 300, 280
+    per_column = (bottom - top) // cell
+    phrases = words()["document_phrases"]
+    topic = documents.subject(job.title)
+    text = rng.choice(phrases["openings"]).format(topic=topic)
+    text += "".join(p.format(topic=topic) for p in phrases["points"][:3])
+    date = documents._chinese_date(job.date)
+    columns = [(job.title[i : i + per_column], bold, 0) for i in range(0, len(job.title), per_column)]
+    columns.append(("", body, 0))
+    columns += [(text[i : i + per_column], body, 0) for i in range(0, len(text), per_column)]
+    columns.append(("", body, 0))
+    columns.append((job.issuer[:per_column], body, max(0, per_column - len(job.issuer))))
+    columns.append((date, body, max(0, per_column - len(date))))
+    x = width - margin
+    for line, face, offset in columns:
+        if x < margin:
+            break
+        y = top + offset * cell
+        for ch in line:
+            draw.text((x, y), ch, font=face, fill=(35, 30, 25), anchor="mt")
+            y += cell
+        x -= pitch
+    cx, cy, r = x + 2 * pitch, bottom - 5 * cell, 150
+    draw.ellipse((cx - r, cy - r, cx + r, cy + r), outline=documents.RED, width=12)
+    draw.text((cx, cy - 20), "★", font=documents._font("bold", 110), fill=documents.RED, anchor="mm")
+    draw.text((cx, cy + 95), job.issuer[-6:], font=documents._font("bold", 40), fill=documents.RED,
+              anchor="mm")  # fmt: skip
+    return img
+
+
+def _scan(page: Image.Image, job: PageJob, number: int) -> tuple[Image.Image, int]:
+    """A 100 dpi drawing as a scanner gives it: at 300 dpi (150 for a low-resolution page),
+    turned a little, speckled; returns the image and its dpi."""
+    dpi = 150 if number in job.low_dpi else DPI
+    size = (documents.WIDTH * dpi // 100, documents.HEIGHT * dpi // 100)
+    if page.size != size:
+        page = page.resize(size, Image.Resampling.BILINEAR)
+    if number in job.noisy:
+        rng = random.Random(f"{job.seed}:{number}:noise")
+        grain = Image.effect_noise((page.width // 2, page.height // 2), 40).resize(page.size)
+        page = Image.blend(page, Image.merge("RGB", [grain] * 3), 0.10 + rng.random() * 0.05)
+    angle = job.tilt.get(number, 0.0)
+    if angle:
+        page = page.rotate(angle, resample=Image.Resampling.BILINEAR, fillcolor=PAPER)
+    return page, dpi
+
+
+# Where the text of a page after the first ends (a share of the page height), tried in turn until
+# the page differs from the item's other pages: pages drawn from one template would otherwise be
+# near-duplicates to the DA/T 31 check (perceptual hash), as they never are on paper.
+TEXT_ENDS = (0.3, 0.42, 0.54, 0.66, 0.78, 1.0)
+LEDGER_ENDS = (0.12, 0.2, 0.28, 0.36, 0.44, 0.6, 1.0)
+DISTINCT_BITS = 16  # the check's limit is 10 bits: a margin for skew, noise and scaling
+
+
+def _ended(page: Image.Image, end: float, last: bool) -> Image.Image:
+    """The page with its text cut off at `end` (paper painted over the rest, above the date and
+    seal of a last page and above the page number)."""
+    if end >= 1.0:
+        return page
+    page = page.copy()
+    top = int(documents.HEIGHT * end)
+    bottom = documents.HEIGHT - documents.MARGIN - (210 if last else 0)
+    if bottom > top:
+        ImageDraw.Draw(page).rectangle((0, top, page.width, bottom), fill=page.getpixel((4, 4)))
+    return page
+
+
+def _distinct(page: Image.Image, job: PageJob, number: int, hashes: list[str]) -> Image.Image:
+    from lantai.digitization import image_checks
+
+    def phash(image: Image.Image) -> str:
+        return image_checks.analyse(image, file_format="JPEG", compression=None, dpi=None).phash
+
+    if job.pages == 1:
+        return page
+    if number == 1:
+        hashes.append(phash(page))
+        return page
+    ends = TEXT_ENDS if job.red_header else LEDGER_ENDS
+    turn = (job.seed + number) % len(ends)
+    chosen, mark = page, ""
+    for end in ends[turn:] + ends[:turn]:
+        chosen = _ended(page, end, number == job.pages)
+        mark = phash(chosen)
+        if all(image_checks.hamming(mark, h) > DISTINCT_BITS for h in hashes):
+            break
+    hashes.append(mark)
+    return chosen
+
+
+def draw_job(job: PageJob) -> int:
+    """Draw and write the pages of one document as ``档号-页号.jpg``; returns pages written."""
+    folder = Path(job.folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if job.vertical:
+        drawn = [_draw_vertical(job)]
+        drawn += documents.render_pages(
+            documents.Document(job.issuer, job.title, job.date, job.number),
+            pages=job.pages - 1, red_header=False, seed=job.seed,
+        ) if job.pages > 1 else []  # fmt: skip
+    else:
+        drawn = documents.render_pages(
+            documents.Document(job.issuer, job.title, job.date, job.number),
+            pages=job.pages,
+            red_header=job.red_header,
+            seed=job.seed,
+        )
+    written = 0
+    hashes: list[str] = []
+    for number, page in enumerate(drawn, 1):
+        if not (job.vertical and number == 1):
+            page = _distinct(page, job, number, hashes)
+        if number in job.skip:
+            continue
+        image, dpi = _scan(page, job, number)
+        image.save(folder / f"{job.code}-{number:04d}.jpg", "JPEG", quality=80, dpi=(dpi, dpi))
+        written += 1
+    return written
+
+
+def _draw_all(jobs: list[PageJob]) -> int:
+    """Draw every job, in as many processes as there are cores (at most 4)."""
+    workers = max(1, min(4, os.cpu_count() or 1, len(jobs)))
+    if workers == 1:
+        return sum(draw_job(j) for j in jobs)
+    # jobs biggest first, so that no process is left with one long document at the end
+    order = sorted(jobs, key=lambda j: -j.pages)
+    with ProcessPoolExecutor(workers) as pool:
+        return sum(pool.map(draw_job, order, chunksize=1))
+
+
+# --- the accepted batch ------------------------------------------------------------------------------
+def _inbox(name: str) -> Path:
+    root = Path(settings.DIGITIZATION_INBOX)
+    root.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f"{name}-", dir=root))
+
+
+def _outcome(batch: object, red_fonds: str = "") -> Outcome:
+    from lantai.digitization.models import Batch, Finding, Item, Page
+
+    assert isinstance(batch, Batch)
+    items = Item.objects.filter(batch=batch)
+    return Outcome(
+        pages=Page.objects.filter(batch=batch).count(),
+        items=items.filter(record__level="item").count(),
+        volumes=items.filter(record__level="volume").count(),
+        vertical=int(bool(red_fonds) and items.filter(record__fonds__code=red_fonds).exists()),
+        status=batch.get_status_display(),
+        result=batch.result,
+        findings=Finding.objects.filter(batch=batch, result="fail").count(),
+    )
+
+
+def _accepted_batch(
+    home: Repository, vendor: User, archivist: User, target: int, red_fonds: str, seed: int
+) -> Outcome:
+    from lantai.digitization import services
+    from lantai.digitization.models import Batch
+
+    batch = Batch.objects.filter(name=BATCH_NAME, repository=home).first()
+    if batch is None:
+        records = _choose(home, target, red_fonds, seed)
+        folder = _inbox("demo-batch-1")
+        jobs = []
+        for n, record in enumerate(records):
+            issuer, title, date, number = _document(record)
+            pages = int(record.pages or 1)
+            tilt = {
+                p: (0.6 + ((record.pk + p) % 20) / 10) * (1 if p % 2 else -1)  # 0.6–2.5°
+                for p in range(1, pages + 1)
+                if (n + p) % SKEW_EVERY == 0
+            }
+            noisy = tuple(p for p in range(1, pages + 1) if (n + 2 * p) % NOISE_EVERY == 0)
+            jobs.append(
+                PageJob(str(folder), record.reference_code, issuer, title, date, number, pages,
+                        record.level == "item", record.pk,
+                        vertical=n == 0 and record.fonds.code == red_fonds,
+                        tilt=tilt, noisy=noisy)
+            )  # fmt: skip
+        _draw_all(jobs)
+        batch = services.register_batch(
+            folder, user=vendor, repository=home, name=BATCH_NAME, purpose="ocr"
+        )
+    if batch.status == "checking":
+        batch = services.check_batch(batch.pk)
+    if batch.status == "checked":
+        for page in services.sample_pages(batch).filter(inspection=""):
+            services.inspect_page(page, user=archivist, result="pass", note="演示抽检：图像清晰完整")
+        ready = services.readiness(batch)
+        if ready.acceptable:
+            reason = "演示：警告项已逐项核实（轻微偏斜、版面相近的页面）" if ready.warnings else ""
+            services.accept_batch(batch, user=archivist, reason=reason)
+            shutil.rmtree(batch.source, ignore_errors=True)  # stored: the batch holds its copies
+        batch.refresh_from_db()
+    return _outcome(batch, red_fonds)
+
+
+# --- the returned batch -----------------------------------------------------------------------------
+def _returned_batch(home: Repository, vendor: User, archivist: User, seed: int) -> Outcome:
+    """Three 件: one page at 150 dpi, one page skewed 5°, and page 2 of three missing."""
+    from lantai.digitization import services
+    from lantai.digitization.models import Batch, Finding
+
+    batch = Batch.objects.filter(name=RETURNED_NAME, repository=home).first()
+    if batch is None:
+        taken = _in_batches()
+        pool = _without_pages(home).exclude(pk__in=taken).filter(level="item")  # type: ignore[attr-defined]
+        three = list(pool.filter(pages=3).order_by("-date", "pk")[:1])
+        others = list(pool.filter(pages=2).exclude(pk__in=[r.pk for r in three]).order_by("-date", "pk")[:2])
+        records = others + three
+        if len(records) < 2:
+            return Outcome(status="未生成")
+        folder = _inbox("demo-batch-2")
+        jobs = []
+        for n, record in enumerate(records):
+            issuer, title, date, number = _document(record)
+            jobs.append(
+                PageJob(str(folder), record.reference_code, issuer, title, date, number,
+                        int(record.pages or 1), True, record.pk,
+                        low_dpi=(2,) if n == 0 else (),
+                        tilt={1: 5.0} if n == 1 else {},
+                        skip=(2,) if n == 2 else ())
+            )  # fmt: skip
+        _draw_all(jobs)
+        batch = services.register_batch(folder, user=vendor, repository=home, name=RETURNED_NAME)
+    if batch.status == "checking":
+        batch = services.check_batch(batch.pk)
+    if batch.status in ("checked", "failed"):
+        failed = Finding.objects.filter(batch=batch, result="fail").order_by("id")[:6]
+        reasons = "；".join(f"{f.subject}：{f.message_zh}" for f in failed) or batch.error
+        services.return_batch(
+            batch, user=archivist, reason=f"检测不合格，请整改后重新提交。{reasons}"
+        )
+        batch.refresh_from_db()
+    return _outcome(batch)
+
+
+# --- recordings ---------------------------------------------------------------------------------------
+def _recordings(home: Repository, archivist: User, red_fonds: str) -> str:
+    """An oral-history interview (audio, on a red record) and a meeting video (on a 会议 record),
+    each with one described segment; returns the summary's words."""
+    from lantai.digitization import av, recordings
+    from lantai.digitization.models import Recording
+
+    made: list[str] = []
+    held = Recording.objects.filter(batch__isnull=True, record__repository=home)
+    taken = _in_batches()
+    pool = _without_pages(home).exclude(pk__in=taken).filter(open_status="open", classification_level=0)  # type: ignore[attr-defined]
+    plans = (
+        ("audio", ".flac", AUDIO_SECONDS, pool.filter(fonds__code=red_fonds), "口述历史访谈录音",
+         ("00:00:03", "00:00:15", "口述人回忆{year}年前后在{place}参加革命工作的经过，讲述{title}的来龙去脉（口述历史，演示）")),
+        ("video", ".mp4", VIDEO_SECONDS, pool.filter(title__contains="会议"), "会议录像",
+         ("00:00:02", "00:00:11", "主持人宣布会议开始，与会人员讨论{title}（会议录像，演示）")),
+    )  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="demo-av-") as tmp:
+        for kind, suffix, seconds, candidates, label, segment in plans:
+            if held.filter(kind=kind).exists():
+                made.append(f"{label} 1 段（已有）")
+                continue
+            record = candidates.order_by("date", "pk").first() or pool.order_by("-date", "pk").first()
+            if record is None:
+                continue
+            slate = f"{record.reference_code} {record.title}"[:40]
+            path = Path(tmp) / f"{record.reference_code}{suffix}"
+            av.generate_sample(path, kind, seconds, text=slate)  # type: ignore[arg-type]
+            recording = recordings.add_recording(record, path, user=archivist)
+            start, end, text = segment
+            description = text.format(
+                year=record.year or "", place=record.fonds.name, title=f"《{record.title}》"
+            )
+            recordings.add_segment(recording, start, end, description, user=archivist)
+            made.append(f"{label} 1 段（{seconds} 秒，{record.reference_code}）")
+    return "、".join(made) or "未生成"
