@@ -969,15 +969,27 @@ def bench_search(
     _echo_json(module.run(records, fulltext, out, contenders=names, wrk=not no_wrk))
 
 
+@bench.command("ocr", cls=JsonCommand)
+@click.option(
+    "--pages", type=int, default=10, show_default=True, help="A4 pages (each clean and degraded)."
+)
+@click.option("--ablation", is_flag=True, help="Also undo each optimisation in turn.")
+@click.option("--out", default=None, type=click.Path(path_type=Path))
+def bench_ocr(pages: int, ablation: bool, out: Path | None) -> None:
+    """OCR CER and pages/min/core: Lantai vs a naive rapidocr loop vs Tesseract chi_sim."""
+    _echo_json(_bench_module("ocr_bench").run(pages, out, ablation=ablation))
+
+
 def _register_groups() -> None:
     from lantai.digitization.cli import digitization
+    from lantai.digitization.ocr_cli import ocr
     from lantai.preservation.cli import storage
     from lantai.search.cli import search
 
     main.add_command(storage)
     main.add_command(search)
     main.add_command(digitization)
-
+    main.add_command(ocr)
 
 
 _register_groups()

@@ -78,6 +78,7 @@ class Leases:
             "name": task.name,
             "at": time.time(),
             "message": self.huey.serialize_task(task),
+            "priority": task.priority,
         }
         self.huey.storage.put_data(LEASE_PREFIX + task.id, pickle.dumps(lease))
         hold_for_test(task.name)
@@ -108,7 +109,8 @@ class Leases:
             raw = self.huey.storage.pop_data(LEASE_PREFIX + task_id)
             if raw is EmptyData:
                 continue  # another worker took it first, or the job has just ended
-            self.huey.storage.enqueue(pickle.loads(raw)["message"])
+            lease = pickle.loads(raw)
+            self.huey.storage.enqueue(lease["message"], priority=lease.get("priority"))
             log.warning("job %s of worker %s (gone) queued again", task_id, lease["worker"])
             requeued.append(task_id)
         return requeued

@@ -130,7 +130,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 _huey_url = os.environ.get("LANTAI_HUEY_URL", "")
 HUEY: dict[str, object]
 if _huey_url.startswith("redis://"):
-    HUEY = {"huey_class": "huey.RedisHuey", "name": "lantai", "url": _huey_url}
+    # priorities (Redis >= 5): the OCR of millions of pages waits behind everything else
+    HUEY = {"huey_class": "huey.PriorityRedisHuey", "name": "lantai", "url": _huey_url}
 else:
     HUEY = {
         "huey_class": "huey.SqliteHuey",
@@ -242,6 +243,10 @@ DIGITIZATION_INBOX = Path(
 # threads, so two OCR jobs never oversubscribe the machine's cores.
 OCR_WORKERS = max(1, int(os.environ.get("LANTAI_OCR_WORKERS", "1")))
 OCR_THREADS = max(1, (os.cpu_count() or 1) // OCR_WORKERS)
+# cpu, or cuda on a GPU worker with onnxruntime-gpu installed instead of onnxruntime
+OCR_DEVICE = os.environ.get("LANTAI_OCR_DEVICE", "cpu").strip().lower()
+if OCR_DEVICE not in ("cpu", "cuda"):
+    raise ImproperlyConfigured("LANTAI_OCR_DEVICE must be cpu or cuda")
 # Pages whose mean line confidence is below this are flagged for correction (校对).
 OCR_LOW_CONFIDENCE = float(os.environ.get("LANTAI_OCR_LOW_CONFIDENCE", "0.85"))
 

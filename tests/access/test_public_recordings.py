@@ -127,6 +127,7 @@ def test_audio_plays_with_the_notice_and_range(live_portal: Portal, tmp_path: Pa
     client = Client()
     page = client.get(f"/public/records/{record.pk}/").content.decode()
     assert "<audio" in page and "录音仅供在线收听" in page
+    assert "不在线提供" not in page  # the recording is played, not counted among files offline
     assert services.recording_stamp(recording) in page
     response = client.get(f"/public/recordings/{recording.pk}/media", HTTP_RANGE="bytes=10-")
     assert response.status_code == 206 and response["Content-Type"] == "audio/mp4"

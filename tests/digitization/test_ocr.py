@@ -102,3 +102,16 @@ def test_tesseract_engine_reads_chinese_lines() -> None:
     assert "".join(page.text.split()) == "档案移交清单永久保管"
     assert len(page.lines) == 2 and page.lines[0].box[1] < page.lines[1].box[1]
     assert page.engine.startswith("tesseract")
+
+
+def test_a_gpu_worker_without_a_cuda_onnxruntime_refuses_instead_of_using_the_cpu() -> None:
+    import onnxruntime
+
+    from lantai.digitization.ocr import OcrEngine
+
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        pytest.skip("this machine has a CUDA onnxruntime")
+    with pytest.raises(RuntimeError, match="onnxruntime-gpu"):
+        OcrEngine(1, device="cuda")
+    with pytest.raises(ValueError, match="cpu or cuda"):
+        OcrEngine(1, device="tpu")

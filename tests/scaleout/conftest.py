@@ -237,7 +237,7 @@ class Cluster:
     def queued(self) -> int:
         import redis
 
-        return int(redis.Redis.from_url(HUEY_URL).llen("huey.redis.lantai"))
+        return int(redis.Redis.from_url(HUEY_URL).zcard("huey.redis.lantai"))  # PriorityRedisHuey
 
     def sql(self, query: str, *params: Any) -> list[tuple[Any, ...]]:
         import psycopg

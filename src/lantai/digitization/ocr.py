@@ -22,18 +22,19 @@ import shutil
 import subprocess
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-# Measured on generated A4 pages at 300 dpi, one thread (bench/ocr_bench.py, 2-core machine):
-# detector input 2000 → 1280 → 1024 px cut the detector's CPU time ~3.4 → 1.1 → 0.7 s a page with
-# the same CER (body text stays ≥ 15 px high for the detector); recognition batches of 24 / 8 / 4
-# / 1 crops cost 4.1 / 2.8 / 2.5 / 2.1 s a page (padding to the widest crop of a batch and bigger
-# tensors outweigh the per-call overhead on one thread) and 1300 / 970 / 640 / 590 MiB peak RSS.
+# Measured with `bench/ocr_bench.py --ablation` (generated A4 pages at 300 dpi, clean + degraded,
+# 2-core machine shared with other work; pages per CPU-minute, same CER within ±0.1%):
+#   this engine 22.3 · detector input 2000 px (rapidocr's default) 11.1 · recognition batches of
+#   6 (rapidocr's default) 17.0 · 2 onnxruntime threads 12.9 · naive RapidOCR() 7.6.
+# Body text of a 300 dpi page stays ≥ 15 px high for the detector at 1024 px; batches of one
+# avoid padding every crop to the widest of its batch and halve the peak RSS (490 vs 800 MiB).
 DET_MAX_SIDE = 1024  # longest side of the detector's input (an A4 page at 300 dpi is 3508)
 REC_BATCH = 1  # recognition crops per onnxruntime call (see above: 1 is fastest on a pinned core)
 TEXT_SCORE = 0.5  # lines recognised with less confidence are dropped (rapidocr's default)
@@ -55,7 +56,6 @@ class OcrPage:
     seconds: float
     engine: str
     vertical: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def text(self) -> str:
@@ -159,12 +159,30 @@ class OcrEngine:
     from the original image and batched recognition. Not thread-safe: one per process/thread."""
 
     def __init__(
-        self, threads: int = 1, *, det_max_side: int = DET_MAX_SIDE, rec_batch: int = REC_BATCH
+        self,
+        threads: int = 1,
+        *,
+        det_max_side: int = DET_MAX_SIDE,
+        rec_batch: int = REC_BATCH,
+        device: str = "cpu",
     ) -> None:
         from rapidocr import RapidOCR
 
         params = _rapidocr_params(threads)
         params["Rec.rec_batch_num"] = rec_batch
+        if device == "cuda":  # LANTAI_OCR_DEVICE: a GPU worker (onnxruntime-gpu installed)
+            import onnxruntime
+
+            if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
+                # rapidocr would fall back to the CPU with a warning: say so instead
+                raise RuntimeError(
+                    "LANTAI_OCR_DEVICE=cuda, but this onnxruntime has no CUDA provider "
+                    f"({onnxruntime.get_available_providers()}): install onnxruntime-gpu"
+                )
+            params["EngineConfig.onnxruntime.use_cuda"] = True
+        elif device != "cpu":
+            raise ValueError(f"unknown OCR device {device!r}: cpu or cuda")
+        self.device = device
         self.threads = threads
         self.det_max_side = det_max_side
         self._ocr = RapidOCR(params=params)
@@ -173,7 +191,7 @@ class OcrEngine:
         self._rec = self._ocr._load_rec_model()  # type: ignore[no-untyped-call]
         self.engine = (
             f"rapidocr {version('rapidocr')} {cfg.Det.ocr_version.value} "
-            f"{cfg.Det.model_type.value} det/rec (onnxruntime {version('onnxruntime')})"
+            f"{cfg.Det.model_type.value} det/rec (onnxruntime {version('onnxruntime')}, {device})"
         )
 
     def read(self, image: Image.Image) -> OcrPage:

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,8 +33,23 @@ from lantai.digitization.models import Correction, Page
 from lantai.digitization.services import DigitizationError
 
 log = logging.getLogger(__name__)
-# OCR jobs running at once in this process (huey runs jobs in threads): LANTAI_OCR_WORKERS.
+# OCR jobs running at once in this process (huey runs jobs in threads): LANTAI_OCR_WORKERS, each
+# with an engine of its own (an engine is not thread-safe; its sessions are made once and reused).
 _slots = threading.BoundedSemaphore(settings.OCR_WORKERS)
+_idle: queue.LifoQueue[ocr.OcrEngine] = queue.LifoQueue()
+
+
+@contextmanager
+def _engine() -> Iterator[ocr.OcrEngine]:
+    with _slots:
+        try:
+            engine = _idle.get_nowait()
+        except queue.Empty:
+            engine = ocr.OcrEngine(settings.OCR_THREADS, device=settings.OCR_DEVICE)
+        try:
+            yield engine
+        finally:
+            _idle.put(engine)
 
 
 @dataclass(frozen=True)
@@ -80,8 +98,8 @@ def ocr_page(page_id: int) -> str:
         return "reused"
     try:
         frame = page_image(page)
-        with _slots:
-            result = ocr.get_engine(settings.OCR_THREADS).read(frame.image)
+        with _engine() as engine:
+            result = engine.read(frame.image)
         frame.image.close()
     except Exception as e:  # a page that cannot be read is recorded, never a stuck job
         log.warning("OCR of page %s (%s) failed: %s", page.pk, page.source_name, e)

@@ -16,6 +16,9 @@ from lantai.digitization.models import Page, Recording
 from lantai.jobs import huey
 
 PROGRESS_SECONDS = 6 * 3600
+# Pages and recordings of an accepted batch are background work that may take weeks at the scale
+# of the archives: every other job (checks, index updates, portal copies) goes before them.
+BACKGROUND = -10
 
 
 def progress_key(batch_id: int) -> str:
@@ -41,7 +44,7 @@ def check_batch(batch_id: int, actor: str = "system") -> None:
     cache.delete(key)
 
 
-@huey.task()
+@huey.task(priority=BACKGROUND)
 def queue_batch_work(batch_id: int) -> None:
     """Queue the OCR of every page of an accepted batch not read yet, and its recordings'
     access copies (run again, it queues only what is still to do)."""
@@ -54,12 +57,12 @@ def queue_batch_work(batch_id: int) -> None:
         make_access_copy(pk)
 
 
-@huey.task(retries=2, retry_delay=60)
+@huey.task(retries=2, retry_delay=60, priority=BACKGROUND)
 def ocr_page(page_id: int) -> str:
     return reading.ocr_page(page_id)
 
 
-@huey.task(retries=1, retry_delay=60)
+@huey.task(retries=1, retry_delay=60, priority=BACKGROUND)
 def make_access_copy(recording_id: int) -> str:
     return recordings.make_access_copy(recording_id)
 
