@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from PIL import Image
 
 from lantai.catalog.models import Component, ComponentText, Record
