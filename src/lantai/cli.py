@@ -980,6 +980,18 @@ def bench_ocr(pages: int, ablation: bool, out: Path | None) -> None:
     _echo_json(_bench_module("ocr_bench").run(pages, out, ablation=ablation))
 
 
+@bench.command("av", cls=JsonCommand)
+@click.option("--minutes", default=10.0, show_default=True, help="Length of the generated master.")
+@click.option("--size", default="1280x720", show_default=True)
+@click.option("--threads", default=None, type=int, help="ffmpeg threads (default: all cores).")
+@click.option("--rounds", default=2, show_default=True)
+@click.option("--out", default=None, type=click.Path(path_type=Path))
+def bench_av(minutes: float, size: str, threads: int | None, rounds: int, out: Path | None) -> None:
+    """Access copy of a recording vs the plain ffmpeg command doing the same encode (≥ 0.9×)."""
+    module = _bench_module("av_bench")
+    _echo_json(module.run(minutes, out, size=size, threads=threads, rounds=rounds))
+
+
 def _register_groups() -> None:
     from lantai.digitization.cli import digitization
     from lantai.digitization.ocr_cli import ocr

@@ -32,18 +32,24 @@ CATALOGUE = Path("locale/en/LC_MESSAGES/django.po")
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]+")
 
 # Chinese that an English msgstr may quote: what the user types or sees in their own files.
-CJK_LITERALS = {"题名", "档号", "日期", "2023年1月15日"}
+CJK_LITERALS = {"题名", "档号", "日期", "2023年1月15日", "文件", "页号"}  # 文件, 页号: manifest columns
 
 # msgids that may share one English text: synonyms in the places they are used.
 SYNONYMS = [
-    {"已受理", "已接收"},  # an access request / a transfer: accepted
-    {"受理", "接收"},
+    {"已受理", "已接收", "已验收"},  # an access request / a transfer / a scanning batch: accepted
+    {"受理", "接收", "验收"},
+    {"接收说明", "验收说明"},
+    {"失败", "不通过", "失败数", "不合格"},
+    {"通过", "合格"},
+    {"已排队", "排队等待", "排队中"},
+    {"检测结果汇总", "汇总"},
+    {"检测项目", "检测项"},
+    {"没有页面的档案", "无页面的档案"},
     {"已审批", "已批准"},
     {"审批", "审批同意"},
     {"已拒绝", "已驳回"},
     {"档案检索", "检索档案"},
     {"格式信息", "格式"},
-    {"失败", "不通过", "失败数"},
     {"检测中", "正在检测"},
     {"理由", "原因"},
     {"新建", "创建于", "建立时间"},
@@ -56,7 +62,6 @@ SYNONYMS = [
     {"问题数", "问题"},
     {"可访问", "在线"},
     {"移交人", "提交人"},
-    {"已排队", "排队等待"},
     {"运行中", "进行中"},
     {"检测属性", "属性"},
     {"检测时间", "检查时间"},

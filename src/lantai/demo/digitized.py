@@ -275,7 +275,7 @@ def _scan(page: Image.Image, job: PageJob, number: int) -> tuple[Image.Image, in
 # taken on the 100 dpi drawing: it is that of the 300 dpi page within a bit or two.
 TEXT_ENDS = (0.25, 0.4, 0.55, 1.0)
 LEDGER_ENDS = (0.12, 0.2, 0.28, 0.36, 1.0)
-DISTINCT_BITS = 14  # the check's limit is 10 bits: a margin for skew and scaling
+DISTINCT_BITS = 16  # the check's limit is 10 bits: a margin for skew, noise and scaling
 MAX_GENTLE_TILT = 3.0  # DA/T 31's limit: gentler tilts are applied only where the check sees them
 
 
@@ -285,11 +285,23 @@ def _ended(page: Image.Image, end: float, last: bool) -> Image.Image:
     if end >= 1.0:
         return page
     page = page.copy()
-    top = int(documents.HEIGHT * end)
+    top = _gap_above(page, int(documents.HEIGHT * end))
     bottom = documents.HEIGHT - documents.MARGIN - (210 if last else 0)
     if bottom > top:
         ImageDraw.Draw(page).rectangle((0, top, page.width, bottom), fill=page.getpixel((4, 4)))
     return page
+
+
+def _gap_above(page: Image.Image, y: int) -> int:
+    """The nearest row at or above `y` with no ink on it: text is cut between lines."""
+    grey = page.convert("L")
+    paper = grey.getpixel((4, 4))
+    assert isinstance(paper, int)
+    for row in range(y, max(0, y - 60), -1):
+        low, _high = grey.crop((0, row, page.width, row + 1)).getextrema()  # type: ignore[misc]
+        if low > paper - 40:
+            return row
+    return y
 
 
 def _facts(image: Image.Image) -> Any:
@@ -328,8 +340,39 @@ def _variants(job: PageJob, number: int, drawn: list[Image.Image]) -> Iterator[I
         return
     ends = TEXT_ENDS if job.red_header else LEDGER_ENDS
     turn = (job.seed + number) % len(ends)
-    for end in ends[turn:] + ends[:turn]:
+    order = ends[turn:] + ends[:turn]
+    for end in order:
         yield _ended(drawn[number - 1], end, last)
+    for attempt in range(8):  # then with a reader's note (批示) written on the page
+        page = _ended(drawn[number - 1], order[attempt % len(order)], last)
+        yield _annotated(page, f"{job.seed}:{number}:{attempt}")
+
+
+NOTES = (
+    "同意，请抓紧办理。",
+    "已阅，请各处室传阅。",
+    "请办公室研究提出意见。",
+    "拟同意，呈领导审定。",
+)
+
+
+def _annotated(page: Image.Image, seed: str) -> Image.Image:
+    """The page with a note in blue-black ink where a reader wrote it: a line or two of 批示,
+    initials and a date."""
+    rng = random.Random(seed)
+    page = page.copy()
+    draw = ImageDraw.Draw(page)
+    face = documents._font("bold", rng.randint(24, 30))
+    note = rng.choice(NOTES)
+    x = rng.randint(documents.MARGIN // 2, documents.WIDTH // 2)
+    y = rng.randint(documents.HEIGHT // 5, documents.HEIGHT - 2 * documents.MARGIN - 120)
+    ink = (30, 45, 110)
+    draw.text((x, y), note, font=face, fill=ink)
+    draw.text(
+        (x + 120, y + 48), f"王 {rng.randint(1, 12)}.{rng.randint(1, 28)}", font=face, fill=ink
+    )
+    draw.line((x, y + 92, x + rng.randint(160, 320), y + 92), fill=ink, width=3)
+    return page
 
 
 def _distinct(

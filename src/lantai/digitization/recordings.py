@@ -82,9 +82,10 @@ def make_access_copy(recording_id: int) -> str:
         return "skipped"
     src = Path(settings.MEDIA_ROOT) / recording.path
     try:
-        made = av.make_access_copy(
-            src, _folder(recording), av.MediaInfo.from_dict(recording.info), threads=None
-        )
+        info = av.MediaInfo.from_dict(recording.info)
+        # a stuck ffmpeg must not hold a worker thread for ever: 4× real time, at least 10 min
+        timeout = max(600.0, 4 * info.duration_seconds)
+        made = av.make_access_copy(src, _folder(recording), info, timeout=timeout)
     except Exception as e:  # recorded on the recording: the page shows why
         log.warning("access copy of recording %s failed: %s", recording.pk, e)
         message = getattr(e, "message_zh", "") or f"{type(e).__name__}: {e}"
