@@ -54,6 +54,13 @@ def frame(path: Path, at: float = 1.0) -> Image.Image:
     return Image.open(io.BytesIO(png)).convert("RGB")
 
 
+@pytest.fixture(autouse=True)
+def _own_delivery_cache(settings: Any, tmp_path: Path) -> None:
+    """Delivered copies are cached under DATA_DIR by content and component id: each test here
+    keeps its own, so that the portal's other tests find theirs not rendered yet."""
+    settings.DATA_DIR = tmp_path / "data"
+
+
 @pytest.fixture
 def queued() -> Iterator[Any]:
     huey.immediate = False

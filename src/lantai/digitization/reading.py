@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -113,7 +114,7 @@ def ocr_page(page_id: int) -> str:
     return "done"
 
 
-def _store(page: Page, lines: list, engine: str, confidence: float, seconds: float) -> None:
+def _store(page: Page, lines: list[Any], engine: str, confidence: float, seconds: float) -> None:
     page.ocr_lines, page.ocr_engine, page.ocr_confidence = lines, engine[:100], confidence
     page.ocr_seconds, page.ocr_status, page.ocr_key, page.ocr_error = seconds, "done", page.key, ""
     page.needs_correction = bool(lines) and confidence < settings.OCR_LOW_CONFIDENCE
@@ -144,7 +145,7 @@ def lines(page: Page) -> list[Line]:
     out = []
     for i, (text, box, confidence) in enumerate(page.ocr_lines):
         out.append(
-            Line(i, latest.get(i, text), tuple(box), confidence, text, i in latest)  # type: ignore[arg-type]
+            Line(i, latest.get(i, text), tuple(box), confidence, text, i in latest)
         )
     return out
 

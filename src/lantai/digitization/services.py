@@ -173,7 +173,7 @@ class _Findings:
 
     def add(
         self,
-        finding: image_checks.Finding,
+        finding: dat31.Finding,
         subject: str,
         *,
         page: Page | None = None,
@@ -197,7 +197,7 @@ class _Findings:
 
     def fail(self, code: str, subject: str, zh: str, en: str, **evidence: Any) -> None:
         evidence = {"file": subject, **evidence}
-        self.add(image_checks.Finding(code, "fail", evidence, zh, en), subject)
+        self.add(dat31.Finding(code, "fail", evidence, zh, en), subject)
 
 
 def check_batch(batch_id: int, progress: Callable[[int, int], None] | None = None) -> Batch:
@@ -422,7 +422,7 @@ def _duplicate_findings(pages: list[Page], findings: _Findings) -> None:
         first, second = pages[a], pages[b]
         for page, other in ((first, second), (second, first)):
             findings.add(
-                image_checks.Finding(
+                dat31.Finding(
                     "duplicate_page",
                     "warn",
                     {"other": other.source_name, "distance": distance, "phash": page.phash},
