@@ -192,10 +192,11 @@ class Cluster:
         }
 
     def enqueue(self, message: bytes) -> None:
-        """Put a serialized job on the queue (huey's Redis list), as `huey.enqueue` does."""
-        import redis
+        """Put a serialized job on the queue as `huey.enqueue` does (PriorityRedisHuey's sorted
+        set: the message behind a time prefix, scored by minus its priority)."""
+        from huey.storage import PriorityRedisStorage
 
-        redis.Redis.from_url(HUEY_URL).lpush("huey.redis.lantai", message)
+        PriorityRedisStorage("lantai", url=HUEY_URL).enqueue(message)
 
     def s3_keys(self) -> list[str]:
         listed = self.s3.client().list_objects_v2(Bucket=self.bucket)  # type: ignore[attr-defined]

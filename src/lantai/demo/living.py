@@ -11,6 +11,8 @@ it has been at work for a while.
   a complete fixity audit (the other records are preserved by the worker of `lantai serve`);
 - an access request submitted through the portal's service, accepted, approved by a second
   member of staff and answered (利用登记).
+- scanned pages and recordings brought in through the digitization services
+  (``lantai.demo.digitized``, issue 14), before preservation packages the records' files.
 
 Everything goes through the real services; nothing is written into result tables by hand. Each
 step finds what an earlier run made and does not make it twice.
@@ -73,12 +75,12 @@ def make_alive(archive: DemoArchive, fonds: dict[tuple[str, str], Fonds], summar
         _transfer(archive, fonds, summary, drawn=problem is None)
     except (IngestError, ScannerError, SignatureImportError) as e:  # e.g. clamd not installed
         summary.problems.append(f"演示移交未完成：{e}（请先运行 scripts/setup.sh）")
-    _preserve_and_audit(summary)
-    _access_request(summary)
-    # after preservation: the scanned pages are packaged by the worker, as a real archives' are
+    # scanned pages and recordings (issue 14): before preservation, which packages them
     from lantai.demo.digitized import make_digitized
 
     make_digitized(archive, summary)
+    _preserve_and_audit(summary)
+    _access_request(summary)
 
 
 # --- 卷内文件 ----------------------------------------------------------------------------------
