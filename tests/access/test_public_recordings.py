@@ -36,7 +36,10 @@ def body(response: Any) -> bytes:
 def add(record: Any, tmp_path: Path, kind: str, seconds: float = 3) -> Any:
     suffix = ".mp4" if kind == "video" else ".flac"
     path = av.generate_sample(
-        tmp_path / f"{record.pk}-{kind}{suffix}", kind, seconds, size="320x240"  # type: ignore[arg-type]
+        tmp_path / f"{record.pk}-{kind}{suffix}",
+        kind,
+        seconds,
+        size="320x240",  # type: ignore[arg-type]
     )
     recording = recordings.add_recording(record, path, user=None)  # access copy: inline job
     recordings.add_segment(recording, "00:00:01", "00:00:02", "主持人宣布会议开始", user=None)
@@ -190,7 +193,9 @@ def test_scanned_page_formats_are_shown_as_watermarked_images(live_portal: Porta
                                ("PNG", "e.png", {})):  # fmt: skip
         out = io.BytesIO()
         Image.new("RGB", (300, 400), "#f4efe2").save(out, fmt, **options)
-        made.append(attach_component(record, [out.getvalue()], f"{record.reference_code}-{name}", user=None))
+        made.append(
+            attach_component(record, [out.getvalue()], f"{record.reference_code}-{name}", user=None)
+        )
     client = Client()
     page = client.get(f"/public/records/{record.pk}/").content.decode()
     for component in made:

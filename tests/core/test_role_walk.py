@@ -161,6 +161,8 @@ WEB: dict[str, Requirement] = {
     "access:record": EVERYONE,
     "access:image": EVERYONE,
     "access:pdf": EVERYONE,
+    "access:recording_media": EVERYONE,
+    "access:recording_poster": EVERYONE,
     "access:request": EVERYONE,
     "access:request_done": EVERYONE,
     "access:status": EVERYONE,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -330,10 +330,10 @@ def recording_media(request: HttpRequest, pk: int) -> HttpResponse:
         response["Retry-After"] = str(PREPARING_REFRESH_SECONDS)
         return response
     path, content_type = found
-    response = ranged_file_response(request, path, content_type)
-    response["Cache-Control"] = "private, max-age=3600"
-    response["Content-Disposition"] = "inline"
-    return response  # type: ignore[return-value]
+    ranged = ranged_file_response(request, path, content_type)
+    ranged["Cache-Control"] = "private, max-age=3600"
+    ranged["Content-Disposition"] = "inline"
+    return cast(HttpResponse, ranged)  # a StreamingHttpResponse for a range, as FileResponse is
 
 
 @require_GET

@@ -47,13 +47,13 @@ VENDOR = "vendor"  # the demo scanning vendor (seed.DEMO_USERS)
 ARCHIVIST = "archivist"  # inspects, accepts and returns batches
 BATCH_NAME = "馆藏档案数字化（第一批，演示）"
 RETURNED_NAME = "馆藏档案数字化（第二批，演示，已退回）"
-# one page per this many demo records: 160 pages for the default 20,000 (drawing and checking a
+# one page per this many demo records: 133 pages for the default 20,000 (drawing and checking a
 # 300 dpi page costs ~0.5 s of a 2-core machine; `lantai demo` should not grow by much more
 # than a minute and a half)
-PAGES_PER_RECORDS = 125
+PAGES_PER_RECORDS = 150
 MIN_PAGES, MAX_PAGES = 6, 400
 MAX_ITEM_PAGES = 5  # 件 with more pages are left for a later (real) batch
-MAX_VOLUME_PAGES = 16
+MAX_VOLUME_PAGES = 24  # the thinnest 记账凭证 volumes of the demo hold 20 sheets
 DPI = 300
 SCALE = 3  # documents draws A4 at 100 dpi; pages are drawn at that size and scaled to 300 dpi
 SKEW_EVERY, NOISE_EVERY = 7, 6  # about every n-th page is slightly skewed / item noisy
@@ -88,7 +88,8 @@ class Outcome:
     items: int = 0
     volumes: int = 0
     vertical: int = 0
-    status: str = ""
+    status: str = ""  # as shown
+    state: str = ""  # Batch.status
     result: str = ""
     findings: int = 0
 
@@ -114,7 +115,7 @@ def make_digitized(archive: DemoArchive, summary: Summary) -> None:
         f"{accepted.pages} 页 A4 {DPI} dpi 扫描图像附于 {accepted.items + accepted.volumes} 条档案"
         f"（案卷 {accepted.volumes}、件 {accepted.items}，其中竖排的红色档案 {accepted.vertical} 件），"
         f"OCR 由 `lantai serve` 的后台任务逐页识别，识别后即可检索"
-        f" (batch accepted: {accepted.pages} pages, OCR queued for the worker)"
+        f" (batch {accepted.state}: {accepted.pages} pages, OCR queued for the worker)"
     )
     summary.alive.append(
         f"  数字化 digitization: 批次“{RETURNED_NAME}”{returned.status}（{returned.findings} 项不合格："
@@ -157,12 +158,15 @@ def _choose(home: Repository, target: int, red_fonds: str, seed: int) -> list[Re
     )
     if red is not None:
         chosen.append(red)
-    volumes = pool.filter(
-        level="volume", open_status="open", pages__lte=min(MAX_VOLUME_PAGES, target // 4)
+    volumes = pool.filter(  # 会计 volumes: their sheets are drawn as vouchers
+        level="volume",
+        category__code="KU",
+        open_status="open",
+        pages__lte=min(MAX_VOLUME_PAGES, target // 4),
     )
     chosen += list(volumes.order_by("pages", "-date", "pk")[: max(0, target // 80)])
     items = list(
-        pool.filter(level="item", pages__lte=MAX_ITEM_PAGES)
+        pool.filter(level="item", category__code="WS", pages__lte=MAX_ITEM_PAGES)
         .exclude(pk__in=[r.pk for r in chosen])
         .order_by("pk")
         .values_list("pk", "open_status")[:20000]
@@ -298,7 +302,7 @@ def _gap_above(page: Image.Image, y: int) -> int:
     paper = grey.getpixel((4, 4))
     assert isinstance(paper, int)
     for row in range(y, max(0, y - 60), -1):
-        low, _high = grey.crop((0, row, page.width, row + 1)).getextrema()  # type: ignore[misc]
+        low, _high = grey.crop((0, row, page.width, row + 1)).getextrema()
         if low > paper - 40:
             return row
     return y
@@ -335,7 +339,7 @@ def _voucher(job: PageJob, number: int, attempt: int) -> Image.Image:
 def _variants(job: PageJob, number: int, drawn: list[Image.Image]) -> Iterator[Image.Image]:
     last = number == job.pages
     if job.volume:
-        for attempt in range(8):
+        for attempt in range(12):
             yield _voucher(job, number, attempt)
         return
     ends = TEXT_ENDS if job.red_header else LEDGER_ENDS
@@ -464,6 +468,7 @@ def _outcome(batch: object, red_fonds: str = "") -> Outcome:
         volumes=items.filter(record__level="volume").count(),
         vertical=int(bool(red_fonds) and items.filter(record__fonds__code=red_fonds).exists()),
         status=batch.get_status_display(),
+        state=batch.status,
         result=batch.result,
         findings=Finding.objects.filter(batch=batch, result="fail").count(),
     )
@@ -579,7 +584,7 @@ def _recordings(home: Repository, archivist: User, red_fonds: str) -> str:
     plans = (
         ("audio", ".flac", AUDIO_SECONDS, pool.filter(fonds__code=red_fonds).order_by("date", "pk"), "口述历史访谈录音",
          ("00:00:03", "00:00:15", "口述人回忆{year}年前后在{place}参加革命工作的经过，讲述{title}的来龙去脉（口述历史，演示）")),
-        ("video", ".mp4", VIDEO_SECONDS, pool.filter(title__contains="会议").order_by("-date", "pk"), "会议录像",
+        ("video", ".mp4", VIDEO_SECONDS, pool.filter(category__code="WS", title__contains="会议").order_by("-date", "pk"), "会议录像",
          ("00:00:02", "00:00:11", "主持人宣布会议开始，与会人员讨论{title}（会议录像，演示）")),
     )  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="demo-av-") as tmp:
