@@ -293,7 +293,7 @@ def test_report_names_the_checks_and_shows_findings(site: Site, tmp_path: Path) 
         message_zh="偏斜 4.2°，超过 3.0°，需纠偏或重扫", message_en="Skew 4.2° exceeds 3.0°",
     )  # fmt: skip
     Finding.objects.create(
-        batch=batch, code="unmatched", result="fail", subject="Z999-1.png",
+        batch=batch, code="catalogue_link", result="fail", subject="Z999-1.png",
         evidence={"reference_code": "Z999"},
         message_zh="“Z999-1.png”对应的档号“Z999”在目录中不存在", message_en="not in catalogue",
     )  # fmt: skip

@@ -32,6 +32,7 @@ from lantai.standards import dat31
 
 log = logging.getLogger(__name__)
 CHUNK = 500  # rows per query or bulk write
+UNPLACED_CODES = ("catalogue_link", "naming", "file_format")  # a file that belongs to no page
 
 
 class DigitizationError(Exception):
@@ -472,7 +473,7 @@ def _finish(
         "unplaced": sum(
             c.failed
             for k, c in findings.counts.items()
-            if k in ("catalogue_link", "naming", "file_format")
+            if k in UNPLACED_CODES
         ),
         "checks": counts,
     }

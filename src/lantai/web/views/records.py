@@ -19,7 +19,7 @@ from lantai.core.roles import EDIT, PRESERVE, VIEW
 from lantai.preservation import deletion
 from lantai.web import labels
 from lantai.web.forms import ComponentUploadForm
-from lantai.web.views import digitization
+from lantai.web.views import digitized
 from lantai.web.views.common import (
     forbidden,
     language,
@@ -175,7 +175,7 @@ def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 else []
             ),
             "upload_form": ComponentUploadForm() if can_edit else None,
-            **digitization.record_section(request, record),  # 数字化页面, 录音录像
+            **digitized.record_section(request, record),  # 数字化页面, 录音录像
         },
     )
 
