@@ -12,6 +12,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from lantai.catalog.components import StoredFile
+
 
 class Batch(models.Model):
     """One scanning run (数字化批次) brought in by an archivist or a scanning vendor."""
@@ -69,7 +71,22 @@ class Item(models.Model):
         ]
 
 
-class Page(models.Model):
+class StoredFileFields(models.Model):
+    """A file stored content-addressed under MEDIA_ROOT (catalog.components.store_chunks)."""
+
+    path = models.CharField(max_length=500)  # relative to MEDIA_ROOT
+    sm3 = models.CharField(max_length=64)
+    sha256 = models.CharField(max_length=64)
+    size = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+    def stored(self) -> StoredFile:
+        return StoredFile(self.path, self.sm3, self.sha256, self.size)
+
+
+class Page(StoredFileFields):
     """One page image: a single-page file or one frame of a multipage TIFF/PDF."""
 
     OCR_STATUSES = [
@@ -83,10 +100,6 @@ class Page(models.Model):
     number = models.PositiveIntegerField(_("页号"))
     source_name = models.CharField(max_length=500)  # path inside the batch as delivered
     frame = models.PositiveIntegerField(default=0)  # 1-based frame of a multipage file; 0 single
-    path = models.CharField(max_length=500)  # the stored file, relative to MEDIA_ROOT
-    sm3 = models.CharField(max_length=64)  # of the stored file
-    sha256 = models.CharField(max_length=64)
-    size = models.BigIntegerField(default=0)
     file_format = models.CharField(max_length=16, blank=True)
     compression = models.CharField(max_length=32, blank=True)
     width = models.PositiveIntegerField(default=0)
@@ -160,7 +173,7 @@ class Correction(models.Model):
         ordering = ["page", "line", "id"]
 
 
-class Recording(models.Model):
+class Recording(StoredFileFields):
     """A digitized audio or video recording (音像档案) of a record."""
 
     STATUSES = [
@@ -174,10 +187,6 @@ class Recording(models.Model):
     batch = models.ForeignKey(Batch, null=True, on_delete=models.CASCADE, related_name="recordings")
     item = models.ForeignKey(Item, null=True, on_delete=models.CASCADE, related_name="recordings")
     source_name = models.CharField(max_length=500)
-    path = models.CharField(max_length=500)  # the stored file, relative to MEDIA_ROOT
-    sm3 = models.CharField(max_length=64)
-    sha256 = models.CharField(max_length=64)
-    size = models.BigIntegerField(default=0)
     component = models.ForeignKey(
         "catalog.Component", null=True, on_delete=models.CASCADE, related_name="+"
     )  # set when attached to the record (at once, or when its batch is accepted)

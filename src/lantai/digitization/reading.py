@@ -144,9 +144,7 @@ def lines(page: Page) -> list[Line]:
         latest[line] = text
     out = []
     for i, (text, box, confidence) in enumerate(page.ocr_lines):
-        out.append(
-            Line(i, latest.get(i, text), tuple(box), confidence, text, i in latest)
-        )
+        out.append(Line(i, latest.get(i, text), tuple(box), confidence, text, i in latest))
     return out
 
 

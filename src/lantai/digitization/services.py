@@ -470,11 +470,7 @@ def _finish(
             for i in items.values()
             if not i.page_count and not Recording.objects.filter(item=i).exists()
         ),
-        "unplaced": sum(
-            c.failed
-            for k, c in findings.counts.items()
-            if k in UNPLACED_CODES
-        ),
+        "unplaced": sum(c.failed for k, c in findings.counts.items() if k in UNPLACED_CODES),
         "checks": counts,
     }
     if not pages and not batch.summary["recordings"]:
@@ -619,19 +615,14 @@ def _attach(batch: Batch) -> int:
     for page in pages:
         key = (page.item.record_id, page.sm3)
         if key not in made:
-            stored = components.StoredFile(page.path, page.sm3, page.sha256, page.size)
             name = Path(page.source_name.split("#")[0]).name
-            made[key] = components.add_stored(page.item.record, stored, name).pk
+            made[key] = components.add_stored(page.item.record, page.stored(), name).pk
         page.component_id = made[key]
         page.ocr_status = "pending"  # every attached page is read
     Page.objects.bulk_update(pages, ["component", "ocr_status"], batch_size=CHUNK)
     for recording in Recording.objects.filter(batch=batch).select_related("record"):
-        stored = components.StoredFile(
-            recording.path, recording.sm3, recording.sha256, recording.size
-        )
-        component = components.add_stored(
-            recording.record, stored, Path(recording.source_name).name
-        )
+        name = Path(recording.source_name).name
+        component = components.add_stored(recording.record, recording.stored(), name)
         recording.component, recording.status = component, "pending"
         recording.save(update_fields=["component", "status"])
     return len(pages)
