@@ -217,3 +217,45 @@ def test_a_rerun_after_a_crash_starts_the_batch_over(
     services.check_batch(batch.pk)
     assert Page.objects.filter(batch=batch).count() == 1
     assert batch.items.count() == 1
+
+
+def test_a_record_digitized_before_gets_no_second_set_of_pages(
+    tmp_path: Path, make_record: Callable[..., Record], write_page: Callable[..., Path]
+) -> None:
+    a = make_record(1, pages=1)
+    for name in ("one", "two", "three"):
+        write_page(
+            tmp_path / name / f"{a.reference_code}-0001.jpg", f"{name}关于档案数字化工作的通知"
+        )
+    first, second = register(tmp_path / "one"), register(tmp_path / "two")
+    inspect_all(first)
+    inspect_all(second)
+    services.accept_batch(first, user=None)
+    with pytest.raises(
+        services.DigitizationError, match="其他批次"
+    ):  # checked before, accepted after
+        services.accept_batch(second, user=None)
+    third = register(tmp_path / "three")
+    assert a.reference_code in codes(third)["already_digitized"]
+    assert third.result == "fail"
+    assert Component.objects.filter(record=a).count() == 1
+
+
+def test_links_empty_record_folders_and_recordings_in_a_batch(
+    tmp_path: Path, make_record: Callable[..., Record], write_page: Callable[..., Path]
+) -> None:
+    from lantai.digitization import av
+
+    a, b, c = make_record(1, pages=1), make_record(2, pages=3), make_record(3, pages=4)
+    outside = write_page(tmp_path / "outside" / "x.jpg", "批次之外的文件")
+    batch_dir = tmp_path / "batch"
+    write_page(batch_dir / f"{a.reference_code}-0001.jpg", "关于加强档案数字化工作的通知")
+    (batch_dir / f"{a.reference_code}-0002.jpg").symlink_to(outside)
+    av.generate_sample(batch_dir / f"{b.reference_code}.wav", "audio", 1.0)  # 页数 3: not pages
+    (batch_dir / c.reference_code).mkdir()  # the record's folder, left empty
+    batch = register(batch_dir)
+    found = codes(batch)
+    assert f"{a.reference_code}-0002.jpg" in found["file_format"]  # a link is not read
+    assert b.reference_code not in found.get("page_count", set())
+    assert c.reference_code in found["page_count"]  # 0 of 4 pages: 漏扫
+    assert batch.summary["recordings"] == 1 and batch.summary["items_without_pages"] == 1

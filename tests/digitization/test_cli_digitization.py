@@ -79,3 +79,21 @@ def test_what_cannot_be_read_exits_2(tmp_path: Path, ws: object, what: str) -> N
         code, data = run_json("digitization", "check", "4040")
     assert code == 2, data
     assert data["ok"] is False and data["error"]
+
+
+def test_the_report_lists_the_sample_and_bad_options_are_usage_errors(
+    tmp_path: Path, make_record: Callable[..., Record], write_page: Callable[..., Path]
+) -> None:
+    a = make_record(1, pages=1)
+    write_page(tmp_path / f"{a.reference_code}-0001.jpg", "关于加强档案数字化工作的通知")
+    for bad in (["--purpose", "bogus"], ["--sample-ratio", "2"]):
+        code, data = run_json("digitization", "import", str(tmp_path), *bad)
+        assert code == 2 and data["ok"] is False, data
+    code, data = run_json("digitization", "import", str(tmp_path))
+    assert code == 0
+    [sampled] = data["sample"]
+    assert (sampled["档号"], sampled["页号"], sampled["inspection"]) == (a.reference_code, 1, "")
+    code, done = run_json(
+        "digitization", "inspect", str(data["batch"]), str(sampled["page"]), "pass"
+    )
+    assert code == 0

@@ -400,7 +400,12 @@ def test_missing_page_and_a_page_scanned_twice() -> None:
         count.result == "fail" and count.evidence["extra_pages"] == 1 and "重扫" in count.message_zh
     )
     assert finding(twice, "page_sequence").evidence["repeated"] == [3]
-    dup = finding(twice, "duplicate_page")
+    dup = finding(twice, "duplicate_page")  # turned a little: near, for a person to confirm
+    assert dup.result == "warn" and [p[:2] for p in dup.evidence["pairs"]] == [[2, 3]]
+    same = ic.evaluate_item(
+        CODE, [1, 2, 3], 3, phashes=hashes_for([text_page(0), page, page.copy()])
+    )
+    dup = finding(same, "duplicate_page")  # the same sheet again
     assert dup.result == "fail" and [p[:2] for p in dup.evidence["pairs"]] == [[2, 3]]
 
 

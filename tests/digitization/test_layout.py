@@ -139,4 +139,12 @@ def test_links_are_not_followed(tmp_path: Path) -> None:
         outside / "0001-WS·2024-Y-BGS-0001-0001.jpg"
     )
     (batch / "dir").symlink_to(outside, target_is_directory=True)
-    assert layout.read_layout(batch, existing).placements == []
+    result = layout.read_layout(batch, existing)
+    assert result.placements == []
+    assert result.links == ["0001-WS·2024-Y-BGS-0001-0001.jpg", "dir"]  # listed, not read
+
+
+def test_an_empty_folder_named_by_a_record_is_listed(tmp_path: Path) -> None:
+    (tmp_path / "0001-WS·2024-Y-BGS-0002").mkdir()
+    (tmp_path / "not-a-code").mkdir()
+    assert layout.read_layout(tmp_path, existing).empty == ["0001-WS·2024-Y-BGS-0002"]

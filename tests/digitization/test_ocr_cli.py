@@ -41,7 +41,8 @@ def test_text_output_and_json_shape(files: dict[str, Path]) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert list(data) == ["pages"]
-    assert [p["file"] for p in data["pages"]] == ["a.png", "b.tif#1", "b.tif#2"]
+    a, b = str(files["a"]), str(files["b"])  # the paths as given, #N for each frame
+    assert [p["file"] for p in data["pages"]] == [a, f"{b}#1", f"{b}#2"]
     assert [p["text"] for p in data["pages"]] == ["档案数字化", "第一页内容", "第二页内容"]
     page = data["pages"][0]
     assert set(page) == {"file", "text", "lines", "seconds"} and page["seconds"] > 0

@@ -29,6 +29,7 @@ def test_catalogue_has_the_stable_codes_at_their_levels() -> None:
         "page_count": "item",
         "naming": "page",
         "catalogue_link": "page",
+        "already_digitized": "item",
         "page_sequence": "item",
         "file_integrity": "page",
         "file_format": "page",

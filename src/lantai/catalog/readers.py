@@ -81,6 +81,11 @@ def open_table(path: Path, is_header: Callable[[list[str]], bool] | None = None)
             break
         if number >= HEADER_SCAN_ROWS:
             break
+    if not table.headers and is_header is not None:  # the caller names its own columns
+        raise FileUnreadable(
+            f"“{path.name}”前 {HEADER_SCAN_ROWS} 行中找不到表头",
+            f"No header in the first {HEADER_SCAN_ROWS} rows of {path.name!r}",
+        )
     if not table.headers:
         raise FileUnreadable(
             f"“{path.name}”前 {HEADER_SCAN_ROWS} 行中找不到表头（应有“档号”“题名”“日期”等列名）",

@@ -30,6 +30,7 @@ from lantai.cli_common import (
     echo_json,
     fail,
 )
+from lantai.standards import dat31
 
 
 @click.group()
@@ -72,6 +73,17 @@ def report(batch: Any) -> dict[str, Any]:
                 "sampled": i.sampled,
             }
             for i in batch.items.order_by("reference_code")
+        ],
+        # 抽检: the pages a person must look at (`lantai digitization inspect BATCH PAGE pass|fail`)
+        "sample": [
+            {
+                "page": p.pk,
+                "档号": p.item.reference_code,
+                "页号": p.number,
+                "file": p.source_name,
+                "inspection": p.inspection,
+            }
+            for p in services.sample_pages(batch).order_by("item__reference_code", "number")
         ],
         "acceptable": ready.acceptable if ready else False,
     }
@@ -126,9 +138,17 @@ def _run_check(batch: Any, as_json: bool) -> Any:
 @digitization.command("import")
 @click.argument("folder", type=click.Path(path_type=Path))
 @click.option("--repository", default=None, help="档案馆代码（默认：默认档案馆）")
-@click.option("--purpose", default="ocr", show_default=True, help="general | ocr | facsimile …")
+@click.option(
+    "--purpose",
+    default="ocr",
+    show_default=True,
+    type=click.Choice([p.key for p in dat31.purposes()]),
+    help="扫描用途 (DA/T 31 resolution: 200, 300, 600, 200, 400 dpi)",
+)
 @click.option("--name", default="", help="批次名称（默认：文件夹名）")
-@click.option("--sample-ratio", type=float, default=None, help="抽检比例（默认 0.05）")
+@click.option(
+    "--sample-ratio", type=click.FloatRange(0.05, 1.0), default=None, help="抽检比例（默认 0.05）"
+)
 @click.option("--json", "as_json", is_flag=True)
 def import_command(
     folder: Path,
@@ -255,9 +275,19 @@ def accept_command(batch_id: int, reason: str, as_json: bool) -> None:
     except services.DigitizationError as e:
         fail(e.message_zh, EXIT_REFUSED, as_json, field=e.field)
     if as_json:
-        echo_json({"ok": True, "batch": batch.pk, "status": "accepted", "pages": pages})
+        echo_json(
+            {
+                "ok": True,
+                "batch": batch.pk,
+                "status": "accepted",
+                "pages": pages,
+                "recordings": batch.recordings.count(),
+            }
+        )
     else:
-        click.echo(f"批次 {batch.pk} 已验收：{pages} 页已挂接到档案，文字识别已排队")
+        recordings = batch.recordings.count()
+        heard = f"，录音录像 {recordings} 件待生成利用版本" if recordings else ""
+        click.echo(f"批次 {batch.pk} 已验收：{pages} 页已挂接到档案，文字识别已排队{heard}")
 
 
 @digitization.command("return")

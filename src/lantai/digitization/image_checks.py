@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageFile
 
+from lantai.digitization.page_images import bomb_limit
 from lantai.standards import dat31
 from lantai.standards.dat31 import Finding, make_finding
 
@@ -509,7 +510,11 @@ def file_facts(path: Path) -> FileFacts:
     compressions: list[str] = []
     caught: list[warnings.WarningMessage] = []
     try:
-        with warnings.catch_warnings(record=True) as caught, Image.open(path) as im:
+        with (
+            warnings.catch_warnings(record=True) as caught,
+            bomb_limit(),
+            Image.open(path) as im,
+        ):
             facts.update(
                 width=im.size[0], height=im.size[1], pillow_mode=im.mode, dpi=_dpi(im.info)
             )
@@ -541,7 +546,8 @@ def file_facts(path: Path) -> FileFacts:
             raise OSError("no JPEG end-of-image marker: the file is truncated")
         facts["readable"] = facts["error"] is None
     except Exception as exc:  # the decoder's complaint is the evidence
-        message = f"{type(exc).__name__}: {exc}"
+        # the evidence names the file, never where the server keeps it
+        message = f"{type(exc).__name__}: {exc}".replace(str(path), path.name)
         if fmt == "TIFF" and _tiff_ifd_offset(head) >= size:
             # Pillow writes the directory after the image data: a cut file loses it first
             message = f"first TIFF directory at byte {_tiff_ifd_offset(head)}, file has {size}"
@@ -794,9 +800,14 @@ def _duplicates(hashes: Sequence[tuple[K, str | None]], scope: str) -> Finding:
     ev: dict[str, Any] = {"examined": len(hashed), "max_distance": most, "scope": scope}
     if not pairs:
         return make_finding("duplicate_page", "pass", ev)
+    if scope == "item":
+        close = int(dat31.threshold("duplicate_page", "fail_distance"))
+        result = "fail" if any(d <= close for _, _, d in pairs) else "warn"
+        ev["fail_distance"] = close
+    else:
+        result = str(dat31.threshold("duplicate_page", "batch_result"))
     ev.update(pairs=[list(p) for p in pairs], count=len(pairs))
     text = "; ".join(f"{a}={b} ({d})" for a, b, d in pairs[:10])
-    result = "fail" if scope == "item" else str(dat31.threshold("duplicate_page", "batch_result"))
     return make_finding("duplicate_page", result, ev, pairs_text=text)
 
 

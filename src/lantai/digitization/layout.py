@@ -49,6 +49,8 @@ class Layout:
     manifest: str = ""  # the manifest's path inside the batch
     # manifest rows whose file is not in the batch: (row, 档号, file)
     missing: list[tuple[int, str, str]] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)  # symbolic links, never followed nor read
+    empty: list[str] = field(default_factory=list)  # folders named by a 档号 with no file in them
 
 
 class LayoutError(Exception):
@@ -60,25 +62,32 @@ class LayoutError(Exception):
         self.message_en = message_en
 
 
-def batch_files(root: Path) -> list[str]:
-    """Every regular file under `root` (posix paths, sorted), hidden ones and links left out."""
-    found = []
+def batch_files(root: Path) -> tuple[list[str], list[str], list[str]]:
+    """(regular files, symbolic links, folders without any file) under `root`, as sorted posix
+    paths; hidden files and folders are left out, links are listed but never followed."""
+    found, links, empty = [], [], []
     for folder, dirs, files in os.walk(root, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        here = Path(folder)
+        links += [(here / d).relative_to(root).as_posix() for d in dirs if (here / d).is_symlink()]
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not (here / d).is_symlink())
+        kept = 0
         for name in files:
-            path = Path(folder) / name
-            if name.startswith(".") or name.lower() in IGNORED_NAMES or path.is_symlink():
+            path = here / name
+            if name.startswith(".") or name.lower() in IGNORED_NAMES:
                 continue
-            found.append(path.relative_to(root).as_posix())
-    return sorted(found)
+            (links if path.is_symlink() else found).append(path.relative_to(root).as_posix())
+            kept += 1
+        if not kept and not dirs and here != root:
+            empty.append(here.relative_to(root).as_posix())
+    return sorted(found), sorted(links), sorted(empty)
 
 
 def read_layout(root: Path, existing: Callable[[set[str]], set[str]]) -> Layout:
     """Place every file of the batch at `root`; `existing(codes)` answers which 档号 exist."""
     if not root.is_dir():
         raise LayoutError(f"批次文件夹“{root}”不存在或不是文件夹", f"{root} is not a folder")
-    files = batch_files(root)
-    layout = Layout()
+    files, links, empty = batch_files(root)
+    layout = Layout(links=links)
     manifests = [
         f for f in files if "/" not in f and PurePosixPath(f).suffix.lower() in MANIFEST_SUFFIXES
     ]
@@ -92,7 +101,9 @@ def read_layout(root: Path, existing: Callable[[set[str]], set[str]]) -> Layout:
         layout.manifest = manifests[0]
         listed = _read_manifest(root / manifests[0], set(files), layout)
     rest = [f for f in files if f != layout.manifest and f not in listed]
-    known = existing(_candidates(rest) | {code for code, _ in listed.values()})
+    folders = {PurePosixPath(f).name for f in empty}
+    known = existing(_candidates(rest) | {code for code, _ in listed.values()} | folders)
+    layout.empty = [f for f in empty if PurePosixPath(f).name in known]
     for source in files:
         if source == layout.manifest:
             continue

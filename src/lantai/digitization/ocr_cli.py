@@ -3,7 +3,7 @@ frame —, JPEG 2000, PDF — every page) without registering anything: no data 
 database, no Django.
 
 Text output: each page's lines in reading order; with several pages each is headed
-``==> label <==`` (label = file name, ``name#N`` for page N of a multipage file).
+``==> label <==`` (label = the path as given, ``path#N`` for page N of a multipage file).
 
 ``--json`` prints one object:
   ``{"pages": [{"file", "text", "lines": [{"text", "box": [x0, y0, x1, y1], "confidence"}],
@@ -56,9 +56,11 @@ def ocr(images: tuple[Path, ...], as_json: bool, engine: str, threads: int | Non
         try:
             for page in load_pages(path):
                 result = reader.read(page.image)
+                # the path as given (two x.png in different folders stay apart), #N per frame
+                label = os.fspath(path) + page.label[len(path.name) :]
                 pages.append(
                     {
-                        "file": page.label,
+                        "file": label,
                         "text": result.text,
                         "lines": [
                             {"text": ln.text, "box": list(ln.box), "confidence": ln.confidence}
@@ -69,7 +71,7 @@ def ocr(images: tuple[Path, ...], as_json: bool, engine: str, threads: int | Non
                 )
                 if not as_json:
                     if show_labels or page.frame > 1 or "#" in page.label:
-                        click.echo(f"==> {page.label} <==")
+                        click.echo(f"==> {label} <==")
                     if result.text:
                         click.echo(result.text)
         except UnreadableImage as e:

@@ -51,7 +51,7 @@ def _unreadable(path: Path, zh: str, en: str) -> UnreadableImage:
 
 
 @contextmanager
-def _bomb_limit() -> Iterator[None]:
+def bomb_limit() -> Iterator[None]:
     """Pillow refuses images over 2 × MAX_IMAGE_PIXELS and warns above it: during our calls the
     limit is ours and the warning an error."""
     saved = Image.MAX_IMAGE_PIXELS
@@ -112,7 +112,7 @@ def load_pages(path: Path) -> Iterator[PageImage]:
 def _raster_pages(path: Path) -> Iterator[PageImage]:
     data = path.read_bytes()
     try:
-        with _bomb_limit():
+        with bomb_limit():
             im = Image.open(io.BytesIO(data))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise _unreadable(
@@ -138,7 +138,7 @@ def _raster_pages(path: Path) -> Iterator[PageImage]:
         frames = 1
     for n in range(1, frames + 1):
         try:
-            with _bomb_limit():
+            with bomb_limit():
                 if n > 1:
                     im.seek(n - 1)
                 _check_size(path, im.size)
@@ -260,7 +260,7 @@ def _pdf_page(
 
 def _read_extracted(path: Path, png: Path, n: int) -> Image.Image:
     try:
-        with _bomb_limit(), Image.open(png) as im:
+        with bomb_limit(), Image.open(png) as im:
             _check_size(path, im.size)
             im.load()
             return im.copy()

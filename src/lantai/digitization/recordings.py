@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 
 from lantai.catalog import components
-from lantai.catalog.models import Record
+from lantai.catalog.models import Component, Record
 from lantai.catalog.services import visible_records
 from lantai.core import audit
 from lantai.core.models import User
@@ -82,13 +83,18 @@ def make_access_copy(recording_id: int) -> str:
         return "skipped"
     src = Path(settings.MEDIA_ROOT) / recording.path
     try:
-        info = av.MediaInfo.from_dict(recording.info)
+        if recording.info:
+            info = av.MediaInfo.from_dict(recording.info)
+        else:  # refused by ffprobe when it was uploaded: run again, it is identified anew
+            info = av.probe(src)
+            recording.kind, recording.info = info.kind, info.as_dict()
+            Recording.objects.filter(pk=recording.pk).update(kind=info.kind, info=recording.info)
         # a stuck ffmpeg must not hold a worker thread for ever: 4× real time, at least 10 min
         timeout = max(600.0, 4 * info.duration_seconds)
         made = av.make_access_copy(src, _folder(recording), info, timeout=timeout)
     except Exception as e:  # recorded on the recording: the page shows why
         log.warning("access copy of recording %s failed: %s", recording.pk, e)
-        message = getattr(e, "message_zh", "") or f"{type(e).__name__}: {e}"
+        message = _reason(e, src, recording.source_name)
         Recording.objects.filter(pk=recording.pk).update(status="failed", error=message[:2000])
         return "failed"
     root = Path(settings.DERIVATIVES_DIR)
@@ -101,6 +107,13 @@ def make_access_copy(recording_id: int) -> str:
         waveform_path=str(made.waveform.relative_to(root)) if made.waveform else "",
     )
     return "done"
+
+
+def _reason(error: Exception, src: Path, name: str) -> str:
+    """Why a recording cannot be played, in Chinese, naming the file as the user knows it (the
+    stored file is named by its SM3 digest)."""
+    message = getattr(error, "message_zh", "") or f"{type(error).__name__}: {error}"
+    return str(message).replace(str(src), name).replace(src.name, name)
 
 
 def derivative(recording: Recording, which: str) -> Path | None:
@@ -176,3 +189,124 @@ def _refresh_text(recording: Recording) -> None:
         for s in recording.segments.order_by("start")
     )
     components.set_component_text(recording.component_id, text, "segments")
+
+
+# --- recordings uploaded as electronic files ---------------------------------------------------------
+# 上传电子文件 (catalog.components) knows nothing of recordings: the catalogue room is below this one.
+# Every new component is looked at once its transaction commits (DigitizationConfig.ready); one whose
+# content is audio or video becomes a Recording, as if added here.
+
+#: suffixes of recordings (the accepted containers and common ones ffprobe may name as refused);
+#: a file so named is probed even when its content says nothing, so a damaged one is reported
+MEDIA_SUFFIXES = frozenset(
+    [".wav", ".flac", ".mp3", ".mp4", ".m4a", ".m4v", ".mov", ".mxf", ".mkv", ".webm"]
+    + [".avi", ".mpg", ".mpeg", ".vob", ".ogg", ".opus", ".oga", ".aif", ".aiff", ".wma"]
+    + [".wmv", ".3gp", ".aac", ".amr", ".flv"]
+)  # not .ts: far more TypeScript sources than MPEG transport streams are uploaded
+# ISO base-media brands of still images (HEIF, AVIF, JPEG 2000 parts, camera raw): not recordings
+IMAGE_BRANDS = frozenset(
+    [b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"avif", b"avis"]
+    + [b"jp2 ", b"jpx ", b"jpm ", b"crx "]
+)
+HEAD_BYTES = 192
+
+
+def _mpeg_audio_frame(head: bytes) -> bool:
+    """An MPEG audio frame header (an MP3 without ID3 tag, ADTS AAC): 11 sync bits, then valid
+    version, layer, bit-rate and sample-rate fields. A UTF-16 byte-order mark (FF FE) has layer I
+    bits and is ruled out with layer I."""
+    if len(head) < 4 or head[0] != 0xFF or head[1] & 0xE0 != 0xE0:
+        return False
+    version, layer = (head[1] >> 3) & 3, (head[1] >> 1) & 3
+    if version == 1 or layer == 3:
+        return False
+    if layer == 0:  # ADTS (AAC): the sampling-frequency index is below 13
+        return head[1] & 0xF6 == 0xF0 and (head[2] >> 2) & 0xF < 13
+    return (head[2] >> 4) not in (0, 15) and (head[2] >> 2) & 3 != 3
+
+
+def looks_like_media(path: Path, name: str) -> bool:
+    """Cheap first look (the name's suffix, the first bytes) before ffprobe runs on a new
+    component: page images, PDFs and office files never reach ffprobe."""
+    if True:
+        return True
+    try:
+        with open(path, "rb") as f:
+            head = f.read(HEAD_BYTES)
+    except OSError:
+        return False
+    if head[:4] in (b"RIFF", b"RF64", b"BW64"):
+        return head[8:12] in (b"WAVE", b"AVI ")
+    if head[:4] == b"FORM":
+        return head[8:12] in (b"AIFF", b"AIFC")
+    if head[4:8] == b"ftyp":
+        return head[8:12] not in IMAGE_BRANDS
+    return (
+        head[4:8] in (b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot")  # QuickTime
+        or head[:4] in (b"fLaC", b"OggS", b"\x1a\x45\xdf\xa3", b"\x00\x00\x01\xba")  # MKV, PS
+        or head[:3] == b"ID3"
+        or head[:4] == b"\x06\x0e\x2b\x34"  # an MXF partition pack (SMPTE universal label)
+        or head[:8] == b"\x30\x26\xb2\x75\x8e\x66\xcf\x11"  # ASF (WMA/WMV)
+        or (len(head) > 188 and head[0] == head[188] == 0x47)  # MPEG transport stream
+        or _mpeg_audio_frame(head)
+    )
+
+
+def component_saved(
+    sender: Any, instance: Component, created: bool, raw: bool = False, **kw: Any
+) -> None:
+    """post_save of Component: a new one is looked at after its transaction commits, when
+    add_recording or an accepted batch has made its own Recording for it (same transaction)."""
+    if not created or raw or kw.get("using", "default") != "default":
+        return  # a rebuild writes its database elsewhere
+    pk = instance.pk
+    transaction.on_commit(lambda: _recording_of_component(pk), robust=True)
+
+
+def _recording_of_component(component_id: int) -> None:
+    try:
+        recording_from_component(component_id)
+    except Exception:  # the upload is stored and committed: never fail its request now
+        log.exception("component %s: recording not registered", component_id)
+
+
+def recording_from_component(component_id: int) -> Recording | None:
+    """The Recording of a component whose content is audio or video (ffprobe decides), with its
+    access copy queued; a failed one with the reason when ffprobe refuses a file that looks like a
+    recording (truncated, damaged, not audio/video); None for other files, or when a Recording
+    already points at the component."""
+    component = Component.objects.filter(pk=component_id).first()
+    if component is None or Recording.objects.filter(component_id=component_id).exists():
+        return None
+    src = Path(settings.MEDIA_ROOT) / component.path
+    if not looks_like_media(src, component.name):
+        return None
+    info: av.MediaInfo | None = None
+    error = ""
+    try:
+        info = av.probe(src)
+    except Exception as e:  # MediaRejected, or ffprobe missing: shown on the record page
+        error = _reason(e, src, component.name)[:2000]
+    recording = Recording.objects.create(
+        record_id=component.record_id,
+        source_name=component.name,
+        path=component.path,
+        sm3=component.sm3,
+        sha256=component.sha256,
+        size=component.size,
+        component=component,
+        kind=info.kind if info else "",
+        info=info.as_dict() if info else {},
+        status="pending" if info else "failed",
+        error=error,
+    )
+    audit.record(
+        "recording_add",
+        "record",
+        component.record_id,
+        {"name": component.name, "sm3": component.sm3, "component": component.pk,
+         "status": recording.status},
+    )  # fmt: skip
+    if info is not None:
+        _queue(recording.pk)
+    return recording

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
 from lantai.catalog import components
@@ -247,7 +247,7 @@ def _check(batch: Batch, progress: Callable[[int, int], None] | None) -> None:
     plan = layout.read_layout(root, _existing_codes(batch.repository))
     findings = _Findings(batch)
     codes = {p.reference_code for p in plan.placements if p.reference_code}
-    codes |= {code for _, code, _ in plan.missing}
+    codes |= {code for _, code, _ in plan.missing} | {Path(f).name for f in plan.empty}
     records = _records(batch.repository, codes)
     items: dict[str, Item] = {}
 
@@ -270,6 +270,15 @@ def _check(batch: Batch, progress: Callable[[int, int], None] | None) -> None:
         )
         if code in records:
             item_for(code)  # the record is listed: it shows among the records without pages
+    for link in plan.links:
+        findings.fail(
+            "file_format",
+            link,
+            f"“{link}”是符号链接，不是图像文件：未读取（请放入文件本身）",
+            f"{link!r} is a symbolic link, not an image file: not read (put the file itself)",
+        )
+    for folder in plan.empty:
+        item_for(Path(folder).name)  # a record's folder with nothing in it: 漏扫 of every page
     pages: list[Page] = []
     facts: dict[int, image_checks.PageFacts] = {}
     named: dict[str, list[str]] = defaultdict(list)  # 档号 -> stems of its 档号-页号 files
@@ -299,6 +308,7 @@ def _check(batch: Batch, progress: Callable[[int, int], None] | None) -> None:
     Page.objects.bulk_create(pages, batch_size=CHUNK)
     _page_findings(batch, pages, facts, findings)
     _item_findings(items.values(), pages, named, findings)
+    _digitized_before(batch, list(items.values()), findings)
     _duplicate_findings(pages, findings)
     _choose_sample(batch, list(items.values()))
     Finding.objects.bulk_create(findings.rows, batch_size=CHUNK)
@@ -395,9 +405,14 @@ def _item_findings(
     for page in pages:
         numbers[page.item_id].append(page.number)
         hashes[page.item_id].append((page.number, None if page.blank else page.phash))
+    with_recordings = set(
+        Recording.objects.filter(item__in=items).values_list("item_id", flat=True)
+    )
     for item in items:
         got = sorted(numbers.get(item.pk, []))
         item.page_count = len(got)
+        if not got and item.pk in with_recordings:
+            continue  # a recording is not a page: 页数 is not its business
         for finding in image_checks.evaluate_item(
             item.reference_code,
             got,
@@ -407,6 +422,31 @@ def _item_findings(
         ):
             findings.add(finding, item.reference_code, item=item)
     Item.objects.bulk_update(list(items), ["page_count"], batch_size=CHUNK)
+
+
+def attached_pages(record_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+    """record id -> (pages attached, the first batch that attached them), for those that have."""
+    rows = (
+        Page.objects.filter(item__record_id__in=list(record_ids), component__isnull=False)
+        .values("item__record_id")
+        .annotate(n=Count("pk"), first=Min("batch_id"))
+    )
+    return {r["item__record_id"]: (r["n"], r["first"]) for r in rows}
+
+
+def _digitized_before(batch: Batch, items: list[Item], findings: _Findings) -> None:
+    """A record whose pages an earlier batch attached gets none from this one (已有数字化页面)."""
+    with_pages = [i for i in items if i.page_count]
+    before = attached_pages(i.record_id for i in with_pages)
+    for item in with_pages:
+        if item.record_id in before:
+            pages, first = before[item.record_id]
+            found = dat31.make_finding(
+                "already_digitized", "fail", {"pages": pages, "batch": first}
+            )
+        else:
+            found = dat31.make_finding("already_digitized", "pass", {"examined": 1})
+        findings.add(found, item.reference_code, item=item)
 
 
 def _duplicate_findings(pages: list[Page], findings: _Findings) -> None:
@@ -569,12 +609,26 @@ def accept_batch(batch: Batch, *, user: User | None, reason: str = "") -> int:
                 f"The batch is {batch.status}: only a checked batch can be accepted",
             )
         ready = readiness(batch)
+        if ready.uninspected and not (ready.failures or ready.rejected):
+            raise DigitizationError(
+                f"不能验收：还有 {ready.uninspected} 个抽检页面未检查，请先完成抽检",
+                f"Cannot accept yet: {ready.uninspected} sampled pages are not inspected; "
+                "finish the 抽检 first",
+            )
         if not ready.acceptable:
             raise DigitizationError(
-                f"不能验收：{ready.failures} 项检测不合格，{ready.uninspected} 个抽检页面未检查，"
-                f"{ready.rejected} 个抽检页面不合格。请退回数字化服务商整改",
-                f"Cannot accept: {ready.failures} failed checks, {ready.uninspected} sampled "
-                f"pages not inspected, {ready.rejected} sampled pages failed; return the batch",
+                f"不能验收：{ready.failures} 项检测不合格，{ready.rejected} 个抽检页面不合格"
+                f"（另有 {ready.uninspected} 个未检查）。请退回数字化服务商整改",
+                f"Cannot accept: {ready.failures} failed checks, {ready.rejected} sampled pages "
+                f"failed ({ready.uninspected} not inspected); return the batch for correction",
+            )
+        ids = batch.items.filter(page_count__gt=0).values_list("record_id", flat=True)
+        twice = attached_pages(ids)
+        if twice:  # another batch was accepted for the same records since this one was checked
+            raise DigitizationError(
+                f"不能验收：{len(twice)} 件档案在本批次检测之后已由其他批次挂接了页面，请退回或重新检测",
+                f"Cannot accept: {len(twice)} records got pages from another batch after this "
+                "one was checked; return it or check it again",
             )
         if ready.warnings and not reason.strip():
             raise DigitizationError(

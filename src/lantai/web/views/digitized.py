@@ -26,6 +26,7 @@ from lantai.catalog.services import visible_record
 from lantai.core.roles import DIGITIZE, DIGITIZE_MANAGE, EDIT, VIEW
 from lantai.digitization import reading, recordings, services
 from lantai.digitization.models import Page, Recording
+from lantai.jobs import START_COMMAND
 from lantai.web.labels import english
 from lantai.web.ranged_files import ranged_file_response
 from lantai.web.views.common import not_found, permission_required, whole_number
@@ -38,6 +39,7 @@ from lantai.web.views.digitization import (
     any_permission,
     visible_page,
 )
+from lantai.web.worker_status import worker_down_while_waiting
 
 
 # --- page images ----------------------------------------------------------------------------------
@@ -92,7 +94,18 @@ def page_image(request: HttpRequest, pk: int) -> HttpResponse:
 
 # --- the page viewer of a record ------------------------------------------------------------------
 def _boxes(box: Any) -> str:
-    return ",".join(str(int(v)) for v in box)
+    """data-box for digitization.js; "" for a line a person added (it has no box)."""
+    return ",".join(str(int(v)) for v in box) if box is not None else ""
+
+
+def _queued(pages: list[Page]) -> dict[str, Any]:
+    """Pages waiting for OCR, and whether they wait on a job worker that is not running."""
+    queued = sum(1 for p in pages if p.ocr_status == "pending")
+    return {
+        "queued_pages": queued,
+        "ocr_worker_down": bool(queued) and worker_down_while_waiting(),
+        "start_command": START_COMMAND,
+    }
 
 
 @permission_required(VIEW)
@@ -105,13 +118,17 @@ def record_pages(request: HttpRequest, pk: int) -> HttpResponse:
         return not_found(request, gettext("档案不存在，或您无权查阅。"))
     pages = reading.record_pages(record)
     query = request.GET.get("q", "").strip()[:200]
-    hits = {p.pk: reading.highlights(p, query) for p in pages} if query else {}
+    # lines that hold the query, added lines (no box on the image) included
+    hits = {p.pk: reading.hit_lines(p, query) for p in pages} if query else {}
     number = whole_number(request.GET.get("page"))
     if number is None:
         number = next((i for i, p in enumerate(pages, 1) if hits.get(p.pk)), 1)
     current = pages[min(max(number, 1), len(pages)) - 1] if pages else None
-    lines = reading.lines(current) if current and current.ocr_status == "done" else []
-    marked = {tuple(b) for b in hits.get(current.pk, [])} if current else set()
+    done = current is not None and current.ocr_status == "done"
+    lines = reading.lines(current) if current and done else []
+    here = hits.get(current.pk, []) if current else []
+    marked = {line.index for line in here}
+    boxes = dict.fromkeys(line.box for line in here if line.box is not None)
     user: Any = request.user
     return render(
         request,
@@ -126,15 +143,15 @@ def record_pages(request: HttpRequest, pk: int) -> HttpResponse:
             "total": len(pages),
             "query": query,
             "hit_pages": sum(1 for v in hits.values() if v),
-            "boxes": [",".join(str(int(v)) for v in b) for b in hits.get(current.pk, [])]
-            if current
-            else [],
+            "boxes": [_boxes(b) for b in boxes],
             "lines": [
-                {"line": line, "hit": tuple(line.box) in marked, "box": _boxes(line.box)}
+                {"line": line, "hit": line.index in marked, "box": _boxes(line.box)}
                 for line in lines
             ],
-            "can_correct": user.has_perm_code(DIGITIZE_MANAGE) and bool(lines),
+            # a page read as no lines (handwriting) is corrected by typing its lines in
+            "can_correct": user.has_perm_code(DIGITIZE_MANAGE) and done,
             "qs": urlencode({"q": query}) if query else "",
+            **_queued(pages),
         },
     )
 
@@ -156,47 +173,80 @@ def record_pdf(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # --- OCR correction -------------------------------------------------------------------------------
+def _apply(request: HttpRequest, page: Page) -> tuple[str, int | None]:
+    """One POST of the correction screen (action = save | confirm | finish | add): the message
+    to show and the line to return to. Raises DigitizationError."""
+    action = request.POST.get("action", "save")
+    user: Any = request.user
+    text = request.POST.get("text", "")
+    if action == "add":
+        made = reading.add_line(page, text, user=user)
+        return gettext("已添加第 %(n)d 行。") % {"n": made.line + 1}, made.line
+    if action == "finish":
+        n = reading.confirm_page(page, user=user)
+        if n:
+            return gettext("已确认其余 %(n)d 行无误，本页校对完成。") % {"n": n}, None
+        return gettext("本页没有待确认的行，校对完成。"), None
+    index = whole_number(request.POST.get("line"))
+    index = -1 if index is None else index
+    current = next((ln for ln in reading.lines(page) if ln.index == index), None)
+    # 确认无误 confirms what is in the box: text edited before pressing it is saved as corrected
+    if action == "confirm" and (current is None or text.strip() == current.text):
+        reading.confirm_line(page, index, user=user)
+        return gettext("已确认第 %(n)d 行无误。") % {"n": index + 1}, index
+    reading.correct_line(page, index, text, user=user)
+    return gettext("已保存第 %(n)d 行的更正。") % {"n": index + 1}, index
+
+
 @permission_required(DIGITIZE_MANAGE)
 def page_correct(request: HttpRequest, pk: int) -> HttpResponse:
     """The image beside its OCR text line by line; a line edited and saved becomes a correction
-    (the original OCR and every earlier correction stay, with who and when)."""
+    (the original OCR and every earlier correction stay, with who and when); a low-confidence
+    line read right is confirmed as it is; lines OCR missed are added at the end. The page stays
+    待校对 until no low-confidence line is left unreviewed."""
     page = visible_page(request.user, pk)
     if page is None:
         return not_found(request, gettext("页面不存在，或您无权查阅。"))
+    done = page.ocr_status == "done"
+    shown = reading.lines(page) if done else []
     errors: dict[int, str] = {}
+    add_error = ""
     if request.method == "POST":
-        index = whole_number(request.POST.get("line"))
         try:
-            reading.correct_line(
-                page,
-                -1 if index is None else index,
-                request.POST.get("text", ""),
-                user=request.user,  # type: ignore[arg-type]
-            )
+            message, line = _apply(request, page)
         except services.DigitizationError as e:
-            message = e.message_en if english() else e.message_zh
-            if index is not None and 0 <= index < len(page.ocr_lines):
-                errors[index] = message
+            text = e.message_en if english() else e.message_zh
+            index = whole_number(request.POST.get("line"))
+            if request.POST.get("action") == "add":
+                add_error = text
+            elif index is not None and any(ln.index == index for ln in shown):
+                errors[index] = text
             else:
-                messages.error(request, message)
+                messages.error(request, text)
         else:
-            messages.success(request, gettext("已保存第 %(n)d 行的更正。") % {"n": index + 1})  # type: ignore[operator]
-            return redirect(reverse("web:digitization_correct", args=[page.pk]) + f"#line-{index}")
-    lines = reading.lines(page) if page.ocr_status == "done" else []
+            messages.success(request, message)
+            anchor = f"#line-{line}" if line is not None else ""
+            return redirect(reverse("web:digitization_correct", args=[page.pk]) + anchor)
+    shown = reading.lines(page) if done else []
+    status = 400 if errors or add_error else 200
     return render(
         request,
         "web/digitization_correct.html",
         {
             "page": page,
             "record": page.item.record,
+            "done": done,
             "lines": [
                 {"line": line, "box": _boxes(line.box), "error": errors.get(line.index, "")}
-                for line in lines
+                for line in shown
             ],
+            "to_review": sum(1 for line in shown if line.needs_review),
+            "add_error": add_error,
+            "add_text": request.POST.get("text", "") if add_error else "",
             "corrections": reading.corrections(page),
-            "status": 400 if errors else 200,
+            "status": status,
         },
-        status=400 if errors else 200,
+        status=status,
     )
 
 
@@ -212,10 +262,14 @@ def batch_corrections(request: HttpRequest, pk: int) -> HttpResponse:
         .order_by("item__reference_code", "number")
     )
     page = Paginator(flagged, LIST_PAGE).get_page(request.GET.get("page"))
+    rows = [
+        {"page": p, "to_review": sum(1 for line in reading.lines(p) if line.needs_review)}
+        for p in page.object_list
+    ]
     return render(
         request,
         "web/digitization_corrections.html",
-        {"batch": batch, "page": page, "ocr": services.ocr_progress(batch)},
+        {"batch": batch, "page": page, "rows": rows, "ocr": services.ocr_progress(batch)},
     )
 
 
@@ -321,8 +375,13 @@ def recording_rows(recordings_: list[Recording]) -> list[dict[str, Any]]:
 def record_section(request: HttpRequest, record: Record) -> dict[str, Any]:
     """What the record page's 数字化页面 and 录音录像 sections show (records.record_detail)."""
     user: Any = request.user
+    pages = reading.record_pages(record)
+    queued = _queued(pages)
     return {
-        "digitized_pages": reading.record_pages(record),
+        "digitized_pages": pages,
+        "digitized_queued": queued["queued_pages"],
+        "digitized_worker_down": queued["ocr_worker_down"],
+        "digitized_start_command": queued["start_command"],
         "recordings": recording_rows(recordings.record_recordings(record)),
         "digitized_query": request.GET.get("q", "").strip()[:200],
         "can_describe": user.has_perm_code(EDIT) or user.has_perm_code(DIGITIZE_MANAGE),
