@@ -32,7 +32,14 @@ CATALOGUE = Path("locale/en/LC_MESSAGES/django.po")
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]+")
 
 # Chinese that an English msgstr may quote: what the user types or sees in their own files.
-CJK_LITERALS = {"题名", "档号", "日期", "2023年1月15日", "文件", "页号"}  # 文件, 页号: manifest columns
+CJK_LITERALS = {
+    "题名",
+    "档号",
+    "日期",
+    "2023年1月15日",
+    "文件",
+    "页号",
+}  # 文件, 页号: manifest columns
 
 # msgids that may share one English text: synonyms in the places they are used.
 SYNONYMS = [

@@ -13,6 +13,8 @@ from django.test import RequestFactory
 from lantai.web import ranged_files
 from lantai.web.ranged_files import parse_range, ranged_file_response
 
+# closing a response sends request_finished, whose handler closes old database connections
+pytestmark = pytest.mark.django_db
 SIZE = 1_000_000
 
 

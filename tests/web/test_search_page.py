@@ -55,7 +55,10 @@ def hit_ids(html: str) -> list[int]:
     hits = html.split('class="search-hits"', 1)
     if len(hits) < 2:
         return []
-    return [int(i) for i in re.findall(r'class="hit-title"><a href="/records/(\d+)/"', hits[1])]
+    return [
+        int(i)
+        for i in re.findall(r'class="hit-title"><a href="/records/(\d+)/(?:\?q=[^"]*)?"', hits[1])
+    ]
 
 
 def get(client: Client, **params: Any) -> tuple[Any, str]:
@@ -86,7 +89,8 @@ def test_one_and_two_character_queries_find_exactly_the_records(world: World) ->
     _, html = get(low, q="涉外")  # only in the GB18030 text file of one record
     assert hit_ids(html) == [world.open.pk]
     assert "<mark>涉外</mark>" in html  # highlighted snippet of the full text
-    assert f'href="{reverse("web:record", args=[world.open.pk])}"' in html
+    # the hit opens the record with the query, so its digitized pages show where it is
+    assert f'href="{reverse("web:record", args=[world.open.pk])}?q=%E6%B6%89%E5%A4%96"' in html
     _, html = get(low, q="兰台秘录")  # the text layer of a PDF
     assert hit_ids(html) == [world.pdf.pk]
 

@@ -459,6 +459,8 @@ def public_recordings(record: Record) -> list[PublicRecording]:
         return []
     out = []
     for recording in recordings.record_recordings(record):
+        if recording.status == "failed" and not recording.info:
+            continue  # a file ffprobe never recognised: nothing the public could play
         try:
             state = "ready" if recording_media(recording) else "preparing"
         except AccessError:

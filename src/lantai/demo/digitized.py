@@ -151,10 +151,11 @@ def _choose(home: Repository, target: int, red_fonds: str, seed: int) -> list[Re
     taken = _in_batches()
     pool = _without_pages(home).exclude(pk__in=taken)
     chosen: list[Record] = []
+    reds = pool.filter(fonds__code=red_fonds, level="item", pages__lte=MAX_ITEM_PAGES)
+    # an open one of few pages (the portal shows it); a small demo may have none: any other
     red = (
-        pool.filter(fonds__code=red_fonds, open_status="open", level="item", pages__lte=3)
-        .order_by("pages", "date", "pk")
-        .first()
+        reds.filter(open_status="open", pages__lte=3).order_by("pages", "date", "pk").first()
+        or reds.order_by("pages", "date", "pk").first()
     )
     if red is not None:
         chosen.append(red)

@@ -69,8 +69,8 @@ def make_access_copy(recording_id: int) -> str:
 
 @huey.periodic_task(crontab(minute="*/30"))
 def resume_batch_work() -> list[int]:
-    """Pages or recordings of accepted batches still waiting when the queue is empty were never
-    queued (the accepting process died before it queued them): queue them now. A job lost with
+    """Pages and recordings still waiting when the queue is empty were never queued (the
+    process that accepted or attached them died before it queued them): queue them now. A job lost with
     its worker is queued again by its lease (job_leases), so this does not run while the queue
     still holds work."""
     if huey.pending_count():
@@ -82,4 +82,8 @@ def resume_batch_work() -> list[int]:
     for batch_id in batches:
         if batch_id is not None:
             queue_batch_work(batch_id)
+    # recordings attached outside a batch (uploaded, added by hand)
+    loose = Recording.objects.filter(status="pending", batch__isnull=True)
+    for pk in loose.values_list("pk", flat=True):
+        make_access_copy(pk)
     return batches
