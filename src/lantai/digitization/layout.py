@@ -65,7 +65,9 @@ class LayoutError(Exception):
 def batch_files(root: Path) -> tuple[list[str], list[str], list[str]]:
     """(regular files, symbolic links, folders without any file) under `root`, as sorted posix
     paths; hidden files and folders are left out, links are listed but never followed."""
-    found, links, empty = [], [], []
+    found: list[str] = []
+    links: list[str] = []
+    empty: list[str] = []
     for folder, dirs, files in os.walk(root, followlinks=False):
         here = Path(folder)
         links += [(here / d).relative_to(root).as_posix() for d in dirs if (here / d).is_symlink()]
