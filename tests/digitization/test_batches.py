@@ -259,3 +259,27 @@ def test_links_empty_record_folders_and_recordings_in_a_batch(
     assert b.reference_code not in found.get("page_count", set())
     assert c.reference_code in found["page_count"]  # 0 of 4 pages: 漏扫
     assert batch.summary["recordings"] == 1 and batch.summary["items_without_pages"] == 1
+
+
+def test_a_multipage_tiff_named_by_its_record_gives_one_page_per_frame(
+    tmp_path: Path, make_record: Callable[..., Record]
+) -> None:
+    from tests.digitization.conftest import TEXTS, page_image
+
+    a = make_record(1, pages=3)
+    frames = [Image.open(io.BytesIO(page_image(TEXTS[i]))) for i in range(3)]
+    frames[0].save(
+        tmp_path / f"{a.reference_code}.tif",
+        save_all=True,
+        append_images=frames[1:],
+        dpi=(300, 300),
+    )
+    batch = register(tmp_path)
+    pages = list(batch.pages.order_by("number"))
+    assert [(p.number, p.frame) for p in pages] == [(1, 1), (2, 2), (3, 3)]
+    assert len({p.sm3 for p in pages}) == 1  # one stored file
+    assert "page_count" not in codes(batch) and batch.summary["pages"] == 3
+    inspect_all(batch)
+    services.accept_batch(batch, user=None, reason="多页 TIFF")
+    assert Component.objects.filter(record=a).count() == 1  # one component of three pages
+    assert TEXTS[2] in reading.page_text(Page.objects.get(batch=batch, number=3))  # its own frame

@@ -342,39 +342,43 @@ def _stage_pages(
         findings.add(finding, place.source)
     if any(f.result == "fail" for f in checked):
         return  # a corrupt file or a format not taken: its pages are not read
-    try:
-        frames = list(page_images.load_pages(path))
-    except page_images.UnreadableImage as e:
-        findings.fail("file_integrity", place.source, e.message_zh, e.message_en)
-        return
     stored = components.store_file(path)
-    multipage = len(frames) > 1 or place.number is None
-    for frame in frames:
-        number = frame.frame if place.number is None else place.number
-        page = Page(
-            batch=batch,
-            item=item,
-            number=number,
-            source_name=place.source if not multipage else f"{place.source}#{frame.frame}",
-            frame=frame.frame if multipage else 0,
-            path=stored.relative,
-            sm3=stored.sm3,
-            sha256=stored.sha256,
-            size=stored.size,
-            file_format=file_facts.format,
-            compression=file_facts.compression or "",
-        )
-        measured = image_checks.analyse(
-            frame.image,
-            file_format=file_facts.format,
-            compression=file_facts.compression,
-            dpi=frame.dpi,
-            jpeg_quality=file_facts.jpeg_quality,
-        )
-        _measure(page, measured)
-        facts[len(pages)] = measured
-        pages.append(page)
-        frame.image.close()
+    multipage = file_facts.frames > 1 or place.number is None
+    start = len(pages)
+    try:
+        for frame in page_images.load_pages(path):  # one frame in memory at a time
+            try:
+                number = frame.frame if place.number is None else place.number
+                page = Page(
+                    batch=batch,
+                    item=item,
+                    number=number,
+                    source_name=f"{place.source}#{frame.frame}" if multipage else place.source,
+                    frame=frame.frame if multipage else 0,
+                    path=stored.relative,
+                    sm3=stored.sm3,
+                    sha256=stored.sha256,
+                    size=stored.size,
+                    file_format=file_facts.format,
+                    compression=file_facts.compression or "",
+                )
+                measured = image_checks.analyse(
+                    frame.image,
+                    file_format=file_facts.format,
+                    compression=file_facts.compression,
+                    dpi=frame.dpi,
+                    jpeg_quality=file_facts.jpeg_quality,
+                )
+            finally:
+                frame.image.close()
+            _measure(page, measured)
+            facts[len(pages)] = measured
+            pages.append(page)
+    except page_images.UnreadableImage as e:  # a frame further on is unreadable: none is taken
+        for i in range(start, len(pages)):
+            facts.pop(i, None)
+        del pages[start:]
+        findings.fail("file_integrity", place.source, e.message_zh, e.message_en)
 
 
 def _measure(page: Page, facts: image_checks.PageFacts) -> None:
