@@ -8,6 +8,8 @@ counts of what each check examined are in `Batch.summary`)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -84,6 +86,16 @@ class StoredFileFields(models.Model):
 
     def stored(self) -> StoredFile:
         return StoredFile(self.path, self.sm3, self.sha256, self.size)
+
+    @staticmethod
+    def fields_of(stored: StoredFile) -> dict[str, Any]:
+        """These fields' values for a file `store_chunks` stored."""
+        return {
+            "path": stored.relative,
+            "sm3": stored.sm3,
+            "sha256": stored.sha256,
+            "size": stored.size,
+        }
 
 
 class Page(StoredFileFields):

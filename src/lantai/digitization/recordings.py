@@ -18,7 +18,7 @@ from lantai.core import audit
 from lantai.core.models import User
 from lantai.core.roles import DIGITIZE_MANAGE, EDIT
 from lantai.digitization import av
-from lantai.digitization.models import Recording, Segment
+from lantai.digitization.models import Recording, Segment, StoredFileFields
 from lantai.digitization.services import DigitizationError
 
 log = logging.getLogger(__name__)
@@ -50,10 +50,7 @@ def add_recording(record: Record, path: Path, *, user: User | None) -> Recording
         recording = Recording.objects.create(
             record=record,
             source_name=path.name,
-            path=stored.relative,
-            sm3=stored.sm3,
-            sha256=stored.sha256,
-            size=stored.size,
+            **StoredFileFields.fields_of(stored),
             component=component,
             kind=info.kind,
             info=info.as_dict(),

@@ -26,8 +26,8 @@ from lantai.catalog.services import visible_repositories
 from lantai.core import audit
 from lantai.core.models import User
 from lantai.core.roles import DIGITIZE, DIGITIZE_MANAGE
-from lantai.digitization import image_checks, layout, page_images
-from lantai.digitization.models import Batch, Finding, Item, Page, Recording
+from lantai.digitization import file_facts, image_checks, layout, page_images
+from lantai.digitization.models import Batch, Finding, Item, Page, Recording, StoredFileFields
 from lantai.standards import dat31
 
 log = logging.getLogger(__name__)
@@ -336,14 +336,14 @@ def _stage_pages(
     facts: dict[int, image_checks.PageFacts],
 ) -> None:
     path = root / place.source
-    file_facts = image_checks.file_facts(path)
-    checked = image_checks.evaluate_file(file_facts)
+    facts_of_file = file_facts.file_facts(path)
+    checked = file_facts.evaluate_file(facts_of_file)
     for finding in checked:
         findings.add(finding, place.source)
     if any(f.result == "fail" for f in checked):
         return  # a corrupt file or a format not taken: its pages are not read
     stored = components.store_file(path)
-    multipage = file_facts.frames > 1 or place.number is None
+    multipage = facts_of_file.frames > 1 or place.number is None
     start = len(pages)
     try:
         for frame in page_images.load_pages(path):  # one frame in memory at a time
@@ -355,19 +355,16 @@ def _stage_pages(
                     number=number,
                     source_name=f"{place.source}#{frame.frame}" if multipage else place.source,
                     frame=frame.frame if multipage else 0,
-                    path=stored.relative,
-                    sm3=stored.sm3,
-                    sha256=stored.sha256,
-                    size=stored.size,
-                    file_format=file_facts.format,
-                    compression=file_facts.compression or "",
+                    **StoredFileFields.fields_of(stored),
+                    file_format=facts_of_file.format,
+                    compression=facts_of_file.compression or "",
                 )
                 measured = image_checks.analyse(
                     frame.image,
-                    file_format=file_facts.format,
-                    compression=file_facts.compression,
+                    file_format=facts_of_file.format,
+                    compression=facts_of_file.compression,
                     dpi=frame.dpi,
-                    jpeg_quality=file_facts.jpeg_quality,
+                    jpeg_quality=facts_of_file.jpeg_quality,
                 )
             finally:
                 frame.image.close()
@@ -501,6 +498,7 @@ def _finish(
     items: dict[str, Item],
 ) -> None:
     counts = {code: vars(c) for code, c in sorted(findings.counts.items())}
+    heard = set(Recording.objects.filter(batch=batch).values_list("item_id", flat=True))
     failed = sum(c.failed for c in findings.counts.values())
     warned = sum(c.warned for c in findings.counts.values())
     batch.summary = {
@@ -510,9 +508,7 @@ def _finish(
         "recordings": Recording.objects.filter(batch=batch).count(),
         "items": len(items),
         "items_without_pages": sum(
-            1
-            for i in items.values()
-            if not i.page_count and not Recording.objects.filter(item=i).exists()
+            1 for i in items.values() if not i.page_count and i.pk not in heard
         ),
         "unplaced": sum(c.failed for k, c in findings.counts.items() if k in UNPLACED_CODES),
         "checks": counts,
@@ -544,10 +540,7 @@ def _stage_recording(
         batch=batch,
         item=item,
         source_name=place.source,
-        path=stored.relative,
-        sm3=stored.sm3,
-        sha256=stored.sha256,
-        size=stored.size,
+        **StoredFileFields.fields_of(stored),
         kind=info.kind,
         info=info.as_dict(),
         status="staged",
