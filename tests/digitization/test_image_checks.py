@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from lantai.digitization import file_facts as fc
 from lantai.digitization import image_checks as ic
 from lantai.standards import dat31
 
@@ -286,11 +287,11 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_tiff_compression_g4_for_bitonal_lzw_for_grey(files: Path) -> None:
-    g4, bw_lzw, lzw = (ic.file_facts(files / n) for n in ("g4.tif", "bw-lzw.tif", "lzw.tif"))
+    g4, bw_lzw, lzw = (fc.file_facts(files / n) for n in ("g4.tif", "bw-lzw.tif", "lzw.tif"))
     assert (g4.compression, bw_lzw.compression, lzw.compression) == ("group4", "lzw", "lzw")
     assert g4.readable and g4.dpi == (300.0, 300.0) and g4.pillow_mode == "1"
 
-    def compression(ff: ic.FileFacts) -> dat31.Finding:
+    def compression(ff: fc.FileFacts) -> dat31.Finding:
         with Image.open(ff.path) as im:
             facts = analyse(im, ff.dpi, file_format=ff.format, compression=ff.compression)
         return finding(ic.evaluate_page(facts), "compression")
@@ -310,35 +311,35 @@ def test_truncated_and_empty_files_fail_integrity(files: Path) -> None:
         "cut-two.pdf",
         "empty.tif",
     ):
-        ff = ic.file_facts(files / name)
+        ff = fc.file_facts(files / name)
         assert not ff.readable and ff.truncated and ff.error, name
-        integrity = finding(ic.evaluate_file(ff), "file_integrity")
+        integrity = finding(fc.evaluate_file(ff), "file_integrity")
         assert integrity.result == "fail" and integrity.evidence["truncated"], name
         assert "损坏或截断" in integrity.message_zh
 
 
 def test_whole_files_decode_and_count_their_frames(files: Path) -> None:
-    three, pdf, jp = (ic.file_facts(files / n) for n in ("three.tif", "two.pdf", "q90.jpg"))
+    three, pdf, jp = (fc.file_facts(files / n) for n in ("three.tif", "two.pdf", "q90.jpg"))
     assert (three.frames, pdf.frames, jp.frames) == (3, 2, 1)
     assert pdf.format == "PDF" and pdf.compression == "jpeg"
     for ff in (three, pdf, jp):
-        integrity, fmt = ic.evaluate_file(ff)
+        integrity, fmt = fc.evaluate_file(ff)
         assert integrity.result == "pass" and integrity.evidence["frames"] == ff.frames
         assert fmt.result == "pass"
 
 
 def test_format_from_content_not_suffix(files: Path) -> None:
-    bmp = ic.evaluate_file(ic.file_facts(files / "page.bmp"))
+    bmp = fc.evaluate_file(fc.file_facts(files / "page.bmp"))
     assert finding(bmp, "file_format").result == "fail"
     assert "BMP" in finding(bmp, "file_format").message_en
-    disguised = ic.file_facts(files / "png-named.jpg")
+    disguised = fc.file_facts(files / "png-named.jpg")
     assert disguised.format == "PNG"
-    found = finding(ic.evaluate_file(disguised), "file_format")
+    found = finding(fc.evaluate_file(disguised), "file_format")
     assert found.result == "warn" and found.evidence["suffix"] == ".jpg"
 
 
 def test_jpeg_quality_is_estimated_and_very_low_quality_warns(files: Path) -> None:
-    q90, q40 = ic.file_facts(files / "q90.jpg"), ic.file_facts(files / "q40.jpg")
+    q90, q40 = fc.file_facts(files / "q90.jpg"), fc.file_facts(files / "q40.jpg")
     assert (q90.jpeg_quality, q40.jpeg_quality) == (90, 40)
     results = []
     for ff in (q90, q40):
