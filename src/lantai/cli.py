@@ -995,6 +995,7 @@ def bench_av(minutes: float, size: str, threads: int | None, rounds: int, out: P
 def _register_groups() -> None:
     from lantai.digitization.cli import digitization
     from lantai.digitization.ocr_cli import ocr
+    from lantai.review.cli import review
     from lantai.preservation.cli import storage
     from lantai.search.cli import search
 
@@ -1002,6 +1003,7 @@ def _register_groups() -> None:
     main.add_command(search)
     main.add_command(digitization)
     main.add_command(ocr)
+    main.add_command(review)
 
 
 _register_groups()

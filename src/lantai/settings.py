@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "lantai.search",
     "lantai.digitization",  # 数字化: scanning batches, DA/T 31 checks, OCR, audio/video
     "lantai.access",  # 用: public portal, 查档申请, 利用登记
+    "lantai.review",  # 开放审核: plans, machine pre-screen, decisions, redacted copies, exchange
     "lantai.web",
 ]
 

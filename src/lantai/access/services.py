@@ -41,8 +41,9 @@ from lantai.access.models import (
     RequestNote,
     mask_id,
 )
+from lantai.catalog import open_copies
 from lantai.catalog import services as catalog
-from lantai.catalog.models import Component, Record
+from lantai.catalog.models import Component, OpenCopy, Record
 from lantai.core import audit
 from lantai.core.models import User
 from lantai.core.roles import SERVE
@@ -159,8 +160,8 @@ class PublicContent:
 def public_contents(record: Record) -> tuple[list[PublicContent], int]:
     """The components of an open record that the portal shows (page images and PDFs), in order,
     and how many other components it has (offered through a 查档申请 only)."""
-    if public_record(record.pk) is None:
-        return [], 0
+    if public_record(record.pk) is None or open_copies.open_copy_of(record.pk) is not None:
+        return [], 0  # a partly opened record is read through its open copy only
     shown: list[PublicContent] = []
     others = 0
     played = _recording_components(record)  # shown in a player (`public_recordings`)
@@ -197,7 +198,16 @@ def public_component(pk: int, kind: str) -> Component | None:
     component = Component.objects.filter(pk=pk).first()
     if component is None or public_record(component.record_id) is None:
         return None
+    if open_copies.open_copy_of(component.record_id) is not None:
+        return None  # the closed master of a partly opened record
     return component if _content_kind(component) == kind else None
+
+
+def public_open_copy(record_pk: int) -> OpenCopy | None:
+    """The redacted open copy of an open record (信息级开放); None for any other record."""
+    if public_record(record_pk) is None:
+        return None
+    return open_copies.open_copy_of(record_pk)
 
 
 def _stored_path(component: Component) -> Path:
@@ -455,7 +465,7 @@ def public_recordings(record: Record) -> list[PublicRecording]:
     time-coded segments; nothing for a record the public may not see."""
     from lantai.digitization import av, recordings
 
-    if public_record(record.pk) is None:
+    if public_record(record.pk) is None or open_copies.open_copy_of(record.pk) is not None:
         return []
     out = []
     for recording in recordings.record_recordings(record):

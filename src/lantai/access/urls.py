@@ -12,6 +12,7 @@ urlpatterns = [
     path("records/<int:pk>/", views.record, name="record"),
     path("content/<int:pk>/page.jpg", views.image, name="image"),
     path("content/<int:pk>/document.pdf", views.pdf, name="pdf"),
+    path("records/<int:pk>/open-copy.pdf", views.open_copy, name="open_copy"),
     path("recordings/<int:pk>/media", views.recording_media, name="recording_media"),
     path("recordings/<int:pk>/poster.jpg", views.recording_poster, name="recording_poster"),
     path("request/", views.request_form, name="request"),

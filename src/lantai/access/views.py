@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from lantai.access import services
 from lantai.access.forms import RequestForm, StatusForm, seconds_since, started_token
 from lantai.access.ratelimit import limited
+from lantai.catalog import open_copies
 from lantai.search import webquery
 from lantai.search.query import PUBLIC_FIELDS
 from lantai.search.webquery import safe_snippet
@@ -212,11 +213,16 @@ def record(request: HttpRequest, pk: int) -> HttpResponse:
         return not_found(request)
     contents, others = services.public_contents(rec)
     states = services.prepare_contents(rec, contents)
+    open_copy = services.public_open_copy(rec.pk)
+
+    def shown_value(field: str) -> Any:
+        return open_copies.public_value(rec, field, open_copy)
+
     fields = [
         (_("档号"), rec.reference_code),
-        (_("题名"), rec.title),
-        (_("责任者"), rec.author),
-        (_("文号"), rec.document_number),
+        (_("题名"), shown_value("title")),
+        (_("责任者"), shown_value("author")),
+        (_("文号"), shown_value("document_number")),
         (_("日期"), rec.date.isoformat() if rec.date else ""),
         (_("年度"), rec.year or ""),
         (_("档案馆"), rec.repository.name),
@@ -233,6 +239,8 @@ def record(request: HttpRequest, pk: int) -> HttpResponse:
         "access/record.html",
         {
             "record": rec,
+            "title": shown_value("title"),
+            "open_copy": open_copy,
             "fields": [(k, v) for k, v in fields if v not in ("", None)],
             "images": images,
             "pdfs": [c.component for c in shown if c.kind == "pdf"],
@@ -244,6 +252,22 @@ def record(request: HttpRequest, pk: int) -> HttpResponse:
             "others": others,
             "request_url": reverse("access:request") + f"?record={rec.pk}",
         },
+    )
+
+
+@require_GET
+@xframe_options_sameorigin
+@limited("content")
+def open_copy(request: HttpRequest, pk: int) -> HttpResponse:
+    """The redacted open copy of a partly opened record (the closed passages are not in it)."""
+    copy = services.public_open_copy(pk)
+    if copy is None:
+        return not_found(request)
+    path = open_copies.open_copy_path(copy)
+    if not path.is_file():
+        return not_found(request)
+    return FileResponse(
+        path.open("rb"), content_type="application/pdf", filename=f"open-copy-{pk}.pdf"
     )
 
 
@@ -356,7 +380,12 @@ def recording_poster(request: HttpRequest, pk: int) -> HttpResponse:
 # --- 查档申请 --------------------------------------------------------------------------------------
 def _record_choices(ids: list[str]) -> list[tuple[int, str]]:
     wanted = [int(i) for i in ids if re.fullmatch(r"[0-9]{1,18}", i)][:20]
-    return [(r.pk, f"{r.reference_code} {r.title}") for r in services.public_records(wanted)]
+    records = services.public_records(wanted)
+    copies = open_copies.open_copies([r.pk for r in records])
+    return [
+        (r.pk, f"{r.reference_code} {open_copies.public_value(r, 'title', copies.get(r.pk))}")
+        for r in records
+    ]
 
 
 @require_http_methods(["GET", "POST"])

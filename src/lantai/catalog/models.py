@@ -279,3 +279,17 @@ class ThematicCollection(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class OpenCopy(models.Model):
+    """The redacted copy of a partly opened record (信息级开放, made by 开放审核): the public reads
+    this PDF, this text and these field values, never the closed master's components."""
+
+    record = models.OneToOneField(Record, on_delete=models.CASCADE, related_name="open_copy")
+    path = models.CharField(max_length=500)  # the PDF, relative to MEDIA_ROOT
+    sm3 = models.CharField(max_length=64)
+    size = models.BigIntegerField()
+    text = models.TextField(blank=True)  # the open text (the removed passages are not in it)
+    fields = models.JSONField(default=dict)  # catalogue fields as the public sees them
+    evidence = models.JSONField(default=dict)  # the verification that nothing removed survives
+    created_at = models.DateTimeField(auto_now=True)

@@ -38,6 +38,11 @@ PRESERVE = "preservation.manage"  # storage locations, replicas, audits, deletio
 SERVE = "access.serve"  # 查档申请: accept, approve, provide or refuse; 利用登记
 DIGITIZE = "digitization.submit"  # bring in scanning batches, read their reports (own batches)
 DIGITIZE_MANAGE = "digitization.manage"  # every batch: 抽检, accept or return; OCR correction
+REVIEW = "review.review"  # 开放审核: the review queue, 初审/复审 decisions, the doubt list
+# plan tasks and assign reviewers, 抽查, 馆审定, publish, deferral lists, lexicons, the classifier,
+# exchange of appraisal results
+REVIEW_MANAGE = "review.manage"
+UNIT_REVIEW = "review.unit"  # 会同审核: a forming unit's opinion on its own records under review
 
 ROLES: dict[str, Role] = {
     r.code: r
@@ -59,9 +64,15 @@ ROLES: dict[str, Role] = {
             *(VIEW, EDIT, EXPORT, RECEIVE, DIGITIZE, DIGITIZE_MANAGE),
         ),
         _role("preservation_officer", "保管员", "Preservation officer", VIEW, PRESERVE),
-        _role("reviewer", "审核员", "Open-review reviewer", VIEW),
+        _role("reviewer", "审核员", "Open-review reviewer", VIEW, REVIEW),
+        _role(
+            "senior_reviewer",
+            "审核组长",
+            "Senior open-review reviewer",
+            *(VIEW, EXPORT, REVIEW, REVIEW_MANAGE),
+        ),
         _role("reading_room", "利用服务人员", "Reading-room staff", VIEW, EXPORT, SERVE),
-        _role("filing_unit", "立档单位", "Filing unit", VIEW, SUBMIT),
+        _role("filing_unit", "立档单位", "Filing unit", VIEW, SUBMIT, UNIT_REVIEW),
         # an outsourced scanning company: its own batches and their reports, nothing else
         _role("scanning_vendor", "数字化服务商", "Scanning vendor", DIGITIZE),
         _role("public", "公众", "Public", PUBLIC),

@@ -6,7 +6,7 @@ A record's "fonds" is the key of its fonds (`lantai.search.query.fonds_key`: arc
 全宗号), never the bare 全宗号, which repeats across archives.
 
 The full text of a record is the text of its electronic files (`lantai.search.text`), in the
-order they were attached."""
+order they were attached; of a partly opened record, the text of its open copy."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 
+from lantai.catalog import open_copies
 from lantai.catalog.models import Component, ComponentText, Record
 from lantai.search.backend import DOCUMENT_FIELDS
 from lantai.search.query import fonds_key
@@ -61,8 +62,19 @@ def iter_documents(
 
 
 def _documents(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    texts = _full_texts([r["id"] for r in rows])
-    return [to_document(r, texts.get(r["id"], "")) for r in rows]
+    ids = [r["id"] for r in rows]
+    # a partly opened record (信息级开放) is indexed as the public may read it: its open copy's
+    # text and redacted fields, so that no search finds a passage that was closed
+    copies = open_copies.open_copies(ids)
+    texts = _full_texts([i for i in ids if i not in copies])
+    docs = []
+    for r in rows:
+        copy = copies.get(r["id"])
+        if copy is None:
+            docs.append(to_document(r, texts.get(r["id"], "")))
+        else:
+            docs.append(to_document({**r, **copy.fields}, copy.text))
+    return docs
 
 
 def to_document(row: dict[str, Any], full_text: str = "") -> dict[str, Any]:

@@ -1,0 +1,92 @@
+"""The archives' own classifier: trained from its reviewers' decisions, kept as a file under the
+data directory with its SM3 in the database (a model file is code to the loader: one whose digest
+differs is refused), evaluated honestly on held-back decisions when it is trained."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from lantai.catalog import services as catalog
+from lantai.core import audit, sm3
+from lantai.core.models import User
+from lantai.core.roles import REVIEW_MANAGE
+from lantai.review import texts
+from lantai.review.classifier import SensitivityClassifier, cross_validated, evaluate
+from lantai.review.models import ClassifierVersion, ReviewItem
+from lantai.review.services import ReviewError
+
+MIN_LABELS = 20
+MIN_EACH = 5  # of either class
+_cache: dict[str, SensitivityClassifier] = {}
+_lock = threading.Lock()
+
+
+def _dir() -> Path:
+    return Path(settings.DATA_DIR) / "review" / "models"
+
+
+def active() -> SensitivityClassifier | None:
+    row = ClassifierVersion.objects.filter(active=True).order_by("-created_at").first()
+    if row is None:
+        return None
+    with _lock:
+        model = _cache.get(row.version)
+        if model is None:
+            data = (Path(settings.DATA_DIR) / row.path).read_bytes()
+            model = SensitivityClassifier.from_bytes(data, row.sm3)
+            _cache.clear()
+            _cache[row.version] = model
+    return model
+
+
+def is_sensitive(item: ReviewItem) -> bool:
+    """The label a decided item teaches: anything withheld (deferred, restricted or passages)."""
+    return item.decision != "open" or bool(item.passages)
+
+
+def training_set() -> tuple[list[str], list[bool], list[int]]:
+    """Texts and labels of every item a person has decided (the latest decision counts)."""
+    decided = ReviewItem.objects.exclude(decision="").select_related("record").order_by("pk")
+    out_texts, labels, ids = [], [], []
+    for item in decided.iterator(chunk_size=200):
+        out_texts.append("\n".join(s.text for s in texts.sections(item.record)))
+        labels.append(is_sensitive(item))
+        ids.append(item.pk)
+    return out_texts, labels, ids
+
+
+def train(user: User | None) -> ClassifierVersion:
+    catalog.require(user, REVIEW_MANAGE)
+    docs, labels, _ = training_set()
+    positives = sum(labels)
+    if len(labels) < MIN_LABELS or min(positives, len(labels) - positives) < MIN_EACH:
+        raise ReviewError(
+            f"人工审核结论不足：需要至少 {MIN_LABELS} 条，且“开放”与“不开放”各至少 {MIN_EACH} 条"
+            f"（现有 {len(labels)} 条，其中不开放 {positives} 条）",
+            f"Too few decisions to train: {len(labels)} ({positives} withheld); need "
+            f"{MIN_LABELS} with at least {MIN_EACH} of each",
+        )
+    held_back = cross_validated(docs, labels)
+    evaluation = evaluate(labels, held_back).as_dict()
+    model = SensitivityClassifier().fit(docs, labels)
+    data = model.to_bytes()
+    digest = sm3.sm3_hex(data)
+    rel = Path("review") / "models" / f"{digest}.model"
+    path = Path(settings.DATA_DIR) / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    with transaction.atomic():
+        ClassifierVersion.objects.filter(active=True).update(active=False)
+        row = ClassifierVersion.objects.create(
+            version=model.version, path=str(rel), sm3=digest, labels=len(labels),
+            positives=positives, evaluation=evaluation, created_by=user,
+        )  # fmt: skip
+        audit.record("review_classifier_train", "review_classifier", row.pk, {
+            "version": row.version, "sm3": digest, "labels": len(labels),
+            "positives": positives, "evaluation": evaluation,
+        })  # fmt: skip
+    return row
