@@ -81,6 +81,10 @@ def make_alive(archive: DemoArchive, fonds: dict[tuple[str, str], Fonds], summar
     make_digitized(archive, summary)
     _preserve_and_audit(summary)
     _access_request(summary)
+    # open review (issue 15): a task at mid-course, part of it published
+    from lantai.demo.review import make_review
+
+    make_review(summary)
 
 
 # --- 卷内文件 ----------------------------------------------------------------------------------

@@ -45,6 +45,8 @@ DEMO_USERS: tuple[tuple[str, str, str, int, str], ...] = (
     ("receiver", "receiving_archivist", "接收员（演示）", 1, "all"),
     ("keeper", "preservation_officer", "保管员（演示）", 1, "all"),
     ("reviewer", "reviewer", "开放审核员（演示）", 3, "all"),
+    ("reviewer2", "reviewer", "开放审核员二（复审，演示）", 3, "all"),
+    ("senior", "senior_reviewer", "审核组长（演示）", 3, "all"),
     ("reader", "reading_room", "利用服务人员（演示）", 0, "province"),
     ("reader2", "reading_room", "利用服务人员（审批，演示）", 0, "province"),
     ("unit", "filing_unit", "立档单位用户（演示）", 1, "fonds"),

@@ -357,7 +357,7 @@ def record_pages(record: Record) -> list[Page]:
     )
 
 
-def _pdf_lines(shown: list[Line], width: int, height: int) -> list[ocr.OcrLine]:
+def pdf_lines(shown: list[Line], width: int, height: int) -> list[ocr.OcrLine]:
     """The text layer of a page: OCR lines in their boxes; lines people added (no box) at the
     foot of the page, one under another, so that the PDF's search and copy find them too."""
     out = [ocr.OcrLine(ln.text, ln.box, ln.confidence) for ln in shown if ln.box is not None]
@@ -377,7 +377,7 @@ def searchable_pdf(record: Record) -> bytes:
     parts = []
     for page in record_pages(record):
         frame = page_image(page)
-        shown = _pdf_lines(lines(page), frame.image.width, frame.image.height)
+        shown = pdf_lines(lines(page), frame.image.width, frame.image.height)
         result = ocr.OcrPage(shown, frame.image.width, frame.image.height, 0.0, page.ocr_engine)
         dpi = min(frame.dpi) if frame.dpi else (page.dpi or 300.0)
         parts.append((frame.image, result, dpi))

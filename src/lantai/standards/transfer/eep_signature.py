@@ -41,7 +41,6 @@ KEY = "signature"  # the DA/T 70 catalogue check (data/dat70-2018.yaml)
 SIGNED = "被签名对象"
 RESULT = "签名结果"
 LOCK = "锁定签名"
-_SM2_N = int("FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123", 16)
 
 
 @dataclass(frozen=True)
@@ -69,19 +68,6 @@ def _norm(name: str) -> str:
 def algorithm_of(identifier: str) -> Algorithm | None:
     """The algorithm a 签名算法标识 names (a name or an OID), or None when unknown."""
     return _table()[0].get(_norm(identifier))
-
-
-def _hash(name: str, data: bytes) -> bytes:
-    algorithm = {
-        "sm3": hashes.SM3(),
-        "sha1": hashes.SHA1(),
-        "sha256": hashes.SHA256(),
-        "sha384": hashes.SHA384(),
-        "sha512": hashes.SHA512(),
-    }[name]
-    h = hashes.Hash(algorithm)
-    h.update(data)
-    return h.finalize()
 
 
 # --- DER, just enough to find a certificate's public key and a signature's (r, s) ---------------
@@ -137,26 +123,12 @@ def _sm2_rs(signature: bytes) -> tuple[int, int]:
 
 
 def _verify_sm2(point: bytes, signature: bytes, message: bytes) -> bool:
-    from gmssl import sm2  # pure Python: imported only when an SM2 signature is met
+    from .. import sm2  # gmssl is pure Python: imported only when an SM2 signature is met
 
     if len(point) != 65 or point[0] != 4:
         raise ValueError("证书中的 SM2 公钥不是未压缩的曲线点")
     r, s = _sm2_rs(signature)
-    if not (1 <= r < _SM2_N and 1 <= s < _SM2_N):
-        return False
-    table = sm2.default_ecc_table
-    user_id = _table()[1]
-    z = _hash(
-        "sm3",
-        (len(user_id) * 8).to_bytes(2, "big")
-        + user_id
-        + bytes.fromhex(table["a"] + table["b"] + table["g"])
-        + point[1:],
-    )
-    e = _hash("sm3", z + message)
-    verifier = sm2.CryptSM2(private_key=None, public_key="00")
-    verifier.public_key = point[1:].hex()  # set directly: the constructor's lstrip("04") is lossy
-    return bool(verifier.verify(f"{r:064x}{s:064x}", e))
+    return sm2.verify_rs(point, r, s, message)
 
 
 def _verify_rsa(key: Any, digest: str, signature: bytes, message: bytes) -> bool:

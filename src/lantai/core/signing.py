@@ -1,0 +1,243 @@
+"""The archives' own SM2 signing key (GB/T 32918 with SM3, GB/T 35276 default user ID), used to
+sign what the archives sends out (the appraisal exchange, docs/formats/appraisal-exchange-1.0.md).
+
+- The key lives in ``DATA_DIR/keys/archive-sm2.key`` (PEM, PKCS#8, the same form as
+  ``openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:SM2`` writes, so an operator may put
+  such a key there or inspect ours with ``openssl pkey``). It is made on first use with mode 0600
+  in a 0700 directory, never stored in the database or the repository; a key file that group or
+  others may read is refused, as ssh refuses one.
+- A public key is the uncompressed point ``04 || x || y``, 130 hex digits.
+- The fingerprint is the SM3 digest of those 65 bytes, all 64 hex digits (lower case): a 16-digit
+  prefix (64 bits) would be too short to pin a key against a deliberately made second key.
+- A signature is DER, ``SEQUENCE { INTEGER r, INTEGER s }`` (GB/T 35276 §7.3, what OpenSSL and
+  most 国密 libraries write); :func:`verify` accepts only that form.
+
+The curve arithmetic is ``gmssl``'s; the digests are Lantai's own SM3 (``cryptography``). The
+nonce comes from :mod:`secrets`, never from ``gmssl``'s ``random.choice``.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import functools
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from Cryptodome.Util.asn1 import (
+    DerBitString,
+    DerInteger,
+    DerObjectId,
+    DerOctetString,
+    DerSequence,
+)
+from django.conf import settings
+from gmssl import sm2
+
+from lantai.standards import sm2 as std_sm2
+
+from .sm3 import sm3_hex
+
+__all__ = ["KeyFileError", "SigningKey", "archive_key", "fingerprint", "verify"]
+
+KEY_FILE = "archive-sm2.key"
+_TABLE = sm2.default_ecc_table
+_N = int(_TABLE["n"], 16)
+_P = int(_TABLE["p"], 16)
+_A = int(_TABLE["a"], 16)
+_B = int(_TABLE["b"], 16)
+_EC_PUBLIC_KEY = "1.2.840.10045.2.1"
+_SM2_CURVE = "1.2.156.10197.1.301"
+_PEM = "PRIVATE KEY"
+
+
+class KeyFileError(Exception):
+    """The key file cannot be used (unreadable, too open, not an SM2 key): an operator's problem."""
+
+    def __init__(self, message_zh: str, message_en: str) -> None:
+        super().__init__(f"{message_zh} — {message_en}")
+        self.message_zh, self.message_en = message_zh, message_en
+
+
+def _curve() -> sm2.CryptSM2:
+    # gmssl's constructor strips every leading "0" and "4" from a public key given to it; the
+    # arithmetic used here (_kg, sign, verify) takes its points directly
+    return sm2.CryptSM2(private_key=None, public_key="00")
+
+
+def _point_of(d: int) -> bytes:
+    return bytes.fromhex("04" + _curve()._kg(d, _TABLE["g"]))
+
+
+def _on_curve(point: bytes) -> bool:
+    if len(point) != 65 or point[0] != 4:
+        return False
+    x, y = int.from_bytes(point[1:33], "big"), int.from_bytes(point[33:], "big")
+    return x < _P and y < _P and (y * y - (x * x * x + _A * x + _B)) % _P == 0
+
+
+def _der_items(der: bytes, **options: Any) -> list[Any]:
+    """The elements of a DER SEQUENCE (INTEGERs as int, others as their DER bytes), strictly."""
+    seq: Any = DerSequence().decode(der, strict=True, **options)  # the stubs type items as None
+    return list(seq[:])
+
+
+def fingerprint(public_key_hex: str) -> str:
+    """SM3 of the uncompressed public key point, 64 lower-case hex digits."""
+    return sm3_hex(bytes.fromhex(public_key_hex))
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """An SM2 private key. ``repr`` does not show the private scalar."""
+
+    _d: int
+
+    @functools.cached_property
+    def _point(self) -> bytes:
+        return _point_of(self._d)
+
+    @property
+    def public_key_hex(self) -> str:
+        return self._point.hex()
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.public_key_hex)
+
+    def __repr__(self) -> str:
+        return f"SigningKey(fingerprint={self.fingerprint[:16]}…)"
+
+    def sign(self, data: bytes) -> bytes:
+        """The SM2-with-SM3 signature of ``data``, DER encoded."""
+        e = std_sm2.digest_e(self._point, data)
+        signer = sm2.CryptSM2(private_key=f"{self._d:064x}", public_key="00")
+        while True:  # a nonce giving r = 0, r + k = n or s = 0 is drawn again (GB/T 32918.2 §6.1)
+            k = secrets.randbelow(_N - 1) + 1
+            rs = signer.sign(e, f"{k:064x}")
+            if rs:
+                r, s = int(rs[:64], 16), int(rs[64:], 16)
+                return bytes(DerSequence([DerInteger(r), DerInteger(s)]).encode())
+
+    @classmethod
+    def generate(cls) -> SigningKey:
+        return cls(secrets.randbelow(_N - 2) + 1)  # d in [1, n-2] (GB/T 32918.1 §6.1)
+
+    def to_pem(self) -> bytes:
+        inner = DerSequence(
+            [
+                DerInteger(1),
+                DerOctetString(self._d.to_bytes(32, "big")),
+                DerBitString(self._point, explicit=1),
+            ]
+        ).encode()
+        algorithm = DerSequence([DerObjectId(_EC_PUBLIC_KEY), DerObjectId(_SM2_CURVE)])
+        der = DerSequence([DerInteger(0), algorithm, DerOctetString(inner)]).encode()
+        b64 = base64.encodebytes(der).decode("ascii").replace("\n", "")
+        lines = [b64[i : i + 64] for i in range(0, len(b64), 64)]
+        return "\n".join([f"-----BEGIN {_PEM}-----", *lines, f"-----END {_PEM}-----", ""]).encode()
+
+    @classmethod
+    def from_pem(cls, pem: bytes) -> SigningKey:
+        """A PKCS#8 SM2 key (ValueError when it is not one)."""
+        text = pem.decode("ascii").strip()
+        head, tail = f"-----BEGIN {_PEM}-----", f"-----END {_PEM}-----"
+        if not (text.startswith(head) and text.endswith(tail)):
+            raise ValueError(f"not a PEM '{_PEM}'")
+        der = base64.b64decode("".join(text[len(head) : -len(tail)].split()), validate=True)
+        outer = _der_items(der)
+        if len(outer) < 3 or outer[0] != 0:
+            raise ValueError("not PKCS#8 version 0")
+        algorithm = _der_items(outer[1])
+        oids = [DerObjectId().decode(algorithm[i], strict=True).value for i in range(2)]
+        if oids != [_EC_PUBLIC_KEY, _SM2_CURVE]:
+            raise ValueError(f"not an SM2 key: {oids}")
+        inner = _der_items(DerOctetString().decode(outer[2], strict=True).payload)
+        if inner[0] != 1:
+            raise ValueError("not an ECPrivateKey version 1")
+        d = int.from_bytes(DerOctetString().decode(inner[1], strict=True).payload, "big")
+        if not 1 <= d <= _N - 2:
+            raise ValueError("private scalar out of range")
+        key = cls(d)
+        for item in inner[2:]:
+            if isinstance(item, bytes) and item[:1] == b"\xa1":  # [1] publicKey: must agree
+                bits = DerBitString(explicit=1).decode(item, strict=True).value
+                if bits != key._point:
+                    raise ValueError(
+                        "the public key in the file does not belong to the private key"
+                    )
+        return key
+
+
+def verify(public_key_hex: str, data: bytes, signature: bytes) -> bool:
+    """Whether ``signature`` (DER) is an SM2-with-SM3 signature of ``data`` by that key. A
+    malformed key or signature is False, not an exception."""
+    try:
+        point = bytes.fromhex(public_key_hex)
+        if not _on_curve(point):
+            return False
+        pair = _der_items(signature, nr_elements=2, only_ints_expected=True)
+        r, s = int(pair[0]), int(pair[1])
+    except (ValueError, TypeError, IndexError, EOFError):
+        return False
+    try:
+        return std_sm2.verify_rs(point, r, s, data)
+    except ValueError:
+        return False
+
+
+def archive_key(directory: Path | None = None) -> SigningKey:
+    """The archives' key, made on first use. ``directory`` defaults to ``DATA_DIR/keys``."""
+    folder = Path(directory) if directory is not None else Path(settings.DATA_DIR) / "keys"
+    path = folder / KEY_FILE
+    if not path.exists():
+        _create(folder, path)
+    return _load(path)
+
+
+def _create(folder: Path, path: Path) -> None:
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # written whole under another name, then linked into place: a second process making the key
+    # at the same moment finds either no file or a complete one, never half of one
+    tmp = folder / f".{KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(SigningKey.generate().to_pem())
+            f.flush()
+            os.fsync(f.fileno())
+        with contextlib.suppress(FileExistsError):  # made by another process meanwhile
+            os.link(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _load(path: Path) -> SigningKey:
+    try:
+        info = path.stat()
+        if info.st_mode & 0o077:
+            raise KeyFileError(
+                f"签名密钥文件 {path} 的权限为 {info.st_mode & 0o777:o}，他人可读；"
+                f"请执行 chmod 600 {path}",
+                f"the signing key file {path} has mode {info.st_mode & 0o777:o} and others may "
+                f"read it; run chmod 600 {path}",
+            )
+        return _cached(str(path), info.st_mtime_ns, info.st_ino)
+    except OSError as exc:
+        raise KeyFileError(
+            f"无法读取签名密钥文件 {path}：{exc}", f"cannot read the signing key file {path}: {exc}"
+        ) from exc
+
+
+@functools.lru_cache(maxsize=8)
+def _cached(path: str, _mtime_ns: int, _inode: int) -> SigningKey:
+    try:
+        return SigningKey.from_pem(Path(path).read_bytes())
+    except (ValueError, UnicodeError, IndexError, TypeError, EOFError) as exc:
+        raise KeyFileError(
+            f"签名密钥文件 {path} 不是 PKCS#8 格式的 SM2 私钥：{exc}",
+            f"the signing key file {path} is not an SM2 private key in PKCS#8: {exc}",
+        ) from exc
