@@ -33,10 +33,13 @@ from lantai.core.roles import (
     IMPORT,
     PRESERVE,
     RECEIVE,
+    REVIEW,
+    REVIEW_MANAGE,
     ROLES,
     SERVE,
     STRUCTURE,
     SUBMIT,
+    UNIT_REVIEW,
     USERS,
     VIEW,
     has_permission,
@@ -52,6 +55,7 @@ Requirement = str | tuple[str, ...]  # a permission, any of several, or one of t
 
 TRANSFERS = (SUBMIT, RECEIVE)  # filing units (their own transfers) and receiving staff
 DIGITIZING = (DIGITIZE, DIGITIZE_MANAGE)  # scanning vendors (their own batches) and managers
+REVIEWING = (REVIEW, REVIEW_MANAGE, UNIT_REVIEW)  # 开放审核: reviewers, seniors, forming units
 
 WEB: dict[str, Requirement] = {
     "set_language": EVERYONE,
@@ -123,6 +127,23 @@ WEB: dict[str, Requirement] = {
     "web:record_pages_pdf": VIEW,
     "web:recording_segment_add": (EDIT, DIGITIZE_MANAGE),
     "web:recording_file": VIEW,
+    "web:review_home": REVIEWING,
+    "web:review_plan": REVIEW_MANAGE,
+    "web:review_queue": REVIEW,
+    "web:review_doubts": REVIEW,
+    "web:review_unit": UNIT_REVIEW,
+    "web:review_task": (REVIEW, REVIEW_MANAGE),
+    "web:review_publish": REVIEW_MANAGE,
+    "web:review_deferrals": REVIEW_MANAGE,
+    "web:review_export": REVIEW_MANAGE,
+    "web:review_item": REVIEW,
+    "web:review_request": REVIEW_MANAGE,
+    "web:review_lexicons": REVIEW_MANAGE,
+    "web:review_lexicon": REVIEW_MANAGE,
+    "web:review_classifier": REVIEW_MANAGE,
+    "web:review_exchange": REVIEW_MANAGE,
+    "web:review_exchange_import": REVIEW_MANAGE,
+    "web:review_evaluation": REVIEW_MANAGE,
     "web:storage": PRESERVE,
     "web:storage_check": PRESERVE,
     "web:storage_audit": PRESERVE,
@@ -161,6 +182,7 @@ WEB: dict[str, Requirement] = {
     "access:record": EVERYONE,
     "access:image": EVERYONE,
     "access:pdf": EVERYONE,
+    "access:open_copy": EVERYONE,  # the redacted open copy of a partly opened record
     "access:recording_media": EVERYONE,
     "access:recording_poster": EVERYONE,
     "access:request": EVERYONE,

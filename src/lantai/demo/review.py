@@ -4,7 +4,8 @@ the demo filing unit's fonds that are past 25 years, with what a real one holds 
 A few of those records carry what a review must catch in their 备注 (a personnel note naming a
 person with an illness or a sanction, an ID number, a telephone number, a secret mark): the
 synthetic catalogue has no such text of its own. Every step goes through the review services as
-the demo users: the machine screens every item; 审核员 `reviewer` gives 初审, `reviewer2` 复审,
+the demo users: the machine screens every item; 审核员 `reviewer` and `reviewer2` each give the 初审 of
+their share and the 复审 of the other's;
 审核组长 `senior` the 抽查 and 馆审定; the unit `unit` agrees with some results and disagrees with
 one; part is published (one record opens in part, through its redacted copy; some are deferred
 and fill the deferral list); two items are on the doubt list. Decisions made by this script carry
@@ -76,7 +77,7 @@ def make_review(summary: Summary) -> None:
     planted = _plant(records, rng)
     senior = users["senior"]
     task = services.create_task(
-        senior, name=TASK_NAME, records=records, reviewers=[users["reviewer"]],
+        senior, name=TASK_NAME, records=records, reviewers=[users["reviewer"], users["reviewer2"]],
         criteria={"as_of": date.today().isoformat(), "fonds": [f.code for f in fonds]},
         unit_deadline=date.today().replace(day=28), unassisted_rate=0.1,
     )  # fmt: skip
@@ -119,15 +120,19 @@ def _proposal(item: services.ReviewItem, sensitive: bool, n: int) -> Proposal:
 
 
 def _walk(task: ReviewTask, users: dict[str, User], planted: set[int]) -> None:
-    reviewer, second, senior, unit = (users[k] for k in ("reviewer", "reviewer2", "senior", "unit"))
-    items = list(services.queue(reviewer, task)[:36])
-    for n, item in enumerate(items):
-        services.decide(item, reviewer, _proposal(item, item.record_id in planted, n))
+    senior, unit = users["senior"], users["unit"]
+    pair = {users["reviewer"].pk: users["reviewer2"], users["reviewer2"].pk: users["reviewer"]}
+    items = list(task.items.filter(stage="first").select_related("record", "first_reviewer"))
+    items.sort(key=lambda i: (-i.risk, i.record.reference_code))
+    for n, item in enumerate(items[:36]):
+        assert item.first_reviewer is not None
+        services.decide(item, item.first_reviewer, _proposal(item, item.record_id in planted, n))
     for item in items[:28]:
         item.refresh_from_db()
         if item.stage == "second":
-            services.decide(item, second, Proposal(item.decision, item.ground, item.rule,
-                                                   item.rereview_year, tuple(item.passages)))  # fmt: skip
+            other = pair[item.decisions.get(stage="first").reviewer_id]
+            services.decide(item, other, Proposal(item.decision, item.ground, item.rule,
+                                                  item.rereview_year, tuple(item.passages)))  # fmt: skip
     for item in task.items.filter(stage="sample"):
         services.decide(item, senior, Proposal(item.decision, item.ground, item.rule,
                                                item.rereview_year, tuple(item.passages)))  # fmt: skip
@@ -138,9 +143,10 @@ def _walk(task: ReviewTask, users: dict[str, User], planted: set[int]) -> None:
             waiting[-1:], unit, agrees=False, decision="deferred", ground="art8-3",
             note="涉及在世人员个人信息，建议延期开放",
         )  # fmt: skip
-    for item in list(task.items.filter(stage="approval"))[:12]:
+    for item in task.items.filter(stage="approval"):
         services.decide(item, senior, Proposal(item.decision, item.ground, item.rule,
                                                item.rereview_year, tuple(item.passages)))  # fmt: skip
     publishing.publish(list(publishing.ready(task)), senior)
-    for item in list(task.items.filter(stage="first"))[:2]:
-        services.mark_doubt(item, reviewer, "题名涉及人员较多，是否涉及个人信息需在周例会上讨论")
+    for item in list(task.items.filter(stage="first").select_related("first_reviewer"))[:2]:
+        assert item.first_reviewer is not None
+        services.mark_doubt(item, item.first_reviewer, "题名涉及人员较多，是否涉及个人信息需在周例会上讨论")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 
 from lantai.catalog import services as catalog
 from lantai.core import audit, sm3
@@ -59,17 +60,30 @@ def training_set() -> tuple[list[str], list[bool], list[int]]:
     return out_texts, labels, ids
 
 
-def train(user: User | None) -> ClassifierVersion:
-    catalog.require(user, REVIEW_MANAGE)
-    docs, labels, _ = training_set()
-    positives = sum(labels)
-    if len(labels) < MIN_LABELS or min(positives, len(labels) - positives) < MIN_EACH:
+def check_trainable(labels: int | None = None, positives: int | None = None) -> None:
+    """ReviewError unless there are enough decisions of both kinds to train and evaluate on."""
+    if labels is None or positives is None:
+        decided = ReviewItem.objects.exclude(decision="")
+        labels = decided.count()
+        positives = decided.filter(
+            Q(decision__in=("deferred", "restricted_use")) | ~Q(passages=[])
+        ).count()
+    if labels < MIN_LABELS or min(positives, labels - positives) < MIN_EACH:
         raise ReviewError(
             f"人工审核结论不足：需要至少 {MIN_LABELS} 条，且“开放”与“不开放”各至少 {MIN_EACH} 条"
             f"（现有 {len(labels)} 条，其中不开放 {positives} 条）",
             f"Too few decisions to train: {len(labels)} ({positives} withheld); need "
             f"{MIN_LABELS} with at least {MIN_EACH} of each",
         )
+
+
+def train(user: User | None) -> ClassifierVersion:
+    """Train, evaluate on held-back decisions (cross-validation), store and activate a version.
+    Minutes for tens of thousands of decisions: the web page queues it (tasks.train_classifier)."""
+    catalog.require(user, REVIEW_MANAGE)
+    docs, labels, _ = training_set()
+    positives = sum(labels)
+    check_trainable(len(labels), positives)
     held_back = cross_validated(docs, labels)
     evaluation = evaluate(labels, held_back).as_dict()
     model = SensitivityClassifier().fit(docs, labels)

@@ -67,7 +67,8 @@ def publish(items: Sequence[ReviewItem], user: User) -> dict[str, int]:
             item.published_at = timezone.now()
             item.save(update_fields=["published_at", "updated_at"])
             audit.record("review_publish", "review_item", item.pk, {
-                "record": record.reference_code, "decision": item.decision,
+                "record": record.reference_code, "record_id": record.pk,
+                "decision": item.decision,
                 "ground": item.ground, "rule": item.rule, "rereview_year": item.rereview_year,
                 "partial": bool(item.passages), "open_copy": evidence,
             })  # fmt: skip

@@ -456,7 +456,7 @@ def decide(
         item.doubt = item.doubt and stage != "approval"
         item.save()
         audit.record("review_decide", "review_item", item.pk, {
-            "record": item.record.reference_code, "stage": stage, "decision": made.decision,
+            "record": item.record.reference_code, "record_id": item.record_id, "stage": stage, "decision": made.decision,
             "ground": made.ground, "rule": made.rule, "rereview_year": made.rereview_year,
             "passages": [_passage_trace(p) for p in passages], "seconds": seconds,
             "shown": shown, "findings": _findings_trace(item),
@@ -504,7 +504,12 @@ def mark_doubt(item: ReviewItem, user: User, note: str) -> None:
         raise ReviewError("无权操作该档案", "Not your item")
     item.doubt, item.doubt_note = bool(note.strip()), note.strip()
     item.save(update_fields=["doubt", "doubt_note", "updated_at"])
-    audit.record("review_doubt", "review_item", item.pk, {"note": item.doubt_note})
+    audit.record(
+        "review_doubt",
+        "review_item",
+        item.pk,
+        {"record_id": item.record_id, "note": item.doubt_note},
+    )
 
 
 def doubts(user: User) -> QuerySet[ReviewItem]:
@@ -543,10 +548,10 @@ def unit_opinion(
     catalog.require(user, UNIT_REVIEW)
     own = set(_unit_fonds(user).values_list("pk", flat=True))
     for item in items:
-        if item.record.fonds_id not in own:
+        if item.record.fonds_id not in own:  # named by the id the unit sent, not its 档号
             raise ReviewError(
-                f"档案“{item.record.reference_code}”不是本单位的档案，不能提出意见；未保存任何意见",
-                f"{item.record.reference_code} is not a record of your unit; nothing was saved",
+                f"审核事项 {item.pk} 不是本单位的档案，不能提出意见；未保存任何意见",
+                f"Review item {item.pk} is not a record of your unit; nothing was saved",
             )
         if item.stage != "unit" or item.unit_state != "pending":
             raise ReviewError(
@@ -574,7 +579,7 @@ def unit_opinion(
                 item.unit_state = "disputed"
             item.save()
             audit.record("review_unit_opinion", "review_item", item.pk, {
-                "record": item.record.reference_code, "agrees": agrees,
+                "record": item.record.reference_code, "record_id": item.record_id, "agrees": agrees,
                 "decision": opinion.decision, "ground": opinion.ground, "note": opinion.note,
             })  # fmt: skip
     return len(items)
@@ -618,7 +623,7 @@ def _record_archives(item: ReviewItem, user: User, p: Proposal, *, agrees: bool)
         ground=p.ground, note=p.note,
     )  # fmt: skip
     audit.record("review_unit_answer", "review_item", item.pk, {
-        "record": item.record.reference_code, "accepts_unit": agrees,
+        "record": item.record.reference_code, "record_id": item.record_id, "accepts_unit": agrees,
         "decision": p.decision, "ground": p.ground,
     })  # fmt: skip
 

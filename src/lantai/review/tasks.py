@@ -29,3 +29,13 @@ def screen_items(item_ids: list[int]) -> int:
 def start_rereviews() -> int:
     with acting_as("system"):
         return len(publishing.start_rereviews())
+
+
+@huey.task()
+def train_classifier(user_id: int) -> str:
+    from lantai.core.models import User
+    from lantai.review import classifier_store
+
+    user = User.objects.get(pk=user_id)
+    with acting_as(user.get_username()):
+        return classifier_store.train(user).version

@@ -25,6 +25,11 @@ class Section:
     text: str
 
 
+def _lines(text: str) -> str:
+    """Line ends as a browser sends them back (\n), so offsets marked on the page are right."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def field_label(name: str) -> str:
     return str(Record._meta.get_field(name).verbose_name)
 
@@ -33,7 +38,7 @@ def sections(record: Record) -> list[Section]:
     """The record's sections in reading order: fields, then each file (pages of a digitized
     file one by one, so that a passage can be found on its page image)."""
     out = [
-        Section(f"field:{name}", field_label(name), str(getattr(record, name) or ""))
+        Section(f"field:{name}", field_label(name), _lines(str(getattr(record, name) or "")))
         for name in FIELDS
         if getattr(record, name)
     ]
@@ -58,7 +63,7 @@ def sections(record: Record) -> list[Section]:
                 continue
             text = extract_text(path, component.name, sm3=component.sm3)
         if text:
-            out.append(Section(f"component:{component.pk}", component.name, text))
+            out.append(Section(f"component:{component.pk}", component.name, _lines(text)))
     return out
 
 

@@ -89,6 +89,18 @@ ACTIONS: dict[str, Any] = {
     "package_delete_approve": _("批准删除信息包"),
     "package_delete_reject": _("驳回删除信息包"),
     "clamav_import": _("导入病毒库"),
+    "review_task_create": _("建立开放审核任务"),
+    "review_decide": _("开放审核结论"),
+    "review_doubt": _("标记存疑"),
+    "review_unit_opinion": _("形成单位会同审核意见"),
+    "review_unit_answer": _("答复形成单位意见"),
+    "review_publish": _("发布开放审核结论"),
+    "review_lexicon_change": _("修改敏感词表"),
+    "review_classifier_train": _("训练辅助分类器"),
+    "review_exchange_export": _("导出鉴定成果"),
+    "review_exchange_preview": _("预览鉴定成果导入"),
+    "review_exchange_apply": _("导入鉴定成果"),
+    "review_exchange_discard": _("放弃鉴定成果导入"),
     "audit_verify": _("校验审计链"),
     "audit_export": _("导出审计日志"),
 }
@@ -124,6 +136,11 @@ TARGETS: dict[str, Target] = {
     "url": Target(_("网址")),
     "clamav": Target(_("病毒库")),
     "storage": Target(_("存储")),
+    "review_task": Target(_("开放审核任务"), "web:review_task", roles.REVIEW),
+    "review_item": Target(_("审核档案"), "web:review_item", roles.REVIEW),
+    "review_lexicon": Target(_("敏感词表")),
+    "review_exchange": Target(_("鉴定成果导入"), "web:review_exchange_import", roles.REVIEW_MANAGE),
+    "review_classifier": Target(_("辅助分类器")),
 }
 
 KEYS: dict[str, Any] = {
@@ -381,7 +398,7 @@ def _record_of(entry: AuditEntry) -> int | None:
     """The archival record whose content the entry carries, if any."""
     if entry.target_type == "record":
         return int(entry.target_id) if entry.target_id.isdigit() else 0
-    if entry.target_type == "component":
+    if entry.target_type in ("component", "review_item"):
         rid = (entry.detail or {}).get("record_id")
         if rid is None and isinstance((entry.detail or {}).get("changes"), dict):
             rid = entry.detail["changes"].get("record_id", [None, None])[-1]
