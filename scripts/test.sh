@@ -46,7 +46,9 @@ run_mypy() {
     src/lantai/preservation/{storage,s3,ocfl,ocfl_check,premis,record_xml,locations,replication,audit}.py \
     src/lantai/preservation/{packaging,events,leases,deletion,rebuild,verification,longterm}.py \
     src/lantai/search/{query,backend,backends,tantivy_backend,postgres_backend,pg_query,pg_bitmaps,documents,text,snippets}.py \
-    src/lantai/digitization/{layout,reading,recordings,av,ocr,ocr_outputs,page_images,image_checks,file_facts}.py; do
+    src/lantai/digitization/{layout,reading,recordings,av,ocr,ocr_outputs,page_images,image_checks,file_facts}.py \
+    src/lantai/review/{publishing,exchange,screening,texts,lexicons,classifier_store,classifier,evaluation,ner,redaction}.py \
+    src/lantai/catalog/open_copies.py src/lantai/core/signing.py; do
     [ -f "$f" ] || continue
     m="${f#src/}"
     m="${m%.py}"

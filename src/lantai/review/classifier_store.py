@@ -71,8 +71,8 @@ def check_trainable(labels: int | None = None, positives: int | None = None) -> 
     if labels < MIN_LABELS or min(positives, labels - positives) < MIN_EACH:
         raise ReviewError(
             f"人工审核结论不足：需要至少 {MIN_LABELS} 条，且“开放”与“不开放”各至少 {MIN_EACH} 条"
-            f"（现有 {len(labels)} 条，其中不开放 {positives} 条）",
-            f"Too few decisions to train: {len(labels)} ({positives} withheld); need "
+            f"（现有 {labels} 条，其中不开放 {positives} 条）",
+            f"Too few decisions to train: {labels} ({positives} withheld); need "
             f"{MIN_LABELS} with at least {MIN_EACH} of each",
         )
 

@@ -72,7 +72,7 @@ def reviewer_time(items: QuerySet[ReviewItem]) -> dict[str, Any]:
     rows = ReviewDecision.objects.filter(item__in=items, stage="first", seconds__isnull=False)
     out: dict[str, Any] = {}
     for assisted in (True, False):
-        times = [s for (s,) in rows.filter(assisted=assisted).values_list("seconds")]
+        times = [float(s) for (s,) in rows.filter(assisted=assisted).values_list("seconds") if s]
         decided = rows.filter(assisted=assisted).select_related("item")
         out["assisted" if assisted else "unassisted"] = {
             "decisions": len(times),

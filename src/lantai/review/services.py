@@ -119,7 +119,7 @@ def plan_records(
     return Plan(chosen, excluded)
 
 
-def under_review() -> QuerySet[ReviewItem]:
+def under_review() -> QuerySet[ReviewItem, Any]:
     return ReviewItem.objects.filter(task__status="active", published_at__isnull=True).values(
         "record_id"
     )
@@ -391,7 +391,7 @@ def _passages(item: ReviewItem, marked: Sequence[dict[str, Any]]) -> list[dict[s
 
 
 def _next_stage(item: ReviewItem, after: str) -> str:
-    order = list(item.task.stages)
+    order = [str(s) for s in item.task.stages]
     for stage in order[order.index(after) + 1 :]:
         if stage == "sample" and not item.sampled:
             continue

@@ -31,7 +31,7 @@ def _lines(text: str) -> str:
 
 
 def field_label(name: str) -> str:
-    return str(Record._meta.get_field(name).verbose_name)
+    return str(getattr(Record._meta.get_field(name), "verbose_name", name))
 
 
 def sections(record: Record) -> list[Section]:
