@@ -980,6 +980,18 @@ def bench_ocr(pages: int, ablation: bool, out: Path | None) -> None:
     _echo_json(_bench_module("ocr_bench").run(pages, out, ablation=ablation))
 
 
+@bench.command("review", cls=JsonCommand)
+@click.option(
+    "--quick", is_flag=True, help="Small inputs (seconds): for the tests, not the targets."
+)
+@click.option("--json", "as_json", is_flag=True, help="Accepted: the output is always JSON.")
+@click.option("--out", default=None, type=click.Path(path_type=Path))
+def bench_review(quick: bool, as_json: bool, out: Path | None) -> None:
+    """Open review: ID recall/precision, pattern and NER chars/s vs peers, privacy recall, AL vs
+    random sampling, no network."""
+    _echo_json(_bench_module("review_bench").run(out, quick=quick))
+
+
 @bench.command("av", cls=JsonCommand)
 @click.option("--minutes", default=10.0, show_default=True, help="Length of the generated master.")
 @click.option("--size", default="1280x720", show_default=True)
@@ -995,8 +1007,8 @@ def bench_av(minutes: float, size: str, threads: int | None, rounds: int, out: P
 def _register_groups() -> None:
     from lantai.digitization.cli import digitization
     from lantai.digitization.ocr_cli import ocr
-    from lantai.review.cli import review
     from lantai.preservation.cli import storage
+    from lantai.review.cli import review
     from lantai.search.cli import search
 
     main.add_command(storage)

@@ -250,6 +250,14 @@ if OCR_DEVICE not in ("cpu", "cuda"):
     raise ImproperlyConfigured("LANTAI_OCR_DEVICE must be cpu or cuda")
 # Pages whose mean line confidence is below this are flagged for correction (校对).
 OCR_LOW_CONFIDENCE = float(os.environ.get("LANTAI_OCR_LOW_CONFIDENCE", "0.85"))
+# 鉴定成果数据对接: SM3 fingerprints of the SM2 keys of the forming units and archives whose
+# appraisal-result files this archives knows (comma-separated); a file signed by another key
+# verifies but its sender is shown as not confirmed
+REVIEW_EXCHANGE_TRUSTED_KEYS = frozenset(
+    k.strip().lower()
+    for k in os.environ.get("LANTAI_EXCHANGE_TRUSTED_KEYS", "").split(",")
+    if k.strip()
+)
 
 # --- state shared by all processes: sessions, job progress, rate-limit buckets -----------------
 # Stores that never evict at random (an entry goes only when its own timeout has passed): Redis

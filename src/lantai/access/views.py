@@ -266,9 +266,12 @@ def open_copy(request: HttpRequest, pk: int) -> HttpResponse:
     path = open_copies.open_copy_path(copy)
     if not path.is_file():
         return not_found(request)
-    return FileResponse(
+    response = FileResponse(
         path.open("rb"), content_type="application/pdf", filename=f"open-copy-{pk}.pdf"
     )
+    # shown in the record page's frame (the default policy forbids every frame)
+    response["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'self'"
+    return response
 
 
 def _preparing(request: HttpRequest, kind: str) -> HttpResponse:

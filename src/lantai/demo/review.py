@@ -7,8 +7,8 @@ synthetic catalogue has no such text of its own. Every step goes through the rev
 the demo users: the machine screens every item; 审核员 `reviewer` and `reviewer2` each give the 初审 of
 their share and the 复审 of the other's;
 审核组长 `senior` the 抽查 and 馆审定; the unit `unit` agrees with some results and disagrees with
-one; part is published (one record opens in part, through its redacted copy; some are deferred
-and fill the deferral list); two items are on the doubt list. Decisions made by this script carry
+one; part is published (records whose title names a person open in part: the name is withheld
+from the public in their redacted copy; some are deferred and fill the deferral list); two items are on the doubt list. Decisions made by this script carry
 no reviewer time (`seconds`): timing comes only from the review page.
 """
 
@@ -91,25 +91,39 @@ def make_review(summary: Summary) -> None:
     )
 
 
+# titles naming a person, for the records opened in part (the name withheld from the public)
+TITLES = ("关于{person}同志工作调动的通知", "关于{person}等同志职务任免的通知")
+
+
 def _plant(records: list[Record], rng: random.Random) -> set[int]:
     chosen = set()
     for n, record in enumerate(records[::3][:15]):
         record.remarks = _planted(rng, n)
+        if n % 4 == 1:
+            record.title = TITLES[n % 2].format(person=PERSONS[n % len(PERSONS)])
         record.save()
         chosen.add(record.pk)
     return chosen
 
 
-def _proposal(item: services.ReviewItem, sensitive: bool, n: int) -> Proposal:
+def _named(title: str) -> tuple[int, int] | None:
+    for person in PERSONS:
+        if person in title:
+            start = title.index(person)
+            return start, start + len(person)
+    return None
+
+
+def _proposal(item: services.ReviewItem, sensitive: bool) -> Proposal:
     year = date.today().year
     if not sensitive:
         return Proposal("open", note="经审核无不宜开放内容")
-    if n % 3 == 0 and item.record.remarks:  # open, withholding the remark (partial opening)
-        remark = item.record.remarks
+    named = _named(item.record.title)
+    if named is not None:  # open, withholding the person's name (partial opening)
         return Proposal(
-            "open", passages=({"section": "field:remarks", "start": 0, "end": len(remark),
+            "open", passages=({"section": "field:title", "start": named[0], "end": named[1],
                                "category": "personal_privacy"},),
-            note="备注涉及个人隐私，删除后开放",
+            note="题名中的人名涉及个人隐私（备注载有其健康、处分等情况），删除后开放",
         )  # fmt: skip
     secret = "秘密" in item.record.remarks
     return Proposal(
@@ -124,9 +138,9 @@ def _walk(task: ReviewTask, users: dict[str, User], planted: set[int]) -> None:
     pair = {users["reviewer"].pk: users["reviewer2"], users["reviewer2"].pk: users["reviewer"]}
     items = list(task.items.filter(stage="first").select_related("record", "first_reviewer"))
     items.sort(key=lambda i: (-i.risk, i.record.reference_code))
-    for n, item in enumerate(items[:36]):
+    for item in items[:36]:
         assert item.first_reviewer is not None
-        services.decide(item, item.first_reviewer, _proposal(item, item.record_id in planted, n))
+        services.decide(item, item.first_reviewer, _proposal(item, item.record_id in planted))
     for item in items[:28]:
         item.refresh_from_db()
         if item.stage == "second":

@@ -95,6 +95,11 @@ def train(user: User | None) -> ClassifierVersion:
     path.write_bytes(data)
     with transaction.atomic():
         ClassifierVersion.objects.filter(active=True).update(active=False)
+        same = ClassifierVersion.objects.filter(version=model.version).first()
+        if same is not None:  # the same decisions again: the same model, made active again
+            same.active = True
+            same.save(update_fields=["active"])
+            return same
         row = ClassifierVersion.objects.create(
             version=model.version, path=str(rel), sm3=digest, labels=len(labels),
             positives=positives, evaluation=evaluation, created_by=user,

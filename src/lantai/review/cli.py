@@ -39,32 +39,51 @@ def review() -> None:
     """开放审核: machine pre-screen, review tasks, deferral lists, exchange of appraisal results."""
 
 
+class Unreadable(Exception):
+    """A file whose text cannot be screened (the message names the file and why)."""
+
+
 def read_text(path: Path) -> str:
-    """The text of a text file (UTF-8, else GB18030) or of a PDF's text layer."""
-    data = path.read_bytes()
+    """The text of a text file (UTF-8, a BOM not counted, else GB18030) or of a PDF's text layer.
+    A PDF without a readable text layer is Unreadable: "nothing found" would be a false pass."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise Unreadable(f"“{path}”不存在或不可读") from e
     if data[:5] == b"%PDF-":
         from lantai.search.text import extract_text
 
-        return extract_text(path, path.name)
+        text = extract_text(path, path.name)
+        if not text.strip():
+            raise Unreadable(
+                f"“{path}”是没有文字层、已加密或已损坏的 PDF，无法初筛（扫描件请先用 lantai ocr 识别）"
+            )
+        return text
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise UnicodeDecodeError("gb18030", data, 0, 1, "neither UTF-8 nor GB18030")
+    raise Unreadable(f"“{path}”既不是 UTF-8 也不是 GB18030 文本")
 
 
 def _matcher() -> Any:
     """The archives' current term lists when this data directory holds an archives, else the
     lists shipped with Lantai."""
+    from django.conf import settings
+
     from lantai.cli_common import require_initialised
     from lantai.review import lexicons
     from lantai.standards import review_lexicons
 
+    db = settings.DATABASES["default"]
+    shipped = review_lexicons.LexiconMatcher(review_lexicons.default_lexicons())
+    if "sqlite" in db["ENGINE"] and not Path(str(db["NAME"])).is_file():
+        return shipped  # asking would create an empty database file in a data directory
     try:
         require_initialised()
     except click.ClickException:
-        return review_lexicons.LexiconMatcher(review_lexicons.default_lexicons())
+        return shipped
     return lexicons.matcher()
 
 
@@ -81,14 +100,9 @@ def screen_command(files: tuple[Path, ...], as_json: bool) -> None:
     for path in files:
         try:
             text = read_text(path)
-        except (OSError, UnicodeDecodeError) as e:
+        except Unreadable as e:
             failed = True
-            reason = (
-                "文件不存在或不可读"
-                if isinstance(e, OSError)
-                else "既不是 UTF-8 也不是 GB18030 文本"
-            )
-            documents.append({"file": str(path), "error": f"“{path}”{reason}", "spans": []})
+            documents.append({"file": str(path), "error": str(e), "spans": [], "seconds": 0.0})
             continue
         started = time.perf_counter()
         spans = screening.screen_text(text, matcher)
@@ -138,6 +152,7 @@ def plan_command(
     from lantai.catalog import services as catalog
     from lantai.catalog.models import Category, Fonds
     from lantai.core.audit import acting_as
+    from lantai.core.roles import REVIEW
     from lantai.review import services
 
     try:
@@ -152,10 +167,17 @@ def plan_command(
         fail(f"全宗 {'、'.join(sorted(missing))} 不在档案馆 {repo.code}", EXIT_UNREADABLE,
              as_json, field="fonds")  # fmt: skip
     categories = list(Category.objects.filter(fonds__repository=repo, pk__in=early))
+    if missing_early := set(early) - {c.pk for c in categories}:
+        fail(f"门类 id {'、'.join(map(str, sorted(missing_early)))} 不在档案馆 {repo.code}",
+             EXIT_UNREADABLE, as_json, field="early")  # fmt: skip
     people = [_user(u, as_json) for u in reviewers]
+    if not_reviewers := [u.get_username() for u in people if not u.has_perm_code(REVIEW)]:
+        fail(f"用户 {'、'.join(not_reviewers)} 不是审核员", EXIT_UNREADABLE, as_json,
+             field="reviewer")  # fmt: skip
     plan = services.plan_records(repo, as_of=day, fonds=fonds, early_categories=categories)
     out: dict[str, Any] = {
         "ok": True, "records": len(plan.records),
+        "selected": [r.reference_code for r in plan.records] if dry_run else [],
         "excluded": [{"档号": e.record.reference_code, "reason": e.reason} for e in plan.excluded],
     }  # fmt: skip
     if not dry_run:
@@ -176,7 +198,9 @@ def plan_command(
     else:
         click.echo(f"选中 {out['records']} 件，排除 {len(plan.excluded)} 件" +
                    (f"；任务 {out['task']}" if "task" in out else "（未建任务）"))  # fmt: skip
-        for e in out["excluded"][:20]:
+        for code in out["selected"]:
+            click.echo(f"  选中 {code}")
+        for e in out["excluded"]:
             click.echo(f"  排除 {e['档号']}：{e['reason']}")
 
 
@@ -217,6 +241,13 @@ def _task(task_id: int | None, as_json: bool) -> Any:
     return task
 
 
+def _write(out: Path, data: bytes) -> None:
+    try:
+        out.write_bytes(data)
+    except OSError as e:
+        fail(f"不能写入“{out}”：{e.strerror or e}", EXIT_UNREADABLE, False, field="out")
+
+
 @review.command("deferral-list")
 @click.option("--task", "task_id", type=int, default=None)
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="FILE.xlsx")
@@ -228,7 +259,7 @@ def deferral_list_command(task_id: int | None, out: Path) -> None:
     if out.suffix.lower() != ".xlsx":
         fail("延期开放目录请导出为 .xlsx（PDF 请在网页上导出）", EXIT_UNREADABLE, False)
     rows = publishing.deferral_list(None, _task(task_id, False))
-    out.write_bytes(publishing.deferral_xlsx(rows))
+    _write(out, publishing.deferral_xlsx(rows))
     click.echo(f"延期开放目录：{len(rows)} 件 → {out}")
 
 
@@ -248,7 +279,7 @@ def export_command(task_id: int, out: Path, as_xml: bool) -> None:
             data = exchange.export(None, list(task.items.select_related("record")), as_xml=as_xml)
     except exchange.ReviewError as e:
         fail(e.message_zh, EXIT_REFUSED, False)
-    out.write_bytes(data)
+    _write(out, data)
     click.echo(f"已导出 → {out}")
 
 
@@ -275,12 +306,20 @@ def import_command(file: Path, do_apply: bool, as_json: bool) -> None:
         fail(e.message_zh, EXIT_UNREADABLE, as_json, field="file")
     out = {
         "ok": True, "import": row.pk, "exporter": row.exporter, "signature_ok": row.signature_ok,
+        "key_trusted": row.key_trusted,
         "changes": row.changes, "task": task.pk if task else None,
     }  # fmt: skip
     if as_json:
         echo_json(out)
         return
-    click.echo(f"来自 {row.exporter.get('archives_name', '')}：{len(row.changes)} 条，签名有效")
+    known = (
+        "密钥已登记"
+        if row.key_trusted
+        else "密钥未登记，无法确认导出方身份（LANTAI_EXCHANGE_TRUSTED_KEYS）"
+    )
+    click.echo(
+        f"来自 {row.exporter.get('archives_name', '')}：{len(row.changes)} 条，签名有效；{known}"
+    )
     for c in row.changes:
         click.echo(f"  {c['reference_code']}：{c['decision']} → {c['action']}")
     if task is not None:

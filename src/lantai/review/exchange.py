@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from lantai.catalog import services as catalog
@@ -114,13 +115,17 @@ def preview(user: User, data: bytes, file_name: str) -> ExchangeImport:
                 ),
             )  # fmt: skip
         changes.append(change)
+    fingerprint = str(doc["exporter"].get("key_fingerprint", "")).lower()
+    trusted = fingerprint in settings.REVIEW_EXCHANGE_TRUSTED_KEYS or (
+        fingerprint == signing.archive_key().fingerprint
+    )
     row = ExchangeImport.objects.create(
         file_name=file_name[:255], file_sm3=sm3.sm3_hex(data), exporter=doc["exporter"],
-        signature_ok=True, changes=changes, created_by=user,
+        signature_ok=True, key_trusted=trusted, changes=changes, created_by=user,
     )  # fmt: skip
     audit.record("review_exchange_preview", "review_exchange", row.pk, {
         "file": row.file_name, "sm3": row.file_sm3, "exporter": doc["exporter"].get("archives_code"),
-        "results": len(changes),
+        "results": len(changes), "key_trusted": trusted,
     })  # fmt: skip
     return row
 
@@ -130,7 +135,9 @@ def apply(user: User, row: ExchangeImport) -> ReviewTask | None:
     catalog.require(user, REVIEW_MANAGE)
     if row.status != "previewed":
         raise ReviewError("该导入已处理过", "This import was handled already")
-    wanted = [c for c in row.changes if c["action"] == "propose"]
+    # put under review since the preview: skipped (never two tasks at once for a record)
+    busy = set(under_review().values_list("record_id", flat=True))
+    wanted = [c for c in row.changes if c["action"] == "propose" and c["record"] not in busy]
     records = {r.pk: r for r in Record.objects.filter(pk__in=[c["record"] for c in wanted])}
     with transaction.atomic():
         task = None

@@ -170,6 +170,9 @@ class ExchangeImport(models.Model):
     file_sm3 = models.CharField(max_length=64)
     exporter = models.JSONField(default=dict)
     signature_ok = models.BooleanField(default=False)
+    # the signing key is ours or one of settings.REVIEW_EXCHANGE_TRUSTED_KEYS: the sender is who
+    # the file says (a valid signature alone proves only that the key inside it signed it)
+    key_trusted = models.BooleanField(default=False)
     changes = models.JSONField(default=list)  # what applying would change, record by record
     status = models.CharField(max_length=16, choices=STATUSES, default="previewed")
     task = models.ForeignKey(

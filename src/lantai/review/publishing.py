@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
@@ -29,7 +29,7 @@ from lantai.review.services import (
     visible_items,
 )
 from lantai.search import services as search
-from lantai.standards.sensitivity import grounds
+from lantai.standards.sensitivity import ground_citation, grounds
 
 OPEN_STATUS = {"open": "open", "restricted_use": "restricted_use", "deferred": "closed"}
 
@@ -39,50 +39,98 @@ def ready(task: ReviewTask) -> QuerySet[ReviewItem]:
     return task.items.filter(stage="published", published_at__isnull=True)
 
 
-def publish(items: Sequence[ReviewItem], user: User) -> dict[str, int]:
+@dataclass
+class Published:
+    """What a publication did: counts per outcome, and the items it could not publish (each
+    with the reason; they stay approved and can be published again once put right)."""
+
+    counts: dict[str, int] = field(
+        default_factory=lambda: {"open": 0, "partial": 0, "restricted_use": 0, "deferred": 0}
+    )
+    failed: list[tuple[str, str, str]] = field(default_factory=list)  # 档号, zh, en
+
+    @property
+    def published(self) -> int:
+        return sum(self.counts.values())
+
+
+def publish(items: Sequence[ReviewItem], user: User) -> Published:
     """Apply the approved decisions: 开放 opens the record now (through its redacted copy when
-    passages are withheld), 控制使用 marks it so, 延期开放 keeps it closed until its re-review."""
+    passages are withheld), 控制使用 marks it so, 延期开放 keeps it closed until its re-review.
+    Each item in its own transaction: one that cannot be published does not hold the others."""
     catalog.require(user, REVIEW_MANAGE)
-    counts = {"open": 0, "partial": 0, "restricted_use": 0, "deferred": 0}
-    changed: list[int] = []
     for item in items:
         if item.stage != "published" or item.published_at is not None:
             raise ReviewError(
                 f"档案“{item.record.reference_code}”尚未经馆审定或已发布",
                 f"{item.record.reference_code} is not approved or was published already",
             )
+    done = Published()
+    changed: list[int] = []
     for item in items:
-        with transaction.atomic():
-            record = Record.objects.select_for_update().get(pk=item.record_id)
-            evidence: dict[str, Any] = {}
-            if item.decision == "open" and item.passages:
-                copy = _make_open_copy(record, item)
-                evidence = copy.evidence
-                counts["partial"] += 1
-            else:
-                open_copies.clear_open_copy(record)
-                counts[item.decision] = counts.get(item.decision, 0) + 1
-            record.open_status = OPEN_STATUS[item.decision]
-            record.save()
-            item.published_at = timezone.now()
-            item.save(update_fields=["published_at", "updated_at"])
-            audit.record("review_publish", "review_item", item.pk, {
-                "record": record.reference_code, "record_id": record.pk,
-                "decision": item.decision,
-                "ground": item.ground, "rule": item.rule, "rereview_year": item.rereview_year,
-                "partial": bool(item.passages), "open_copy": evidence,
-            })  # fmt: skip
-        changed.append(record.pk)
+        try:
+            outcome = _publish_one(item)
+        except ReviewError as e:
+            done.failed.append((item.record.reference_code, e.message_zh, e.message_en))
+            continue
+        done.counts[outcome] += 1
+        changed.append(item.record_id)
     if changed:
         search.apply_now(changed)  # at once; the queued index job repeats it harmlessly
     _close_finished(items)
-    return counts
+    return done
+
+
+def _publish_one(item: ReviewItem) -> str:
+    with transaction.atomic():
+        record = Record.objects.select_for_update().get(pk=item.record_id)
+        evidence: dict[str, Any] = {}
+        outcome = item.decision
+        if item.decision == "open" and item.passages:
+            evidence = _make_open_copy(record, item).evidence
+            outcome = "partial"
+        else:
+            open_copies.clear_open_copy(record)
+        declassified = ""
+        if item.decision != "deferred" and record.classification_level > 0:
+            # opened by review: no longer 限制 (internal) nor a secret whose period has run out
+            # (保守国家秘密法 art 24: 期限已满自行解密; one not run out was refused at the decision)
+            declassified = record.classification
+            record.classification, record.classification_level = "public", 0
+        record.open_status = OPEN_STATUS[item.decision]
+        record.save()
+        item.published_at = timezone.now()
+        item.save(update_fields=["published_at", "updated_at"])
+        audit.record("review_publish", "review_item", item.pk, {
+            "record": record.reference_code, "record_id": record.pk,
+            "decision": item.decision, "ground": item.ground, "rule": item.rule,
+            "rereview_year": item.rereview_year, "partial": bool(item.passages),
+            "open_copy": evidence, "declassified_from": declassified,
+        })  # fmt: skip
+    return outcome
 
 
 def _make_open_copy(record: Record, item: ReviewItem) -> Any:
-    sections = texts.sections(record)
-    passages = [redaction.Passage(p["section"], p["start"], p["end"]) for p in item.passages]
-    made = redaction.make_open_copy(record, sections, passages)
+    sections = {s.key: s for s in texts.sections(record)}
+    for p in item.passages:  # the record changed since the decision: its offsets may be wrong
+        section = sections.get(p["section"])
+        if section is None or section.text[p["start"] : p["end"]] != p.get("text"):
+            raise ReviewError(
+                f"档案“{record.reference_code}”在审核结论作出后内容已改动，不开放段落的位置可能不再准确；"
+                "请重新审核后再发布",
+                f"{record.reference_code} changed after the decision; review it again",
+            )
+    shown = [s for s in sections.values() if texts.is_public(s)]
+    passages = [
+        redaction.Passage(p["section"], p["start"], p["end"])
+        for p in item.passages
+        if texts.is_public(sections[p["section"]])
+    ]
+    try:
+        made = redaction.make_open_copy(record, shown, passages)
+    except redaction.RedactionError as e:
+        raise ReviewError(f"档案“{record.reference_code}”的开放件未能生成：{e.message_zh}",
+                          f"{record.reference_code}: {e.message_en}") from e  # fmt: skip
     return open_copies.set_open_copy(record, made.pdf, made.text, made.fields, made.evidence)
 
 
@@ -135,7 +183,7 @@ def deferral_list(user: User | None, task: ReviewTask | None = None) -> list[Def
                 item.record.title,
                 item.record.year,
                 f"{item.record.fonds.code} {item.record.fonds.name}",
-                f"第八条（{item.ground[-1]}）{named[item.ground]['short_zh']}"
+                f"{ground_citation(item.ground)}{named[item.ground]['short_zh']}"
                 if item.ground in named
                 else item.ground,
                 item.rule,

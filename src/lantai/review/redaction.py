@@ -486,20 +486,27 @@ def verify_open_copy(
     return evidence
 
 
-def make_open_copy(
-    record: Record, sections: Sequence[Section], passages: Sequence[Passage]
-) -> OpenCopy:
-    """The redacted open copy of `record` from its `sections` with `passages` withheld; checked
-    by `verify_open_copy` before it is returned (RedactionError when any withheld text survives)."""
-    spans = _spans(sections, passages)
-    redacted = {s.key: redact_text(s.text, spans.get(s.key, [])) for s in sections}
+def _removed(
+    sections: Sequence[Section], spans: dict[str, list[Span]]
+) -> list[tuple[str, Section]]:
+    """The texts withheld, each with its section (a passage over a line break also line by line)."""
     removed: list[tuple[str, Section]] = []
     for s in sections:
         for a, b in spans.get(s.key, []):
             pieces = s.text[a:b].split("\n")
             removed += [(t, s) for t in [s.text[a:b], *(pieces if len(pieces) > 1 else [])]]
-    flats = {s.key: _flat(redacted[s.key]) for s in sections}
-    for text, origin in removed:  # an unmarked copy elsewhere would survive the redaction
+    return removed
+
+
+def check_passages(
+    sections: Sequence[Section], passages: Sequence[Passage]
+) -> dict[str, list[Span]]:
+    """The passages as spans per section; RedactionError for a passage out of place and for a
+    withheld text that also occurs unmarked elsewhere (it would survive the redaction). Cheap:
+    the review calls it when a decision is taken, long before the copy is made."""
+    spans = _spans(sections, passages)
+    flats = {s.key: _flat(redact_text(s.text, spans.get(s.key, []))) for s in sections}
+    for text, origin in _removed(sections, spans):
         needle = _flat(text)
         for s in sections:
             if len(needle) >= MIN_CHECKED and needle in flats[s.key]:
@@ -507,6 +514,17 @@ def make_open_copy(
                     f"“{origin.label}”中去除的“{text}”在“{s.label}”中仍未标注，请一并标注",
                     f"text removed from {origin.label!r} also occurs unmarked in {s.label!r}",
                 )
+    return spans
+
+
+def make_open_copy(
+    record: Record, sections: Sequence[Section], passages: Sequence[Passage]
+) -> OpenCopy:
+    """The redacted open copy of `record` from its `sections` with `passages` withheld; checked
+    by `verify_open_copy` before it is returned (RedactionError when any withheld text survives)."""
+    spans = check_passages(sections, passages)
+    redacted = {s.key: redact_text(s.text, spans.get(s.key, [])) for s in sections}
+    removed = _removed(sections, spans)
     parts: list[bytes] = []
     pending: list[tuple[str, str]] = []
     for s in sections:

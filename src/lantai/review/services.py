@@ -31,6 +31,7 @@ OPTIONAL_STAGES = frozenset(s["code"] for s in review_data()["stages"] if s.get(
 DECISIONS = {d["code"]: d for d in review_data()["decisions"]}
 EARLY_SUBJECTS = {c["code"]: c for c in review_data()["early_open_categories"]}
 REVIEWING_STAGES = ("first", "second", "sample")
+MAX_SECONDS = 4 * 3600  # longer on one item is a page left open, not review time
 
 
 class ReviewError(Exception):
@@ -61,20 +62,28 @@ class Plan:
     excluded: list[Excluded]
 
 
-_YEARS = re.compile(r"(\d{1,3})\s*年")
+_YEARS = re.compile(r"(?<!\d)(\d{1,3})\s*年")  # a period: “10年”, “★20年”
+_UNTIL_YEAR = re.compile(r"(?<!\d)(\d{4})\s*年")  # a 解密时间 given as a year: “至2030年”
 
 
 def secrecy_until(record: Record) -> date | None:
-    """When the 保密期限 of a classified record (秘密 and above) runs out: its period (“10年”,
-    “★20年”) or the longest period of its 密级 (保守国家秘密法 art 20) from its formation date; a
-    date far in the future for “长期” and for a record without a date. None: not a state secret."""
+    """When the 保密期限 of a classified record (秘密 and above) runs out: its 解密时间 written as a
+    date, or its period (“10年”, “★20年”) — when blank, the longest period of its 密级 (保守国家秘密法
+    art 20) — from its formation date. date.max (never by itself) for “长期”, for a record without
+    a date and for a period Lantai cannot read. None: not a state secret."""
     levels = review_data()["secrecy_default_years"]
     if record.classification not in levels:
         return None
-    period = record.secrecy_period or ""
-    if "长期" in period or "永久" in period:
-        return date.max
+    period = (record.secrecy_period or "").strip()
+    try:
+        return vocab.parse_date(period)
+    except vocab.DateError:
+        pass
+    if until_year := _UNTIL_YEAR.search(period):
+        return date(int(until_year.group(1)), 12, 31)
     found = _YEARS.search(period)
+    if "长期" in period or "永久" in period or (period and not found):
+        return date.max
     years = int(found.group(1)) if found else int(levels[record.classification])
     formed = record.date or (date(record.year, 12, 31) if record.year else None)
     if formed is None:
@@ -103,6 +112,12 @@ def plan_records(
     (经济/教育/科技/文化, 办法 art 7), not yet due; less those whose 保密期限 has not run out."""
     qs = catalog.visible_records(user).filter(repository=repository, level__in=("item", "volume"))
     qs = qs.exclude(open_status="open").exclude(pk__in=under_review())
+    # decided already: deferred until a later re-review year, or 控制使用 (asked for, it can be
+    # reviewed again on its own: 利用即时审)
+    decided = ReviewItem.objects.filter(published_at__isnull=False).filter(
+        Q(decision="deferred", rereview_year__gt=as_of.year) | Q(decision="restricted_use")
+    )
+    qs = qs.exclude(pk__in=decided.values("record_id"))
     if fonds:
         qs = qs.filter(fonds__in=list(fonds))
     early_ids = {c.pk for c in early_categories}
@@ -174,6 +189,17 @@ def create_task(
             raise ReviewError(
                 f"用户“{reviewer.get_username()}”不是审核员", f"{reviewer} is not a reviewer"
             )
+    busy = list(
+        Record.objects.filter(pk__in=[r.pk for r in records])
+        .filter(pk__in=under_review())
+        .order_by("reference_code")
+        .values_list("reference_code", flat=True)[:6]
+    )
+    if busy:
+        raise ReviewError(
+            f"档案 {'、'.join(busy)} 已在进行中的审核任务中，不能重复审核",
+            f"Already under review in a task under way: {', '.join(busy)}",
+        )
     repositories = {r.repository_id for r in records}
     if len(repositories) != 1:
         raise ReviewError("一个任务只能审核一个档案馆的档案", "One task reviews one archives")
@@ -362,15 +388,25 @@ def check_proposal(p: Proposal, item: ReviewItem) -> list[dict[str, Any]]:
             "只有“开放”的档案才能标记不开放的段落（部分开放）",
             "Only an open decision can mark passages to withhold (partial opening)",
         )
+    if p.decision != "deferred":
+        until = secrecy_until(item.record)
+        if until is not None and until > timezone.localdate():
+            shown = "长期" if until == date.max else f"至 {until.isoformat()}"
+            raise ReviewError(
+                f"档案“{item.record.reference_code}”的保密期限未满（{shown}），须先解密，"
+                "不能开放或控制使用；可作延期开放（第八条（一））",
+                "The record is a state secret whose period has not run out: it can only be deferred",
+            )
     return _passages(item, p.passages)
 
 
 def _passages(item: ReviewItem, marked: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     if not marked:
         return []
-    from lantai.review import texts
+    from lantai.review import redaction, texts
 
-    sections = texts.section_map(item.record)
+    listed = texts.sections(item.record)
+    sections = {s.key: s for s in listed}
     out = []
     for n, p in enumerate(marked, 1):
         section = sections.get(str(p.get("section", "")))
@@ -387,6 +423,13 @@ def _passages(item: ReviewItem, marked: Sequence[dict[str, Any]]) -> list[dict[s
             "section": section.key, "start": start, "end": end,
             "text": section.text[start:end], "category": str(p.get("category", "")),
         })  # fmt: skip
+    public = [s for s in listed if texts.is_public(s)]  # what an open copy will carry
+    keys = {s.key for s in public}
+    try:  # the same words left unmarked elsewhere would be published: refused now, not later
+        redaction.check_passages(public, [redaction.Passage(p["section"], p["start"], p["end"])
+                                          for p in out if p["section"] in keys])  # fmt: skip
+    except redaction.RedactionError as e:
+        raise ReviewError(e.message_zh, e.message_en) from e
     return out
 
 
@@ -428,11 +471,16 @@ def decide(
             "不能复审本人初审的档案：复审须由另一名审核员进行",
             "You cannot give the second review of your own first review",
         )
-    if stage == "sample" and user.pk in _previous_reviewers(item, ("first", "second")):
+    if stage in ("sample", "approval") and user.pk in _previous_reviewers(
+        item, ("first", "second")
+    ):
         raise ReviewError(
-            "抽查须由未参与该档案初审、复审的人员进行", "The sample check needs a third person"
+            f"{stage_label(stage)}须由未参与该档案初审、复审的人员进行",
+            f"The {stage} needs someone who took neither the first nor the second review",
         )
     passages = check_proposal(proposal, item)
+    if seconds is not None and not 0 < seconds <= MAX_SECONDS:
+        seconds = None  # as the page measured it: an implausible figure is not kept
     shown = {
         "risk": item.risk,
         "versions": item.screening.get("versions", {}),

@@ -14,8 +14,10 @@ from lantai.catalog.models import Component, ComponentText, Record
 from lantai.digitization import reading
 from lantai.search.text import extract_text
 
-# catalogue fields the review reads (and a redaction may give in closed form to the public)
+# catalogue fields the review reads; of them the public sees PUBLIC_FIELDS (search.query's public
+# fields), never 备注, so an open copy carries those and the files' text only
 FIELDS = ("title", "author", "document_number", "remarks")
+PUBLIC_FIELDS = ("title", "author", "document_number")
 
 
 @dataclass(frozen=True)
@@ -69,3 +71,10 @@ def sections(record: Record) -> list[Section]:
 
 def section_map(record: Record) -> dict[str, Section]:
     return {s.key: s for s in sections(record)}
+
+
+def is_public(section: Section) -> bool:
+    """Whether the public reads this section of an opened record (a catalogue field the portal
+    does not show, such as 备注, is not)."""
+    kind, _, name = section.key.partition(":")
+    return kind != "field" or name in PUBLIC_FIELDS

@@ -17,6 +17,7 @@ from ninja import Query as QueryParams
 from ninja.errors import HttpError
 from pydantic import StringConstraints
 
+from lantai.catalog import open_copies
 from lantai.search import services
 from lantai.search.query import PUBLIC_FIELDS, Query, TextCondition, fonds_key
 
@@ -219,6 +220,8 @@ def public_record(
     )
     if row is None:
         return Status(404, {"detail": NOT_FOUND, "field": ""})
+    copy = open_copies.open_copy_of(row["id"])  # a partly opened record: its redacted fields
+    row.update(copy.fields if copy is not None else {})
     return {
         "id": row["id"], "reference_code": row["reference_code"], "title": row["title"],
         "author": row["author"], "document_number": row["document_number"], "date": row["date"],

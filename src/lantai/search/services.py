@@ -43,6 +43,7 @@ from django.db import connections
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from lantai.catalog import open_copies
 from lantai.catalog.models import Record
 from lantai.catalog.services import visible_records
 from lantai.core.models import User
@@ -355,6 +356,8 @@ def suggest(user: User | AnonymousUser | None, prefix: str, limit: int = 10) -> 
     query = Query(conditions=(TextCondition(prefix, "title"),), limit=limit * 5, highlight=False)
     ids = [h.id for h in _search(query, _with_withheld(scope)).hits]
     current = dict(_catalogue_view(scope, user).filter(pk__in=ids).values_list("pk", "title"))
+    for pk, copy in open_copies.open_copies(list(current)).items():  # 信息级开放: as indexed
+        current[pk] = copy.fields.get("title", current[pk])
     folded = fold(prefix)
     titles = [current[i] for i in ids if i in current and folded in fold(current[i])]
     titles.sort(key=lambda t: (not fold(t).startswith(folded), len(t)))

@@ -10,7 +10,7 @@ from typing import Any
 
 from ._data import load_data
 
-__all__ = ["KINDS", "Span", "category_ground", "grounds", "review_data"]
+__all__ = ["KINDS", "Span", "category_ground", "ground_citation", "grounds", "review_data"]
 
 # the `kind` of a span, as `lantai review screen --json` prints it (kept stable)
 KINDS = (
@@ -53,3 +53,9 @@ def category_ground(category: str) -> str:
         if c["code"] == category:
             return str(c["ground"])
     raise KeyError(category)
+
+
+def ground_citation(code: str, *, english: bool = False) -> str:
+    """How a ground is cited: “第八条（三）” (or “Art. 8(3)”) for art8-3."""
+    n = int(code.rsplit("-", 1)[-1])
+    return f"Art. 8({n})" if english else f"第八条（{'一二三四'[n - 1]}）"

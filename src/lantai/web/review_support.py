@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from lantai.core.models import User
 from lantai.core.roles import REVIEW, ROLES
 from lantai.review.screening import CONTEXT_KINDS
-from lantai.standards.sensitivity import grounds, review_data
+from lantai.standards.sensitivity import ground_citation, grounds, review_data
 from lantai.web.labels import english
 
 KIND_LABELS: dict[str, Any] = {
@@ -50,12 +50,9 @@ def decision_label(code: str) -> str:
 
 def ground_choices() -> list[tuple[str, str]]:
     """第八条 grounds as a select shows them: “第八条（一）国家秘密”."""
-    numerals = "一二三四"
     out = []
     for code, g in grounds().items():
-        n = int(code.rsplit("-", 1)[-1])
-        head = f"Art. 8({n})" if english() else f"第八条（{numerals[n - 1]}）"
-        out.append((code, f"{head} {_pick(g, 'short')}"))
+        out.append((code, f"{ground_citation(code, english=english())} {_pick(g, 'short')}"))
     return out
 
 

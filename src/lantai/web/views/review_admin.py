@@ -13,6 +13,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.http import require_POST
@@ -60,7 +61,7 @@ def task_publish(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, gettext("没有经馆审定、待发布的档案。"))
         return redirect("web:review_task", pk=task.pk)
     try:
-        counts = publishing.publish(items, _user(request))
+        done = publishing.publish(items, _user(request))
     except ReviewError as e:
         messages.error(request, message_of(e))
     else:
@@ -70,8 +71,12 @@ def task_publish(request: HttpRequest, pk: int) -> HttpResponse:
                 "已发布 %(n)d 件：开放 %(open)d 件，部分开放 %(partial)d 件，"
                 "控制使用 %(restricted_use)d 件，延期开放 %(deferred)d 件。"
             )
-            % {"n": len(items), **counts},
+            % {"n": done.published, **done.counts},
         )
+        english = translation.get_language() == "en"
+        for code, zh, en in done.failed:
+            messages.error(request, gettext("未发布 %(code)s：%(why)s") % {
+                "code": code, "why": en if english else zh})  # fmt: skip
     return redirect("web:review_task", pk=task.pk)
 
 
