@@ -15,12 +15,13 @@ from django.conf import settings
 from PIL import Image
 
 from lantai.access.models import AccessRequest, Provision
-from lantai.catalog.models import Component, Record
+from lantai.catalog.models import Component, OpenCopy, Record
 from lantai.demo import documents
 from lantai.demo.seed import seed_demo
 from lantai.ingest.models import CheckRecord, Transfer
 from lantai.preservation import packaging
 from lantai.preservation.models import AuditRun, Package, Replica, StorageLocation
+from lantai.review.models import ReviewItem, ReviewTask
 
 # the transfer is checked by a real clamd (skipped without Debian's clamd, failed under CI=true)
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.clamd]
@@ -81,6 +82,17 @@ def test_the_demo_is_a_living_archives() -> None:
     assert request.status == "provided"
     assert request.approved_by != request.accepted_by
     assert Provision.objects.filter(request=request).exists()
+
+    # an open review at mid-course: published in part, records opened in part, deferrals
+    task = ReviewTask.objects.get(name__contains="演示")
+    published = ReviewItem.objects.filter(task=task, published_at__isnull=False)
+    assert published.filter(decision="deferred").exists()
+    assert ReviewItem.objects.filter(task=task, published_at__isnull=True).exists()
+    copies = OpenCopy.objects.filter(record__in=published.values("record_id"))
+    assert copies.exists()
+    for copy in copies:
+        assert "■■■" in copy.fields["title"] and copy.evidence["ok"] is True
+    assert ReviewItem.objects.filter(task=task, doubt=True).count() == 2
 
     text = "\n".join(summary.lines())
     assert "demo-replica" in text and "S3" in text  # says a real second copy belongs elsewhere

@@ -48,6 +48,7 @@ from lantai.core import audit
 from lantai.core.models import User
 from lantai.core.roles import SERVE
 from lantai.core.spreadsheet_cells import formula_safe
+from lantai.standards import personal_ids
 
 
 class AccessError(Exception):
@@ -64,32 +65,23 @@ class AccessDenied(AccessError):
 
 
 # --- identity documents ------------------------------------------------------------------------
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK = "10X98765432"
-_ID_RE = re.compile(r"^[1-9]\d{16}[\dX]$")
+_ID_PROBLEMS = {  # personal_ids.id18_problem's codes, as a citizen is told
+    "format": "居民身份证号码前 17 位应为数字，最后一位为数字或 X",
+    "checksum": "居民身份证号码校验位不正确（GB 11643），请核对后重新填写",
+    "region": "居民身份证号码的前两位不是省级行政区划代码，请核对后重新填写",
+}
 
 
 def resident_id_problem(number: str, today: date | None = None) -> str | None:
-    """Why `number` is not a valid 居民身份证号码 (GB 11643-1999), or None when it is.
-
-    18 characters: a 6-digit 行政区划代码, an 8-digit 出生日期, a 3-digit 顺序码 and a check
-    character computed with ISO 7064 MOD 11-2 (X stands for 10)."""
+    """Why `number` is not a valid 居民身份证号码 (GB 11643-1999), or None when it is
+    (standards.personal_ids: ISO 7064 MOD 11-2 check character, a real birth date)."""
     number = number.strip().upper()
     if len(number) != 18:
         return f"居民身份证号码应为 18 位，您填写的是 {len(number)} 位"
-    if not _ID_RE.match(number):
-        return "居民身份证号码前 17 位应为数字，最后一位为数字或 X"
-    try:
-        born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-    except ValueError:
-        return f"居民身份证号码中的出生日期“{number[6:14]}”不是有效日期"
-    today = today or timezone.localdate()
-    if born > today or born.year < 1880:
-        return f"居民身份证号码中的出生日期“{number[6:14]}”不合理"
-    total = sum(int(d) * w for d, w in zip(number[:17], _ID_WEIGHTS, strict=True))
-    if _ID_CHECK[total % 11] != number[17]:
-        return "居民身份证号码校验位不正确（GB 11643），请核对后重新填写"
-    return None
+    problem = personal_ids.id18_problem(number, today=today or timezone.localdate())
+    if problem == "date":
+        return f"居民身份证号码中的出生日期“{number[6:14]}”不是有效日期或不合理"
+    return _ID_PROBLEMS.get(problem or "", "居民身份证号码无效") if problem else None
 
 
 def id_number_problem(id_type: str, number: str) -> str | None:

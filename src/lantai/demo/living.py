@@ -146,7 +146,11 @@ def _chosen_items(archive: DemoArchive, home: str) -> list[Record]:
     items = Record.objects.filter(
         repository__code=home, category__code="WS", level="item"
     ).order_by("-date", "reference_code")
-    open_ = list(items.filter(open_status="open")[: n // 2])
+    # records the demo's open review opened are left out: a second run chooses as the first did
+    from lantai.review.models import ReviewItem
+
+    reviewed = ReviewItem.objects.filter(published_at__isnull=False).values("record_id")
+    open_ = list(items.filter(open_status="open").exclude(pk__in=reviewed)[: n // 2])
     newest = list(items.exclude(pk__in=[r.pk for r in open_])[: n - len(open_)])
     return open_ + newest
 

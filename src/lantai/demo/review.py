@@ -161,6 +161,10 @@ def _walk(task: ReviewTask, users: dict[str, User], planted: set[int]) -> None:
         services.decide(item, senior, Proposal(item.decision, item.ground, item.rule,
                                                item.rereview_year, tuple(item.passages)))  # fmt: skip
     publishing.publish(list(publishing.ready(task)), senior)
-    for item in list(task.items.filter(stage="first").select_related("first_reviewer"))[:2]:
-        assert item.first_reviewer is not None
-        services.mark_doubt(item, item.first_reviewer, "题名涉及人员较多，是否涉及个人信息需在周例会上讨论")
+    waiting = task.items.filter(published_at__isnull=True).order_by("pk")
+    for item in list(waiting.select_related("first_reviewer"))[:2]:
+        services.mark_doubt(
+            item,
+            item.first_reviewer or senior,
+            "题名涉及人员较多，是否涉及个人信息需在周例会上讨论",
+        )

@@ -19,8 +19,8 @@ from datetime import date
 from .personal_ids import (
     bankcard_problem,
     bankcard_strong_prefix,
-    id18_check_char,
     id15_problem,
+    id18_check_char,
     id18_problem,
     passport_kind,
     uscc_problem,
@@ -39,7 +39,18 @@ _BANK_WORDS = ("卡号", "账号", "帐号", "银行", "开户", "存折", "账�
 _PASSPORT_WORDS = ("护照", "通行证", "证件", "台胞证", "回乡证", "旅行证", "passport")
 _TW_PERMIT_WORDS = ("台胞证", "台湾居民", "来往大陆")
 # words that say a number is a serial, not a person's: weak formats after them are not reported
-_SERIAL_WORDS = ("编号", "流水号", "凭证号", "条码", "票据号", "单号", "档号", "批号", "序号", "库位")
+_SERIAL_WORDS = (
+    "编号",
+    "流水号",
+    "凭证号",
+    "条码",
+    "票据号",
+    "单号",
+    "档号",
+    "批号",
+    "序号",
+    "库位",
+)
 
 # full-width digits and letters → ASCII (one code point each, so lengths stay equal)
 _FULLWIDTH = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
@@ -52,7 +63,7 @@ _DASH = "[\\-\u2013\u2014\uff0d]"
 _CANDIDATE = re.compile(rf"[0-9A-Za-z](?:[0-9A-Za-z]|(?<=[0-9]){_SEP}(?=[0-9])){{6,}}")
 _PIECE = re.compile(r"[0-9A-Za-z]{7,}")
 _NOT_DIGIT = re.compile(r"[^0-9]")
-_DIGIT_RUN = re.compile(r"[0-9]{17}[Xx]|[0-9]{7,}")
+_DIGIT_RUN = re.compile(r"[0-9]{17}[Xx](?![0-9])|[0-9]{7,}")
 _FIXED_GROUPED = re.compile(rf"0[0-9]{{2,3}}{_SEP}[0-9]{{7,8}}(?:{_DASH}[0-9]{{1,6}})?")
 _MOBILE_GROUPED = re.compile(rf"1[3-9][0-9]{_SEP}[0-9]{{4}}{_SEP}[0-9]{{4}}")
 _CARD_GROUPED = re.compile(rf"[0-9]{{4}}(?:{_SEP}[0-9]{{4}}){{2,3}}(?:{_SEP}[0-9]{{1,4}})?")
@@ -202,7 +213,12 @@ class _Scan:
             if d[0] == "0" and self.context(start, _PHONE_WORDS):
                 self.add(start, end, "phone", "pattern:fixed-phone", 0.85)
                 return
-        elif n == 13 and d.startswith("861") and d[3] in "3456789" and self.norm[start - 1 : start] == "+":
+        elif (
+            n == 13
+            and d.startswith("861")
+            and d[3] in "3456789"
+            and self.norm[start - 1 : start] == "+"
+        ):
             self.add(start - 1, end, "phone", "pattern:mobile", 0.9)  # +86 and a mobile number
             return
         elif n in (7, 8):
@@ -247,7 +263,9 @@ class _Scan:
             self.add(start, end, "secret-mark", "pattern:secret-header", 0.9, "state_secret")
         for m in _SECRET_STAR.finditer(self.norm):
             if not any(s <= m.start() < e for s, e in headers):
-                self.add(m.start(), m.end(), "secret-mark", "pattern:secret-mark", 0.95, "state_secret")
+                self.add(
+                    m.start(), m.end(), "secret-mark", "pattern:secret-mark", 0.95, "state_secret"
+                )
 
 
 def pattern_spans(text: str) -> list[Span]:
