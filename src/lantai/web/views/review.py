@@ -13,6 +13,7 @@ import functools
 from collections.abc import Callable
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -339,6 +340,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         request,
         "web/review_queue.html",
         {"page": page, "rows": rows, "task": task, "stage": stage, "stages": stages,
+         "query": urlencode({"task": task.pk if task else "", "stage": stage}) + "&",
          "tasks": services.visible_tasks(user).filter(status="active")},
     )  # fmt: skip
 
