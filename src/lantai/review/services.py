@@ -111,6 +111,11 @@ def plan_records(
     under way, and due (formation + 25 years) — or, for the 门类 the archivist chose as early-open
     (经济/教育/科技/文化, 办法 art 7), not yet due; less those whose 保密期限 has not run out."""
     qs = catalog.visible_records(user).filter(repository=repository, level__in=("item", "volume"))
+    # what the selection reads: a plan of a million records holds a million of these
+    qs = qs.only(
+        "repository_id", "fonds_id", "category_id", "reference_code", "title", "date", "year",
+        "open_due_date", "classification", "secrecy_period", "open_status",
+    )  # fmt: skip
     qs = qs.exclude(open_status="open").exclude(pk__in=under_review())
     # decided already: deferred until a later re-review year, or 控制使用 (asked for, it can be
     # reviewed again on its own: 利用即时审)
@@ -189,15 +194,11 @@ def create_task(
             raise ReviewError(
                 f"用户“{reviewer.get_username()}”不是审核员", f"{reviewer} is not a reviewer"
             )
-    busy = list(
-        Record.objects.filter(pk__in=[r.pk for r in records])
-        .filter(pk__in=under_review())
-        .order_by("reference_code")
-        .values_list("reference_code", flat=True)[:6]
-    )
+    reviewing = set(under_review().values_list("record_id", flat=True))
+    busy = sorted(r.reference_code for r in records if r.pk in reviewing)[:6]
     if busy:
         raise ReviewError(
-            f"档案 {'、'.join(busy)} 已在进行中的审核任务中，不能重复审核",
+            f"档案 {'、'.join(busy)} 已在审核中（在进行中的审核任务里），不能重复审核",
             f"Already under review in a task under way: {', '.join(busy)}",
         )
     repositories = {r.repository_id for r in records}
@@ -212,20 +213,20 @@ def create_task(
         )  # fmt: skip
         task.reviewers.set(reviewers)
         people = list(reviewers)
-        items = [
-            ReviewItem(
-                task=task,
-                record=r,
-                stage="machine",
-                first_reviewer=people[i % len(people)] if people else None,
-                sampled="sample" in order and _drawn("sample", task.pk, r.pk, rate),
-                assisted=not _drawn("unassisted", task.pk, r.pk, unassisted_rate),
-            )  # fmt: skip
-            for i, r in enumerate(records)
-        ]
-        ReviewItem.objects.bulk_create(items, batch_size=CHUNK)
+        for start in range(0, len(records), CHUNK):  # a million items are made CHUNK at a time
+            ReviewItem.objects.bulk_create(
+                ReviewItem(
+                    task=task,
+                    record_id=r.pk,
+                    stage="machine",
+                    first_reviewer=people[i % len(people)] if people else None,
+                    sampled="sample" in order and _drawn("sample", task.pk, r.pk, rate),
+                    assisted=not _drawn("unassisted", task.pk, r.pk, unassisted_rate),
+                )  # fmt: skip
+                for i, r in enumerate(records[start : start + CHUNK], start)
+            )
         audit.record("review_task_create", "review_task", task.pk, {
-            "name": task.name, "kind": kind, "records": len(items), "stages": order,
+            "name": task.name, "kind": kind, "records": len(records), "stages": order,
             "sample_rate": rate, "unassisted_rate": unassisted_rate, "reviewers": [u.get_username() for u in people],
             "criteria": criteria or {},
         })  # fmt: skip
@@ -237,12 +238,6 @@ def request_task(user: User | None, record: Record, reason: str) -> ReviewTask:
     """利用即时审: a task for one record a citizen asked for."""
     if record.open_status == "open":
         raise ReviewError(f"档案“{record.reference_code}”已开放", "The record is open already")
-    if ReviewItem.objects.filter(
-        record=record, task__status="active", published_at__isnull=True
-    ).exists():
-        raise ReviewError(
-            f"档案“{record.reference_code}”已在审核中", "The record is under review already"
-        )
     return create_task(
         user, name=f"利用即时审：{record.reference_code}", records=[record], kind="request",
         criteria={"reason": reason}, stages=("second",),
