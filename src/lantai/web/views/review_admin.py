@@ -227,6 +227,12 @@ def classifier(request: HttpRequest) -> HttpResponse:
             return redirect("web:review_classifier")
     versions = list(ClassifierVersion.objects.select_related("created_by")[:20])
     active = next((v for v in versions if v.active), None)
+    # active learning: what to decide next, and the stopping rule (classifier_store._learning_round)
+    learning = (active.evaluation.get("learning") or {}) if active else {}
+    wanted = learning.get("next_items", [])
+    found = {i.pk: i for i in services.visible_items(_user(request)).filter(
+        pk__in=wanted, decision="").select_related("record")}  # fmt: skip
+    next_items = [found[pk] for pk in wanted if pk in found]
     return render(
         request,
         "web/review_classifier.html",
@@ -235,7 +241,8 @@ def classifier(request: HttpRequest) -> HttpResponse:
          "evaluation": active.evaluation if active else {},
          "decided": ReviewItem.objects.exclude(decision="").count(),
          "min_labels": classifier_store.MIN_LABELS, "min_each": classifier_store.MIN_EACH,
-         "waits_on_job": True},  # training is a queued job
+         "waits_on_job": True,  # training is a queued job
+         "learning": learning, "next_items": next_items},
     )  # fmt: skip
 
 
