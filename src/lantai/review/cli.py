@@ -345,9 +345,26 @@ def train_command(as_json: bool) -> None:
     if as_json:
         echo_json(out)
     else:
-        e = row.evaluation
         click.echo(f"分类器 {row.version}：{row.labels} 条（不开放 {row.positives}），"
-                   f"平衡准确率 {e.get('balanced_accuracy')}，F2 {e.get('f2')}")  # fmt: skip
+                   f"{_figures(row.evaluation)}")  # fmt: skip
+
+
+def _figure(value: Any, interval: Any = None) -> str:
+    if value is None:
+        return "—（无样本）"
+    shown = f"{value:.3f}"
+    if isinstance(interval, list) and len(interval) == 2:
+        shown += f"（95% 区间 {interval[0]:.3f}–{interval[1]:.3f}）"
+    return shown
+
+
+def _figures(e: dict[str, Any]) -> str:
+    """A classifier's held-back evaluation as one line."""
+    return (
+        f"平衡准确率 {_figure(e.get('balanced_accuracy'), e.get('bac_interval'))}，"
+        f"F2 {_figure(e.get('f2'), e.get('f2_interval'))}，召回 {_figure(e.get('recall'))}，"
+        f"精确 {_figure(e.get('precision'))}（留出评估）"
+    )
 
 
 @review.command("evaluate")
@@ -362,11 +379,17 @@ def evaluate_command(as_json: bool) -> None:
     if as_json:
         echo_json({"ok": True, **data})
         return
-    click.echo(f"已审结 {data['decided']} 件")
+    click.echo(f"已作出结论 {data['decided']} 件；机器初筛按第八条各项依据：")
     for g in data["per_ground"]:
-        click.echo(
-            f"  {g['label']}：召回 {g['recall']}，精确 {g['precision']}（不开放 {g['withheld']}）"
-        )
+        click.echo(f"  {g['label']}：召回 {_figure(g['recall'])}，精确 {_figure(g['precision'])}"
+                   f"（人工不开放 {g['withheld']} 件，机器提示 {g['flagged']} 件）")  # fmt: skip
+    model = data["classifier"]
+    click.echo(f"分类器 {model['version']}：{_figures(model['evaluation'])}" if model
+               else "分类器：尚未训练")  # fmt: skip
+    for key, label in (("assisted", "有机器辅助"), ("unassisted", "无辅助对照")):
+        t = data["reviewer_time"][key]
+        median = "—" if t["median_seconds"] is None else f"{t['median_seconds']} 秒"
+        click.echo(f"每件初审用时（{label}）：中位数 {median}，{t['decisions']} 件")
 
 
 __all__ = ["review", "EXIT_OK", "EXIT_REFUSED"]

@@ -80,6 +80,13 @@ def save_terms(code: str, terms: list[str], *, user: User | None, note: str = ""
         latest = row.versions.select_for_update().order_by("-number").first()
         number = (latest.number if latest else 0) + 1
         before = set(latest.terms) if latest else set()
+        if set(cleaned) == before:
+            raise LexiconError(f"词表“{code}”没有变化，未保存新版本", "Nothing changed: no new version")
+        if not cleaned and not note.strip():
+            raise LexiconError(
+                f"清空词表“{code}”后这一类内容将不再被机审发现：请在说明中写明理由",
+                "Emptying a lexicon stops the screen finding its category: give the reason",
+            )
         version = LexiconVersion.objects.create(
             lexicon=row, number=number, terms=cleaned, note=note, created_by=user
         )

@@ -12,6 +12,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from lantai.catalog import open_copies
 from lantai.catalog import services as catalog
@@ -259,5 +260,5 @@ def start_rereviews(year: int | None = None, user: User | None = None) -> list[R
 
 def stage_of(item: ReviewItem) -> str:
     if item.stage == "published":
-        return "已发布" if item.published_at else "待发布"
+        return gettext("已发布") if item.published_at else gettext("待发布")
     return stage_label(item.stage)

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from lantai.catalog import services as catalog
 from lantai.catalog.models import Category, Fonds, Record, Repository
@@ -43,9 +43,11 @@ class ReviewError(Exception):
 
 
 def stage_label(code: str) -> str:
+    """The stage's name in the page's language (the labels are data: open-review.yaml)."""
+    key = "label_en" if (translation.get_language() or "").startswith("en") else "label_zh"
     for s in review_data()["stages"]:
         if s["code"] == code:
-            return str(s["label_zh"])
+            return str(s[key])
     return code
 
 

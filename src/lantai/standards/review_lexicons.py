@@ -202,7 +202,7 @@ def relational_spans(text: str, persons: Sequence[Span], privacy: Sequence[Span]
                     kind="privacy",
                     ground=ground,
                     rule=f"relation:person+privacy-term:{t.text}",
-                    version=RELATIONS_VERSION,
+                    version=f"{RELATIONS_VERSION}+{t.version}",  # the rule's and the list's
                     score=RELATION_SCORE,
                 )
             )

@@ -115,7 +115,8 @@
   document.addEventListener("keydown", function (ev) {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) { return; }
     var tag = (ev.target.tagName || "").toLowerCase();
-    if (tag === "input" || tag === "textarea" || tag === "select" || ev.target.isContentEditable) { return; }
+    var typing = tag === "input" && ev.target.type !== "radio" && ev.target.type !== "checkbox";
+    if (typing || tag === "textarea" || tag === "select" || ev.target.isContentEditable) { return; }
     var n = "123".indexOf(ev.key);
     if (n >= 0 && radios[n]) {
       radios[n].checked = true;
