@@ -32,11 +32,12 @@ ROOT = Path(__file__).resolve().parents[1]
 WITHOUT_DATABASE = {
     "init", "demo", "code parse", "code rules", "clamav status", "storage rebuild-catalog",
     "bench import", "bench browse", "bench transfer", "bench fixity", "bench search",
-    "bench ocr", "bench av", "ocr",
+    "bench ocr", "bench av", "bench review", "ocr", "review screen",
 }  # fmt: skip
 # Run on an uninitialised directory these would do their work (initialise it, run a benchmark).
 NOT_RUN_UNINITIALISED = {"init", "demo", "bench import", "bench browse", "bench transfer",
-                         "bench fixity", "bench search", "bench ocr", "bench av"}  # fmt: skip
+                         "bench fixity", "bench search", "bench ocr", "bench av",
+                         "bench review"}  # fmt: skip
 
 
 def commands(group: click.Group = main, path: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]]:

@@ -111,7 +111,10 @@ def screen_command(files: tuple[Path, ...], as_json: bool) -> None:
             "seconds": round(time.perf_counter() - started, 4),
         })  # fmt: skip
     if as_json:
-        echo_json({"documents": documents})
+        errors = [d["error"] for d in documents if "error" in d]
+        # the shape the issue fixes; a file that could not be read adds ok/error, as every command
+        echo_json({"ok": False, "error": errors[0], "documents": documents} if errors
+                  else {"documents": documents})  # fmt: skip
     else:
         for doc in documents:
             click.echo(f"{doc['file']}: {doc.get('error') or str(len(doc['spans'])) + ' 处'}")

@@ -17,7 +17,6 @@ from typing import Any
 
 from django.conf import settings
 
-from lantai.catalog import open_copies
 from lantai.catalog.models import Component, ComponentText, Record
 from lantai.search.backend import DOCUMENT_FIELDS
 from lantai.search.query import fonds_key
@@ -29,6 +28,7 @@ _VALUES = (
     "repository_id", "fonds_id", "category_id", "retention", "classification",
     "classification_level", "open_status", "level",
     "repository__code", "fonds__code", "fonds__repository__code", "category__code",
+    "open_copy__id", "open_copy__text", "open_copy__fields",  # 信息级开放 (a join, no query)
 )  # fmt: skip
 
 
@@ -62,19 +62,15 @@ def iter_documents(
 
 
 def _documents(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    ids = [r["id"] for r in rows]
     # a partly opened record (信息级开放) is indexed as the public may read it: its open copy's
     # text and redacted fields, so that no search finds a passage that was closed
-    copies = open_copies.open_copies(ids)
-    texts = _full_texts([i for i in ids if i not in copies])
-    docs = []
-    for r in rows:
-        copy = copies.get(r["id"])
-        if copy is None:
-            docs.append(to_document(r, texts.get(r["id"], "")))
-        else:
-            docs.append(to_document({**r, **copy.fields}, copy.text))
-    return docs
+    texts = _full_texts([r["id"] for r in rows if r["open_copy__id"] is None])
+    return [
+        to_document(r, texts.get(r["id"], ""))
+        if r["open_copy__id"] is None
+        else to_document({**r, **r["open_copy__fields"]}, r["open_copy__text"])
+        for r in rows
+    ]
 
 
 def to_document(row: dict[str, Any], full_text: str = "") -> dict[str, Any]:
