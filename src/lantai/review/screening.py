@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from lantai.review import classifier_store, lexicons
-from lantai.review.ner import engine as ner_engine
+from lantai.review import classifier_store, lexicons, ner
 from lantai.review.texts import Section
 from lantai.standards import review_lexicons, screening_patterns
 from lantai.standards.sensitivity import Span
@@ -21,20 +19,11 @@ CONTEXT_KINDS = frozenset({"person", "place", "org"})
 EXPLAIN_TERMS = 5
 
 
-@dataclass(frozen=True)
-class Screen:
-    """One text screened: the spans and the versions of every detector that made them."""
-
-    spans: list[Span]
-    versions: dict[str, str]
-
-
 def detector_versions(matcher_versions: Sequence[str]) -> dict[str, str]:
-    from lantai.review import ner
-
     return {
         "patterns": screening_patterns.PATTERNS_VERSION,
         "ner": ner.model_version(),
+        "relations": review_lexicons.RELATIONS_VERSION,
         "lexicons": ",".join(sorted(matcher_versions)),
     }
 
@@ -52,7 +41,7 @@ def screen_text(
     terms = matcher.spans(text)
     spans.extend(terms)
     if text.strip():
-        found = list(entities) if entities is not None else ner_engine().entities(text)
+        found = list(entities) if entities is not None else ner.engine().entities(text)
         spans.extend(found)
         persons = [s for s in found if s.kind == "person"]
         privacy = [s for s in terms if s.category == "personal_privacy"]
@@ -77,7 +66,7 @@ def screen_sections(sections: Sequence[Section]) -> dict[str, Any]:
     matcher = lexicons.matcher()
     spans: list[dict[str, Any]] = []
     # the sections' sentences go through the NER model together: batches of equal lengths
-    entities = ner_engine().entities_many([s.text for s in sections])
+    entities = ner.engine().entities_many([s.text for s in sections])
     for section, found in zip(sections, entities, strict=True):
         for span in screen_text(section.text, matcher, entities=found):
             spans.append({"section": section.key, **span.as_dict()})
