@@ -61,6 +61,7 @@ MIN_PART_SIZE = 5 * MiB  # S3's minimum for every part but the last
 MAX_PARTS = 10_000
 MAX_SINGLE_PUT = 5 * 1024 * MiB
 BUCKET_CHECK_TTL = 60.0  # seconds a confirmed bucket counts as present when a HEAD says 404
+VERIFY_RETRY_SECONDS = (0.25, 1.0)  # a mismatched read-back is read again after these waits
 
 _MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
 _THROTTLING_CODES = {
@@ -488,9 +489,24 @@ class S3Location:
 
     def _verify(self, full: str, key: str, size: int, checksums: set[str]) -> None:
         """Read the written object's size (and checksum, where kept) back; a mismatch removes
-        the object and raises LocationUnavailable."""
+        the object and raises LocationUnavailable. A store may answer an overwrite before the new
+        object reads back whole (seen with s3rver: 0 bytes for a moment): a mismatch is read again
+        twice, after VERIFY_RETRY_SECONDS, before it counts."""
         if not self.verify_writes:
             return
+        for wait in (*VERIFY_RETRY_SECONDS, None):
+            problem = self._read_back(full, key, size, checksums)
+            if problem is None or wait is None:
+                break
+            time.sleep(wait)
+        if problem is not None:
+            try:
+                self._client.delete_object(Bucket=self.bucket, Key=full)
+            except (ClientError, BotoCoreError):
+                log.exception("%s：无法删除校验失败的对象 %s", self._where, key)
+            raise self._unavailable(f"写入校验失败：{key} {problem}，已删除")
+
+    def _read_back(self, full: str, key: str, size: int, checksums: set[str]) -> str | None:
         with self._errors(f"校验写入的 {key} "):
             try:
                 head = self._client.head_object(
@@ -500,18 +516,12 @@ class S3Location:
                 if e.response.get("ResponseMetadata", {}).get("HTTPStatusCode") != 404:
                     raise
                 raise self._unavailable(f"写入校验失败：{key} 写入后不存在") from e
-        problem = None
         if head["ContentLength"] != size:
-            problem = f"应为 {size} 字节，实存 {head['ContentLength']} 字节"
+            return f"应为 {size} 字节，实存 {head['ContentLength']} 字节"
         stored = head.get("ChecksumSHA256")
-        if problem is None and stored and stored.split("-")[0] not in checksums:
-            problem = "SHA-256 校验和不符"
-        if problem is not None:
-            try:
-                self._client.delete_object(Bucket=self.bucket, Key=full)
-            except (ClientError, BotoCoreError):
-                log.exception("%s：无法删除校验失败的对象 %s", self._where, key)
-            raise self._unavailable(f"写入校验失败：{key} {problem}，已删除")
+        if stored and stored.split("-")[0] not in checksums:
+            return "SHA-256 校验和不符"
+        return None
 
     # --- reading ---------------------------------------------------------------------------
 
