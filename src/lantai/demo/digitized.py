@@ -108,6 +108,8 @@ def make_digitized(archive: DemoArchive, summary: Summary) -> None:
     red_fonds = next((f.code for f in archive.fonds if f.revolutionary), "")
     target = max(MIN_PAGES, min(MAX_PAGES, archive.records // PAGES_PER_RECORDS))
     accepted = _accepted_batch(home, vendor, archivist, target, red_fonds, archive.seed)
+    if accepted.state != "accepted":  # say why rather than show a batch that silently stayed
+        summary.problems.append(_not_accepted(home))
     returned = _returned_batch(home, vendor, archivist, archive.seed)
     heard = _recordings(home, archivist, red_fonds)
     summary.alive.append(
@@ -522,6 +524,15 @@ def _accepted_batch(
             shutil.rmtree(batch.source, ignore_errors=True)  # stored: the batch holds its copies
         batch.refresh_from_db()
     return _outcome(batch, red_fonds)
+
+
+def _not_accepted(home: Repository) -> str:
+    from lantai.digitization.models import Batch, Finding
+
+    batch = Batch.objects.get(name=BATCH_NAME, repository=home)
+    failed = Finding.objects.filter(batch=batch, result="fail").order_by("pk")[:5]
+    reasons = "；".join(f"{f.code} {f.subject}：{f.message_zh}" for f in failed) or batch.error
+    return f"演示数字化批次未能验收（{batch.status}）：{reasons or '抽检未完成'}"
 
 
 # --- the returned batch -----------------------------------------------------------------------------

@@ -81,7 +81,9 @@ def save_terms(code: str, terms: list[str], *, user: User | None, note: str = ""
         number = (latest.number if latest else 0) + 1
         before = set(latest.terms) if latest else set()
         if set(cleaned) == before:
-            raise LexiconError(f"词表“{code}”没有变化，未保存新版本", "Nothing changed: no new version")
+            raise LexiconError(
+                f"词表“{code}”没有变化，未保存新版本", "Nothing changed: no new version"
+            )
         if not cleaned and not note.strip():
             raise LexiconError(
                 f"清空词表“{code}”后这一类内容将不再被机审发现：请在说明中写明理由",

@@ -404,7 +404,8 @@ def _passages(item: ReviewItem, marked: Sequence[dict[str, Any]]) -> list[dict[s
 
     listed = texts.sections(item.record)
     sections = {s.key: s for s in listed}
-    out = []
+    out: list[dict[str, Any]] = []
+    wanted: list[redaction.Passage] = []
     for n, p in enumerate(marked, 1):
         section = sections.get(str(p.get("section", "")))
         try:
@@ -420,11 +421,10 @@ def _passages(item: ReviewItem, marked: Sequence[dict[str, Any]]) -> list[dict[s
             "section": section.key, "start": start, "end": end,
             "text": section.text[start:end], "category": str(p.get("category", "")),
         })  # fmt: skip
-    public = [s for s in listed if texts.is_public(s)]  # what an open copy will carry
-    keys = {s.key for s in public}
+        if texts.is_public(section):  # what an open copy will carry
+            wanted.append(redaction.Passage(section.key, start, end))
     try:  # the same words left unmarked elsewhere would be published: refused now, not later
-        redaction.check_passages(public, [redaction.Passage(p["section"], p["start"], p["end"])
-                                          for p in out if p["section"] in keys])  # fmt: skip
+        redaction.check_passages([s for s in listed if texts.is_public(s)], wanted)
     except redaction.RedactionError as e:
         raise ReviewError(e.message_zh, e.message_en) from e
     return out
