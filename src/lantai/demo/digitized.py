@@ -24,6 +24,7 @@ import random
 import shutil
 import tempfile
 import time
+import zlib
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -454,6 +455,11 @@ def _draw_all(jobs: list[PageJob]) -> int:
 
 
 # --- the accepted batch ------------------------------------------------------------------------------
+def _seed(record: Record) -> int:
+    """A record's drawing seed from its 档号: the same pages whatever keys the database gave."""
+    return zlib.crc32(record.reference_code.encode())
+
+
 def _inbox(name: str) -> Path:
     root = Path(settings.DIGITIZATION_INBOX)
     root.mkdir(parents=True, exist_ok=True)
@@ -494,14 +500,14 @@ def _accepted_batch(
             # a few pages turned 0.6–2.5° (not the first, whose red header the skew check misreads),
             # a few first pages speckled (noise moves a page's perceptual hash unpredictably)
             tilt = {
-                p: (0.6 + ((record.pk + p) % 20) / 10) * (1 if p % 2 else -1)
+                p: (0.6 + ((n + p) % 20) / 10) * (1 if p % 2 else -1)
                 for p in range(2, pages + 1)
                 if (n + p) % SKEW_EVERY == 0
             }
             noisy = (1,) if n % NOISE_EVERY == 3 else ()
             jobs.append(
                 PageJob(str(folder), record.reference_code, issuer, title, date, number, pages,
-                        record.level == "item", record.pk,
+                        record.level == "item", _seed(record),
                         vertical=n == 0 and record.fonds.code == red_fonds,
                         volume=record.level == "volume",
                         tilt=tilt, noisy=noisy)
@@ -558,7 +564,7 @@ def _returned_batch(home: Repository, vendor: User, archivist: User, seed: int) 
             issuer, title, date, number = _document(record)
             jobs.append(
                 PageJob(str(folder), record.reference_code, issuer, title, date, number,
-                        int(record.pages or 1), True, record.pk,
+                        int(record.pages or 1), True, _seed(record),
                         low_dpi=(2,) if n == 0 else (),
                         tilt={1: 5.0} if n == 1 else {},
                         skip=(2,) if n == 2 else ())
