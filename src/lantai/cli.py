@@ -1005,8 +1005,10 @@ def bench_av(minutes: float, size: str, threads: int | None, rounds: int, out: P
 
 
 def _register_groups() -> None:
+    from lantai.certificates.cli import certificate
     from lantai.digitization.cli import digitization
     from lantai.digitization.ocr_cli import ocr
+    from lantai.marriage.cli import marriage
     from lantai.preservation.cli import storage
     from lantai.review.cli import review
     from lantai.search.cli import search
@@ -1016,6 +1018,8 @@ def _register_groups() -> None:
     main.add_command(digitization)
     main.add_command(ocr)
     main.add_command(review)
+    main.add_command(marriage)
+    main.add_command(certificate)
 
 
 _register_groups()

@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "lantai.digitization",  # 数字化: scanning batches, DA/T 31 checks, OCR, audio/video
     "lantai.access",  # 用: public portal, 查档申请, 利用登记
     "lantai.review",  # 开放审核: plans, machine pre-screen, decisions, redacted copies, exchange
+    "lantai.marriage",  # 婚姻档案: registrations, parties, rights rules, the query log
+    "lantai.certificates",  # 出证: certificates, issuer keys, trust and status lists
     "lantai.web",
 ]
 
@@ -258,6 +260,17 @@ REVIEW_EXCHANGE_TRUSTED_KEYS = frozenset(
     for k in os.environ.get("LANTAI_EXCHANGE_TRUSTED_KEYS", "").split(",")
     if k.strip()
 )
+# 出证: public keys (04…, 130 hex digits) of provincial root keys whose trust lists verifiers here
+# accept besides this installation's own root (comma-separated), and how long a certificate stays
+# valid after issue (days)
+CERTIFICATE_ROOT_KEYS = frozenset(
+    k.strip().lower()
+    for k in os.environ.get("LANTAI_CERTIFICATE_ROOT_KEYS", "").split(",")
+    if k.strip()
+)
+CERTIFICATE_VALID_DAYS = int(os.environ.get("LANTAI_CERTIFICATE_VALID_DAYS", "180"))
+if not 1 <= CERTIFICATE_VALID_DAYS <= 3650:
+    raise ImproperlyConfigured("LANTAI_CERTIFICATE_VALID_DAYS must be 1 to 3650")
 
 # --- state shared by all processes: sessions, job progress, rate-limit buckets -----------------
 # Stores that never evict at random (an entry goes only when its own timeout has passed): Redis

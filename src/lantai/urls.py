@@ -10,5 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("public/", include("lantai.access.urls")),  # 公众查档: the public site, no sign-in
     path("reading-room/", include("lantai.access.staff_urls")),  # 利用服务 (staff, signed in)
+    path("marriage/", include("lantai.marriage.urls")),  # 婚姻档案 and 出证 (staff, signed in)
+    path("verify/", include("lantai.certificates.public_urls")),  # 证明核验 (public, offline JS)
     path("", include("lantai.web.urls")),
 ]

@@ -281,7 +281,7 @@ def test_category_field_uses_all_categories() -> None:
     rule = ac.CodeRule.from_template("c", "{category}-{item}")
     for code in load_categories():
         assert rule.parse(f"{code}-1").components["category"] == code
-    assert len(load_categories()) == 13
+    assert len(load_categories()) == 14
 
 
 def test_find_gaps_reports_missing_numbers() -> None:

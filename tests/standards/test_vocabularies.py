@@ -29,7 +29,9 @@ def test_retention_inputs(value: str, code: str) -> None:
     r = v.normalize_retention(value)
     assert r.code == code
     assert r.legacy is None
-    assert r.label_zh == {"Y": "永久", "D30": "定期30年", "D10": "定期10年"}[code]
+    assert (
+        r.label_zh == {"Y": "永久", "D100": "定期100年", "D30": "定期30年", "D10": "定期10年"}[code]
+    )
 
 
 def test_retention_legacy_values_are_mapped_and_recorded() -> None:
@@ -44,7 +46,7 @@ def test_retention_unknown_values(value: object) -> None:
     with pytest.raises(v.VocabularyError) as info:
         v.normalize_retention(value)
     assert info.value.vocabulary == "retention"
-    assert "永久、定期30年、定期10年" in info.value.message_zh
+    assert "永久、定期100年、定期30年、定期10年" in info.value.message_zh
 
 
 @pytest.mark.parametrize(
@@ -76,7 +78,12 @@ def test_classification_labels_and_unknown() -> None:
     with pytest.raises(v.VocabularyError):
         v.normalize_classification("内部资料")
     assert v.classification_labels()["top_secret"] == "绝密"
-    assert v.retention_labels() == {"Y": "永久", "D30": "定期30年", "D10": "定期10年"}
+    assert v.retention_labels() == {
+        "Y": "永久",
+        "D100": "定期100年",
+        "D30": "定期30年",
+        "D10": "定期10年",
+    }
 
 
 def test_open_status() -> None:
@@ -157,7 +164,7 @@ def test_leap_day_parses() -> None:
 def test_categories() -> None:
     cats = load_categories()
     assert list(cats) == [
-        "WS", "KJ", "RS", "KU", "ZY", "ZP", "LY", "LX", "SJ", "YJ", "WY", "MT", "SW"
+        "WS", "KJ", "RS", "KU", "ZY", "ZP", "LY", "LX", "SJ", "YJ", "WY", "MT", "SW", "HY"
     ]  # fmt: skip
     assert get_category("KU").name_zh == "会计"
     assert get_category("WS").arrangement == "item"

@@ -43,6 +43,11 @@ REVIEW = "review.review"  # 开放审核: the review queue, 初审/复审 decisi
 # exchange of appraisal results
 REVIEW_MANAGE = "review.manage"
 UNIT_REVIEW = "review.unit"  # 会同审核: a forming unit's opinion on its own records under review
+# 婚姻档案 at the counter: find records for a requester, issue certificates, ask for a revocation
+MARRIAGE = "marriage.query"
+# import marriage records, edit the rights rules, see full identity numbers, confirm revocations,
+# rotate and withdraw the certificate keys
+MARRIAGE_MANAGE = "marriage.manage"
 
 ROLES: dict[str, Role] = {
     r.code: r
@@ -71,7 +76,13 @@ ROLES: dict[str, Role] = {
             "Senior open-review reviewer",
             *(VIEW, EXPORT, REVIEW, REVIEW_MANAGE),
         ),
-        _role("reading_room", "利用服务人员", "Reading-room staff", VIEW, EXPORT, SERVE),
+        _role("reading_room", "利用服务人员", "Reading-room staff", VIEW, EXPORT, SERVE, MARRIAGE),
+        _role(
+            "marriage_archivist",
+            "婚姻档案管理员",
+            "Marriage records archivist",
+            *(VIEW, EXPORT, SERVE, MARRIAGE, MARRIAGE_MANAGE),
+        ),
         _role("filing_unit", "立档单位", "Filing unit", VIEW, SUBMIT, UNIT_REVIEW),
         # an outsourced scanning company: its own batches and their reports, nothing else
         _role("scanning_vendor", "数字化服务商", "Scanning vendor", DIGITIZE),

@@ -19,9 +19,7 @@ nonce comes from :mod:`secrets`, never from ``gmssl``'s ``random.choice``.
 from __future__ import annotations
 
 import base64
-import contextlib
 import functools
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,14 +32,14 @@ from Cryptodome.Util.asn1 import (
     DerOctetString,
     DerSequence,
 )
-from django.conf import settings
 from gmssl import sm2
 
 from lantai.standards import sm2 as std_sm2
 
+from .key_files import KeyFileError, keys_dir, read_private, write_once
 from .sm3 import sm3_hex
 
-__all__ = ["KeyFileError", "SigningKey", "archive_key", "fingerprint", "verify"]
+__all__ = ["KeyFileError", "SigningKey", "archive_key", "fingerprint", "load_key", "verify"]
 
 KEY_FILE = "archive-sm2.key"
 _TABLE = sm2.default_ecc_table
@@ -52,14 +50,6 @@ _B = int(_TABLE["b"], 16)
 _EC_PUBLIC_KEY = "1.2.840.10045.2.1"
 _SM2_CURVE = "1.2.156.10197.1.301"
 _PEM = "PRIVATE KEY"
-
-
-class KeyFileError(Exception):
-    """The key file cannot be used (unreadable, too open, not an SM2 key): an operator's problem."""
-
-    def __init__(self, message_zh: str, message_en: str) -> None:
-        super().__init__(f"{message_zh} — {message_en}")
-        self.message_zh, self.message_en = message_zh, message_en
 
 
 def _curve() -> sm2.CryptSM2:
@@ -191,51 +181,20 @@ def verify(public_key_hex: str, data: bytes, signature: bytes) -> bool:
 
 def archive_key(directory: Path | None = None) -> SigningKey:
     """The archives' key, made on first use. ``directory`` defaults to ``DATA_DIR/keys``."""
-    folder = Path(directory) if directory is not None else Path(settings.DATA_DIR) / "keys"
-    path = folder / KEY_FILE
-    if not path.exists():
-        _create(folder, path)
-    return _load(path)
+    return load_key((Path(directory) if directory is not None else keys_dir()) / KEY_FILE)
 
 
-def _create(folder: Path, path: Path) -> None:
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    # written whole under another name, then linked into place: a second process making the key
-    # at the same moment finds either no file or a complete one, never half of one
-    tmp = folder / f".{KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+def load_key(path: Path) -> SigningKey:
+    """The SM2 key in ``path``, made there on first use (core/key_files.py)."""
+    write_once(path, lambda: SigningKey.generate().to_pem())
+    pem = read_private(path, "签名密钥文件", "signing key file")  # checks the mode every time
+    return _parsed(str(path), pem)
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(path: str, pem: bytes) -> SigningKey:
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(SigningKey.generate().to_pem())
-            f.flush()
-            os.fsync(f.fileno())
-        with contextlib.suppress(FileExistsError):  # made by another process meanwhile
-            os.link(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _load(path: Path) -> SigningKey:
-    try:
-        info = path.stat()
-        if info.st_mode & 0o077:
-            raise KeyFileError(
-                f"签名密钥文件 {path} 的权限为 {info.st_mode & 0o777:o}，他人可读；"
-                f"请执行 chmod 600 {path}",
-                f"the signing key file {path} has mode {info.st_mode & 0o777:o} and others may "
-                f"read it; run chmod 600 {path}",
-            )
-        return _cached(str(path), info.st_mtime_ns, info.st_ino)
-    except OSError as exc:
-        raise KeyFileError(
-            f"无法读取签名密钥文件 {path}：{exc}", f"cannot read the signing key file {path}: {exc}"
-        ) from exc
-
-
-@functools.lru_cache(maxsize=8)
-def _cached(path: str, _mtime_ns: int, _inode: int) -> SigningKey:
-    try:
-        return SigningKey.from_pem(Path(path).read_bytes())
+        return SigningKey.from_pem(pem)
     except (ValueError, UnicodeError, IndexError, TypeError, EOFError) as exc:
         raise KeyFileError(
             f"签名密钥文件 {path} 不是 PKCS#8 格式的 SM2 私钥：{exc}",

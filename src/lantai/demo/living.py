@@ -85,6 +85,10 @@ def make_alive(archive: DemoArchive, fonds: dict[tuple[str, str], Fonds], summar
     from lantai.demo.review import make_review
 
     make_review(summary)
+    # marriage records and certificates (issue 16)
+    from lantai.demo.marriage import make_marriage
+
+    make_marriage(summary.records, summary)
 
 
 # --- 卷内文件 ----------------------------------------------------------------------------------

@@ -49,6 +49,8 @@ DEMO_USERS: tuple[tuple[str, str, str, int, str], ...] = (
     ("senior", "senior_reviewer", "审核组长（演示）", 3, "all"),
     ("reader", "reading_room", "利用服务人员（演示）", 0, "province"),
     ("reader2", "reading_room", "利用服务人员（审批，演示）", 0, "province"),
+    ("counter", "reading_room", "查档窗口（南州市档案馆，演示）", 0, "city"),
+    ("marriage", "marriage_archivist", "婚姻档案管理员（演示）", 0, "all"),
     ("unit", "filing_unit", "立档单位用户（演示）", 1, "fonds"),
     ("vendor", "scanning_vendor", "数字化服务商（演示）", 0, "province"),
 )
@@ -304,6 +306,8 @@ def _users(
             accounts.grant(
                 user, actor=None, repository_ids=[repos[archive.repositories[0].code].pk]
             )
+        elif scope == "city":  # the first city archives: its marriage records (demo/marriage.py)
+            accounts.grant(user, actor=None, repository_ids=[repos[archive.repositories[1].code].pk])
         elif scope == "fonds":
             accounts.grant(user, actor=None, fonds_ids=[_unit_fonds(archive, fonds).pk])
         summary.count("user", True)

@@ -1,0 +1,119 @@
+"""The signed lists verifiers need offline (formats: docs/formats/certificate-payload-1.0.md).
+
+- The trust list: every issuer key of the province with its archives, signing period, validity and
+  withdrawal, and the roots of the PAdES signatures, signed by the provincial root key.
+  Republished whenever a key is made, rotated or withdrawn.
+- A status list per archives: one bit per certificate index, set when the certificate is revoked,
+  signed by the archives' current issuer key. Republished at each revocation and at least daily
+  (certificates/tasks.py), so a verifier can tell how old its copy is."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db.models import Max
+from django.utils import timezone
+
+from lantai.catalog.models import Repository
+from lantai.core.key_files import keys_dir
+from lantai.standards import certificate_lists
+
+from . import keys, x509
+from .models import Certificate, IssuerKey, PublishedList
+
+TRUST_FORMAT = "lantai-trust-list/1"
+STATUS_FORMAT = "lantai-status-list/1"
+TRUST_LIST_DAYS = 30
+STATUS_LIST_HOURS = 24
+MIN_STATUS_BITS = 131_072  # W3C Bitstring Status List's minimum: one revocation hides in the crowd
+
+
+def _iso(at: datetime | None) -> str | None:
+    return None if at is None else at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _day(at: datetime) -> str:
+    """Signing periods are whole days (UTC) in the trust list."""
+    return at.astimezone(UTC).date().isoformat()
+
+
+def _province() -> str:
+    first = Repository.objects.order_by("pk").first()
+    return first.region or first.name if first is not None else ""
+
+
+def publish_trust_list(now: datetime | None = None) -> dict[str, Any]:
+    now = now or timezone.now()
+    issuers = [
+        {
+            "key_id": k.key_id,
+            "public_key": k.public_key,
+            "repository_code": k.repository.code,
+            "archives": k.repository.name,
+            "not_before": _day(k.not_before),
+            "not_after": _day(k.not_after),
+            "valid_until": _iso(k.valid_until),
+            "withdrawn_at": _iso(k.withdrawn_at),
+            "compromised_since": _iso(k.compromised_since),
+        }  # fmt: skip
+        for k in IssuerKey.objects.select_related("repository").order_by("pk")
+    ]
+    sequence = (PublishedList.objects.filter(kind="trust").aggregate(m=Max("sequence"))["m"] or 0) + 1  # fmt: skip
+    body = {
+        "province": _province(), "issued": _iso(now),
+        "next_update": _iso(now + timedelta(days=TRUST_LIST_DAYS)), "sequence": sequence,
+        "issuers": issuers,
+        "pades_roots": [x509.root_certificate_pem(keys_dir()).decode("ascii")],
+    }  # fmt: skip
+    envelope = certificate_lists.seal(TRUST_FORMAT, body, keys.root_key())
+    PublishedList.objects.create(kind="trust", sequence=sequence, envelope=envelope, issued_at=now)
+    return envelope
+
+
+def trust_list() -> dict[str, Any]:
+    latest = PublishedList.objects.filter(kind="trust").order_by("-issued_at", "-pk").first()
+    return latest.envelope if latest is not None else publish_trust_list()
+
+
+def publish_status_list(repository: Repository, now: datetime | None = None) -> dict[str, Any]:
+    now = now or timezone.now()
+    certificates = Certificate.objects.filter(repository=repository)
+    top = certificates.aggregate(m=Max("status_index"))["m"]
+    size = max(MIN_STATUS_BITS, ((top or 0) // 8 + 1) * 8)
+    revoked = certificates.filter(revoked_at__isnull=False).values_list("status_index", flat=True)
+    sequence = (
+        PublishedList.objects.filter(kind="status", repository=repository).aggregate(
+            m=Max("sequence")
+        )["m"] or 0
+    ) + 1  # fmt: skip
+    body = {
+        "repository_code": repository.code, "issued": _iso(now),
+        "next_update": _iso(now + timedelta(hours=STATUS_LIST_HOURS)), "size": size,
+        "bits": certificate_lists.make_bitstring(size, revoked),
+    }  # fmt: skip
+    issuer = keys.signing_key(repository, now)
+    envelope = certificate_lists.seal(STATUS_FORMAT, body, keys.private_key(issuer))
+    PublishedList.objects.create(
+        kind="status", repository=repository, sequence=sequence, envelope=envelope, issued_at=now
+    )
+    return envelope
+
+
+def status_list(repository: Repository, now: datetime | None = None) -> dict[str, Any]:
+    """The newest status list of ``repository``, published anew when it is past its update time
+    (a verifier is never handed a list older than a day by this installation)."""
+    now = now or timezone.now()
+    latest = (
+        PublishedList.objects.filter(kind="status", repository=repository)
+        .order_by("-issued_at", "-pk")
+        .first()
+    )
+    if latest is None or latest.issued_at + timedelta(hours=STATUS_LIST_HOURS) <= now:
+        return publish_status_list(repository, now)
+    return latest.envelope
+
+
+def all_status_lists(now: datetime | None = None) -> list[dict[str, Any]]:
+    holders = Repository.objects.filter(pk__in=IssuerKey.objects.values("repository"))
+    return [status_list(r, now) for r in holders.order_by("code")]

@@ -1,0 +1,170 @@
+"""证明核验: the public page where anyone checks a certificate.
+
+The page carries everything the browser verifier needs (the signed trust list, every status list,
+the pinned root keys) and verifier.js, so once loaded it verifies QR texts with no further request,
+even when the server is gone. A PDF or a photo can also be uploaded for a check on the server
+(the PDF's own signature and embedded content are only checked there). The signed lists are served
+as JSON for verifiers that keep their own copies (`lantai certificate verify --trust-list …`)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_http_methods
+
+from lantai.access.ratelimit import limited
+from lantai.standards import certificate_lists
+
+from . import keys, lists, qr, verifying
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+MAX_IMAGE_PIXELS = 50_000_000  # a 50-megapixel photo; more is not a phone picture of a page
+_MULTIPART_SLACK = 64 * 1024  # the form's other fields and the multipart boundaries
+LIST_MAX_AGE_S = 300
+
+
+def _labels() -> dict[str, str]:
+    """The words verify-page.js shows, in the page's language."""
+    return {
+        "valid": _("有效"), "invalid": _("无效"), "number": _("证明编号"),
+        "issuer": _("出证机构"), "issued": _("签发时间"), "expires": _("有效期至"),
+        "status_age": _("状态列表签发于"), "reason": _("结论代码"),
+        "empty": _("请扫描或粘贴证明二维码的内容（以 LTC1: 开头）"),
+        "checking": _("正在核验…"), "photo_none": _("照片中没有找到证明二维码"),
+        "photo_error": _("无法读取这张照片，请换一张清晰的照片，或用下方的上传核验"),
+        "minutes_ago": _("{n} 分钟前"), "hours_ago": _("{n} 小时前"),
+        "days_ago": _("{n} 天前"), "just_now": _("刚刚"),
+    }  # fmt: skip
+
+
+def _oldest_issued(status_lists: Sequence[dict[str, Any]]) -> datetime | None:
+    times = []
+    for envelope in status_lists:
+        try:
+            _format, body = certificate_lists.peek(envelope)
+            times.append(certificate_lists.parse_time(body.get("issued"), "issued"))
+        except certificate_lists.ListError:
+            continue
+    return min(times) if times else None
+
+
+def _render(
+    request: HttpRequest, *, result: dict[str, Any] | None = None, status: int = 200
+) -> HttpResponse:
+    now = timezone.now()
+    trust = lists.trust_list()
+    statuses = lists.all_status_lists(now)
+    oldest = _oldest_issued(statuses)
+    context = {
+        "trust_list": trust,
+        "status_lists": statuses,
+        "roots": sorted(keys.pinned_roots()),
+        "labels": _labels(),
+        "time_zone": settings.TIME_ZONE,
+        "status_issued": oldest,
+        "status_age_hours": None if oldest is None else int((now - oldest).total_seconds() // 3600),
+        "result": result,
+        "max_upload_mb": MAX_UPLOAD_BYTES // (1024 * 1024),
+    }
+    return render(request, "certificates/verify.html", context, status=status)
+
+
+def _unreadable(message: str) -> dict[str, Any]:
+    return {"valid": False, "reason": "unreadable", "message": message,
+            "message_en": "nothing to verify could be read from the file"}  # fmt: skip
+
+
+def _too_large() -> dict[str, Any]:
+    limit = MAX_UPLOAD_BYTES // (1024 * 1024)
+    return {"valid": False, "reason": "too_large",
+            "message": _("文件超过 %(mb)d MB，请上传更小的 PDF 或照片") % {"mb": limit},
+            "message_en": f"the file is larger than {limit} MB"}  # fmt: skip
+
+
+def _image_problem(data: bytes) -> str | None:
+    """A reason not to decode this image (not one, or too many pixels), checked from its header."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            width, height = opened.size
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        return _("文件既不是 PDF，也不是可读取的图像（PNG 或 JPEG）")
+    if width * height > MAX_IMAGE_PIXELS:
+        return _("照片像素过多（%(w)d×%(h)d），请缩小后再上传") % {"w": width, "h": height}
+    return None
+
+
+def _check_upload(request: HttpRequest) -> dict[str, Any]:
+    upload = request.FILES.get("file")
+    if upload is None:
+        return _unreadable(_("请选择要核验的证明 PDF 或照片"))
+    if upload.size is None or upload.size > MAX_UPLOAD_BYTES:
+        return _too_large()
+    data = upload.read()
+    pdf = data if data.startswith(b"%PDF-") else None
+    if pdf is None:
+        problem = _image_problem(data)
+        if problem:
+            return _unreadable(problem)
+    try:
+        outcome = verifying.verify(
+            pdf=pdf, image=None if pdf is not None else data,
+            trust_list=lists.trust_list(), status_lists=lists.all_status_lists(),
+            roots=keys.pinned_roots(), now=timezone.now(),
+        )  # fmt: skip
+    except (verifying.Unreadable, qr.QrReadError) as e:
+        return _unreadable(str(e))
+    return outcome.as_dict()
+
+
+@csrf_protect
+def _page(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _render(request)
+    result = _check_upload(request)
+    status = {"too_large": 413, "unreadable": 400}.get(result["reason"], 200)
+    return _render(request, result=result, status=status)
+
+
+@csrf_exempt  # checked by _page, after the size check: a too-large body is never read
+@require_http_methods(["GET", "POST"])
+@limited("search", methods=("POST",))
+def verify_page(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        if declared > MAX_UPLOAD_BYTES + _MULTIPART_SLACK:
+            return _render(request, result=_too_large(), status=413)
+    return _page(request)
+
+
+def _list_response(data: Any) -> JsonResponse:
+    response = JsonResponse(data, safe=False)
+    response["Cache-Control"] = f"public, max-age={LIST_MAX_AGE_S}"
+    return response
+
+
+@require_GET
+@limited("content")
+def trust_list_json(request: HttpRequest) -> JsonResponse:
+    """The newest signed trust list (format lantai-trust-list/1)."""
+    return _list_response(lists.trust_list())
+
+
+@require_GET
+@limited("content")
+def status_lists_json(request: HttpRequest) -> JsonResponse:
+    """The newest signed status list of every issuing archives (a JSON array)."""
+    return _list_response(lists.all_status_lists())

@@ -1,0 +1,116 @@
+"""Verifying a certificate from what a verifier holds: the PDF, a photo or scan of its QR code,
+or the QR text, against a trust list and status lists (files, or this installation's own).
+
+For a PDF, besides the payload checks (standards/certificate_verify.py): the PAdES signature must
+be intact, cover the whole file and chain to a root on the trust list, and the content embedded in
+the PDF must be the content whose digest the payload signs — so neither an edited PDF nor a genuine
+payload put onto another certificate's PDF verifies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from lantai.standards import certificate_lists, certificate_verify
+
+from . import document, qr
+
+PAYLOAD_PREFIX = "LTC1:"
+
+
+class Unreadable(Exception):
+    """The input holds nothing to verify (no file, not a PDF or image, no QR code found)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    verdict: certificate_verify.Verdict
+    source: str  # pdf | image | payload
+    pdf: dict[str, Any] | None = None  # the PDF evidence, when a PDF was given
+
+    def as_dict(self) -> dict[str, Any]:
+        v = self.verdict
+        return {
+            "valid": v.valid, "reason": v.reason, "message": v.message_zh,
+            "message_en": v.message_en, "number": v.number, "issuer": v.issuer,
+            "issued": v.issued, "expires": v.expires, "status_list_age_s": v.status_list_age_s,
+            "source": self.source, "pdf": self.pdf,
+        }  # fmt: skip
+
+
+def _iso(at: Any) -> Any:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if isinstance(at, datetime) else at
+
+
+def payload_from_image(image: bytes) -> str:
+    found = [t for t in qr.read_qr(image) if t.startswith(PAYLOAD_PREFIX)]
+    if not found:
+        raise Unreadable("图像中没有找到本系统证明的二维码")
+    return found[0]
+
+
+def _fail(verdict: certificate_verify.Verdict, reason: str, zh: str, en: str) -> certificate_verify.Verdict:  # fmt: skip
+    return replace(verdict, valid=False, reason=reason, message_zh=zh, message_en=en)
+
+
+def verify(
+    *, pdf: bytes | None = None, image: bytes | None = None, payload: str | None = None,
+    trust_list: dict[str, Any], status_lists: Sequence[dict[str, Any]],
+    roots: frozenset[str], now: datetime,
+) -> Outcome:  # fmt: skip
+    if pdf is not None:
+        return _verify_pdf(pdf, trust_list, status_lists, roots, now)
+    source = "image" if image is not None else "payload"
+    text = payload_from_image(image) if image is not None else (payload or "")
+    verdict = certificate_verify.verify(text, trust_list=trust_list, status_lists=status_lists, roots=roots, now=now)  # fmt: skip
+    return Outcome(verdict, source)
+
+
+def _pades_roots(trust_list: dict[str, Any], roots: frozenset[str]) -> list[bytes]:
+    try:
+        body = certificate_lists.open_envelope(trust_list, "lantai-trust-list/1", roots)
+    except certificate_lists.ListError:
+        return []
+    return [p.encode("ascii") for p in body.get("pades_roots", []) if isinstance(p, str)]
+
+
+def _verify_pdf(
+    pdf: bytes, trust_list: dict[str, Any], status_lists: Sequence[dict[str, Any]],
+    roots: frozenset[str], now: datetime,
+) -> Outcome:  # fmt: skip
+    if not pdf.startswith(b"%PDF-"):
+        raise Unreadable("文件不是 PDF")
+    try:
+        text = payload_from_image(qr.render_page(pdf))
+    except Unreadable:
+        raise
+    except Exception as exc:  # a PDF the renderer cannot open
+        raise Unreadable(f"PDF 无法打开或渲染：{exc}") from exc
+    pades_roots = _pades_roots(trust_list, roots)
+    evidence = None
+    for root in pades_roots or [b""]:
+        evidence = document.inspect(pdf, root)
+        if evidence.trusted:
+            break
+    assert evidence is not None
+    facts = {
+        "signed": evidence.signed, "intact": evidence.intact, "trusted": evidence.trusted,
+        "whole_file": evidence.whole_file, "signer": evidence.signer, "problem": evidence.problem,
+    }  # fmt: skip
+    verdict = certificate_verify.verify(
+        text, trust_list=trust_list, status_lists=status_lists, roots=roots, now=now,
+        content_bytes=evidence.content_bytes if evidence.content_bytes is not None else b"",
+    )  # fmt: skip
+    if not verdict.valid and verdict.reason != "digest_mismatch":
+        return Outcome(verdict, "pdf", facts)
+    if not (evidence.signed and evidence.intact):
+        verdict = _fail(verdict, "pdf_altered", "PDF 的电子签名不完整或已被改动", "the PDF's signature is missing or the PDF was altered")  # fmt: skip
+    elif not evidence.whole_file:
+        verdict = _fail(verdict, "pdf_altered", "PDF 在签名后被追加修改", "the PDF was changed after it was signed")  # fmt: skip
+    elif not evidence.trusted:
+        verdict = _fail(verdict, "pdf_untrusted", "PDF 的签名证书不属于信任列表中的出证机构", "the PDF was signed by a certificate outside the trust list")  # fmt: skip
+    elif evidence.payload_text is not None and evidence.payload_text != text:
+        verdict = _fail(verdict, "payload_mismatch", "PDF 上的二维码与 PDF 内嵌的证明数据不一致", "the QR code on the PDF is not the one embedded in it")  # fmt: skip
+    return Outcome(verdict, "pdf", facts)
