@@ -191,11 +191,16 @@ def test_none_found_certificate(credentials: x509.Credentials) -> None:
         number="L440305-2026-000124",
         records=[],
         criteria="姓名王五，身份证件号码4403**********0011，登记年份1995至2005年",
+        # hostile text is shown as text: nothing in the content becomes markup or a fetch
+        requester={"type_label": "代理人", "name": '<img src="http://example.invalid/x.png">'},
+        issued="2026-12-06T23:30:00+00:00",  # 7 December in Beijing
     )
     pdf = render(content, PAYLOAD, seal=seal_png(ARCHIVES))
     text = page_text(pdf)
     assert "档案查询证明" in text and "婚姻登记记录证明" not in text
     assert "未查到" in text and "4403**********0011" in text
+    assert '<imgsrc="http://example.invalid/x.png">' in text
+    assert "2026年12月7日" in text
     evidence = inspect(pdf, credentials.root_pem)
     assert evidence.content_bytes == document.canonical_content(content)
 
@@ -222,6 +227,8 @@ def test_a_long_certificate_carries_its_qr_code_and_number_on_every_page() -> No
         ({"number": ""}, "number"),
         ({"kind": "other"}, "other"),
         ({"records": []}, "至少"),
+        ({"records": "结婚"}, "records"),
+        ({"records": [["结婚"]]}, "records"),
         ({"issuer": {"code": CODE}}, "issuer.name"),
         ({"issued": "6 Dec 2026"}, "issued"),
         ({"kind": "none_found", "records": [], "criteria": ""}, "criteria"),
@@ -231,13 +238,18 @@ def test_content_that_cannot_make_a_certificate_is_refused(
     changes: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(CertificateContentError, match=message):
-        render(record_content(**changes), PAYLOAD, seal=b"")
+        render(record_content(**changes), PAYLOAD, seal=seal_png(ARCHIVES, size_px=120))
+
+
+def test_a_seal_that_is_no_png_is_refused() -> None:
+    with pytest.raises(CertificateContentError, match="PNG"):
+        render(record_content(), PAYLOAD, seal=b"GIF89a")
 
 
 @pytest.mark.parametrize("payload", ["", PAYLOAD.lower(), PAYLOAD + "é", "LTC1:<script>"])
 def test_a_payload_outside_the_qr_alphanumeric_set_is_refused(payload: str) -> None:
     with pytest.raises(CertificateContentError, match="二维码载荷"):
-        render(record_content(), payload, seal=b"")
+        render(record_content(), payload, seal=seal_png(ARCHIVES, size_px=120))
 
 
 # --- forgeries --------------------------------------------------------------------------------
@@ -344,6 +356,15 @@ def test_signed_under_another_root(
     assert "根证书" in (evidence.problem or "")
 
 
+@pytest.mark.parametrize(
+    "root", [b"", b"garbage", b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"]
+)
+def test_an_unusable_root_trusts_nothing(signed: bytes, root: bytes) -> None:
+    evidence = inspect(signed, root)
+    assert evidence.intact and evidence.whole_file and not evidence.trusted
+    assert "没有可用的根证书" in (evidence.problem or "")
+
+
 @pytest.mark.parametrize("cut", [0.5, 0.9, 0.999])
 def test_a_truncated_pdf_is_unreadable(
     signed: bytes, credentials: x509.Credentials, cut: float
@@ -413,6 +434,23 @@ def test_a_leaf_not_issued_by_the_current_root_is_issued_again(tmp_path: Path) -
     assert again.root_pem == first.root_pem
 
 
+def test_a_leaf_with_less_than_a_year_left_is_issued_again(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    first = x509.signing_credentials(tmp_path, CODE, ARCHIVES)
+    folder = tmp_path / x509.FOLDER
+    root_key, root_cert = x509._root(folder)
+    key = ec.generate_private_key(ec.SECP256R1())
+    issued_400_days_ago = x509._now() - dt.timedelta(days=400)  # 330 days left
+    old = x509._issue_leaf(key, root_key, root_cert, CODE, ARCHIVES, issued_400_days_ago)
+    x509._write(folder, folder / f"archives-{CODE}.pem", key, old, replace=True)
+    again = x509.signing_credentials(tmp_path, CODE, ARCHIVES)
+    assert again.certificate_pem != first.certificate_pem
+    assert again.not_after - x509._now() > dt.timedelta(days=700)
+
+
 def test_a_key_file_others_may_read_is_refused(tmp_path: Path) -> None:
     x509.signing_credentials(tmp_path, CODE, ARCHIVES)
     leaf_file = tmp_path / x509.FOLDER / f"archives-{CODE}.pem"
@@ -468,3 +506,25 @@ def test_seal_carries_the_archives_name() -> None:
 def test_seal_refuses_what_it_cannot_draw(name: str, size: int) -> None:
     with pytest.raises(ValueError):
         seal_png(name, size_px=size)
+
+
+def test_seal_without_a_chinese_font_fails_clearly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lantai.certificates import seal
+
+    # a machine without Noto CJK cannot be made here for real: a stand-in fc-match answers as
+    # fontconfig does there (a Latin fallback font); with no fc-match at all, the error says so
+    fake = tmp_path / "fc-match"
+    fake.write_text("#!/bin/sh\nprintf '/usr/share/fonts/DejaVuSans.ttf\\n0\\nen|fr|de'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    seal._cjk_font.cache_clear()
+    try:
+        with pytest.raises(seal.SealFontError, match="找不到含简体中文字形的字体"):
+            seal_png("某县档案馆（无字体）")
+        fake.unlink()
+        with pytest.raises(seal.SealFontError, match="无法运行 fc-match"):
+            seal_png("某县档案馆（无字体）")
+    finally:
+        seal._cjk_font.cache_clear()

@@ -320,7 +320,7 @@ def cases() -> tuple[Case, ...]:
             "garbage_status_lists_ignored",
             good,
             "valid",
-            status_lists=[{}, {"format": "x"}, status_a],  # type: ignore[list-item]
+            status_lists=[{}, {"format": "x"}, status_a],
         ),
         case(
             "trust_list_signed_by_non_root",

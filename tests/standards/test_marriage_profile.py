@@ -205,6 +205,36 @@ def test_headers_party_numbering_and_field_names() -> None:
     assert hm.duplicates == ("结婚证字号",)
 
 
+def test_header_map_is_column_index_to_header_and_names_missing_columns() -> None:
+    headers = ["序号", "业务类型", "登记日期", None, "男方姓名", "男方身份证件号", "女方姓名"]
+    hm = m.map_headers(headers)
+    assert dict(hm) == {
+        1: "业务类型",
+        2: "登记日期",
+        4: "男方姓名",
+        5: "男方身份证件号",
+        6: "女方姓名",
+    }
+    assert len(hm) == 5
+    assert m.missing_columns(hm) == ["登记机关", "行政区划代码"]
+    assert m.missing_columns(m.map_headers(list(_row()))) == []
+    assert m.missing_columns(m.map_headers(["当事人1姓名"])) == [
+        "登记类别", "登记日期", "登记机关", "行政区划代码", "女方姓名"
+    ]  # fmt: skip
+
+
+def test_importer_flow_rows_keyed_by_header_keep_the_implied_sex() -> None:
+    headers = list(_row())
+    cells = list(_row().values())
+    hm = m.map_headers(["备注", *headers])
+    row = {header: (["无", *cells])[i] for i, header in hm.items()}
+    registration, problems = m.validate_row(row, today=TODAY)
+    assert problems == [] and registration is not None
+    bad = dict(row, 男方身份证件号=_id18("45010219800101022"))  # a woman's number as 男方
+    _, problems = m.validate_row(bad, today=TODAY)
+    assert [p.rule for p in problems] == ["id_sex"]
+
+
 # ------------------------------------------------------------------------------- valid rows
 
 

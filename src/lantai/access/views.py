@@ -455,6 +455,12 @@ def status(request: HttpRequest) -> HttpResponse:
             )
     else:
         form = StatusForm()
+    certificates = certificates_of(found) if found is not None else []
+    wanted = request.POST.get("certificate", "") if found is not None else ""
+    if wanted:
+        chosen = next((c for c in certificates if c.number == wanted), None)
+        if chosen is not None:
+            return _certificate_pdf(request, chosen)
     return render(
         request,
         "access/status.html",
@@ -463,5 +469,36 @@ def status(request: HttpRequest) -> HttpResponse:
             "found": found,
             "looked": looked,
             "masked_name": services.mask_name(found.applicant_name) if found else "",
+            "certificates": certificates,
         },
     )
+
+
+_CERTIFICATE_NUMBER = re.compile(r"ZM[0-9A-Za-z]{1,20}-[0-9]{4}-[0-9]{6}")
+
+
+def certificates_of(req: Any) -> list[Any]:
+    """Certificates the marriage counter issued for ``req`` (named in its notes), not revoked."""
+    from lantai.certificates.models import Certificate
+
+    numbers = {
+        m.group(0)
+        for note in req.notes.filter(step="provide")
+        for m in _CERTIFICATE_NUMBER.finditer(note.text)
+    }
+    if not numbers:
+        return []
+    return list(Certificate.objects.filter(number__in=numbers, revoked_at__isnull=True))
+
+
+def _certificate_pdf(request: HttpRequest, certificate: Any) -> HttpResponse:
+    from lantai.certificates import issuing
+
+    try:
+        pdf = issuing.pdf_bytes(certificate)
+    except FileNotFoundError:
+        return not_found(request)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{certificate.number}.pdf"'
+    response["Cache-Control"] = "no-store"
+    return response

@@ -87,9 +87,18 @@ def _require(content: dict[str, Any], path: str) -> Any:
 
 
 def _date_zh(value: str, field: str) -> str:
-    """``2026-12-06`` or ``2026-12-06T10:20:00+08:00`` as ``2026年12月6日``."""
+    """``2026-12-06`` or ``2026-12-06T10:20:00+08:00`` as ``2026年12月6日``; a date-time with an
+    offset is shown on the calendar of the site's time zone (TIME_ZONE, Asia/Shanghai)."""
     try:
-        day = dt.date.fromisoformat(value[:10])
+        if len(value) > 10:
+            moment = dt.datetime.fromisoformat(value)
+            if moment.tzinfo is not None:
+                from django.utils import timezone
+
+                moment = timezone.localtime(moment)
+            day = moment.date()
+        else:
+            day = dt.date.fromisoformat(value)
     except (TypeError, ValueError) as exc:
         raise CertificateContentError(
             f"证明内容“{field}”不是 ISO 8601 日期：{value!r} — '{field}' is not an ISO 8601 "
@@ -112,6 +121,10 @@ def _context(content: dict[str, Any], payload_text: str, seal: bytes) -> dict[st
     for path in ("number", "issuer.name", "requester.name", "basis", "purpose", "issued"):
         _require(content, path)
     records = content.get("records") or []
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise CertificateContentError(
+            "证明内容“records”须为记录（对象）的列表 — 'records' must be a list of objects"
+        )
     if kind == "record" and not records:
         raise CertificateContentError(
             "婚姻登记记录证明须至少列出一条记录 — a record certificate lists at least one record"
@@ -129,6 +142,8 @@ def _context(content: dict[str, Any], payload_text: str, seal: bytes) -> dict[st
             "二维码载荷须为非空的 QR 字母数字字符（大写 Base45）— the QR payload must be non-empty "
             "QR alphanumeric text (upper-case Base45)"
         )
+    if not seal.startswith(b"\x89PNG\r\n\x1a\n"):
+        raise CertificateContentError("印章图像须为 PNG — the seal image must be a PNG")
     qr = make_qr(payload_text)
     modules = 17 + 4 * qr.version
     return {
@@ -283,7 +298,10 @@ def inspect(pdf: bytes, root_pem: bytes) -> PdfEvidence:
             f"PDF 未签名（无“{FIELD_NAME}”签名） — the PDF has no '{FIELD_NAME}' signature",
         )  # fmt: skip
     signature = ours[-1]
-    roots = list(load_certs_from_pemder_data(root_pem))
+    try:
+        roots = list(load_certs_from_pemder_data(root_pem))
+    except Exception:  # an unusable root trusts nothing; the answer is "not trusted", not a crash
+        roots = []
     context = ValidationContext(trust_roots=roots, allow_fetching=False)
     try:
         status = validate_pdf_signature(signature, context, skip_diff=True)
@@ -311,6 +329,8 @@ def inspect(pdf: bytes, root_pem: bytes) -> PdfEvidence:
     problem = None
     if not intact:
         problem = "签名与文件内容不符：签名后文件被改动 — the file was altered after signing"
+    elif not trusted and not roots:
+        problem = "没有可用的根证书，无法判断签名是否可信 — no usable root certificate was given"
     elif not trusted:
         problem = (
             f"签名证书（{signer}）不属于本省证明签发根证书 — the signing certificate ({signer}) "

@@ -83,7 +83,6 @@ def signing_key(repository: Repository, now: datetime | None = None) -> IssuerKe
             current = _new_key(repository, now)
             audit.record("issuer_key_create", "issuer_key", current.key_id,
                          {"repository": repository.code, "not_after": current.not_after})  # fmt: skip
-            transaction.on_commit(lambda: _republish())
         return current
 
 
@@ -102,8 +101,9 @@ def _current(repository: Repository, now: datetime) -> IssuerKey | None:
 
 
 def rotate(repository: Repository, *, actor: str, now: datetime | None = None) -> IssuerKey:
-    """End the current key's signing period now and start a new key."""
-    now = now or timezone.now()
+    """End the current key's signing period now and start a new key (to the second, as
+    certificates are dated)."""
+    now = (now or timezone.now()).replace(microsecond=0)
     with transaction.atomic():
         Repository.objects.select_for_update().filter(pk=repository.pk).first()
         old = _current(repository, now)
@@ -111,11 +111,10 @@ def rotate(repository: Repository, *, actor: str, now: datetime | None = None) -
             old.not_after = now
             old.valid_until = now + validity()
             old.save(update_fields=["not_after", "valid_until"])
-        new = _new_key(repository, now + timedelta(microseconds=1))
+        new = _new_key(repository, now)
         audit.record("issuer_key_rotate", "issuer_key", new.key_id,
                      {"repository": repository.code, "previous": old.key_id if old else None},
                      actor=actor)  # fmt: skip
-        transaction.on_commit(lambda: _republish())
     return new
 
 
@@ -143,11 +142,4 @@ def withdraw(
         audit.record("issuer_key_withdraw", "issuer_key", key.key_id,
                      {"reason": key.withdrawal_reason,
                       "compromised_since": compromised_since}, actor=actor)  # fmt: skip
-        transaction.on_commit(lambda: _republish())
     return key
-
-
-def _republish() -> None:
-    from . import lists
-
-    lists.publish_trust_list()

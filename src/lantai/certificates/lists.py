@@ -2,10 +2,12 @@
 
 - The trust list: every issuer key of the province with its archives, signing period, validity and
   withdrawal, and the roots of the PAdES signatures, signed by the provincial root key.
-  Republished whenever a key is made, rotated or withdrawn.
+  Republished when it is next handed out after a key was made, rotated or withdrawn.
 - A status list per archives: one bit per certificate index, set when the certificate is revoked,
-  signed by the archives' current issuer key. Republished at each revocation and at least daily
-  (certificates/tasks.py), so a verifier can tell how old its copy is."""
+  signed by the archives' current issuer key. Republished when it is next handed out after a
+  revocation, and at least daily (certificates/tasks.py), so a verifier can tell how old its
+  copy is. Lists are published when asked for, not after commit: a failed hook cannot leave a
+  verifier with a list that misses a change."""
 
 from __future__ import annotations
 
@@ -71,9 +73,18 @@ def publish_trust_list(now: datetime | None = None) -> dict[str, Any]:
     return envelope
 
 
-def trust_list() -> dict[str, Any]:
+def trust_list(now: datetime | None = None) -> dict[str, Any]:
+    """The newest trust list, published anew when a key changed since, or it is past its update
+    time."""
+    now = now or timezone.now()
     latest = PublishedList.objects.filter(kind="trust").order_by("-issued_at", "-pk").first()
-    return latest.envelope if latest is not None else publish_trust_list()
+    if (
+        latest is None
+        or latest.issued_at + timedelta(days=TRUST_LIST_DAYS) <= now
+        or IssuerKey.objects.filter(updated_at__gte=latest.issued_at).exists()
+    ):
+        return publish_trust_list(now)
+    return latest.envelope
 
 
 def publish_status_list(repository: Repository, now: datetime | None = None) -> dict[str, Any]:
@@ -102,14 +113,25 @@ def publish_status_list(repository: Repository, now: datetime | None = None) -> 
 
 def status_list(repository: Repository, now: datetime | None = None) -> dict[str, Any]:
     """The newest status list of ``repository``, published anew when it is past its update time
-    (a verifier is never handed a list older than a day by this installation)."""
+    or misses a revocation: this installation never hands out a list older than a day, nor one
+    that leaves out a confirmed revocation."""
     now = now or timezone.now()
     latest = (
         PublishedList.objects.filter(kind="status", repository=repository)
         .order_by("-issued_at", "-pk")
         .first()
     )
-    if latest is None or latest.issued_at + timedelta(hours=STATUS_LIST_HOURS) <= now:
+    if (
+        latest is None
+        or latest.issued_at + timedelta(hours=STATUS_LIST_HOURS) <= now
+        # a revocation since, or a change of the keys (the signer may be withdrawn)
+        or Certificate.objects.filter(
+            repository=repository, revoked_at__gte=latest.issued_at
+        ).exists()
+        or IssuerKey.objects.filter(
+            repository=repository, updated_at__gte=latest.issued_at
+        ).exists()
+    ):
         return publish_status_list(repository, now)
     return latest.envelope
 

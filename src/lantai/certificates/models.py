@@ -27,6 +27,7 @@ class IssuerKey(models.Model):
     compromised_since = models.DateTimeField(null=True, blank=True)
     withdrawal_reason = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)  # a trust list older than this is stale
 
     class Meta:
         ordering = ["repository", "-not_before"]

@@ -1,5 +1,6 @@
 """Revoking a certificate issued in error: one person asks, with a reason; another confirms. Only
-then is the certificate revoked and the archives' status list republished with its bit set."""
+then is the certificate revoked; the archives' status list is republished with its bit set the
+next time it is handed out (certificates/lists.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from django.utils import timezone
 
 from lantai.core import audit
 
-from . import lists
 from .models import Certificate
 
 
@@ -65,8 +65,6 @@ def confirm(number: str, *, actor: str) -> Certificate:
         audit.record("certificate_revoke", "certificate", cert.number,
                      {"reason": cert.revoke_reason, "requested_by": cert.revoke_requested_by},
                      actor=actor)  # fmt: skip
-        repository = cert.repository
-        transaction.on_commit(lambda: lists.publish_status_list(repository))
     return cert
 
 

@@ -35,7 +35,7 @@ class Outcome:
         return {
             "valid": v.valid, "reason": v.reason, "message": v.message_zh,
             "message_en": v.message_en, "number": v.number, "issuer": v.issuer,
-            "issued": v.issued, "expires": v.expires, "status_list_age_s": v.status_list_age_s,
+            "issued": _iso(v.issued), "expires": _iso(v.expires), "status_list_age_s": v.status_list_age_s,
             "source": self.source, "pdf": self.pdf,
         }  # fmt: skip
 

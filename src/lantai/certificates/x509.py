@@ -9,8 +9,8 @@ name and then linked or renamed into place, as lantai.core.signing does):
 - ``root-ca.pem``: the root's private key and its certificate (ECDSA P-256, 20 years);
 - ``archives-<repository code>.pem``: one archives' key and its leaf certificate (ECDSA P-256,
   2 years, digitalSignature + nonRepudiation, CN = the archives' name, O = the repository code),
-  issued by the root. A leaf is issued again when it has expired, will within 30 days, names
-  another archives, or was not issued by the current root.
+  issued by the root. A leaf is issued again when it has less than a year left, names another
+  archives, or was not issued by the current root.
 
 Key and certificate share one file so that a reader never finds a key beside another key's
 certificate.
@@ -44,7 +44,10 @@ ROOT_FILE = "root-ca.pem"
 ROOT_NAME = "兰台档案查询证明签发根证书"
 ROOT_YEARS = 20
 LEAF_YEARS = 2
-RENEW_BEFORE = dt.timedelta(days=30)
+# a leaf signs in its first year only and stays valid for its second, so that a PDF it signed
+# (validated "now", PAdES-B-B carries no time-stamp) verifies until the certificate's own expiry,
+# which must therefore lie within a year of issue
+RENEW_BEFORE = dt.timedelta(days=365)
 _CODE = re.compile(r"[0-9A-Za-z][0-9A-Za-z_.-]{0,63}")
 # id-kp-documentSigning (RFC 9336)
 _DOCUMENT_SIGNING = ObjectIdentifier("1.3.6.1.5.5.7.3.36")

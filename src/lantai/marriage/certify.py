@@ -79,7 +79,7 @@ def certify_records(
     records, names, events = [], [], []
     for reg in ordered:
         parties = list(Party.objects.filter(registration=reg).order_by("position"))
-        if not marriage_rights.may_see(ruleset, request, [identity.unseal(p.id_sealed) for p in parties if p.id_sealed]):  # fmt: skip
+        if not finding.visible_to(ruleset, request, parties):
             raise CertifyError(
                 f"按查档规则，该查询人无权获得档号 {reg.record.reference_code} 的记录证明",
                 f"under the rules this requester may not have a certificate of {reg.record.reference_code}",

@@ -229,11 +229,19 @@ def _search(
     ranked = sorted(regs, key=lambda r: (-scores[r.pk], abs((criteria.year or r.date.year) - r.date.year), r.date, r.pk))  # fmt: skip
     for reg in ranked:
         parties = list(reg.parties.all())
-        if not marriage_rights.may_see(ruleset, request, [identity.unseal(p.id_sealed) for p in parties if p.id_sealed]):  # fmt: skip
+        if not visible_to(ruleset, request, parties):
             outcome.withheld += 1
             continue
         if len(outcome.hits) < limit:
             outcome.hits.append(hit_of(reg, parties, scores[reg.pk]))
+
+
+def visible_to(
+    ruleset: marriage_rights.Rules, request: marriage_rights.Request, parties: Sequence[Party]
+) -> bool:
+    """Whether the rules let this requester see a registration with these parties."""
+    ids = [identity.unseal(p.id_sealed) for p in parties if p.id_sealed]
+    return marriage_rights.may_see(ruleset, request, ids, [p.name for p in parties])
 
 
 def hit_of(reg: Registration, parties: Sequence[Party], score: float = 1.0) -> Hit:

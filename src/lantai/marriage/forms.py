@@ -5,7 +5,7 @@ and the issuer keys. Checks of substance live in the services; these forms only 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -54,7 +54,7 @@ class RequesterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.ruleset = ruleset
         self.prefilled_id = prefilled_id
-        self.fields["requester_type"].choices = [
+        cast(forms.ChoiceField, self.fields["requester_type"]).choices = [
             (t.code, t.label_zh) for t in ruleset.requester_types.values()
         ]
         if prefilled_id:
@@ -140,7 +140,7 @@ class ImportForm(forms.Form):
 
     def __init__(self, *args: Any, fonds_choices: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["fonds"].choices = fonds_choices
+        cast(forms.ChoiceField, self.fields["fonds"]).choices = fonds_choices
 
 
 class RulesForm(forms.Form):

@@ -66,7 +66,7 @@ def _file_sm3(path: Path) -> str:
 
 
 def _is_header(cells: list[str]) -> bool:
-    return len(marriage_profile.map_headers(cells)) >= 3
+    return len(marriage_profile.map_headers(cells).fields) >= 3
 
 
 def import_file(
@@ -74,8 +74,7 @@ def import_file(
 ) -> Result:
     started = time.perf_counter()
     table = open_table(path, is_header=_is_header)  # FileUnreadable: no file, no header, .xls
-    mapping = marriage_profile.map_headers(table.headers)
-    missing = marriage_profile.missing_columns(mapping)
+    missing = marriage_profile.missing_columns(marriage_profile.map_headers(table.headers))
     if missing:
         raise FileUnreadable(
             f"“{path.name}”缺少必需的列：{'、'.join(missing)}",
@@ -90,8 +89,9 @@ def import_file(
     for number, cells in table.rows():
         result.rows_total += 1
         row = {
-            field_name: "" if i >= len(cells) or cells[i] is None else str(cells[i]).strip()
-            for i, field_name in mapping.items()
+            header: "" if i >= len(cells) or cells[i] is None else cells[i]
+            for i, header in enumerate(table.headers)
+            if header
         }
         registration, problems = marriage_profile.validate_row(row)
         if problems or registration is None:

@@ -21,7 +21,7 @@ from lantai.certificates import keys, lists
 from lantai.certificates.models import IssuerKey
 from lantai.core.roles import MARRIAGE, MARRIAGE_MANAGE
 from lantai.standards import marriage_rights
-from lantai.web.views.common import forbidden, denied_message, not_found, permission_required
+from lantai.web.views.common import denied_message, forbidden, not_found, permission_required
 
 from . import importing, rules
 from .forms import ImportForm, RulesForm, WithdrawForm
@@ -55,7 +55,9 @@ def import_upload(request: HttpRequest) -> HttpResponse:
         if suffix not in ALLOWED_SUFFIXES or chosen is None:
             form.add_error(
                 "file",
-                _("不支持的文件类型“%(suffix)s”：请上传 .xlsx 或 .csv 文件（.xls 请另存为 .xlsx）。")
+                _(
+                    "不支持的文件类型“%(suffix)s”：请上传 .xlsx 或 .csv 文件（.xls 请另存为 .xlsx）。"
+                )
                 % {"suffix": suffix or "—"},
             )
         else:
@@ -75,7 +77,9 @@ def import_upload(request: HttpRequest) -> HttpResponse:
             else:
                 return redirect("marriage:import_run", pk=result.run_id)
             finally:
-                named.unlink(missing_ok=True)  # personal data: the report and SM3 stay, not the file
+                named.unlink(
+                    missing_ok=True
+                )  # personal data: the report and SM3 stay, not the file
                 folder.rmdir()
     runs = ImportRun.objects.filter(fonds__in=list(fonds)).select_related("fonds")[:20]
     return render(request, "marriage/import.html", {"form": form, "runs": list(runs)})
@@ -152,7 +156,9 @@ def query_log(request: HttpRequest) -> HttpResponse:
     if since:
         rows = rows.filter(created_at__gte=datetime.combine(since, time.min, zone))
     if until:
-        rows = rows.filter(created_at__lt=datetime.combine(until + timedelta(days=1), time.min, zone))
+        rows = rows.filter(
+            created_at__lt=datetime.combine(until + timedelta(days=1), time.min, zone)
+        )
     _v, ruleset = rules.current()
     labels = {c: t.label_zh for c, t in ruleset.requester_types.items()}
     proofs = {c: k.label_zh for c, k in ruleset.proof_kinds.items()}

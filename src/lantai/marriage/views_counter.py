@@ -59,10 +59,13 @@ def _summary(state: dict[str, Any], ruleset: marriage_rights.Rules) -> dict[str,
         "name": state["name"],
         "id_masked": identity.mask(state["id"]) if state["id"] else "",
         "principal_masked": identity.mask(state["principal_id"]) if state["principal_id"] else "",
-        "case_parties": [identity.mask(x) if any(c.isdigit() for c in x) else x
-                         for x in state["case_party_ids"]],  # fmt: skip
-        "proofs": [(ruleset.proof_kinds[c].label_zh if c in ruleset.proof_kinds else c, ref)
-                   for c, ref in state["proofs"].items()],  # fmt: skip
+        "case_parties": [
+            identity.mask(x) if any(c.isdigit() for c in x) else x for x in state["case_party_ids"]
+        ],  # fmt: skip
+        "proofs": [
+            (ruleset.proof_kinds[c].label_zh if c in ruleset.proof_kinds else c, ref)
+            for c, ref in state["proofs"].items()
+        ],  # fmt: skip
         "purpose": state["purpose"],
         "approved_by": state["approved_by"],
         "channel": state["channel"],

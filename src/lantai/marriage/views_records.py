@@ -108,7 +108,9 @@ def _revocation(request: HttpRequest, number: str, confirm: bool) -> HttpRespons
             form = RevokeRequestForm(request.POST)
             reason = form.cleaned_data["reason"] if form.is_valid() else ""
             revocation.request(cert.number, reason, actor=user.get_username())
-            messages.success(request, _("已申请撤销证明 %s，须由另一位婚姻档案管理员确认") % cert.number)
+            messages.success(
+                request, _("已申请撤销证明 %s，须由另一位婚姻档案管理员确认") % cert.number
+            )
     except revocation.RevocationError as e:
         messages.error(request, e.message_zh)
     return redirect("marriage:certificate", number=cert.number)
@@ -152,9 +154,7 @@ def _record_page(
             "reg": reg,
             "record": reg.record,
             "kind_label": kind_label,
-            "parties": [
-                {"p": p, "full_id": (full_ids or {}).get(p.pk, "")} for p in parties
-            ],
+            "parties": [{"p": p, "full_id": (full_ids or {}).get(p.pk, "")} for p in parties],
             "full_shown": full_ids is not None,
             "can_manage": user.has_perm_code(MARRIAGE_MANAGE),
             "certificates": certificates,

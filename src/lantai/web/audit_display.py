@@ -101,6 +101,16 @@ ACTIONS: dict[str, Any] = {
     "review_exchange_preview": _("预览鉴定成果导入"),
     "review_exchange_apply": _("导入鉴定成果"),
     "review_exchange_discard": _("放弃鉴定成果导入"),
+    "marriage_query": _("查询婚姻登记档案"),
+    "marriage_import": _("导入婚姻登记档案"),
+    "marriage_rules": _("修改婚姻档案查档规则"),
+    "marriage_full_id": _("查看完整证件号码"),
+    "certificate_issue": _("出具证明"),
+    "certificate_revoke_request": _("申请撤销证明"),
+    "certificate_revoke": _("确认撤销证明"),
+    "issuer_key_create": _("新建出证密钥"),
+    "issuer_key_rotate": _("轮换出证密钥"),
+    "issuer_key_withdraw": _("撤回出证密钥"),
     "audit_verify": _("校验审计链"),
     "audit_export": _("导出审计日志"),
 }
@@ -141,6 +151,11 @@ TARGETS: dict[str, Target] = {
     "review_lexicon": Target(_("敏感词表")),
     "review_exchange": Target(_("鉴定成果导入"), "web:review_exchange_import", roles.REVIEW_MANAGE),
     "review_classifier": Target(_("辅助分类器")),
+    "marriage_query": Target(_("婚姻档案查询")),
+    "marriage_import": Target(_("婚姻档案导入"), "marriage:import_run", roles.MARRIAGE_MANAGE),
+    "marriage_rules": Target(_("婚姻档案查档规则"), "marriage:rules_version", roles.MARRIAGE),
+    "certificate": Target(_("证明"), "marriage:certificate", roles.MARRIAGE),
+    "issuer_key": Target(_("出证密钥")),
 }
 
 KEYS: dict[str, Any] = {
@@ -243,6 +258,26 @@ KEYS: dict[str, Any] = {
     "engine": _("引擎版本"),
     "running": _("运行中"),
     "code_prefix": _("档号前缀"),
+    # marriage records and certificates (marriage/, certificates/)
+    "requester_type": _("查询人类别"),
+    "channel": _("渠道"),
+    "shown": _("显示的档案"),
+    "withheld": _("未显示的相符档案"),
+    "refused": _("拒绝查询"),
+    "rules_version": _("规则版本"),
+    "for": _("用途"),
+    "file_sm3": _("文件SM3"),
+    "lines": _("行数"),
+    "query": _("查询日志号"),
+    "issuer_key": _("出证密钥"),
+    "pdf_sm3": _("PDF SM3"),
+    "requested_by": _("申请人"),
+    "repository": _("档案馆"),
+    "not_after": _("签发截止"),
+    "previous": _("原密钥"),
+    "compromised_since": _("泄露时间"),
+    "reference_code": _("档号"),
+    "parties": _("当事人数"),
 }
 
 # keys whose values are codes of a vocabulary: the code's label
