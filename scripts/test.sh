@@ -48,7 +48,9 @@ run_mypy() {
     src/lantai/search/{query,backend,backends,tantivy_backend,postgres_backend,pg_query,pg_bitmaps,documents,text,snippets}.py \
     src/lantai/digitization/{layout,reading,recordings,av,ocr,ocr_outputs,page_images,image_checks,file_facts}.py \
     src/lantai/review/{publishing,exchange,screening,texts,lexicons,classifier_store,classifier,evaluation,ner,redaction}.py \
-    src/lantai/catalog/open_copies.py src/lantai/core/signing.py; do
+    src/lantai/marriage/{identity,records,importing,finding,certify,rules}.py \
+    src/lantai/certificates/{keys,lists,issuing,revocation,verifying,document,qr,seal,x509}.py \
+    src/lantai/catalog/open_copies.py src/lantai/core/signing.py src/lantai/core/key_files.py; do
     [ -f "$f" ] || continue
     m="${f#src/}"
     m="${m%.py}"

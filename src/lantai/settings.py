@@ -268,9 +268,11 @@ CERTIFICATE_ROOT_KEYS = frozenset(
     for k in os.environ.get("LANTAI_CERTIFICATE_ROOT_KEYS", "").split(",")
     if k.strip()
 )
+# (at most a year: the PAdES signing certificate signs in the first of its two years, and a PDF
+# must verify until the certificate expires)
 CERTIFICATE_VALID_DAYS = int(os.environ.get("LANTAI_CERTIFICATE_VALID_DAYS", "180"))
-if not 1 <= CERTIFICATE_VALID_DAYS <= 3650:
-    raise ImproperlyConfigured("LANTAI_CERTIFICATE_VALID_DAYS must be 1 to 3650")
+if not 1 <= CERTIFICATE_VALID_DAYS <= 365:
+    raise ImproperlyConfigured("LANTAI_CERTIFICATE_VALID_DAYS must be 1 to 365")
 
 # --- state shared by all processes: sessions, job progress, rate-limit buckets -----------------
 # Stores that never evict at random (an entry goes only when its own timeout has passed): Redis

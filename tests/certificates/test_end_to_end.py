@@ -227,7 +227,9 @@ def appended_update(pdf: bytes) -> bytes:
     """``pdf`` with an incremental update after its signature (a new title), as an editor saves."""
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
     info = writer.trailer.raw_get("/Info")
-    info.get_object()[generic.NameObject("/Title")] = generic.TextStringObject("结婚登记证明（已改）")
+    info.get_object()[generic.NameObject("/Title")] = generic.TextStringObject(
+        "结婚登记证明（已改）"
+    )
     writer.mark_update(info)
     out = io.BytesIO()
     writer.write(out)
@@ -290,24 +292,44 @@ def test_every_forgery_is_rejected_with_its_reason(
     cases: dict[str, tuple[list[str], str]] = {
         "genuine PDF": ([f("genuine.pdf", pdf)], "valid"),
         "payload altered (ten years more)": (
-            ["--payload", resigned(text, expires=genuine.expires_at + timedelta(days=3650))], "bad_signature"),  # fmt: skip
-        "payload altered (another name)": (["--payload", resigned(text, names=("王*",))], "bad_signature"),  # fmt: skip
+            ["--payload", resigned(text, expires=genuine.expires_at + timedelta(days=3650))],
+            "bad_signature",
+        ),  # fmt: skip
+        "payload altered (another name)": (
+            ["--payload", resigned(text, names=("王*",))],
+            "bad_signature",
+        ),  # fmt: skip
         "PDF altered in place": ([f("in-place.pdf", edited_in_place(pdf))], "pdf_altered"),
         "PDF altered after signing": ([f("appended.pdf", appended_update(pdf))], "pdf_altered"),
         "signed by a key not on the trust list": (
-            ["--payload", resigned(text, outsider.sign, issuer_key_id=outsider.fingerprint[:16])], "unknown_issuer"),  # fmt: skip
+            ["--payload", resigned(text, outsider.sign, issuer_key_id=outsider.fingerprint[:16])],
+            "unknown_issuer",
+        ),  # fmt: skip
         "signed by another key under the genuine key id": (
-            ["--payload", resigned(text, outsider.sign, issuer_key_id=genuine_key)], "bad_signature"),  # fmt: skip
+            ["--payload", resigned(text, outsider.sign, issuer_key_id=genuine_key)],
+            "bad_signature",
+        ),  # fmt: skip
         "expired key": (["--payload", old.payload], "key_expired"),
-        "withdrawn key": ([f("withdrawn.jpg", photo_of(issuing.pdf_bytes(withdrawn)))], "key_withdrawn"),  # fmt: skip
+        "withdrawn key": (
+            [f("withdrawn.jpg", photo_of(issuing.pdf_bytes(withdrawn)))],
+            "key_withdrawn",
+        ),  # fmt: skip
         "revoked certificate": ([f("revoked.jpg", qr_photo(revoked.payload))], "revoked"),
-        "payload copied onto another certificate's PDF": ([f("copied.pdf", copied)], "digest_mismatch"),  # fmt: skip
+        "payload copied onto another certificate's PDF": (
+            [f("copied.pdf", copied)],
+            "digest_mismatch",
+        ),  # fmt: skip
         "truncated QR text": ([f("truncated.jpg", qr_photo(text[:-7]))], "malformed"),
         "truncated payload": (["--payload", text[: len(text) // 2]], "malformed"),
         "re-encoded QR (Base64)": (
-            [f("base64.jpg", qr_photo(cp.PREFIX + base64.b64encode(raw).decode()))], "malformed"),  # fmt: skip
+            [f("base64.jpg", qr_photo(cp.PREFIX + base64.b64encode(raw).decode()))],
+            "malformed",
+        ),  # fmt: skip
         "re-encoded QR (lower case)": (["--payload", text.lower()], "malformed"),
-        "re-encoded QR (as a link)": (["--payload", "https://example.org/v?p=" + text], "malformed"),  # fmt: skip
+        "re-encoded QR (as a link)": (
+            ["--payload", "https://example.org/v?p=" + text],
+            "malformed",
+        ),  # fmt: skip
     }
     answers = verifier.run({name: given for name, (given, _reason) in cases.items()})
     wrong = {}

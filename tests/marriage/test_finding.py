@@ -19,7 +19,9 @@ def _find(criteria: finding.Criteria, request: Request) -> finding.Outcome:
     return finding.find(criteria, request, channel="cli", actor="tester")
 
 
-def test_a_party_finds_her_own_records_by_id_and_by_its_15_digit_form(couple: dict[str, int]) -> None:
+def test_a_party_finds_her_own_records_by_id_and_by_its_15_digit_form(
+    couple: dict[str, int],
+) -> None:
     out = _find(finding.Criteria(id_number=WIFE.id_number or ""), self_request(WIFE))
     assert [h.record_id for h in out.hits] == [couple["marriage"], couple["divorce"]]
     assert out.hits[1].kind_label == "离婚" and out.withheld == 0
@@ -65,7 +67,10 @@ def test_names_find_homophones_and_a_missing_middle_character_within_the_years(
 
 
 def test_a_certificate_number_typed_in_full_width_finds_its_record(couple: dict[str, int]) -> None:
-    out = _find(finding.Criteria(cert_number="ｊ４９０１０２－２０１０－０００１２３"), self_request(HUSBAND))
+    out = _find(
+        finding.Criteria(cert_number="ｊ４９０１０２－２０１０－０００１２３"),
+        self_request(HUSBAND),
+    )
     assert [h.record_id for h in out.hits] == [couple["marriage"]]
 
 

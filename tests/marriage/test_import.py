@@ -53,10 +53,16 @@ def test_a_gb18030_export_imports_as_closed_hy_records_once(fonds: Any, tmp_path
     assert (result.status, result.rows_imported, result.rows_rejected) == ("imported", 3, 0)
     records = Record.objects.filter(fonds=fonds).order_by("reference_code")
     assert [r.reference_code for r in records] == [f"MZHY-HY·2005·D100-{n:05d}" for n in (1, 2, 3)]
-    assert {r.open_status for r in records} == {"closed"} and {r.category.code for r in records} == {"HY"}
+    assert {r.open_status for r in records} == {"closed"} and {
+        r.category.code for r in records
+    } == {"HY"}
     assert records[0].title == "覃志强、韦春燕结婚登记"
     reg = Registration.objects.get(record=records[0])
-    assert (reg.kind, reg.certificate_number, reg.region_code) == ("marriage", "J450102-2005-000001", "450102")
+    assert (reg.kind, reg.certificate_number, reg.region_code) == (
+        "marriage",
+        "J450102-2005-000001",
+        "450102",
+    )
     assert [p.sex for p in Party.objects.filter(registration=reg)] == ["男", "女"]  # from 男方/女方
     again = _import(path, fonds)
     assert (again.rows_imported, again.rows_unchanged) == (0, 3)

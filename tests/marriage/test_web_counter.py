@@ -148,9 +148,10 @@ def test_the_counter_walk_ends_with_a_certificate_pdf(clerk: Client) -> None:
     assert pdf.content.startswith(b"%PDF-")
     assert cert.requester_type == "self" and cert.purpose == "办理房产过户"
     # the find and the certificate are both logged, as the citizen in person, by the clerk
-    assert list(Query.objects.values_list("requester_type", "actor", "channel")) == [
-        ("self", "clerk", "counter")
-    ] * 2
+    assert (
+        list(Query.objects.values_list("requester_type", "actor", "channel"))
+        == [("self", "clerk", "counter")] * 2
+    )
     listing = clerk.get(reverse("marriage:certificates")).content.decode()
     assert cert.number in listing
 
@@ -215,7 +216,9 @@ def test_no_record_certificate_for_an_id_search_with_nothing_visible(clerk: Clie
 
 
 def test_bad_input_is_a_form_error_not_a_query(clerk: Client) -> None:
-    response = clerk.post(reverse("marriage:counter"), citizen_form(requester_id="440305198503011234"))
+    response = clerk.post(
+        reverse("marriage:counter"), citizen_form(requester_id="440305198503011234")
+    )
     assert response.status_code == 200 and "不是有效的居民身份证号码" in response.content.decode()
     clerk.post(reverse("marriage:counter"), citizen_form())
     page = search(clerk, id_number="<script>alert(1)</script>")
@@ -280,7 +283,9 @@ def test_a_reading_room_request_is_served_and_its_certificate_offered_to_the_cit
     assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF-")
     wrong = citizen.post(reverse("access:status"), {**status, "phone": "13900000000",
                                                     "certificate": cert.number})  # fmt: skip
-    assert wrong["Content-Type"].startswith("text/html") and cert.number not in wrong.content.decode()
+    assert (
+        wrong["Content-Type"].startswith("text/html") and cert.number not in wrong.content.decode()
+    )
     Certificate.objects.filter(pk=cert.pk).update(revoked_at=cert.issued_at)
     page = citizen.post(reverse("access:status"), status).content.decode()
     assert cert.number not in page  # a revoked certificate is no longer offered

@@ -29,6 +29,7 @@ from .models import Certificate
 
 MAX_QR_VERSION = 12
 NUMBER_PREFIX = "ZM"  # 证明
+SEAL_PX = 480  # about 300 dpi at the seal's 40 mm
 
 
 class IssueError(Exception):
@@ -113,8 +114,15 @@ def _issue(draft: Draft, actor: str, now: datetime) -> Certificate:
             f"the QR code would need version {code.version} (> {MAX_QR_VERSION}); certify fewer "
             "records at a time",
         )
-    pdf = document.render(content, text, seal=seal.seal_png(repository.name))
-    pdf = document.sign(pdf, x509.signing_credentials(keys_dir(), repository.code, repository.name))
+    try:
+        credentials = x509.signing_credentials(keys_dir(), repository.code, repository.name)
+    except ValueError as exc:  # a code or name X.509 cannot carry
+        raise IssueError(
+            f"档案馆代码或名称无法用于签名证书：{exc}",
+            f"the archives code or name cannot go into a signing certificate: {exc}",
+        ) from exc
+    pdf = document.render(content, text, seal=seal.seal_png(repository.name, size_px=SEAL_PX))
+    pdf = document.sign(pdf, credentials)
     relative = Path("certificates") / str(now.year) / f"{number}.pdf"
     with transaction.atomic():
         certificate = Certificate.objects.create(

@@ -41,8 +41,9 @@ def _day(at: datetime) -> str:
 
 
 def _province() -> str:
-    first = Repository.objects.order_by("pk").first()
-    return first.region or first.name if first is not None else ""
+    """The province the list speaks for: the default archives' region (or name)."""
+    home = Repository.objects.filter(is_default=True).first() or Repository.objects.first()
+    return (home.region or home.name) if home is not None else "（尚未建立档案馆）"
 
 
 def publish_trust_list(now: datetime | None = None) -> dict[str, Any]:
@@ -84,7 +85,8 @@ def trust_list(now: datetime | None = None) -> dict[str, Any]:
         or IssuerKey.objects.filter(updated_at__gte=latest.issued_at).exists()
     ):
         return publish_trust_list(now)
-    return latest.envelope
+    envelope: dict[str, Any] = latest.envelope
+    return envelope
 
 
 def publish_status_list(repository: Repository, now: datetime | None = None) -> dict[str, Any]:
@@ -133,7 +135,8 @@ def status_list(repository: Repository, now: datetime | None = None) -> dict[str
         ).exists()
     ):
         return publish_status_list(repository, now)
-    return latest.envelope
+    envelope: dict[str, Any] = latest.envelope
+    return envelope
 
 
 def all_status_lists(now: datetime | None = None) -> list[dict[str, Any]]:

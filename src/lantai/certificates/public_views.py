@@ -160,7 +160,10 @@ def _list_response(data: Any) -> JsonResponse:
 @limited("content")
 def trust_list_json(request: HttpRequest) -> JsonResponse:
     """The newest signed trust list (format lantai-trust-list/1)."""
-    return _list_response(lists.trust_list())
+    trust = lists.trust_list()
+    if trust is None:
+        return JsonResponse({"error": _("尚未发布信任列表")}, status=404)
+    return _list_response(trust)
 
 
 @require_GET

@@ -45,7 +45,11 @@ def _iso(at: Any) -> Any:
 
 
 def payload_from_image(image: bytes) -> str:
-    found = [t for t in qr.read_qr(image) if t.startswith(PAYLOAD_PREFIX)]
+    try:
+        texts = qr.read_qr(image)
+    except qr.QrReadError as exc:
+        raise Unreadable(f"文件不是可读的图像：{exc}") from exc
+    found = [t for t in texts if t.startswith(PAYLOAD_PREFIX)]
     if not found:
         raise Unreadable("图像中没有找到本系统证明的二维码")
     return found[0]
@@ -74,6 +78,22 @@ def _pades_roots(trust_list: dict[str, Any], roots: frozenset[str]) -> list[byte
     except certificate_lists.ListError:
         return []
     return [p.encode("ascii") for p in body.get("pades_roots", []) if isinstance(p, str)]
+
+
+def _issuer_repository(
+    trust_list: dict[str, Any], roots: frozenset[str], verdict: certificate_verify.Verdict
+) -> str | None:
+    """The archives code the trust list gives the payload's issuer key."""
+    if verdict.payload is None:
+        return None
+    try:
+        body = certificate_lists.open_envelope(trust_list, "lantai-trust-list/1", roots)
+    except certificate_lists.ListError:
+        return None
+    for issuer in body.get("issuers", []):
+        if issuer.get("key_id") == verdict.payload.issuer_key_id:
+            return str(issuer.get("repository_code"))
+    return None
 
 
 def _verify_pdf(
@@ -111,6 +131,8 @@ def _verify_pdf(
         verdict = _fail(verdict, "pdf_altered", "PDF 在签名后被追加修改", "the PDF was changed after it was signed")  # fmt: skip
     elif not evidence.trusted:
         verdict = _fail(verdict, "pdf_untrusted", "PDF 的签名证书不属于信任列表中的出证机构", "the PDF was signed by a certificate outside the trust list")  # fmt: skip
+    elif evidence.signer_code != _issuer_repository(trust_list, roots, verdict):
+        verdict = _fail(verdict, "pdf_wrong_signer", "PDF 由另一档案馆签名，与二维码中的出证机构不符", "the PDF was signed by another archives than the QR code's issuer")  # fmt: skip
     elif evidence.payload_text is not None and evidence.payload_text != text:
         verdict = _fail(verdict, "payload_mismatch", "PDF 上的二维码与 PDF 内嵌的证明数据不一致", "the QR code on the PDF is not the one embedded in it")  # fmt: skip
     return Outcome(verdict, "pdf", facts)

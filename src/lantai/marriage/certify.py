@@ -76,7 +76,9 @@ def certify_records(
     if len(repositories) != 1:
         raise CertifyError("一份证明只能载同一档案馆保管的记录", "one certificate covers records of one archives only", refused=False)  # fmt: skip
     ordered = sorted(found.values(), key=lambda r: (r.date, r.pk))
-    records, names, events = [], [], []
+    records: list[dict[str, Any]] = []
+    names: list[str] = []
+    events: list[tuple[str, Any]] = []
     for reg in ordered:
         parties = list(Party.objects.filter(registration=reg).order_by("position"))
         if not finding.visible_to(ruleset, request, parties):

@@ -62,7 +62,7 @@ class _Numbers:
         self.next: dict[str, int] = {}
 
     def code(self, year: int, retention: str) -> tuple[str, str, int]:
-        parts = {"fonds": self.category.fonds.code, "category": CATEGORY, "year": year,
+        parts: dict[str, str | int] = {"fonds": self.category.fonds.code, "category": CATEGORY, "year": year,
                  "retention": retention}  # fmt: skip
         prefix = self.rule.build({**parts, "item": 1}).rsplit("-", 1)[0]
         if prefix not in self.next:

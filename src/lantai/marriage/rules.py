@@ -4,6 +4,8 @@ can be read against the rules it was checked under."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
@@ -32,7 +34,7 @@ def current_text() -> tuple[int, str]:
     return (0, shipped_text()) if latest is None else (latest.number, latest.text)
 
 
-def save_version(text: str, note: str, *, user: object = None, actor: str) -> RulesVersion:
+def save_version(text: str, note: str, *, user: Any = None, actor: str) -> RulesVersion:
     """Keep ``text`` as the next version (marriage_rights.RulesError when it is not valid)."""
     marriage_rights.load_rules(text)
     for _attempt in range(3):  # two editors at once: the second takes the next number

@@ -218,7 +218,7 @@ def key_create(request: HttpRequest) -> HttpResponse:
     if repository is None:
         messages.error(request, _("请选择档案馆"))
         return redirect("marriage:keys")
-    key = keys.signing_key(repository)
+    key = keys.signing_key(repository, timezone.now().replace(microsecond=0))  # as issuing does
     messages.success(request, _("%(archives)s 的出证密钥：%(key)s") % {"archives": repository.name, "key": key.key_id})  # fmt: skip
     return redirect("marriage:keys")
 

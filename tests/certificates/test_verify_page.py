@@ -1,0 +1,234 @@
+"""证明核验 (/verify/): the public page verifies QR texts in the browser with nothing but what it
+was loaded with (every later request is blocked), and checks an uploaded PDF or photo on the
+server; the signed lists are served for verifiers that keep their own copies."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from lantai.catalog.models import Repository
+from lantai.certificates import issuing, public_views, revocation
+from lantai.certificates.models import Certificate
+from lantai.standards import certificate_lists
+
+from .test_end_to_end import appended_update, archives, at_the_counter, draft, resigned
+
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop here
+
+
+def issued() -> tuple[Certificate, Certificate]:
+    """A genuine certificate from the counter and a revoked one (two people) of the same archives."""
+    # pyHanko signs through asyncio.run(), which cannot run where Playwright's loop is running
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        return worker.submit(_issued).result()
+
+
+def _issued() -> tuple[Certificate, Certificate]:
+    nanshan = archives("440305", "深圳市南山区档案馆")
+    genuine = at_the_counter(nanshan.code)
+    revoked = issuing.issue(draft(nanshan, "赵六"), actor="counter-clerk")
+    revocation.request(revoked.number, "出证对象有误", actor="clerk-a")
+    revocation.confirm(revoked.number, actor="clerk-b")
+    return genuine, revoked
+
+
+def verdict(page: Any, text: str) -> dict[str, Any]:
+    """Type (or scan: the text and Enter) ``text`` into the field and read the shown result."""
+    page.fill("#payload", text)
+    page.press("#payload", "Enter")
+    return shown(page)
+
+
+def shown(page: Any) -> dict[str, Any]:
+    page.wait_for_selector("#result[data-reason]:not([aria-busy])")
+    result = page.locator("#result")
+    fields = {
+        key: page.inner_text(f"#result [data-field={key}]")
+        for key in ("number", "issuer", "issued", "expires", "status_age")
+        if page.locator(f"#result [data-field={key}]").count()
+    }
+    data = {
+        "valid": result.get_attribute("data-valid"),
+        "reason": result.get_attribute("data-reason"),
+        "text": result.inner_text(),
+        **fields,
+    }
+    page.evaluate("document.getElementById('result').removeAttribute('data-reason')")
+    return data
+
+
+@pytest.mark.browser
+def test_the_page_verifies_offline_after_loading(
+    page: Any, live_server: Any, transactional_db: Any
+) -> None:
+    genuine, revoked = issued()
+    page.goto(live_server.url + "/verify/")
+    page.wait_for_selector("#offline-form:not([hidden])")
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.route("**/*", lambda route: route.abort())  # the server is gone from here on
+
+    ok = verdict(page, genuine.payload)
+    assert (ok["valid"], ok["reason"]) == ("true", "valid")
+    assert "有效" in ok["text"] and "证明有效" in ok["text"]
+    assert ok["number"] == genuine.number and ok["issuer"] == "深圳市南山区档案馆"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", ok["issued"]) and ok["expires"] > ok["issued"]
+    assert ok["status_age"]  # how old the embedded status list is
+
+    for text, reason, message in (
+        (revoked.payload, "revoked", "证明已被撤销"),
+        (resigned(genuine.payload, expires=genuine.expires_at + timedelta(days=3650)),
+         "bad_signature", "签名验证失败"),
+        (genuine.payload[:-7], "malformed", "不是有效的证明载荷"),
+        (genuine.payload + "\n", "valid", "证明有效"),  # a scanner's Enter is not part of it
+    ):  # fmt: skip
+        got = verdict(page, text)
+        assert (got["reason"], got["valid"]) == (reason, str(reason == "valid").lower()), got
+        assert message in got["text"]
+        assert ("无效" in got["text"]) == (reason != "valid")
+    assert verdict(page, revoked.payload)["number"] == revoked.number
+
+    # a link to the page with the payload in its #fragment (never sent to the server)
+    page.evaluate("text => { location.hash = encodeURIComponent(text); }", genuine.payload)
+    assert shown(page)["number"] == genuine.number
+    assert page.input_value("#payload") == genuine.payload
+
+    verdict(page, "   ")
+    assert page.inner_text("#result") == public_views._labels()["empty"]
+    assert requests == []
+
+
+@pytest.mark.browser
+def test_an_uploaded_pdf_is_checked_on_the_server(
+    page: Any, live_server: Any, transactional_db: Any, tmp_path: Path
+) -> None:
+    genuine, _revoked = issued()
+    pdf = issuing.pdf_bytes(genuine)
+    files = {
+        "genuine.pdf": pdf,
+        "altered.pdf": appended_update(pdf),
+        "notes.txt": "这不是证明".encode(),
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    answers = {}
+    for name in files:
+        page.goto(live_server.url + "/verify/")
+        page.set_input_files("#file", str(tmp_path / name))
+        page.click("#upload-form button[type=submit]")
+        page.wait_for_selector("#result[data-source=server]")
+        answers[name] = shown(page)
+    assert (answers["genuine.pdf"]["valid"], answers["genuine.pdf"]["reason"]) == ("true", "valid")
+    assert answers["genuine.pdf"]["number"] == genuine.number
+    assert "有效" in answers["genuine.pdf"]["text"]
+    assert (answers["altered.pdf"]["valid"], answers["altered.pdf"]["reason"]) == ("false", "pdf_altered")  # fmt: skip
+    assert "签名后被追加修改" in answers["altered.pdf"]["text"]
+    assert (answers["notes.txt"]["valid"], answers["notes.txt"]["reason"]) == ("false", "unreadable")  # fmt: skip
+    assert "不是可读取的图像" in answers["notes.txt"]["text"]
+
+
+# --- the page and the lists without a browser ----------------------------------------------------
+
+
+def embedded(html: str, element_id: str) -> Any:
+    match = re.search(rf'<script id="{element_id}" type="application/json">(.*?)</script>', html, re.S)  # fmt: skip
+    assert match, element_id
+    return json.loads(match.group(1))
+
+
+@pytest.mark.django_db
+def test_the_page_embeds_the_signed_lists_and_runs_no_inline_script(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        genuine, revoked = issued()
+    response = Client().get("/verify/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<html lang="zh-Hans">' in html and "证明核验" in html
+    trust = embedded(html, "verify-trust-list")
+    body = certificate_lists.open_envelope(trust, "lantai-trust-list/1", embedded(html, "verify-roots"))  # fmt: skip
+    assert [i["key_id"] for i in body["issuers"]] == [genuine.issuer_key.key_id]
+    (status,) = embedded(html, "verify-status-lists")
+    signed = certificate_lists.open_envelope(status, "lantai-status-list/1", [genuine.issuer_key.public_key])  # fmt: skip
+    assert certificate_lists.is_set(signed["bits"], revoked.status_index)
+    assert not certificate_lists.is_set(signed["bits"], genuine.status_index)
+    # the CSP allows scripts from files only: every <script> has a src or is data
+    for tag in re.findall(r"<script\b[^>]*>", html):
+        assert "src=" in tag or 'type="application/json"' in tag, tag
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+    assert "状态列表签发于" in html
+
+
+@pytest.mark.django_db
+def test_the_signed_lists_are_served_for_five_minutes(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        genuine, _revoked = issued()
+    client = Client()
+    trust = client.get(reverse("verify:trust_list"))
+    statuses = client.get(reverse("verify:status_lists"))
+    for response in (trust, statuses):
+        assert response.status_code == 200 and response["Content-Type"] == "application/json"
+        assert response["Cache-Control"] == "public, max-age=300"
+    assert trust.json()["format"] == "lantai-trust-list/1"
+    assert [s["format"] for s in statuses.json()] == ["lantai-status-list/1"]
+    assert client.post(reverse("verify:trust_list")).status_code == 405
+
+
+@pytest.mark.django_db
+def test_an_installation_that_has_issued_nothing_shows_the_page() -> None:
+    assert not Repository.objects.exists()
+    response = Client().get("/verify/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "尚无证明状态列表" in html and embedded(html, "verify-status-lists") == []
+    assert Client().get(reverse("verify:trust_list")).json()["format"] == "lantai-trust-list/1"
+
+
+@pytest.mark.django_db
+def test_uploads_over_10_mb_are_refused_before_they_are_read() -> None:
+    client = Client(enforce_csrf_checks=True)
+    big = io.BytesIO(b"%PDF-1.7\n" + b"0" * (11 * 1024 * 1024))
+    big.name = "big.pdf"
+    response = client.post("/verify/", {"file": big})
+    # refused for its size although it carries no CSRF token: its body was never read
+    assert response.status_code == 413
+    assert "文件超过 10 MB" in response.content.decode()
+    small = io.BytesIO(b"%PDF-1.7\n")
+    small.name = "small.pdf"
+    assert client.post("/verify/", {"file": small}).status_code == 403  # CSRF still applies
+
+
+@pytest.mark.django_db
+def test_hostile_uploads_are_answered_not_crashed() -> None:
+    from PIL import Image
+
+    client = Client()
+    huge = io.BytesIO()
+    Image.new("1", (9000, 9000)).save(huge, format="PNG")  # 81 megapixels, a few kB
+    cases = {
+        "huge.png": (huge.getvalue(), "照片像素过多"),
+        "broken.pdf": (b"%PDF-1.7\n%%EOF", "PDF"),
+        "empty.jpg": (b"", "既不是 PDF"),
+    }
+    for name, (data, message) in cases.items():
+        upload = io.BytesIO(data)
+        upload.name = name
+        response = client.post("/verify/", {"file": upload})
+        assert response.status_code == 400, name
+        assert message in response.content.decode(), name
+    response = client.post("/verify/", {})
+    assert response.status_code == 400 and "请选择" in response.content.decode()
