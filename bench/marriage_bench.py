@@ -480,6 +480,26 @@ def ours_fuzzy(name: str, year: int) -> list[int]:
     return _rows_orm(scores, year)
 
 
+def guarded_fuzzy(store: Store, name: str, year: int) -> list[int]:
+    """``_by_name``'s candidate query in raw SQL with the skeleton term written as the partial
+    index's condition requires (``name_skeleton = ? AND NOT name_skeleton = ''``), so SQLite can
+    use ``marriage_party_skeleton``; then the rows by one JOIN. A variant, not a peer."""
+    from lantai.marriage import finding
+    from lantai.standards import marriage_names
+
+    terms, params = [], []
+    for column, key in marriage_names.query_keys(name):
+        guard = " AND NOT name_skeleton = ''" if column == "name_skeleton" else ""
+        terms.append(f"({column} = ?{guard})")
+        params.append(key)
+    found = store.execute(
+        f"SELECT registration_id FROM marriage_party WHERE ({' OR '.join(terms)})"
+        f" AND year >= ? AND year <= ? LIMIT {finding.NAME_CANDIDATES}",
+        [*params, year - 2, year + 2],
+    )
+    return _rows_raw(store, sorted({int(r) for (r,) in found}))
+
+
 _ROWS_SQL = (
     "SELECT r.record_id, r.kind, r.date, r.office, r.region_code, r.certificate_number,"
     " c.reference_code, p.position, p.name, p.sex, p.id_masked"
@@ -590,9 +610,15 @@ def measure(store: Store, records: int, sizes: dict[str, int]) -> dict[str, Any]
             times["like_exact"].append(t_like)
             exact_like_agree += sorted(ours) == like
     fuzzy_hits, capped, fuzzy_agree, fuzzy_compared, fuzzy_hit_count = 0, 0, 0, 0, []
+    by_length: dict[str, list[float]] = {"two_characters": [], "three_or_more": []}
+    guarded, guarded_agree = [], 0
     for n, (name, year) in enumerate(names):
         t_ours, ours = timed(ours_fuzzy, name, year)
         times["ours_fuzzy"].append(t_ours)
+        by_length["two_characters" if len(name) == 2 else "three_or_more"].append(t_ours)
+        t_guarded, variant = timed(guarded_fuzzy, store, name, year)
+        guarded.append(t_guarded)
+        guarded_agree += len(ours) >= finding.NAME_CANDIDATES or sorted(ours) == variant
         fuzzy_hits += bool(ours)
         fuzzy_hit_count.append(len(ours))
         if len(ours) >= finding.NAME_CANDIDATES:
@@ -616,7 +642,14 @@ def measure(store: Store, records: int, sizes: dict[str, int]) -> dict[str, Any]
         },  # fmt: skip
         "fuzzy": {
             "ours": summary(times["ours_fuzzy"]),
+            "ours_by_query_length": {k: summary(v) for k, v in by_length.items()},
             "like_scan": summary(times["like_fuzzy"]),
+            "variant_skeleton_guard_raw_sql": {
+                **summary(guarded),
+                "same_hits_as_ours": f"{guarded_agree}/{len(names)}",
+                "what": "the candidate query with NOT name_skeleton = '' beside the skeleton "
+                "term (the partial index's condition), raw SQL, rows by JOIN",
+            },
             "queries_with_hits": fuzzy_hits,
             "hits_per_query_median": statistics.median(fuzzy_hit_count),
             "queries_at_candidate_cap": capped,

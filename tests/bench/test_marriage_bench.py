@@ -96,6 +96,7 @@ def test_quick_marriage_run_same_hits_as_the_peers(marriage: Any, tmp_path: Path
         assert _all_agree(exact["agreement"]["ours_vs_plain_same_hits"]), kind
         assert _all_agree(exact["agreement"]["ours_vs_like_same_hits"]), kind
         assert _all_agree(fuzzy["agreement"]["exact_name_registrations_same"]), kind
+        assert _all_agree(fuzzy["variant_skeleton_guard_raw_sql"]["same_hits_as_ours"]), kind
 
 
 def test_quick_certificate_run_same_verdicts_everywhere(tmp_path: Path) -> None:

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from django.conf import settings
 from django.utils import timezone
-from click.testing import CliRunner
 from PIL import Image, ImageFilter
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter

@@ -29,18 +29,19 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs a
 
 def issued() -> tuple[Certificate, Certificate]:
     """A genuine certificate from the counter and a revoked one (two people) of the same archives."""
-    # pyHanko signs through asyncio.run(), which cannot run where Playwright's loop is running
-    with ThreadPoolExecutor(max_workers=1) as worker:
-        return worker.submit(_issued).result()
-
-
-def _issued() -> tuple[Certificate, Certificate]:
     nanshan = archives("440305", "深圳市南山区档案馆")
     genuine = at_the_counter(nanshan.code)
     revoked = issuing.issue(draft(nanshan, "赵六"), actor="counter-clerk")
     revocation.request(revoked.number, "出证对象有误", actor="clerk-a")
     revocation.confirm(revoked.number, actor="clerk-b")
     return genuine, revoked
+
+
+def issued_beside_the_browser() -> tuple[Certificate, Certificate]:
+    """issued() in a thread of its own: pyHanko signs through asyncio.run(), which cannot run in
+    the thread where Playwright's event loop runs (the live server's database is shared)."""
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        return worker.submit(issued).result()
 
 
 def verdict(page: Any, text: str) -> dict[str, Any]:
@@ -72,7 +73,7 @@ def shown(page: Any) -> dict[str, Any]:
 def test_the_page_verifies_offline_after_loading(
     page: Any, live_server: Any, transactional_db: Any
 ) -> None:
-    genuine, revoked = issued()
+    genuine, revoked = issued_beside_the_browser()
     page.goto(live_server.url + "/verify/")
     page.wait_for_selector("#offline-form:not([hidden])")
     requests: list[str] = []
@@ -113,7 +114,7 @@ def test_the_page_verifies_offline_after_loading(
 def test_an_uploaded_pdf_is_checked_on_the_server(
     page: Any, live_server: Any, transactional_db: Any, tmp_path: Path
 ) -> None:
-    genuine, _revoked = issued()
+    genuine, _revoked = issued_beside_the_browser()
     pdf = issuing.pdf_bytes(genuine)
     files = {
         "genuine.pdf": pdf,

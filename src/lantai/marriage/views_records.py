@@ -170,7 +170,7 @@ def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _record_page(request, reg)
 
 
-@permission_required(MARRIAGE)
+@permission_required(MARRIAGE_MANAGE)
 @require_POST
 def record_full_id(request: HttpRequest, pk: int) -> HttpResponse:
     user: Any = request.user
