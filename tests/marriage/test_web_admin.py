@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -88,6 +90,8 @@ def test_a_good_export_imports_and_reports(archivist: Client) -> None:
     assert upload(archivist, csv_file(GOOD_ROW)).status_code == 302  # again: nothing new
     assert Registration.objects.count() == before + 1
     assert "婚姻登记2015.csv" in archivist.get(reverse("marriage:import")).content.decode()
+    # the export holds personal data: only its report and SM3 are kept, not the file
+    assert list(Path(settings.UPLOAD_DIR).rglob("*")) == []
 
 
 def test_a_bad_file_imports_nothing_and_lists_every_bad_row(archivist: Client) -> None:

@@ -213,7 +213,7 @@ def _search(request: HttpRequest) -> HttpResponse:
     else:
         state.pop("last_id", None)
     request.session[SESSION_KEY] = state
-    fresh = form
+    fresh = SearchForm(initial={k: v for k, v in form.cleaned_data.items() if k != "id_number"})
     return _page(
         request, search_form=fresh, outcome=outcome, searched=True, searched_id=searched_id,
         offer_none=bool(searched_id) and not outcome.hits,
