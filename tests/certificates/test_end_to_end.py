@@ -121,11 +121,16 @@ class Verifier:
     """`lantai certificate verify … --json` in its own process, with the lists as files."""
 
     folder: Path
+    on_commit: Callable[..., Any]  # django_capture_on_commit_callbacks
 
     def publish(self) -> None:
+        """The lists as `certificate status-list` and `trust-list` write them. The status lists
+        first: an archives whose key was withdrawn gets its next key when its list is signed,
+        and the trust list is republished with it."""
+        with self.on_commit(execute=True):
+            statuses = lists.all_status_lists()
+        (self.folder / "status.json").write_text(json.dumps(statuses), encoding="utf-8")
         (self.folder / "trust.json").write_text(json.dumps(lists.trust_list()), encoding="utf-8")
-        statuses = json.dumps(lists.all_status_lists())
-        (self.folder / "status.json").write_text(statuses, encoding="utf-8")
 
     def args(self, *given: str) -> list[str]:
         return [
@@ -165,8 +170,8 @@ class Verifier:
 
 
 @pytest.fixture
-def verifier(tmp_path: Path) -> Verifier:
-    return Verifier(tmp_path)
+def verifier(tmp_path: Path, django_capture_on_commit_callbacks: Callable[..., Any]) -> Verifier:
+    return Verifier(tmp_path, django_capture_on_commit_callbacks)
 
 
 @pytest.fixture
@@ -269,6 +274,10 @@ def test_every_forgery_is_rejected_with_its_reason(
         old = issuing.issue(draft(nanshan, "钱七"), actor=CLERK, now=now - timedelta(days=730))
         futian = create_repository("440304", "深圳市福田区档案馆", level="county", region="440304")
         withdrawn = issuing.issue(draft(futian, "孙八"), actor=CLERK)
+        # a key that leaked an hour and a half ago: what it signed before still verifies
+        baoan = create_repository("440306", "深圳市宝安区档案馆", level="county", region="440306")
+        before_leak = issuing.issue(draft(baoan, "周九"), actor=CLERK, now=now - timedelta(hours=2))  # fmt: skip
+        after_leak = issuing.issue(draft(baoan, "吴十"), actor=CLERK, now=now - timedelta(hours=1))  # fmt: skip
     with django_capture_on_commit_callbacks(execute=True):
         revocation.request(revoked.number, "出证对象有误", actor="clerk-a")
     with pytest.raises(revocation.RevocationError, match="两人"):
@@ -276,6 +285,8 @@ def test_every_forgery_is_rejected_with_its_reason(
     with django_capture_on_commit_callbacks(execute=True):
         revocation.confirm(revoked.number, actor="clerk-b")
         keys.withdraw(withdrawn.issuer_key.key_id, "密钥文件误传到外网", actor="security-officer")
+        keys.withdraw(after_leak.issuer_key.key_id, "签名服务器被入侵", actor="security-officer",
+                      compromised_since=now - timedelta(minutes=90))  # fmt: skip
     verifier.publish()
 
     pdf = issuing.pdf_bytes(genuine)
@@ -314,6 +325,8 @@ def test_every_forgery_is_rejected_with_its_reason(
             [f("withdrawn.jpg", photo_of(issuing.pdf_bytes(withdrawn)))],
             "key_withdrawn",
         ),  # fmt: skip
+        "signed before the key leaked": (["--payload", before_leak.payload], "valid"),
+        "signed after the key leaked": (["--payload", after_leak.payload], "key_compromised"),
         "revoked certificate": ([f("revoked.jpg", qr_photo(revoked.payload))], "revoked"),
         "payload copied onto another certificate's PDF": (
             [f("copied.pdf", copied)],

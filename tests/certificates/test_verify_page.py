@@ -8,22 +8,23 @@ import io
 import json
 import os
 import re
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from lantai.catalog.models import Repository
-from lantai.certificates import issuing, public_views, revocation
+from lantai.certificates import issuing, keys, public_views, revocation
 from lantai.certificates.models import Certificate
-from lantai.standards import certificate_lists
+from lantai.standards import certificate_lists, certificate_verify
 
 from .test_end_to_end import appended_update, archives, at_the_counter, draft, resigned
 
+T = TypeVar("T")
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop here
 
 
@@ -35,13 +36,6 @@ def issued() -> tuple[Certificate, Certificate]:
     revocation.request(revoked.number, "出证对象有误", actor="clerk-a")
     revocation.confirm(revoked.number, actor="clerk-b")
     return genuine, revoked
-
-
-def issued_beside_the_browser() -> tuple[Certificate, Certificate]:
-    """issued() in a thread of its own: pyHanko signs through asyncio.run(), which cannot run in
-    the thread where Playwright's event loop runs (the live server's database is shared)."""
-    with ThreadPoolExecutor(max_workers=1) as worker:
-        return worker.submit(issued).result()
 
 
 def verdict(page: Any, text: str) -> dict[str, Any]:
@@ -73,7 +67,7 @@ def shown(page: Any) -> dict[str, Any]:
 def test_the_page_verifies_offline_after_loading(
     page: Any, live_server: Any, transactional_db: Any
 ) -> None:
-    genuine, revoked = issued_beside_the_browser()
+    genuine, revoked = issued()
     page.goto(live_server.url + "/verify/")
     page.wait_for_selector("#offline-form:not([hidden])")
     requests: list[str] = []
@@ -105,6 +99,7 @@ def test_the_page_verifies_offline_after_loading(
     assert shown(page)["number"] == genuine.number
     assert page.input_value("#payload") == genuine.payload
 
+    assert re.fullmatch(r"刚刚|\d+ 分钟前", page.inner_text("#status-issued"))  # kept current
     verdict(page, "   ")
     assert page.inner_text("#result") == public_views._labels()["empty"]
     assert requests == []
@@ -114,7 +109,7 @@ def test_the_page_verifies_offline_after_loading(
 def test_an_uploaded_pdf_is_checked_on_the_server(
     page: Any, live_server: Any, transactional_db: Any, tmp_path: Path
 ) -> None:
-    genuine, _revoked = issued_beside_the_browser()
+    genuine, _revoked = issued()
     pdf = issuing.pdf_bytes(genuine)
     files = {
         "genuine.pdf": pdf,
@@ -136,7 +131,10 @@ def test_an_uploaded_pdf_is_checked_on_the_server(
     assert (answers["altered.pdf"]["valid"], answers["altered.pdf"]["reason"]) == ("false", "pdf_altered")  # fmt: skip
     assert "签名后被追加修改" in answers["altered.pdf"]["text"]
     assert (answers["notes.txt"]["valid"], answers["notes.txt"]["reason"]) == ("false", "unreadable")  # fmt: skip
-    assert "不是可读取的图像" in answers["notes.txt"]["text"]
+    assert (
+        "不是可读取的图像" in answers["notes.txt"]["text"]
+        and "无法核验" in answers["notes.txt"]["text"]
+    )
 
 
 # --- the page and the lists without a browser ----------------------------------------------------
@@ -170,6 +168,29 @@ def test_the_page_embeds_the_signed_lists_and_runs_no_inline_script(
         assert "src=" in tag or 'type="application/json"' in tag, tag
     assert "script-src 'self'" in response["Content-Security-Policy"]
     assert "状态列表签发于" in html
+
+
+@pytest.mark.django_db(transaction=True)  # the key's on-commit republication runs as in service
+def test_the_embedded_trust_list_knows_the_key_that_signed_the_status_list() -> None:
+    """An archives whose key leaked gets its next key when its status list is next signed: the
+    page must embed the trust list that names that key, or nothing of the archives verifies."""
+    now = timezone.now().replace(microsecond=0)
+
+    def leaked() -> Certificate:
+        nanshan = archives("440305", "深圳市南山区档案馆")
+        before = issuing.issue(draft(nanshan, "周九"), actor="counter-clerk", now=now - timedelta(hours=2))  # fmt: skip
+        keys.withdraw(before.issuer_key.key_id, "签名服务器被入侵", actor="security-officer",
+                      compromised_since=now - timedelta(hours=1))  # fmt: skip
+        return before
+
+    before = leaked()
+    html = Client().get("/verify/").content.decode()
+    verdict = certificate_verify.verify(
+        before.payload, trust_list=embedded(html, "verify-trust-list"),
+        status_lists=embedded(html, "verify-status-lists"),
+        roots=frozenset(embedded(html, "verify-roots")), now=timezone.now(),
+    )  # fmt: skip
+    assert verdict.reason == "valid"
 
 
 @pytest.mark.django_db
@@ -215,13 +236,19 @@ def test_uploads_over_10_mb_are_refused_before_they_are_read() -> None:
 
 @pytest.mark.django_db
 def test_hostile_uploads_are_answered_not_crashed() -> None:
+    import pikepdf
     from PIL import Image
 
     client = Client()
     huge = io.BytesIO()
     Image.new("1", (9000, 9000)).save(huge, format="PNG")  # 81 megapixels, a few kB
+    poster = pikepdf.new()
+    poster.add_blank_page(page_size=(14400, 14400))  # 200 inches: gigabytes when rendered
+    poster_pdf = io.BytesIO()
+    poster.save(poster_pdf)
     cases = {
         "huge.png": (huge.getvalue(), "照片像素过多"),
+        "poster.pdf": (poster_pdf.getvalue(), "第一页过大"),
         "broken.pdf": (b"%PDF-1.7\n%%EOF", "PDF"),
         "empty.jpg": (b"", "既不是 PDF"),
     }

@@ -902,3 +902,16 @@ def provisions_csv(rows: Iterable[Provision]) -> Iterator[str]:
         buffer.seek(0)
         buffer.truncate()
     yield buffer.getvalue()
+
+
+# --- certificates issued for a request (the marriage counter) -------------------------------------
+CERTIFICATE_NOTE = "已出具证明 %s"
+
+
+def note_certificate(req: AccessRequest, user: Any, number: str) -> RequestNote:
+    """A 办理意见 on ``req`` naming a certificate issued for it (the marriage counter writes it;
+    the citizen's status page offers the certificates linked to the request)."""
+    return RequestNote.objects.create(
+        request=req, step="provide", text=CERTIFICATE_NOTE % number, author=user,
+        written_at=timezone.now(),
+    )  # fmt: skip

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from lantai.access import services
 from lantai.access.forms import NoteForm, ProvideForm, RefuseForm, RegisterForm
-from lantai.access.models import AccessRequest, RequestNote
+from lantai.access.models import AccessRequest
 from lantai.core.roles import MARRIAGE, SERVE
 from lantai.web.views.common import not_found, permission_required
 
@@ -181,15 +181,3 @@ def register_create(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("已登记（登记号 %s）") % provision.number)
                 return redirect("access_staff:register")
     return render(request, "access/staff_register_form.html", {"form": form})
-
-
-CERTIFICATE_NOTE = "已出具证明 %s"
-
-
-def note_certificate(req: AccessRequest, user: Any, number: str) -> RequestNote:
-    """A 办理意见 on ``req`` naming a certificate issued for it (the marriage counter writes it;
-    the citizen's status page offers that certificate's PDF)."""
-    return RequestNote.objects.create(
-        request=req, step="provide", text=CERTIFICATE_NOTE % number, author=user,
-        written_at=timezone.now(),
-    )  # fmt: skip

@@ -474,21 +474,11 @@ def status(request: HttpRequest) -> HttpResponse:
     )
 
 
-_CERTIFICATE_NUMBER = re.compile(r"ZM[0-9A-Za-z]{1,20}-[0-9]{4}-[0-9]{6}")
-
-
 def certificates_of(req: Any) -> list[Any]:
-    """Certificates the marriage counter issued for ``req`` (named in its notes), not revoked."""
+    """Certificates the marriage counter issued for ``req``, not revoked."""
     from lantai.certificates.models import Certificate
 
-    numbers = {
-        m.group(0)
-        for note in req.notes.filter(step="provide")
-        for m in _CERTIFICATE_NUMBER.finditer(note.text)
-    }
-    if not numbers:
-        return []
-    return list(Certificate.objects.filter(number__in=numbers, revoked_at__isnull=True))
+    return list(Certificate.objects.filter(access_request_id=req.pk, revoked_at__isnull=True))
 
 
 def _certificate_pdf(request: HttpRequest, certificate: Any) -> HttpResponse:

@@ -146,7 +146,7 @@ def trust_list_command(out: Path, as_json: bool) -> None:
     django_setup()
     from lantai.certificates import lists
 
-    _write_json(out, lists.trust_list(), as_json)
+    _write_json(out, lists.current()[0], as_json)
     if as_json:
         echo_json({"ok": True, "out": str(out)})
     sys.exit(EXIT_OK)
@@ -168,7 +168,7 @@ def status_list_command(out: Path, repository: str | None, as_json: bool) -> Non
         except CatalogError as e:
             fail(e.message_zh, EXIT_UNREADABLE, as_json, field="repository")
     else:
-        data = lists.all_status_lists()
+        data = lists.current()[1]
     _write_json(out, data, as_json)
     if as_json:
         echo_json({"ok": True, "out": str(out)})
@@ -203,13 +203,14 @@ def verify_command(
 
     if (file is None) == (payload is None):
         fail("请给出证明文件（PDF 或图像）或 --payload 之一", EXIT_UNREADABLE, as_json, valid=False, reason="unreadable")  # fmt: skip
-    trust = _read_json(trust_file, as_json, "信任列表") if trust_file else lists.trust_list()
     statuses: list[Any] = []
     for path in status_files:
         data = _read_json(path, as_json, "状态列表")
         statuses.extend(data if isinstance(data, list) else [data])
-    if not status_files:
-        statuses = lists.all_status_lists()
+    # this installation's own lists for what no file gives (status lists first: lists.current)
+    own_trust, own_statuses = lists.current() if not offline else ({}, [])
+    statuses = statuses or own_statuses
+    trust = _read_json(trust_file, as_json, "信任列表") if trust_file else own_trust
     roots = keys.pinned_roots() | {k.strip().lower() for k in root_keys}
     pdf = image = None
     if file is not None:

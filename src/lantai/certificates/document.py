@@ -17,17 +17,22 @@ returns are those the signature covers, but the caller must still compare them w
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import concurrent.futures
 import datetime as dt
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from lantai.standards import certificate_payload
 
 from .qr import make_qr
 from .x509 import Credentials
+
+T = TypeVar("T")
 
 __all__ = [
     "CONTENT_FILE",
@@ -111,7 +116,7 @@ def _data_uri(mime: str, data: bytes) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def _context(content: dict[str, Any], payload_text: str, seal: bytes) -> dict[str, Any]:
+def context(content: dict[str, Any], payload_text: str, seal: bytes) -> dict[str, Any]:
     kind = _require(content, "kind")
     if kind not in KINDS:
         raise CertificateContentError(
@@ -166,7 +171,7 @@ def render(content: dict[str, Any], payload_text: str, *, seal: bytes) -> bytes:
     ``payload.txt`` embedded as associated files."""
     from django.template.loader import render_to_string
 
-    html = render_to_string(TEMPLATE, _context(content, payload_text, seal))
+    html = render_to_string(TEMPLATE, context(content, payload_text, seal))
 
     import weasyprint
     from PIL import ImageFile
@@ -198,6 +203,18 @@ def render(content: dict[str, Any], payload_text: str, *, seal: bytes) -> bytes:
 # --- sign -----------------------------------------------------------------------------------
 
 
+def outside_event_loop(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call ``function`` — pyHanko's sign and validate, which run ``asyncio.run`` inside — in
+    a worker thread when this thread already runs an event loop (an async view, a test beside
+    Playwright), where ``asyncio.run`` would refuse."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return function(*args, **kwargs)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function, *args, **kwargs).result()
+
+
 def sign(pdf: bytes, credentials: Credentials) -> bytes:
     """``pdf`` with the archives' PAdES-B-B signature (SHA-256, ECDSA) appended as an incremental
     update in the invisible field ``ArchivesSeal``."""
@@ -223,7 +240,7 @@ def sign(pdf: bytes, credentials: Credentials) -> bytes:
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
     _align_producer(writer)
     out = io.BytesIO()
-    signers.sign_pdf(writer, metadata, signer=signer, output=out)
+    outside_event_loop(signers.sign_pdf, writer, metadata, signer=signer, output=out)
     return out.getvalue()
 
 
@@ -304,7 +321,7 @@ def inspect(pdf: bytes, root_pem: bytes) -> PdfEvidence:
         roots = []
     context = ValidationContext(trust_roots=roots, allow_fetching=False)
     try:
-        status = validate_pdf_signature(signature, context, skip_diff=True)
+        status = outside_event_loop(validate_pdf_signature, signature, context, skip_diff=True)
         intact = bool(status.intact and status.valid)
         trusted = bool(status.trusted)
         coverage = status.coverage

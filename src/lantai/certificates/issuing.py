@@ -52,6 +52,7 @@ class Draft:
     purpose: str
     records: Sequence[Record] = field(default_factory=list)
     query_id: int | None = None
+    access_request_id: int | None = None
 
 
 def _iso(at: datetime) -> str:
@@ -127,7 +128,8 @@ def _issue(draft: Draft, actor: str, now: datetime) -> Certificate:
     with transaction.atomic():
         certificate = Certificate.objects.create(
             number=number, repository=repository, issuer_key=issuer, kind=draft.kind,
-            status_index=index, query_id=draft.query_id, content=content,
+            status_index=index, query_id=draft.query_id, access_request_id=draft.access_request_id,
+            content=content,
             content_digest=payload.content_digest.hex(), payload=text, qr_version=code.version,
             pdf_path=str(relative), pdf_sm3=sm3_hex(pdf), requester_type=draft.requester_type,
             requester_name=draft.requester_name[:60], purpose=draft.purpose[:500],

@@ -71,8 +71,8 @@ def _new_key(repository: Repository, now: datetime) -> IssuerKey:
 
 def signing_key(repository: Repository, now: datetime | None = None) -> IssuerKey:
     """The key that signs for ``repository`` now; the first one, or the next after a year, is
-    made here (rotation)."""
-    now = now or timezone.now()
+    made here (rotation). Times are whole seconds, as certificates are dated."""
+    now = (now or timezone.now()).replace(microsecond=0)
     current = _current(repository, now)
     if current is not None:
         return current

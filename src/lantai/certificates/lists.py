@@ -142,3 +142,12 @@ def status_list(repository: Repository, now: datetime | None = None) -> dict[str
 def all_status_lists(now: datetime | None = None) -> list[dict[str, Any]]:
     holders = Repository.objects.filter(pk__in=IssuerKey.objects.values("repository"))
     return [status_list(r, now) for r in holders.order_by("code")]
+
+
+def current(now: datetime | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The trust list and every status list, as a verifier needs them together: the status lists
+    first, since publishing one may start an archives' next issuer key, which changes the trust
+    list."""
+    now = now or timezone.now()
+    statuses = all_status_lists(now)
+    return trust_list(now), statuses

@@ -44,6 +44,8 @@ class Certificate(models.Model):
     status_index = models.PositiveIntegerField()
     records = models.ManyToManyField("catalog.Record", blank=True, related_name="certificates")
     query_id = models.PositiveIntegerField(null=True, blank=True)  # marriage.Query (the find)
+    # access.AccessRequest (an online 查档申请 it answers): the citizen's status page offers it
+    access_request_id = models.PositiveIntegerField(null=True, blank=True, db_index=True)
     content = models.JSONField()  # what the PDF shows; its canonical bytes are embedded there
     content_digest = models.CharField(max_length=64)  # SM3 of the canonical content
     payload = models.TextField()  # the QR text

@@ -27,7 +27,8 @@ from lantai.standards import certificate_lists
 from . import keys, lists, qr, verifying
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-MAX_IMAGE_PIXELS = 50_000_000  # a 50-megapixel photo; more is not a phone picture of a page
+MAX_IMAGE_PIXELS = qr.MAX_IMAGE_PIXELS
+MAX_PAGE_POINTS = qr.MAX_PAGE_POINTS
 _MULTIPART_SLACK = 64 * 1024  # the form's other fields and the multipart boundaries
 LIST_MAX_AGE_S = 300
 
@@ -39,11 +40,24 @@ def _labels() -> dict[str, str]:
         "issuer": _("出证机构"), "issued": _("签发时间"), "expires": _("有效期至"),
         "status_age": _("状态列表签发于"), "reason": _("结论代码"),
         "empty": _("请扫描或粘贴证明二维码的内容（以 LTC1: 开头）"),
-        "checking": _("正在核验…"), "photo_none": _("照片中没有找到证明二维码"),
+        "photo_none": _("照片中没有找到证明二维码"),
         "photo_error": _("无法读取这张照片，请换一张清晰的照片，或用下方的上传核验"),
         "minutes_ago": _("{n} 分钟前"), "hours_ago": _("{n} 小时前"),
         "days_ago": _("{n} 天前"), "just_now": _("刚刚"),
     }  # fmt: skip
+
+
+def _age_text(seconds: float, labels: dict[str, str]) -> str:
+    """How long ago, as verify-page.js words it (it keeps the text current in the page)."""
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return labels["just_now"]
+    if minutes < 120:
+        return labels["minutes_ago"].replace("{n}", str(minutes))
+    hours = minutes // 60
+    if hours < 48:
+        return labels["hours_ago"].replace("{n}", str(hours))
+    return labels["days_ago"].replace("{n}", str(hours // 24))
 
 
 def _oldest_issued(status_lists: Sequence[dict[str, Any]]) -> datetime | None:
@@ -57,30 +71,34 @@ def _oldest_issued(status_lists: Sequence[dict[str, Any]]) -> datetime | None:
     return min(times) if times else None
 
 
+def _lists(now: datetime) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    trust, statuses = lists.current(now)
+    return statuses, trust
+
+
 def _render(
     request: HttpRequest, *, result: dict[str, Any] | None = None, status: int = 200
 ) -> HttpResponse:
     now = timezone.now()
-    trust = lists.trust_list()
-    statuses = lists.all_status_lists(now)
+    statuses, trust = _lists(now)
     oldest = _oldest_issued(statuses)
+    labels = _labels()
     context = {
         "trust_list": trust,
         "status_lists": statuses,
         "roots": sorted(keys.pinned_roots()),
-        "labels": _labels(),
+        "labels": labels,
         "time_zone": settings.TIME_ZONE,
         "status_issued": oldest,
-        "status_age_hours": None if oldest is None else int((now - oldest).total_seconds() // 3600),
+        "status_age": "" if oldest is None else _age_text((now - oldest).total_seconds(), labels),
         "result": result,
         "max_upload_mb": MAX_UPLOAD_BYTES // (1024 * 1024),
     }
     return render(request, "certificates/verify.html", context, status=status)
 
 
-def _unreadable(message: str) -> dict[str, Any]:
-    return {"valid": False, "reason": "unreadable", "message": message,
-            "message_en": "nothing to verify could be read from the file"}  # fmt: skip
+def _unreadable(message: str, message_en: str = "nothing to verify was found in the file") -> dict[str, Any]:  # fmt: skip
+    return {"valid": False, "reason": "unreadable", "message": message, "message_en": message_en}
 
 
 def _too_large() -> dict[str, Any]:
@@ -90,7 +108,7 @@ def _too_large() -> dict[str, Any]:
             "message_en": f"the file is larger than {limit} MB"}  # fmt: skip
 
 
-def _image_problem(data: bytes) -> str | None:
+def _image_problem(data: bytes) -> dict[str, Any] | None:
     """A reason not to decode this image (not one, or too many pixels), checked from its header."""
     from PIL import Image, UnidentifiedImageError
 
@@ -98,29 +116,62 @@ def _image_problem(data: bytes) -> str | None:
         with Image.open(io.BytesIO(data)) as opened:
             width, height = opened.size
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        return _("文件既不是 PDF，也不是可读取的图像（PNG 或 JPEG）")
+        return _unreadable(
+            _("文件既不是 PDF，也不是可读取的图像（PNG 或 JPEG）"),
+            "the file is neither a PDF nor a readable PNG or JPEG image",
+        )
     if width * height > MAX_IMAGE_PIXELS:
-        return _("照片像素过多（%(w)d×%(h)d），请缩小后再上传") % {"w": width, "h": height}
+        return _unreadable(
+            _("照片像素过多（%(w)d×%(h)d），请缩小后再上传") % {"w": width, "h": height},
+            f"the photo has too many pixels ({width}×{height}); upload a smaller one",
+        )
+    return None
+
+
+def _pdf_problem(data: bytes) -> dict[str, Any] | None:
+    """A first page too large to render for its QR code (a 200-inch page would take gigabytes at
+    150 dpi); a PDF that does not open is left to the verifier, which says so."""
+    import pypdfium2
+
+    try:
+        document = pypdfium2.PdfDocument(data)
+    except pypdfium2.PdfiumError:
+        return None
+    try:
+        if len(document) == 0:
+            return None
+        page = document[0]
+        try:
+            width, height = page.get_size()
+        finally:
+            page.close()
+    finally:
+        document.close()
+    if max(width, height) > MAX_PAGE_POINTS:
+        return _unreadable(
+            _("PDF 第一页过大（%(w)d×%(h)d 点），不是证明的版式") % {"w": width, "h": height},
+            f"the PDF's first page is too large ({width:.0f}×{height:.0f} points) for a certificate",
+        )
     return None
 
 
 def _check_upload(request: HttpRequest) -> dict[str, Any]:
     upload = request.FILES.get("file")
     if upload is None:
-        return _unreadable(_("请选择要核验的证明 PDF 或照片"))
+        return _unreadable(_("请选择要核验的证明 PDF 或照片"), "choose the PDF or photo to verify")
     if upload.size is None or upload.size > MAX_UPLOAD_BYTES:
         return _too_large()
     data = upload.read()
     pdf = data if data.startswith(b"%PDF-") else None
-    if pdf is None:
-        problem = _image_problem(data)
-        if problem:
-            return _unreadable(problem)
+    problem = _pdf_problem(data) if pdf is not None else _image_problem(data)
+    if problem is not None:
+        return problem
+    now = timezone.now()
+    statuses, trust = _lists(now)
     try:
         outcome = verifying.verify(
-            pdf=pdf, image=None if pdf is not None else data,
-            trust_list=lists.trust_list(), status_lists=lists.all_status_lists(),
-            roots=keys.pinned_roots(), now=timezone.now(),
+            pdf=pdf, image=None if pdf is not None else data, trust_list=trust,
+            status_lists=statuses, roots=keys.pinned_roots(), now=now,
         )  # fmt: skip
     except (verifying.Unreadable, qr.QrReadError) as e:
         return _unreadable(str(e))
@@ -153,6 +204,8 @@ def verify_page(request: HttpRequest) -> HttpResponse:
 def _list_response(data: Any) -> JsonResponse:
     response = JsonResponse(data, safe=False)
     response["Cache-Control"] = f"public, max-age={LIST_MAX_AGE_S}"
+    # signed public data: other sites' verifiers (a bank's intranet page) may fetch it
+    response["Access-Control-Allow-Origin"] = "*"
     return response
 
 
@@ -160,9 +213,7 @@ def _list_response(data: Any) -> JsonResponse:
 @limited("content")
 def trust_list_json(request: HttpRequest) -> JsonResponse:
     """The newest signed trust list (format lantai-trust-list/1)."""
-    trust = lists.trust_list()
-    if trust is None:
-        return JsonResponse({"error": _("尚未发布信任列表")}, status=404)
+    trust, _statuses = lists.current()
     return _list_response(trust)
 
 
@@ -170,4 +221,5 @@ def trust_list_json(request: HttpRequest) -> JsonResponse:
 @limited("content")
 def status_lists_json(request: HttpRequest) -> JsonResponse:
     """The newest signed status list of every issuing archives (a JSON array)."""
-    return _list_response(lists.all_status_lists())
+    _trust, statuses = lists.current()
+    return _list_response(statuses)

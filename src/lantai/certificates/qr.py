@@ -46,6 +46,10 @@ def make_qr(text: str) -> Qr:
     return Qr(svg=svg.getvalue().decode("utf-8"), png=png.getvalue(), version=version)
 
 
+MAX_IMAGE_PIXELS = 50_000_000  # a 50-megapixel photo; more is not a phone picture of a page
+MAX_PAGE_POINTS = 2384  # the longer side of A2; a certificate is A4 (842 points)
+
+
 def read_qr(image: bytes) -> list[str]:
     """The texts of the QR codes in a PNG or JPEG image (empty when none is found). A second pass
     on a grey, thresholded copy helps with photos of printouts (uneven light, JPEG noise)."""
@@ -55,6 +59,12 @@ def read_qr(image: bytes) -> list[str]:
     ImageFile.LOAD_TRUNCATED_IMAGES = False  # see lantai.web.report_pdf: a cut image is an error
     try:
         with Image.open(io.BytesIO(image)) as opened:
+            width, height = opened.size
+            if width * height > MAX_IMAGE_PIXELS:  # checked from the header, before decoding
+                raise QrReadError(
+                    f"图像像素过多（{width}×{height}），请缩小后再核验 — the image has too many "
+                    f"pixels ({width}×{height}); use a smaller one"
+                )
             opened.load()
             picture = ImageOps.exif_transpose(opened).convert("RGB")
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
@@ -99,6 +109,12 @@ def render_page(pdf: bytes, page: int = 0, dpi: int = 150) -> bytes:
             )
         pdf_page = document[page]
         try:
+            width, height = pdf_page.get_size()
+            if max(width, height) > MAX_PAGE_POINTS:  # a 200-inch page would take gigabytes
+                raise QrReadError(
+                    f"PDF 页面过大（{width:.0f}×{height:.0f} 点），不是证明的版式 — the PDF page "
+                    f"is too large ({width:.0f}×{height:.0f} points) for a certificate"
+                )
             bitmap = pdf_page.render(scale=dpi / 72)
             out = io.BytesIO()
             bitmap.to_pil().save(out, format="PNG")

@@ -49,10 +49,11 @@ def payload_from_image(image: bytes) -> str:
         texts = qr.read_qr(image)
     except qr.QrReadError as exc:
         raise Unreadable(f"文件不是可读的图像：{exc}") from exc
-    found = [t for t in texts if t.startswith(PAYLOAD_PREFIX)]
-    if not found:
-        raise Unreadable("图像中没有找到本系统证明的二维码")
-    return found[0]
+    if not texts:
+        raise Unreadable("图像中没有找到二维码")
+    # ours first; else the first code found, which the verifier then names as malformed (a
+    # re-encoded or foreign code is an invalid certificate, not an unreadable picture)
+    return next((t for t in texts if t.startswith(PAYLOAD_PREFIX)), texts[0])
 
 
 def _fail(verdict: certificate_verify.Verdict, reason: str, zh: str, en: str) -> certificate_verify.Verdict:  # fmt: skip

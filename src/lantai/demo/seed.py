@@ -307,7 +307,9 @@ def _users(
                 user, actor=None, repository_ids=[repos[archive.repositories[0].code].pk]
             )
         elif scope == "city":  # the first city archives: its marriage records (demo/marriage.py)
-            accounts.grant(user, actor=None, repository_ids=[repos[archive.repositories[1].code].pk])
+            accounts.grant(
+                user, actor=None, repository_ids=[repos[archive.repositories[1].code].pk]
+            )
         elif scope == "fonds":
             accounts.grant(user, actor=None, fonds_ids=[_unit_fonds(archive, fonds).pk])
         summary.count("user", True)

@@ -10,7 +10,7 @@ from typing import Any
 from django.utils import timezone
 
 from lantai.catalog.models import Repository
-from lantai.catalog.services import default_repository, visible_records
+from lantai.catalog.services import default_repository, visible_records, visible_repositories
 from lantai.certificates import issuing
 from lantai.certificates.models import Certificate
 from lantai.standards import marriage_profile, marriage_rights
@@ -31,7 +31,7 @@ class CertifyError(Exception):
 
 
 def _checked(request: marriage_rights.Request) -> tuple[int, marriage_rights.Rules]:
-    finding._request_ids(request)
+    finding.check_request_ids(request)
     version, ruleset = rules.current()
     problems = marriage_rights.check_request(ruleset, request)
     if problems:
@@ -58,7 +58,7 @@ def _log(request: marriage_rights.Request, criteria: dict[str, Any], shown: list
 
 def certify_records(
     record_ids: Sequence[int], request: marriage_rights.Request, *, purpose: str, actor: str,
-    user: Any = None, channel: str = "counter",
+    user: Any = None, channel: str = "counter", access_request_id: int | None = None,
 ) -> Certificate:  # fmt: skip
     if not record_ids:
         raise CertifyError("未选择要证明的婚姻登记记录", "no marriage record was chosen", refused=False)  # fmt: skip
@@ -111,13 +111,24 @@ def certify_records(
         names=names, events=events, requester_type=request.requester_type,
         requester_name=request.requester_name, purpose=purpose,
         records=[r.record for r in ordered], query_id=query_id,
+        access_request_id=access_request_id,
     )  # fmt: skip
     return issuing.issue(draft, actor=actor)
+
+
+def _home(user: Any) -> Repository:
+    """The archives a clerk works for: the one archives in their scope, else the default."""
+    if user is not None:
+        mine = list(visible_repositories(user)[:2])
+        if len(mine) == 1:
+            return mine[0]
+    return default_repository()
 
 
 def certify_none_found(
     request: marriage_rights.Request, *, subject_name: str, subject_id: str, purpose: str,
     actor: str, user: Any = None, channel: str = "counter", repository: Repository | None = None,
+    access_request_id: int | None = None,
 ) -> Certificate:  # fmt: skip
     """The archives holds no marriage registration of the person with ``subject_id``: searched
     here and now over the archives' whole holding (not only what the clerk may browse)."""
@@ -128,7 +139,7 @@ def certify_none_found(
         raise CertifyError("无记录证明须写明当事人姓名（2 至 30 个字）", "a no-record certificate needs the person's name (2 to 30 characters)", refused=False)  # fmt: skip
     if not marriage_rights.may_see(ruleset, request, [number]):
         raise CertifyError("按查档规则，该查询人无权查询此人的婚姻登记记录", "under the rules this requester may not query this person's marriage records")  # fmt: skip
-    repository = repository or default_repository()
+    repository = repository or _home(user)
     digest = identity.lookup_hash(identity.RESIDENT_ID, number)
     held = Party.objects.filter(id_hash=digest, registration__record__repository=repository).count()
     query_id = _log(request, {"mode": "none_found", "id_number": identity.mask(number), "name": name}, [],
@@ -151,5 +162,6 @@ def certify_none_found(
                  "basis": BASIS, "purpose": purpose},
         names=[identity.mask_name(name)], events=[], requester_type=request.requester_type,
         requester_name=request.requester_name, purpose=purpose, query_id=query_id,
+        access_request_id=access_request_id,
     )  # fmt: skip
     return issuing.issue(draft, actor=actor)

@@ -175,12 +175,14 @@ def _candidates(criteria: Criteria) -> dict[int, float]:
     return {r: (scored[0][r] + scored[1][r]) / 2 for r in both}
 
 
-def _request_ids(request: marriage_rights.Request) -> None:
-    """Requester identity numbers must themselves be valid before they decide anything."""
-    case_ids = [c for c in request.case_party_ids if c[:1].isdigit()]  # names are given too
-    for number in (request.requester_id, request.principal_id, *case_ids):
-        if number:
-            _clean_id(Criteria(id_number=number))
+def check_request_ids(request: marriage_rights.Request) -> None:
+    """Identity numbers given for the requester, the principal or the case parties must be valid
+    before they decide anything; a number in the form of a 居民身份证 number is checked as one
+    (other documents — passports, permits — are taken as given)."""
+    for number in (request.requester_id, request.principal_id, *request.case_party_ids):
+        compact = identity.normalise("", number or "")
+        if len(compact) in (15, 18) and compact[:15].isdigit():
+            _clean_id(Criteria(id_number=compact))
 
 
 def find(
@@ -197,7 +199,7 @@ def find(
         _clean_names(criteria)
     if criteria.id_number:
         _clean_id(criteria)
-    _request_ids(request)
+    check_request_ids(request)
     version, ruleset = rules.current()
     problems = marriage_rights.check_request(ruleset, request)
     outcome = Outcome(query_id=0, rules_version=version)

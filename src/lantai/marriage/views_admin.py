@@ -90,7 +90,7 @@ def import_run(request: HttpRequest, pk: int) -> HttpResponse:
     user: Any = request.user
     run = ImportRun.objects.filter(pk=pk, fonds__in=visible_fonds(user)).select_related("fonds").first()  # fmt: skip
     if run is None:
-        return not_found(request, _("没有这次导入"))
+        return not_found(request, _("导入记录不存在"))
     return render(request, "marriage/import_run.html", {"run": run, "errors": run.errors})
 
 

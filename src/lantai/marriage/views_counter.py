@@ -14,9 +14,10 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from lantai.access import staff_views as access_staff
+from lantai.access import services as access_services
 from lantai.access.models import AccessRequest
 from lantai.certificates.issuing import IssueError
 from lantai.core.roles import MARRIAGE, SERVE
@@ -29,11 +30,11 @@ from .forms import NoneFoundForm, RequesterForm, SearchForm, proof_fields
 SESSION_KEY = "marriage_counter"
 PREFILL_KEY = "marriage_counter_prefill"
 SCOPE_LABELS = {
-    "own": "本人为当事人的记录",
-    "principal": "委托人为当事人的记录",
-    "any": "全部记录（核实当事人婚姻关系）",
-    "case_parties": "法院证明所列案件当事人的记录",
-    "approved": "全部记录（须经领导审核）",
+    "own": gettext_lazy("本人为当事人的记录"),
+    "principal": gettext_lazy("委托人为当事人的记录"),
+    "any": gettext_lazy("全部记录（核实当事人婚姻关系）"),
+    "case_parties": gettext_lazy("法院证明所列案件当事人的记录"),
+    "approved": gettext_lazy("全部记录（须经领导审核）"),
 }
 
 
@@ -79,7 +80,7 @@ def _type_table(ruleset: marriage_rights.Rules) -> list[dict[str, Any]]:
             "code": t.code,
             "label": t.label_zh,
             "proofs": [ruleset.proof_kinds[p].label_zh for p in t.proofs],
-            "scope": _(SCOPE_LABELS.get(t.scope, t.scope)),
+            "scope": str(SCOPE_LABELS.get(t.scope, t.scope)),
         }
         for t in ruleset.requester_types.values()
     ]
@@ -181,7 +182,7 @@ def _take_requester(request: HttpRequest) -> HttpResponse:
         "access_reference": prefill["reference"] if prefill else "",
     }  # fmt: skip
     try:
-        finding._request_ids(requester_of(state))
+        finding.check_request_ids(requester_of(state))
     except finding.FindError as e:
         form.add_error(None, e.message_zh)
         return _page(request, requester_form=form)
@@ -212,6 +213,10 @@ def _search(request: HttpRequest) -> HttpResponse:
         searched_id = identity.mask(criteria.id_number)
     else:
         state.pop("last_id", None)
+    shown = [h.record_id for h in outcome.hits]
+    state["shown"] = (
+        state.get("shown", []) + [r for r in shown if r not in state.get("shown", [])]
+    )[-500:]
     request.session[SESSION_KEY] = state
     fresh = SearchForm(initial={k: v for k, v in form.cleaned_data.items() if k != "id_number"})
     return _page(
@@ -225,7 +230,7 @@ def _after_issue(request: HttpRequest, state: dict[str, Any], number: str) -> Ht
     if pk:
         req = AccessRequest.objects.filter(pk=pk).first()
         if req is not None:
-            access_staff.note_certificate(req, request.user, number)
+            access_services.note_certificate(req, request.user, number)
     messages.success(request, _("已出具证明 %s") % number)
     return redirect("marriage:certificate", number=number)
 
@@ -242,6 +247,7 @@ def certify_records(request: HttpRequest) -> HttpResponse:
         certificate = certify.certify_records(
             ids, requester_of(state), purpose=state["purpose"], actor=_actor(request),
             user=request.user, channel=state["channel"],
+            access_request_id=state.get("access_request"),
         )  # fmt: skip
     except (certify.CertifyError, IssueError, finding.FindError) as e:
         messages.error(request, e.message_zh)
@@ -265,6 +271,7 @@ def certify_none(request: HttpRequest) -> HttpResponse:
             requester_of(state), subject_name=form.cleaned_data["subject_name"],
             subject_id=state["last_id"], purpose=state["purpose"], actor=_actor(request),
             user=request.user, channel=state["channel"],
+            access_request_id=state.get("access_request"),
         )  # fmt: skip
     except (certify.CertifyError, IssueError, finding.FindError) as e:
         messages.error(request, e.message_zh)

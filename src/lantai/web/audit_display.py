@@ -266,7 +266,7 @@ KEYS: dict[str, Any] = {
     "refused": _("拒绝查询"),
     "rules_version": _("规则版本"),
     "for": _("用途"),
-    "file_sm3": _("文件SM3"),
+    "file_sm3": _("文件 SM3"),
     "lines": _("行数"),
     "query": _("查询日志号"),
     "issuer_key": _("出证密钥"),

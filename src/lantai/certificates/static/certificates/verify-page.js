@@ -169,31 +169,38 @@
       setInterval(tick, 60 * 1000);
     }
 
-    if ("BarcodeDetector" in window) {
+    async function offerPhotos() {
       const row = document.getElementById("photo-row");
       const photo = document.getElementById("photo");
-      if (row && photo) {
-        row.hidden = false;
-        photo.addEventListener("change", async () => {
-          const file = photo.files && photo.files[0];
-          if (!file) return;
-          try {
-            const detector = new window.BarcodeDetector({ formats: ["qr_code"] });
-            const bitmap = await createImageBitmap(file);
-            const codes = await detector.detect(bitmap);
-            const found = codes.map((c) => c.rawValue).find((t) => t.startsWith(PREFIX));
-            if (!found) {
-              notice("photo_none");
-              return;
-            }
-            field.value = found;
-            check(found);
-          } catch (error) {
-            notice("photo_error");
-          }
-        });
+      if (!row || !photo || !("BarcodeDetector" in window)) return;
+      try {
+        // the API may exist without a QR decoder (desktop Linux builds)
+        const formats = await window.BarcodeDetector.getSupportedFormats();
+        if (!formats.includes("qr_code")) return;
+      } catch (error) {
+        return;
       }
+      row.hidden = false;
+      photo.addEventListener("change", async () => {
+        const file = photo.files && photo.files[0];
+        if (!file) return;
+        try {
+          const detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+          const bitmap = await createImageBitmap(file);
+          const codes = await detector.detect(bitmap);
+          const found = codes.map((c) => c.rawValue).find((t) => t.startsWith(PREFIX));
+          if (!found) {
+            notice("photo_none");
+            return;
+          }
+          field.value = found;
+          check(found);
+        } catch (error) {
+          notice("photo_error");
+        }
+      });
     }
+    offerPhotos();
   }
 
   if (document.readyState === "loading") {
