@@ -184,6 +184,7 @@ WEB: dict[str, Requirement] = {
     "marriage:certificates": MARRIAGE,
     "marriage:certificate": MARRIAGE,
     "marriage:certificate_pdf": MARRIAGE,
+    "marriage:certificate_ofd": MARRIAGE,
     "marriage:certificate_revoke": MARRIAGE,
     "marriage:certificate_confirm": MARRIAGE_MANAGE,
     "marriage:record": MARRIAGE,

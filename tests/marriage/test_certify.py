@@ -111,3 +111,30 @@ def test_the_no_record_certificate_is_refused_while_records_exist(couple: dict[s
     with pytest.raises(certify.CertifyError):  # someone else's ID: not the requester's own
         certify.certify_none_found(me, subject_name="某人", subject_id=HUSBAND.id_number or "",
                                    purpose="出国", actor="clerk")  # fmt: skip
+
+
+def test_the_ofd_rendition_verifies_by_its_payload_and_content_and_a_swapped_one_fails(
+    couple: dict[str, int],
+) -> None:
+    import io
+    import zipfile
+
+    cert = _issue([couple["marriage"]])
+    ofd = issuing.ofd_bytes(cert)
+    assert issuing.ofd_bytes(cert) == ofd  # kept beside the PDF
+    outcome = _verify(ofd=ofd)
+    assert outcome.verdict.valid and outcome.source == "ofd" and outcome.pdf is not None
+    assert outcome.pdf["signed"] is False and outcome.pdf["content"]["number"] == cert.number
+    other = _issue([couple["divorce"]])
+    # another certificate's genuine payload put into this OFD: its digest does not match
+    swapped = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(ofd)) as source, zipfile.ZipFile(swapped, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename.endswith("payload.txt"):
+                data = other.payload.encode()
+            target.writestr(item, data)
+    bad = _verify(ofd=swapped.getvalue())
+    assert not bad.verdict.valid and bad.verdict.reason == "digest_mismatch"
+    with pytest.raises(verifying.Unreadable):
+        _verify(ofd=b"PK\x03\x04 not a zip")

@@ -50,11 +50,13 @@ def certificate() -> None:
     "--repository", default=None, help="--none-found: the archives searched (default: this one)"
 )
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True)
+@click.option("--ofd", "ofd_out", type=click.Path(path_type=Path), default=None,
+              help="also write the OFD rendition (GB/T 33190; no 电子签章)")
 @requester_options
 @click.option("--json", "as_json", is_flag=True)
 def issue_command(
     record_ids: tuple[int, ...], none_found: bool, subject_name: str, subject_id: str,
-    repository: str | None, out: Path, as_json: bool, **params: Any,
+    repository: str | None, out: Path, ofd_out: Path | None, as_json: bool, **params: Any,
 ) -> None:  # fmt: skip
     """Issue a 婚姻登记记录证明 for records, or a 无婚姻登记记录证明 (--none-found)."""
     django_setup()
@@ -92,12 +94,15 @@ def issue_command(
         fail(e.message_zh, EXIT_REFUSED, as_json)
     try:
         out.write_bytes(issuing.pdf_bytes(cert))
+        if ofd_out is not None:
+            ofd_out.write_bytes(issuing.ofd_bytes(cert))
     except OSError as e:
         fail(f"证明 {cert.number} 已出具，但无法写入“{out}”：{e}", EXIT_UNREADABLE, as_json,
              number=cert.number)  # fmt: skip
     if as_json:
         echo_json({"number": cert.number, "payload": cert.payload, "pdf": str(out),
-                   "qr_version": cert.qr_version})  # fmt: skip
+                   "qr_version": cert.qr_version,
+                   **({"ofd": str(ofd_out)} if ofd_out is not None else {})})  # fmt: skip
     else:
         click.echo(f"已出具证明 {cert.number} → {out}（二维码版本 {cert.qr_version}）")
     sys.exit(EXIT_OK)
@@ -212,7 +217,7 @@ def verify_command(
     statuses = statuses or own_statuses
     trust = _read_json(trust_file, as_json, "信任列表") if trust_file else own_trust
     roots = keys.pinned_roots() | {k.strip().lower() for k in root_keys}
-    pdf = image = None
+    pdf = ofd = image = None
     if file is not None:
         try:
             data_bytes = file.read_bytes()
@@ -220,10 +225,12 @@ def verify_command(
             fail(f"无法读取“{file}”：{e}", EXIT_UNREADABLE, as_json, valid=False, reason="unreadable")  # fmt: skip
         if data_bytes.startswith(b"%PDF-"):
             pdf = data_bytes
+        elif data_bytes.startswith(b"PK\x03\x04"):  # a ZIP: the OFD rendition
+            ofd = data_bytes
         else:
             image = data_bytes
     try:
-        outcome = verifying.verify(pdf=pdf, image=image, payload=payload, trust_list=trust,
+        outcome = verifying.verify(pdf=pdf, ofd=ofd, image=image, payload=payload, trust_list=trust,
                                    status_lists=statuses, roots=roots, now=timezone.now())  # fmt: skip
     except verifying.Unreadable as e:
         fail(str(e), EXIT_UNREADABLE, as_json, valid=False, reason="unreadable")

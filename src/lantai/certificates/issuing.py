@@ -157,3 +157,21 @@ def _store(relative: Path, pdf: bytes) -> None:
 
 def pdf_bytes(certificate: Certificate) -> bytes:
     return (Path(settings.MEDIA_ROOT) / certificate.pdf_path).read_bytes()
+
+
+def ofd_bytes(certificate: Certificate) -> bytes:
+    """The OFD rendition (GB/T 33190) of a certificate, made on first request and kept beside
+    the PDF: it is the same for the same certificate, and issuing stays as fast as the PDF alone.
+    It carries no 电子签章: its signed QR payload and embedded content are what verify."""
+    from . import ofd
+
+    path = (Path(settings.MEDIA_ROOT) / certificate.pdf_path).with_suffix(".ofd")
+    if path.exists():
+        return path.read_bytes()
+    data = ofd.render_ofd(
+        certificate.content, certificate.payload,
+        seal_png=seal.seal_png(certificate.repository.name, size_px=SEAL_PX),
+        qr_png=qr.make_qr(certificate.payload).png,
+    )  # fmt: skip
+    _store(path.relative_to(Path(settings.MEDIA_ROOT)), data)
+    return data

@@ -8,6 +8,7 @@ payload put onto another certificate's PDF verifies."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -61,12 +62,15 @@ def _fail(verdict: certificate_verify.Verdict, reason: str, zh: str, en: str) ->
 
 
 def verify(
-    *, pdf: bytes | None = None, image: bytes | None = None, payload: str | None = None,
+    *, pdf: bytes | None = None, ofd: bytes | None = None, image: bytes | None = None,
+    payload: str | None = None,
     trust_list: dict[str, Any], status_lists: Sequence[dict[str, Any]],
     roots: frozenset[str], now: datetime,
 ) -> Outcome:  # fmt: skip
     if pdf is not None:
         return _verify_pdf(pdf, trust_list, status_lists, roots, now)
+    if ofd is not None:
+        return _verify_ofd(ofd, trust_list, status_lists, roots, now)
     source = "image" if image is not None else "payload"
     text = payload_from_image(image) if image is not None else (payload or "")
     verdict = certificate_verify.verify(text, trust_list=trust_list, status_lists=status_lists, roots=roots, now=now)  # fmt: skip
@@ -79,6 +83,28 @@ def _pades_roots(trust_list: dict[str, Any], roots: frozenset[str]) -> list[byte
     except certificate_lists.ListError:
         return []
     return [p.encode("ascii") for p in body.get("pades_roots", []) if isinstance(p, str)]
+
+
+def _verify_ofd(
+    data: bytes, trust_list: dict[str, Any], status_lists: Sequence[dict[str, Any]],
+    roots: frozenset[str], now: datetime,
+) -> Outcome:  # fmt: skip
+    """An OFD rendition carries no 电子签章: its attached payload must verify and its attached
+    content must be the content the payload signs; what its page shows is not signed, so the
+    outcome names the verified content for the reader to compare."""
+    from . import ofd
+
+    evidence = ofd.read_ofd(data)
+    if not evidence.readable or evidence.payload_text is None:
+        raise Unreadable(f"OFD 文件无法读取：{evidence.problem}")
+    verdict = certificate_verify.verify(
+        evidence.payload_text, trust_list=trust_list, status_lists=status_lists, roots=roots,
+        now=now, content_bytes=evidence.content_bytes or b"",
+    )  # fmt: skip
+    facts = {"signed": False, "note": "OFD 版式未签名：请以二维码核验出的内容为准"}
+    if verdict.valid and evidence.content_bytes is not None:
+        facts["content"] = json.loads(evidence.content_bytes)
+    return Outcome(verdict, "ofd", facts)
 
 
 def _issuer_repository(

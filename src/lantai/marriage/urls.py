@@ -13,6 +13,7 @@ urlpatterns = [
     path("certificates/", views_records.certificate_list, name="certificates"),
     path("certificates/<str:number>/", views_records.certificate_detail, name="certificate"),
     path("certificates/<str:number>/pdf/", views_records.certificate_pdf, name="certificate_pdf"),
+    path("certificates/<str:number>/ofd/", views_records.certificate_ofd, name="certificate_ofd"),
     path(
         "certificates/<str:number>/revoke/",
         views_records.certificate_revoke,

@@ -96,6 +96,17 @@ def certificate_pdf(request: HttpRequest, number: str) -> HttpResponse:
     return response
 
 
+@permission_required(MARRIAGE)
+def certificate_ofd(request: HttpRequest, number: str) -> HttpResponse:
+    cert = _certificate(request, number)
+    if cert is None:
+        return not_found(request, _("没有这份证明"))
+    response = HttpResponse(issuing.ofd_bytes(cert), content_type="application/ofd")
+    response["Content-Disposition"] = f'attachment; filename="{cert.number}.ofd"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 def _revocation(request: HttpRequest, number: str, confirm: bool) -> HttpResponse:
     cert = _certificate(request, number)
     if cert is None:
