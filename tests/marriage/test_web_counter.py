@@ -137,6 +137,7 @@ def test_the_counter_walk_ends_with_a_certificate_pdf(clerk: Client) -> None:
     assert OURS in page and THEIRS not in page
     assert identity.mask(SPOUSE) in page
     assert_no_full_ids(page)  # the searched number is not echoed back either
+    assert_no_full_ids(str(dict(clerk.session)))  # kept in the session only sealed
     assert "出具婚姻登记记录证明" in page and "出具无婚姻登记记录证明" not in page
 
     response = clerk.post(reverse("marriage:certify_records"), {"record": [record_id(OURS)]})

@@ -43,11 +43,21 @@ def _actor(request: HttpRequest) -> str:
     return str(user.get_username())
 
 
+def _sealed(value: str) -> str:
+    """Identity numbers are kept in the session sealed (SM4, marriage/identity.py), never in clear."""
+    return identity.seal(value) if value else ""
+
+
+def _opened(value: str) -> str:
+    return identity.unseal(value) if value else ""
+
+
 def requester_of(state: dict[str, Any]) -> marriage_rights.Request:
     return marriage_rights.Request(
-        requester_type=state["type"], requester_name=state["name"], requester_id=state["id"],
-        proofs=dict(state["proofs"]), principal_id=state["principal_id"],
-        case_party_ids=tuple(state["case_party_ids"]), purpose=state["purpose"],
+        requester_type=state["type"], requester_name=state["name"],
+        requester_id=_opened(state["id"]), proofs=dict(state["proofs"]),
+        principal_id=_opened(state["principal_id"]),
+        case_party_ids=tuple(_opened(x) for x in state["case_party_ids"]), purpose=state["purpose"],
         approved_by=state["approved_by"],
     )  # fmt: skip
 
@@ -58,10 +68,13 @@ def _summary(state: dict[str, Any], ruleset: marriage_rights.Rules) -> dict[str,
     return {
         "type_label": t.label_zh if t else state["type"],
         "name": state["name"],
-        "id_masked": identity.mask(state["id"]) if state["id"] else "",
-        "principal_masked": identity.mask(state["principal_id"]) if state["principal_id"] else "",
+        "id_masked": identity.mask(_opened(state["id"])) if state["id"] else "",
+        "principal_masked": identity.mask(_opened(state["principal_id"]))
+        if state["principal_id"]
+        else "",
         "case_parties": [
-            identity.mask(x) if any(c.isdigit() for c in x) else x for x in state["case_party_ids"]
+            identity.mask(x) if any(c.isdigit() for c in x) else x
+            for x in (_opened(y) for y in state["case_party_ids"])
         ],  # fmt: skip
         "proofs": [
             (ruleset.proof_kinds[c].label_zh if c in ruleset.proof_kinds else c, ref)
@@ -107,7 +120,7 @@ def _prefill(request: HttpRequest) -> dict[str, Any] | None:
         return None
     prefill = {
         "request": req.pk, "reference": req.reference, "name": req.applicant_name,
-        "id_type": req.id_type, "id": req.id_number,
+        "id_type": req.id_type, "id": _sealed(req.id_number),
         "purpose": (req.get_purpose_display() + (f"：{req.purpose_detail}" if req.purpose_detail else ""))[:500],
     }  # fmt: skip
     request.session[PREFILL_KEY] = prefill
@@ -126,7 +139,7 @@ def _page(request: HttpRequest, **context: Any) -> HttpResponse:
                        "id_type": prefill["id_type"], "purpose": prefill["purpose"]}  # fmt: skip
         context["requester_form"] = RequesterForm(
             initial=initial, ruleset=ruleset,
-            prefilled_id=identity.mask(prefill["id"]) if prefill else "",
+            prefilled_id=identity.mask(_opened(prefill["id"])) if prefill else "",
         )  # fmt: skip
     if state is not None:
         context.setdefault("search_form", SearchForm())
@@ -166,7 +179,9 @@ def _take_requester(request: HttpRequest) -> HttpResponse:
     _version, ruleset = rules.current()
     prefill = request.session.get(PREFILL_KEY)
     form = RequesterForm(
-        request.POST, ruleset=ruleset, prefilled_id=identity.mask(prefill["id"]) if prefill else ""
+        request.POST,
+        ruleset=ruleset,
+        prefilled_id=identity.mask(_opened(prefill["id"])) if prefill else "",
     )
     if not form.is_valid():
         return _page(request, requester_form=form)
@@ -174,8 +189,9 @@ def _take_requester(request: HttpRequest) -> HttpResponse:
     given_id = d["requester_id"].strip()
     state = {
         "type": d["requester_type"], "name": d["requester_name"].strip(), "id_type": d["id_type"],
-        "id": given_id or (prefill["id"] if prefill else ""), "proofs": form.proofs(),
-        "principal_id": d["principal_id"].strip(), "case_party_ids": form.case_parties(),
+        "id": _sealed(given_id) if given_id else (prefill["id"] if prefill else ""),
+        "proofs": form.proofs(), "principal_id": _sealed(d["principal_id"].strip()),
+        "case_party_ids": [_sealed(x) for x in form.case_parties()],
         "purpose": d["purpose"].strip(), "approved_by": d["approved_by"].strip(),
         "channel": "online" if prefill else "counter",
         "access_request": prefill["request"] if prefill else None,
@@ -209,7 +225,7 @@ def _search(request: HttpRequest) -> HttpResponse:
         return _page(request, search_form=fresh, search_error=e.message_zh)
     searched_id = ""
     if criteria.id_number and not outcome.refused:
-        state["last_id"] = criteria.id_number
+        state["last_id"] = _sealed(criteria.id_number)
         searched_id = identity.mask(criteria.id_number)
     else:
         state.pop("last_id", None)
@@ -269,7 +285,7 @@ def certify_none(request: HttpRequest) -> HttpResponse:
     try:
         certificate = certify.certify_none_found(
             requester_of(state), subject_name=form.cleaned_data["subject_name"],
-            subject_id=state["last_id"], purpose=state["purpose"], actor=_actor(request),
+            subject_id=_opened(state["last_id"]), purpose=state["purpose"], actor=_actor(request),
             user=request.user, channel=state["channel"],
             access_request_id=state.get("access_request"),
         )  # fmt: skip
