@@ -8,6 +8,7 @@ import io
 import json
 import os
 import re
+import zlib
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,7 +21,7 @@ from django.utils import timezone
 from lantai.catalog.models import Repository
 from lantai.certificates import issuing, keys, public_views, revocation
 from lantai.certificates.models import Certificate
-from lantai.standards import certificate_lists, certificate_verify
+from lantai.standards import certificate_lists, certificate_payload, certificate_verify
 
 from .test_end_to_end import appended_update, archives, at_the_counter, draft, resigned
 
@@ -38,6 +39,15 @@ def issued() -> tuple[Certificate, Certificate]:
     return genuine, revoked
 
 
+def signed_names(certificate: Certificate) -> str:
+    """The masked names the certificate's QR code signs, as the page lists them."""
+    return "、".join(certificate_payload.decode(certificate.payload).payload.names)
+
+
+def local_minute(at: Any) -> str:
+    return timezone.localtime(at).strftime("%Y-%m-%d %H:%M")
+
+
 def verdict(page: Any, text: str) -> dict[str, Any]:
     """Type (or scan: the text and Enter) ``text`` into the field and read the shown result."""
     page.fill("#payload", text)
@@ -50,7 +60,17 @@ def shown(page: Any) -> dict[str, Any]:
     result = page.locator("#result")
     fields = {
         key: page.inner_text(f"#result [data-field={key}]")
-        for key in ("number", "issuer", "issued", "expires", "status_age")
+        for key in (
+            "number",
+            "issuer",
+            "issued",
+            "expires",
+            "status_age",
+            "kind",
+            "names",
+            "events",
+            "compare",
+        )
         if page.locator(f"#result [data-field={key}]").count()
     }
     data = {
@@ -80,6 +100,16 @@ def test_the_page_verifies_offline_after_loading(
     assert ok["number"] == genuine.number and ok["issuer"] == "深圳市南山区档案馆"
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", ok["issued"]) and ok["expires"] > ok["issued"]
     assert ok["status_age"]  # how old the embedded status list is
+    # what the QR code signs, for the reader to compare with the paper (an altered printout)
+    assert "婚姻登记记录证明" in ok["kind"] and "marriage registration records" in ok["kind"]
+    assert "无" not in ok["kind"]
+    assert ok["names"] == signed_names(genuine) and "*" in ok["names"]
+    assert "结婚" in ok["events"] and "marriage" in ok["events"] and "2010-05-20" in ok["events"]
+    assert "核对" in ok["compare"]
+    gone = verdict(page, revoked.payload)  # invalid, yet its signed facts are shown
+    assert gone["reason"] == "revoked" and "无婚姻登记记录证明" in gone["kind"]
+    assert gone["names"] == signed_names(revoked) and "events" not in gone
+    assert not {"kind", "names", "events", "compare"} & verdict(page, genuine.payload[:-7]).keys()
 
     for text, reason, message in (
         (revoked.payload, "revoked", "证明已被撤销"),
@@ -127,6 +157,12 @@ def test_an_uploaded_pdf_is_checked_on_the_server(
         answers[name] = shown(page)
     assert (answers["genuine.pdf"]["valid"], answers["genuine.pdf"]["reason"]) == ("true", "valid")
     assert answers["genuine.pdf"]["number"] == genuine.number
+    assert answers["genuine.pdf"]["issued"] == local_minute(genuine.issued_at)
+    assert answers["genuine.pdf"]["expires"] == local_minute(genuine.expires_at)
+    assert answers["genuine.pdf"]["status_age"]
+    assert "婚姻登记记录证明" in answers["genuine.pdf"]["kind"]
+    assert answers["genuine.pdf"]["names"] == signed_names(genuine)
+    assert "结婚" in answers["genuine.pdf"]["events"] and "2010-05-20" in answers["genuine.pdf"]["events"]  # fmt: skip
     assert "有效" in answers["genuine.pdf"]["text"]
     assert (answers["altered.pdf"]["valid"], answers["altered.pdf"]["reason"]) == ("false", "pdf_altered")  # fmt: skip
     assert "签名后被追加修改" in answers["altered.pdf"]["text"]
@@ -234,6 +270,67 @@ def test_uploads_over_10_mb_are_refused_before_they_are_read() -> None:
     assert client.post("/verify/", {"file": small}).status_code == 403  # CSRF still applies
 
 
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that declares ``width``×``height`` pixels and holds one empty row: a few bytes."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return len(data).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
+
+    ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([1, 0, 0, 0, 0])
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0"))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.django_db
+def test_the_upload_result_shows_times_status_age_and_what_the_qr_code_signs(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        genuine, revoked = issued()
+    answers = {}
+    for certificate in (genuine, revoked):
+        upload = io.BytesIO(issuing.pdf_bytes(certificate))
+        upload.name = "certificate.pdf"
+        answers[certificate.number] = Client().post("/verify/", {"file": upload}).content.decode()
+
+    def field(html: str, key: str) -> str:
+        match = re.search(rf'<dd[^>]*data-field="{key}"[^>]*>(.*?)</dd>', html, re.S)
+        return re.sub(r"<[^>]+>", " ", match.group(1)).strip() if match else ""
+
+    html = answers[genuine.number]
+    assert 'data-reason="valid"' in html
+    assert field(html, "issued") == local_minute(genuine.issued_at)
+    assert field(html, "expires") == local_minute(genuine.expires_at)
+    assert re.fullmatch(r"刚刚|\d+ 分钟前", field(html, "status_age"))
+    assert "婚姻登记记录证明" in field(html, "kind") and "无" not in field(html, "kind")
+    assert "marriage registration records" in field(html, "kind")
+    assert field(html, "names") == signed_names(genuine)
+    assert re.search(r"结婚.*marriage.*2010-05-20", field(html, "events"), re.S)
+    assert 'data-field="compare"' in html
+
+    html = answers[revoked.number]  # invalid: the signed facts are shown all the same
+    assert 'data-reason="revoked"' in html
+    assert "无婚姻登记记录证明" in field(html, "kind")
+    assert field(html, "names") == signed_names(revoked) and not field(html, "events")
+
+
+@pytest.mark.django_db
+def test_the_upload_result_in_english_puts_english_first(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        genuine, _revoked = issued()
+    upload = io.BytesIO(issuing.pdf_bytes(genuine))
+    upload.name = "certificate.pdf"
+    html = Client(HTTP_ACCEPT_LANGUAGE="en").post("/verify/", {"file": upload}).content.decode()
+    assert re.search(r'<span lang="en">marriage</span> <span lang="zh-Hans" class="muted">结婚</span>', html)  # fmt: skip
+
+
 @pytest.mark.django_db
 def test_hostile_uploads_are_answered_not_crashed() -> None:
     import pikepdf
@@ -248,6 +345,7 @@ def test_hostile_uploads_are_answered_not_crashed() -> None:
     poster.save(poster_pdf)
     cases = {
         "huge.png": (huge.getvalue(), "照片像素过多"),
+        "bomb.png": (png_header(30000, 30000), "照片像素过多"),  # PIL itself refuses to open it
         "poster.pdf": (poster_pdf.getvalue(), "第一页过大"),
         "broken.pdf": (b"%PDF-1.7\n%%EOF", "PDF"),
         "empty.jpg": (b"", "既不是 PDF"),

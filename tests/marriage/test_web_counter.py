@@ -384,3 +384,97 @@ def test_masked_ids_in_every_counter_page(clerk: Client) -> None:
         assert re.search(r"4403\*+", html) or url in (pages[1], pages[4]), url
     # a record never shown to this requester stays closed to the clerk
     assert clerk.get(reverse("marriage:record", args=[record_id(THEIRS)])).status_code == 404
+
+
+def online_request() -> AccessRequest:
+    req = access_services.submit_request(access_services.RequestInput(
+        applicant_name="张三", id_type="resident_id", id_number=CITIZEN, phone="13809311234",
+        purpose="proof", purpose_detail="办理房产过户", certified_copy=True,
+        records_text="本人2010年结婚登记档案",
+    ))  # fmt: skip
+    AccessRequest.objects.filter(pk=req.pk).update(status="accepted")
+    return req
+
+
+def test_changing_the_requester_ends_the_online_request(clerk: Client) -> None:
+    req = online_request()
+    clerk.get(reverse("marriage:counter") + f"?request={req.pk}")
+    clerk.post(reverse("marriage:counter"), citizen_form(requester_id=""))
+    page = clerk.get(reverse("marriage:counter") + "?change=1").content.decode()
+    assert req.reference not in page  # the banner of the request is gone
+    walk_in = citizen_form(requester_name="王五", requester_id=STRANGER)
+    assert clerk.post(reverse("marriage:counter"), walk_in).status_code == 302
+    search(clerk, id_number=STRANGER)
+    clerk.post(reverse("marriage:certify_records"), {"record": [record_id(THEIRS)]})
+    cert = Certificate.objects.get()
+    assert cert.access_request_id is None
+    assert not RequestNote.objects.filter(request=req).exists()
+    assert Query.objects.filter(channel="online").count() == 0
+
+
+def test_a_requester_other_than_the_applicant_is_served_as_a_walk_in(clerk: Client) -> None:
+    req = online_request()
+    clerk.get(reverse("marriage:counter") + f"?request={req.pk}")
+    walk_in = citizen_form(requester_name="王五", requester_id=STRANGER)
+    response = clerk.post(reverse("marriage:counter"), walk_in, follow=True)
+    assert "不归入该申请" in response.content.decode()
+    search(clerk, id_number=STRANGER)
+    clerk.post(reverse("marriage:certify_records"), {"record": [record_id(THEIRS)]})
+    assert Certificate.objects.get().access_request_id is None
+    citizen = Client()
+    page = citizen.post(
+        reverse("access:status"), {"reference": req.reference, "phone": "13809311234"}
+    ).content.decode()
+    assert "下载证明（PDF）" not in page
+
+
+def test_the_applicant_typed_in_full_width_is_still_the_applicant(clerk: Client) -> None:
+    req = online_request()
+    clerk.get(reverse("marriage:counter") + f"?request={req.pk}")
+    wide = "".join(chr(ord(c) + 0xFEE0) for c in CITIZEN)  # ４４０３… as an IME may type it
+    clerk.post(reverse("marriage:counter"), citizen_form(requester_id=f" {wide} "))
+    search(clerk, id_number=CITIZEN)
+    clerk.post(reverse("marriage:certify_records"), {"record": [record_id(OURS)]})
+    assert Certificate.objects.get().access_request_id == req.pk
+
+
+def test_the_reset_step_ends_the_online_request(clerk: Client) -> None:
+    req = online_request()
+    clerk.get(reverse("marriage:counter") + f"?request={req.pk}")
+    clerk.post(reverse("marriage:counter"), {"step": "reset"})
+    clerk.post(reverse("marriage:counter"), citizen_form())
+    search(clerk, id_number=CITIZEN)
+    clerk.post(reverse("marriage:certify_records"), {"record": [record_id(OURS)]})
+    assert Certificate.objects.get().access_request_id is None
+
+
+@pytest.mark.parametrize("pk", ["99999999999999999999999", str(2**63), "0"])
+def test_record_numbers_past_the_column_are_not_found(archivist: Client, pk: str) -> None:
+    assert archivist.get(f"/marriage/records/{pk}/").status_code == 404
+    assert archivist.post(f"/marriage/records/{pk}/full-id/").status_code == 404
+
+
+def test_certificates_signed_by_a_withdrawn_key_are_not_offered(clerk: Client) -> None:
+    from django.utils import timezone
+
+    from lantai.access.views import certificates_of
+    from lantai.certificates.models import IssuerKey
+
+    req = online_request()
+    clerk.get(reverse("marriage:counter") + f"?request={req.pk}")
+    clerk.post(reverse("marriage:counter"), citizen_form(requester_id=""))
+    search(clerk, id_number=CITIZEN)
+    clerk.post(reverse("marriage:certify_records"), {"record": [record_id(OURS)]})
+    cert = Certificate.objects.get()
+    assert certificates_of(req) == [cert]
+    key = IssuerKey.objects.filter(pk=cert.issuer_key_id)
+    key.update(compromised_since=cert.issued_at + timezone.timedelta(seconds=1))
+    assert certificates_of(req) == [cert]  # compromised only after signing: still good
+    key.update(compromised_since=cert.issued_at)
+    assert certificates_of(req) == []
+    key.update(compromised_since=None, withdrawn_at=timezone.now())
+    assert certificates_of(req) == []
+    page = Client().post(
+        reverse("access:status"), {"reference": req.reference, "phone": "13809311234"}
+    ).content.decode()
+    assert cert.number not in page

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from lantai.standards.certificate_payload import Payload
 from lantai.standards.certificate_verify import REASONS, verify
 
 from .certificate_vectors import EXAMPLE_KEY, EXAMPLE_TEXT, cases, malformed_texts
@@ -18,6 +19,18 @@ VERIFIER = (
     Path(__file__).resolve().parents[2] / "src/lantai/certificates/static/certificates/verifier.js"
 )
 JS_ONLY = {"message_zh", "message_en", "detail"}
+SIGNED_FACTS = ("kind", "names", "events")  # from Verdict.payload, not in Verdict.as_json()
+
+
+def signed_facts(payload: Payload | None) -> dict[str, Any]:
+    """What the JS verdict must say the payload signs: the certificate kind, names and events."""
+    if payload is None:
+        return dict.fromkeys(SIGNED_FACTS)
+    return {
+        "kind": payload.kind,
+        "names": list(payload.names),
+        "events": [{"kind": e.kind, "date": e.date.isoformat()} for e in payload.events],
+    }
 
 
 @pytest.fixture
@@ -67,10 +80,15 @@ def test_same_verdict_as_python_for_every_case(verifier: Any) -> None:
         )
         assert js["reason"] != "error", (case.name, js["detail"])
         assert (js["message_zh"], js["message_en"]) == REASONS[js["reason"]]
-        if {k: v for k, v in js.items() if k not in JS_ONLY} != python.as_json():
-            mismatches.append((case.name, python.as_json(), js))
+        expected = {**python.as_json(), **signed_facts(python.payload)}
+        if {k: v for k, v in js.items() if k not in JS_ONLY} != expected:
+            mismatches.append((case.name, expected, js))
     assert not mismatches
     assert {js["reason"] for js in answers} >= {"valid", "revoked", "bad_signature", "malformed"}
+    # the signed facts are given for invalid verdicts too, whenever the payload decoded
+    decoded_invalid = [js for js in answers if not js["valid"] and js["reason"] != "malformed"]
+    assert decoded_invalid and all(js["kind"] in ("record", "none_found") for js in decoded_invalid)
+    assert any(js["events"] for js in answers) and any(js["names"] for js in answers)
 
 
 def test_same_rule_as_python_for_each_malformed_text(verifier: Any) -> None:

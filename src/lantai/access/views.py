@@ -475,10 +475,17 @@ def status(request: HttpRequest) -> HttpResponse:
 
 
 def certificates_of(req: Any) -> list[Any]:
-    """Certificates the marriage counter issued for ``req``, not revoked."""
+    """Certificates the marriage counter issued for ``req`` that still verify: not revoked, and
+    signed by a key neither withdrawn since nor compromised at the time of signing."""
+    from django.db.models import F, Q
+
     from lantai.certificates.models import Certificate
 
-    return list(Certificate.objects.filter(access_request_id=req.pk, revoked_at__isnull=True))
+    return list(
+        Certificate.objects.filter(access_request_id=req.pk, revoked_at__isnull=True)
+        .filter(issuer_key__withdrawn_at__isnull=True)
+        .exclude(Q(issuer_key__compromised_since__lte=F("issued_at")))
+    )
 
 
 def _certificate_pdf(request: HttpRequest, certificate: Any) -> HttpResponse:

@@ -24,10 +24,11 @@ from lantai.catalog.models import (
 )
 from lantai.core import audit
 from lantai.core.models import User
-from lantai.core.roles import EDIT, STRUCTURE, VIEW
+from lantai.core.roles import EDIT, MARRIAGE_MANAGE, STRUCTURE, VIEW
 from lantai.standards import archival_code as ac
 from lantai.standards import categories as std_categories
 from lantai.standards import vocabularies as std_vocabularies
+from lantai.standards.categories import MARRIAGE as MARRIAGE_CATEGORY
 from lantai.standards.categories import load_categories
 
 DEFAULT_REPOSITORY = {"code": "000001", "name": "本馆", "level": "provincial"}
@@ -429,7 +430,20 @@ def visible_fonds(user: User | None) -> QuerySet[Fonds]:
 
 def visible_records(user: User | None) -> QuerySet[Record]:
     """Records the user may see: within their repositories/fonds and at or below their clearance.
-    Anonymous (public) users see only open, unclassified records."""
+    Anonymous (public) users see only open, unclassified records. Marriage registration records
+    (门类 HY) are left out for all but the marriage archivist: others reach them only through the
+    marriage counter, under the rights rules and the query log (marriage/)."""
+    qs = records_in_scope(user)
+    if _staff(user) and not user.has_perm_code(MARRIAGE_MANAGE):
+        qs = qs.exclude(
+            category_id__in=Category.objects.filter(code=MARRIAGE_CATEGORY).values("pk")
+        )
+    return qs
+
+
+def records_in_scope(user: User | None) -> QuerySet[Record]:
+    """``visible_records`` with the marriage records of the user's scope: for the marriage
+    counter, which applies the rights rules and logs every query itself."""
     qs = Record.objects.all()
     if user is None:
         return qs
@@ -458,10 +472,14 @@ def can_see_fonds(user: User | None, fonds: Fonds) -> bool:
 
 
 def visible_categories(user: User | None) -> QuerySet[Category]:
-    """Categories of the fonds the user may see, with their fonds and repository loaded."""
-    return Category.objects.select_related("fonds", "fonds__repository").filter(
+    """Categories of the fonds the user may see, with their fonds and repository loaded (the
+    marriage category only for the marriage archivist, as ``visible_records``)."""
+    qs = Category.objects.select_related("fonds", "fonds__repository").filter(
         fonds__in=visible_fonds(user)
     )
+    if _staff(user) and not user.has_perm_code(MARRIAGE_MANAGE):
+        qs = qs.exclude(code=MARRIAGE_CATEGORY)
+    return qs
 
 
 def visible_category(user: User | None, pk: int) -> Category | None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from lantai.standards import archival_code as ac
 from lantai.standards import vocabularies as vocab
+from lantai.standards.categories import MARRIAGE as MARRIAGE_CATEGORY
 from lantai.standards.metadata_profile import load_profile
 
 if TYPE_CHECKING:  # validation itself runs without Django (transfer checks); only typing needs it
@@ -205,6 +206,15 @@ class RecordValidator:
                 clean["open_status"] = status
             else:
                 add(Issue("open_status", "vocabulary", status_in, *error))
+        if self.category_code == MARRIAGE_CATEGORY and clean["open_status"] != "closed":
+            add(
+                Issue(
+                    "open_status", "marriage_closed", status_in,
+                    "婚姻登记档案含个人信息，不向社会开放（只能在婚姻档案查档窗口按查询人身份查阅）",
+                    "Marriage registration records hold personal information and are never "
+                    "opened (they are reached through the marriage counter only)",
+                )
+            )  # fmt: skip
 
         self._reference_code(raw, clean, issues)
 

@@ -22,7 +22,8 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
 from lantai.access.ratelimit import limited
-from lantai.standards import certificate_lists
+from lantai.standards import certificate_lists, marriage_profile
+from lantai.standards.certificate_payload import Payload
 
 from . import keys, lists, qr, verifying
 
@@ -44,7 +45,41 @@ def _labels() -> dict[str, str]:
         "photo_error": _("无法读取这张照片，请换一张清晰的照片，或用下方的上传核验"),
         "minutes_ago": _("{n} 分钟前"), "hours_ago": _("{n} 小时前"),
         "days_ago": _("{n} 天前"), "just_now": _("刚刚"),
+        "kind": _("证明类别"), "names": _("当事人（部分隐去）"), "events": _("登记事项"),
+        "compare": _("请与纸质证明逐项核对：证明类别、当事人和登记事项须与上面二维码中签名的内容一致，"
+                     "不一致的纸质证明已被改动。"),
     }  # fmt: skip
+
+
+# what a payload's kind codes mean, Chinese and English, as verdict messages are given both
+_CERTIFICATE_KINDS = {
+    "record": ("婚姻登记记录证明", "certificate of marriage registration records"),
+    "none_found": ("无婚姻登记记录证明", "certificate of no marriage registration record"),
+}
+
+
+def _terms() -> dict[str, tuple[str, str]]:
+    """Chinese and English names of the certificate kinds and of the event kinds (J, L, CX, BJ,
+    BL: the registration kinds' number prefixes in marriage-profile.yaml)."""
+    events = {k.prefix: (k.label_zh, k.label_en) for k in marriage_profile.kinds()}
+    return {**_CERTIFICATE_KINDS, **events}
+
+
+def _signed_facts(payload: Payload | None) -> dict[str, Any]:
+    """What the QR code signs beyond number and dates, worded for the reader to compare with the
+    paper: the certificate kind, the masked names and the events (empty when not decoded)."""
+    if payload is None:
+        return {}
+    terms = _terms()
+    unknown = (payload.kind, payload.kind)
+    return {
+        "kind_terms": terms.get(payload.kind, unknown),
+        "names": list(payload.names),
+        "events": [
+            {"terms": terms.get(e.kind, (e.kind, e.kind)), "date": e.date.isoformat()}
+            for e in payload.events
+        ],
+    }
 
 
 def _age_text(seconds: float, labels: dict[str, str]) -> str:
@@ -76,6 +111,27 @@ def _lists(now: datetime) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     return statuses, trust
 
 
+def _parse_iso(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return certificate_lists.parse_time(value, "time")
+    except certificate_lists.ListError:
+        return None
+
+
+def _for_display(result: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
+    """The upload's result with its ISO times as datetimes (the template's date filter shows
+    them in the page's time zone) and the status list's age in words."""
+    age = result.get("status_list_age_s")
+    return {
+        **result,
+        "issued_at": _parse_iso(result.get("issued")),
+        "expires_at": _parse_iso(result.get("expires")),
+        "status_age": _age_text(age, labels) if isinstance(age, int) and age >= 0 else "",
+    }
+
+
 def _render(
     request: HttpRequest, *, result: dict[str, Any] | None = None, status: int = 200
 ) -> HttpResponse:
@@ -88,10 +144,11 @@ def _render(
         "status_lists": statuses,
         "roots": sorted(keys.pinned_roots()),
         "labels": labels,
+        "terms": _terms(),
         "time_zone": settings.TIME_ZONE,
         "status_issued": oldest,
         "status_age": "" if oldest is None else _age_text((now - oldest).total_seconds(), labels),
-        "result": result,
+        "result": None if result is None else _for_display(result, labels),
         "max_upload_mb": MAX_UPLOAD_BYTES // (1024 * 1024),
     }
     return render(request, "certificates/verify.html", context, status=status)
@@ -108,6 +165,14 @@ def _too_large() -> dict[str, Any]:
             "message_en": f"the file is larger than {limit} MB"}  # fmt: skip
 
 
+def _too_many_pixels() -> dict[str, Any]:
+    megapixels = MAX_IMAGE_PIXELS // 1_000_000
+    return _unreadable(
+        _("照片像素过多（超过 %(mp)d 百万像素），请缩小后再上传") % {"mp": megapixels},
+        f"the photo has too many pixels (more than {megapixels} megapixels); upload a smaller one",
+    )
+
+
 def _image_problem(data: bytes) -> dict[str, Any] | None:
     """A reason not to decode this image (not one, or too many pixels), checked from its header."""
     from PIL import Image, UnidentifiedImageError
@@ -115,7 +180,10 @@ def _image_problem(data: bytes) -> dict[str, Any] | None:
     try:
         with Image.open(io.BytesIO(data)) as opened:
             width, height = opened.size
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        # PIL refuses on open what is far beyond its own limit, before we see the size
+        return _too_many_pixels()
+    except (UnidentifiedImageError, OSError, ValueError):
         return _unreadable(
             _("文件既不是 PDF，也不是可读取的图像（PNG 或 JPEG）"),
             "the file is neither a PDF nor a readable PNG or JPEG image",
@@ -175,7 +243,7 @@ def _check_upload(request: HttpRequest) -> dict[str, Any]:
         )  # fmt: skip
     except (verifying.Unreadable, qr.QrReadError) as e:
         return _unreadable(str(e))
-    return outcome.as_dict()
+    return {**outcome.as_dict(), **_signed_facts(outcome.verdict.payload)}
 
 
 @csrf_protect

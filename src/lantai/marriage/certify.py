@@ -10,7 +10,7 @@ from typing import Any
 from django.utils import timezone
 
 from lantai.catalog.models import Repository
-from lantai.catalog.services import default_repository, visible_records, visible_repositories
+from lantai.catalog.services import default_repository, records_in_scope, visible_repositories
 from lantai.certificates import issuing
 from lantai.certificates.models import Certificate
 from lantai.standards import marriage_profile, marriage_rights
@@ -67,7 +67,7 @@ def certify_records(
     version, ruleset = _checked(request)
     regs = Registration.objects.filter(record_id__in=set(record_ids)).select_related("record", "record__repository")  # fmt: skip
     if user is not None:
-        regs = regs.filter(record__in=visible_records(user))
+        regs = regs.filter(record__in=records_in_scope(user))
     found = {r.pk: r for r in regs}
     missing = sorted(set(record_ids) - found.keys())
     if missing:

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 
 from lantai.catalog.models import Record
-from lantai.catalog.services import visible_records
+from lantai.catalog.services import records_in_scope
 from lantai.core import audit
 from lantai.standards import marriage_names, marriage_profile, marriage_rights, personal_ids
 
@@ -138,8 +138,9 @@ def _clean_names(criteria: Criteria) -> list[str]:
     return names
 
 
-def _by_name(name: str, criteria: Criteria) -> dict[int, float]:
-    """registration id -> best similarity of a party's name to ``name``."""
+def _by_name(name: str, criteria: Criteria, user: Any) -> dict[int, float]:
+    """registration id -> best similarity of a party's name to ``name``, within the user's scope
+    and the years; exact names come first, so the candidate cap only ever drops fuzzy ones."""
     keys = marriage_names.query_keys(name)
     where = Q()
     for column, key in keys:
@@ -149,15 +150,19 @@ def _by_name(name: str, criteria: Criteria) -> dict[int, float]:
         qs = qs.filter(
             year__gte=criteria.year - criteria.years, year__lte=criteria.year + criteria.years
         )
+    if user is not None:
+        qs = qs.filter(registration__record__in=records_in_scope(user))
+    exact_first = Case(When(name=name, then=Value(0)), default=Value(1))
+    rows = qs.order_by(exact_first, "-year", "pk").values_list("registration_id", "name")
     found: dict[int, float] = {}
-    for reg_id, candidate in qs.values_list("registration_id", "name")[:NAME_CANDIDATES]:
+    for reg_id, candidate in rows[:NAME_CANDIDATES]:
         score = marriage_names.similarity(name, candidate)
         if score > found.get(reg_id, 0.0):
             found[reg_id] = score
     return found
 
 
-def _candidates(criteria: Criteria) -> dict[int, float]:
+def _candidates(criteria: Criteria, user: Any) -> dict[int, float]:
     mode = criteria.mode()
     if mode == "id":
         digest = identity.lookup_hash(criteria.id_type, _clean_id(criteria))
@@ -168,7 +173,7 @@ def _candidates(criteria: Criteria) -> dict[int, float]:
             raise FindError("cert_number", "结婚证/离婚证字号为空", "the certificate number is empty")  # fmt: skip
         return {r: 1.0 for r in Registration.objects.filter(certificate_number=number).values_list("record_id", flat=True)}  # fmt: skip
     names = _clean_names(criteria)
-    scored = [_by_name(n, criteria) for n in names]
+    scored = [_by_name(n, criteria, user) for n in names]
     if len(scored) == 1:
         return scored[0]
     both = scored[0].keys() & scored[1].keys()
@@ -219,10 +224,10 @@ def _search(
     limit: int,
     outcome: Outcome,
 ) -> None:
-    scores = _candidates(criteria)
+    scores = _candidates(criteria, user)
     records = Record.objects.filter(pk__in=list(scores))
     if user is not None:
-        records = records & visible_records(user)
+        records = records & records_in_scope(user)
     regs = (
         Registration.objects.filter(record__in=records)
         .select_related("record", "record__repository")

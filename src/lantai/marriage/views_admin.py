@@ -21,7 +21,13 @@ from lantai.certificates import keys, lists
 from lantai.certificates.models import IssuerKey
 from lantai.core.roles import MARRIAGE, MARRIAGE_MANAGE
 from lantai.standards import marriage_rights
-from lantai.web.views.common import denied_message, forbidden, not_found, permission_required
+from lantai.web.views.common import (
+    denied_message,
+    forbidden,
+    not_found,
+    permission_required,
+    whole_number,
+)
 
 from . import importing, rules
 from .forms import ImportForm, RulesForm, WithdrawForm
@@ -88,6 +94,8 @@ def import_upload(request: HttpRequest) -> HttpResponse:
 @permission_required(MARRIAGE_MANAGE)
 def import_run(request: HttpRequest, pk: int) -> HttpResponse:
     user: Any = request.user
+    if whole_number(str(pk)) is None:  # <int:pk> takes any length; the column is 64-bit
+        return not_found(request, _("导入记录不存在"))
     run = ImportRun.objects.filter(pk=pk, fonds__in=visible_fonds(user)).select_related("fonds").first()  # fmt: skip
     if run is None:
         return not_found(request, _("导入记录不存在"))
@@ -131,8 +139,10 @@ def rules_view(request: HttpRequest) -> HttpResponse:
 
 @permission_required(MARRIAGE)
 def rules_version(request: HttpRequest, number: int) -> HttpResponse:
-    if number == 0:
-        found: Any = {"number": 0, "text": rules.shipped_text(), "note": _("随系统发布的规则")}
+    if whole_number(str(number)) is None:
+        found: Any = None
+    elif number == 0:
+        found = {"number": 0, "text": rules.shipped_text(), "note": _("随系统发布的规则")}
     else:
         found = RulesVersion.objects.filter(number=number).select_related("created_by").first()
     if found is None:

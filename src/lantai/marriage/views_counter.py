@@ -171,8 +171,19 @@ def counter(request: HttpRequest) -> HttpResponse:
     if "request" in request.GET:
         _prefill(request)
     elif request.GET.get("change") == "1":
+        # another requester: the 查档申请 being served ends with the one who made it
         request.session.pop(SESSION_KEY, None)
+        request.session.pop(PREFILL_KEY, None)
     return _page(request)
+
+
+def _is_applicant(id_type: str, sealed_id: str, prefill: dict[str, Any]) -> bool:
+    """Whether the registered requester is the 查档申请's applicant (same identity number): only
+    then is the service, and any certificate, part of that request."""
+    if not sealed_id or not prefill.get("id"):
+        return False
+    given = identity.normalise(id_type, _opened(sealed_id))
+    return given == identity.normalise(prefill["id_type"], _opened(prefill["id"]))
 
 
 def _take_requester(request: HttpRequest) -> HttpResponse:
@@ -187,15 +198,21 @@ def _take_requester(request: HttpRequest) -> HttpResponse:
         return _page(request, requester_form=form)
     d = form.cleaned_data
     given_id = d["requester_id"].strip()
+    sealed_id = _sealed(given_id) if given_id else (prefill["id"] if prefill else "")
+    served = prefill if prefill and _is_applicant(d["id_type"], sealed_id, prefill) else None
+    if prefill and served is None:
+        messages.warning(request, _(
+            "查询人的证件号码与查档申请 %(ref)s 的申请人不同：按窗口查档办理，所出证明不归入该申请"
+        ) % {"ref": prefill["reference"]})  # fmt: skip
     state = {
         "type": d["requester_type"], "name": d["requester_name"].strip(), "id_type": d["id_type"],
-        "id": _sealed(given_id) if given_id else (prefill["id"] if prefill else ""),
+        "id": sealed_id,
         "proofs": form.proofs(), "principal_id": _sealed(d["principal_id"].strip()),
         "case_party_ids": [_sealed(x) for x in form.case_parties()],
         "purpose": d["purpose"].strip(), "approved_by": d["approved_by"].strip(),
-        "channel": "online" if prefill else "counter",
-        "access_request": prefill["request"] if prefill else None,
-        "access_reference": prefill["reference"] if prefill else "",
+        "channel": "online" if served else "counter",
+        "access_request": served["request"] if served else None,
+        "access_reference": served["reference"] if served else "",
     }  # fmt: skip
     try:
         finding.check_request_ids(requester_of(state))

@@ -12,13 +12,13 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from lantai.catalog.services import visible_records, visible_repositories
+from lantai.catalog.services import records_in_scope, visible_repositories
 from lantai.certificates import issuing, revocation
 from lantai.certificates.models import Certificate
 from lantai.core import audit
 from lantai.core.roles import MARRIAGE, MARRIAGE_MANAGE
 from lantai.standards import marriage_profile
-from lantai.web.views.common import not_found, permission_required
+from lantai.web.views.common import not_found, permission_required, whole_number
 
 from . import identity
 from .forms import RevokeRequestForm
@@ -142,8 +142,10 @@ def certificate_confirm(request: HttpRequest, number: str) -> HttpResponse:
 
 def _registration(request: HttpRequest, pk: int) -> Registration | None:
     user: Any = request.user
+    if whole_number(str(pk)) is None:  # <int:pk> takes any length; the column is 64-bit
+        return None
     return (
-        Registration.objects.filter(pk=pk, record__in=visible_records(user))
+        Registration.objects.filter(pk=pk, record__in=records_in_scope(user))
         .select_related("record", "record__repository", "record__fonds")
         .first()
     )

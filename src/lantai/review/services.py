@@ -23,6 +23,7 @@ from lantai.core.models import User
 from lantai.core.roles import REVIEW, REVIEW_MANAGE, UNIT_REVIEW
 from lantai.review.models import ReviewDecision, ReviewItem, ReviewTask, UnitOpinion
 from lantai.standards import vocabularies as vocab
+from lantai.standards.categories import MARRIAGE as MARRIAGE_CATEGORY
 from lantai.standards.sensitivity import grounds, review_data
 
 CHUNK = 500  # items created, and screened by one job, at a time
@@ -113,6 +114,7 @@ def plan_records(
     under way, and due (formation + 25 years) — or, for the 门类 the archivist chose as early-open
     (经济/教育/科技/文化, 办法 art 7), not yet due; less those whose 保密期限 has not run out."""
     qs = catalog.visible_records(user).filter(repository=repository, level__in=("item", "volume"))
+    qs = qs.exclude(category__code=MARRIAGE_CATEGORY)  # never opened (婚姻登记档案: personal)
     # what the selection reads: a plan of a million records holds a million of these
     qs = qs.only(
         "repository_id", "fonds_id", "category_id", "reference_code", "title", "date", "year",

@@ -21,6 +21,7 @@ from lantai.catalog.models import Component, ComponentText, Record
 from lantai.search.backend import DOCUMENT_FIELDS
 from lantai.search.query import fonds_key
 from lantai.search.text import extract_text
+from lantai.standards.categories import MARRIAGE
 
 BATCH = 1000
 _VALUES = (
@@ -32,6 +33,12 @@ _VALUES = (
 )  # fmt: skip
 
 
+def indexed_records() -> Any:
+    """Every record but the marriage registrations: those are found only at the marriage counter
+    (by identity number, names and years, under the rights rules), never by full-text search."""
+    return Record.objects.exclude(category__code=MARRIAGE)
+
+
 def build_documents(ids: Iterable[int]) -> list[dict[str, Any]]:
     """Documents of the records with these ids that exist (missing ids are left out), in id
     order, built BATCH records at a time."""
@@ -39,7 +46,7 @@ def build_documents(ids: Iterable[int]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for start in range(0, len(wanted), BATCH):
         chunk = wanted[start : start + BATCH]
-        rows = list(Record.objects.filter(pk__in=chunk).order_by("pk").values(*_VALUES))
+        rows = list(indexed_records().filter(pk__in=chunk).order_by("pk").values(*_VALUES))
         out.extend(_documents(rows))
     return out
 
@@ -51,7 +58,9 @@ def iter_documents(
     constant memory). `progress(n)` is told after each batch how many were produced so far."""
     last, done = 0, 0
     while True:
-        rows = list(Record.objects.filter(pk__gt=last).order_by("pk").values(*_VALUES)[:batch_size])
+        rows = list(
+            indexed_records().filter(pk__gt=last).order_by("pk").values(*_VALUES)[:batch_size]
+        )
         if not rows:
             return
         yield from _documents(rows)

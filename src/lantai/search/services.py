@@ -49,7 +49,7 @@ from lantai.catalog.services import visible_records
 from lantai.core.models import User
 from lantai.core.roles import PUBLIC, VIEW
 from lantai.search.backend import IndexOutdated, SearchBackend
-from lantai.search.documents import BATCH, build_documents, iter_documents
+from lantai.search.documents import BATCH, build_documents, indexed_records, iter_documents
 from lantai.search.failures import DocumentsFailed
 from lantai.search.folding import fold
 from lantai.search.models import IndexState, PendingChange, Withheld
@@ -556,7 +556,7 @@ def reindex(progress: Callable[[int, int], None] | None = None) -> int:
     it runs are caught up afterwards (the watermark is set to its start)."""
     started = timezone.now()
     holds = dict(Withheld.objects.filter(applied_at__isnull=True).values_list("pk", "record_id"))
-    total = Record.objects.count()
+    total = indexed_records().count()
     tell: Callable[[int], None] | None = None
     if progress is not None:
         report = progress
@@ -599,7 +599,7 @@ def status() -> IndexStatus:
     state = _state()
     name, _ = backend_config()
     return IndexStatus(
-        backend=name, key=state.key, documents=backend().count(), records=Record.objects.count(),
+        backend=name, key=state.key, documents=backend().count(), records=indexed_records().count(),
         pending=PendingChange.objects.count(), watermark=state.watermark,
         last_run_at=state.last_run_at, last_rebuild_at=state.last_rebuild_at,
         last_error=state.last_error,

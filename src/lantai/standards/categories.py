@@ -7,6 +7,10 @@ from dataclasses import dataclass
 
 from ._data import DataFileError, load_data
 
+# 婚姻登记档案: personal information, never opened, reached through the marriage counter only
+# (marriage/); the catalogue, the search index and open review leave this category out
+MARRIAGE = "HY"
+
 
 @dataclass(frozen=True, slots=True)
 class Category:

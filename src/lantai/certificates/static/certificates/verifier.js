@@ -8,7 +8,11 @@
  *
  *   LantaiVerifier.verify(text, trustList, statusLists, roots, nowMs[, contentBytes])
  *     -> Promise<{valid, reason, message_zh, message_en, number, issuer, issued, expires,
- *                 status_list_age_s, detail}>
+ *                 status_list_age_s, kind, names, events, detail}>
+ *
+ *   kind ("record" | "none_found"), names (the masked names) and events ([{kind, date}]) are
+ *   what the payload signs, given whenever it decoded (invalid verdicts too; null otherwise),
+ *   for the reader to compare with the paper.
  */
 (function (global) {
   "use strict";
@@ -596,6 +600,9 @@
       issued: fields.issued === undefined ? null : isoSeconds(fields.issued),
       expires: fields.expires === undefined ? null : isoSeconds(fields.expires),
       status_list_age_s: fields.status_list_age_s ?? null,
+      kind: fields.kind ?? null,
+      names: fields.names ? fields.names.slice() : null,
+      events: fields.events ? fields.events.map((e) => ({ kind: e.kind, date: e.date })) : null,
       detail: detail || "",
     };
   }
@@ -613,7 +620,14 @@
       throw error;
     }
     const p = signed.payload;
-    const fields = { number: p.number, issued: p.issued, expires: p.expires };
+    const fields = {
+      number: p.number,
+      issued: p.issued,
+      expires: p.expires,
+      kind: p.kind,
+      names: p.names,
+      events: p.events,
+    };
 
     let trust;
     try {

@@ -36,6 +36,7 @@
     const statusLists = embedded("verify-status-lists", []);
     const roots = embedded("verify-roots", []);
     const labels = embedded("verify-labels", {});
+    const terms = embedded("verify-terms", {});
     const english = form.dataset.lang === "en";
     const timeZone = form.dataset.timeZone || undefined;
 
@@ -77,15 +78,7 @@
         class: `status-badge ${verdict.valid ? "status-provided" : "status-refused"}`,
       }, label(verdict.valid ? "valid" : "invalid")));
       const message = element("p", { class: "verify-message" });
-      const zh = element("span", { lang: "zh-Hans" }, verdict.message_zh);
-      const en = element("span", { lang: "en", class: "muted" }, verdict.message_en);
-      if (english) {
-        en.classList.remove("muted");
-        zh.classList.add("muted");
-        message.append(en, " ", zh);
-      } else {
-        message.append(zh, " ", en);
-      }
+      message.append(...bilingual(verdict.message_zh, verdict.message_en));
       result.append(message);
       const fields = element("dl", { class: "fields" });
       const rows = [
@@ -98,13 +91,53 @@
       ];
       for (const [key, value] of rows) {
         if (value === null || value === undefined || value === "") continue;
-        const row = element("div");
         const dd = element("dd", { "data-field": key }, value);
         if (key === "reason") dd.classList.add("code");
-        row.append(element("dt", {}, label(key)), dd);
-        fields.append(row);
+        fields.append(row(key, dd));
+      }
+      // what the QR code signs besides number and dates: the paper must say the same
+      const signed = Boolean(verdict.kind);
+      if (signed) {
+        fields.append(row("kind", element("dd", { "data-field": "kind" }), term(verdict.kind)));
+      }
+      if (Array.isArray(verdict.names) && verdict.names.length) {
+        fields.append(row("names", element("dd", { "data-field": "names" }, verdict.names.join("、"))));
+      }
+      if (Array.isArray(verdict.events) && verdict.events.length) {
+        const list = element("ul", { class: "verify-events" });
+        for (const event of verdict.events) {
+          const item = element("li");
+          item.append(...term(event.kind), " ", element("span", { class: "code" }, event.date));
+          list.append(item);
+        }
+        const dd = element("dd", { "data-field": "events" });
+        dd.append(list);
+        fields.append(row("events", dd));
       }
       result.append(fields);
+      if (signed) result.append(element("p", { class: "help", "data-field": "compare" }, label("compare")));
+    }
+
+    // Chinese and English side by side, the page's language first and the other muted
+    function bilingual(zhText, enText) {
+      const zh = element("span", { lang: "zh-Hans" }, zhText);
+      const en = element("span", { lang: "en", class: "muted" }, enText);
+      if (!english) return [zh, " ", en];
+      en.classList.remove("muted");
+      zh.classList.add("muted");
+      return [en, " ", zh];
+    }
+
+    function term(code) {
+      const pair = terms[code];
+      return Array.isArray(pair) ? bilingual(pair[0], pair[1]) : [String(code)];
+    }
+
+    function row(key, dd, content) {
+      if (content) dd.append(...content);
+      const div = element("div");
+      div.append(element("dt", {}, label(key)), dd);
+      return div;
     }
 
     function notice(key) {
