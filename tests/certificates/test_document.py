@@ -528,3 +528,34 @@ def test_seal_without_a_chinese_font_fails_clearly(
             seal_png("某县档案馆（无字体）")
     finally:
         seal._cjk_font.cache_clear()
+
+
+def pdftotext(pdf: bytes, *options: str) -> str:
+    import subprocess
+
+    done = subprocess.run(
+        ["pdftotext", *options, "-", "-"], input=pdf, capture_output=True, check=True, timeout=30
+    )
+    return done.stdout.decode()
+
+
+def test_numbers_in_the_records_table_stay_whole_for_text_extraction() -> None:
+    content = record_content(
+        issuer={"code": "490122", "name": "南州市档案馆", "region": "岭南省南州市"}
+    )
+    content["records"][0].update(
+        certificate_number="J490122-1987-000198", reference_code="490122-HY·1987-Y100-000001"
+    )
+    pdf = render(content, PAYLOAD, seal=seal_png(ARCHIVES))
+    for options in ((), ("-layout",), ("-raw",)):
+        text = pdftotext(pdf, *options)
+        assert "\ufffe" not in text and "\u00ad" not in text, options
+        # each on one line, with its hyphens (a break at one makes pdftotext drop it)
+        assert "J490122-1987-000198" in text.split(), options
+        assert "490122-HY·1987-Y100-000001" in text.split(), options
+    # a place name is no 行政区划代码
+    assert "所在地区 岭南省南州市" in pdftotext(pdf) and "行政区划代码" not in pdftotext(pdf)
+
+
+def test_an_issuer_region_code_is_labelled_as_one(unsigned: bytes) -> None:
+    assert "行政区划代码 440305" in pdftotext(unsigned)

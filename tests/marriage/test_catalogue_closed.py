@@ -49,7 +49,9 @@ def test_a_marriage_record_cannot_be_opened(couple: dict[str, int]) -> None:
     record = Record.objects.select_related("category").get(pk=couple["marriage"])
     raw = catalog.record_as_input(record) | {"open_status": "开放"}
     saved, issues = catalog.save_record(record.category, raw, record=record)
-    assert saved is None and [i.rule for i in issues if i.severity == "error"] == ["marriage_closed"]
+    assert saved is None and [i.rule for i in issues if i.severity == "error"] == [
+        "marriage_closed"
+    ]
     assert Record.objects.get(pk=record.pk).open_status == "closed"
 
 

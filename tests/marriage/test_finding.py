@@ -110,3 +110,21 @@ def test_no_full_identity_number_is_stored_or_logged(couple: dict[str, int]) -> 
     party = Party.objects.filter(name=WIFE.name).first()
     assert party is not None and identity.unseal(party.id_sealed) == WIFE.id_number
     assert party.id_masked == identity.mask(WIFE.id_number or "")
+
+
+def test_numbers_typed_into_proofs_are_masked_and_the_scope_basis_is_logged(
+    couple: dict[str, int],
+) -> None:
+    proxy = Request(requester_type="proxy", requester_name="代理人", requester_id=OTHER.id_number or "",
+                    proofs={"id_document": f"身份证 {OTHER.id_number}",
+                            "notarised_power_of_attorney": "（2026）岭南证字第12号"},
+                    principal_id=WIFE.id_number or "")  # fmt: skip
+    out = finding.find(finding.Criteria(id_number=WIFE.id_number or ""), proxy, channel="counter",
+                       actor="clerk", access_request_id=7)  # fmt: skip
+    assert [h.record_id for h in out.hits] == [couple["marriage"], couple["divorce"]]
+    logged = Query.objects.get(pk=out.query_id)
+    text = json.dumps([logged.proofs, logged.criteria], ensure_ascii=False)
+    assert (OTHER.id_number or "") not in text and (WIFE.id_number or "") not in text
+    assert logged.criteria["basis"] == {
+        "principal": identity.mask(WIFE.id_number or ""), "case_parties": [], "access_request": 7,
+    }  # fmt: skip

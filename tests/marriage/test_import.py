@@ -107,3 +107,39 @@ def test_a_file_without_the_required_columns_is_unreadable(fonds: Any, tmp_path:
     with pytest.raises(importing.FileUnreadable) as caught:
         _import(path, fonds)
     assert "登记类别" in caught.value.message_zh and not ImportRun.objects.exists()
+
+
+def test_a_changed_row_under_a_known_certificate_number_is_an_error(
+    fonds: Any, tmp_path: Path
+) -> None:
+    rows = _rows(1)
+    assert _import(_csv(tmp_path / "a.csv", rows), fonds).rows_imported == 1
+    rows[0][5] = "覃智强"  # the same 证号 and people, one name written differently
+    result = _import(_csv(tmp_path / "b.csv", rows), fonds)
+    assert result.status == "rejected" and result.rows_rejected == 1
+    assert [e["rule"] for e in result.errors] == ["certificate_number_taken"]
+    assert "MZHY-HY·2005·D100-00001" in result.errors[0]["message"]
+    twice = _rows(2)
+    twice[1][4] = twice[0][4]  # two rows of one file under one 证号
+    again = _import(_csv(tmp_path / "c.csv", twice), fonds, valid_rows_only=True)
+    assert [e["rule"] for e in again.errors] == ["certificate_number_taken"]
+
+
+def test_identity_numbers_in_the_report_are_masked(fonds: Any, tmp_path: Path) -> None:
+    rows = _rows(1)
+    rows[0][8] = rows[0][6]  # the woman's column holds the man's (valid) number
+    result = _import(_csv(tmp_path / "sex.csv", rows), fonds)
+    assert result.status == "rejected" and result.errors
+    text = json.dumps(result.errors, ensure_ascii=False)
+    assert rows[0][6] not in text and rows[0][6][:4] + "**********" + rows[0][6][-4:] in text
+
+
+def test_a_row_the_reader_cannot_take_fails_the_run_instead_of_leaving_it_running(
+    fonds: Any, tmp_path: Path
+) -> None:
+    rows = _rows(1)
+    rows[0][2] = "局" * 200_000  # over the CSV field limit
+    with pytest.raises(importing.FileUnreadable):
+        _import(_csv(tmp_path / "huge.csv", rows, encoding="utf-8"), fonds)
+    run = ImportRun.objects.get()
+    assert run.status == "failed" and run.finished_at is not None and run.errors

@@ -474,7 +474,9 @@ def test_certificates_signed_by_a_withdrawn_key_are_not_offered(clerk: Client) -
     assert certificates_of(req) == []
     key.update(compromised_since=None, withdrawn_at=timezone.now())
     assert certificates_of(req) == []
-    page = Client().post(
-        reverse("access:status"), {"reference": req.reference, "phone": "13809311234"}
-    ).content.decode()
+    page = (
+        Client()
+        .post(reverse("access:status"), {"reference": req.reference, "phone": "13809311234"})
+        .content.decode()
+    )
     assert cert.number not in page

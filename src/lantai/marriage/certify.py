@@ -101,15 +101,16 @@ def certify_records(
         events.append((kind.prefix, reg.date))
     repository = ordered[0].record.repository
     shown = [r.pk for r in ordered]
-    query_id = _log(request, {"mode": "certificate", "records": shown}, shown,
-                    version=version, channel=channel, actor=actor, user=user)  # fmt: skip
+    query_id = _log(request, {"mode": "certificate", "records": shown}, shown, version=version,
+                    channel=channel, actor=actor, user=user,
+                    access_request_id=access_request_id)  # fmt: skip
     draft = issuing.Draft(
         repository=repository, kind="record",
         content={"title": TITLE_RECORD, "issuer": _issuer(repository),
                  "requester": _requester(ruleset, request), "records": records, "criteria": "",
-                 "basis": BASIS, "purpose": purpose},
+                 "basis": BASIS, "purpose": identity.mask_in_text(purpose)},
         names=names, events=events, requester_type=request.requester_type,
-        requester_name=request.requester_name, purpose=purpose,
+        requester_name=request.requester_name, purpose=identity.mask_in_text(purpose),
         records=[r.record for r in ordered], query_id=query_id,
         access_request_id=access_request_id,
     )  # fmt: skip
@@ -143,7 +144,8 @@ def certify_none_found(
     digest = identity.lookup_hash(identity.RESIDENT_ID, number)
     held = Party.objects.filter(id_hash=digest, registration__record__repository=repository).count()
     query_id = _log(request, {"mode": "none_found", "id_number": identity.mask(number), "name": name}, [],
-                    version=version, channel=channel, actor=actor, user=user)  # fmt: skip
+                    version=version, channel=channel, actor=actor, user=user,
+                    access_request_id=access_request_id)  # fmt: skip
     if held:
         raise CertifyError(
             f"{repository.name}保管有 {held} 条该证件号码的婚姻登记记录，不能出具无记录证明",
@@ -159,9 +161,9 @@ def certify_none_found(
         repository=repository, kind="none_found",
         content={"title": TITLE_NONE, "issuer": _issuer(repository),
                  "requester": _requester(ruleset, request), "records": [], "criteria": criteria,
-                 "basis": BASIS, "purpose": purpose},
+                 "basis": BASIS, "purpose": identity.mask_in_text(purpose)},
         names=[identity.mask_name(name)], events=[], requester_type=request.requester_type,
-        requester_name=request.requester_name, purpose=purpose, query_id=query_id,
+        requester_name=request.requester_name, purpose=identity.mask_in_text(purpose), query_id=query_id,
         access_request_id=access_request_id,
     )  # fmt: skip
     return issuing.issue(draft, actor=actor)

@@ -198,6 +198,7 @@ def find(
     actor: str,
     user: Any = None,
     limit: int = 50,
+    access_request_id: int | None = None,
 ) -> Outcome:
     criteria.mode()  # a malformed search is an input error, not a query to log
     if criteria.names:
@@ -212,7 +213,12 @@ def find(
         outcome.refused = [{"rule": p.rule, "message": p.message_zh, "message_en": p.message_en} for p in problems]  # fmt: skip
     else:
         _search(criteria, request, ruleset, user, limit, outcome)
-    outcome.query_id = _log(criteria, request, channel, actor, user, version, outcome)
+    outcome.query_id = log_query(
+        request, criteria.for_log(), [h.record_id for h in outcome.hits], version=version,
+        channel=channel, actor=actor, user=user, matched=len(outcome.hits) + outcome.withheld,
+        refused="；".join(r["message"] for r in outcome.refused), withheld=outcome.withheld,
+        access_request_id=access_request_id,
+    )  # fmt: skip
     return outcome
 
 
@@ -266,37 +272,30 @@ def hit_of(reg: Registration, parties: Sequence[Party], score: float = 1.0) -> H
     )  # fmt: skip
 
 
-def _log(
-    criteria: Criteria,
-    request: marriage_rights.Request,
-    channel: str,
-    actor: str,
-    user: Any,
-    version: int,
-    outcome: Outcome,
-) -> int:
-    return log_query(
-        request, criteria.for_log(), [h.record_id for h in outcome.hits], version=version,
-        channel=channel, actor=actor, user=user, matched=len(outcome.hits) + outcome.withheld,
-        refused="；".join(r["message"] for r in outcome.refused), withheld=outcome.withheld,
-    )  # fmt: skip
-
-
 def log_query(
     request: marriage_rights.Request, criteria: dict[str, Any], shown: list[int], *,
     version: int, channel: str, actor: str, user: Any, matched: int | None = None,
-    refused: str = "", withheld: int = 0,
+    refused: str = "", withheld: int = 0, access_request_id: int | None = None,
 ) -> int:  # fmt: skip
     """Keep who asked, as whom, with which proof, what for and what was shown (PIPL), in the
     query log and, summed up, in the audit chain."""
     requester_id = request.requester_id or ""
+    # what the requester's scope rested on: the principal (proxy), the case parties (lawyer), the
+    # online request answered — masked as everything else here
+    basis = {
+        "principal": identity.mask(request.principal_id) if request.principal_id else "",
+        "case_parties": [identity.mask_in_text(c) for c in request.case_party_ids],
+        "access_request": access_request_id,
+    }
     query = Query.objects.create(
         channel=channel, user=user if getattr(user, "pk", None) else None, actor=actor,
         requester_type=request.requester_type, requester_name=request.requester_name[:60],
         requester_id_masked=identity.mask(requester_id) if requester_id else "",
         requester_id_hash=identity.lookup_hash(identity.RESIDENT_ID, requester_id) if requester_id else "",
-        proofs=dict(request.proofs), purpose=(request.purpose or "")[:500],
-        approved_by=(request.approved_by or "")[:150], rules_version=version, criteria=criteria,
+        proofs={kind: identity.mask_in_text(ref) for kind, ref in request.proofs.items()},
+        purpose=identity.mask_in_text(request.purpose or "")[:500],
+        approved_by=(request.approved_by or "")[:150], rules_version=version,
+        criteria={**criteria, "basis": basis},
         refused=refused[:500], matched=len(shown) if matched is None else matched, shown=shown,
     )  # fmt: skip
     audit.record(

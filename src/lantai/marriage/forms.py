@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from lantai.access.models import ID_TYPES
 from lantai.standards import marriage_rights
 
-from . import finding
+from . import finding, labels
 
 PROOF_PREFIX = "proof_"
 _LIST_SPLIT = re.compile(r"[\s,，、;；]+")
@@ -55,7 +55,7 @@ class RequesterForm(forms.Form):
         self.ruleset = ruleset
         self.prefilled_id = prefilled_id
         cast(forms.ChoiceField, self.fields["requester_type"]).choices = [
-            (t.code, t.label_zh) for t in ruleset.requester_types.values()
+            (t.code, labels.label(t)) for t in ruleset.requester_types.values()
         ]
         if prefilled_id:
             self.fields["requester_id"].help_text = _(
@@ -63,7 +63,7 @@ class RequesterForm(forms.Form):
             ) % {"masked": prefilled_id}
         for kind in proof_fields(ruleset):
             self.fields[PROOF_PREFIX + kind.code] = forms.CharField(
-                label=kind.label_zh, max_length=200, required=False,
+                label=labels.label(kind), max_length=200, required=False,
                 help_text=_("证明材料的编号或说明（如介绍信编号、公证书编号）"),
             )  # fmt: skip
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import functools
 import os
+import re
 import unicodedata
 from pathlib import Path
 
@@ -27,7 +28,9 @@ from lantai.access.models import mask_id
 from lantai.core.key_files import KeyFileError, keys_dir, read_private, write_once
 from lantai.standards import personal_ids
 
-__all__ = ["is_resident", "lookup_hash", "mask", "mask_name", "normalise", "seal", "unseal"]
+__all__ = [
+    "is_resident", "lookup_hash", "mask", "mask_in_text", "mask_name", "normalise", "seal", "unseal",
+]  # fmt: skip
 
 KEY_FILE = "personal-data.key"
 RESIDENT_ID = "居民身份证"  # the code in marriage-profile.yaml; access requests say "resident_id"
@@ -96,6 +99,16 @@ def unseal(token: str) -> str:
 
 def mask(number: str) -> str:
     return mask_id(normalise("", number))
+
+
+_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])[0-9]{14}(?:[0-9]{3}[0-9Xx]|[0-9])(?![0-9A-Za-z])")
+
+
+def mask_in_text(text: str) -> str:
+    """``text`` with every run that looks like a 居民身份证 number (15, or 17 digits and a check
+    character) masked: for free text a clerk typed (a proof's reference) and for error reports."""
+    folded = unicodedata.normalize("NFKC", text)
+    return _ID_IN_TEXT.sub(lambda m: mask(m.group(0)), folded)
 
 
 def mask_name(name: str) -> str:

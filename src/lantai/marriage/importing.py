@@ -18,11 +18,10 @@ from lantai.catalog.models import Fonds
 from lantai.catalog.readers import FileUnreadable, open_table
 from lantai.core import audit
 from lantai.core.sm3 import sm3_stream
-from lantai.search.tasks import queue_sync
 from lantai.standards import marriage_profile
 
-from . import records
-from .models import ImportRun
+from . import identity, records
+from .models import ImportRun, Registration
 
 MAX_ERRORS = 1000
 
@@ -85,7 +84,41 @@ def import_file(
         created_by=user if getattr(user, "pk", None) else None,
     )  # fmt: skip
     result = Result(run.pk, path.name, "running")
-    good: list[marriage_profile.Registration] = []
+    try:
+        good = _read_rows(table, result)
+        good = _numbers_taken(fonds, good, result)
+    except FileUnreadable as e:  # a row the reader cannot take (a field over the CSV limit …)
+        result.status = "failed"
+        _error(result, 0, "", "unreadable", "", e.message_zh, e.message_en)
+        _finish(run, fonds, result, started)
+        raise
+    if result.rows_rejected and not valid_rows_only:
+        result.status = "rejected"
+    elif result.rows_total == 0:
+        result.status = "rejected"
+        _error(result, table.header_row, "", "empty", "", "文件中没有数据行", "the file has no data rows")  # fmt: skip
+    else:
+        written = records.write(fonds, [reg for _row, reg in good], run_id=run.pk)
+        result.rows_imported = len(written.created)
+        result.rows_unchanged = written.unchanged
+        result.status = "imported"
+    _finish(run, fonds, result, started)
+    return result
+
+
+def _error(result: Result, row: int, column: str, rule: str, value: str, zh: str, en: str) -> None:
+    if len(result.errors) >= MAX_ERRORS:
+        result.errors_truncated = True
+        return
+    # a report is shown, stored and exported: identity numbers in it are masked
+    result.errors.append({
+        "row": row, "column": column, "rule": rule, "value": identity.mask_in_text(value),
+        "message": identity.mask_in_text(zh), "message_en": identity.mask_in_text(en),
+    })  # fmt: skip
+
+
+def _read_rows(table: Any, result: Result) -> list[tuple[int, marriage_profile.Registration]]:
+    good: list[tuple[int, marriage_profile.Registration]] = []
     for number, cells in table.rows():
         result.rows_total += 1
         row = {
@@ -97,27 +130,46 @@ def import_file(
         if problems or registration is None:
             result.rows_rejected += 1
             for p in problems:
-                if len(result.errors) >= MAX_ERRORS:
-                    result.errors_truncated = True
-                    break
-                result.errors.append({
-                    "row": number, "column": p.column, "rule": p.rule,
-                    "value": p.value, "message": p.message_zh, "message_en": p.message_en,
-                })  # fmt: skip
+                _error(result, number, p.column, p.rule, p.value, p.message_zh, p.message_en)
             continue
-        good.append(registration)
-    if result.rows_rejected and not valid_rows_only:
-        result.status = "rejected"
-    elif result.rows_total == 0:
-        result.status = "rejected"
-        result.errors.append({"row": table.header_row, "column": "", "rule": "empty", "value": "",
-                              "message": "文件中没有数据行", "message_en": "the file has no data rows"})  # fmt: skip
-    else:
-        written = records.write(fonds, good, run_id=run.pk)
-        result.rows_imported = len(written.created)
-        result.rows_unchanged = written.unchanged
-        result.status = "imported"
-        queue_sync(written.created)
+        good.append((number, registration))
+    return good
+
+
+def _numbers_taken(
+    fonds: Fonds, good: list[tuple[int, marriage_profile.Registration]], result: Result
+) -> list[tuple[int, marriage_profile.Registration]]:
+    """Rows whose 证号 another registration of the fonds (or an earlier row) already carries with
+    other content — a name or an identity number changed — are errors: a 证号 names one
+    registration, and a corrected row must not become a second one unnoticed."""
+    numbers = {reg.certificate_number for _row, reg in good if reg.certificate_number}
+    held = {
+        number: (key, code)
+        for number, key, code in Registration.objects.filter(
+            record__fonds=fonds, certificate_number__in=numbers
+        ).values_list("certificate_number", "record__row_hash", "record__reference_code")
+    }
+    kept = []
+    for row, reg in good:
+        number = reg.certificate_number
+        key = records.row_key(reg)
+        if number and number in held and held[number][0] != key:
+            result.rows_rejected += 1
+            where = held[number][1]
+            _error(
+                result, row, "证号", "certificate_number_taken", number,
+                f"证号 {number} 已登记为另一条内容不同的记录（{where}）：请核对后更正原记录",
+                f"certificate number {number} is already registered with other content "
+                f"({where}): check it and correct the existing record",
+            )  # fmt: skip
+            continue
+        if number:
+            held.setdefault(number, (key, f"第 {row} 行"))
+        kept.append((row, reg))
+    return kept
+
+
+def _finish(run: ImportRun, fonds: Fonds, result: Result, started: float) -> None:
     result.seconds = time.perf_counter() - started
     ImportRun.objects.filter(pk=run.pk).update(
         status=result.status, rows_total=result.rows_total, rows_imported=result.rows_imported,
@@ -126,9 +178,8 @@ def import_file(
     )  # fmt: skip
     audit.record(
         "marriage_import", "marriage_import", run.pk,
-        {"file": path.name, "file_sm3": run.file_sm3, "fonds": fonds.code,
+        {"file": result.file_name, "file_sm3": run.file_sm3, "fonds": fonds.code,
          "status": result.status, "imported": result.rows_imported,
          "rejected": result.rows_rejected},
-        actor=actor,
+        actor=run.actor,
     )  # fmt: skip
-    return result

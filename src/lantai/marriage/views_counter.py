@@ -24,7 +24,7 @@ from lantai.core.roles import MARRIAGE, SERVE
 from lantai.standards import marriage_rights
 from lantai.web.views.common import permission_required, whole_number
 
-from . import certify, finding, identity, rules
+from . import certify, finding, identity, labels, rules
 from .forms import NoneFoundForm, RequesterForm, SearchForm, proof_fields
 
 SESSION_KEY = "marriage_counter"
@@ -64,9 +64,8 @@ def requester_of(state: dict[str, Any]) -> marriage_rights.Request:
 
 def _summary(state: dict[str, Any], ruleset: marriage_rights.Rules) -> dict[str, Any]:
     """What the page may show of the requester: the ID numbers masked."""
-    t = ruleset.requester_types.get(state["type"])
     return {
-        "type_label": t.label_zh if t else state["type"],
+        "type_label": labels.labelled(ruleset.requester_types, state["type"]),
         "name": state["name"],
         "id_masked": identity.mask(_opened(state["id"])) if state["id"] else "",
         "principal_masked": identity.mask(_opened(state["principal_id"]))
@@ -77,7 +76,7 @@ def _summary(state: dict[str, Any], ruleset: marriage_rights.Rules) -> dict[str,
             for x in (_opened(y) for y in state["case_party_ids"])
         ],  # fmt: skip
         "proofs": [
-            (ruleset.proof_kinds[c].label_zh if c in ruleset.proof_kinds else c, ref)
+            (labels.labelled(ruleset.proof_kinds, c), ref)
             for c, ref in state["proofs"].items()
         ],  # fmt: skip
         "purpose": state["purpose"],
@@ -91,8 +90,8 @@ def _type_table(ruleset: marriage_rights.Rules) -> list[dict[str, Any]]:
     return [
         {
             "code": t.code,
-            "label": t.label_zh,
-            "proofs": [ruleset.proof_kinds[p].label_zh for p in t.proofs],
+            "label": labels.label(t),
+            "proofs": [labels.labelled(ruleset.proof_kinds, p) for p in t.proofs],
             "scope": str(SCOPE_LABELS.get(t.scope, t.scope)),
         }
         for t in ruleset.requester_types.values()
@@ -246,6 +245,8 @@ def _search(request: HttpRequest) -> HttpResponse:
         searched_id = identity.mask(criteria.id_number)
     else:
         state.pop("last_id", None)
+    for hit in outcome.hits:
+        hit.kind_label = labels.kind_label(hit.kind)
     shown = [h.record_id for h in outcome.hits]
     state["shown"] = (
         state.get("shown", []) + [r for r in shown if r not in state.get("shown", [])]

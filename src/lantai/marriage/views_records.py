@@ -17,10 +17,9 @@ from lantai.certificates import issuing, revocation
 from lantai.certificates.models import Certificate
 from lantai.core import audit
 from lantai.core.roles import MARRIAGE, MARRIAGE_MANAGE
-from lantai.standards import marriage_profile
 from lantai.web.views.common import not_found, permission_required, whole_number
 
-from . import identity
+from . import identity, labels, rules
 from .forms import RevokeRequestForm
 from .models import Party, Registration
 from .views_counter import SESSION_KEY
@@ -57,19 +56,36 @@ def certificate_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _shown_content(content: dict[str, Any]) -> dict[str, Any]:
+    """The certificate's content for the staff page, its labels in the interface language (the
+    content keeps the Chinese ones the document was printed with)."""
+    if not labels.english():
+        return content
+    _v, ruleset = rules.current()
+    shown = dict(content)
+    requester = dict(content.get("requester") or {})
+    if requester.get("type") in ruleset.requester_types:
+        requester["type_label"] = labels.labelled(ruleset.requester_types, requester["type"])
+    shown["requester"] = requester
+    shown["records"] = [
+        {**r, "kind_label": labels.kind_label(str(r.get("kind_label", "")))}
+        for r in content.get("records") or []
+    ]
+    return shown
+
+
 @permission_required(MARRIAGE)
 def certificate_detail(request: HttpRequest, number: str) -> HttpResponse:
     cert = _certificate(request, number)
     if cert is None:
         return not_found(request, _("没有这份证明"))
     user: Any = request.user
-    content = cert.content
     return render(
         request,
         "marriage/certificate.html",
         {
             "cert": cert,
-            "content": content,
+            "content": _shown_content(cert.content),
             "records": list(cert.records.all()),
             "revoke_form": RevokeRequestForm(),
             "can_confirm": user.has_perm_code(MARRIAGE_MANAGE)
@@ -156,10 +172,7 @@ def _record_page(
 ) -> HttpResponse:
     user: Any = request.user
     parties = list(Party.objects.filter(registration=reg).order_by("position"))
-    try:
-        kind_label = marriage_profile.kind(reg.kind).label_zh
-    except marriage_profile.MarriageProfileError:
-        kind_label = reg.kind
+    kind_label = labels.kind_label(reg.kind)
     certificates = list(reg.record.certificates.order_by("-issued_at")[:50])
     return render(
         request,
