@@ -480,3 +480,29 @@ def test_certificates_signed_by_a_withdrawn_key_are_not_offered(clerk: Client) -
         .content.decode()
     )
     assert cert.number not in page
+
+
+def test_the_english_interface_shows_the_english_labels(clerk: Client, archivist: Client) -> None:
+    english = {"HTTP_ACCEPT_LANGUAGE": "en"}
+    page = clerk.get(reverse("marriage:counter"), **english).content.decode()
+    assert "valid identity document" in page  # proof kinds, in the type table
+    assert "本人有效身份证件" not in page and "records where the requester is a party" in page
+    clerk.post(reverse("marriage:counter"), citizen_form(), **english)
+    page = clerk.get(reverse("marriage:counter"), **english).content.decode()
+    assert "本人有效身份证件" not in page  # the requester summary
+    query = {"step": "search", "mode": "id", "years": "2", "id_number": CITIZEN}
+    page = clerk.post(reverse("marriage:counter"), query, **english).content.decode()
+    assert OURS in page and "<label" in page and ">marriage</label>" in page
+    clerk.post(reverse("marriage:certify_records"), {"record": [record_id(OURS)]})
+    cert = Certificate.objects.get()
+    page = clerk.get(reverse("marriage:certificate", args=[cert.number]), **english)
+    html = page.content.decode()
+    assert "<td>marriage</td>" in html and "<td>结婚</td>" not in html
+    assert cert.content["records"][0]["kind_label"] == "结婚"  # the document stays Chinese
+    html = clerk.get(reverse("marriage:record", args=[record_id(OURS)]), **english).content.decode()
+    heading = re.search(r"<h1>(.*?)</h1>", html, re.S)
+    assert heading and "结婚" not in heading[1] and "marriage" in heading[1]
+    log = archivist.get(reverse("marriage:queries"), **english).content.decode()
+    assert "本人有效身份证件" not in log and "valid identity document" in log
+    chinese = clerk.get(reverse("marriage:record", args=[record_id(OURS)])).content.decode()
+    assert "<h1>结婚登记 " in chinese

@@ -128,11 +128,13 @@ def test_lawyer_sees_only_records_of_the_case_parties() -> None:
     assert not r.may_see(RULES, request, [WIFE, STRANGER])
 
 
-def test_lawyer_case_parties_by_name() -> None:
+def test_lawyer_case_parties_by_name_alone_are_refused_namesakes_would_match() -> None:
     proofs = {"id_document": "x", "court_case_certificate": "y"}
     request = _request("lawyer", proofs=proofs, case_party_ids=["李 四"])
-    assert r.may_see(RULES, request, PARTIES, party_names=["张三", "李四"])
-    assert not r.may_see(RULES, request, PARTIES, party_names=["张三", "李五"])
+    assert [p.field for p in r.check_request(RULES, request)] == ["case_party_ids"]
+    assert not r.may_see(RULES, request, PARTIES, party_names=["张三", "李四"])
+    both = _request("lawyer", proofs=proofs, case_party_ids=["李四", HUSBAND])
+    assert r.may_see(RULES, both, PARTIES, party_names=["张三", "李四"])
 
 
 def test_lawyer_without_court_certificate_or_parties_is_refused() -> None:
@@ -255,3 +257,16 @@ def test_broken_yaml_names_the_line() -> None:
     with pytest.raises(r.RulesError) as top:
         r.load_rules("- just a list")
     assert top.value.rule == "mapping"
+
+
+def test_an_edited_version_with_a_nested_proof_list_or_an_unknown_type_is_refused() -> None:
+    nested = copy.deepcopy(load_data("marriage-rights.yaml"))
+    nested["requester_types"]["self"]["proofs"] = [["id_document"]]
+    with pytest.raises(r.RulesError) as caught:
+        r.load_rules(nested)
+    assert caught.value.rule == "unknown_proof" and "self.proofs[0]" in caught.value.place
+    extra = copy.deepcopy(load_data("marriage-rights.yaml"))
+    extra["requester_types"][7] = extra["requester_types"]["self"]
+    with pytest.raises(r.RulesError) as unknown:
+        r.load_rules(extra)
+    assert unknown.value.rule == "unknown_type"

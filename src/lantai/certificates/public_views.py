@@ -128,7 +128,7 @@ def _for_display(result: dict[str, Any], labels: dict[str, str]) -> dict[str, An
         **result,
         "issued_at": _parse_iso(result.get("issued")),
         "expires_at": _parse_iso(result.get("expires")),
-        "status_age_x": _age_text(age, labels) if isinstance(age, int) and age >= 0 else "",
+        "status_age": _age_text(age, labels) if isinstance(age, int) and age >= 0 else "",
     }
 
 

@@ -1,8 +1,9 @@
 """`lantai marriage …`: marriage registration archives from the console.
 
-    lantai marriage import FILE --fonds F [--repository R] [--valid-rows-only] [--user U] [--json]
-        import a civil-affairs export (.xlsx/.csv, GB18030 included); exit 0 ok, 1 rows
-        rejected, 2 unreadable file or a refusal
+    lantai marriage import FILE [--fonds F [--repository R]] [--valid-rows-only] [--user U] [--json]
+        import a civil-affairs export (.xlsx/.csv, GB18030 included); without --fonds, into the
+        one fonds holding marriage records; exit 0 ok, 1 rows rejected, 2 unreadable file, no
+        such fonds or a refusal
     lantai marriage find (--id NUMBER | --name NAME [--name NAME2] [--year Y] | --cert-number N)
         --requester-type self|proxy|court|procuratorate|police|state_security|lawyer|other
         [requester options] [--json]
@@ -99,32 +100,29 @@ def marriage() -> None:
 
 @marriage.command("import")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--fonds", "fonds_code", required=True)
+@click.option(
+    "--fonds",
+    "fonds_code",
+    default=None,
+    help="the fonds (default: the one fonds that holds marriage records)",
+)
 @click.option("--repository", default=None)
 @click.option("--valid-rows-only", is_flag=True)
 @click.option("--user", "username", default=None)
 @click.option("--json", "as_json", is_flag=True)
 def import_command(
-    file: Path, fonds_code: str, repository: str | None, valid_rows_only: bool,
+    file: Path, fonds_code: str | None, repository: str | None, valid_rows_only: bool,
     username: str | None, as_json: bool,
 ) -> None:  # fmt: skip
-    """Import a civil-affairs export of marriage registrations into fonds F (category HY)."""
+    """Import a civil-affairs export of marriage registrations (category HY of the fonds)."""
     django_setup()
-    from lantai.catalog.models import Fonds
-    from lantai.catalog.services import CatalogError, can_see_fonds, get_repository
+    from lantai.catalog.services import can_see_fonds
     from lantai.core.audit import acting_as
     from lantai.core.roles import MARRIAGE_MANAGE
     from lantai.marriage import importing
 
     user, actor = acting_user(username, MARRIAGE_MANAGE, as_json)
-    try:
-        repo = get_repository(repository)
-    except CatalogError as e:
-        fail(e.message_zh, EXIT_UNREADABLE, as_json, field="repository")
-    fonds = Fonds.objects.filter(repository=repo, code=fonds_code.strip().upper()).first()
-    if fonds is None:
-        fail(f"{repo.name}没有全宗“{fonds_code}”：先运行 lantai fonds add", EXIT_UNREADABLE,
-             as_json, field="fonds")  # fmt: skip
+    fonds = _import_fonds(fonds_code, repository, as_json)
     if user is not None and not can_see_fonds(user, fonds):
         fail(f"用户 {actor} 无权向全宗 {fonds.code} 导入", EXIT_UNREADABLE, as_json, field="fonds")
     with acting_as(actor):
@@ -139,6 +137,35 @@ def import_command(
         for line in result.summary_lines():
             click.echo(line)
     sys.exit(EXIT_REFUSED if result.rows_rejected else EXIT_OK)
+
+
+def _import_fonds(code: str | None, repository: str | None, as_json: bool) -> Any:
+    """The fonds to import into: --fonds (in --repository, else wherever that code is unique),
+    or without it the one fonds that already holds marriage records."""
+    from lantai.catalog.models import Fonds
+    from lantai.catalog.services import CatalogError, get_repository
+    from lantai.standards.categories import MARRIAGE
+
+    qs = Fonds.objects.select_related("repository")
+    if repository is not None:
+        try:
+            qs = qs.filter(repository=get_repository(repository))
+        except CatalogError as e:
+            fail(e.message_zh, EXIT_UNREADABLE, as_json, field="repository")
+    if code is not None:
+        qs = qs.filter(code=code.strip().upper())
+    else:
+        qs = qs.filter(categories__code=MARRIAGE)
+    found = list(qs.order_by("repository__code", "code")[:20])
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        what = f"全宗“{code}”" if code else "存有婚姻登记档案（门类 HY）的全宗"
+        fail(f"没有{what}：请用 --fonds 指定婚姻登记机关的全宗（可先运行 lantai fonds add）",
+             EXIT_UNREADABLE, as_json, field="fonds")  # fmt: skip
+    choices = "、".join(f"{f.code}（{f.repository.code} {f.repository.name}）" for f in found)
+    fail(f"有多个可选的全宗：{choices}；请用 --fonds 和 --repository 指定", EXIT_UNREADABLE,
+         as_json, field="fonds")  # fmt: skip
 
 
 @marriage.command("find")

@@ -175,7 +175,8 @@ def query_log(request: HttpRequest) -> HttpResponse:
             "q": q,
             "type_label": labels.labelled(ruleset.requester_types, q.requester_type),
             "proofs": [
-                (labels.labelled(ruleset.proof_kinds, c), ref) for c, ref in (q.proofs or {}).items()
+                (labels.labelled(ruleset.proof_kinds, c), ref)
+                for c, ref in (q.proofs or {}).items()
             ],
             "criteria": q.criteria,
         }

@@ -76,8 +76,7 @@ def _summary(state: dict[str, Any], ruleset: marriage_rights.Rules) -> dict[str,
             for x in (_opened(y) for y in state["case_party_ids"])
         ],  # fmt: skip
         "proofs": [
-            (labels.labelled(ruleset.proof_kinds, c), ref)
-            for c, ref in state["proofs"].items()
+            (labels.labelled(ruleset.proof_kinds, c), ref) for c, ref in state["proofs"].items()
         ],  # fmt: skip
         "purpose": state["purpose"],
         "approved_by": state["approved_by"],

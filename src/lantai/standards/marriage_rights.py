@@ -9,7 +9,6 @@ lacks, :func:`may_see` decides one record. Identity numbers are compared in thei
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -175,7 +174,7 @@ def _requester_type(code: str, row: object, proof_kinds: Mapping[str, ProofKind]
     if not isinstance(proofs, list) or not proofs:
         raise _fail(f"{place}.proofs", "proofs", "应为非空列表", "must be a non-empty list")
     for i, proof in enumerate(proofs):
-        if proof not in proof_kinds:
+        if not isinstance(proof, str) or proof not in proof_kinds:
             raise _fail(
                 f"{place}.proofs[{i}]",
                 "unknown_proof",
@@ -237,6 +236,14 @@ def load_rules(source: str | Mapping[str, Any] | None = None) -> Rules:
                 "missing_type",
                 "缺少这一查档人类型",
                 "this requester type is missing",
+            )
+    for code in types:
+        if code not in REQUESTER_TYPES:  # the counter and the CLI know these types only
+            raise _fail(
+                f"requester_types.{code}",
+                "unknown_type",
+                "不是已知的查档人类型（" + "、".join(REQUESTER_TYPES) + "）",
+                "is not a known requester type (" + ", ".join(REQUESTER_TYPES) + ")",
             )
     requester_types = {
         str(c): _requester_type(str(c), row, proof_kinds) for c, row in types.items()
@@ -319,20 +326,25 @@ def check_request(rules: Rules, request: Request) -> list[Problem]:
             problems.append(
                 Problem(name, "required", f"{t.label_zh}查档须填写{zh}", f"{en} is required")
             )
-    if t.scope == "case_parties" and not any(_present(x) for x in request.case_party_ids):
+    if t.scope == "case_parties" and not any(_is_id(x) for x in request.case_party_ids):
+        # names alone would also show every namesake's records
         problems.append(
             Problem(
                 "case_party_ids",
                 "required",
-                "须填写法院证明材料所列案件当事人的身份证件号码或姓名",
-                "the case parties' ID numbers or names from the court's certificate are required",
+                "须填写法院证明材料所列案件当事人的身份证件号码（仅凭姓名会查到同名的人；"
+                "材料上没有号码的，按“其他”经领导审核查档）",
+                "the case parties' ID numbers from the court's certificate are required (names "
+                "alone would match namesakes; without numbers, ask as 'other' with approval)",
             )
         )
     return problems
 
 
-def _name_key(name: str) -> str:
-    return unicodedata.normalize("NFKC", name).replace(" ", "").strip()
+def _is_id(value: str) -> bool:
+    """An identity-number entry (digits, perhaps a final X), not a name."""
+    compact = id_key(value) if _present(value) else ""
+    return len(compact) >= 8 and compact[:-1].isdigit()
 
 
 def may_see(
@@ -341,9 +353,9 @@ def may_see(
     party_ids: Sequence[str],
     party_names: Sequence[str] = (),
 ) -> bool:
-    """True if the request may see a record whose parties have ``party_ids`` (and, for matching
-    a lawyer's case parties given by name, ``party_names``). False whenever check_request finds
-    a problem."""
+    """True if the request may see a record whose parties have ``party_ids`` (``party_names`` is
+    accepted for callers that have them; a lawyer's case parties match by ID number only). False
+    whenever check_request finds a problem."""
     if check_request(rules, request):
         return False
     scope = rules.requester_types[request.requester_type].scope
@@ -354,10 +366,5 @@ def may_see(
         return id_key(request.requester_id) in keys
     if scope == "principal":
         return id_key(request.principal_id) in keys
-    # case_parties: an entry matches a party's ID, or (when names are given) a party's name
-    names = {_name_key(n) for n in party_names if _present(n)}
-    return any(
-        id_key(entry) in keys or _name_key(entry) in names
-        for entry in request.case_party_ids
-        if _present(entry)
-    )
+    # case_parties: an entry matches a party's ID number (names are not enough: namesakes)
+    return any(id_key(entry) in keys for entry in request.case_party_ids if _is_id(entry))
