@@ -311,6 +311,24 @@ def cases() -> tuple[Case, ...]:
         ),
         case("stale_status_list", good, "stale_status_list", status_lists=[stale]),
         case(
+            "status_list_from_the_future_hides_nothing",  # a wrong clock must not win "newest"
+            text_of(payload(status_index=7)),
+            "revoked",
+            status_lists=[
+                seal(STATUS_LIST, status_body(revoked=(7,)), k["a"]),
+                seal(STATUS_LIST, status_body(revoked=(), issued=NOW + dt.timedelta(days=300),
+                                              next_update=NOW + dt.timedelta(days=301)), k["a"]),
+            ],
+        ),
+        case(
+            "status_list_promising_no_update_for_years",
+            good,
+            "untrusted_status_list",
+            status_lists=[
+                seal(STATUS_LIST, status_body(next_update=NOW + dt.timedelta(days=3650)), k["a"]),
+            ],
+        ),
+        case(
             "newest_status_list_wins",
             good,
             "revoked",

@@ -26,7 +26,7 @@ from .models import Certificate, IssuerKey, PublishedList
 
 TRUST_FORMAT = "lantai-trust-list/1"
 STATUS_FORMAT = "lantai-status-list/1"
-TRUST_LIST_DAYS = 30
+TRUST_LIST_DAYS = 1  # a withdrawn key reaches every verifier within two days (stale one day after)
 STATUS_LIST_HOURS = 24
 MIN_STATUS_BITS = 131_072  # W3C Bitstring Status List's minimum: one revocation hides in the crowd
 

@@ -34,4 +34,5 @@ def refresh_status_lists() -> int:
             if latest is None or now - latest >= REFRESH_AFTER:
                 lists.publish_status_list(repository, now)
                 done += 1
+        lists.trust_list(now)  # republished when a day old, as the status lists
     return done

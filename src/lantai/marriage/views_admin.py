@@ -21,15 +21,9 @@ from lantai.certificates import keys, lists
 from lantai.certificates.models import IssuerKey
 from lantai.core.roles import MARRIAGE, MARRIAGE_MANAGE
 from lantai.standards import marriage_rights
-from lantai.web.views.common import (
-    denied_message,
-    forbidden,
-    not_found,
-    permission_required,
-    whole_number,
-)
+from lantai.web.views.common import denied_message, forbidden, not_found, permission_required
 
-from . import importing, labels, rules
+from . import importing, rules
 from .forms import ImportForm, RulesForm, WithdrawForm
 from .models import ImportRun, Query, RulesVersion
 
@@ -94,8 +88,6 @@ def import_upload(request: HttpRequest) -> HttpResponse:
 @permission_required(MARRIAGE_MANAGE)
 def import_run(request: HttpRequest, pk: int) -> HttpResponse:
     user: Any = request.user
-    if whole_number(str(pk)) is None:  # <int:pk> takes any length; the column is 64-bit
-        return not_found(request, _("导入记录不存在"))
     run = ImportRun.objects.filter(pk=pk, fonds__in=visible_fonds(user)).select_related("fonds").first()  # fmt: skip
     if run is None:
         return not_found(request, _("导入记录不存在"))
@@ -139,10 +131,8 @@ def rules_view(request: HttpRequest) -> HttpResponse:
 
 @permission_required(MARRIAGE)
 def rules_version(request: HttpRequest, number: int) -> HttpResponse:
-    if whole_number(str(number)) is None:
-        found: Any = None
-    elif number == 0:
-        found = {"number": 0, "text": rules.shipped_text(), "note": _("随系统发布的规则")}
+    if number == 0:
+        found: Any = {"number": 0, "text": rules.shipped_text(), "note": _("随系统发布的规则")}
     else:
         found = RulesVersion.objects.filter(number=number).select_related("created_by").first()
     if found is None:
@@ -170,14 +160,13 @@ def query_log(request: HttpRequest) -> HttpResponse:
             created_at__lt=datetime.combine(until + timedelta(days=1), time.min, zone)
         )
     _v, ruleset = rules.current()
+    labels = {c: t.label_zh for c, t in ruleset.requester_types.items()}
+    proofs = {c: k.label_zh for c, k in ruleset.proof_kinds.items()}
     out = [
         {
             "q": q,
-            "type_label": labels.labelled(ruleset.requester_types, q.requester_type),
-            "proofs": [
-                (labels.labelled(ruleset.proof_kinds, c), ref)
-                for c, ref in (q.proofs or {}).items()
-            ],
+            "type_label": labels.get(q.requester_type, q.requester_type),
+            "proofs": [(proofs.get(c, c), ref) for c, ref in (q.proofs or {}).items()],
             "criteria": q.criteria,
         }
         for q in rows[:LIST_LIMIT]

@@ -32,6 +32,8 @@ __all__ = ["CLOCK_SKEW", "GRACE", "REASONS", "Verdict", "verify"]
 GRACE = dt.timedelta(days=1)
 # a certificate issued this far in the future of the verifier's clock is still accepted
 CLOCK_SKEW = dt.timedelta(minutes=10)
+# a status list is refreshed at least daily: one promising its next update later is not trusted
+MAX_STATUS_SPAN = dt.timedelta(days=2)
 
 REASONS: dict[str, tuple[str, str]] = {
     "valid": ("证明有效", "the certificate is valid"),
@@ -242,6 +244,12 @@ def _check_status(
             problem = f"{exc.code}: {exc.message_en}"
             continue
         issued = parse_time(body["issued"], "issued")
+        if issued > now + CLOCK_SKEW:  # a wrong clock's list would otherwise win "newest"
+            problem = "issued in the future"
+            continue
+        if parse_time(body["next_update"], "next_update") - issued > MAX_STATUS_SPAN:
+            problem = "promises no update for too long"
+            continue
         since = compromised.get(env["signer"])
         if since is not None and issued >= since:
             problem = "signed by a compromised key after the compromise"

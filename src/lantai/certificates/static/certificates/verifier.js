@@ -540,6 +540,7 @@
 
   const GRACE_MS = DAY_MS;
   const CLOCK_SKEW_MS = 10 * 60 * 1000;
+  const MAX_STATUS_SPAN_MS = 2 * 24 * 3600 * 1000; // lists are refreshed at least daily
 
   const REASONS = {
     valid: ["证明有效", "the certificate is valid"],
@@ -691,6 +692,14 @@
         continue;
       }
       const issued = parseTime(opened.body.issued);
+      if (issued > nowMs + CLOCK_SKEW_MS) {
+        problem = "future"; // a wrong clock's list would otherwise win "newest"
+        continue;
+      }
+      if (parseTime(opened.body.next_update) - issued > MAX_STATUS_SPAN_MS) {
+        problem = "span";
+        continue;
+      }
       const since = compromised.get(env.signer);
       if (since !== undefined && issued >= since) {
         problem = "compromised";
