@@ -138,3 +138,24 @@ def test_the_ofd_rendition_verifies_by_its_payload_and_content_and_a_swapped_one
     assert not bad.verdict.valid and bad.verdict.reason == "digest_mismatch"
     with pytest.raises(verifying.Unreadable):
         _verify(ofd=b"PK\x03\x04 not a zip")
+
+
+def test_a_refused_certificate_is_logged_and_none_found_needs_an_archives_with_records(
+    couple: dict[str, int],
+) -> None:
+    from lantai.catalog.models import Repository
+    from lantai.marriage.models import Query
+
+    with pytest.raises(certify.CertifyError):
+        _issue([couple["marriage"]], party=OTHER)
+    logged = Query.objects.get()
+    assert logged.refused and logged.shown == [] and logged.criteria["mode"] == "certificate"
+    empty = Repository.objects.create(code="490001", name="岭南省档案馆", level="provincial")
+    single = resident_id("450103", timezone.localdate().replace(year=2001), 77)
+    me = Request(requester_type="self", requester_name="覃晓燕", requester_id=single,
+                 proofs={"id_document": "核验"}, purpose="出国")  # fmt: skip
+    with pytest.raises(certify.CertifyError) as caught:
+        certify.certify_none_found(me, subject_name="覃晓燕", subject_id=single, purpose="出国",
+                                   actor="clerk", repository=empty)  # fmt: skip
+    assert "没有婚姻登记档案" in caught.value.message_zh and caught.value.refused
+    assert Query.objects.count() == 2

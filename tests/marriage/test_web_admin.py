@@ -258,3 +258,10 @@ def test_audit_log_labels_the_new_actions(archivist: Client) -> None:
     ):
         assert audit_display.target_label(target) != target, target
     assert OURS  # the archives exist (fixture)
+
+
+@pytest.mark.parametrize("number", ["99999999999999999999999", str(2**63)])
+def test_numbers_past_the_column_are_not_found(archivist: Client, number: str) -> None:
+    """A guard: Django already answers an out-of-range integer lookup with no rows here."""
+    assert archivist.get(f"/marriage/import/{number}/").status_code == 404
+    assert archivist.get(f"/marriage/rules/{number}/").status_code == 404

@@ -4,7 +4,8 @@ certificates room. Every certificate is also a logged query (who asked, as whom,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from django.utils import timezone
@@ -56,14 +57,39 @@ def _log(request: marriage_rights.Request, criteria: dict[str, Any], shown: list
     return finding.log_query(request, criteria, shown, **kw)
 
 
+@contextlib.contextmanager
+def _refusals_logged(
+    request: marriage_rights.Request, criteria: dict[str, Any], **kw: Any
+) -> Iterator[None]:
+    """A certificate refused by the rules is a query too: it is logged with the reason."""
+    try:
+        yield
+    except CertifyError as e:
+        if e.refused:
+            _log(request, criteria, [], version=rules.current()[0], refused=e.message_zh, **kw)
+        raise
+
+
 def certify_records(
     record_ids: Sequence[int], request: marriage_rights.Request, *, purpose: str, actor: str,
     user: Any = None, channel: str = "counter", access_request_id: int | None = None,
 ) -> Certificate:  # fmt: skip
+    """A 婚姻登记记录证明 of these records for this requester (CertifyError when refused)."""
+    with _refusals_logged(request, {"mode": "certificate", "records": list(record_ids)},
+                          channel=channel, actor=actor, user=user,
+                          access_request_id=access_request_id):  # fmt: skip
+        return _certify_records(record_ids, request, purpose=purpose, actor=actor, user=user,
+                                channel=channel, access_request_id=access_request_id)  # fmt: skip
+
+
+def _certify_records(
+    record_ids: Sequence[int], request: marriage_rights.Request, *, purpose: str, actor: str,
+    user: Any, channel: str, access_request_id: int | None,
+) -> Certificate:  # fmt: skip
     if not record_ids:
         raise CertifyError("未选择要证明的婚姻登记记录", "no marriage record was chosen", refused=False)  # fmt: skip
     if len(set(record_ids)) > MAX_RECORDS:
-        raise CertifyError(f"一份证明最多载 {MAX_RECORDS} 条记录", f"a certificate holds at most {MAX_RECORDS} records", refused=False)  # fmt: skip
+        raise CertifyError(f"一份证明最多载 {MAX_RECORDS} 条记录", f"a certificate holds at most {MAX_RECORDS} records")  # fmt: skip
     version, ruleset = _checked(request)
     regs = Registration.objects.filter(record_id__in=set(record_ids)).select_related("record", "record__repository")  # fmt: skip
     if user is not None:
@@ -74,7 +100,7 @@ def certify_records(
         raise CertifyError(f"没有这些婚姻登记档案（或无权查看）：{missing}", f"no such marriage records (or not visible): {missing}", refused=False)  # fmt: skip
     repositories = {r.record.repository_id for r in found.values()}
     if len(repositories) != 1:
-        raise CertifyError("一份证明只能载同一档案馆保管的记录", "one certificate covers records of one archives only", refused=False)  # fmt: skip
+        raise CertifyError("一份证明只能载同一档案馆保管的记录", "one certificate covers records of one archives only")  # fmt: skip
     ordered = sorted(found.values(), key=lambda r: (r.date, r.pk))
     records: list[dict[str, Any]] = []
     names: list[str] = []
@@ -133,6 +159,22 @@ def certify_none_found(
 ) -> Certificate:  # fmt: skip
     """The archives holds no marriage registration of the person with ``subject_id``: searched
     here and now over the archives' whole holding (not only what the clerk may browse)."""
+    criteria = {"mode": "none_found", "id_number": identity.mask_in_text(subject_id),
+                "name": subject_name[:30]}  # fmt: skip
+    with _refusals_logged(request, criteria, channel=channel, actor=actor, user=user,
+                          access_request_id=access_request_id):  # fmt: skip
+        return _certify_none_found(
+            request, subject_name=subject_name, subject_id=subject_id, purpose=purpose,
+            actor=actor, user=user, channel=channel, repository=repository,
+            access_request_id=access_request_id,
+        )  # fmt: skip
+
+
+def _certify_none_found(
+    request: marriage_rights.Request, *, subject_name: str, subject_id: str, purpose: str,
+    actor: str, user: Any, channel: str, repository: Repository | None,
+    access_request_id: int | None,
+) -> Certificate:  # fmt: skip
     version, ruleset = _checked(request)
     number = finding._clean_id(finding.Criteria(id_number=subject_id))
     name = "".join(subject_name.split())
@@ -141,17 +183,23 @@ def certify_none_found(
     if not marriage_rights.may_see(ruleset, request, [number]):
         raise CertifyError("按查档规则，该查询人无权查询此人的婚姻登记记录", "under the rules this requester may not query this person's marriage records")  # fmt: skip
     repository = repository or _home(user)
+    if not Registration.objects.filter(record__repository=repository).exists():
+        raise CertifyError(
+            f"{repository.name}没有婚姻登记档案，不能出具无记录证明：请选择保管婚姻登记档案的档案馆",
+            f"{repository.name} holds no marriage records and cannot certify their absence: "
+            "choose the archives that holds them",
+        )
     digest = identity.lookup_hash(identity.RESIDENT_ID, number)
     held = Party.objects.filter(id_hash=digest, registration__record__repository=repository).count()
-    query_id = _log(request, {"mode": "none_found", "id_number": identity.mask(number), "name": name}, [],
-                    version=version, channel=channel, actor=actor, user=user,
-                    access_request_id=access_request_id)  # fmt: skip
     if held:
         raise CertifyError(
             f"{repository.name}保管有 {held} 条该证件号码的婚姻登记记录，不能出具无记录证明",
             f"{repository.name} holds {held} marriage records of this identity number: no "
             "no-record certificate can be issued",
         )
+    query_id = _log(request, {"mode": "none_found", "id_number": identity.mask(number), "name": name}, [],
+                    version=version, channel=channel, actor=actor, user=user,
+                    access_request_id=access_request_id)  # fmt: skip
     today = timezone.localdate().isoformat()
     criteria = (
         f"以证件号码 {identity.mask(number)}、姓名 {identity.mask_name(name)} 查询{repository.name}"

@@ -23,7 +23,7 @@ from lantai.core.roles import MARRIAGE, MARRIAGE_MANAGE
 from lantai.standards import marriage_rights
 from lantai.web.views.common import denied_message, forbidden, not_found, permission_required
 
-from . import importing, rules
+from . import importing, labels, rules
 from .forms import ImportForm, RulesForm, WithdrawForm
 from .models import ImportRun, Query, RulesVersion
 
@@ -160,13 +160,14 @@ def query_log(request: HttpRequest) -> HttpResponse:
             created_at__lt=datetime.combine(until + timedelta(days=1), time.min, zone)
         )
     _v, ruleset = rules.current()
-    labels = {c: t.label_zh for c, t in ruleset.requester_types.items()}
-    proofs = {c: k.label_zh for c, k in ruleset.proof_kinds.items()}
     out = [
         {
             "q": q,
-            "type_label": labels.get(q.requester_type, q.requester_type),
-            "proofs": [(proofs.get(c, c), ref) for c, ref in (q.proofs or {}).items()],
+            "type_label": labels.labelled(ruleset.requester_types, q.requester_type),
+            "proofs": [
+                (labels.labelled(ruleset.proof_kinds, c), ref)
+                for c, ref in (q.proofs or {}).items()
+            ],
             "criteria": q.criteria,
         }
         for q in rows[:LIST_LIMIT]
