@@ -136,6 +136,18 @@ def test_the_ofd_rendition_verifies_by_its_payload_and_content_and_a_swapped_one
             target.writestr(item, data)
     bad = _verify(ofd=swapped.getvalue())
     assert not bad.verdict.valid and bad.verdict.reason == "digest_mismatch"
+    # both attachments of another certificate: genuine together, but not what the page prints
+    both = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(ofd)) as source, zipfile.ZipFile(both, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename.endswith("payload.txt"):
+                data = other.payload.encode()
+            elif item.filename.endswith("certificate.json"):
+                data = cp.canonical_content(other.content)
+            target.writestr(item, data)
+    printed = _verify(ofd=both.getvalue())
+    assert not printed.verdict.valid and printed.verdict.reason == "payload_mismatch"
     with pytest.raises(verifying.Unreadable):
         _verify(ofd=b"PK\x03\x04 not a zip")
 
@@ -159,3 +171,21 @@ def test_a_refused_certificate_is_logged_and_none_found_needs_an_archives_with_r
                                    actor="clerk", repository=empty)  # fmt: skip
     assert "没有婚姻登记档案" in caught.value.message_zh and caught.value.refused
     assert Query.objects.count() == 2
+
+
+def test_a_pdf_whose_page_no_longer_renders_its_qr_is_altered_not_unreadable(
+    couple: dict[str, int],
+) -> None:
+    import re
+
+    pdf = issuing.pdf_bytes(_issue([couple["marriage"]]))
+    # garble the page's content stream (the one whose dictionary the page's /Contents names):
+    # the signature breaks and the page no longer draws its QR code
+    damaged = bytearray(pdf)
+    contents = re.search(rb"/Contents (\d+) 0 R", pdf)
+    assert contents is not None
+    obj = re.search(rb"\n" + contents.group(1) + rb" 0 obj.*?stream\r?\n", pdf, re.S)
+    assert obj is not None
+    damaged[obj.end() + 20 : obj.end() + 28] = b"\x00" * 8
+    outcome = _verify(pdf=bytes(damaged))
+    assert not outcome.verdict.valid and outcome.verdict.reason == "pdf_altered"

@@ -8,7 +8,9 @@ payload put onto another certificate's PDF verifies."""
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -52,9 +54,12 @@ def payload_from_image(image: bytes) -> str:
         raise Unreadable(f"文件不是可读的图像：{exc}") from exc
     if not texts:
         raise Unreadable("图像中没有找到二维码")
-    # ours first; else the first code found, which the verifier then names as malformed (a
-    # re-encoded or foreign code is an invalid certificate, not an unreadable picture)
-    return next((t for t in texts if t.startswith(PAYLOAD_PREFIX)), texts[0])
+    ours = sorted({t for t in texts if t.startswith(PAYLOAD_PREFIX)})
+    if len(ours) > 1:
+        raise Unreadable("图像中有多个证明二维码，请每次只拍一份证明的二维码")
+    # ours; else the first code found, which the verifier then names as malformed (a re-encoded
+    # or foreign code is an invalid certificate, not an unreadable picture)
+    return ours[0] if ours else texts[0]
 
 
 def _fail(verdict: certificate_verify.Verdict, reason: str, zh: str, en: str) -> certificate_verify.Verdict:  # fmt: skip
@@ -101,10 +106,29 @@ def _verify_ofd(
         evidence.payload_text, trust_list=trust_list, status_lists=status_lists, roots=roots,
         now=now, content_bytes=evidence.content_bytes or b"",
     )  # fmt: skip
-    facts = {"signed": False, "note": "OFD 版式未签名：请以二维码核验出的内容为准"}
+    facts: dict[str, Any] = {"signed": False, "note": "OFD 版式未签名：请以二维码核验出的内容为准"}
+    printed = _printed_payloads(data)
+    if verdict.valid and printed and evidence.payload_text not in printed:
+        verdict = _fail(verdict, "payload_mismatch", "OFD 页面上的二维码与其附带的证明数据不一致", "the QR code on the OFD page is not the payload attached to it")  # fmt: skip
     if verdict.valid and evidence.content_bytes is not None:
         facts["content"] = json.loads(evidence.content_bytes)
     return Outcome(verdict, "ofd", facts)
+
+
+def _printed_payloads(data: bytes) -> set[str]:
+    """The certificate payloads of the QR images inside an OFD package (read_ofd has checked
+    the package's names and sizes)."""
+    found: set[str] = set()
+    with zipfile.ZipFile(io.BytesIO(data)) as package:
+        for name in package.namelist():
+            if name.lower().endswith(".png"):
+                try:
+                    found.update(
+                        t for t in qr.read_qr(package.read(name)) if t.startswith(PAYLOAD_PREFIX)
+                    )
+                except qr.QrReadError:
+                    continue
+    return found
 
 
 def _issuer_repository(
@@ -129,12 +153,6 @@ def _verify_pdf(
 ) -> Outcome:  # fmt: skip
     if not pdf.startswith(b"%PDF-"):
         raise Unreadable("文件不是 PDF")
-    try:
-        text = payload_from_image(qr.render_page(pdf))
-    except Unreadable:
-        raise
-    except Exception as exc:  # a PDF the renderer cannot open
-        raise Unreadable(f"PDF 无法打开或渲染：{exc}") from exc
     pades_roots = _pades_roots(trust_list, roots)
     evidence = None
     for root in pades_roots or [b""]:
@@ -142,10 +160,20 @@ def _verify_pdf(
         if evidence.trusted:
             break
     assert evidence is not None
+    if not evidence.readable:
+        raise Unreadable(f"PDF 无法读取：{evidence.problem}")
     facts = {
         "signed": evidence.signed, "intact": evidence.intact, "trusted": evidence.trusted,
         "whole_file": evidence.whole_file, "signer": evidence.signer, "problem": evidence.problem,
     }  # fmt: skip
+    try:
+        text = payload_from_image(qr.render_page(pdf))
+    except (Unreadable, qr.QrReadError) as exc:
+        if evidence.signed and not (evidence.intact and evidence.whole_file):
+            # an altered PDF is invalid whether or not its QR still reads
+            nothing = certificate_verify.verify("", trust_list=trust_list, status_lists=status_lists, roots=roots, now=now)  # fmt: skip
+            return Outcome(_fail(nothing, "pdf_altered", "PDF 的电子签名不完整或已被改动", "the PDF's signature is missing or the PDF was altered"), "pdf", facts)  # fmt: skip
+        raise Unreadable(f"PDF 上没有可读的证明二维码：{exc}") from exc
     verdict = certificate_verify.verify(
         text, trust_list=trust_list, status_lists=status_lists, roots=roots, now=now,
         content_bytes=evidence.content_bytes if evidence.content_bytes is not None else b"",

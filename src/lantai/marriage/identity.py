@@ -101,14 +101,18 @@ def mask(number: str) -> str:
     return mask_id(normalise("", number))
 
 
-_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])[0-9]{14}(?:[0-9]{3}[0-9Xx]|[0-9])(?![0-9A-Za-z])")
+_DIGIT = "[0-9０-９]"
+_ID_IN_TEXT = re.compile(
+    rf"(?<![0-9０-９A-Za-zＡ-Ｚａ-ｚ]){_DIGIT}{{14}}(?:{_DIGIT}{{3}}[0-9０-９XxＸｘ]|{_DIGIT})"
+    r"(?![0-9０-９A-Za-zＡ-Ｚａ-ｚ])"
+)
 
 
 def mask_in_text(text: str) -> str:
     """``text`` with every run that looks like a 居民身份证 number (15, or 17 digits and a check
-    character) masked: for free text a clerk typed (a proof's reference) and for error reports."""
-    folded = unicodedata.normalize("NFKC", text)
-    return _ID_IN_TEXT.sub(lambda m: mask(m.group(0)), folded)
+    character; full-width forms too) masked, the rest left as written: for free text a clerk typed
+    (a proof's reference) and for error reports."""
+    return _ID_IN_TEXT.sub(lambda m: mask(m.group(0)), text)
 
 
 def mask_name(name: str) -> str:
