@@ -66,3 +66,41 @@ def test_find_and_issue_as_the_issue_names_them(couple: dict[str, int], tmp_path
     assert code == 1 and verdict["valid"] is False and verdict["reason"] == "malformed"
     code, verdict = _run("certificate", "verify", str(tmp_path / "missing.pdf"))
     assert code == 2 and verdict["valid"] is False
+
+
+def test_bad_requests_stop_before_anything_is_issued(
+    couple: dict[str, int], tmp_path: Path
+) -> None:
+    from lantai.certificates.models import Certificate
+
+    number = WIFE.id_number or ""
+    requester = [
+        "--requester-type",
+        "self",
+        "--requester-name",
+        WIFE.name,
+        "--requester-id",
+        number,
+    ]
+    code, out = _run("certificate", "issue", "--record", str(couple["marriage"]), *requester,
+                     "--proof", "id_document=x", "--purpose", "p",
+                     "--out", str(tmp_path / "no-such-dir" / "c.pdf"))  # fmt: skip
+    assert code == 2 and out["ok"] is False and not Certificate.objects.exists()
+    code, out = _run("certificate", "issue", "--record", str(couple["marriage"]), *requester,
+                     "--proof", "bogus=1", "--purpose", "p", "--out", str(tmp_path / "c.pdf"))  # fmt: skip
+    assert code == 2 and "bogus" in out["error"] and not Certificate.objects.exists()
+    header_only = tmp_path / "h.csv"
+    header_only.write_text(",".join(["登记类别", "登记日期", "登记机关", "行政区划代码", "男方姓名",
+                                     "女方姓名"]) + "\n", encoding="utf-8")  # fmt: skip
+    code, out = _run("marriage", "import", str(header_only))
+    assert code == 1 and out["ok"] is False and out["status"] == "rejected"
+
+
+def test_a_key_is_withdrawn_once(couple: dict[str, int]) -> None:
+    from lantai.certificates import keys
+
+    key = keys.signing_key(Fonds.objects.get().repository)
+    assert _run("certificate", "withdraw-key", key.key_id, "--reason", "登记错误")[0] == 0
+    code, out = _run("certificate", "withdraw-key", key.key_id, "--reason", "again")
+    assert code == 1 and "已于" in out["error"]
+    assert _run("certificate", "withdraw-key", "0" * 16, "--reason", "x")[0] == 2

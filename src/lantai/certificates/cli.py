@@ -50,8 +50,13 @@ def certificate() -> None:
     "--repository", default=None, help="--none-found: the archives searched (default: this one)"
 )
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True)
-@click.option("--ofd", "ofd_out", type=click.Path(path_type=Path), default=None,
-              help="also write the OFD rendition (GB/T 33190; no 电子签章)")
+@click.option(
+    "--ofd",
+    "ofd_out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="also write the OFD rendition (GB/T 33190; no 电子签章)",
+)
 @requester_options
 @click.option("--json", "as_json", is_flag=True)
 def issue_command(
@@ -72,6 +77,12 @@ def issue_command(
         fail("请用 --purpose 写明用途", EXIT_UNREADABLE, as_json, field="purpose")
     user, actor = acting_user(params["username"], MARRIAGE, as_json)
     request = build_request(params, as_json)
+    if out.is_dir() or not out.parent.is_dir():  # checked before anything is issued
+        fail(f"无法写入“{out}”：目录不存在或它本身是目录", EXIT_UNREADABLE, as_json, field="out")
+    if ofd_out is not None and (ofd_out.is_dir() or not ofd_out.parent.is_dir()):
+        fail(
+            f"无法写入“{ofd_out}”：目录不存在或它本身是目录", EXIT_UNREADABLE, as_json, field="ofd"
+        )
     try:
         with acting_as(actor):
             if none_found:
@@ -200,7 +211,7 @@ def verify_command(
 ) -> None:  # fmt: skip
     """Verify a certificate offline: signature, issuer on the trust list, validity, revocation
     and, for a PDF, its signature and content. Exit 0 valid, 1 invalid, 2 unreadable."""
-    offline = trust_file is not None and bool(status_files)
+    offline = trust_file is not None  # a verifier's own files: no database is asked
     django_setup(database=not offline)
     from django.utils import timezone
 
@@ -319,7 +330,7 @@ def withdraw_command(
     try:
         key = keys.withdraw(key_id, reason, actor=actor, compromised_since=since)
     except keys.KeyProblem as e:
-        fail(e.message_zh, EXIT_UNREADABLE if "没有" in e.message_zh else EXIT_REFUSED, as_json)
+        fail(e.message_zh, EXIT_UNREADABLE if e.missing else EXIT_REFUSED, as_json)
     if as_json:
         echo_json({"ok": True, "key_id": key.key_id,
                    "withdrawn_at": key.withdrawn_at.isoformat() if key.withdrawn_at else None,

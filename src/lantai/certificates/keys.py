@@ -34,9 +34,9 @@ SIGNING_PERIOD = timedelta(days=365)
 class KeyProblem(Exception):
     """A key operation a user asked for cannot be done (message in Chinese and English)."""
 
-    def __init__(self, message_zh: str, message_en: str) -> None:
+    def __init__(self, message_zh: str, message_en: str, *, missing: bool = False) -> None:
         super().__init__(message_zh)
-        self.message_zh, self.message_en = message_zh, message_en
+        self.message_zh, self.message_en, self.missing = message_zh, message_en, missing
 
 
 def root_key() -> SigningKey:
@@ -128,7 +128,14 @@ def withdraw(
         raise KeyProblem("撤回密钥须写明原因", "a reason is required to withdraw a key")
     key = IssuerKey.objects.filter(key_id=key_id).first()
     if key is None:
-        raise KeyProblem(f"没有密钥标识为“{key_id}”的出证密钥", f"no issuer key with id {key_id!r}")
+        raise KeyProblem(
+            f"没有密钥标识为“{key_id}”的出证密钥", f"no issuer key with id {key_id!r}", missing=True
+        )
+    if key.withdrawn_at is not None:
+        raise KeyProblem(
+            f"出证密钥 {key_id} 已于 {key.withdrawn_at:%Y-%m-%d %H:%M} 撤回",
+            f"issuer key {key_id} was withdrawn already",
+        )
     if compromised_since is not None and compromised_since > now:
         raise KeyProblem("泄露时间不能晚于现在", "the compromise date cannot be in the future")
     with transaction.atomic():

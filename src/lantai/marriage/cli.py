@@ -61,14 +61,19 @@ def requester_options(command: F) -> F:
 
 
 def build_request(params: dict[str, Any], as_json: bool) -> Any:
+    from lantai.marriage import rules
     from lantai.standards import marriage_rights
 
+    known = rules.current()[1].proof_kinds
     proofs: dict[str, str] = {}
     for item in params["proofs"]:
         kind, sep, reference = item.partition("=")
         if not sep or not kind.strip():
             fail(f"--proof 应写作 KIND=REFERENCE，而不是“{item}”", EXIT_UNREADABLE, as_json,
                  field="proof")  # fmt: skip
+        if kind.strip() not in known:
+            fail(f"--proof 的证明材料“{kind.strip()}”不在查档规则中，应为：{'、'.join(known)}",
+                 EXIT_UNREADABLE, as_json, field="proof")  # fmt: skip
         proofs[kind.strip()] = reference.strip()
     return marriage_rights.Request(
         requester_type=params["requester_type"], requester_name=params["requester_name"],
@@ -136,7 +141,7 @@ def import_command(
     else:
         for line in result.summary_lines():
             click.echo(line)
-    sys.exit(EXIT_REFUSED if result.rows_rejected else EXIT_OK)
+    sys.exit(EXIT_OK if result.status == "imported" and not result.rows_rejected else EXIT_REFUSED)
 
 
 def _import_fonds(code: str | None, repository: str | None, as_json: bool) -> Any:

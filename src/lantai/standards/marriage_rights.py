@@ -297,7 +297,7 @@ def check_request(rules: Rules, request: Request) -> list[Problem]:
                     f"proofs.{code}",
                     "missing_proof",
                     f"{t.label_zh}查档须提供：{kind.label_zh}（{rules.version_label}）",
-                    f"a {t.label_en} must provide: {kind.label_en} ({rules.version})",
+                    f"{t.label_en}: must provide {kind.label_en} ({rules.version})",
                 )
             )
     needs = {
