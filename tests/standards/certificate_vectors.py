@@ -316,8 +316,15 @@ def cases() -> tuple[Case, ...]:
             "revoked",
             status_lists=[
                 seal(STATUS_LIST, status_body(revoked=(7,)), k["a"]),
-                seal(STATUS_LIST, status_body(revoked=(), issued=NOW + dt.timedelta(days=300),
-                                              next_update=NOW + dt.timedelta(days=301)), k["a"]),
+                seal(
+                    STATUS_LIST,
+                    status_body(
+                        revoked=(),
+                        issued=NOW + dt.timedelta(days=300),
+                        next_update=NOW + dt.timedelta(days=301),
+                    ),
+                    k["a"],
+                ),
             ],
         ),
         case(

@@ -45,7 +45,7 @@ def test_look_alikes_share_the_shape_key() -> None:
 
 def test_skeleton_for_three_characters_and_more() -> None:
     assert n.name_keys("王小明").skeleton == "wangming"
-    assert n.name_keys("欧阳娜娜").skeleton == "ouna"
+    assert n.name_keys("欧阳娜娜").skeleton == "ouyangna"  # the compound surname whole
     assert n.name_keys("王明").skeleton is None
     assert n.name_keys("John Smith").skeleton is None
 
@@ -103,3 +103,11 @@ def test_overlapping_groups_are_refused(monkeypatch: pytest.MonkeyPatch) -> None
             n._shape_table()
     finally:
         n._shape_table.cache_clear()
+
+
+def test_a_compound_surname_with_the_middle_character_left_out() -> None:
+    stored = n.name_keys("欧阳明华")
+    assert stored.skeleton == "ouyanghua"
+    assert ("name_skeleton", "ouyanghua") in n.query_keys("欧阳华")
+    assert n.similarity("欧阳华", "欧阳明华") == 0.6
+    assert n.name_keys("王建华").skeleton == "wanghua"  # single surnames as before

@@ -101,8 +101,18 @@ def _syllables(name: str) -> list[str]:
     return syllables
 
 
+def _surname_length(name: str) -> int:
+    """2 for a compound surname (欧阳, 司马 …), else 1."""
+    return 2 if len(name) >= 2 and name[:2] in _surnames()[0] else 1
+
+
 def _keys(name: str, syllables: list[str], han: bool) -> NameKeys:
-    skeleton = syllables[0] + syllables[-1] if han and len(name) >= 3 else None
+    # the surname (one or two characters) and the last character: 王建华 → wanghua,
+    # 欧阳明华 → ouyanghua, so a query that leaves out the middle character still meets it
+    surname = _surname_length(name)
+    skeleton = (
+        "".join(syllables[:surname]) + syllables[-1] if han and len(name) >= surname + 2 else None
+    )
     return NameKeys("".join(syllables), skeleton, name.translate(_shape_table()))
 
 
@@ -119,12 +129,12 @@ def name_keys(name: str) -> NameKeys:
 
 def query_keys(name: str) -> list[tuple[str, str]]:
     """The (column, key) pairs a name search ORs together: ``name_pinyin`` and ``name_shape``,
-    and for a query of two Han characters also ``name_skeleton`` (its pinyin), which finds
-    three-character names whose middle character the asker left out."""
+    and for a query of a surname and one character also ``name_skeleton`` (its pinyin), which
+    finds longer names whose middle character the asker left out (欧阳华 → 欧阳明华)."""
     n = normalise_name(name)
     k = name_keys(n)
     pairs = [("name_pinyin", k.pinyin), ("name_shape", k.shape)]
-    if len(n) == 2 and _HAN.fullmatch(n[0]) and _HAN.fullmatch(n[1]):
+    if len(n) == _surname_length(n) + 1 and all(_HAN.fullmatch(c) for c in n):
         pairs.append(("name_skeleton", k.pinyin))
     return pairs
 
@@ -148,7 +158,8 @@ def similarity(query: str, candidate: str) -> float:
     if same_shape:
         return 0.8
     if ck.skeleton is not None and (
-        (len(q) == 2 and qk.pinyin == ck.skeleton) or qk.skeleton == ck.skeleton
+        (len(q) == _surname_length(q) + 1 and qk.pinyin == ck.skeleton)
+        or qk.skeleton == ck.skeleton
     ):
         return 0.6
     query_syllables = [s for s in qs if s]
