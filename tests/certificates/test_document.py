@@ -519,7 +519,7 @@ def test_seal_without_a_chinese_font_fails_clearly(
     fake.write_text("#!/bin/sh\nprintf '/usr/share/fonts/DejaVuSans.ttf\\n0\\nen|fr|de'\n")
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", str(tmp_path))
-    seal._cjk_font.cache_clear()
+    seal.cjk_font.cache_clear()
     try:
         with pytest.raises(seal.SealFontError, match="找不到含简体中文字形的字体"):
             seal_png("某县档案馆（无字体）")
@@ -527,7 +527,7 @@ def test_seal_without_a_chinese_font_fails_clearly(
         with pytest.raises(seal.SealFontError, match="无法运行 fc-match"):
             seal_png("某县档案馆（无字体）")
     finally:
-        seal._cjk_font.cache_clear()
+        seal.cjk_font.cache_clear()
 
 
 def pdftotext(pdf: bytes, *options: str) -> str:

@@ -24,7 +24,6 @@ import datetime as dt
 import functools
 import io
 import posixpath
-import subprocess
 import threading
 import uuid
 import zipfile
@@ -35,7 +34,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from . import document
 from .qr import QrReadError, read_qr
-from .seal import SealFontError
+from .seal import cjk_font
 
 __all__ = ["MAX_OFD_BYTES", "OfdEvidence", "read_ofd", "render_ofd"]
 
@@ -59,29 +58,6 @@ _MAX_TOTAL_BYTES = 40 * 1024 * 1024  # all the parts read, as decompressed
 # --- the font -------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=1)
-def _font_face() -> tuple[str, int]:
-    """(file, face index) of the regular serif CJK face (宋体 style) that fontconfig finds."""
-    for pattern in _FONT_PATTERNS:
-        try:
-            result = subprocess.run(
-                ["fc-match", "-f", "%{file}\n%{index}\n%{lang}", pattern],
-                capture_output=True, text=True, timeout=20, check=True,
-            )  # fmt: skip
-        except (OSError, subprocess.SubprocessError) as exc:
-            raise SealFontError(
-                f"无法运行 fc-match 查找中文字体：{exc}（请安装 fontconfig 与 fonts-noto-cjk）— "
-                f"cannot run fc-match to find a Chinese font: {exc}"
-            ) from exc
-        file, index, langs = (result.stdout.split("\n") + ["", "", ""])[:3]
-        if file and "zh-cn" in langs.split("|"):
-            return file, int(index or 0)
-    raise SealFontError(
-        "找不到含简体中文字形的字体，无法排版 OFD 证明（请安装 fonts-noto-cjk）— "
-        "no font with simplified Chinese glyphs was found to lay out the OFD certificate"
-    )
-
-
 _SOURCE_LOCK = threading.Lock()  # fontTools reads a lazily loaded font's tables on first use
 
 
@@ -89,7 +65,7 @@ _SOURCE_LOCK = threading.Lock()  # fontTools reads a lazily loaded font's tables
 def _source_font() -> Any:
     from fontTools.ttLib import TTFont
 
-    file, index = _font_face()
+    file, index = cjk_font(_FONT_PATTERNS)
     return TTFont(file, fontNumber=index, lazy=True)
 
 

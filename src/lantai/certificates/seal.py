@@ -29,10 +29,10 @@ class SealFontError(RuntimeError):
     """No font with simplified Chinese characters: an operator's problem (install fonts-noto-cjk)."""
 
 
-@functools.lru_cache(maxsize=1)
-def _cjk_font() -> tuple[str, int]:
-    """(file, face index) of a fontconfig font covering zh-cn."""
-    for pattern in _FONT_PATTERNS:
+@functools.lru_cache(maxsize=4)
+def cjk_font(patterns: tuple[str, ...] = _FONT_PATTERNS) -> tuple[str, int]:
+    """(file, face index) of the first fontconfig match of ``patterns`` that covers zh-cn."""
+    for pattern in patterns:
         try:
             result = subprocess.run(
                 ["fc-match", "-f", "%{file}\n%{index}\n%{lang}", pattern],
@@ -48,8 +48,9 @@ def _cjk_font() -> tuple[str, int]:
         if file and "zh-cn" in langs.split("|"):
             return file, int(index or 0)
     raise SealFontError(
-        "找不到含简体中文字形的字体，无法绘制印章（请安装 fonts-noto-cjk）— "
-        "no font with simplified Chinese glyphs was found to draw the seal (install fonts-noto-cjk)"
+        "找不到含简体中文字形的字体，无法绘制印章或排版证明（请安装 fonts-noto-cjk）— "
+        "no font with simplified Chinese glyphs was found for the seal or the certificate "
+        "(install fonts-noto-cjk)"
     )
 
 
@@ -67,7 +68,7 @@ def seal_png(archives_name: str, label: str = "档案查询专用章", size_px: 
 def _draw(name: str, label: str, size: int) -> bytes:
     from PIL import Image, ImageDraw, ImageFont
 
-    file, index = _cjk_font()
+    file, index = cjk_font()
     # drawn at twice the size and scaled down: smooth edges without a blurred look
     big = size * 2
     image = Image.new("RGBA", (big, big), (0, 0, 0, 0))
