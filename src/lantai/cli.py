@@ -998,6 +998,38 @@ def bench_review(quick: bool, as_json: bool, out: Path | None) -> None:
     _echo_json(_bench_module("review_bench").run(out, quick=quick))
 
 
+@bench.command("marriage", cls=JsonCommand)
+@click.option(
+    "--records", default=None, type=int, help="Synthetic registrations (default 10,000,000)."
+)
+@click.option("--database", "databases", multiple=True, type=click.Choice(["sqlite", "postgresql"]),
+              help="Which databases (default: both).")  # fmt: skip
+@click.option(
+    "--quick", is_flag=True, help="Small inputs (seconds): for the tests, not the targets."
+)
+@click.option("--json", "as_json", is_flag=True, help="Accepted: the output is always JSON.")
+@click.option("--out", default=None, type=click.Path(path_type=Path))
+def bench_marriage(
+    records: int | None, databases: tuple[str, ...], quick: bool, as_json: bool, out: Path | None
+) -> None:
+    """Marriage records: exact ID lookup and fuzzy name + year p50/p95 vs an indexed plain SQL
+    query and a LIKE scan, on SQLite and PostgreSQL."""
+    module = _bench_module("marriage_bench")
+    _echo_json(module.run(records, databases or module.DATABASES, out, quick=quick))
+
+
+@bench.command("certificates", cls=JsonCommand)
+@click.option(
+    "--quick", is_flag=True, help="Small inputs (seconds): for the tests, not the targets."
+)
+@click.option("--json", "as_json", is_flag=True, help="Accepted: the output is always JSON.")
+@click.option("--out", default=None, type=click.Path(path_type=Path))
+def bench_certificates(quick: bool, as_json: bool, out: Path | None) -> None:
+    """Certificates: issuance (PDF/A + PAdES + QR) p95, offline verification p95 in Python and in
+    Chromium, the QR version of the largest payload."""
+    _echo_json(_bench_module("certificate_bench").run(out, quick=quick))
+
+
 @bench.command("av", cls=JsonCommand)
 @click.option("--minutes", default=10.0, show_default=True, help="Length of the generated master.")
 @click.option("--size", default="1280x720", show_default=True)
