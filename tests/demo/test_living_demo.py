@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 from PIL import Image
 
 from lantai.access.models import AccessRequest, Provision
@@ -94,8 +95,27 @@ def test_the_demo_is_a_living_archives() -> None:
         assert "■■■" in copy.fields["title"] and copy.evidence["ok"] is True
     assert ReviewItem.objects.filter(task=task, doubt=True).count() == 2
 
+    # marriage records of the city archives, and the counter's certificates: one of records, one
+    # of no record, one revoked by two people; all verify as they should
+    from lantai.certificates import keys, lists, verifying
+    from lantai.certificates.models import Certificate
+    from lantai.marriage.models import Registration
+
+    assert Registration.objects.count() >= 1500
+    assert set(Registration.objects.values_list("kind", flat=True)) >= {"marriage", "divorce"}
+    certificates = {c.kind: c for c in Certificate.objects.filter(revoked_at__isnull=True)}
+    assert set(certificates) == {"record", "none_found"}
+    revoked = Certificate.objects.get(revoked_at__isnull=False)
+    assert revoked.revoked_by != revoked.revoke_requested_by
+    trust, statuses = lists.current()
+    for cert, valid in ((certificates["record"], True), (revoked, False)):
+        verdict = verifying.verify(payload=cert.payload, trust_list=trust, status_lists=statuses,
+                                   roots=keys.pinned_roots(), now=timezone.now()).verdict  # fmt: skip
+        assert verdict.valid is valid and (valid or verdict.reason == "revoked")
+
     text = "\n".join(summary.lines())
     assert "demo-replica" in text and "S3" in text  # says a real second copy belongs elsewhere
+    assert "婚姻档案示例" in text and "出证" in text
 
     # a second run finds everything and makes nothing twice
     counts = (Component.objects.count(), Transfer.objects.count(), Package.objects.count())
@@ -103,3 +123,4 @@ def test_the_demo_is_a_living_archives() -> None:
     assert again.problems == []
     assert (Component.objects.count(), Transfer.objects.count(), Package.objects.count()) == counts
     assert AccessRequest.objects.count() == 1
+    assert Certificate.objects.count() == 3 and Registration.objects.count() >= 1500
