@@ -107,7 +107,7 @@ def _certify_records(
     events: list[tuple[str, Any]] = []
     for reg in ordered:
         parties = list(Party.objects.filter(registration=reg).order_by("position"))
-        if not finding.visible_to(ruleset, request, parties):
+        if not finding.visible_to(ruleset, request, [(p.name, p.id_sealed) for p in parties]):
             raise CertifyError(
                 f"按查档规则，该查询人无权获得档号 {reg.record.reference_code} 的记录证明",
                 f"under the rules this requester may not have a certificate of {reg.record.reference_code}",

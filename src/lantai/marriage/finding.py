@@ -15,7 +15,6 @@ from typing import Any
 
 from django.db.models import Case, Q, Value, When
 
-from lantai.catalog.models import Record
 from lantai.catalog.services import records_in_scope
 from lantai.core import audit
 from lantai.standards import marriage_names, marriage_profile, marriage_rights, personal_ids
@@ -144,7 +143,8 @@ def _by_name(name: str, criteria: Criteria, user: Any) -> dict[int, float]:
     keys = marriage_names.query_keys(name)
     where = Q()
     for column, key in keys:
-        where |= Q(**{column: key})
+        # the skeleton index holds only rows that have one: say so, or SQLite will not use it
+        where |= Q(**{column: key}) & (~Q(name_skeleton="") if column == "name_skeleton" else Q())
     qs = Party.objects.filter(where)
     if criteria.year is not None:
         qs = qs.filter(
@@ -230,31 +230,49 @@ def _search(
     limit: int,
     outcome: Outcome,
 ) -> None:
+    """Rank the candidates, check each against the rules (on light rows: names and sealed
+    numbers), and build full results only for the ones shown."""
     scores = _candidates(criteria, user)
-    records = Record.objects.filter(pk__in=list(scores))
+    regs = Registration.objects.filter(record_id__in=list(scores))
     if user is not None:
-        records = records & records_in_scope(user)
-    regs = (
-        Registration.objects.filter(record__in=records)
+        regs = regs.filter(record__in=records_in_scope(user))
+    dates = dict(regs.values_list("record_id", "date"))
+    parties: dict[int, list[tuple[str, str]]] = {}
+    for reg_id, name, sealed in (
+        Party.objects.filter(registration_id__in=list(dates))
+        .order_by("registration_id", "position")
+        .values_list("registration_id", "name", "id_sealed")
+    ):
+        parties.setdefault(reg_id, []).append((name, sealed))
+    year = criteria.year
+    ranked = sorted(dates, key=lambda r: (-scores[r], abs((year or dates[r].year) - dates[r].year), dates[r], r))  # fmt: skip
+    shown: list[int] = []
+    for reg_id in ranked:
+        if not visible_to(ruleset, request, parties.get(reg_id, [])):
+            outcome.withheld += 1
+        elif len(shown) < limit:
+            shown.append(reg_id)
+    full = {
+        r.pk: r
+        for r in Registration.objects.filter(record_id__in=shown)
         .select_related("record", "record__repository")
         .prefetch_related("parties")
-    )
-    ranked = sorted(regs, key=lambda r: (-scores[r.pk], abs((criteria.year or r.date.year) - r.date.year), r.date, r.pk))  # fmt: skip
-    for reg in ranked:
-        parties = list(reg.parties.all())
-        if not visible_to(ruleset, request, parties):
-            outcome.withheld += 1
-            continue
-        if len(outcome.hits) < limit:
-            outcome.hits.append(hit_of(reg, parties, scores[reg.pk]))
+    }
+    outcome.hits = [hit_of(full[r], list(full[r].parties.all()), scores[r]) for r in shown]
 
 
 def visible_to(
-    ruleset: marriage_rights.Rules, request: marriage_rights.Request, parties: Sequence[Party]
+    ruleset: marriage_rights.Rules,
+    request: marriage_rights.Request,
+    parties: Sequence[tuple[str, str]],
 ) -> bool:
-    """Whether the rules let this requester see a registration with these parties."""
-    ids = [identity.unseal(p.id_sealed) for p in parties if p.id_sealed]
-    return marriage_rights.may_see(ruleset, request, ids, [p.name for p in parties])
+    """Whether the rules let this requester see a registration whose parties have these (name,
+    sealed identity number) pairs; the numbers are opened only when the requester's scope turns on
+    them."""
+    requester = ruleset.requester_types.get(request.requester_type)
+    needs_ids = requester is None or requester.scope not in ("any", "approved")
+    ids = [identity.unseal(sealed) for _name, sealed in parties if sealed] if needs_ids else []
+    return marriage_rights.may_see(ruleset, request, ids, [name for name, _sealed in parties])
 
 
 def hit_of(reg: Registration, parties: Sequence[Party], score: float = 1.0) -> Hit:
