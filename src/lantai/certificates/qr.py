@@ -10,6 +10,7 @@ payload of that length needs at M.
 
 from __future__ import annotations
 
+import functools
 import io
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ class Qr:
     version: int
 
 
+@functools.lru_cache(maxsize=32)  # issuing checks the version, then the layout draws the same code
 def make_qr(text: str) -> Qr:
     import segno
 
