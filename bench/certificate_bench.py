@@ -200,7 +200,7 @@ def peer_render(certificate: Any, count: int) -> dict[str, Any]:
     from lantai.certificates import document, seal
 
     seal_png = seal.seal_png(certificate.repository.name)
-    context = document._context(certificate.content, certificate.payload, seal_png)
+    context = document.context(certificate.content, certificate.payload, seal_png)
     context["qr_uri"] = document._data_uri("image/png", _BLANK_PNG)
     html = render_to_string(document.TEMPLATE, context)
     base = document.STYLESHEET.parent.as_uri() + "/"

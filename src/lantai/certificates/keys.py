@@ -142,8 +142,9 @@ def withdraw(
         if compromised_since is None:
             key.withdrawn_at = now
         else:
+            # the signing period stays as it was: the compromise date alone fails what is dated
+            # from then on (and the key signs nothing more: it is no longer current)
             key.compromised_since = compromised_since
-            key.not_after = min(key.not_after, compromised_since)
         key.withdrawal_reason = reason.strip()[:500]
         key.save()
         audit.record("issuer_key_withdraw", "issuer_key", key.key_id,
