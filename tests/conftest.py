@@ -54,16 +54,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """LANTAI_TESTS_DATABASE_ONLY=1 (scripts/test.sh's PostgreSQL run): keep only the tests that
     use Django's database. The others do not depend on the catalogue's engine and have run in the
     SQLite run (the search backends' own PostgreSQL tests connect to PostgreSQL there too). The
-    browser tests run in the SQLite run only: what a page draws and its scripts do is the same on
-    either engine, and the services under them are tested on both."""
+    browser tests and those marked ``sqlite_run_only`` (PDF signing and verification, page flows
+    whose queries the service tests cover on both engines) run in the SQLite run only: what they
+    check is the same on either engine, and it keeps the whole check within its time budget."""
     if os.environ.get("LANTAI_TESTS_DATABASE_ONLY") != "1":
         return
     keep, other = [], []
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
         uses_db = item.get_closest_marker("django_db") is not None or names & DATABASE_FIXTURES
-        in_browser = item.get_closest_marker("browser") is not None
-        (keep if uses_db and not in_browser else other).append(item)
+        once = any(item.get_closest_marker(m) is not None for m in ("browser", "sqlite_run_only"))
+        (keep if uses_db and not once else other).append(item)
     if other:
         config.hook.pytest_deselected(items=other)
         items[:] = keep

@@ -43,7 +43,7 @@ from lantai.standards import certificate_payload as cp
 from lantai.standards.marriage_profile import Party, Registration
 from lantai.standards.marriage_rights import Request
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite_run_only]
 
 CLERK = "counter-clerk"
 

@@ -16,7 +16,7 @@ from lantai.standards import certificate_payload as cp
 from lantai.standards.marriage_rights import Request
 from tests.marriage.conftest import HUSBAND, OTHER, WIFE, resident_id, self_request
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite_run_only]
 
 
 def _verify(**kw: Any) -> verifying.Outcome:

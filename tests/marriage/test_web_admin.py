@@ -34,7 +34,7 @@ from .test_web_counter import (
     signed_in,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite_run_only]
 
 HEADER = (
     "登记类别,登记日期,登记机关,行政区划代码,结婚证字号,男方姓名,男方身份证号,女方姓名,女方身份证号"

@@ -25,7 +25,7 @@ from lantai.marriage import identity, records
 from lantai.marriage.models import Query
 from lantai.standards.marriage_profile import Party, Registration
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite_run_only]
 
 PASSWORD = "Counter#Password2026"
 
