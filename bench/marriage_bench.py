@@ -12,16 +12,16 @@ output). The load is resumable: it commits per chunk and records its progress in
 
 Measured, per database, each query end to end as 查档 runs it (without the rights check and the
 query log, which do not depend on N):
-  exact ID lookup   finding's path: keyed hash → ``finding._candidates`` (party ids by ``id_hash``)
-                    → the registration rows (``finding._search``'s ORM query, parties prefetched,
-                    unsealed, ``hit_of``); 90% of the numbers exist, 10% are valid numbers that do not.
+  exact ID lookup   finding's path: keyed hash → ``finding._search`` (party ids by ``id_hash``,
+                    the rules check on light rows, the full rows of what is shown, ``hit_of``), for a
+                    court's query; 90% of the numbers exist, 10% are valid numbers that do not.
                     target p95 ≤ 20 ms.
     peers           "plain indexed SQL": the clear-text number in a copy table
                     ``bench_plain_id(party_id, id_number, registration_id)`` with a plain B-tree index
                     on ``id_number``, then the rows by one raw JOIN; "LIKE scan":
                     ``id_number LIKE '%…%'`` over that table (no index can serve it), fewer queries.
-  fuzzy name+year   ``finding._by_name`` (the real ``query_keys``: pinyin, shape, skeleton; year ± 2;
-                    ranked by ``similarity``) → the rows as above; names drawn from the population,
+  fuzzy name+year   ``finding._search`` by name (the real ``query_keys``: pinyin, shape, skeleton;
+                    year ± 2; ranked by ``similarity``); names drawn from the population,
                     a quarter of them with the middle character left out. target p95 ≤ 300 ms.
     peer            "LIKE scan": ``name LIKE '%…%' AND year BETWEEN`` over ``marriage_party`` then the
                     rows by one raw JOIN, fewer queries. Its hits differ by design (no 同音/形近; but
@@ -442,42 +442,31 @@ def build(store: Store, population: Population, records: int) -> dict[str, Any]:
 
 
 # --- the queries ----------------------------------------------------------------------------------
-def _rows_orm(scores: dict[int, float], year: int | None) -> list[int]:
-    """``finding._search`` after the candidates: the registrations with their record, repository
-    and parties, every sealed number opened, ranked; the registration ids in rank order."""
-    from lantai.catalog.models import Record
-    from lantai.marriage import finding, identity
-    from lantai.marriage.models import Registration
+def _found(criteria: Any) -> list[int]:
+    """``finding._search`` itself (candidates, rank, the rules check on light rows, the full rows
+    of what is shown) for a court's query, which may see every record: the registration ids in
+    rank order, all of them (limit = the candidate cap) so that the peers can be compared."""
+    from lantai.marriage import finding
+    from lantai.standards import marriage_rights
 
-    regs = (
-        Registration.objects.filter(record__in=Record.objects.filter(pk__in=list(scores)))
-        .select_related("record", "record__repository")
-        .prefetch_related("parties")
-    )
-    ranked = sorted(regs, key=lambda r: (-scores[r.pk], abs((year or r.date.year) - r.date.year),
-                                         r.date, r.pk))  # fmt: skip
-    out = []
-    for reg in ranked:
-        parties = list(reg.parties.all())
-        for p in parties:
-            identity.unseal(p.id_sealed)
-        out.append(finding.hit_of(reg, parties, scores[reg.pk]).record_id)
-    return out
+    rules = marriage_rights.load_rules(None)
+    court = marriage_rights.Request(requester_type="court", requester_name="法官",
+                                    requester_id="", proofs={"unit_letter": "函", "work_id": "证"})  # fmt: skip
+    outcome = finding.Outcome(query_id=0, rules_version=0)
+    finding._search(criteria, court, rules, None, finding.NAME_CANDIDATES, outcome)
+    return [h.record_id for h in outcome.hits]
 
 
 def ours_exact(number: str) -> list[int]:
     from lantai.marriage import finding
 
-    scores = finding._candidates(finding.Criteria(id_number=number), None)
-    return _rows_orm(scores, None)
+    return _found(finding.Criteria(id_number=number))
 
 
 def ours_fuzzy(name: str, year: int) -> list[int]:
     from lantai.marriage import finding
 
-    criteria = finding.Criteria(names=(name,), year=year, years=2)
-    scores = finding._by_name(name, criteria, None)  # no user: the whole holding
-    return _rows_orm(scores, year)
+    return _found(finding.Criteria(names=(name,), year=year, years=2))
 
 
 def guarded_fuzzy(store: Store, name: str, year: int) -> tuple[list[int], int]:
