@@ -39,6 +39,8 @@ _RESIDENT = frozenset({"", RESIDENT_ID, "resident_id"})
 
 @functools.lru_cache(maxsize=4)
 def _keys(path: str) -> tuple[bytes, bytes]:
+    """Made on first use, then read once per process: the import hashes millions of numbers."""
+    write_once(Path(path), lambda: os.urandom(48))
     raw = read_private(Path(path), "个人信息密钥文件", "personal-data key file")
     if len(raw) != 48:
         raise KeyFileError(
@@ -49,9 +51,7 @@ def _keys(path: str) -> tuple[bytes, bytes]:
 
 
 def _key_pair() -> tuple[bytes, bytes]:
-    path = keys_dir() / KEY_FILE
-    write_once(path, lambda: os.urandom(48))
-    return _keys(str(path))
+    return _keys(str(keys_dir() / KEY_FILE))
 
 
 def is_resident(id_type: str) -> bool:
