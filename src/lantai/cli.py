@@ -1047,6 +1047,7 @@ def _register_groups() -> None:
     from lantai.digitization.cli import digitization
     from lantai.digitization.ocr_cli import ocr
     from lantai.marriage.cli import marriage
+    from lantai.platform.cli import platform
     from lantai.preservation.cli import storage
     from lantai.review.cli import review
     from lantai.search.cli import search
@@ -1058,6 +1059,7 @@ def _register_groups() -> None:
     main.add_command(review)
     main.add_command(marriage)
     main.add_command(certificate)
+    main.add_command(platform)
 
 
 _register_groups()

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "lantai.review",  # 开放审核: plans, machine pre-screen, decisions, redacted copies, exchange
     "lantai.marriage",  # 婚姻档案: registrations, parties, rights rules, the query log
     "lantai.certificates",  # 出证: certificates, issuer keys, trust and status lists
+    "lantai.platform",  # 全区平台: nodes, hub, signed message log, harvest, requests across archives
     "lantai.web",
 ]
 
@@ -263,6 +264,10 @@ REVIEW_EXCHANGE_TRUSTED_KEYS = frozenset(
 # 出证: public keys (04…, 130 hex digits) of provincial root keys whose trust lists verifiers here
 # accept besides this installation's own root (comma-separated), and how long a certificate stays
 # valid after issue (days)
+# 全区平台 (platform/): the operator's holiday calendar for the 4 + 2 working-day deadlines (YAML,
+# docs/operator-guide.md); empty: weekends only. The hub harvests its members every this many hours.
+PLATFORM_HOLIDAYS = os.environ.get("LANTAI_PLATFORM_HOLIDAYS", "")
+PLATFORM_HARVEST_HOURS = int(os.environ.get("LANTAI_PLATFORM_HARVEST_HOURS", "24"))
 CERTIFICATE_ROOT_KEYS = frozenset(
     k.strip().lower()
     for k in os.environ.get("LANTAI_CERTIFICATE_ROOT_KEYS", "").split(",")

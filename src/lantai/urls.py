@@ -12,5 +12,6 @@ urlpatterns = [
     path("reading-room/", include("lantai.access.staff_urls")),  # 利用服务 (staff, signed in)
     path("marriage/", include("lantai.marriage.urls")),  # 婚姻档案 and 出证 (staff, signed in)
     path("verify/", include("lantai.certificates.public_urls")),  # 证明核验 (public, offline JS)
+    path("platform/", include("lantai.platform.urls")),  # 全区平台: signed messages, hub pages
     path("", include("lantai.web.urls")),
 ]

@@ -99,6 +99,9 @@ print(import_module(settings.SESSION_ENGINE).SessionStore(sys.argv[1]).get("_aut
 """
 
 
+# Redis database 12 is this test's alone: on it once, in the SQLite run, so that scripts/test.sh's
+# two runs, side by side, never flush it under each other.
+@pytest.mark.sqlite_run_only
 def test_sessions_live_in_redis_when_configured(tmp_path: Path) -> None:
     import redis
 

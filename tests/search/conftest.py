@@ -234,10 +234,13 @@ def _ensure_database() -> None:
     with psycopg.connect(admin, autocommit=True) as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             return
-        conn.execute(
-            f"CREATE DATABASE {name} ENCODING 'UTF8' TEMPLATE template0 "
-            "LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'"
-        )
+        try:
+            conn.execute(
+                f"CREATE DATABASE {name} ENCODING 'UTF8' TEMPLATE template0 "
+                "LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'"
+            )
+        except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+            pass  # made at the same moment by the other pytest run (scripts/test.sh runs two)
 
 
 def _drop_tables(prefix: str) -> None:

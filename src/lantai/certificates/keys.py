@@ -45,8 +45,11 @@ def root_key() -> SigningKey:
 
 def pinned_roots() -> frozenset[str]:
     """Root public keys whose trust lists this installation accepts."""
+    from .models import AdoptedLists
+
     own = root_key().public_key_hex if (keys_dir() / ROOT_FILE).exists() else None
-    return settings.CERTIFICATE_ROOT_KEYS | ({own} if own else set())
+    adopted = set(AdoptedLists.objects.values_list("root_key", flat=True))
+    return settings.CERTIFICATE_ROOT_KEYS | ({own} if own else set()) | adopted
 
 
 def validity() -> timedelta:

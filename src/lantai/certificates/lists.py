@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,7 +23,7 @@ from lantai.core.key_files import keys_dir
 from lantai.standards import certificate_lists
 
 from . import keys, x509
-from .models import Certificate, IssuerKey, PublishedList
+from .models import AdoptedLists, Certificate, IssuerKey, PublishedList
 
 TRUST_FORMAT = "lantai-trust-list/1"
 STATUS_FORMAT = "lantai-status-list/1"
@@ -46,9 +47,20 @@ def _province() -> str:
     return (home.region or home.name) if home is not None else "（尚未建立档案馆）"
 
 
-def publish_trust_list(now: datetime | None = None) -> dict[str, Any]:
-    now = now or timezone.now()
-    issuers = [
+# Sources of other archives' issuer keys and PAdES roots for the trust list: the platform hub
+# registers its members here (platform/trust.py); certificates does not know the platform.
+MemberSource = Callable[[], tuple[list[dict[str, Any]], list[str]]]
+_member_sources: list[MemberSource] = []
+
+
+def add_member_source(source: MemberSource) -> None:
+    if source not in _member_sources:
+        _member_sources.append(source)
+
+
+def issuer_rows() -> list[dict[str, Any]]:
+    """This installation's issuer keys as trust-list rows."""
+    return [
         {
             "key_id": k.key_id,
             "public_key": k.public_key,
@@ -62,12 +74,23 @@ def publish_trust_list(now: datetime | None = None) -> dict[str, Any]:
         }  # fmt: skip
         for k in IssuerKey.objects.select_related("repository").order_by("pk")
     ]
+
+
+def publish_trust_list(now: datetime | None = None) -> dict[str, Any]:
+    now = now or timezone.now()
+    issuers = issuer_rows()
+    pades_roots = [x509.root_certificate_pem(keys_dir()).decode("ascii")]
+    for source in _member_sources:
+        rows, roots = source()
+        known = {i["key_id"] for i in issuers}
+        issuers += [r for r in rows if r.get("key_id") not in known]
+        pades_roots += [r for r in roots if r not in pades_roots]
     sequence = (PublishedList.objects.filter(kind="trust").aggregate(m=Max("sequence"))["m"] or 0) + 1  # fmt: skip
     body = {
         "province": _province(), "issued": _iso(now),
         "next_update": _iso(now + timedelta(days=TRUST_LIST_DAYS)), "sequence": sequence,
         "issuers": issuers,
-        "pades_roots": [x509.root_certificate_pem(keys_dir()).decode("ascii")],
+        "pades_roots": pades_roots,
     }  # fmt: skip
     envelope = certificate_lists.seal(TRUST_FORMAT, body, keys.root_key())
     PublishedList.objects.create(kind="trust", sequence=sequence, envelope=envelope, issued_at=now)
@@ -147,7 +170,31 @@ def all_status_lists(now: datetime | None = None) -> list[dict[str, Any]]:
 def current(now: datetime | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The trust list and every status list, as a verifier needs them together: the status lists
     first, since publishing one may start an archives' next issuer key, which changes the trust
-    list."""
+    list. On a platform member, the provincial trust list the hub handed out (it names every
+    member's keys) with the other members' status lists — unless it misses one of this
+    installation's own keys (made since the hub's last list): then this installation's own."""
     now = now or timezone.now()
     statuses = all_status_lists(now)
-    return trust_list(now), statuses
+    own = trust_list(now)
+    adopted = AdoptedLists.objects.order_by("-adopted_at").first()
+    if adopted is None:
+        return own, statuses
+    try:
+        body = certificate_lists.open_envelope(adopted.trust_list, TRUST_FORMAT, {adopted.root_key})
+    except certificate_lists.ListError:
+        return own, statuses
+    listed = {i.get("key_id") for i in body.get("issuers", [])}
+    if not set(IssuerKey.objects.values_list("key_id", flat=True)) <= listed:
+        return own, statuses
+    mine = {s.get("signer") for s in statuses}
+    others = [s for s in adopted.status_lists if s.get("signer") not in mine]
+    return adopted.trust_list, statuses + others
+
+
+def adopt(trust: dict[str, Any], status_lists: list[dict[str, Any]], root_key: str) -> None:
+    """Keep the region's lists the hub handed out (checked by the caller against the hub's key;
+    the trust list is checked here against the root it names)."""
+    certificate_lists.open_envelope(trust, TRUST_FORMAT, {root_key})
+    AdoptedLists.objects.all().delete()
+    AdoptedLists.objects.create(root_key=root_key, trust_list=trust, status_lists=status_lists,
+                                adopted_at=timezone.now())  # fmt: skip

@@ -91,3 +91,14 @@ class PublishedList(models.Model):
         indexes = [
             models.Index(fields=["kind", "repository", "issued_at"], name="cert_list_latest")
         ]
+
+
+class AdoptedLists(models.Model):
+    """The region's lists as the platform hub last handed them to this node (platform/trust.py):
+    the provincial trust list (every member's issuer keys, signed by the provincial root) and the
+    other members' status lists, so that this node verifies any member's certificate offline."""
+
+    root_key = models.CharField(max_length=130)  # the provincial root the hub named (pinned)
+    trust_list = models.JSONField()
+    status_lists = models.JSONField(default=list)
+    adopted_at = models.DateTimeField()

@@ -90,7 +90,12 @@ class RulesVersion(models.Model):
 class Query(models.Model):
     """One marriage-records query: who asked, as whom, with which proof, and what was shown."""
 
-    CHANNELS = [("counter", _("窗口")), ("online", _("网上")), ("cli", _("命令行"))]
+    CHANNELS = [
+        ("counter", _("窗口")),
+        ("online", _("网上")),
+        ("cli", _("命令行")),
+        ("platform", _("全区平台")),  # asked at another archives' window (platform/remote.py)
+    ]
     channel = models.CharField(max_length=16, choices=CHANNELS)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -1,0 +1,238 @@
+"""The open catalogue as OAI-PMH publishes it: the `Published` table, kept in step with the
+catalogue by `sync` (run before every OAI-PMH response, and by the periodic job).
+
+Public means what the portal shows: `records_in_scope(AnonymousUser())` (开放, no 密级), less the
+marriage registration records (门类 HY), which are never public. A record that stops being
+public (closed, classified, moved to HY, renumbered, deleted) keeps its row as a tombstone with a
+new datestamp, so the next incremental harvest deletes it.
+
+What `sync` reads, each time:
+- the records whose (updated_at, id) lies after the watermark — one query on the catalogue's
+  updated_at index; nothing for an unchanged catalogue;
+- `Dirty`: the records saved or deleted through the ORM (signals, same transaction), so a change
+  whose transaction commits after the watermark has moved past its stamp is not lost;
+- from `rewind_to` again after a catalogue import commits (its rows are stamped when it began).
+Each record read is compared with its rows: only a difference writes, so reading a record twice
+is harmless. Datestamps are the time of the sync that saw the change (never earlier than the
+harvest that could have missed it)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
+from django.db.models import Q
+from django.db.models.signals import post_delete, post_save
+from django.utils import timezone
+
+from lantai.catalog.models import Record
+from lantai.interop.models import Dirty, Published, SyncState
+from lantai.standards import oai_pmh
+from lantai.standards.categories import MARRIAGE
+
+log = logging.getLogger(__name__)
+STATE_KEY = "oai"
+CHUNK = 2000
+
+
+def public_records() -> Any:
+    """The records the public sees, as the portal decides (catalog.services), without HY."""
+    from lantai.catalog import services
+
+    return services.records_in_scope(AnonymousUser()).exclude(  # type: ignore[arg-type]
+        category__code=MARRIAGE
+    )
+
+
+def fonds_set(repository_code: str, fonds_code: str, default_repository: bool) -> str:
+    """``fonds:{全宗号}``; a fonds of another archives sharing the installation is
+    ``fonds:{archives code}/{全宗号}`` (escaped), so that equal 全宗号 stay apart."""
+    code = fonds_code if default_repository else f"{repository_code}/{fonds_code}"
+    return oai_pmh.set_spec("fonds", code)
+
+
+def category_set(category_code: str) -> str:
+    return oai_pmh.set_spec("category", category_code)
+
+
+# --- signals -------------------------------------------------------------------------------------
+def connect_signals() -> None:
+    from lantai.core.models import AuditEntry
+
+    post_save.connect(_record_changed, sender=Record, dispatch_uid="interop-record-saved")
+    post_delete.connect(_record_changed, sender=Record, dispatch_uid="interop-record-deleted")
+    post_save.connect(_audit_written, sender=AuditEntry, dispatch_uid="interop-import-done")
+
+
+def _record_changed(sender: Any, instance: Any, raw: bool = False, **kw: Any) -> None:
+    if raw or kw.get("using", "default") != "default":  # a catalogue rebuild writes elsewhere
+        return
+    Dirty.objects.bulk_create([Dirty(record_id=instance.pk)], ignore_conflicts=True)
+
+
+def _audit_written(sender: Any, instance: Any, created: bool = False, **kw: Any) -> None:
+    """A catalogue import writes its rows in bulk, stamped when it began, and commits at its end:
+    read the catalogue again from the import's start."""
+    if not created or instance.action != "import":
+        return
+    from lantai.catalog.models import ImportBatch
+
+    started = (
+        ImportBatch.objects.filter(pk=instance.target_id).values_list("created_at", flat=True).first()
+    )
+    rewind(started or timezone.now())
+
+
+def rewind(to: datetime) -> None:
+    """Make the next sync read the catalogue again from `to` (an earlier rewind wins)."""
+    state, _ = SyncState.objects.get_or_create(key=STATE_KEY)
+    if state.rewind_to is None or to < state.rewind_to:
+        SyncState.objects.filter(pk=state.pk).update(rewind_to=to)
+
+
+# --- sync ----------------------------------------------------------------------------------------
+@dataclass
+class SyncResult:
+    read: int = 0
+    published: int = 0
+    tombstoned: int = 0
+
+
+_FIELDS = (
+    "pk", "updated_at", "reference_code", "repository__code", "repository__is_default",
+    "fonds__code", "category__code",
+)  # fmt: skip
+
+
+def sync(*, full: bool = False) -> SyncResult:
+    """Bring `Published` in step with the catalogue (see the module's docstring). `full` reads
+    every record and every live row again (after a catalogue rebuild or restore)."""
+    result = SyncResult()
+    if not full and not _pending():
+        return result  # an unchanged catalogue: three index probes, no write
+    with transaction.atomic():
+        state, _ = SyncState.objects.select_for_update().get_or_create(key=STATE_KEY)
+        now = timezone.now()
+        dirty = list(Dirty.objects.values_list("pk", "record_id"))
+        if dirty:
+            Dirty.objects.filter(pk__in=[pk for pk, _ in dirty]).delete()
+            ids = sorted({r for _, r in dirty})
+            for start in range(0, len(ids), CHUNK):
+                chunk = ids[start : start + CHUNK]
+                rows = list(Record.objects.filter(pk__in=chunk).values(*_FIELDS))
+                _apply(rows, chunk, now, result)
+        if full:
+            state.watermark, state.watermark_id = None, 0
+            _tombstone_missing(now, result)
+        elif state.rewind_to is not None:
+            if state.watermark is None or state.rewind_to < state.watermark:
+                state.watermark, state.watermark_id = state.rewind_to, 0
+        state.rewind_to = None
+        qs = Record.objects.order_by("updated_at", "pk").values(*_FIELDS)
+        while True:
+            rows = list(_after(qs, state)[:CHUNK])
+            if not rows:
+                break
+            _apply(rows, [r["pk"] for r in rows], now, result)
+            state.watermark, state.watermark_id = rows[-1]["updated_at"], rows[-1]["pk"]
+        state.synced_at = now
+        state.save()
+    return result
+
+
+def _after(qs: Any, state: SyncState) -> Any:
+    if state.watermark is None:
+        return qs
+    # the range condition alone first, so that the (updated_at, id) index is used
+    return qs.filter(updated_at__gte=state.watermark).filter(
+        Q(updated_at__gt=state.watermark) | Q(pk__gt=state.watermark_id)
+    )
+
+
+def _pending() -> bool:
+    """Whether a sync has anything to read (read-only)."""
+    state = SyncState.objects.filter(key=STATE_KEY).first()
+    if state is None or state.rewind_to is not None or Dirty.objects.exists():
+        return True
+    return _after(Record.objects.all(), state).exists()
+
+
+def _apply(rows: list[dict[str, Any]], ids: list[int], now: datetime, result: SyncResult) -> None:
+    """Compare the records `ids` (their current `rows`; a missing one was deleted) with their
+    Published rows and write the differences."""
+    result.read += len(rows)
+    public = set(public_records().filter(pk__in=ids).values_list("pk", flat=True))
+    wanted: dict[tuple[str, str], tuple[int, str, str]] = {}
+    for r in rows:
+        if r["pk"] in public:
+            key = (r["repository__code"], r["reference_code"])
+            sets = (
+                fonds_set(r["repository__code"], r["fonds__code"], r["repository__is_default"]),
+                category_set(r["category__code"]),
+            )
+            wanted[key] = (r["pk"], *sets)
+    existing = {
+        (p.repository_code, p.reference_code): p
+        for p in Published.objects.filter(
+            Q(record_id__in=ids)
+            | Q(
+                repository_code__in={k[0] for k in wanted},
+                reference_code__in={k[1] for k in wanted},
+            )
+        )
+    }
+    changed: list[Published] = []
+    created: list[Published] = []
+    for key, row in existing.items():
+        if key not in wanted and row.record_id in ids and not row.deleted:
+            row.deleted, row.datestamp = True, now
+            changed.append(row)
+            result.tombstoned += 1
+    for key, (pk, fset, cset) in wanted.items():
+        row = existing.get(key)
+        if row is None:
+            created.append(
+                Published(
+                    record_id=pk, repository_code=key[0], reference_code=key[1],
+                    fonds_set=fset, category_set=cset, datestamp=now,
+                )
+            )  # fmt: skip
+        else:
+            row.record_id, row.fonds_set, row.category_set = pk, fset, cset
+            row.deleted, row.datestamp = False, now  # read again: it changed
+            changed.append(row)
+        result.published += 1
+    if changed:
+        Published.objects.bulk_update(
+            changed, ["record_id", "fonds_set", "category_set", "deleted", "datestamp"],
+            batch_size=500,
+        )  # fmt: skip
+    if created:
+        Published.objects.bulk_create(created, batch_size=500)
+
+
+def _tombstone_missing(now: datetime, result: SyncResult) -> None:
+    """Live rows whose record is gone (a full sync: deletions no signal saw)."""
+    live = Published.objects.filter(deleted=False)
+    gone = live.exclude(record_id__in=Record.objects.values("pk"))
+    result.tombstoned += gone.update(deleted=True, datestamp=now)
+
+
+def sync_quietly() -> None:
+    """`sync` for a request: a failure is logged and the request answers from the table as it is
+    (never a 500 to a harvester because a concurrent writer held the database)."""
+    if not getattr(settings, "OAI_SYNC_ON_REQUEST", True):
+        return
+    try:
+        sync()
+    except Exception:
+        log.exception("interop: OAI-PMH sync failed; answering from the table as it is")
+
+
+def earliest_datestamp() -> datetime | None:
+    return Published.objects.order_by("datestamp").values_list("datestamp", flat=True).first()

@@ -1,0 +1,71 @@
+"""Log heads exchanged with the hub and time-stamped by it (X-Road's batch time-stamping): a
+node sends its head; the hub keeps it, stamps it with its own time and key, and returns the stamp
+with its own stamped head. Both sides keep both, so neither can rewrite its log unnoticed."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from lantai.core import signing
+from lantai.standards import platform_messages as pm
+
+from . import log, peers
+from .models import Anchor, Member
+
+
+def _stamp(node: str, head: dict[str, Any]) -> dict[str, Any]:
+    key = peers.own_key()
+    statement = {"format": "lantai-log-anchor/1", "node": node, "seq": head["seq"],
+                 "hash": head["hash"], "time": log.now_iso()}  # fmt: skip
+    return pm.sign_statement(statement, key.public_key_hex, key.sign)
+
+
+def _keep(stamp: dict[str, Any]) -> None:
+    if stamp["seq"] <= 0:
+        return
+    Anchor.objects.get_or_create(
+        node=stamp["node"], seq=stamp["seq"],
+        defaults={"entry_hash": stamp["hash"], "stamped_at": timezone.now(),
+                  "stamp": json.dumps(stamp, ensure_ascii=False)},
+    )  # fmt: skip
+
+
+def hub_anchor(message: dict[str, Any]) -> dict[str, Any]:
+    """The hub's handler: stamp the node's head and its own."""
+    body = message["body"]
+    head = {"seq": int(body.get("seq", 0)), "hash": str(body.get("hash", ""))}
+    node_stamp = _stamp(message["from"], head)
+    with transaction.atomic():
+        _keep(node_stamp)
+        Member.objects.filter(code=message["from"]).update(chain_head=node_stamp, last_contact_at=timezone.now())  # fmt: skip
+        own = _stamp(peers.HUB, log.head())
+        _keep(own)
+    return {"stamp": node_stamp, "hub_stamp": own}
+
+
+def anchor() -> dict[str, Any] | None:
+    """Send this node's head to the hub and keep the stamps it returns."""
+    from . import transport
+
+    m = peers.membership()
+    if m is None:
+        raise peers.NotJoined()
+    head = log.head()
+    sent = transport.send(peers.HUB, "anchor", head, queue=False)
+    if sent.reply is None:
+        return None
+    stamps = [sent.reply.get("stamp"), sent.reply.get("hub_stamp")]
+    with transaction.atomic():
+        for stamp in stamps:
+            body = pm.check_statement(stamp, {m.hub_public_key}, signing.verify)
+            if body["node"] == m.code and (body["seq"], body["hash"]) != (
+                head["seq"],
+                head["hash"],
+            ):
+                raise pm.MessageError("anchor", "平台中心盖戳的链头与本馆所发不符", "the hub stamped another head than ours")  # fmt: skip
+            _keep(body)
+    return sent.reply

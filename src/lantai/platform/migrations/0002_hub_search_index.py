@@ -1,0 +1,55 @@
+"""The full-text index of the hub's catalogue entries (hub_index.py): on SQLite an FTS5 table
+over ``grams`` with external content kept by triggers; on PostgreSQL a stored tsvector column
+``grams_tsv`` with a GIN index. Neither is a model field: only hub_index.py reads them."""
+
+from django.db import migrations
+
+SQLITE_UP = [
+    "CREATE VIRTUAL TABLE platform_hubrecord_fts USING fts5(grams, content='platform_hubrecord', "
+    "content_rowid='id', tokenize='unicode61 remove_diacritics 0', prefix='1')",
+    "CREATE TRIGGER platform_hubrecord_fts_ai AFTER INSERT ON platform_hubrecord BEGIN "
+    "INSERT INTO platform_hubrecord_fts(rowid, grams) VALUES (new.id, new.grams); END",
+    "CREATE TRIGGER platform_hubrecord_fts_ad AFTER DELETE ON platform_hubrecord BEGIN "
+    "INSERT INTO platform_hubrecord_fts(platform_hubrecord_fts, rowid, grams) "
+    "VALUES ('delete', old.id, old.grams); END",
+    "CREATE TRIGGER platform_hubrecord_fts_au AFTER UPDATE OF grams ON platform_hubrecord BEGIN "
+    "INSERT INTO platform_hubrecord_fts(platform_hubrecord_fts, rowid, grams) "
+    "VALUES ('delete', old.id, old.grams); "
+    "INSERT INTO platform_hubrecord_fts(rowid, grams) VALUES (new.id, new.grams); END",
+    # entries already there (none in a fresh hub)
+    "INSERT INTO platform_hubrecord_fts(platform_hubrecord_fts) VALUES ('rebuild')",
+]
+SQLITE_DOWN = [
+    "DROP TRIGGER IF EXISTS platform_hubrecord_fts_ai",
+    "DROP TRIGGER IF EXISTS platform_hubrecord_fts_ad",
+    "DROP TRIGGER IF EXISTS platform_hubrecord_fts_au",
+    "DROP TABLE IF EXISTS platform_hubrecord_fts",
+]
+PG_UP = [
+    "ALTER TABLE platform_hubrecord ADD COLUMN grams_tsv tsvector "
+    "GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, grams)) STORED",
+    "CREATE INDEX platform_hubrec_grams ON platform_hubrecord USING gin (grams_tsv)",
+]
+PG_DOWN = [
+    "DROP INDEX IF EXISTS platform_hubrec_grams",
+    "ALTER TABLE platform_hubrecord DROP COLUMN IF EXISTS grams_tsv",
+]
+
+
+def _run(statements: dict[str, list[str]]):
+    def run(apps, schema_editor):
+        for sql in statements.get(schema_editor.connection.vendor, []):
+            schema_editor.execute(sql)
+
+    return run
+
+
+class Migration(migrations.Migration):
+    dependencies = [("platform", "0001_initial")]
+
+    operations = [
+        migrations.RunPython(
+            _run({"sqlite": SQLITE_UP, "postgresql": PG_UP}),
+            _run({"sqlite": SQLITE_DOWN, "postgresql": PG_DOWN}),
+        )
+    ]

@@ -1,0 +1,273 @@
+"""Sending and receiving signed messages (standards/platform_messages.py) over HTTP.
+
+Sending: the message is signed and logged first, then posted to the peer's inbox. The peer
+answers with its countersignature (receipt) and, for a question, a signed reply in the same
+response; both are checked against the peer's key on the member list and logged. A peer that
+cannot be reached gets the message later from the outbox (``deliver_due``, a periodic job and on
+demand): the same message id each time, so a repeated delivery changes nothing at the peer.
+
+Receiving (``receive``): the form, the sender's key on the member list, the signature, the
+addressee; a message id seen before gets the first answer again, without doing anything twice."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import requests
+from django.db import transaction
+from django.utils import timezone
+
+from lantai.core import audit, signing
+from lantai.standards import platform_messages as pm
+
+from . import log, peers
+from .models import LogEntry, Outbox, Receipt
+
+INBOX_PATH = "/platform/inbox"
+TIMEOUT = (3.05, 30)  # connect, read (seconds)
+RETRY_MINUTES = (1, 2, 5, 10, 30, 60)  # then hourly; never given up: the peer decides
+Handler = Callable[[dict[str, Any]], dict[str, Any] | None]
+_handlers: dict[str, tuple[Handler, bool]] = {}
+_local = threading.local()
+
+
+class Refused(Exception):
+    """A message this installation will not take (status: the HTTP status to answer with)."""
+
+    def __init__(self, code: str, message_zh: str, message_en: str, status: int = 403) -> None:
+        super().__init__(message_zh)
+        self.code, self.message_zh, self.message_en, self.status = code, message_zh, message_en, status  # fmt: skip
+
+
+class Unreachable(Exception):
+    """The peer did not answer (down, or an error on its side); the message waits in the outbox."""
+
+
+def handles(kind: str, *, hub: bool = False) -> Callable[[Handler], Handler]:
+    """Register the function that answers messages of ``kind`` (to the hub when ``hub``)."""
+
+    def register(fn: Handler) -> Handler:
+        _handlers[kind] = (fn, hub)
+        return fn
+
+    return register
+
+
+def _session() -> requests.Session:
+    s = getattr(_local, "session", None)
+    if s is None:
+        s = _local.session = requests.Session()
+    return s
+
+
+def _sign(data: bytes) -> bytes:
+    return peers.own_key().sign(data)
+
+
+@dataclass
+class Sent:
+    message: dict[str, Any]
+    delivered: bool
+    reply: dict[str, Any] | None = None  # the reply's body
+    latency_ms: float | None = None
+
+
+def send(to: str, kind: str, body: dict[str, Any], *, as_hub: bool = False, queue: bool = True) -> Sent:  # fmt: skip
+    """Sign, log and deliver a message; when the peer is unreachable and ``queue``, it waits in
+    the outbox (Sent.delivered False). Refused when the peer answers with a refusal."""
+    target = peers.peer(to)
+    if target is None or not target.url:
+        raise Refused("unknown_peer", f"平台成员名单中没有节点 {to}", f"no node {to} on the member list", 404)  # fmt: skip
+    key = peers.own_key()
+    message = pm.make_message(
+        sender=peers.own_code(as_hub), to=to, kind=kind, sent=log.now_iso(), body=body,
+        signer_key=key.public_key_hex, sign=key.sign,
+    )  # fmt: skip
+    text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+    with transaction.atomic():
+        log.append("out", to, kind, message["id"], text)
+        row = Outbox.objects.create(
+            message_id=message["id"], peer=to, url=target.url.rstrip("/") + INBOX_PATH,
+            kind=kind, envelope=text, next_attempt_at=timezone.now(),
+        )  # fmt: skip
+    try:
+        reply = _deliver(row, message, target.public_key)
+    except Unreachable:
+        if not queue:
+            raise
+        return Sent(message, False)
+    return Sent(message, True, reply, row.latency_ms)
+
+
+def _deliver(row: Outbox, message: dict[str, Any], peer_key: str) -> dict[str, Any] | None:
+    started = time.perf_counter()
+    try:
+        response = _session().post(row.url, data=row.envelope.encode(), timeout=TIMEOUT,
+                                   headers={"Content-Type": "application/json"})  # fmt: skip
+    except requests.RequestException as exc:
+        _failed(row, f"{type(exc).__name__}: {exc}"[:500])
+        raise Unreachable(str(exc)) from exc
+    if response.status_code >= 500 or response.status_code in (404, 405, 502, 503):
+        _failed(row, f"HTTP {response.status_code}")
+        raise Unreachable(f"HTTP {response.status_code}")
+    try:
+        answer = response.json()
+    except ValueError as exc:
+        _failed(row, "the answer is not JSON")
+        raise Unreachable("the answer is not JSON") from exc
+    if response.status_code != 200:
+        error = answer.get("error", {}) if isinstance(answer, dict) else {}
+        with transaction.atomic():
+            Outbox.objects.filter(pk=row.pk).update(status="failed", attempts=row.attempts + 1,
+                                                    last_error=str(error.get("message", ""))[:500])  # fmt: skip
+        raise Refused(str(error.get("code", "refused")), str(error.get("message", "对方拒收")),
+                      str(error.get("message_en", "refused by the peer")), response.status_code)  # fmt: skip
+    receipt = pm.check_receipt(answer.get("receipt"), message, signing.verify)
+    if receipt["signer"] != peer_key:
+        raise Refused("receipt_key", "回执不是由对方节点的密钥签署", "the receipt is not signed by the peer's key")  # fmt: skip
+    reply = answer.get("reply")
+    if reply is not None:
+        pm.check_message(reply, signing.verify)
+        if reply["signer"] != peer_key or reply["to"] != message["from"]:
+            raise Refused("reply_key", "答复不是由对方节点签署或不是发给本馆", "the reply is not signed by the peer or not addressed to us")  # fmt: skip
+    elapsed = (time.perf_counter() - started) * 1000
+    with transaction.atomic():
+        if not Receipt.objects.filter(message_id=message["id"]).exists():
+            receipt_text = json.dumps(receipt, ensure_ascii=False, separators=(",", ":"))
+            Receipt.objects.create(message_id=message["id"], peer=row.peer, receipt=receipt_text,
+                                   received_at=timezone.now())  # fmt: skip
+            log.append("in", row.peer, "receipt", message["id"], receipt_text)
+            if reply is not None:
+                log.append("in", row.peer, reply["kind"], reply["id"],
+                           json.dumps(reply, ensure_ascii=False, separators=(",", ":")))  # fmt: skip
+        Outbox.objects.filter(pk=row.pk).update(
+            status="delivered", attempts=row.attempts + 1, delivered_at=timezone.now(),
+            latency_ms=elapsed, last_error="",
+        )  # fmt: skip
+    row.latency_ms = elapsed
+    if reply is not None:
+        _dispatch_reply(message["kind"], reply)
+        return dict(reply["body"])
+    return None
+
+
+def _failed(row: Outbox, error: str) -> None:
+    attempts = row.attempts + 1
+    wait = RETRY_MINUTES[min(attempts - 1, len(RETRY_MINUTES) - 1)]
+    Outbox.objects.filter(pk=row.pk).update(
+        attempts=attempts, last_error=error,
+        next_attempt_at=timezone.now() + timedelta(minutes=wait),
+    )  # fmt: skip
+    row.attempts = attempts
+
+
+_reply_handlers: dict[str, Callable[[dict[str, Any]], None]] = {}
+
+
+def on_reply(kind: str) -> Callable[[Callable[[dict[str, Any]], None]], Callable[[dict[str, Any]], None]]:  # fmt: skip
+    """Register what to do with the reply to a message of ``kind`` delivered from the outbox
+    (a caller waiting on ``send`` handles the reply it gets back itself; this runs too)."""
+
+    def register(fn: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+        _reply_handlers[kind] = fn
+        return fn
+
+    return register
+
+
+def _dispatch_reply(kind: str, reply: dict[str, Any]) -> None:
+    from . import handlers
+
+    handlers.load_all()
+    fn = _reply_handlers.get(kind)
+    if fn is not None:
+        fn(reply)
+
+
+def deliver_due(limit: int = 200, *, now: bool = False) -> dict[str, int]:
+    """Try the queued messages whose time has come (the periodic job), or all of them (``now``:
+    `lantai platform deliver`)."""
+    delivered = waiting = refused = 0
+    due = Outbox.objects.filter(status="queued")
+    if not now:
+        due = due.filter(next_attempt_at__lte=timezone.now())
+    due = due.order_by("pk")[:limit]
+    for row in due:
+        target = peers.peer(row.peer)
+        if target is None:
+            Outbox.objects.filter(pk=row.pk).update(status="failed", last_error="the peer left the member list")  # fmt: skip
+            refused += 1
+            continue
+        try:
+            _deliver(row, json.loads(row.envelope), target.public_key)
+            delivered += 1
+        except Unreachable:
+            waiting += 1
+        except (Refused, pm.MessageError):
+            refused += 1
+    return {"delivered": delivered, "waiting": waiting, "refused": refused}
+
+
+# ------------------------------------------------------------------------------- receiving
+
+
+def receive(raw: bytes, *, hub_inbox: bool = False) -> dict[str, Any]:
+    """Take one message posted to this installation's inbox; the answer to post back."""
+    try:
+        message = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Refused("form", "消息不是 JSON", "the message is not JSON", 400) from exc
+    try:
+        pm.check_message(message, signing.verify)
+    except pm.MessageError as exc:
+        raise Refused(exc.code, exc.message_zh, exc.message_en, 400 if exc.code == "form" else 403) from exc  # fmt: skip
+    sender = peers.peer(message["from"])
+    if sender is None or sender.public_key != message["signer"]:
+        audit.record("platform_refused", "platform_message", message["id"],
+                     {"from": message["from"], "kind": message["kind"], "why": "key not on the member list"},
+                     actor="platform")  # fmt: skip
+        raise Refused("unknown_key", f"发送方 {message['from']} 或其密钥不在平台成员名单上", f"the sender {message['from']} or its key is not on the member list")  # fmt: skip
+    me = peers.own_code(True) if message["to"] == peers.HUB and peers.is_hub() else _own_node_code()
+    if message["to"] != me:
+        raise Refused("addressee", f"消息是发给 {message['to']} 的，不是本馆", f"the message is for {message['to']}, not this node")  # fmt: skip
+    earlier = LogEntry.objects.filter(direction="in", peer=message["from"], message_id=message["id"]).first()  # fmt: skip
+    if earlier is not None:  # a repeated delivery or a replay: the first answer, nothing done again
+        answer: dict[str, Any] = json.loads(earlier.receipt)
+        if earlier.envelope != json.dumps(message, ensure_ascii=False, separators=(",", ":")):
+            raise Refused("replayed_id", "该消息编号已用于另一条消息", "this message id was used for another message", 409)  # fmt: skip
+        return answer
+    from . import handlers
+
+    handlers.load_all()
+    handler = _handlers.get(message["kind"])
+    if handler is None or handler[1] != (message["to"] == peers.HUB):
+        raise Refused("kind", f"本馆不处理 {message['kind']} 类消息", f"this node does not take {message['kind']} messages", 400)  # fmt: skip
+    key = peers.own_key()
+    with transaction.atomic():
+        reply_body = handler[0](message)
+        reply = None
+        if reply_body is not None:
+            reply = pm.make_message(
+                sender=me, to=message["from"], kind=f"{message['kind']}.reply", sent=log.now_iso(),
+                body=reply_body, signer_key=key.public_key_hex, sign=key.sign,
+            )  # fmt: skip
+        receipt = pm.make_receipt(message, by=me, received=log.now_iso(), signer_key=key.public_key_hex, sign=key.sign)  # fmt: skip
+        answer = {"receipt": receipt, "reply": reply}
+        log.append("in", message["from"], message["kind"], message["id"],
+                   json.dumps(message, ensure_ascii=False, separators=(",", ":")),
+                   json.dumps(answer, ensure_ascii=False, separators=(",", ":")))  # fmt: skip
+        if reply is not None:
+            log.append("out", message["from"], reply["kind"], reply["id"],
+                       json.dumps(reply, ensure_ascii=False, separators=(",", ":")))  # fmt: skip
+    return answer
+
+
+def _own_node_code() -> str:
+    m = peers.membership()
+    return m.code if m is not None else ""

@@ -1,0 +1,147 @@
+"""The region end to end (issue 17, "Tests" and "Done when"), as real processes: join, the
+marriage index harvested, a region-wide find at 南州, a certificate of a record 北川 holds issued by
+北川 and printed at 南州, verified there offline; a paper-only record queued for 北川's staff; 北川
+down mid-request and back; a replayed message; a tampered log; a key that left the list."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.marriage.conftest import OTHER, WIFE
+
+from .conftest import Region
+
+pytestmark = [pytest.mark.sqlite_run_only]  # the nodes pick their own databases
+
+SELF_WIFE = ["--requester-type", "self", "--requester-name", WIFE.name, "--requester-id", str(WIFE.id_number), "--proof", "id_document=原件已核验", "--purpose", "办理房产过户"]  # fmt: skip
+SELF_OTHER = ["--requester-type", "self", "--requester-name", OTHER.name, "--requester-id", str(OTHER.id_number), "--proof", "id_document=原件已核验", "--purpose", "落户"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def joined(region: Region, tmp_path_factory: pytest.TempPathFactory) -> Region:
+    hub, nz, bc = region.hub, region.nz, region.bc
+    key = tmp_path_factory.mktemp("key") / "regional.key"
+    nz.cli("platform", "regional-key", "--create", "--json")
+    nz.cli("platform", "regional-key", "--export", str(key), "--json")
+    bc.cli("platform", "regional-key", "--import", str(key), "--json")
+    for node in (nz, bc):
+        _code, made = hub.cli("platform", "token", "--node-code", node.name, "--json")
+        _code, out = node.cli("platform", "join", hub.url, "--token", made["token"], "--url", node.url, "--json")  # fmt: skip
+        assert out["code"] == node.name
+    for node in (nz, bc):
+        _code, out = node.cli("platform", "refresh", "--json")
+        assert out["member_list"] and out["anchored"], out
+    return region
+
+
+def test_a_token_joins_once(joined: Region) -> None:
+    hub, nz = joined.hub, joined.nz
+    _code, made = hub.cli("platform", "token", "--node-code", "other", "--json")
+    code, out = nz.cli("platform", "join", hub.url, "--token", made["token"][:-2] + "xx", "--url", nz.url, "--json", ok=(1,))  # fmt: skip
+    assert "error" in out
+
+
+def test_harvest_and_find_region_wide(joined: Region) -> None:
+    hub, nz, bc = joined.hub, joined.nz, joined.bc
+    _code, out = hub.cli("platform", "harvest", "--feed", "marriage", "--json")
+    assert out["ok"], out
+    assert {r["node"]: r["records"] for r in out["runs"]} == {"bc": 2, "nz": 0}
+    # the hub's index holds names and keyed hashes, never a number
+    numbers = [str(WIFE.id_number), str(OTHER.id_number)]
+    dump = b"".join(p.read_bytes() for p in hub.data.glob("lantai.sqlite3*"))
+    assert dump and not any(n.encode() in dump for n in numbers)
+    assert WIFE.name.encode() in dump  # the names are there: the index is not empty
+    _code, found = nz.cli("platform", "marriage-find", "--id", str(WIFE.id_number), *SELF_WIFE, "--json")  # fmt: skip
+    assert [r["locator"] for r in found["results"]] == [f"bc:{bc.facts['scanned']}"]
+    _code, by_name = nz.cli("platform", "marriage-find", "--name", "陈国强", "--year", "2012", *SELF_OTHER, "--json")  # fmt: skip
+    assert f"bc:{bc.facts['paper']}" in [r["locator"] for r in by_name["results"]]
+
+
+def test_certificate_from_the_holder_printed_here_verifies_offline(joined: Region, tmp_path: Path) -> None:  # fmt: skip
+    nz, bc = joined.nz, joined.bc
+    pdf = tmp_path / "cert.pdf"
+    _code, out = nz.cli("platform", "request", "--record", f"bc:{bc.facts['scanned']}", *SELF_WIFE, "--out", str(pdf), "--json")  # fmt: skip
+    assert out["status"] == "answered" and pdf.read_bytes().startswith(b"%PDF-")
+    # 北川 decided and signed: the certificate is 北川's, in 北川's log and list of certificates
+    count = bc.python("from lantai.certificates.models import Certificate; import json; print(json.dumps([c.repository.code for c in Certificate.objects.all()]))")  # fmt: skip
+    assert count == ["450123"]
+    code, verdict = nz.cli("certificate", "verify", str(pdf), "--json", ok=(0, 1))
+    assert code == 0 and verdict["valid"], verdict
+    assert verdict["issuer"] == "北川县档案馆"
+
+
+def test_rules_of_the_holder_refuse(joined: Region) -> None:
+    nz, bc = joined.nz, joined.bc
+    # 李秀英 asks for 陈国强's marriage: refused by 北川 under its rules, nothing issued
+    code, out = nz.cli("platform", "request", "--record", f"bc:{bc.facts['scanned']}", *SELF_OTHER, "--json", ok=(1,))  # fmt: skip
+    assert out["status"] == "refused"
+
+
+def test_paper_only_is_queued_for_the_holders_staff(joined: Region) -> None:
+    nz, bc = joined.nz, joined.bc
+    code, out = nz.cli("platform", "request", "--record", f"bc:{bc.facts['paper']}", *SELF_OTHER, "--json", ok=(4,))  # fmt: skip
+    assert out["status"] == "queued" and out["answer_due"]
+    _code, status = bc.cli("platform", "status", "--json")
+    assert status["requests"]["received"]["open"] >= 1
+
+
+def test_holder_down_then_back_no_loss_no_duplicate(joined: Region, tmp_path: Path) -> None:
+    nz, bc = joined.nz, joined.bc
+    bc.stop()
+    try:
+        code, out = nz.cli("platform", "request", "--record", f"bc:{bc.facts['scanned']}", *SELF_WIFE, "--json", ok=(3,))  # fmt: skip
+        assert out["queued"] is True
+    finally:
+        bc.start()
+    _code, first = nz.cli("platform", "deliver", "--json")
+    _code, again = nz.cli("platform", "deliver", "--json")
+    assert first["delivered"] == 1 and again["delivered"] == 0
+    answered = nz.python("from lantai.platform.models import RemoteRequest as R; import json; print(json.dumps([r.status for r in R.objects.filter(role='sent', message_id=%r)]))" % out["message_id"])  # fmt: skip
+    assert answered == ["answered"]
+
+
+def test_replayed_message_changes_nothing(joined: Region) -> None:
+    nz, bc = joined.nz, joined.bc
+    envelope = nz.python("from lantai.platform.models import LogEntry; print(LogEntry.objects.filter(direction='out', kind='request').order_by('seq').first().envelope)")  # fmt: skip
+    before = bc.python("from lantai.certificates.models import Certificate; print(Certificate.objects.count())")  # fmt: skip
+    first = requests.post(f"{bc.url}/platform/inbox", data=json.dumps(envelope, ensure_ascii=False).encode(), timeout=30)  # fmt: skip
+    assert first.status_code == 200
+    after = bc.python("from lantai.certificates.models import Certificate; print(Certificate.objects.count())")  # fmt: skip
+    assert after == before
+    forged: dict[str, Any] = {**envelope, "id": "f" * 32}  # a new id under the old signature
+    second = requests.post(f"{bc.url}/platform/inbox", data=json.dumps(forged, ensure_ascii=False).encode(), timeout=30)  # fmt: skip
+    assert second.status_code == 403
+
+
+def test_log_verifies_and_a_tampered_log_fails(joined: Region) -> None:
+    nz = joined.nz
+    code, out = nz.cli("platform", "log", "verify", "--json")
+    assert code == 0 and out["ok"] and out["anchors_checked"] >= 1
+    db = sqlite3.connect(nz.data / "lantai.sqlite3")
+    try:
+        seq, text = db.execute("SELECT seq, envelope FROM platform_logentry ORDER BY seq LIMIT 1 OFFSET 2").fetchone()  # fmt: skip
+        db.execute("UPDATE platform_logentry SET envelope = ? WHERE seq = ?", (text + " ", seq))
+        db.commit()
+        code, out = nz.cli("platform", "log", "verify", "--json", ok=(1,))
+        assert any(p["problem"] == "altered" and p["seq"] == seq for p in out["problems"])
+        db.execute("UPDATE platform_logentry SET envelope = ? WHERE seq = ?", (text, seq))
+        db.execute("DELETE FROM platform_logentry WHERE seq = ?", (seq + 1,))
+        db.commit()
+        code, out = nz.cli("platform", "log", "verify", "--json", ok=(1,))
+        assert any(p["problem"] == "missing" for p in out["problems"])
+    finally:
+        db.close()
+
+
+def test_a_key_that_left_the_list_is_refused(joined: Region) -> None:
+    hub, nz, bc = joined.hub, joined.nz, joined.bc
+    hub.cli("platform", "remove-member", "nz", "--reason", "测试：退出平台", "--json")
+    bc.cli("platform", "refresh", "--json")
+    code, out = nz.cli("platform", "request", "--record", f"bc:{bc.facts['scanned']}", *SELF_WIFE, "--json", ok=(1,))  # fmt: skip
+    assert out["reason"] == "unknown_key"
