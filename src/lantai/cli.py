@@ -1030,6 +1030,21 @@ def bench_certificates(quick: bool, as_json: bool, out: Path | None) -> None:
     _echo_json(_bench_module("certificate_bench").run(out, quick=quick))
 
 
+@bench.command("platform", cls=JsonCommand)
+@click.option("--database", "databases", multiple=True, type=click.Choice(["sqlite", "postgresql"]),
+              help="Which databases (default: both).")  # fmt: skip
+@click.option(
+    "--quick", is_flag=True, help="Small inputs (seconds): for the tests, not the targets."
+)
+@click.option("--json", "as_json", is_flag=True, help="Accepted: the output is always JSON.")
+@click.option("--out", default=None, type=click.Path(path_type=Path))
+def bench_platform(databases: tuple[str, ...], quick: bool, as_json: bool, out: Path | None) -> None:
+    """Platform messages: signing and logging per second, a signed round trip p95 on loopback,
+    the marriage index harvest per second."""
+    module = _bench_module("platform_bench")
+    _echo_json(module.run(databases or module.DATABASES, out, quick=quick))
+
+
 @bench.command("av", cls=JsonCommand)
 @click.option("--minutes", default=10.0, show_default=True, help="Length of the generated master.")
 @click.option("--size", default="1280x720", show_default=True)

@@ -126,6 +126,7 @@ def _oai_settings(settings: Any) -> None:
         setattr(settings, name, "100000/min")
     settings.PUBLIC_OAI_RATE = "100000/min"
     settings.OAI_REPOSITORY_IDENTIFIER = "archives.example.cn"
+    settings.OAI_SYNC_INTERVAL = 0  # every request syncs (the tests change and harvest at once)
     cache.clear()
 
 

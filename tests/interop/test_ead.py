@@ -28,7 +28,9 @@ def units(doc: etree._Element, ns: str) -> dict[str, etree._Element]:
     }
 
 
-@pytest.mark.parametrize(("flag", "xsd", "ns"), [((), "ead.xsd", "ead"), (("--ead3",), "ead3.xsd", "ead3")])
+@pytest.mark.parametrize(
+    ("flag", "xsd", "ns"), [((), "ead.xsd", "ead"), (("--ead3",), "ead3.xsd", "ead3")]
+)
 def test_cli_export_is_valid_and_complete(
     catalogue: Catalogue, tmp_path: Path, flag: tuple[str, ...], xsd: str, ns: str
 ) -> None:
@@ -48,12 +50,14 @@ def test_cli_export_is_valid_and_complete(
     closed, restricted = catalogue.hidden["closed"], catalogue.hidden["restricted"]
     assert set(got) == {r.reference_code for r in [*z109_open, closed, restricted]}
     assert data["records"] == len(got)
-    assert got[closed.reference_code].findtext(
-        f"{ns}:accessrestrict/{ns}:p", namespaces=NS
-    ) == "未开放"
-    assert got[restricted.reference_code].findtext(
-        f"{ns}:accessrestrict/{ns}:p", namespaces=NS
-    ) == "控制使用"
+    assert (
+        got[closed.reference_code].findtext(f"{ns}:accessrestrict/{ns}:p", namespaces=NS)
+        == "未开放"
+    )
+    assert (
+        got[restricted.reference_code].findtext(f"{ns}:accessrestrict/{ns}:p", namespaces=NS)
+        == "控制使用"
+    )
     assert got[z109_open[0].reference_code].find(f"{ns}:accessrestrict", NS) is None
     text = out.read_text(encoding="utf-8")
     assert "秘藏婚姻登记" not in text and "秘藏密件登记簿" not in text  # HY, 密级

@@ -42,9 +42,7 @@ def test_a_late_commit_with_an_early_stamp_is_seen(catalogue: Catalogue) -> None
     with transaction.atomic():
         record.open_status = "closed"
         record.save()
-        Record.objects.filter(pk=record.pk).update(
-            updated_at=timezone.now() - timedelta(hours=1)
-        )
+        Record.objects.filter(pk=record.pk).update(updated_at=timezone.now() - timedelta(hours=1))
     publishing.sync()
     assert record.pk not in live_ids()
     assert Published.objects.get(record_id=record.pk).deleted
@@ -79,9 +77,7 @@ def test_imported_open_records_are_published(catalogue: Catalogue, tmp_path: Pat
     result = importing.import_file(path, catalogue.categories["WS"])
     assert result.rows_imported == 2, result
     publishing.sync()
-    codes = set(
-        Published.objects.filter(deleted=False).values_list("reference_code", flat=True)
-    )
+    codes = set(Published.objects.filter(deleted=False).values_list("reference_code", flat=True))
     assert "Z109-WS·2011-Y-BGS-0001" in codes
     assert "Z109-WS·2011-Y-BGS-0002" not in codes
 
@@ -101,5 +97,3 @@ def test_marriage_record_is_never_published(catalogue: Catalogue) -> None:
     for record in catalogue.hidden.values():
         assert not Published.objects.filter(record_id=record.pk).exists()
     assert not Published.objects.filter(category_set="category:HY").exists()
-
-

@@ -106,6 +106,25 @@ def test_holder_down_then_back_no_loss_no_duplicate(joined: Region, tmp_path: Pa
     assert answered == ["answered"]
 
 
+def test_the_hub_down_stops_no_node(joined: Region, tmp_path: Path) -> None:
+    hub, nz, bc = joined.hub, joined.nz, joined.bc
+    hub.stop()
+    try:
+        # requests go from node to node: the member list each node keeps is enough
+        pdf = tmp_path / "cert.pdf"
+        _code, out = nz.cli("platform", "request", "--record", f"bc:{bc.facts['scanned']}", *SELF_WIFE, "--out", str(pdf), "--json")  # fmt: skip
+        assert out["status"] == "answered"
+        code, verdict = nz.cli("certificate", "verify", str(pdf), "--json", ok=(0, 1))
+        assert code == 0, verdict
+        # what needs the hub says so, and the node's own counter still answers
+        code, found = nz.cli("platform", "marriage-find", "--id", str(WIFE.id_number), *SELF_WIFE, "--json", ok=(3,))  # fmt: skip
+        assert found["reason"] == "unreachable"
+        code, local = bc.cli("marriage", "find", "--id", str(WIFE.id_number), *SELF_WIFE, "--json")
+        assert len(local["results"]) == 1
+    finally:
+        hub.start()
+
+
 def test_replayed_message_changes_nothing(joined: Region) -> None:
     nz, bc = joined.nz, joined.bc
     envelope = nz.python("from lantai.platform.models import LogEntry; print(LogEntry.objects.filter(direction='out', kind='request').order_by('seq').first().envelope)")  # fmt: skip

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from lantai.catalog.models import Repository
@@ -48,7 +48,10 @@ def pinned_roots() -> frozenset[str]:
     from .models import AdoptedLists
 
     own = root_key().public_key_hex if (keys_dir() / ROOT_FILE).exists() else None
-    adopted = set(AdoptedLists.objects.values_list("root_key", flat=True))
+    try:  # the region's root, once this node joined the platform (offline use has no database)
+        adopted = set(AdoptedLists.objects.values_list("root_key", flat=True))
+    except DatabaseError:
+        adopted = set()
     return settings.CERTIFICATE_ROOT_KEYS | ({own} if own else set()) | adopted
 
 

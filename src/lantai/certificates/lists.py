@@ -191,6 +191,25 @@ def current(now: datetime | None = None) -> tuple[dict[str, Any], list[dict[str,
     return adopted.trust_list, statuses + others
 
 
+def adopt_status_list(envelope: dict[str, Any]) -> None:
+    """Keep a newer status list of another archives (one that came with a certificate it issued
+    for this node's window), replacing the one adopted for that archives."""
+    adopted = AdoptedLists.objects.order_by("-adopted_at").first()
+    if adopted is None:
+        return
+    _format, body = certificate_lists.peek(envelope)
+    code = body.get("repository_code")
+    kept = []
+    for s in adopted.status_lists:
+        try:
+            if certificate_lists.peek(s)[1].get("repository_code") == code:
+                continue
+        except certificate_lists.ListError:
+            continue
+        kept.append(s)
+    AdoptedLists.objects.filter(pk=adopted.pk).update(status_lists=[*kept, envelope])
+
+
 def adopt(trust: dict[str, Any], status_lists: list[dict[str, Any]], root_key: str) -> None:
     """Keep the region's lists the hub handed out (checked by the caller against the hub's key;
     the trust list is checked here against the root it names)."""

@@ -56,8 +56,16 @@ def _units(records: Any) -> Iterator[std_ead.Unit]:
         records.annotate(sort_year=Coalesce("parent__year", "year"))
         .order_by("category__code", "sort_year", "reference_code", "pk")
         .values_list(
-            "pk", "parent_id", "level", "category__code", "sort_year", "reference_code",
-            "title", "author", "date", "open_status",
+            "pk",
+            "parent_id",
+            "level",
+            "category__code",
+            "sort_year",
+            "reference_code",
+            "title",
+            "author",
+            "date",
+            "open_status",
         )  # fmt: skip
         .iterator(chunk_size=2000)
     )
@@ -91,11 +99,14 @@ def find_fonds(fonds_code: str, repository_code: str | None) -> Fonds:
     """The fonds `fonds_code` of the archives `repository_code` (the default one for None);
     CatalogError naming what is missing."""
     repo = services.get_repository(repository_code)
-    fonds = Fonds.objects.select_related("repository").filter(
-        repository=repo, code=fonds_code.upper()
-    ).first() or Fonds.objects.select_related("repository").filter(
-        repository=repo, code=fonds_code
-    ).first()
+    fonds = (
+        Fonds.objects.select_related("repository")
+        .filter(repository=repo, code=fonds_code.upper())
+        .first()
+        or Fonds.objects.select_related("repository")
+        .filter(repository=repo, code=fonds_code)
+        .first()
+    )
     if fonds is None:
         raise services.CatalogError(
             services.missing_fonds_message(
@@ -104,4 +115,3 @@ def find_fonds(fonds_code: str, repository_code: str | None) -> Fonds:
             "fonds",
         )
     return fonds
-

@@ -155,8 +155,10 @@ def list_metadata_formats(req: Request) -> str:
     identifier = _arg(req, "identifier")
     if identifier is not None:
         _published_row(identifier)  # idDoesNotExist for one we never issued
-    return "<ListMetadataFormats>" + "".join(_format_xml(p) for p in FORMATS) + (
-        "</ListMetadataFormats>"
+    return (
+        "<ListMetadataFormats>"
+        + "".join(_format_xml(p) for p in FORMATS)
+        + ("</ListMetadataFormats>")
     )
 
 
@@ -211,7 +213,7 @@ _HEADER_FIELDS = _ROW_FIELDS[:11]
 
 def _published_row(identifier: str, fields: tuple[str, ...] = _HEADER_FIELDS) -> dict[str, Any]:
     parsed = oai_pmh.parse_oai_identifier(namespace_identifier(), identifier)
-    row = None
+    row: dict[str, Any] | None = None
     if parsed is not None:
         row = (
             Published.objects.filter(repository_code=parsed[0], reference_code=parsed[1])
@@ -298,7 +300,9 @@ def _query(req: Request, verb: str) -> _Query:
     start = oai_pmh.parse_bound(start_text, until=False) if start_text else None
     until = oai_pmh.parse_bound(until_text, until=True) if until_text else None
     if start and until and start.day != until.day:
-        raise OaiError("badArgument", "from 与 until 的粒度不同 (from and until differ in granularity)")
+        raise OaiError(
+            "badArgument", "from 与 until 的粒度不同 (from and until differ in granularity)"
+        )
     if start and until and start.at > until.at:
         raise OaiError("badArgument", "from 晚于 until (from is after until)")
     set_spec = _arg(req, "set")
@@ -480,4 +484,3 @@ VERBS: dict[str, Callable[[Request], str]] = {
     "ListIdentifiers": list_identifiers,
     "ListRecords": list_records,
 }
-

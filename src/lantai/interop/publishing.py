@@ -19,6 +19,7 @@ harvest that could have missed it)."""
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -83,7 +84,9 @@ def _audit_written(sender: Any, instance: Any, created: bool = False, **kw: Any)
     from lantai.catalog.models import ImportBatch
 
     started = (
-        ImportBatch.objects.filter(pk=instance.target_id).values_list("created_at", flat=True).first()
+        ImportBatch.objects.filter(pk=instance.target_id)
+        .values_list("created_at", flat=True)
+        .first()
     )
     rewind(started or timezone.now())
 
@@ -129,9 +132,12 @@ def sync(*, full: bool = False) -> SyncResult:
         if full:
             state.watermark, state.watermark_id = None, 0
             _tombstone_missing(now, result)
-        elif state.rewind_to is not None:
-            if state.watermark is None or state.rewind_to < state.watermark:
-                state.watermark, state.watermark_id = state.rewind_to, 0
+        elif (
+            state.rewind_to is not None
+            and state.watermark is not None  # None: everything is read anyway
+            and state.rewind_to < state.watermark
+        ):
+            state.watermark, state.watermark_id = state.rewind_to, 0
         state.rewind_to = None
         qs = Record.objects.order_by("updated_at", "pk").values(*_FIELDS)
         while True:
@@ -159,7 +165,7 @@ def _pending() -> bool:
     state = SyncState.objects.filter(key=STATE_KEY).first()
     if state is None or state.rewind_to is not None or Dirty.objects.exists():
         return True
-    return _after(Record.objects.all(), state).exists()
+    return bool(_after(Record.objects.all(), state).exists())
 
 
 def _apply(rows: list[dict[str, Any]], ids: list[int], now: datetime, result: SyncResult) -> None:
@@ -223,11 +229,22 @@ def _tombstone_missing(now: datetime, result: SyncResult) -> None:
     result.tombstoned += gone.update(deleted=True, datestamp=now)
 
 
+_last_sync = [float("-inf")]  # when this process last synced (time.monotonic)
+
+
 def sync_quietly() -> None:
-    """`sync` for a request: a failure is logged and the request answers from the table as it is
-    (never a 500 to a harvester because a concurrent writer held the database)."""
+    """`sync` for a request, at most once per LANTAI_OAI_SYNC_INTERVAL seconds per process (default
+    1: a harvest's pages do not each probe the catalogue). A failure is logged and the request
+    answers from the table as it is (never a 500 to a harvester because a writer held the
+    database). Neither can publish what is no longer public: the list requests check each
+    record's status as they read it (a record closed since the sync reads as deleted), and a
+    change's datestamp is the time of the sync that sees it, later than any earlier response."""
     if not getattr(settings, "OAI_SYNC_ON_REQUEST", True):
         return
+    now = time.monotonic()
+    if now - _last_sync[0] < float(getattr(settings, "OAI_SYNC_INTERVAL", 1.0)):
+        return
+    _last_sync[0] = now
     try:
         sync()
     except Exception:
@@ -235,4 +252,7 @@ def sync_quietly() -> None:
 
 
 def earliest_datestamp() -> datetime | None:
-    return Published.objects.order_by("datestamp").values_list("datestamp", flat=True).first()
+    first: datetime | None = (
+        Published.objects.order_by("datestamp").values_list("datestamp", flat=True).first()
+    )
+    return first

@@ -28,9 +28,10 @@ def _throttled(request: HttpRequest) -> HttpResponse | None:
     (OAI-PMH §3.1.2.2), which harvesters honour. The bucket is "oai" when the portal defines it
     (PUBLIC_OAI_RATE), else the content bucket."""
     from lantai.access import ratelimit
+    from lantai.core.client_address import client_address
 
     bucket = "oai" if "oai" in ratelimit.BUCKETS else "content"
-    wait = ratelimit.take(bucket, ratelimit.client_ip(request))
+    wait = ratelimit.take(bucket, client_address(request))
     if not wait:
         return None
     seconds = max(1, math.ceil(wait))
@@ -63,11 +64,8 @@ def oai_view(request: HttpRequest) -> HttpResponse:
     return HttpResponse(body.encode("utf-8"), content_type="text/xml; charset=utf-8")
 
 
-
-
-
 @login_required
-def fonds_ead(request: HttpRequest, pk: int) -> HttpResponse:
+def fonds_ead(request: HttpRequest, pk: int) -> HttpResponse | FileResponse:
     """The fonds' finding aid as a download: ?version=ead3 for EAD3, EAD 2002 otherwise."""
     user: Any = request.user
     if not user.has_perm_code(EXPORT):

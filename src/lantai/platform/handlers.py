@@ -23,7 +23,14 @@ def _node_update(message: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True}
 
 
+def _ping(message: dict[str, Any]) -> dict[str, Any]:
+    """A signed echo: the health check and the round-trip benchmark."""
+    return {"pong": message["id"], "at": timezone.now().isoformat()}
+
+
 def register() -> None:
+    transport.handles("ping", hub=True)(_ping)
+    transport.handles("ping")(_ping)
     transport.handles("node_update", hub=True)(_node_update)
     transport.handles("anchor", hub=True)(anchors.hub_anchor)
 

@@ -78,6 +78,7 @@ def accept_join(application: Any) -> dict[str, Any]:
                       "public_key": key, "region": str(application["region"])[:100],
                       "issuer_keys": list(application["issuer_keys"]),
                       "pades_root": str(application["pades_root"]), "left_at": None,
+                      "status_lists": [s for s in application.get("status_lists") or [] if isinstance(s, dict)],
                       "last_contact_at": timezone.now()},
         )  # fmt: skip
         audit.record("platform_join", "platform_member", token.node_code,
@@ -127,7 +128,7 @@ def application(token: str, code: str, url: str) -> dict[str, Any]:
     issuer_keys, pades_root = trust.own_issuer_rows()
     body = {"token": token, "code": code, "name": repo.name, "url": url.rstrip("/"),
             "public_key": key.public_key_hex, "region": repo.region, "issuer_keys": issuer_keys,
-            "pades_root": pades_root}  # fmt: skip
+            "pades_root": pades_root, "status_lists": trust.own_status_lists()}  # fmt: skip
     return pm.sign_statement(body, key.public_key_hex, key.sign)
 
 

@@ -13,6 +13,7 @@ days of the answer (sla.py)."""
 from __future__ import annotations
 
 import base64
+import contextlib
 from datetime import datetime
 from typing import Any
 
@@ -94,6 +95,13 @@ def _take_answer(row: RemoteRequest, answer: dict[str, Any]) -> None:
     status = str(answer.get("status", ""))
     fields: dict[str, Any] = {"reason": str(answer.get("reason", ""))[:500]}
     if status == "answered":
+        status_list = answer.get("status_list")
+        if isinstance(status_list, dict):  # the holder's newest: the certificate verifies here at once
+            from lantai.certificates import lists
+            from lantai.standards import certificate_lists
+
+            with contextlib.suppress(certificate_lists.ListError):
+                lists.adopt_status_list(status_list)
         try:
             pdf = base64.b64decode(str(answer.get("pdf", "")), validate=True)
         except ValueError:
@@ -188,7 +196,7 @@ def _decide(row: RemoteRequest, request: marriage_rights.Request, *, actor: str,
     except certify.CertifyError as exc:
         RemoteRequest.objects.filter(pk=row.pk).update(status="refused", reason=exc.message_zh[:500], answered_at=timezone.now())  # fmt: skip
         return {"request_id": row.message_id, "status": "refused", "reason": exc.message_zh}
-    from lantai.certificates import issuing
+    from lantai.certificates import issuing, lists
 
     pdf = issuing.pdf_bytes(cert)
     extract = {"certificate_number": cert.number, "holding_archives": cert.repository.name,
@@ -200,7 +208,8 @@ def _decide(row: RemoteRequest, request: marriage_rights.Request, *, actor: str,
         extract=extract,
     )
     return {"request_id": row.message_id, "status": "answered", "certificate_number": cert.number,
-            "pdf": base64.b64encode(pdf).decode("ascii"), "extract": extract}  # fmt: skip
+            "pdf": base64.b64encode(pdf).decode("ascii"), "extract": extract,
+            "status_list": lists.status_list(cert.repository)}  # fmt: skip
 
 
 def answer_queued(row: RemoteRequest, *, actor: str, user: Any = None, refuse_reason: str = "") -> dict[str, Any]:  # fmt: skip

@@ -11,9 +11,8 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from gmssl import sm2
-
 from lantai.standards import platform_messages as pm
+from lantai.standards import sm2
 
 from . import peers
 
@@ -22,10 +21,9 @@ CONTEXT = b"lantai-platform-seal/1"
 
 def _shared_key(peer_public_key: str) -> bytes:
     own = peers.own_key()
-    curve = sm2.CryptSM2(private_key=None, public_key="00")
-    point = curve._kg(own._d, peer_public_key[2:])  # d·P, as x ‖ y hex (gmssl's arithmetic)
+    x = sm2.shared_x(own._d, bytes.fromhex(peer_public_key))  # d·P; ValueError off the curve
     a, b = sorted([own.public_key_hex, peer_public_key])
-    return bytes.fromhex(pm.sm3_hex(CONTEXT + bytes.fromhex(point[:64]) + a.encode() + b.encode()))[:16]  # fmt: skip
+    return bytes.fromhex(pm.sm3_hex(CONTEXT + x + a.encode() + b.encode()))[:16]
 
 
 def seal(data: dict[str, Any], peer_public_key: str, context: str) -> str:

@@ -33,7 +33,7 @@ INBOX_PATH = "/platform/inbox"
 TIMEOUT = (3.05, 30)  # connect, read (seconds)
 RETRY_MINUTES = (1, 2, 5, 10, 30, 60)  # then hourly; never given up: the peer decides
 Handler = Callable[[dict[str, Any]], dict[str, Any] | None]
-_handlers: dict[str, tuple[Handler, bool]] = {}
+_handlers: dict[tuple[str, bool], Handler] = {}  # (kind, to the hub) -> handler
 _local = threading.local()
 
 
@@ -53,7 +53,7 @@ def handles(kind: str, *, hub: bool = False) -> Callable[[Handler], Handler]:
     """Register the function that answers messages of ``kind`` (to the hub when ``hub``)."""
 
     def register(fn: Handler) -> Handler:
-        _handlers[kind] = (fn, hub)
+        _handlers[(kind, hub)] = fn
         return fn
 
     return register
@@ -245,12 +245,12 @@ def receive(raw: bytes, *, hub_inbox: bool = False) -> dict[str, Any]:
     from . import handlers
 
     handlers.load_all()
-    handler = _handlers.get(message["kind"])
-    if handler is None or handler[1] != (message["to"] == peers.HUB):
+    handler = _handlers.get((message["kind"], message["to"] == peers.HUB))
+    if handler is None:
         raise Refused("kind", f"本馆不处理 {message['kind']} 类消息", f"this node does not take {message['kind']} messages", 400)  # fmt: skip
     key = peers.own_key()
     with transaction.atomic():
-        reply_body = handler[0](message)
+        reply_body = handler(message)
         reply = None
         if reply_body is not None:
             reply = pm.make_message(

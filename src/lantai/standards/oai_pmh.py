@@ -129,9 +129,7 @@ def check_arguments(args: dict[str, list[str]]) -> str:
     allowed = set(spec["required"]) | set(spec["optional"])
     for name in names:
         if name not in allowed:
-            raise OaiError(
-                "badArgument", f"{verb} 不接受参数 {name} ({verb} does not take {name})"
-            )
+            raise OaiError("badArgument", f"{verb} 不接受参数 {name} ({verb} does not take {name})")
     for name in spec["required"]:
         if name not in names:
             raise OaiError("badArgument", f"{verb} 缺少参数 {name} ({verb} requires {name})")
@@ -153,7 +151,6 @@ def encode_local(text: str) -> str:
     """A code as part of an oai-identifier's local part: %-encoded (UTF-8) but for letters,
     digits and the unreserved marks."""
     return quote(text, safe=_local_safe())
-
 
 
 def oai_identifier(namespace_id: str, repository_code: str, reference_code: str) -> str:

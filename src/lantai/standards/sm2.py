@@ -262,7 +262,7 @@ def on_curve(point: bytes) -> bool:
 def public_point(d: int) -> bytes:
     """The uncompressed public key 04 ‖ x ‖ y of the private scalar d (1 ≤ d ≤ n - 2)."""
     if not 1 <= d <= N - 2:
-        raise ValueError("SM2 私钥不在 [1, n-2] 内")
+        raise ValueError("SM2 私钥不在 [1, n-2] 内 (SM2 private scalar not in [1, n-2])")
     x, y, z = _add_multiple(_INFINITY, _g_table(), d, _G_WIDTH)
     zi = pow(z, -1, P)
     zi2 = zi * zi % P
@@ -279,7 +279,7 @@ def sign_e(d: int, e: int, k: int) -> tuple[int, int] | None:
     k (1 ≤ k < n, secret, never reused); None when this k must be drawn again (GB/T 32918.2 §6.1:
     r = 0, r + k = n or s = 0)."""
     if not (1 <= d <= N - 2 and 1 <= k < N):
-        raise ValueError("SM2 私钥或随机数 k 超出范围")
+        raise ValueError("SM2 私钥或随机数 k 超出范围 (SM2 private scalar or nonce k out of range)")
     r = (e + _x_affine(_add_multiple(_INFINITY, _g_table(), k, _G_WIDTH))) % N
     if r == 0 or r + k == N:
         return None
@@ -305,9 +305,11 @@ def shared_x(d: int, point: bytes) -> bytes:
     """The x coordinate (32 bytes) of d·P for the public key `point`: static Diffie-Hellman.
     A point off the curve is refused (ValueError): d·P on another curve could give d away."""
     if not 1 <= d <= N - 2:
-        raise ValueError("SM2 私钥不在 [1, n-2] 内")
+        raise ValueError("SM2 私钥不在 [1, n-2] 内 (SM2 private scalar not in [1, n-2])")
     if not on_curve(point):
-        raise ValueError("SM2 公钥不是曲线上的未压缩点")
+        raise ValueError(
+            "SM2 公钥不是曲线上的未压缩点 (SM2 public key is not an uncompressed point on the curve)"
+        )
     key = int.from_bytes(point[1:33], "big"), int.from_bytes(point[33:], "big")
     return _x_affine(_key_multiple(key, d)).to_bytes(32, "big")  # d < n: never at infinity
 

@@ -7,7 +7,7 @@ comments) and, failing that, over its bytes exactly as they stand in the file; t
 which form verified (decision 0019). The certificate (``证书块/证书``, base64 DER or PEM) is read
 for the public key and shown (subject, issuer, serial, validity); trust in its issuer is not
 decided here. Algorithms (``签名算法标识``) come from ``data/signature-algorithms.yaml``: SM2 with
-SM3 (GB/T 32918, the GB/T 35276 default user ID) through ``gmssl``'s curve arithmetic with
+SM3 (GB/T 32918, the GB/T 35276 default user ID) through Lantai's own curve arithmetic (standards/sm2.py) with
 Lantai's own Z and SM3, RSA PKCS#1 v1.5 through ``cryptography``.
 
 A ``锁定签名`` is reported as present and not verified. An EEP without any signature gives a
@@ -123,7 +123,7 @@ def _sm2_rs(signature: bytes) -> tuple[int, int]:
 
 
 def _verify_sm2(point: bytes, signature: bytes, message: bytes) -> bool:
-    from .. import sm2  # gmssl is pure Python: imported only when an SM2 signature is met
+    from .. import sm2
 
     if len(point) != 65 or point[0] != 4:
         raise ValueError("证书中的 SM2 公钥不是未压缩的曲线点")
