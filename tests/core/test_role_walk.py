@@ -39,6 +39,7 @@ from lantai.core.roles import (
     REVIEW_MANAGE,
     ROLES,
     SERVE,
+    SETTINGS,
     STRUCTURE,
     SUBMIT,
     UNIT_REVIEW,
@@ -200,6 +201,17 @@ WEB: dict[str, Requirement] = {
     "marriage:key_withdraw": MARRIAGE_MANAGE,
     "marriage:trust_list": MARRIAGE_MANAGE,
     "marriage:status_list": MARRIAGE_MANAGE,
+    # 全区平台, staff: the region-wide window and requests across archives (MARRIAGE), and the
+    # platform's operations page (SETTINGS, the system administrator)
+    "platform_staff:window": MARRIAGE,
+    "platform_staff:window_request": MARRIAGE,
+    "platform_staff:requests": MARRIAGE,
+    "platform_staff:request": MARRIAGE,
+    "platform_staff:request_pdf": MARRIAGE,
+    "platform_staff:request_informed": MARRIAGE,
+    "platform_staff:request_answer": MARRIAGE,
+    "platform_staff:ops": SETTINGS,
+    "platform_staff:ops_verify": SETTINGS,
     # 证明核验: anyone, offline once loaded
     "verify:page": EVERYONE,
     "verify:trust_list": EVERYONE,

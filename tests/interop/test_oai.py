@@ -156,6 +156,8 @@ def test_sets_select_records(catalogue: Catalogue, harvest: Any) -> None:
             "badArgument",
         ),
         ({"verb": "ListRecords", "metadataPrefix": "marc21"}, "cannotDisseminateFormat"),
+        ({"verb": "ListRecords", "metadataPrefix": "oai dc"}, "badArgument"),
+        ({"verb": "ListRecords", "metadataPrefix": "oai_dc", "set": "全宗"}, "badArgument"),
         ({"verb": "GetRecord", "identifier": "oai:x.y:1/2", "metadataPrefix": "oai_dc"},
          "idDoesNotExist"),
         ({"verb": "ListRecords", "resumptionToken": "forged"}, "badResumptionToken"),

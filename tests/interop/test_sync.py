@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -97,3 +98,18 @@ def test_marriage_record_is_never_published(catalogue: Catalogue) -> None:
     for record in catalogue.hidden.values():
         assert not Published.objects.filter(record_id=record.pk).exists()
     assert not Published.objects.filter(category_set="category:HY").exists()
+
+
+def test_a_sync_with_a_budget_goes_on_where_it_stopped(
+    catalogue: Catalogue, monkeypatch: Any
+) -> None:
+    from lantai.interop.models import Dirty
+
+    Dirty.objects.all().delete()  # only the watermark's reading publishes
+    monkeypatch.setattr(publishing, "CHUNK", 2)
+    first = publishing.sync(budget_s=0)  # one chunk of two records, then out of time
+    assert not first.complete and first.read == 2
+    assert len(live_ids()) <= 2
+    while not publishing.sync(budget_s=0).complete:
+        pass
+    assert live_ids() == {r.pk for r in catalogue.open_records}

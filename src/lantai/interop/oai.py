@@ -333,7 +333,8 @@ def _list(req: Request, *, records: bool) -> str:
     page = qs
     if q.after is not None:
         at, pk = q.after
-        page = qs.filter(Q(datestamp__gt=at) | Q(datestamp=at, id__gt=pk))
+        # the range condition alone first: the pages walk the (…, datestamp, id) indexes
+        page = qs.filter(datestamp__gte=at).filter(Q(datestamp__gt=at) | Q(id__gt=pk))
     size = page_size()
     rows = list(
         page.order_by("datestamp", "id").values(*(_ROW_FIELDS if records else _HEADER_FIELDS))[

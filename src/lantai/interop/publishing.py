@@ -104,20 +104,24 @@ class SyncResult:
     read: int = 0
     published: int = 0
     tombstoned: int = 0
+    complete: bool = True  # False: the time budget ran out; the next sync goes on from there
 
 
 _FIELDS = (
     "pk", "updated_at", "reference_code", "repository__code", "repository__is_default",
-    "fonds__code", "category__code",
+    "fonds__code", "category__code", "open_status", "classification_level",
 )  # fmt: skip
 
 
-def sync(*, full: bool = False) -> SyncResult:
-    """Bring `Published` in step with the catalogue (see the module's docstring). `full` reads
-    every record and every live row again (after a catalogue rebuild or restore)."""
+def sync(*, full: bool = False, budget_s: float | None = None) -> SyncResult:
+    """Bring `Published` in step with the catalogue (see the module's docstring), one chunk of
+    records per transaction. `full` reads every record and every live row again (after a
+    catalogue rebuild or restore). With `budget_s` it stops after the chunk that exceeds it (a
+    request after a million-row import answers, the rest is read by the next sync)."""
     result = SyncResult()
     if not full and not _pending():
         return result  # an unchanged catalogue: three index probes, no write
+    deadline = None if budget_s is None else time.monotonic() + budget_s
     with transaction.atomic():
         state, _ = SyncState.objects.select_for_update().get_or_create(key=STATE_KEY)
         now = timezone.now()
@@ -139,15 +143,23 @@ def sync(*, full: bool = False) -> SyncResult:
         ):
             state.watermark, state.watermark_id = state.rewind_to, 0
         state.rewind_to = None
-        qs = Record.objects.order_by("updated_at", "pk").values(*_FIELDS)
-        while True:
+        state.synced_at = now
+        state.save()
+    qs = Record.objects.order_by("updated_at", "pk").values(*_FIELDS)
+    while True:
+        with transaction.atomic():
+            state = SyncState.objects.select_for_update().get(key=STATE_KEY)
             rows = list(_after(qs, state)[:CHUNK])
             if not rows:
                 break
+            now = timezone.now()
             _apply(rows, [r["pk"] for r in rows], now, result)
             state.watermark, state.watermark_id = rows[-1]["updated_at"], rows[-1]["pk"]
-        state.synced_at = now
-        state.save()
+            state.synced_at = now
+            state.save(update_fields=["watermark", "watermark_id", "synced_at"])
+        if deadline is not None and time.monotonic() > deadline:
+            result.complete = False
+            break
     return result
 
 
@@ -172,7 +184,18 @@ def _apply(rows: list[dict[str, Any]], ids: list[int], now: datetime, result: Sy
     """Compare the records `ids` (their current `rows`; a missing one was deleted) with their
     Published rows and write the differences."""
     result.read += len(rows)
-    public = set(public_records().filter(pk__in=ids).values_list("pk", flat=True))
+    # only the rows that look public are confirmed by the portal's own query (an import of
+    # closed records, marriage registrations, costs no second query)
+    maybe = [
+        r["pk"]
+        for r in rows
+        if r["open_status"] == "open"
+        and r["classification_level"] == 0
+        and r["category__code"] != MARRIAGE
+    ]
+    public = (
+        set(public_records().filter(pk__in=maybe).values_list("pk", flat=True)) if maybe else set()
+    )
     wanted: dict[tuple[str, str], tuple[int, str, str]] = {}
     for r in rows:
         if r["pk"] in public:
@@ -182,26 +205,24 @@ def _apply(rows: list[dict[str, Any]], ids: list[int], now: datetime, result: Sy
                 category_set(r["category__code"]),
             )
             wanted[key] = (r["pk"], *sets)
-    existing = {
-        (p.repository_code, p.reference_code): p
-        for p in Published.objects.filter(
-            Q(record_id__in=ids)
-            | Q(
-                repository_code__in={k[0] for k in wanted},
-                reference_code__in={k[1] for k in wanted},
-            )
+    mine = Q(record_id__in=ids)
+    if wanted:  # a row of the same identifier left by another (deleted, renumbered) record
+        mine |= Q(
+            repository_code__in={k[0] for k in wanted},
+            reference_code__in={k[1] for k in wanted},
         )
-    }
+    existing = {(p.repository_code, p.reference_code): p for p in Published.objects.filter(mine)}
     changed: list[Published] = []
     created: list[Published] = []
+    read = set(ids)
     for key, row in existing.items():
-        if key not in wanted and row.record_id in ids and not row.deleted:
+        if key not in wanted and row.record_id in read and not row.deleted:
             row.deleted, row.datestamp = True, now
             changed.append(row)
             result.tombstoned += 1
     for key, (pk, fset, cset) in wanted.items():
-        row = existing.get(key)
-        if row is None:
+        found = existing.get(key)
+        if found is None:
             created.append(
                 Published(
                     record_id=pk, repository_code=key[0], reference_code=key[1],
@@ -209,9 +230,9 @@ def _apply(rows: list[dict[str, Any]], ids: list[int], now: datetime, result: Sy
                 )
             )  # fmt: skip
         else:
-            row.record_id, row.fonds_set, row.category_set = pk, fset, cset
-            row.deleted, row.datestamp = False, now  # read again: it changed
-            changed.append(row)
+            found.record_id, found.fonds_set, found.category_set = pk, fset, cset
+            found.deleted, found.datestamp = False, now  # read again: it changed
+            changed.append(found)
         result.published += 1
     if changed:
         Published.objects.bulk_update(
@@ -246,7 +267,7 @@ def sync_quietly() -> None:
         return
     _last_sync[0] = now
     try:
-        sync()
+        sync(budget_s=float(getattr(settings, "OAI_SYNC_BUDGET", 2.0)))
     except Exception:
         log.exception("interop: OAI-PMH sync failed; answering from the table as it is")
 

@@ -37,7 +37,11 @@ FOUND_KEY = "platform_window_found"  # locators the last region-wide finds showe
 FOUND_KEPT = 500
 LIST_ROWS = 200
 ROLES = ("sent", "received")
-CHANNELS = {"counter": gettext_lazy("窗口"), "online": gettext_lazy("网上申请"), "cli": gettext_lazy("命令行")}
+CHANNELS = {
+    "counter": gettext_lazy("窗口"),
+    "online": gettext_lazy("网上申请"),
+    "cli": gettext_lazy("命令行"),
+}
 
 
 def _actor(request: HttpRequest) -> str:
@@ -235,7 +239,9 @@ def request_pdf(request: HttpRequest, pk: int) -> HttpResponse:
         return not_found(request, _("这一请求没有可下载的证明。"))
     name = _UNSAFE_NAME.sub("-", row.certificate_number).strip("-.") or f"certificate-{row.pk}"
     response = HttpResponse(bytes(row.certificate_pdf), content_type="application/pdf")
-    response["Content-Disposition"] = content_disposition_header(True, f"{name}.pdf")
+    response["Content-Disposition"] = (
+        content_disposition_header(True, f"{name}.pdf") or "attachment"
+    )
     return response
 
 

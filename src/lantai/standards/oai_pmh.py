@@ -16,6 +16,11 @@ from ._data import load_data
 GRANULARITY = "YYYY-MM-DDThh:mm:ssZ"
 _DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SECOND_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+# the syntax OAI-PMH.xsd gives the arguments it echoes (metadataPrefixType, setSpecType)
+_SYNTAX = {
+    "metadataPrefix": re.compile(r"^[A-Za-z0-9\-_\.!~\*'\(\)]+$"),
+    "set": re.compile(r"^[A-Za-z0-9\-_\.!~\*'\(\)]+(:[A-Za-z0-9\-_\.!~\*'\(\)]+)*$"),
+}
 _DOMAIN_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]*(\.[A-Za-z][A-Za-z0-9-]*)+$")
 
 
@@ -133,6 +138,9 @@ def check_arguments(args: dict[str, list[str]]) -> str:
     for name in spec["required"]:
         if name not in names:
             raise OaiError("badArgument", f"{verb} 缺少参数 {name} ({verb} requires {name})")
+    for name, pattern in _SYNTAX.items():
+        if name in args and not pattern.match(args[name][0]):
+            raise OaiError("badArgument", f"{name}={args[name][0]!r}: 语法不合法 (illegal syntax)")
     return verb
 
 
