@@ -92,7 +92,9 @@ def _registrations(n: int) -> None:
 
     def rid(born: dt.date, seq: int) -> str:
         body = f"450103{born:%Y%m%d}{seq % 1000:03d}"
-        return body + "10X98765432"[sum(int(c) * w for c, w in zip(body, weights, strict=True)) % 11]
+        return (
+            body + "10X98765432"[sum(int(c) * w for c, w in zip(body, weights, strict=True)) % 11]
+        )
 
     fonds = Fonds.objects.create(repository=default_repository(), code="BHY", name="婚姻登记档案", creator="民政局")  # fmt: skip
     surnames, given = "王李张刘陈杨黄赵吴周", "建华秀英国强玉兰志明丽娟海燕春梅"
@@ -167,7 +169,9 @@ def run(databases: tuple[str, ...] = DATABASES, out: Path | None = None, *, quic
         env, data_dir = common.fresh_database(kind, "lantai_bench_platform")
         env["LANTAI_JOBS_IMMEDIATE"] = "1"
         try:
-            per_db[kind] = common.run_child(Path(__file__), ["--phase", "--sizes", json.dumps(sizes)], env)
+            per_db[kind] = common.run_child(
+                Path(__file__), ["--phase", "--sizes", json.dumps(sizes)], env
+            )
         finally:
             shutil.rmtree(data_dir, ignore_errors=True)
             common.drop_database(kind, "lantai_bench_platform")

@@ -66,6 +66,17 @@ def demo(no_serve: bool, records: int, seed: int, bind: str) -> None:
     click.echo(f"检索索引 search index: {search.reindex()} 条 records")
     click.echo(f"演示数据就绪，共用时 {time.perf_counter() - started:.0f} 秒 (demo ready)")
     if not no_serve:
+        from django.conf import settings
+
+        from lantai.platform.tasks import demo_region
+
+        host, _sep, port = bind.rpartition(":")
+        host = "127.0.0.1" if host in ("", "0.0.0.0") else host  # noqa: S104 (only a URL to reach it)
+        if not settings.HUEY.get("immediate"):  # it needs the worker `serve` starts
+            demo_region.schedule((f"http://{host}:{port}",), delay=5)
+        click.echo(
+            "全区平台：服务启动后，本馆将作为平台中心并以节点 demo 加入、收割自身 (platform demo)"
+        )
         _serve(bind)
 
 
@@ -1038,7 +1049,9 @@ def bench_certificates(quick: bool, as_json: bool, out: Path | None) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Accepted: the output is always JSON.")
 @click.option("--out", default=None, type=click.Path(path_type=Path))
-def bench_platform(databases: tuple[str, ...], quick: bool, as_json: bool, out: Path | None) -> None:
+def bench_platform(
+    databases: tuple[str, ...], quick: bool, as_json: bool, out: Path | None
+) -> None:
     """Platform messages: signing and logging per second, a signed round trip p95 on loopback,
     the marriage index harvest per second."""
     module = _bench_module("platform_bench")

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "lantai.review",  # 开放审核: plans, machine pre-screen, decisions, redacted copies, exchange
     "lantai.marriage",  # 婚姻档案: registrations, parties, rights rules, the query log
     "lantai.certificates",  # 出证: certificates, issuer keys, trust and status lists
+    "lantai.interop",  # OAI-PMH provider, EAD export
     "lantai.platform",  # 全区平台: nodes, hub, signed message log, harvest, requests across archives
     "lantai.web",
 ]

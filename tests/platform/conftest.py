@@ -138,7 +138,7 @@ def _recreate(database: str) -> None:
 
     with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{database}" ENCODING \'UTF8\' TEMPLATE template0')
+        conn.execute(f"CREATE DATABASE \"{database}\" ENCODING 'UTF8' TEMPLATE template0")
 
 
 def _drop(database: str) -> None:
@@ -174,8 +174,18 @@ def region(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Region]:
         nodes[name] = Node(name, data, env, free_port())
     hub, nz, bc = nodes["hub"], nodes["nz"], nodes["bc"]
     setups = {
-        node.name: subprocess.Popen([sys.executable, "-c", SETUP, code, name, marriages, str(png)], env=node.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-        for node, code, name, marriages in ((hub, "450000", "岭南省档案馆", "0"), (nz, "450100", "南州市档案馆", "0"), (bc, "450123", "北川县档案馆", "1"))  # fmt: skip
+        node.name: subprocess.Popen(
+            [sys.executable, "-c", SETUP, code, name, marriages, str(png)],
+            env=node.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        for node, code, name, marriages in (
+            (hub, "450000", "岭南省档案馆", "0"),
+            (nz, "450100", "南州市档案馆", "0"),
+            (bc, "450123", "北川县档案馆", "1"),
+        )  # fmt: skip
     }  # the three "machines" set up side by side
     for name, process in setups.items():
         out, err = process.communicate(timeout=300)

@@ -102,7 +102,7 @@ def test_holder_down_then_back_no_loss_no_duplicate(joined: Region, tmp_path: Pa
     _code, first = nz.cli("platform", "deliver", "--json")
     _code, again = nz.cli("platform", "deliver", "--json")
     assert first["delivered"] == 1 and again["delivered"] == 0
-    answered = nz.python("from lantai.platform.models import RemoteRequest as R; import json; print(json.dumps([r.status for r in R.objects.filter(role='sent', message_id=%r)]))" % out["message_id"])  # fmt: skip
+    answered = nz.python(f"from lantai.platform.models import RemoteRequest as R; import json; print(json.dumps([r.status for r in R.objects.filter(role='sent', message_id={out['message_id']!r})]))")  # fmt: skip
     assert answered == ["answered"]
 
 

@@ -9,6 +9,7 @@ made directly (no hub): the exchanges themselves are tested end to end in test_r
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -244,11 +245,11 @@ def test_the_holding_archives_answers_a_queued_request(clerk: Client, joined: Me
 
 
 @pytest.fixture
-def region_here(live_server: Any, clerk: Client) -> dict[str, str]:
+def region_here(live_server: Any, clerk: Client) -> Iterator[dict[str, str]]:
     """This installation as the hub and as its node A01, over real HTTP on the live server; the
     hub's index lists two registrations held by B02, which cannot be reached."""
     from lantai.core import signing
-    from lantai.platform import hub_index, peers
+    from lantai.platform import hub_index, peers, transport
     from lantai.platform.models import JoinToken, Member
     from tests.marriage.conftest import OTHER, OTHER_WIFE, WIFE
 
@@ -269,7 +270,8 @@ def region_here(live_server: Any, clerk: Client) -> dict[str, str]:
          "region_code": "490102", "digitized": True, "stamp": "2",
          "parties": [{"name": OTHER.name, "position": 1}, {"name": OTHER_WIFE.name, "position": 2}]},
     ])  # fmt: skip
-    return {"paper": paper, "scanned": scanned}
+    yield {"paper": paper, "scanned": scanned}
+    transport._session().close()  # no kept-alive connection left to the live server's thread
 
 
 @pytest.mark.sqlite_run_only

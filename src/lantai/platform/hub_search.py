@@ -47,15 +47,12 @@ transport.handles("marriage_find", hub=True)(answer_marriage_find)
 def coverage() -> list[dict[str, Any]]:
     """Every current member and when its open catalogue was last harvested (for the search page:
     what the index covers and how fresh it is)."""
-    states = {
-        s.member_id: s for s in HarvestState.objects.filter(feed="catalogue")
-    }  # fmt: skip
-    out = []
+    states = {s.member_id: s for s in HarvestState.objects.filter(feed="catalogue")}
+    out = []  # no harvest errors: this is public (the operators' health page shows them)
     for m in Member.objects.filter(left_at__isnull=True).order_by("code"):
         s = states.get(m.pk)
         out.append({
             "code": m.code, "name": m.name,
             "last_harvest": s.last_success_at.isoformat() if s and s.last_success_at else None,
-            "error": s.error if s else "",
         })  # fmt: skip
     return out

@@ -67,10 +67,11 @@ def send(
     secret = {"requester_id": request.requester_id, "principal_id": request.principal_id,
               "case_party_ids": list(request.case_party_ids), "proofs": dict(request.proofs),
               "approved_by": request.approved_by}  # fmt: skip
+    masked_id = identity.mask(request.requester_id) if request.requester_id else ""
     body = {
         "locator": locator, "channel": channel, "purpose": identity.mask_in_text(request.purpose),
         "requester": {"type": request.requester_type, "name": request.requester_name,
-                      "id_masked": identity.mask(request.requester_id) if request.requester_id else ""},
+                      "id_masked": masked_id},
         "sealed": sealing.seal(secret, holder.public_key, locator),
     }  # fmt: skip
     sent = transport.send(node, KIND, body)
@@ -79,7 +80,7 @@ def send(
             role="sent", message_id=sent.message["id"], receiving_node=peers.own_code(),
             holding_node=node, locator=locator, channel=channel,
             requester_type=request.requester_type, requester_name=request.requester_name[:60],
-            requester_id_masked=body["requester"]["id_masked"], purpose=body["purpose"][:500],
+            requester_id_masked=masked_id, purpose=identity.mask_in_text(request.purpose)[:500],
             status="sent", created_at=now, answer_due=sla.answer_due(now),
             handled_by=user if getattr(user, "pk", None) else None,
         )  # fmt: skip
@@ -96,7 +97,9 @@ def _take_answer(row: RemoteRequest, answer: dict[str, Any]) -> None:
     fields: dict[str, Any] = {"reason": str(answer.get("reason", ""))[:500]}
     if status == "answered":
         status_list = answer.get("status_list")
-        if isinstance(status_list, dict):  # the holder's newest: the certificate verifies here at once
+        if isinstance(
+            status_list, dict
+        ):  # the holder's newest: the certificate verifies here at once
             from lantai.certificates import lists
             from lantai.standards import certificate_lists
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
 from lantai.standards import platform_messages as pm
 from lantai.standards import sm2
 

@@ -52,3 +52,15 @@ def harvest_due() -> int:
                 harvest_marriage.harvest(member)
                 done += 1
     return done
+
+
+@huey.task()
+def demo_region(url: str) -> dict[str, object]:
+    """`lantai demo`: once its server answers, the demo installation becomes the hub and joins
+    itself as node ``demo`` (over HTTP, as any node joins), holds a regional key, harvests itself
+    and sends two requests across archives to itself — one answered, one paper-only and queued —
+    so every platform page has something true to show."""
+    from . import demo
+
+    with acting_as("system"):
+        return demo.make_region(url)

@@ -40,9 +40,8 @@ def member_status_lists() -> list[dict[str, Any]]:
 
 
 def own_issuer_rows() -> tuple[list[dict[str, Any]], str]:
-    from lantai.certificates import x509
-
     from lantai.catalog.services import default_repository
+    from lantai.certificates import x509
 
     keys.signing_key(default_repository())  # the key that will sign: on the list before it signs
     return lists.issuer_rows(), x509.root_certificate_pem(keys_dir()).decode("ascii")

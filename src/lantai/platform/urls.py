@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_hub
 
 app_name = "platform"
 urlpatterns = [
@@ -8,4 +8,6 @@ urlpatterns = [
     path("join", views.join, name="join"),
     path("join/code", views.join_code, name="join_code"),
     path("members", views.member_list, name="members"),
+    path("search/", views_hub.search_page, name="hub_search"),  # the hub's public search
+    path("api/search", views_hub.search_api, name="hub_search_api"),
 ]

@@ -34,7 +34,7 @@ class CalendarError(ValueError):
     pass
 
 
-def _dates(values: Iterable[Any], where: str) -> frozenset[dt.date]:
+def _dates(values: Iterable[Any] | None, where: str) -> frozenset[dt.date]:
     out: set[dt.date] = set()
     for v in values or []:
         try:
