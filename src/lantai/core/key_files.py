@@ -6,6 +6,7 @@ ssh refuses such a key. Never stored in the database or the repository."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import secrets
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-__all__ = ["KeyFileError", "keys_dir", "read_private", "write_once"]
+__all__ = ["KeyFileError", "key_path", "keys_dir", "read_private", "write_once"]
 
 
 class KeyFileError(Exception):
@@ -27,6 +28,17 @@ class KeyFileError(Exception):
 
 def keys_dir() -> Path:
     return Path(settings.DATA_DIR) / "keys"
+
+
+def key_path(name: str) -> str:
+    """``keys_dir() / name`` as text, made once per data directory: hashing millions of numbers
+    asks for it millions of times."""
+    return _key_path(str(settings.DATA_DIR), name)
+
+
+@functools.lru_cache(maxsize=64)
+def _key_path(data_dir: str, name: str) -> str:
+    return str(Path(data_dir) / "keys" / name)
 
 
 def write_once(path: Path, make: Callable[[], bytes]) -> None:

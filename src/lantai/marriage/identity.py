@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from lantai.access.models import mask_id
-from lantai.core.key_files import KeyFileError, keys_dir, read_private, write_once
+from lantai.core.key_files import KeyFileError, key_path, read_private, write_once
 from lantai.standards import personal_ids
 
 __all__ = [
@@ -51,7 +51,7 @@ def _keys(path: str) -> tuple[bytes, bytes]:
 
 
 def _key_pair() -> tuple[bytes, bytes]:
-    return _keys(str(keys_dir() / KEY_FILE))
+    return _keys(key_path(KEY_FILE))
 
 
 def is_resident(id_type: str) -> bool:

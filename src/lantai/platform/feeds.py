@@ -39,29 +39,31 @@ def page(cursor: str, limit: int = PAGE) -> dict[str, Any]:
     """The registrations after ``cursor`` in (record changed, record id) order."""
     node = peers.own_code()
     limit = max(1, min(int(limit), MAX_PAGE))
-    regs = Registration.objects.select_related("record")
+    regs = Registration.objects.all()
     after = _parse(cursor)
     if after is not None:
         moment, pk = after
         regs = regs.filter(Q(record__updated_at__gt=moment) | Q(record__updated_at=moment, record_id__gt=pk))  # fmt: skip
-    rows = list(regs.order_by("record__updated_at", "record_id")[:limit])
-    ids = [r.pk for r in rows]
+    fields = ("record_id", "record__reference_code", "record__updated_at", "kind", "date", "office", "region_code")  # fmt: skip
+    rows = list(regs.order_by("record__updated_at", "record_id").values_list(*fields)[:limit])
+    ids = [r[0] for r in rows]
     parties: dict[int, list[dict[str, Any]]] = {}
-    for p in Party.objects.filter(registration_id__in=ids).order_by("registration_id", "position"):
-        number = identity.unseal(p.id_sealed) if p.id_sealed else ""
-        parties.setdefault(p.registration_id, []).append(
-            {
-                "position": p.position,
-                "name": p.name,
-                "id_hash": regional.id_hash(p.id_type, number) if number else "",
-            }  # fmt: skip
+    for reg_id, position, name, id_type, sealed in (
+        Party.objects.filter(registration_id__in=ids)
+        .order_by("registration_id", "position")
+        .values_list("registration_id", "position", "name", "id_type", "id_sealed")
+    ):
+        number = identity.unseal(sealed) if sealed else ""
+        parties.setdefault(reg_id, []).append(
+            {"position": position, "name": name,
+             "id_hash": regional.id_hash(id_type, number) if number else ""}  # fmt: skip
         )
     scanned = set(Component.objects.filter(record_id__in=ids).values_list("record_id", flat=True))
     entries = [
-        {"locator": f"{node}:{r.record.reference_code}", "kind": r.kind, "date": r.date.isoformat(),
-         "office": r.office, "region_code": r.region_code, "digitized": r.pk in scanned,
-         "stamp": _stamp(r.record.updated_at, r.pk), "deleted": False, "parties": parties.get(r.pk, [])}
-        for r in rows
+        {"locator": f"{node}:{code}", "kind": kind, "date": date.isoformat(), "office": office,
+         "region_code": region, "digitized": pk in scanned, "stamp": _stamp(changed, pk),
+         "deleted": False, "parties": parties.get(pk, [])}
+        for pk, code, changed, kind, date, office, region in rows
     ]  # fmt: skip
     return {"entries": entries, "cursor": entries[-1]["stamp"] if entries else cursor,
             "done": len(rows) < limit}  # fmt: skip

@@ -8,12 +8,13 @@ sent over the platform."""
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes, hmac
 
-from lantai.core.key_files import KeyFileError, keys_dir, read_private
+from lantai.core.key_files import KeyFileError, key_path, keys_dir, read_private
 from lantai.marriage import identity
 
 KEY_FILE = "regional-id.key"
@@ -29,14 +30,20 @@ def has_key() -> bool:
 
 
 def _key() -> bytes:
-    if not has_key():
+    return _load(key_path(KEY_FILE))
+
+
+@functools.lru_cache(maxsize=4)
+def _load(where: str) -> bytes:
+    """Read once per process: a harvest hashes every party's number."""
+    if not Path(where).exists():
         raise KeyFileError(
             f"没有全区证件号码密钥 {path()}：在一个节点用 lantai platform regional-key --create 生成，"
             "再用 --export/--import 带到其他节点（不经平台传送）",
             f"no regional ID key at {path()}: create it at one node with "
             "`lantai platform regional-key --create` and carry it to the others with --export/--import",
         )
-    raw = read_private(path(), "全区证件号码密钥", "regional ID key")
+    raw = read_private(Path(where), "全区证件号码密钥", "regional ID key")
     if len(raw) != KEY_BYTES:
         raise KeyFileError(f"全区证件号码密钥应为 {KEY_BYTES} 字节", f"the regional ID key must hold {KEY_BYTES} bytes")  # fmt: skip
     return raw

@@ -32,6 +32,10 @@ from .models import LogEntry, Outbox, Receipt
 INBOX_PATH = "/platform/inbox"
 TIMEOUT = (3.05, 30)  # connect, read (seconds)
 RETRY_MINUTES = (1, 2, 5, 10, 30, 60)  # then hourly; never given up: the peer decides
+# Questions without side effects: a repeated one is simply answered again, and their replies are
+# logged as the SM3 digest of the body (a marriage feed page is a megabyte of names; what the log
+# must prove is what was sent, which the digest does) — decision 0029.
+QUESTIONS = frozenset({"ping", "marriage_feed", "marriage_find"})
 Handler = Callable[[dict[str, Any]], dict[str, Any] | None]
 _handlers: dict[tuple[str, bool], Handler] = {}  # (kind, to the hub) -> handler
 _local = threading.local()
@@ -66,8 +70,19 @@ def _session() -> requests.Session:
     return s
 
 
-def _sign(data: bytes) -> bytes:
-    return peers.own_key().sign(data)
+def _text(message: dict[str, Any]) -> str:
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+
+
+def for_log(message: dict[str, Any]) -> str:
+    """The text the log keeps of a message: whole, or for the reply to a question, with its body
+    replaced by the body's SM3 digest and size."""
+    if message.get("kind", "").removesuffix(".reply") not in QUESTIONS or not message[
+        "kind"
+    ].endswith(".reply"):
+        return _text(message)
+    body = pm.canonical(message["body"])
+    return _text({**message, "body": {"sm3": pm.sm3_hex(body), "bytes": len(body)}})
 
 
 @dataclass
@@ -89,7 +104,7 @@ def send(to: str, kind: str, body: dict[str, Any], *, as_hub: bool = False, queu
         sender=peers.own_code(as_hub), to=to, kind=kind, sent=log.now_iso(), body=body,
         signer_key=key.public_key_hex, sign=key.sign,
     )  # fmt: skip
-    text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+    text = _text(message)
     with transaction.atomic():
         log.append("out", to, kind, message["id"], text)
         row = Outbox.objects.create(
@@ -144,8 +159,7 @@ def _deliver(row: Outbox, message: dict[str, Any], peer_key: str) -> dict[str, A
                                    received_at=timezone.now())  # fmt: skip
             log.append("in", row.peer, "receipt", message["id"], receipt_text)
             if reply is not None:
-                log.append("in", row.peer, reply["kind"], reply["id"],
-                           json.dumps(reply, ensure_ascii=False, separators=(",", ":")))  # fmt: skip
+                log.append("in", row.peer, reply["kind"], reply["id"], for_log(reply))
         Outbox.objects.filter(pk=row.pk).update(
             status="delivered", attempts=row.attempts + 1, delivered_at=timezone.now(),
             latency_ms=elapsed, last_error="",
@@ -237,10 +251,12 @@ def receive(raw: bytes, *, hub_inbox: bool = False) -> dict[str, Any]:
     if message["to"] != me:
         raise Refused("addressee", f"消息是发给 {message['to']} 的，不是本馆", f"the message is for {message['to']}, not this node")  # fmt: skip
     earlier = LogEntry.objects.filter(direction="in", peer=message["from"], message_id=message["id"]).first()  # fmt: skip
-    if earlier is not None:  # a repeated delivery or a replay: the first answer, nothing done again
-        answer: dict[str, Any] = json.loads(earlier.receipt)
-        if earlier.envelope != json.dumps(message, ensure_ascii=False, separators=(",", ":")):
-            raise Refused("replayed_id", "该消息编号已用于另一条消息", "this message id was used for another message", 409)  # fmt: skip
+    if earlier is not None and earlier.envelope != _text(message):
+        raise Refused("replayed_id", "该消息编号已用于另一条消息", "this message id was used for another message", 409)  # fmt: skip
+    if earlier is not None and message["kind"] not in QUESTIONS:
+        answer: dict[str, Any] = json.loads(
+            earlier.receipt
+        )  # a repeat: the first answer, nothing done again
         return answer
     from . import handlers
 
@@ -259,12 +275,12 @@ def receive(raw: bytes, *, hub_inbox: bool = False) -> dict[str, Any]:
             )  # fmt: skip
         receipt = pm.make_receipt(message, by=me, received=log.now_iso(), signer_key=key.public_key_hex, sign=key.sign)  # fmt: skip
         answer = {"receipt": receipt, "reply": reply}
-        log.append("in", message["from"], message["kind"], message["id"],
-                   json.dumps(message, ensure_ascii=False, separators=(",", ":")),
-                   json.dumps(answer, ensure_ascii=False, separators=(",", ":")))  # fmt: skip
+        if earlier is not None:  # a question asked again: answered again, logged once
+            return answer
+        kept = {"receipt": receipt, "reply": None if reply is None else json.loads(for_log(reply))}
+        log.append("in", message["from"], message["kind"], message["id"], _text(message), _text(kept))  # fmt: skip
         if reply is not None:
-            log.append("out", message["from"], reply["kind"], reply["id"],
-                       json.dumps(reply, ensure_ascii=False, separators=(",", ":")))  # fmt: skip
+            log.append("out", message["from"], reply["kind"], reply["id"], for_log(reply))
     return answer
 
 
