@@ -1041,6 +1041,17 @@ def bench_certificates(quick: bool, as_json: bool, out: Path | None) -> None:
     _echo_json(_bench_module("certificate_bench").run(out, quick=quick))
 
 
+@bench.command("oai", cls=JsonCommand)
+@click.option("--records", default=100000, show_default=True)
+@click.option("--database", "kind", type=click.Choice(["sqlite", "postgresql"]), default="sqlite")
+@click.option("--json", "as_json", is_flag=True, help="Accepted: the output is always JSON.")
+@click.option("--out", default=None, type=click.Path(path_type=Path))
+def bench_oai(records: int, kind: str, as_json: bool, out: Path | None) -> None:
+    """OAI-PMH: a whole ListRecords harvest of N open records, records/s, by our harvester and by
+    sickle on the same feed (target ≥ 5,000/s)."""
+    _echo_json(_bench_module("oai_bench").run(records, kind, out))
+
+
 @bench.command("platform", cls=JsonCommand)
 @click.option("--database", "databases", multiple=True, type=click.Choice(["sqlite", "postgresql"]),
               help="Which databases (default: both).")  # fmt: skip
@@ -1075,6 +1086,7 @@ def _register_groups() -> None:
     from lantai.digitization.cli import digitization
     from lantai.digitization.ocr_cli import ocr
     from lantai.marriage.cli import marriage
+    from lantai.interop.cli import export
     from lantai.platform.cli import platform
     from lantai.preservation.cli import storage
     from lantai.review.cli import review
@@ -1088,6 +1100,7 @@ def _register_groups() -> None:
     main.add_command(marriage)
     main.add_command(certificate)
     main.add_command(platform)
+    main.add_command(export)
 
 
 _register_groups()

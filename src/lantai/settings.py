@@ -265,6 +265,16 @@ REVIEW_EXCHANGE_TRUSTED_KEYS = frozenset(
 # 出证: public keys (04…, 130 hex digits) of provincial root keys whose trust lists verifiers here
 # accept besides this installation's own root (comma-separated), and how long a certificate stays
 # valid after issue (days)
+# OAI-PMH provider (interop/): the repository identifier (a domain-like name, oai-identifier), the
+# contact address Identify names (else DEFAULT_FROM_EMAIL), records per List* page, resumption token
+# lifetime (s), how often a process syncs the published set, and the time one request may spend on it.
+OAI_REPOSITORY_IDENTIFIER = os.environ.get("LANTAI_OAI_REPOSITORY_IDENTIFIER", "lantai.local")
+OAI_ADMIN_EMAIL = os.environ.get("LANTAI_OAI_ADMIN_EMAIL", "")
+OAI_PAGE_SIZE = int(os.environ.get("LANTAI_OAI_PAGE_SIZE", "1000"))
+OAI_TOKEN_TTL = int(os.environ.get("LANTAI_OAI_TOKEN_TTL", "3600"))
+OAI_SYNC_INTERVAL = float(os.environ.get("LANTAI_OAI_SYNC_INTERVAL", "1"))
+OAI_SYNC_BUDGET = float(os.environ.get("LANTAI_OAI_SYNC_BUDGET", "2"))
+PUBLIC_OAI_RATE = os.environ.get("LANTAI_PUBLIC_OAI_RATE", "600/min")
 # 全区平台 (platform/): the operator's holiday calendar for the 4 + 2 working-day deadlines (YAML,
 # docs/operator-guide.md); empty: weekends only. The hub harvests its members every this many hours.
 PLATFORM_HOLIDAYS = os.environ.get("LANTAI_PLATFORM_HOLIDAYS", "")

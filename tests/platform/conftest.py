@@ -36,6 +36,8 @@ from lantai.catalog.models import Fonds, Repository
 code, name, marriages = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 repo = Repository.objects.create(code=code, name=name, level="county", region="岭南省", is_default=True)
 out = {}
+from lantai.core import accounts
+accounts.create_user("clerk", role="reading_room", password="Window#Clerk2026", clearance=4, scope_all=True)
 if marriages:
     from tests.marriage.conftest import HUSBAND, WIFE, OTHER, OTHER_WIFE, registration
     from lantai.marriage import records

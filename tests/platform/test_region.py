@@ -158,6 +158,50 @@ def test_log_verifies_and_a_tampered_log_fails(joined: Region) -> None:
         db.close()
 
 
+@pytest.mark.browser
+def test_in_the_browser_a_citizen_at_nz_gets_bcs_certificate(joined: Region, page: Any, tmp_path: Path) -> None:  # fmt: skip
+    """Issue 17 "Done when": at 南州's window, in the browser, the certificate of a record held only at
+    北川, decided and signed by 北川's Lantai, printed at 南州 and verified there with 北川 down."""
+    hub, nz, bc = joined.hub, joined.nz, joined.bc
+    hub.cli("platform", "harvest", "--feed", "marriage", "--json")
+    page.goto(nz.url + "/login/")
+    page.fill("input[name=username]", "clerk")
+    page.fill("input[name=password]", "Window#Clerk2026")
+    page.click("button:has-text('登录')")
+    page.wait_for_url(lambda url: "/login/" not in url)
+    page.goto(nz.url + "/marriage/")
+    page.select_option("select[name=requester_type]", "self")
+    page.fill("input[name=requester_name]", WIFE.name)
+    page.fill("input[name=requester_id]", str(WIFE.id_number))
+    page.fill("input[name=proof_id_document]", "原件已核验")
+    page.fill("[name=purpose]", "办理房产过户")
+    page.click("#requester-form button[type=submit]")
+    page.goto(nz.url + "/platform/staff/window/")
+    page.check("input[name=mode][value=id]")
+    page.fill("input[name=id_number]", str(WIFE.id_number))
+    page.click("button:has-text('全区查找')")
+    row = page.locator("#results tr", has_text=bc.facts["scanned"])
+    assert "北川县档案馆" in row.inner_text()
+    row.locator("button:has-text('向协办馆申请出证')").click()
+    page.wait_for_selector("#download")
+    with page.expect_download() as download:
+        page.click("#download")
+    pdf = tmp_path / "certificate.pdf"
+    download.value.save_as(pdf)
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    bc.stop()  # the holder is gone: the certificate verifies at 南州 with what 南州 holds
+    try:
+        page.goto(nz.url + "/verify/")
+        page.set_input_files("#file", str(pdf))
+        page.click("#upload-form button[type=submit]")
+        page.wait_for_selector("#result[data-source=server]")
+        result = page.locator("#result")
+        assert (result.get_attribute("data-valid"), result.get_attribute("data-reason")) == ("true", "valid")  # fmt: skip
+        assert "北川县档案馆" in result.inner_text()
+    finally:
+        bc.start()
+
+
 def test_a_key_that_left_the_list_is_refused(joined: Region) -> None:
     hub, nz, bc = joined.hub, joined.nz, joined.bc
     hub.cli("platform", "remove-member", "nz", "--reason", "测试：退出平台", "--json")

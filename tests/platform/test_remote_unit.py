@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -217,10 +218,11 @@ def test_a_malformed_sealed_token_is_a_value_error(own_key: signing.SigningKey, 
 
 
 @pytest.fixture
-def key_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "keys" / regional.KEY_FILE
-    monkeypatch.setattr(regional, "path", lambda: path)
-    return path
+def key_path(tmp_path: Path, settings: Any) -> Iterator[Path]:
+    """A data directory of the test's own, so the run's regional key is never touched."""
+    settings.DATA_DIR = tmp_path / "data"
+    yield tmp_path / "data" / "keys" / regional.KEY_FILE
+    regional._load.cache_clear()
 
 
 def test_install_refuses_a_different_key_and_a_wrong_length(key_path: Path) -> None:
@@ -248,6 +250,12 @@ def test_id_hash_meets_for_the_15_and_18_digit_forms(key_path: Path) -> None:
     assert len(h) == 32 and h == regional.id_hash("居民身份证", id15)
     assert h == regional.id_hash("居民身份证", " " + id18.lower() + " ")
     assert h != regional.id_hash("护照", id18)  # another kind of document does not meet it
-    key_path.unlink()
+
+
+def test_another_regions_key_gives_other_hashes(key_path: Path, settings: Any, tmp_path: Path) -> None:
+    id18 = HUSBAND.id_number or ""
+    regional.install(b"k" * 32)
+    h = regional.id_hash("居民身份证", id18)
+    settings.DATA_DIR = tmp_path / "other"
     regional.install(b"j" * 32)
-    assert regional.id_hash("居民身份证", id18) != h  # another region's key
+    assert regional.id_hash("居民身份证", id18) != h

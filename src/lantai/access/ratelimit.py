@@ -31,6 +31,7 @@ BUCKETS = {
     "suggest": "PUBLIC_SUGGEST_RATE",
     "content": "PUBLIC_CONTENT_RATE",
     "form": "PUBLIC_FORM_RATE",
+    "oai": "PUBLIC_OAI_RATE",
 }
 _UNITS = {"s": 1, "sec": 1, "min": 60, "m": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
 _RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([a-z]+)\s*$")

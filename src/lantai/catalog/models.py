@@ -180,6 +180,7 @@ class Record(models.Model):
             models.Index(
                 fields=["parent"], name="record_parent", condition=models.Q(parent__isnull=False)
             ),
+            models.Index(fields=["updated_at", "id"], name="record_updated"),  # OAI-PMH sync
         ]
         verbose_name = _("档案")
 

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('catalog', '0009_remove_record_record_updated'),
+        ('catalog', '0008_record_updated_index'),
     ]
 
     operations = [
