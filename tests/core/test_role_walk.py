@@ -212,6 +212,16 @@ WEB: dict[str, Requirement] = {
     "platform_staff:request_answer": MARRIAGE,
     "platform_staff:ops": SETTINGS,
     "platform_staff:ops_verify": SETTINGS,
+    # 全区平台, the machine endpoints: no sign-in, every message authenticates itself by its SM2
+    # signature and the member list (platform/transport.py); the hub's public search
+    "platform:inbox": EVERYONE,
+    "platform:join": EVERYONE,
+    "platform:members": EVERYONE,
+    "platform:hub_search": EVERYONE,
+    "platform:hub_search_api": EVERYONE,
+    # OAI-PMH (open records only) and the staff's EAD downloads
+    "interop:oai": EVERYONE,
+    "interop_staff:fonds_ead": EXPORT,
     # 证明核验: anyone, offline once loaded
     "verify:page": EVERYONE,
     "verify:trust_list": EVERYONE,

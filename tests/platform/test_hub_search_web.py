@@ -75,8 +75,8 @@ def test_marriage_find_handler(hub: tuple[Member, Member]) -> None:
                                   "office": "某县民政局", "region_code": "450102", "digitized": False,
                                   "stamp": "1", "parties": [{"position": 1, "name": "张伟", "id_hash": "e" * 32},
                                                             {"position": 2, "name": "李娜", "id_hash": ""}]}])  # fmt: skip
-    fn, for_hub = transport._handlers["marriage_find"]
-    assert for_hub and fn is hub_search.answer_marriage_find
+    fn = transport._handlers[("marriage_find", True)]  # registered for the hub's inbox
+    assert fn is hub_search.answer_marriage_find
     out = fn({"body": {"id_hash": "e" * 32, "names": [], "year": None, "years": 2, "limit": 10}})
     assert [r["locator"] for r in out["results"]] == ["A01:HY-1990-1"]
     assert "e" * 32 not in str(out)

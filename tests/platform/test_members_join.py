@@ -4,6 +4,7 @@ a used, expired or another node's token, a bad signature or a missing field, and
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -211,3 +212,79 @@ def test_a_malformed_token_is_refused_before_any_contact(false_hub: tuple[str, t
     for token in ("no-dot", "short.secret", "a" * 32 + "."):
         join_error(lambda token=token: members.join(url, token, url="http://a01.invalid", actor="t"), "token")  # fmt: skip
     assert handler.seen == []
+
+
+# ------------------------------------------------------------------- what members may claim
+
+
+@pytest.mark.xfail(strict=True, reason="defect: a member's issuer-key rows go on the provincial "
+                   "trust list as the member wrote them (trust._member_rows, handlers._node_update): "
+                   "member A00 can claim B02's key_id or repository with its own key, and the trust "
+                   "list keeps the first row per key_id in code order, so A00's row replaces B02's")  # fmt: skip
+def test_a_member_cannot_claim_another_members_issuer_key() -> None:
+    from lantai.platform import handlers, trust
+
+    JoinToken.objects.create(node_code="x", digest="1" * 64, expires_at=timezone.now(), created_by="t")  # fmt: skip
+    b02_row = {"key_id": "k-b02", "public_key": NODE.public_key_hex, "repository_code": "450123",
+               "archives": "北川县档案馆"}  # fmt: skip
+    Member.objects.create(code="B02", name="北川县档案馆", url="u", public_key=NODE.public_key_hex, issuer_keys=[b02_row])  # fmt: skip
+    other = signing.SigningKey.generate()
+    Member.objects.create(code="A00", name="甲", url="u", public_key=other.public_key_hex)
+    claim = {**b02_row, "public_key": other.public_key_hex}
+    message = {"from": "A00", "body": {"url": "", "issuer_keys": [claim], "pades_root": "", "status_lists": []}}  # fmt: skip
+    with contextlib.suppress(Exception):  # refusing the claim is a right answer too
+        handlers._node_update(message)
+    rows, _roots = trust._member_rows()
+    published: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        published.setdefault(r["key_id"], r)  # as lists.publish_trust_list keeps them
+    assert published["k-b02"] == b02_row
+    assert all(r["public_key"] != other.public_key_hex or r["repository_code"] != "450123" for r in rows)  # fmt: skip
+
+
+class _ListHub(BaseHTTPRequestHandler):
+    listed: dict[str, Any]
+
+    def do_GET(self) -> None:  # noqa: N802
+        body = json.dumps({"member_list": type(self).listed}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:  # noqa: N802
+        self.send_response(503)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.mark.xfail(strict=True, reason="defect: members.refresh adopts any member list the hub's key "
+                   "signed, even one older than the list it holds: a replayed old list brings back "
+                   "a member that was removed (no check of 'issued' / 'next_update')")  # fmt: skip
+def test_an_older_member_list_does_not_replace_a_newer_one() -> None:
+    hub_key = signing.SigningKey.generate()
+
+    def signed_list(issued: str, codes: list[str]) -> dict[str, Any]:
+        body = {"format": members.LIST_FORMAT, "issued": issued, "next_update": issued,
+                "members": [{"code": c, "name": c, "url": "u", "public_key": NODE.public_key_hex} for c in codes]}  # fmt: skip
+        return pm.sign_statement(body, hub_key.public_key_hex, hub_key.sign)
+
+    newer = signed_list("2026-12-07T00:00:00.000000Z", ["A01"])  # B02 was removed
+    older = signed_list("2026-12-01T00:00:00.000000Z", ["A01", "B02"])
+    handler = type("ListHub", (_ListHub,), {"listed": older})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        Membership.objects.create(code="A01", name="甲", url="http://a01.invalid",
+                                  hub_url=f"http://127.0.0.1:{server.server_address[1]}",
+                                  hub_public_key=hub_key.public_key_hex, member_list=newer,
+                                  member_list_at=timezone.now())  # fmt: skip
+        members.refresh()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert peers.peer("B02") is None

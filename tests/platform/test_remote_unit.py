@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,9 +20,11 @@ from lantai.core.key_files import KeyFileError
 from lantai.platform import log, regional, remote, sealing, sla, transport
 from lantai.platform.models import Membership, RemoteRequest
 from lantai.standards import platform_messages as pm
-from tests.marriage.conftest import HUSBAND, couple, fonds  # noqa: F401  (fixtures)
+from tests.marriage import conftest as marriage
+from tests.marriage.conftest import HUSBAND
 
 PEER = signing.SigningKey.generate()  # node B02, the receiving archives
+fonds, couple = marriage.fonds, marriage.couple  # the marriage tests' fixtures, used here
 
 
 @pytest.fixture
@@ -102,7 +104,9 @@ def test_a_paper_only_record_is_queued_with_the_answer_due_in_4_working_days(nod
 def test_a_request_sealed_for_another_locator_cannot_be_read(node: Membership, couple: dict[str, int]) -> None:  # fmt: skip
     code = Record.objects.get(pk=couple["marriage"]).reference_code
     message = request_message(f"A01:{code}")
-    message["body"]["sealed"] = sealing.seal({"requester_id": "x"}, PEER.public_key_hex, "A01:OTHER")
+    message["body"]["sealed"] = sealing.seal(
+        {"requester_id": "x"}, PEER.public_key_hex, "A01:OTHER"
+    )
     with pytest.raises(transport.Refused) as caught:
         remote._received(message)
     assert caught.value.status == 400
@@ -252,7 +256,9 @@ def test_id_hash_meets_for_the_15_and_18_digit_forms(key_path: Path) -> None:
     assert h != regional.id_hash("护照", id18)  # another kind of document does not meet it
 
 
-def test_another_regions_key_gives_other_hashes(key_path: Path, settings: Any, tmp_path: Path) -> None:
+def test_another_regions_key_gives_other_hashes(
+    key_path: Path, settings: Any, tmp_path: Path
+) -> None:
     id18 = HUSBAND.id_number or ""
     regional.install(b"k" * 32)
     h = regional.id_hash("居民身份证", id18)

@@ -167,7 +167,9 @@ def test_a_handler_refusal_gives_its_status_and_logs_nothing(node: Membership, h
 # --------------------------------------------------------------------------------- accepted
 
 
-def test_ping_is_answered_with_a_signed_receipt_and_reply_and_logged_twice(node: Membership) -> None:
+def test_ping_is_answered_with_a_signed_receipt_and_reply_and_logged_twice(
+    node: Membership,
+) -> None:
     msg = signed()
     response = post(text(msg))
     assert response.status_code == 200
@@ -243,7 +245,9 @@ def test_the_same_message_in_another_key_order_is_a_repetition(node: Membership)
 
 def test_a_message_reusing_the_id_of_one_of_ours_is_409(node: Membership) -> None:
     ours = "ab" * 16
-    log.append("in", "B02", "receipt", ours, '{"id":"' + ours + '"}')  # B02's receipt for our message
+    log.append(
+        "in", "B02", "receipt", ours, '{"id":"' + ours + '"}'
+    )  # B02's receipt for our message
     response = post(text(signed(message_id=ours)))
     refused(response, 409)
 
@@ -359,3 +363,29 @@ def test_a_forged_receipt_backs_off(forger: Any) -> None:
         transport.send("B02", "ping", {})
     row = Outbox.objects.get()
     assert row.attempts == 1 and row.next_attempt_at > timezone.now()
+
+
+@pytest.mark.xfail(strict=True, reason="defect: harvest_marriage.harvest loops while the node says "
+                   "done: false, even when the cursor does not advance and no entries come: a faulty "
+                   "node keeps the hub's harvest busy forever")  # fmt: skip
+def test_a_marriage_feed_that_does_not_advance_ends_the_harvest(hub: Member) -> None:
+    from lantai.platform import harvest_marriage
+
+    calls: list[str] = []
+
+    def feed(m: dict[str, Any]) -> tuple[int, bytes]:
+        calls.append(m["id"])
+        body = {"entries": [], "cursor": "20260101T000000.000000|000000000001", "done": len(calls) >= 6}  # fmt: skip
+        reply = signed(sender="B02", to=peers.HUB, kind="marriage_feed.reply", body=body)
+        return 200, text({"receipt": _receipt(m), "reply": reply})
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), type("Feed", (_Forger,), {"answer": staticmethod(feed)}))  # fmt: skip
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        Member.objects.filter(pk=hub.pk).update(url=f"http://127.0.0.1:{server.server_address[1]}")
+        hub.refresh_from_db()
+        harvest_marriage.harvest(hub)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(calls) <= 2

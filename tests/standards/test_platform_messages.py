@@ -124,7 +124,12 @@ def test_a_flipped_bit_in_any_signed_field_fails(field: str) -> None:
 
 def test_a_changed_body_fails() -> None:
     msg = message()
-    for body in ({"名": "王建华", "n": 2}, {"名": "王建平", "n": 1}, {"名": "王建华", "n": 1, "x": 0}, {}):
+    for body in (
+        {"名": "王建华", "n": 2},
+        {"名": "王建平", "n": 1},
+        {"名": "王建华", "n": 1, "x": 0},
+        {},
+    ):
         with pytest.raises(pm.MessageError) as caught:
             pm.check_message({**msg, "body": body}, verify)
         assert caught.value.code == "signature"
@@ -159,7 +164,9 @@ def test_the_signer_key_is_the_callers_check() -> None:
 
 
 def receipt_for(msg: dict[str, Any], key: SigningKey = OTHER) -> dict[str, Any]:
-    return pm.make_receipt(msg, by="B02", received=SENT, signer_key=key.public_key_hex, sign=key.sign)
+    return pm.make_receipt(
+        msg, by="B02", received=SENT, signer_key=key.public_key_hex, sign=key.sign
+    )
 
 
 def test_a_receipt_checks_for_its_message_only() -> None:
@@ -211,7 +218,9 @@ def test_a_receipt_by_another_key_verifies_here_and_the_caller_compares_the_sign
 
 
 def test_a_statement_checks_against_the_trusted_keys_only() -> None:
-    statement = pm.sign_statement({"node": "A01", "seq": 3, "名": "甲"}, KEY.public_key_hex, KEY.sign)
+    statement = pm.sign_statement(
+        {"node": "A01", "seq": 3, "名": "甲"}, KEY.public_key_hex, KEY.sign
+    )
     assert pm.check_statement(statement, {KEY.public_key_hex}, verify) is statement
     with pytest.raises(pm.MessageError) as caught:
         pm.check_statement(statement, {OTHER.public_key_hex}, verify)

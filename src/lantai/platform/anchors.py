@@ -10,7 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from lantai.core import signing
+from lantai.core import audit, signing
 from lantai.standards import platform_messages as pm
 
 from . import log, peers
@@ -36,8 +36,21 @@ def _keep(stamp: dict[str, Any]) -> None:
 
 def hub_anchor(message: dict[str, Any]) -> dict[str, Any]:
     """The hub's handler: stamp the node's head and its own."""
+    from . import transport
+
     body = message["body"]
-    head = {"seq": int(body.get("seq", 0)), "hash": str(body.get("hash", ""))}
+    try:
+        seq, entry_hash = int(body.get("seq", 0)), str(body.get("hash", ""))
+    except (TypeError, ValueError) as exc:
+        raise transport.Refused("malformed", "链头格式不对", "the log head is malformed", 400) from exc
+    head: dict[str, Any] = {"seq": seq, "hash": entry_hash}
+    earlier = Anchor.objects.filter(node=message["from"])
+    latest = earlier.order_by("-seq").first()
+    same = earlier.filter(seq=seq).first()
+    if (same is not None and same.entry_hash != entry_hash) or (latest is not None and seq < latest.seq):  # fmt: skip
+        audit.record("platform_anchor_conflict", "platform_member", message["from"],
+                     {"seq": seq, "stamped_up_to": latest.seq if latest else 0}, actor="platform")  # fmt: skip
+        raise transport.Refused("anchor_conflict", "该节点的消息日志与平台中心已盖戳的链头不一致：日志可能被改写", "the node's log contradicts the heads the hub stamped: it may have been rewritten", 409)  # fmt: skip
     node_stamp = _stamp(message["from"], head)
     with transaction.atomic():
         _keep(node_stamp)

@@ -9,6 +9,7 @@ and carries the provincial trust list of certificate issuer keys (certificates/l
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -44,8 +45,8 @@ def issue_token(node_code: str, *, actor: str, days: int = TOKEN_DAYS) -> str:
         raise JoinError("code", f"节点代码“{node_code}”无效：1–32 位字母、数字、._-，且不能是 hub", f"the node code {node_code!r} is invalid: 1–32 letters, digits, . _ -, not 'hub'")  # fmt: skip
     if Member.objects.filter(code=node_code, left_at__isnull=True).exists():
         raise JoinError("taken", f"节点 {node_code} 已是平台成员", f"node {node_code} is already a member", 409)  # fmt: skip
-    secret = secrets.token_urlsafe(24)
-    token = f"{peers.own_key().fingerprint[:FINGERPRINT_CHARS]}.{secret}"
+    secret = secrets.token_urlsafe(24)  # no "." in it: the token splits at its first and last dot
+    token = f"{peers.own_key().fingerprint[:FINGERPRINT_CHARS]}.{node_code}.{secret}"
     JoinToken.objects.create(node_code=node_code, digest=pm.sm3_hex(token.encode()),
                              expires_at=timezone.now() + timedelta(days=days), created_by=actor)  # fmt: skip
     audit.record("platform_token", "platform_member", node_code, {"days": days}, actor=actor)
@@ -60,6 +61,14 @@ def accept_join(application: Any) -> dict[str, Any]:
     if not need <= set(application):
         raise JoinError("form", f"加入申请缺少字段：{sorted(need - set(application))}", "the application lacks fields")  # fmt: skip
     key = str(application["public_key"])
+    texts = ("token", "code", "name", "url", "public_key", "region", "pades_root")
+    lists_ = ("issuer_keys", "status_lists")
+    if not all(isinstance(application[k], str) for k in texts) or not all(
+        isinstance(application.get(k, []), list)
+        and all(isinstance(i, dict) for i in application.get(k, []))
+        for k in lists_
+    ):
+        raise JoinError("form", "加入申请的字段类型不对", "the application's fields have the wrong types")  # fmt: skip
     try:
         pm.check_statement(application, {key}, signing.verify)
     except pm.MessageError as exc:
@@ -132,28 +141,37 @@ def application(token: str, code: str, url: str) -> dict[str, Any]:
     return pm.sign_statement(body, key.public_key_hex, key.sign)
 
 
+def parse_token(token: str) -> tuple[str, str]:
+    """(the hub key's fingerprint prefix, the node code) of a join token (JoinError if malformed)."""
+    pin, _sep, rest = token.strip().partition(".")
+    code, _sep2, secret = rest.rpartition(".")
+    if len(pin) != FINGERPRINT_CHARS or not pm._CODE.fullmatch(code or "-") or not secret:
+        raise JoinError("token", "加入令牌格式不对：应为平台中心给出的“指纹.节点代码.密钥”", "the join token is malformed: use the 'fingerprint.code.secret' the hub gave", 2)  # fmt: skip
+    return pin, code
+
+
 def join(hub_url: str, token: str, *, url: str, actor: str) -> Membership:
-    """Join the hub at ``hub_url`` as the node the token was issued for."""
+    """Join the hub at ``hub_url`` as the node the token was issued for. The hub's key is checked
+    against the token's fingerprint before the token is sent anywhere."""
     if peers.membership() is not None:
         raise JoinError("joined", "本馆已加入全区平台", "this archives has already joined the platform", 409)  # fmt: skip
-    pin, _sep, secret = token.partition(".")
-    if len(pin) != FINGERPRINT_CHARS or not secret:
-        raise JoinError("token", "加入令牌格式不对：应为平台中心给出的“指纹.密钥”", "the join token is malformed: use the 'fingerprint.secret' the hub gave", 2)  # fmt: skip
-    code = _token_code(hub_url, token)
+    pin, code = parse_token(token)
+    hub_url = hub_url.rstrip("/")
+    listed = _hub_list(hub_url, pin)
+    hub_key = str(listed["signer"])
     try:
-        response = requests.post(hub_url.rstrip("/") + "/platform/join", json=application(token, code, url), timeout=(3.05, 60))  # fmt: skip
+        response = requests.post(hub_url + "/platform/join", json=application(token.strip(), code, url), timeout=(3.05, 60))  # fmt: skip
     except requests.RequestException as exc:
         raise JoinError("unreachable", f"无法连接平台中心 {hub_url}：{exc}", f"cannot reach the hub at {hub_url}: {exc}", 3) from exc  # fmt: skip
     answer = _json(response)
     if response.status_code != 200:
         err = answer.get("error", {})
         raise JoinError(str(err.get("code", "refused")), str(err.get("message", response.text[:200])), str(err.get("message_en", "refused")), 1)  # fmt: skip
-    hub_key = str(answer.get("hub_public_key", ""))
-    if len(hub_key) != 130 or signing.fingerprint(hub_key)[:FINGERPRINT_CHARS] != pin:
-        raise JoinError("hub_key", "平台中心的密钥与令牌中的指纹不符：可能连到了冒充的中心", "the hub's key does not match the token's fingerprint: possibly an impostor", 1)  # fmt: skip
+    if answer.get("hub_public_key") != hub_key:
+        raise JoinError("hub_key", "平台中心答复所用的密钥与其成员名单不符", "the hub answered with another key than its member list's", 1)  # fmt: skip
     listed = _checked_list(answer.get("member_list"), hub_key)
     m = Membership.objects.create(code=code, name=default_repository().name, url=url.rstrip("/"),
-                                  hub_url=hub_url.rstrip("/"), hub_public_key=hub_key,
+                                  hub_url=hub_url, hub_public_key=hub_key,
                                   member_list=listed, member_list_at=timezone.now())  # fmt: skip
     from . import trust
 
@@ -162,24 +180,17 @@ def join(hub_url: str, token: str, *, url: str, actor: str) -> Membership:
     return m
 
 
-def _token_code(hub_url: str, token: str) -> str:
-    """The node code the token was issued for (the hub tells it for a valid token)."""
+def _hub_list(hub_url: str, pin: str) -> dict[str, Any]:
+    """The hub's signed member list, its signer checked against the token's fingerprint."""
     try:
-        response = requests.post(hub_url.rstrip("/") + "/platform/join/code", json={"token": token}, timeout=(3.05, 30))  # fmt: skip
+        response = requests.get(hub_url + "/platform/members", timeout=(3.05, 30))
     except requests.RequestException as exc:
         raise JoinError("unreachable", f"无法连接平台中心 {hub_url}：{exc}", f"cannot reach the hub at {hub_url}: {exc}", 3) from exc  # fmt: skip
-    answer = _json(response)
-    if response.status_code != 200:
-        err = answer.get("error", {})
-        raise JoinError(str(err.get("code", "token")), str(err.get("message", "令牌无效")), str(err.get("message_en", "invalid token")), 1)  # fmt: skip
-    return str(answer["code"])
-
-
-def token_code(token: str) -> str:
-    row = JoinToken.objects.filter(digest=pm.sm3_hex(token.encode()), used_at__isnull=True, expires_at__gt=timezone.now()).first()  # fmt: skip
-    if row is None:
-        raise JoinError("token", "加入令牌无效、已用过或已过期", "the join token is unknown, used or expired", 403)  # fmt: skip
-    return row.node_code
+    listed = _json(response).get("member_list")
+    key = listed.get("signer") if isinstance(listed, dict) else None
+    if not (isinstance(key, str) and re.fullmatch(r"04[0-9a-f]{128}", key)) or signing.fingerprint(key)[:FINGERPRINT_CHARS] != pin:  # fmt: skip
+        raise JoinError("hub_key", "平台中心的密钥与令牌中的指纹不符：可能连到了冒充的中心，令牌未发送", "the hub's key does not match the token's fingerprint: possibly an impostor; the token was not sent", 1)  # fmt: skip
+    return _checked_list(listed, key)
 
 
 def _json(response: requests.Response) -> dict[str, Any]:
@@ -217,6 +228,9 @@ def refresh() -> dict[str, Any]:
         listed = _checked_list(_json(response).get("member_list"), m.hub_public_key)
     except (requests.RequestException, JoinError) as exc:
         outcome["error"] = str(exc)[:300]
+        return outcome
+    if str(listed.get("issued", "")) < str(m.member_list.get("issued", "")):
+        outcome["error"] = "平台中心给出的成员名单比本馆已有的旧：未采用（可能是重放）"
         return outcome
     Membership.objects.filter(pk=m.pk).update(member_list=listed, member_list_at=timezone.now())
     trust.adopt(listed)

@@ -25,6 +25,7 @@ from lantai.core import audit
 from lantai.marriage import certify, finding, identity, rules
 from lantai.marriage.models import Registration
 from lantai.standards import marriage_rights
+from lantai.standards import platform_messages as pm
 
 from . import peers, sealing, sla, transport
 from .models import RemoteRequest
@@ -74,18 +75,23 @@ def send(
                       "id_masked": masked_id},
         "sealed": sealing.seal(secret, holder.public_key, locator),
     }  # fmt: skip
-    sent = transport.send(node, KIND, body)
-    with transaction.atomic():
+    message_id = pm.new_id()
+    with transaction.atomic():  # kept before it is sent: a reply delivered later finds it
         row = RemoteRequest.objects.create(
-            role="sent", message_id=sent.message["id"], receiving_node=peers.own_code(),
+            role="sent", message_id=message_id, receiving_node=peers.own_code(),
             holding_node=node, locator=locator, channel=channel,
             requester_type=request.requester_type, requester_name=request.requester_name[:60],
             requester_id_masked=masked_id, purpose=identity.mask_in_text(request.purpose)[:500],
             status="sent", created_at=now, answer_due=sla.answer_due(now),
             handled_by=user if getattr(user, "pk", None) else None,
         )  # fmt: skip
-        audit.record("platform_request_sent", "remote_request", row.pk,
-                     {"locator": locator, "to": node, "delivered": sent.delivered}, actor=actor)  # fmt: skip
+    try:
+        sent = transport.send(node, KIND, body, message_id=message_id)
+    except transport.Refused as exc:
+        RemoteRequest.objects.filter(pk=row.pk).update(status="refused", reason=exc.message_zh[:500], answered_at=timezone.now())  # fmt: skip
+        raise
+    audit.record("platform_request_sent", "remote_request", row.pk,
+                 {"locator": locator, "to": node, "delivered": sent.delivered}, actor=actor)  # fmt: skip
     if sent.reply is not None:
         _take_answer(row, sent.reply)
         row.refresh_from_db()
@@ -160,12 +166,16 @@ def _received(message: dict[str, Any]) -> dict[str, Any]:
     except (RequestError, ValueError) as exc:
         raise transport.Refused("malformed", f"请求无法读取：{exc}", f"the request cannot be read: {exc}", 400) from exc  # fmt: skip
     requester = body.get("requester") or {}
+    proofs = secret.get("proofs") or {}
+    parties = secret.get("case_party_ids") or []
+    if not (isinstance(requester, dict) and isinstance(proofs, dict) and isinstance(parties, list)):
+        raise transport.Refused("malformed", "请求的查询人或证明材料格式不对", "the request's requester or proofs are malformed", 400)  # fmt: skip
     request = marriage_rights.Request(
         requester_type=str(requester.get("type", "")), requester_name=str(requester.get("name", "")),
         requester_id=str(secret.get("requester_id", "")),
-        proofs={str(k): str(v) for k, v in (secret.get("proofs") or {}).items()},
+        proofs={str(k): str(v) for k, v in proofs.items()},
         principal_id=str(secret.get("principal_id", "")),
-        case_party_ids=tuple(str(c) for c in secret.get("case_party_ids") or ()),
+        case_party_ids=tuple(str(c) for c in parties),
         purpose=str(body.get("purpose", "")), approved_by=str(secret.get("approved_by", "")),
     )  # fmt: skip
     now = timezone.now()

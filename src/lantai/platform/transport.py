@@ -93,7 +93,10 @@ class Sent:
     latency_ms: float | None = None
 
 
-def send(to: str, kind: str, body: dict[str, Any], *, as_hub: bool = False, queue: bool = True) -> Sent:  # fmt: skip
+def send(
+    to: str, kind: str, body: dict[str, Any], *, as_hub: bool = False, queue: bool = True,
+    message_id: str | None = None,
+) -> Sent:  # fmt: skip
     """Sign, log and deliver a message; when the peer is unreachable and ``queue``, it waits in
     the outbox (Sent.delivered False). Refused when the peer answers with a refusal."""
     target = peers.peer(to)
@@ -102,7 +105,7 @@ def send(to: str, kind: str, body: dict[str, Any], *, as_hub: bool = False, queu
     key = peers.own_key()
     message = pm.make_message(
         sender=peers.own_code(as_hub), to=to, kind=kind, sent=log.now_iso(), body=body,
-        signer_key=key.public_key_hex, sign=key.sign,
+        signer_key=key.public_key_hex, sign=key.sign, message_id=message_id,
     )  # fmt: skip
     text = _text(message)
     with transaction.atomic():
@@ -114,7 +117,8 @@ def send(to: str, kind: str, body: dict[str, Any], *, as_hub: bool = False, queu
     try:
         reply = _deliver(row, message, target.public_key)
     except Unreachable:
-        if not queue:
+        if not queue:  # the caller is told now: nobody waits for a later answer
+            Outbox.objects.filter(pk=row.pk).update(status="failed")
             raise
         return Sent(message, False)
     return Sent(message, True, reply, row.latency_ms)
@@ -128,29 +132,33 @@ def _deliver(row: Outbox, message: dict[str, Any], peer_key: str) -> dict[str, A
     except requests.RequestException as exc:
         _failed(row, f"{type(exc).__name__}: {exc}"[:500])
         raise Unreachable(str(exc)) from exc
-    if response.status_code >= 500 or response.status_code in (404, 405, 502, 503):
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    error = answer.get("error") if isinstance(answer, dict) else None
+    if response.status_code != 200 and isinstance(error, dict):  # the peer refused, and said why
+        Outbox.objects.filter(pk=row.pk).update(status="failed", attempts=row.attempts + 1,
+                                                last_error=str(error.get("message", ""))[:500])  # fmt: skip
+        raise Refused(str(error.get("code", "refused")), str(error.get("message", "对方拒收")),
+                      str(error.get("message_en", "refused by the peer")), response.status_code)  # fmt: skip
+    if response.status_code != 200 or not isinstance(
+        answer, dict
+    ):  # a proxy's error page, a restart
         _failed(row, f"HTTP {response.status_code}")
         raise Unreachable(f"HTTP {response.status_code}")
     try:
-        answer = response.json()
-    except ValueError as exc:
-        _failed(row, "the answer is not JSON")
-        raise Unreachable("the answer is not JSON") from exc
-    if response.status_code != 200:
-        error = answer.get("error", {}) if isinstance(answer, dict) else {}
-        with transaction.atomic():
-            Outbox.objects.filter(pk=row.pk).update(status="failed", attempts=row.attempts + 1,
-                                                    last_error=str(error.get("message", ""))[:500])  # fmt: skip
-        raise Refused(str(error.get("code", "refused")), str(error.get("message", "对方拒收")),
-                      str(error.get("message_en", "refused by the peer")), response.status_code)  # fmt: skip
-    receipt = pm.check_receipt(answer.get("receipt"), message, signing.verify)
-    if receipt["signer"] != peer_key:
-        raise Refused("receipt_key", "回执不是由对方节点的密钥签署", "the receipt is not signed by the peer's key")  # fmt: skip
-    reply = answer.get("reply")
-    if reply is not None:
-        pm.check_message(reply, signing.verify)
-        if reply["signer"] != peer_key or reply["to"] != message["from"]:
-            raise Refused("reply_key", "答复不是由对方节点签署或不是发给本馆", "the reply is not signed by the peer or not addressed to us")  # fmt: skip
+        receipt = pm.check_receipt(answer.get("receipt"), message, signing.verify)
+        if receipt["signer"] != peer_key:
+            raise pm.MessageError("receipt_key", "回执不是由对方节点的密钥签署", "the receipt is not signed by the peer's key")  # fmt: skip
+        reply = answer.get("reply")
+        if reply is not None:
+            pm.check_message(reply, signing.verify)
+            if reply["signer"] != peer_key or reply["to"] != message["from"]:
+                raise pm.MessageError("reply_key", "答复不是由对方节点签署或不是发给本馆", "the reply is not signed by the peer or not addressed to us")  # fmt: skip
+    except pm.MessageError as exc:  # not the peer's answer: tried again later, with back-off
+        _failed(row, f"{exc.code}: {exc.message_en}"[:500])
+        raise Refused(exc.code, exc.message_zh, exc.message_en, 502) from exc
     elapsed = (time.perf_counter() - started) * 1000
     with transaction.atomic():
         if not Receipt.objects.filter(message_id=message["id"]).exists():
@@ -251,7 +259,7 @@ def receive(raw: bytes, *, hub_inbox: bool = False) -> dict[str, Any]:
     if message["to"] != me:
         raise Refused("addressee", f"消息是发给 {message['to']} 的，不是本馆", f"the message is for {message['to']}, not this node")  # fmt: skip
     earlier = LogEntry.objects.filter(direction="in", peer=message["from"], message_id=message["id"]).first()  # fmt: skip
-    if earlier is not None and earlier.envelope != _text(message):
+    if earlier is not None and pm.canonical(json.loads(earlier.envelope)) != pm.canonical(message):
         raise Refused("replayed_id", "该消息编号已用于另一条消息", "this message id was used for another message", 409)  # fmt: skip
     if earlier is not None and message["kind"] not in QUESTIONS:
         answer: dict[str, Any] = json.loads(

@@ -8,16 +8,37 @@ from __future__ import annotations
 from typing import Any
 
 from lantai.certificates import keys, lists
+from lantai.core import signing
 from lantai.core.key_files import keys_dir
 
 from .models import Member
 
 
 def _member_rows() -> tuple[list[dict[str, Any]], list[str]]:
+    """Every member's issuer keys. A member cannot claim a key or an archives another member (or
+    the hub) has claimed first: the key id must be its key's fingerprint, and the archives codes
+    and key ids already on the list stay with their first owner."""
+    from lantai.certificates.models import IssuerKey
+
     rows: list[dict[str, Any]] = []
     roots: list[str] = []
-    for m in Member.objects.filter(left_at__isnull=True).order_by("code"):
-        rows += [r for r in m.issuer_keys if isinstance(r, dict)]
+    own = IssuerKey.objects.select_related("repository")
+    keys_taken = set(own.values_list("key_id", flat=True))
+    archives_taken = set(own.values_list("repository__code", flat=True))
+    for m in Member.objects.filter(left_at__isnull=True).order_by("joined_at", "code"):
+        mine: set[str] = set()
+        for r in m.issuer_keys:
+            key, key_id, code = str(r.get("public_key", "")), str(r.get("key_id", "")), str(r.get("repository_code", ""))  # fmt: skip
+            try:
+                genuine = signing.fingerprint(key)[:16] == key_id
+            except ValueError:
+                genuine = False
+            if not genuine or key_id in keys_taken or (code in archives_taken and code not in mine):
+                continue
+            rows.append(r)
+            keys_taken.add(key_id)
+            mine.add(code)
+        archives_taken |= mine
         if m.pades_root:
             roots.append(m.pades_root)
     return rows, roots

@@ -6,7 +6,6 @@ app_name = "platform"
 urlpatterns = [
     path("inbox", views.inbox, name="inbox"),
     path("join", views.join, name="join"),
-    path("join/code", views.join_code, name="join_code"),
     path("members", views.member_list, name="members"),
     path("search/", views_hub.search_page, name="hub_search"),  # the hub's public search
     path("api/search", views_hub.search_api, name="hub_search_api"),

@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from . import members, peers, transport
-
-MAX_BODY = 64 * 1024 * 1024  # a marriage feed page with its certificates stays far below
 
 
 def _error(code: str, zh: str, en: str, status: int) -> JsonResponse:
@@ -23,7 +22,7 @@ def _error(code: str, zh: str, en: str, status: int) -> JsonResponse:
 @csrf_exempt
 @require_POST
 def inbox(request: HttpRequest) -> JsonResponse:
-    if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BODY:
+    if int(request.META.get("CONTENT_LENGTH") or 0) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
         return _error("too_large", "消息过大", "the message is too large", 413)
     try:
         answer = transport.receive(request.body)
@@ -51,18 +50,6 @@ def join(request: HttpRequest) -> JsonResponse:
     except members.JoinError as exc:
         return _error(exc.code, exc.message_zh, exc.message_en, exc.status if exc.status >= 400 else 400)  # fmt: skip
     return JsonResponse(answer, json_dumps_params={"ensure_ascii": False})
-
-
-@csrf_exempt
-@require_POST
-def join_code(request: HttpRequest) -> JsonResponse:
-    data = _body(request)
-    if not peers.is_hub() or not isinstance(data, dict):
-        return _error("not_hub", "这里不是平台中心", "this installation is not the hub", 404)
-    try:
-        return JsonResponse({"code": members.token_code(str(data.get("token", "")))})
-    except members.JoinError as exc:
-        return _error(exc.code, exc.message_zh, exc.message_en, exc.status)
 
 
 @require_GET

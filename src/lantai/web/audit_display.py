@@ -113,6 +113,15 @@ ACTIONS: dict[str, Any] = {
     "issuer_key_withdraw": _("撤回出证密钥"),
     "audit_verify": _("校验审计链"),
     "audit_export": _("导出审计日志"),
+    "platform_token": _("发放平台加入令牌"),
+    "platform_join": _("节点加入平台"),
+    "platform_joined": _("本馆加入全区平台"),
+    "platform_leave": _("节点移出平台"),
+    "platform_refused": _("拒收平台消息"),
+    "platform_anchor_conflict": _("节点链头与已盖戳的不一致"),
+    "platform_request_sent": _("发出跨馆查档请求"),
+    "platform_request_answered": _("答复跨馆查档请求"),
+    "platform_request_informed": _("已告知查档人"),
 }
 
 
@@ -156,6 +165,9 @@ TARGETS: dict[str, Target] = {
     "marriage_rules": Target(_("婚姻档案查档规则"), "marriage:rules_version", roles.MARRIAGE),
     "certificate": Target(_("证明"), "marriage:certificate", roles.MARRIAGE),
     "issuer_key": Target(_("出证密钥")),
+    "platform_member": Target(_("平台节点")),
+    "platform_message": Target(_("平台消息")),
+    "remote_request": Target(_("跨馆请求"), "platform_staff:request", roles.MARRIAGE),
 }
 
 KEYS: dict[str, Any] = {

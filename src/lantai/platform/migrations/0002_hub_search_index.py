@@ -1,7 +1,8 @@
 """The full-text index of the hub's catalogue entries (hub_index.py). On SQLite an FTS5 table
 over ``grams`` with external content: hub_index.store_records writes its entries (FTS5 is 5–10
 times slower when a trigger does), a trigger removes those of deleted rows. On PostgreSQL a
-stored tsvector column ``grams_tsv`` with a GIN index. Neither is a model field: only
+stored tsvector column ``grams_tsv`` with GIN indexes by id range (hub_index.ensure_pg_shards
+adds the later ranges; dropping the column drops them all). Neither is a model field: only
 hub_index.py reads them."""
 
 from django.db import migrations
@@ -24,10 +25,15 @@ SQLITE_DOWN = [
 PG_UP = [
     "ALTER TABLE platform_hubrecord ADD COLUMN grams_tsv tsvector "
     "GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, grams)) STORED",
-    "CREATE INDEX platform_hubrec_grams ON platform_hubrecord USING gin (grams_tsv)",
+    # GIN indexes by id range (hub_index.ensure_pg_shards makes the later ones)
+    "CREATE INDEX platform_hubrec_grams_s0 ON platform_hubrecord USING gin (grams_tsv) "
+    "WHERE id >= 0 AND id < 250000",
+    "CREATE INDEX platform_hubrec_grams_s1 ON platform_hubrecord USING gin (grams_tsv) "
+    "WHERE id >= 250000 AND id < 500000",
 ]
 PG_DOWN = [
-    "DROP INDEX IF EXISTS platform_hubrec_grams",
+    "DROP INDEX IF EXISTS platform_hubrec_grams_s0",
+    "DROP INDEX IF EXISTS platform_hubrec_grams_s1",
     "ALTER TABLE platform_hubrecord DROP COLUMN IF EXISTS grams_tsv",
 ]
 
