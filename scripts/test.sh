@@ -123,8 +123,8 @@ SQLITE_LANE2_PATHS=(tests/search)
 
 # mypy, the PostgreSQL run and (without path arguments) the SQLite run's tests under
 # SQLITE_LANE2_PATHS: the second lane, in the background, beside the first (the rest of the SQLite
-# run). Each pytest run waits on subprocesses, servers and disk much of the time and uses about one
-# core; two side by side take ~1/3 less wall time on two cores than one after the other. The two
+# run). One pytest run keeps about one core busy (its CPU time, servers included, is about its wall
+# time), so one after the other left the second core idle; side by side they use both. The two
 # runs share nothing: each has its own data directory, database (an in-memory SQLite one, the test
 # database of PG_URL), ports (free ones) and clamd; the PostgreSQL databases and Redis databases
 # that some tests use by a fixed name are used by the SQLite run alone (the scale-out tests, the

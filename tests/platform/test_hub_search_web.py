@@ -12,7 +12,7 @@ from django.utils import timezone
 from lantai.platform import hub_index, hub_search, transport
 from lantai.platform.models import HarvestState, Member
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.platform.hub_urls")]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture

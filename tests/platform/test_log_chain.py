@@ -259,13 +259,28 @@ def test_the_hub_stamps_a_nodes_head_and_its_own() -> None:
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason="defect: anchors.hub_anchor stamps a node's head without "
-                   "comparing it with the head it stamped before: another hash for a stamped "
-                   "position (a rewritten log) or a shorter log is stamped and not noticed by the hub")  # fmt: skip
 @pytest.mark.parametrize(("seq", "hash_"), [(7, "b" * 64), (3, "c" * 64)])
 def test_the_hub_refuses_a_head_that_contradicts_its_stamps(seq: int, hash_: str) -> None:
+    from lantai.core.models import AuditEntry
     from lantai.platform import anchors, transport
 
     anchors.hub_anchor(_anchor_message(7, "a" * 64))
-    with pytest.raises(transport.Refused):
+    with pytest.raises(transport.Refused) as caught:
         anchors.hub_anchor(_anchor_message(seq, hash_))
+    assert (caught.value.code, caught.value.status) == ("anchor_conflict", 409)
+    assert AuditEntry.objects.filter(action="platform_anchor_conflict", target_id="B02").exists()
+    assert list(Anchor.objects.filter(node="B02").values_list("seq", "entry_hash")) == [
+        (7, "a" * 64)
+    ]
+    anchors.hub_anchor(_anchor_message(7, "a" * 64))  # the same head again, and a longer one: fine
+    anchors.hub_anchor(_anchor_message(9, "d" * 64))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("body", [{"seq": "x", "hash": "a"}, {"seq": None}, {"seq": [1]}])
+def test_a_malformed_head_is_400(body: dict[str, Any]) -> None:
+    from lantai.platform import anchors, transport
+
+    with pytest.raises(transport.Refused) as caught:
+        anchors.hub_anchor({"from": "B02", "body": body})
+    assert caught.value.status == 400

@@ -113,10 +113,14 @@ def test_a_request_sealed_for_another_locator_cannot_be_read(node: Membership, c
     assert not RemoteRequest.objects.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="defect: remote._received calls .get/.items on the member's "
-                   "requester and proofs unchecked: a string or list raises AttributeError (500, and "
-                   "the sender's outbox retries it forever) instead of Refused 400")  # fmt: skip
-@pytest.mark.parametrize("change", [{"requester": "self"}, {"secret": {"proofs": ["id"]}}])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"requester": "self"},
+        {"secret": {"proofs": ["id"]}},
+        {"secret": {"case_party_ids": "450103"}},
+    ],
+)
 def test_a_malformed_request_from_a_member_is_refused(node: Membership, couple: dict[str, int], change: dict[str, Any]) -> None:  # fmt: skip
     code = Record.objects.get(pk=couple["marriage"]).reference_code
     with pytest.raises(transport.Refused) as caught:

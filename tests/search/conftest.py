@@ -9,6 +9,7 @@ when missing (UTF-8, template0, C.UTF-8: pg_trgm and unigram parsing drop CJK un
 
 from __future__ import annotations
 
+import contextlib
 import random
 import uuid
 from collections.abc import Iterator
@@ -234,13 +235,12 @@ def _ensure_database() -> None:
     with psycopg.connect(admin, autocommit=True) as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             return
-        try:
+        # another pytest run (two at once: scripts/test.sh) may make it at the same moment
+        with contextlib.suppress(psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
             conn.execute(
                 f"CREATE DATABASE {name} ENCODING 'UTF8' TEMPLATE template0 "
                 "LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'"
             )
-        except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
-            pass  # made at the same moment by the other pytest run (scripts/test.sh runs two)
 
 
 def _drop_tables(prefix: str) -> None:

@@ -8,8 +8,7 @@ import secrets
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -19,6 +18,7 @@ from lantai.catalog import services
 from lantai.core import audit
 from lantai.core.roles import EXPORT
 from lantai.interop import ead, oai, publishing
+from lantai.web.views.common import permission_required
 
 _PLACEHOLDER = 987654321
 
@@ -64,12 +64,10 @@ def oai_view(request: HttpRequest) -> HttpResponse:
     return HttpResponse(body.encode("utf-8"), content_type="text/xml; charset=utf-8")
 
 
-@login_required
+@permission_required(EXPORT)
 def fonds_ead(request: HttpRequest, pk: int) -> HttpResponse | FileResponse:
     """The fonds' finding aid as a download: ?version=ead3 for EAD3, EAD 2002 otherwise."""
     user: Any = request.user
-    if not user.has_perm_code(EXPORT):
-        return HttpResponseForbidden(_("您没有导出档案目录的权限。"))
     fonds = services.visible_fonds_by_id(user, pk)
     if fonds is None:
         return HttpResponse(_("全宗不存在，或您无权查阅。"), status=404)
