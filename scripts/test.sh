@@ -50,6 +50,9 @@ run_mypy() {
     src/lantai/review/{publishing,exchange,screening,texts,lexicons,classifier_store,classifier,evaluation,ner,redaction}.py \
     src/lantai/marriage/{identity,records,importing,finding,certify,rules}.py \
     src/lantai/certificates/{keys,lists,issuing,revocation,verifying,document,qr,seal,x509}.py \
+    src/lantai/platform/{transport,log,members,peers,anchors,remote,sealing,regional,feeds,sla,trust,window}.py \
+    src/lantai/platform/{harvest_marriage,harvest_catalogue,harvesting,health,hub_index,hub_search,views,views_window,views_ops,staff_urls,views_hub}.py \
+    src/lantai/interop/{oai,publishing,ead,views,cli,models}.py \
     src/lantai/catalog/open_copies.py src/lantai/core/signing.py src/lantai/core/key_files.py; do
     [ -f "$f" ] || continue
     m="${f#src/}"
