@@ -119,6 +119,29 @@ def test_upsert_delete_and_cap(two: tuple[Member, Member], monkeypatch: pytest.M
     assert _idents(hub_index.search("民", archives=["B02"])) == {"b1"}
 
 
+def test_postgresql_ranges(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On PostgreSQL the GIN index is split by id range; a search reads the newest range first
+    and stops at the cap. Ranges of 5 ids here: the harvest makes their indexes as it goes."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    monkeypatch.setattr(hub_index, "PG_SHARD", 5)
+    monkeypatch.setattr(hub_index, "_pg_shards_known", set())
+    a = _member("A01", "甲市档案馆")
+    hub_index.store_records(a, [_row(f"r{i}", f"第{i}号民兵训练计划") for i in range(23)])
+    with connection.cursor() as cur:
+        cur.execute("SELECT id FROM platform_hubrecord")
+        top = max(i for (i,) in cur.fetchall()) // 5
+        assert set(range(top + 2)) <= hub_index._pg_shards(cur)
+    assert hub_index.search("民兵训练")["total"] == 23
+    monkeypatch.setattr(hub_index, "CAP", 7)
+    r = hub_index.search("民兵训练")
+    assert r["total"] == 7 and r["total_capped"]
+    # the newest entries first
+    assert [h["identifier"] for h in r["hits"][:2]] == ["oai:x:r22", "oai:x:r21"]
+
+
 # ---------------------------------------------------------------- marriage
 
 H1, H2, H3 = "a" * 32, "b" * 32, "c" * 32

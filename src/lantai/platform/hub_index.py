@@ -260,6 +260,9 @@ def ensure_pg_shards(cur: Any | None = None) -> list[int]:
         _pg_shards_known.update(_pg_shards(cur))
     for k in range(last + 1):
         if k not in _pg_shards_known:
+            # the rows just written leave deferred foreign-key checks pending, and PostgreSQL
+            # makes no index on a table with pending trigger events: run the checks now
+            cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cur.execute(
                 f"CREATE INDEX IF NOT EXISTS {_PG_SHARD_NAME}{k} ON platform_hubrecord USING gin (grams_tsv) "
                 f"WHERE id >= {k * PG_SHARD} AND id < {(k + 1) * PG_SHARD}"

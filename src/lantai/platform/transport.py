@@ -165,7 +165,7 @@ def _deliver(row: Outbox, message: dict[str, Any], peer_key: str) -> dict[str, A
             receipt_text = json.dumps(receipt, ensure_ascii=False, separators=(",", ":"))
             Receipt.objects.create(message_id=message["id"], peer=row.peer, receipt=receipt_text,
                                    received_at=timezone.now())  # fmt: skip
-            log.append("in", row.peer, "receipt", message["id"], receipt_text)
+            log.append("in", row.peer, "receipt", f"{message['id']}.receipt", receipt_text)
             if reply is not None:
                 log.append("in", row.peer, reply["kind"], reply["id"], for_log(reply))
         Outbox.objects.filter(pk=row.pk).update(
