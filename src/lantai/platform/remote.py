@@ -21,10 +21,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from lantai.catalog.models import Component
+from lantai.certificates import keys, lists, verifying
 from lantai.core import audit
 from lantai.marriage import certify, finding, identity, rules
 from lantai.marriage.models import Registration
-from lantai.standards import marriage_rights
+from lantai.standards import certificate_lists, marriage_rights
 from lantai.standards import platform_messages as pm
 
 from . import peers, sealing, sla, transport
@@ -103,20 +104,17 @@ def _take_answer(row: RemoteRequest, answer: dict[str, Any]) -> None:
     fields: dict[str, Any] = {"reason": str(answer.get("reason", ""))[:500]}
     if status == "answered":
         status_list = answer.get("status_list")
-        if isinstance(
-            status_list, dict
-        ):  # the holder's newest: the certificate verifies here at once
-            from lantai.certificates import lists
-            from lantai.standards import certificate_lists
-
+        if isinstance(status_list, dict):  # the holder's newest: its certificate verifies here
             with contextlib.suppress(certificate_lists.ListError):
                 lists.adopt_status_list(status_list)
         try:
             pdf = base64.b64decode(str(answer.get("pdf", "")), validate=True)
         except ValueError:
             pdf = b""
-        fields.update(status="answered", certificate_number=str(answer.get("certificate_number", ""))[:32],
-                      certificate_pdf=pdf, extract=answer.get("extract") or {},
+        problem = _unverified(pdf)
+        fields.update(status="refused" if problem else "answered", reason=problem or fields["reason"],
+                      certificate_number=str(answer.get("certificate_number", ""))[:32],
+                      certificate_pdf=None if problem else pdf, extract=answer.get("extract") or {},
                       answered_at=timezone.now(), inform_due=sla.inform_due(timezone.now()))  # fmt: skip
     elif status == "refused":
         fields.update(status="refused", answered_at=timezone.now(), inform_due=sla.inform_due(timezone.now()))  # fmt: skip
@@ -125,6 +123,19 @@ def _take_answer(row: RemoteRequest, answer: dict[str, Any]) -> None:
     else:
         return
     RemoteRequest.objects.filter(pk=row.pk).update(**fields)
+
+
+def _unverified(pdf: bytes) -> str:
+    """Why the certificate the holder sent does not verify here ('' when it does): nothing is
+    printed at the window that this archives could not verify itself."""
+    now = timezone.now()
+    trust, statuses = lists.current(now)
+    try:
+        outcome = verifying.verify(pdf=pdf, trust_list=trust, status_lists=statuses, roots=keys.pinned_roots(), now=now)  # fmt: skip
+    except verifying.Unreadable as exc:
+        return f"协办馆答复的证明无法读取：{exc}"[:500]
+    verdict = outcome.verdict
+    return "" if verdict.valid else f"协办馆答复的证明在本馆核验未通过：{verdict.message_zh}"[:500]
 
 
 def _reply_delivered(reply: dict[str, Any]) -> None:
@@ -209,7 +220,7 @@ def _decide(row: RemoteRequest, request: marriage_rights.Request, *, actor: str,
     except certify.CertifyError as exc:
         RemoteRequest.objects.filter(pk=row.pk).update(status="refused", reason=exc.message_zh[:500], answered_at=timezone.now())  # fmt: skip
         return {"request_id": row.message_id, "status": "refused", "reason": exc.message_zh}
-    from lantai.certificates import issuing, lists
+    from lantai.certificates import issuing
 
     pdf = issuing.pdf_bytes(cert)
     extract = {"certificate_number": cert.number, "holding_archives": cert.repository.name,

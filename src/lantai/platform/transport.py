@@ -77,9 +77,8 @@ def _text(message: dict[str, Any]) -> str:
 def for_log(message: dict[str, Any]) -> str:
     """The text the log keeps of a message: whole, or for the reply to a question, with its body
     replaced by the body's SM3 digest and size."""
-    if message.get("kind", "").removesuffix(".reply") not in QUESTIONS or not message[
-        "kind"
-    ].endswith(".reply"):
+    kind = str(message.get("kind", ""))
+    if not (kind.endswith(".reply") and kind.removesuffix(".reply") in QUESTIONS):
         return _text(message)
     body = pm.canonical(message["body"])
     return _text({**message, "body": {"sm3": pm.sm3_hex(body), "bytes": len(body)}})
@@ -231,8 +230,11 @@ def deliver_due(limit: int = 200, *, now: bool = False) -> dict[str, int]:
             delivered += 1
         except Unreachable:
             waiting += 1
-        except (Refused, pm.MessageError):
+        except (Refused, pm.MessageError) as exc:
             refused += 1
+            if Outbox.objects.filter(pk=row.pk, status="failed").exists():  # the peer's last word
+                reason = getattr(exc, "message_zh", str(exc))
+                _dispatch_reply(row.kind, {"body": {"request_id": row.message_id, "status": "refused", "reason": f"对方拒收：{reason}"}})  # fmt: skip
     return {"delivered": delivered, "waiting": waiting, "refused": refused}
 
 
