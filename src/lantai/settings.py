@@ -279,6 +279,8 @@ PUBLIC_OAI_RATE = os.environ.get("LANTAI_PUBLIC_OAI_RATE", "600/min")
 # docs/operator-guide.md); empty: weekends only. The hub harvests its members every this many hours.
 PLATFORM_HOLIDAYS = os.environ.get("LANTAI_PLATFORM_HOLIDAYS", "")
 PLATFORM_HARVEST_HOURS = int(os.environ.get("LANTAI_PLATFORM_HARVEST_HOURS", "24"))
+# the CA bundle that signs the other nodes' TLS certificates (a 政务网 CA); empty: the system's
+PLATFORM_CA_BUNDLE = os.environ.get("LANTAI_PLATFORM_CA_BUNDLE", "")
 CERTIFICATE_ROOT_KEYS = frozenset(
     k.strip().lower()
     for k in os.environ.get("LANTAI_CERTIFICATE_ROOT_KEYS", "").split(",")

@@ -7,7 +7,7 @@ from typing import Any
 
 import requests
 
-from . import peers
+from . import peers, transport
 from .models import Member
 
 
@@ -48,7 +48,7 @@ def public_search(query: str, archives: list[str], page: int = 1) -> dict[str, A
     if m is None:
         raise HarvestError("not_joined", "本馆尚未加入全区平台", "this archives has not joined the platform")  # fmt: skip
     try:
-        response = requests.get(m.hub_url + "/platform/api/search", params={"q": query, "archives": list(archives), "page": str(page)}, timeout=(3.05, 30))  # fmt: skip
+        response = transport.http().get(m.hub_url + "/platform/api/search", params={"q": query, "archives": list(archives), "page": str(page)}, timeout=(3.05, 30))  # fmt: skip
         data = response.json()
     except (requests.RequestException, ValueError) as exc:
         raise HarvestError("unreachable", f"无法连接平台中心：{exc}", f"cannot reach the hub: {exc}") from exc  # fmt: skip

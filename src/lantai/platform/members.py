@@ -22,7 +22,7 @@ from lantai.catalog.services import default_repository
 from lantai.core import audit, signing
 from lantai.standards import platform_messages as pm
 
-from . import log, peers
+from . import log, peers, transport
 from .models import JoinToken, Member, Membership
 
 LIST_FORMAT = "lantai-member-list/1"
@@ -160,7 +160,7 @@ def join(hub_url: str, token: str, *, url: str, actor: str) -> Membership:
     listed = _hub_list(hub_url, pin)
     hub_key = str(listed["signer"])
     try:
-        response = requests.post(hub_url + "/platform/join", json=application(token.strip(), code, url), timeout=(3.05, 60))  # fmt: skip
+        response = transport.http().post(hub_url + "/platform/join", json=application(token.strip(), code, url), timeout=(3.05, 60))  # fmt: skip
     except requests.RequestException as exc:
         raise JoinError("unreachable", f"无法连接平台中心 {hub_url}：{exc}", f"cannot reach the hub at {hub_url}: {exc}", 3) from exc  # fmt: skip
     answer = _json(response)
@@ -183,7 +183,7 @@ def join(hub_url: str, token: str, *, url: str, actor: str) -> Membership:
 def _hub_list(hub_url: str, pin: str) -> dict[str, Any]:
     """The hub's signed member list, its signer checked against the token's fingerprint."""
     try:
-        response = requests.get(hub_url + "/platform/members", timeout=(3.05, 30))
+        response = transport.http().get(hub_url + "/platform/members", timeout=(3.05, 30))
     except requests.RequestException as exc:
         raise JoinError("unreachable", f"无法连接平台中心 {hub_url}：{exc}", f"cannot reach the hub at {hub_url}: {exc}", 3) from exc  # fmt: skip
     listed = _json(response).get("member_list")
@@ -224,7 +224,7 @@ def refresh() -> dict[str, Any]:
         raise peers.NotJoined()
     outcome: dict[str, Any] = {"member_list": False, "anchored": False}
     try:
-        response = requests.get(m.hub_url + "/platform/members", timeout=(3.05, 30))
+        response = transport.http().get(m.hub_url + "/platform/members", timeout=(3.05, 30))
         listed = _checked_list(_json(response).get("member_list"), m.hub_public_key)
     except (requests.RequestException, JoinError) as exc:
         outcome["error"] = str(exc)[:300]
@@ -235,7 +235,6 @@ def refresh() -> dict[str, Any]:
     Membership.objects.filter(pk=m.pk).update(member_list=listed, member_list_at=timezone.now())
     trust.adopt(listed)
     outcome["member_list"] = True
-    from . import transport
 
     issuer_keys, pades_root = trust.own_issuer_rows()
     try:

@@ -20,6 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 import requests
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -63,10 +64,14 @@ def handles(kind: str, *, hub: bool = False) -> Callable[[Handler], Handler]:
     return register
 
 
-def _session() -> requests.Session:
+def http() -> requests.Session:
+    """This thread's HTTP session to peers (kept alive between messages); TLS certificates are
+    checked against LANTAI_PLATFORM_CA_BUNDLE (a 政务网 CA) or the system's CAs."""
     s = getattr(_local, "session", None)
     if s is None:
         s = _local.session = requests.Session()
+        if settings.PLATFORM_CA_BUNDLE:
+            s.verify = settings.PLATFORM_CA_BUNDLE
     return s
 
 
@@ -126,7 +131,7 @@ def send(
 def _deliver(row: Outbox, message: dict[str, Any], peer_key: str) -> dict[str, Any] | None:
     started = time.perf_counter()
     try:
-        response = _session().post(row.url, data=row.envelope.encode(), timeout=TIMEOUT,
+        response = http().post(row.url, data=row.envelope.encode(), timeout=TIMEOUT,
                                    headers={"Content-Type": "application/json"})  # fmt: skip
     except requests.RequestException as exc:
         _failed(row, f"{type(exc).__name__}: {exc}"[:500])
