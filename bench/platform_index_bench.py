@@ -108,6 +108,10 @@ class Store:
             self.execute(
                 "INSERT INTO platform_hubrecord_fts(platform_hubrecord_fts) VALUES ('rebuild')"
             )
+        else:
+            from lantai.platform import hub_index
+
+            hub_index.ensure_pg_shards()  # the GIN indexes of the id ranges the load reached
         self.execute("ANALYZE")
 
     def load(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:

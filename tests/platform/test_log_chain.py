@@ -107,7 +107,7 @@ def test_a_deleted_last_entry_is_found_only_behind_an_anchor() -> None:
     LogEntry.objects.filter(seq=5).delete()
     assert log.verify().ok  # nothing in the chain itself shows a cut tail
     assert log.verify(["B02"]).ok  # another node's anchors are not ours
-    assert _problems(["A01"]) == {(5, "anchor_mismatch")}
+    assert _problems(["A01"]) == {(5, "missing")}
 
 
 @pytest.mark.django_db

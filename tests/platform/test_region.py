@@ -77,6 +77,9 @@ def test_harvest_and_find_region_wide(joined: Region) -> None:
     assert [r["locator"] for r in found["results"]] == [f"bc:{bc.facts['scanned']}"]
     _code, by_name = nz.cli("platform", "marriage-find", "--name", "陈国强", "--year", "2012", *SELF_OTHER, "--json")  # fmt: skip
     assert f"bc:{bc.facts['paper']}" in [r["locator"] for r in by_name["results"]]
+    # the counter's rules hold region-wide: 陈国强 does not see 李秀英's marriage
+    _code, theirs = nz.cli("platform", "marriage-find", "--id", str(WIFE.id_number), *SELF_OTHER, "--json")  # fmt: skip
+    assert theirs["results"] == [] and theirs["withheld"] == 1
 
 
 def test_certificate_from_the_holder_printed_here_verifies_offline(joined: Region, tmp_path: Path) -> None:  # fmt: skip
@@ -170,6 +173,14 @@ def test_log_verifies_and_a_tampered_log_fails(joined: Region) -> None:
         db.commit()
         code, out = nz.cli("platform", "log", "verify", "--json", ok=(1,))
         assert any(p["problem"] == "missing" for p in out["problems"])
+        # cut the log back to just before a head the hub stamped, and drop the local stamps: the
+        # chain left is whole, but the hub's copies of the stamps still show the cut
+        (stamped,) = db.execute("SELECT MAX(seq) FROM platform_anchor WHERE node = 'nz'").fetchone()
+        db.execute("DELETE FROM platform_anchor")
+        db.execute("DELETE FROM platform_logentry WHERE seq >= ?", (min(stamped, seq),))
+        db.commit()
+        code, out = nz.cli("platform", "log", "verify", "--json", ok=(1,))
+        assert out["hub_checked"] and any(p["problem"] in ("missing", "anchor_mismatch") and p["seq"] >= min(stamped, seq) for p in out["problems"])  # fmt: skip
     finally:
         db.close()
 

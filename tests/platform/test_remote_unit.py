@@ -173,14 +173,14 @@ def test_overdue_names_the_deadline_that_passed() -> None:
 
 
 def test_the_deadlines_skip_weekends_without_a_calendar(settings: Any) -> None:
-    sla.calendar.cache_clear()
+    sla._loaded.cache_clear()
     try:
         settings.PLATFORM_HOLIDAYS = ""
         friday = dt.datetime(2026, 12, 4, 12, tzinfo=dt.UTC)
         assert sla.answer_due(friday) == dt.date(2026, 12, 10)
         assert sla.inform_due(friday) == dt.date(2026, 12, 8)
     finally:
-        sla.calendar.cache_clear()
+        sla._loaded.cache_clear()
 
 
 # --------------------------------------------------------------------------------- sealing
@@ -269,3 +269,19 @@ def test_another_regions_key_gives_other_hashes(
     settings.DATA_DIR = tmp_path / "other"
     regional.install(b"j" * 32)
     assert regional.id_hash("居民身份证", id18) != h
+
+
+@pytest.mark.parametrize("current", ["answered", "informed"])
+def test_a_late_queued_reply_does_not_undo_an_answer(node: Membership, current: str) -> None:
+    now = timezone.now()
+    row = RemoteRequest.objects.create(
+        role="sent", message_id="2" * 32, receiving_node="A01", holding_node="B02", locator="B02:X",
+        requester_type="self", requester_name="王建华", requester_id_masked="x", status=current,
+        created_at=now, answer_due=now.date(), answered_at=now, inform_due=now.date(),
+        informed_at=now if current == "informed" else None, certificate_number="N1",
+    )  # fmt: skip
+    remote._reply_delivered(
+        {"body": {"request_id": "2" * 32, "status": "queued", "reason": "纸质档案"}}
+    )
+    row.refresh_from_db()
+    assert (row.status, row.certificate_number) == (current, "N1")

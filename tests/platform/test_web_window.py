@@ -48,6 +48,10 @@ def clerk(settings: Any) -> Client:
 @pytest.fixture
 def joined() -> Membership:
     """This installation as node A01 of a region whose hub and peer B02 cannot be reached."""
+    from lantai.platform import regional
+
+    if not regional.has_key():
+        regional.create()
     return Membership.objects.create(
         code="A01", name="甲市档案馆", url="http://a01.example", hub_url=CLOSED_PORT_URL,
         hub_public_key="00", member_list={"members": [
@@ -249,7 +253,7 @@ def region_here(live_server: Any, clerk: Client) -> Iterator[dict[str, str]]:
     """This installation as the hub and as its node A01, over real HTTP on the live server; the
     hub's index lists two registrations held by B02, which cannot be reached."""
     from lantai.core import signing
-    from lantai.platform import hub_index, peers, transport
+    from lantai.platform import hub_index, peers, regional, transport
     from lantai.platform.models import JoinToken, Member
     from tests.marriage.conftest import OTHER, OTHER_WIFE, WIFE
 
@@ -262,16 +266,19 @@ def region_here(live_server: Any, clerk: Client) -> Iterator[dict[str, str]]:
     Membership.objects.create(code="A01", name="甲市档案馆", url=url, hub_url=url, hub_public_key=key,
                               member_list_at=timezone.now())  # fmt: skip
     paper, scanned = "B02:MZHY-2010-0123", "B02:MZHY-2012-0321"
+    if not regional.has_key():
+        regional.create()
+    husband = regional.id_hash("居民身份证", str(HUSBAND.id_number))  # the rules: his own only
     hub_index.store_marriage(b02, [
         {"locator": paper, "kind": "marriage", "date": "2010-05-20", "office": "乙县民政局婚姻登记处",
          "region_code": "490102", "digitized": False, "stamp": "1",
-         "parties": [{"name": HUSBAND.name, "position": 1}, {"name": WIFE.name, "position": 2}]},
+         "parties": [{"name": HUSBAND.name, "position": 1, "id_hash": husband}, {"name": WIFE.name, "position": 2}]},
         {"locator": scanned, "kind": "marriage", "date": "2012-10-01", "office": "乙县民政局婚姻登记处",
          "region_code": "490102", "digitized": True, "stamp": "2",
          "parties": [{"name": OTHER.name, "position": 1}, {"name": OTHER_WIFE.name, "position": 2}]},
     ])  # fmt: skip
     yield {"paper": paper, "scanned": scanned}
-    transport._session().close()  # no kept-alive connection left to the live server's thread
+    transport.http().close()  # no kept-alive connection left to the live server's thread
 
 
 @pytest.mark.sqlite_run_only

@@ -91,9 +91,6 @@ def test_an_empty_calendar_file_is_weekends_only(tmp_path: Path) -> None:
     assert cal.years == () and wd.add(D(2026, 10, 1), 1, cal) == D(2026, 10, 2)
 
 
-@pytest.mark.xfail(strict=True, reason="defect: an impossible unquoted date (YAML's own ValueError), a calendar whose top level or year entry is not a "
-                   "mapping raises AttributeError, a year key that is not a number ValueError "
-                   "without the place (standards/working_days.py load)")  # fmt: skip
 @pytest.mark.parametrize(
     "text",
     ["years:\n  2026:\n    holidays: [2026-02-30]\n", "- 2026-10-01\n", "years:\n  2026: [2026-10-01]\n", "years:\n  next: {holidays: []}\n",

@@ -47,6 +47,7 @@ def add_recording(record: Record, path: Path, *, user: User | None) -> Recording
     stored = components.store_file(path)
     with transaction.atomic():
         component = components.add_stored(record, stored, path.name)
+        components.touch([record.pk])
         recording = Recording.objects.create(
             record=record,
             source_name=path.name,

@@ -676,6 +676,8 @@ def _attach(batch: Batch) -> int:
         component = components.add_stored(recording.record, recording.stored(), name)
         recording.component, recording.status = component, "pending"
         recording.save(update_fields=["component", "status"])
+        made[(recording.record_id, recording.sm3)] = component.pk
+    components.touch(record_id for record_id, _sm3 in made)
     return len(pages)
 
 

@@ -42,7 +42,9 @@ def hub_anchor(message: dict[str, Any]) -> dict[str, Any]:
     try:
         seq, entry_hash = int(body.get("seq", 0)), str(body.get("hash", ""))
     except (TypeError, ValueError) as exc:
-        raise transport.Refused("malformed", "链头格式不对", "the log head is malformed", 400) from exc
+        raise transport.Refused(
+            "malformed", "链头格式不对", "the log head is malformed", 400
+        ) from exc
     head: dict[str, Any] = {"seq": seq, "hash": entry_hash}
     earlier = Anchor.objects.filter(node=message["from"])
     latest = earlier.order_by("-seq").first()
@@ -58,6 +60,28 @@ def hub_anchor(message: dict[str, Any]) -> dict[str, Any]:
         own = _stamp(peers.HUB, log.head())
         _keep(own)
     return {"stamp": node_stamp, "hub_stamp": own}
+
+
+def hub_list_stamps(message: dict[str, Any]) -> dict[str, Any]:
+    """The hub's handler of ``anchor_stamps``: every head it stamped for the asking node."""
+    return {"stamps": [json.loads(a.stamp) for a in Anchor.objects.filter(node=message["from"]).order_by("seq")]}  # fmt: skip
+
+
+def hub_stamps() -> dict[int, str]:
+    """The heads the hub stamped for this node, each stamp's signature checked against the hub's
+    key (transport.Unreachable when the hub cannot be asked)."""
+    from . import transport
+
+    m = peers.membership()
+    if m is None:
+        return {}
+    sent = transport.send(peers.HUB, "anchor_stamps", {}, queue=False)
+    out: dict[int, str] = {}
+    for stamp in (sent.reply or {}).get("stamps") or []:
+        body = pm.check_statement(stamp, {m.hub_public_key}, signing.verify)
+        if body.get("node") == m.code:
+            out[int(body["seq"])] = str(body["hash"])
+    return out
 
 
 def anchor() -> dict[str, Any] | None:

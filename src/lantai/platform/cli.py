@@ -12,6 +12,7 @@ or the hub cannot be reached (request: the request waits in the outbox, exit 3 w
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -100,8 +101,10 @@ def join_command(hub_url: str, token: str, url: str, as_json: bool) -> None:
 def remove_member_command(code: str, reason: str, as_json: bool) -> None:
     """On the hub: take a node off the member list (its key is refused from now on)."""
     django_setup()
-    from . import members, trust
+    from . import members, peers, trust
 
+    if not peers.is_hub():
+        fail("这里不是平台中心：只有平台中心可以移出节点", EXIT_REFUSED, as_json, reason="not_hub")
     try:
         members.remove_member(code, actor=cli_actor(), reason=reason)
     except members.JoinError as e:
@@ -236,6 +239,13 @@ def request_command(locator: str, out: Path | None, as_json: bool, **params: Any
 
     user, actor = acting_user(params["username"], MARRIAGE, as_json)
     request = build_request(params, as_json)
+    if out is not None and not (out.parent.is_dir() and os.access(out.parent, os.W_OK)) or (out is not None and out.is_dir()):  # fmt: skip
+        fail(
+            f"无法写入“{out}”：目录不存在或不可写（请求未发出）",
+            EXIT_UNREADABLE,
+            as_json,
+            field="out",
+        )
     try:
         row = remote.send(locator, request, actor=actor, user=user, channel="cli")
     except remote.RequestError as e:
@@ -275,11 +285,21 @@ def log_group() -> None:
 def log_verify_command(as_json: bool) -> None:
     """Recompute the whole chain; exit 1 on any altered, removed or inserted message."""
     django_setup()
-    from . import log, peers
+    from lantai.standards import platform_messages as pm
+
+    from . import anchors, log, peers, transport
 
     m = peers.membership()
-    result = log.verify(([m.code] if m else []) + ([peers.HUB] if peers.is_hub() else []))
-    data, ok = result.as_dict(), result.ok
+    stamped, hub_checked, why = {}, m is None, ""
+    if m is not None:
+        try:
+            stamped, hub_checked = anchors.hub_stamps(), True
+        except (transport.Unreachable, transport.Refused, pm.MessageError) as e:
+            why = str(e)[:300]
+    result = log.verify(([m.code] if m else []) + ([peers.HUB] if peers.is_hub() else []), stamped)
+    data, ok = {**result.as_dict(), "hub_checked": hub_checked}, result.ok
+    if ok and not hub_checked:  # the chain holds here, but the hub's copies were not compared
+        _done({**data, "error": f"无法向平台中心核对其盖戳的链头：{why}"}, as_json, f"本地消息日志完整，但未能向平台中心核对链头：{why}", EXIT_FAULT)  # fmt: skip
     text = f"消息日志完整：{result.entries} 条，链头 {result.head.get('seq')}" if ok else "消息日志有问题：\n" + "\n".join(f"  第 {p['seq']} 条 {p['problem']}：{p['detail']}" for p in data["problems"])  # fmt: skip
     _done(data, as_json, text, EXIT_OK if ok else EXIT_REFUSED)
 

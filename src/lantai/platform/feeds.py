@@ -55,8 +55,11 @@ def page(cursor: str, limit: int = PAGE) -> dict[str, Any]:
     ):
         number = identity.unseal(sealed) if sealed else ""
         parties.setdefault(reg_id, []).append(
-            {"position": position, "name": name,
-             "id_hash": regional.id_hash(id_type, number) if number else ""}  # fmt: skip
+            {
+                "position": position,
+                "name": name,
+                "id_hash": regional.id_hash(id_type, number) if number else "",
+            }  # fmt: skip
         )
     scanned = set(Component.objects.filter(record_id__in=ids).values_list("record_id", flat=True))
     entries = [

@@ -11,7 +11,13 @@ from .models import Member
 
 
 def _node_update(message: dict[str, Any]) -> dict[str, Any]:
+    """A member's news; rows the trust list cannot take are refused (400), nothing is kept."""
+    from lantai.standards import certificate_lists
+
     body = message["body"]
+    rows = body.get("issuer_keys", [])
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise transport.Refused("malformed", "出证密钥应为列表", "issuer_keys must be a list", 400)
     Member.objects.filter(code=message["from"]).update(
         url=str(body.get("url", ""))[:300] or Member.objects.get(code=message["from"]).url,
         issuer_keys=[r for r in body.get("issuer_keys", []) if isinstance(r, dict)],
@@ -19,7 +25,10 @@ def _node_update(message: dict[str, Any]) -> dict[str, Any]:
         status_lists=[s for s in body.get("status_lists", []) if isinstance(s, dict)],
         last_contact_at=timezone.now(),
     )  # fmt: skip
-    trust.republish()
+    try:  # inside the inbox's transaction: a refusal undoes the update
+        trust.republish()
+    except certificate_lists.ListError as exc:
+        raise transport.Refused("issuer_keys", f"出证密钥无法列入信任列表：{exc.message_zh}", f"the issuer keys cannot go on the trust list: {exc.message_en}", 400) from exc  # fmt: skip
     return {"ok": True}
 
 
@@ -33,6 +42,7 @@ def register() -> None:
     transport.handles("ping")(_ping)
     transport.handles("node_update", hub=True)(_node_update)
     transport.handles("anchor", hub=True)(anchors.hub_anchor)
+    transport.handles("anchor_stamps", hub=True)(anchors.hub_list_stamps)
 
 
 def load_all() -> None:

@@ -29,6 +29,7 @@ def harvest(member: Member, *, full: bool = False, page_size: int = PAGE) -> dic
             sent = transport.send(member.code, "marriage_feed", {"cursor": state.cursor, "limit": page_size}, as_hub=True, queue=False)  # fmt: skip
             page = sent.reply or {}
             entries = page.get("entries") or []
+            before = state.cursor
             with transaction.atomic():
                 hub_index.store_marriage(member, entries)
                 state.cursor = str(page.get("cursor", state.cursor))
@@ -36,6 +37,8 @@ def harvest(member: Member, *, full: bool = False, page_size: int = PAGE) -> dic
             taken += len(entries)
             if page.get("done", True):
                 break
+            if not entries or state.cursor == before:  # a node that says "more" but moves nowhere
+                raise transport.Refused("stalled", "节点答复还有更多记录，但游标没有前进：收割中止", "the node says there is more but its cursor does not move: harvest stopped", 502)  # fmt: skip
         removed = _sweep(member) if full else 0
     except (transport.Unreachable, transport.Refused) as exc:
         state.error = str(exc)[:500]

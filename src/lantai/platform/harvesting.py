@@ -43,7 +43,10 @@ def public_search(query: str, archives: list[str], page: int = 1) -> dict[str, A
     if peers.is_hub():
         from . import hub_index
 
-        return hub_index.search(query, archives=archives or None, page=page)
+        try:
+            return hub_index.search(query, archives=archives or None, page=page)
+        except hub_index.HubSearchError as exc:
+            raise HarvestError("query", exc.message_zh, exc.message_en) from exc
     m = peers.membership()
     if m is None:
         raise HarvestError("not_joined", "本馆尚未加入全区平台", "this archives has not joined the platform")  # fmt: skip

@@ -12,7 +12,7 @@ from typing import Any
 
 from . import transport
 from .hub_index import HubSearchError, find_marriage
-from .models import HarvestState, Member
+from .models import HarvestState, HubParty, Member
 
 
 def _int(body: dict[str, Any], name: str, default: int | None) -> int | None:
@@ -26,19 +26,34 @@ def _int(body: dict[str, Any], name: str, default: int | None) -> int | None:
 
 
 def answer_marriage_find(message: dict[str, Any]) -> dict[str, Any]:
+    """``parties_with`` (the window's rights rules: the requester, the principal or the case
+    parties, as regional hashes) keeps only registrations one of whose parties has one of them;
+    ``null`` when the requester may see any registration (court, police …)."""
     body = message.get("body") or {}
     names = body.get("names") or []
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise transport.Refused("criteria", "姓名应为字符串列表", "names must be a list of strings", 400)  # fmt: skip
+    must = body.get("parties_with")
+    if must is not None and not (isinstance(must, list) and all(isinstance(h, str) for h in must)):
+        raise transport.Refused("criteria", "parties_with 应为摘要列表或 null", "parties_with must be a list of hashes or null", 400)  # fmt: skip
+    limit = _int(body, "limit", 50) or 50
     try:
         results = find_marriage(
             id_hash=str(body["id_hash"]) if body.get("id_hash") else None, names=names,
             year=_int(body, "year", None), years=_int(body, "years", 2) or 0,
-            limit=_int(body, "limit", 50) or 50,
+            limit=200 if must is not None else limit,
         )  # fmt: skip
     except HubSearchError as exc:
         raise transport.Refused("criteria", exc.message_zh, exc.message_en, 400) from exc
-    return {"results": results}
+    withheld = 0
+    if must is not None:  # the rules turn on the parties: only their registrations
+        allowed = set(
+            HubParty.objects.filter(entry__locator__in=[r["locator"] for r in results], id_hash__in=[h.lower() for h in must if h])
+            .values_list("entry__locator", flat=True)
+        )  # fmt: skip
+        kept = [r for r in results if r["locator"] in allowed]
+        withheld, results = len(results) - len(kept), kept[:limit]
+    return {"results": results, "withheld": withheld}
 
 
 transport.handles("marriage_find", hub=True)(answer_marriage_find)

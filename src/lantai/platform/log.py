@@ -85,17 +85,20 @@ class Verification:
                 "problem_count": len(self.problems)}  # fmt: skip
 
 
-def verify(codes: list[str] | None = None) -> Verification:
+def verify(codes: list[str] | None = None, stamped: dict[int, str] | None = None) -> Verification:
     """Walk the whole chain; ``codes`` are the codes this installation speaks as (the heads the
-    hub stamped for them are checked)."""
+    hub stamped for them, as kept here, are checked), ``stamped`` the heads the hub itself holds
+    for this node (anchors.hub_stamps): a log rewritten together with its local anchors, or cut
+    short after a stamped head, still fails against those."""
     result = Verification()
     prev, expected = pm.GENESIS, 1
     hashes_at: dict[int, str] = {}
     anchors: dict[int, str] = {}
-    for a in Anchor.objects.filter(node__in=codes or []):
-        if anchors.get(a.seq, a.entry_hash) != a.entry_hash:
-            result.problems.append({"seq": a.seq, "problem": "anchor_mismatch", "detail": "two stamps for one position differ"})  # fmt: skip
-        anchors[a.seq] = a.entry_hash
+    pairs = [(a.seq, a.entry_hash) for a in Anchor.objects.filter(node__in=codes or [])]
+    for seq, entry_hash in [*pairs, *(stamped or {}).items()]:
+        if anchors.get(seq, entry_hash) != entry_hash:
+            result.problems.append({"seq": seq, "problem": "anchor_mismatch", "detail": "two stamps for one position differ"})  # fmt: skip
+        anchors[seq] = entry_hash
     last_seq = 0
     while True:
         batch = list(LogEntry.objects.filter(seq__gt=last_seq).order_by("seq")[:BATCH])
@@ -116,7 +119,9 @@ def verify(codes: list[str] | None = None) -> Verification:
             prev, expected, last_seq = e.entry_hash, e.seq + 1, e.seq
     for seq, anchored in sorted(anchors.items()):
         result.anchors_checked += 1
-        if hashes_at.get(seq) != anchored:
+        if seq not in hashes_at:
+            result.problems.append({"seq": seq, "problem": "missing", "detail": "the hub time-stamped a head at this position; the log no longer reaches it"})  # fmt: skip
+        elif hashes_at[seq] != anchored:
             result.problems.append({"seq": seq, "problem": "anchor_mismatch", "detail": "the chain no longer has the head the hub time-stamped"})  # fmt: skip
     result.head = {"seq": last_seq, "hash": prev}
     return result

@@ -213,34 +213,47 @@ def _checked_list(listed: Any, hub_key: str) -> dict[str, Any]:
     return body
 
 
+def fetch_list(m: Membership) -> str:
+    """Take the hub's newest member list ('' when done, else why not)."""
+    from . import trust
+
+    try:
+        response = transport.http().get(m.hub_url + "/platform/members", timeout=(3.05, 30))
+        listed = _checked_list(_json(response).get("member_list"), m.hub_public_key)
+    except (requests.RequestException, JoinError) as exc:
+        return str(exc)[:300]
+    if str(listed.get("issued", "")) < str(m.member_list.get("issued", "")):
+        return "平台中心给出的成员名单比本馆已有的旧：未采用（可能是重放）"
+    Membership.objects.filter(pk=m.pk).update(member_list=listed, member_list_at=timezone.now())
+    m.member_list = listed
+    trust.adopt(listed)
+    return ""
+
+
 def refresh() -> dict[str, Any]:
-    """Fetch the hub's member list, and send the hub this node's news (issuer keys, status
-    lists) and its log head to time-stamp. Returns what happened; the hub being down is not an
-    error here (the node goes on with the list it has)."""
+    """Send the hub this node's news (issuer keys, status lists), then take its member list (which
+    then names those keys), then have the log head time-stamped. Returns what happened; the hub
+    being down is not an error here (the node goes on with the list it has)."""
     from . import anchors, trust
 
     m = peers.membership()
     if m is None:
         raise peers.NotJoined()
     outcome: dict[str, Any] = {"member_list": False, "anchored": False}
-    try:
-        response = transport.http().get(m.hub_url + "/platform/members", timeout=(3.05, 30))
-        listed = _checked_list(_json(response).get("member_list"), m.hub_public_key)
-    except (requests.RequestException, JoinError) as exc:
-        outcome["error"] = str(exc)[:300]
-        return outcome
-    if str(listed.get("issued", "")) < str(m.member_list.get("issued", "")):
-        outcome["error"] = "平台中心给出的成员名单比本馆已有的旧：未采用（可能是重放）"
-        return outcome
-    Membership.objects.filter(pk=m.pk).update(member_list=listed, member_list_at=timezone.now())
-    trust.adopt(listed)
-    outcome["member_list"] = True
-
     issuer_keys, pades_root = trust.own_issuer_rows()
     try:
         transport.send(peers.HUB, "node_update", {"url": m.url, "issuer_keys": issuer_keys,
                        "pades_root": pades_root, "status_lists": trust.own_status_lists()}, queue=False)  # fmt: skip
+    except (transport.Unreachable, transport.Refused, pm.MessageError) as exc:
+        outcome["error"] = str(exc)[:300]
+        return outcome
+    problem = fetch_list(m)
+    if problem:
+        outcome["error"] = problem
+        return outcome
+    outcome["member_list"] = True
+    try:
         outcome["anchored"] = anchors.anchor() is not None
-    except (transport.Unreachable, transport.Refused) as exc:
+    except (transport.Unreachable, transport.Refused, pm.MessageError) as exc:
         outcome["error"] = str(exc)[:300]
     return outcome

@@ -42,7 +42,7 @@ class RequestError(Exception):
 
 def holder_of(locator: str) -> tuple[str, str]:
     node, sep, code = locator.partition(":")
-    if not sep or not node or not code:
+    if not sep or not node or not code or len(node) > 32 or len(code) > 100:
         raise RequestError(f"档案定位符“{locator}”格式不对：应为“节点代码:档号”",
                            f"the locator {locator!r} is malformed: NODE:REFERENCE", refused=False)  # fmt: skip
     return node, code
@@ -99,8 +99,14 @@ def send(
     return row
 
 
+# a later answer never takes a request back: sent < queued < answered | refused < informed
+_BEFORE = {"queued": ("sent",), "answered": ("sent", "queued"), "refused": ("sent", "queued")}
+
+
 def _take_answer(row: RemoteRequest, answer: dict[str, Any]) -> None:
     status = str(answer.get("status", ""))
+    if status not in _BEFORE or not RemoteRequest.objects.filter(pk=row.pk, status__in=_BEFORE[status]).exists():  # fmt: skip
+        return
     fields: dict[str, Any] = {"reason": str(answer.get("reason", ""))[:500]}
     if status == "answered":
         status_list = answer.get("status_list")
@@ -118,11 +124,9 @@ def _take_answer(row: RemoteRequest, answer: dict[str, Any]) -> None:
                       answered_at=timezone.now(), inform_due=sla.inform_due(timezone.now()))  # fmt: skip
     elif status == "refused":
         fields.update(status="refused", answered_at=timezone.now(), inform_due=sla.inform_due(timezone.now()))  # fmt: skip
-    elif status == "queued":
-        fields.update(status="queued")
     else:
-        return
-    RemoteRequest.objects.filter(pk=row.pk).update(**fields)
+        fields.update(status="queued")
+    RemoteRequest.objects.filter(pk=row.pk, status__in=_BEFORE[status]).update(**fields)
 
 
 def _unverified(pdf: bytes) -> str:
@@ -204,12 +208,34 @@ def _received(message: dict[str, Any]) -> dict[str, Any]:
         row.save()
         return {"request_id": message["id"], "status": "refused", "reason": row.reason}
     if not Component.objects.filter(record_id=reg.pk).exists():
+        refusal = _rules_refuse(reg, request, actor=f"platform:{message['from']}")
+        if refusal:  # what the rules decide without the file is decided now, not after a scan
+            row.status, row.reason, row.answered_at = "refused", refusal[:500], now
+            row.save()
+            return {"request_id": message["id"], "status": "refused", "reason": refusal}
         row.status, row.reason = "queued", "纸质档案：调卷扫描后答复"
         row.save()
         return {"request_id": message["id"], "status": "queued", "reason": row.reason,
                 "answer_due": row.answer_due.isoformat()}  # fmt: skip
     row.save()
     return _decide(row, request, actor=f"platform:{message['from']}", user=None)
+
+
+def _rules_refuse(reg: Registration, request: marriage_rights.Request, *, actor: str) -> str:
+    """Why this archives' rules refuse the requester this registration ('' if they do not); a
+    refusal is logged as a query, as the counter logs its refusals."""
+    version, ruleset = rules.current()
+    problems = marriage_rights.check_request(ruleset, request)
+    parties = list(reg.parties.order_by("position").values_list("name", "id_sealed"))
+    if problems:
+        why = "；".join(p.message_zh for p in problems)
+    elif not finding.visible_to(ruleset, request, parties):
+        why = f"按查档规则，该查询人无权获得档号 {reg.record.reference_code} 的记录证明"
+    else:
+        return ""
+    finding.log_query(request, {"mode": "certificate", "records": [reg.pk]}, [], version=version,
+                      channel="platform", actor=actor, user=None, refused=why)  # fmt: skip
+    return why
 
 
 def _decide(row: RemoteRequest, request: marriage_rights.Request, *, actor: str, user: Any) -> dict[str, Any]:  # fmt: skip

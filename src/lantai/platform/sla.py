@@ -20,14 +20,25 @@ INFORM_DAYS = 2
 
 
 @functools.lru_cache(maxsize=1)
-def calendar() -> working_days.Calendar:
+def _loaded() -> tuple[working_days.Calendar, str]:
+    """The operator's calendar, or weekends only with the reason (a broken file must not stop
+    requests: the pages and `platform status` say what is wrong)."""
     path = getattr(settings, "PLATFORM_HOLIDAYS", "")
-    return working_days.load(Path(path) if path else None)
+    try:
+        return working_days.load(Path(path) if path else None), ""
+    except working_days.CalendarError as exc:
+        return working_days.Calendar(), exc.message_zh
+
+
+def calendar() -> working_days.Calendar:
+    return _loaded()[0]
 
 
 def calendar_note() -> str:
-    cal = calendar()
+    cal, problem = _loaded()
     today = timezone.localdate()
+    if problem:
+        return f"节假日表有误，期限只扣除周末：{problem}"
     if not cal.years:
         return "未配置法定节假日表（LANTAI_PLATFORM_HOLIDAYS）：期限只扣除周末"
     if not cal.covers(today):

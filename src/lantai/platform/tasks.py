@@ -33,6 +33,17 @@ def refresh_membership() -> None:
             members.refresh()
 
 
+@huey.task()
+def refresh_now() -> dict[str, object]:
+    """The same as the hourly refresh, at once (an issuer key changed)."""
+    from . import members, peers
+
+    if peers.membership() is None:
+        return {}
+    with acting_as("system"):
+        return members.refresh()
+
+
 @huey.periodic_task(crontab(minute="*/10"))
 def harvest_due() -> int:
     from . import harvest_catalogue, harvest_marriage, peers

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -36,7 +36,7 @@ RETRY_MINUTES = (1, 2, 5, 10, 30, 60)  # then hourly; never given up: the peer d
 # Questions without side effects: a repeated one is simply answered again, and their replies are
 # logged as the SM3 digest of the body (a marriage feed page is a megabyte of names; what the log
 # must prove is what was sent, which the digest does) — decision 0029.
-QUESTIONS = frozenset({"ping", "marriage_feed", "marriage_find"})
+QUESTIONS = frozenset({"ping", "marriage_feed", "marriage_find", "anchor_stamps"})
 Handler = Callable[[dict[str, Any]], dict[str, Any] | None]
 _handlers: dict[tuple[str, bool], Handler] = {}  # (kind, to the hub) -> handler
 _local = threading.local()
@@ -250,13 +250,15 @@ def receive(raw: bytes, *, hub_inbox: bool = False) -> dict[str, Any]:
     """Take one message posted to this installation's inbox; the answer to post back."""
     try:
         message = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # deep nesting: not ours
         raise Refused("form", "消息不是 JSON", "the message is not JSON", 400) from exc
     try:
         pm.check_message(message, signing.verify)
     except pm.MessageError as exc:
         raise Refused(exc.code, exc.message_zh, exc.message_en, 400 if exc.code == "form" else 403) from exc  # fmt: skip
     sender = peers.peer(message["from"])
+    if (sender is None or sender.public_key != message["signer"]) and _list_refreshed():
+        sender = peers.peer(message["from"])  # a member that joined since our last refresh
     if sender is None or sender.public_key != message["signer"]:
         audit.record("platform_refused", "platform_message", message["id"],
                      {"from": message["from"], "kind": message["kind"], "why": "key not on the member list"},
@@ -269,10 +271,11 @@ def receive(raw: bytes, *, hub_inbox: bool = False) -> dict[str, Any]:
     if earlier is not None and pm.canonical(json.loads(earlier.envelope)) != pm.canonical(message):
         raise Refused("replayed_id", "该消息编号已用于另一条消息", "this message id was used for another message", 409)  # fmt: skip
     if earlier is not None and message["kind"] not in QUESTIONS:
-        answer: dict[str, Any] = json.loads(
-            earlier.receipt
-        )  # a repeat: the first answer, nothing done again
+        answer: dict[str, Any] = json.loads(earlier.receipt)  # a repeat: the first answer again
         return answer
+    if message["kind"] in QUESTIONS and (earlier is not None or _stale(message["sent"])):
+        # questions are never queued: a repeated or old one is a replay (of a feed page, a find)
+        raise Refused("replayed", "该询问已答复过或已过时：请重新发出", "this question was answered before or is out of date: ask again", 409)  # fmt: skip
     from . import handlers
 
     handlers.load_all()
@@ -290,13 +293,38 @@ def receive(raw: bytes, *, hub_inbox: bool = False) -> dict[str, Any]:
             )  # fmt: skip
         receipt = pm.make_receipt(message, by=me, received=log.now_iso(), signer_key=key.public_key_hex, sign=key.sign)  # fmt: skip
         answer = {"receipt": receipt, "reply": reply}
-        if earlier is not None:  # a question asked again: answered again, logged once
-            return answer
         kept = {"receipt": receipt, "reply": None if reply is None else json.loads(for_log(reply))}
         log.append("in", message["from"], message["kind"], message["id"], _text(message), _text(kept))  # fmt: skip
         if reply is not None:
             log.append("out", message["from"], reply["kind"], reply["id"], for_log(reply))
     return answer
+
+
+QUESTION_MINUTES = 10  # a question older than this is refused (the nodes' clocks: NTP)
+
+
+def _stale(sent: str) -> bool:
+    moment = datetime.strptime(sent.split(".")[0].rstrip("Z"), "%Y-%m-%dT%H:%M:%S").replace(
+        tzinfo=UTC
+    )
+    return abs(timezone.now() - moment) > timedelta(minutes=QUESTION_MINUTES)
+
+
+_last_list_fetch = 0.0
+LIST_FETCH_SECONDS = 60
+
+
+def _list_refreshed() -> bool:
+    """Fetch the member list from the hub for an unknown sender, at most once a minute per
+    process (a node, not the hub, which knows its members)."""
+    global _last_list_fetch
+    m = peers.membership()
+    if m is None or peers.is_hub() or time.monotonic() - _last_list_fetch < LIST_FETCH_SECONDS:
+        return False
+    _last_list_fetch = time.monotonic()
+    from . import members
+
+    return members.fetch_list(m) == ""
 
 
 def _own_node_code() -> str:

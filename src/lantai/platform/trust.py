@@ -89,3 +89,16 @@ def adopt(member_list: dict[str, Any]) -> None:
 
 def province_root() -> str:
     return keys.root_key().public_key_hex
+
+
+def keys_changed(sender: Any, **kwargs: Any) -> None:
+    """An issuer key was made or changed: once committed, send this node's keys to the hub and
+    take the new list (a queued job; nothing when this installation has not joined)."""
+    from django.db import transaction
+
+    from .models import Membership
+
+    if Membership.objects.exists():
+        from .tasks import refresh_now
+
+        transaction.on_commit(refresh_now)

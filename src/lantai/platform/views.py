@@ -22,10 +22,14 @@ def _error(code: str, zh: str, en: str, status: int) -> JsonResponse:
 @csrf_exempt
 @require_POST
 def inbox(request: HttpRequest) -> JsonResponse:
-    if int(request.META.get("CONTENT_LENGTH") or 0) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if int(request.META.get("CONTENT_LENGTH") or 0) > limit:
+        return _error("too_large", "消息过大", "the message is too large", 413)
+    raw = request.read(limit + 1)  # a chunked body has no length to check first
+    if len(raw) > limit:
         return _error("too_large", "消息过大", "the message is too large", 413)
     try:
-        answer = transport.receive(request.body)
+        answer = transport.receive(raw)
     except transport.Refused as exc:
         return _error(exc.code, exc.message_zh, exc.message_en, exc.status)
     except peers.NotJoined as exc:

@@ -6,7 +6,6 @@ weekends are skipped, and the callers say so."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,37 +30,57 @@ class Calendar:
 
 
 class CalendarError(ValueError):
-    pass
+    def __init__(self, message_zh: str, message_en: str) -> None:
+        super().__init__(f"{message_zh} — {message_en}")
+        self.message_zh, self.message_en = message_zh, message_en
 
 
-def _dates(values: Iterable[Any] | None, where: str) -> frozenset[dt.date]:
+def _dates(values: Any, where: str) -> frozenset[dt.date]:
+    if values is None:
+        return frozenset()
+    if not isinstance(values, list):
+        raise CalendarError(f"{where}：应为日期列表", f"{where}: must be a list of dates")
     out: set[dt.date] = set()
-    for v in values or []:
+    for v in values:
         try:
             out.add(v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v)))
         except ValueError as exc:
-            raise CalendarError(f"{where}: {v!r} 不是 YYYY-MM-DD 日期") from exc
+            raise CalendarError(f"{where}：{v!r} 不是 YYYY-MM-DD 日期", f"{where}: {v!r} is not a YYYY-MM-DD date") from exc  # fmt: skip
     return frozenset(out)
 
 
 def load(path: Path | None) -> Calendar:
-    """A calendar file: ``{years: {2026: {holidays: [...], workdays: [...]}}, source: "…"}``."""
+    """A calendar file: ``{years: {2027: {holidays: [...], workdays: [...]}}, source: "…"}``."""
     if path is None:
         return Calendar()
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise CalendarError(f"节假日文件 {path} 无法读取：{exc}") from exc
+    except (
+        OSError,
+        UnicodeError,
+        ValueError,
+        yaml.YAMLError,
+    ) as exc:  # PyYAML: 2026-02-30 is a ValueError
+        raise CalendarError(f"节假日文件 {path} 无法读取：{exc}", f"the holiday file {path} cannot be read: {exc}") from exc  # fmt: skip
+    if data == {}:
+        return Calendar()  # an empty file: weekends only, as without one
+    years = data.get("years") if isinstance(data, dict) else None
+    if not isinstance(years, dict):
+        raise CalendarError(f"节假日文件 {path}：应有 years: {{年份: {{holidays: [...], workdays: [...]}}}}", f"the holiday file {path} must have years: {{YEAR: {{holidays: [...], workdays: [...]}}}}")  # fmt: skip
     holidays: set[dt.date] = set()
     workdays: set[dt.date] = set()
-    years = data.get("years") or {}
-    if not isinstance(years, dict):
-        raise CalendarError(f"节假日文件 {path}: years 应为“年份: {{holidays, workdays}}”")
+    numbers: list[int] = []
     for year, entry in years.items():
+        try:
+            numbers.append(int(year))
+        except (TypeError, ValueError) as exc:
+            raise CalendarError(f"节假日文件 {path}：{year!r} 不是年份", f"the holiday file {path}: {year!r} is not a year") from exc  # fmt: skip
         entry = entry or {}
+        if not isinstance(entry, dict):
+            raise CalendarError(f"节假日文件 {path} {year}：应为 {{holidays, workdays}}", f"the holiday file {path} {year}: must be {{holidays, workdays}}")  # fmt: skip
         holidays |= _dates(entry.get("holidays"), f"{path} {year} holidays")
         workdays |= _dates(entry.get("workdays"), f"{path} {year} workdays")
-    return Calendar(frozenset(holidays), frozenset(workdays), tuple(sorted(int(y) for y in years)), str(data.get("source", "")))  # fmt: skip
+    return Calendar(frozenset(holidays), frozenset(workdays), tuple(sorted(numbers)), str(data.get("source", "")))  # fmt: skip
 
 
 def add(start: dt.date, days: int, calendar: Calendar) -> dt.date:
