@@ -33,12 +33,13 @@ WITHOUT_DATABASE = {
     "init", "demo", "code parse", "code rules", "clamav status", "storage rebuild-catalog",
     "bench import", "bench browse", "bench transfer", "bench fixity", "bench search",
     "bench ocr", "bench av", "bench review", "bench marriage", "bench certificates", "ocr",
-    "review screen",
+    "review screen", "bench oai", "bench platform", "platform regional-key",
 }  # fmt: skip
 # Run on an uninitialised directory these would do their work (initialise it, run a benchmark).
 NOT_RUN_UNINITIALISED = {"init", "demo", "bench import", "bench browse", "bench transfer",
                          "bench fixity", "bench search", "bench ocr", "bench av",
-                         "bench review", "bench marriage", "bench certificates"}  # fmt: skip
+                         "bench review", "bench marriage", "bench certificates", "bench oai",
+                         "bench platform"}  # fmt: skip
 
 
 def commands(group: click.Group = main, path: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]]:

@@ -23,7 +23,7 @@ def export() -> None:
 @click.option("--fonds", "fonds_code", required=True, help="全宗号")
 @click.option("--repository", default=None, help="档案馆代码 (default: this archives)")
 @click.option("--ead3", is_flag=True, help="EAD3 instead of EAD 2002")
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True)
+@click.option("--out", type=click.Path(path_type=Path), required=True)
 @click.option("--json", "as_json", is_flag=True)
 def export_ead(
     fonds_code: str, repository: str | None, ead3: bool, out: Path, as_json: bool
@@ -39,6 +39,8 @@ def export_ead(
         fonds = ead.find_fonds(fonds_code, repository)
     except CatalogError as e:
         fail(e.message_zh, EXIT_UNREADABLE, as_json, field=e.field or "fonds")
+    if out.is_dir():
+        fail(f"无法写入 {out}：这是一个目录，请给出文件名", EXIT_UNREADABLE, as_json, field="out")
     try:
         count = ead.write_fonds(fonds, out, ead3=ead3)
     except OSError as e:
