@@ -30,7 +30,7 @@ from django.db import transaction
 from django.utils import timezone
 from lxml import etree
 
-from . import hub_index
+from . import hub_index, transport
 from .models import HarvestState, Member
 
 log = logging.getLogger(__name__)
@@ -170,7 +170,7 @@ def harvest(member: Member, *, full: bool = False, session: requests.Session | N
     member's entries that the node no longer lists are removed). Returns
     {"node", "ok", "records", "deleted", "pages", "seconds", "records_per_s", "cursor", "error",
     "resumed"}."""
-    session = session or requests.Session()
+    session = session or transport.http()  # TLS per LANTAI_PLATFORM_CA_BUNDLE, kept alive
     base = member.url.rstrip("/") + "/oai"
     state = _state(member)
     started = time.monotonic()
