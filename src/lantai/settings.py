@@ -104,6 +104,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "lantai.web.context.navigation",
+                "lantai.platform.context.platform",
             ],
         },
     },
