@@ -12,8 +12,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 import pytest
 
 from tests.preservation.conftest import free_port
+from tests.scaleout.conftest import wait_for
 
 LANTAI = [sys.executable, "-m", "lantai.cli"]
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
@@ -122,17 +122,6 @@ class Node:
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
         self.process = None
-
-
-def wait_for(check: Callable[[], Any], what: str, seconds: float = 60) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 def _recreate(database: str) -> None:
