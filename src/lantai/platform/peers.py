@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from lantai.core import signing
 
-from .models import Member, Membership
+from .models import JoinToken, Member, Membership
 
 HUB = "hub"  # the hub's code in messages (one hub per region)
 
@@ -30,8 +30,6 @@ def membership() -> Membership | None:
 
 def is_hub() -> bool:
     """An installation is a hub once it has issued a join token (members.issue_token)."""
-    from .models import JoinToken
-
     return JoinToken.objects.exists()
 
 
