@@ -20,6 +20,7 @@ from lantai.standards import platform_messages as pm
 from .models import Anchor, LogEntry
 
 BATCH = 5000
+LOCK_KEY = 0x1A47A1_17  # PostgreSQL advisory lock of the message log (held to the commit)
 
 
 def _fields(e: LogEntry) -> dict[str, Any]:
@@ -43,6 +44,8 @@ def append(
     for _attempt in range(20):
         try:
             with transaction.atomic(), connection.cursor() as cursor:
+                if connection.vendor == "postgresql":  # writers queue here, not retry: one chain
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
                 cursor.execute(f"SELECT seq, entry_hash FROM {table} ORDER BY seq DESC LIMIT 1")
                 last = cursor.fetchone()
                 seq, prev = (last[0] + 1, last[1]) if last else (1, pm.GENESIS)
