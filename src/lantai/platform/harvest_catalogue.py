@@ -170,7 +170,7 @@ def harvest(member: Member, *, full: bool = False, session: requests.Session | N
     member's entries that the node no longer lists are removed). Returns
     {"node", "ok", "records", "deleted", "pages", "seconds", "records_per_s", "cursor", "error",
     "resumed"}."""
-    session = session or transport.http()  # TLS per LANTAI_PLATFORM_CA_BUNDLE, kept alive
+    session = session or transport.new_session()  # one per harvest: no stale pooled connection
     base = member.url.rstrip("/") + "/oai"
     state = _state(member)
     started = time.monotonic()

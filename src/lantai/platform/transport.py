@@ -64,14 +64,20 @@ def handles(kind: str, *, hub: bool = False) -> Callable[[Handler], Handler]:
     return register
 
 
+def new_session() -> requests.Session:
+    """An HTTP session to peers: TLS certificates checked against LANTAI_PLATFORM_CA_BUNDLE (a
+    政务网 CA) or the system's CAs."""
+    s = requests.Session()
+    if settings.PLATFORM_CA_BUNDLE:
+        s.verify = settings.PLATFORM_CA_BUNDLE
+    return s
+
+
 def http() -> requests.Session:
-    """This thread's HTTP session to peers (kept alive between messages); TLS certificates are
-    checked against LANTAI_PLATFORM_CA_BUNDLE (a 政务网 CA) or the system's CAs."""
+    """This thread's session for messages (kept alive between them)."""
     s = getattr(_local, "session", None)
     if s is None:
-        s = _local.session = requests.Session()
-        if settings.PLATFORM_CA_BUNDLE:
-            s.verify = settings.PLATFORM_CA_BUNDLE
+        s = _local.session = new_session()
     return s
 
 
