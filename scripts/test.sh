@@ -122,7 +122,7 @@ ensure_redis() {
 # seconds, pytest and its subprocesses and PostgreSQL's server): the SQLite run ~1,250 s, of which
 # tests/search ~150 s; mypy with the PostgreSQL run ~900 s. Move a directory when the lanes drift
 # apart (compare the two "pytest sqlite" times of the summary with "pytest postgresql").
-SQLITE_LANE2_PATHS=(tests/search)
+SQLITE_LANE2_PATHS=(tests/search tests/platform)
 
 # mypy, the PostgreSQL run and (without path arguments) the SQLite run's tests under
 # SQLITE_LANE2_PATHS: the second lane, in the background, beside the first (the rest of the SQLite

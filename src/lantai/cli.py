@@ -1085,8 +1085,8 @@ def _register_groups() -> None:
     from lantai.certificates.cli import certificate
     from lantai.digitization.cli import digitization
     from lantai.digitization.ocr_cli import ocr
-    from lantai.marriage.cli import marriage
     from lantai.interop.cli import export
+    from lantai.marriage.cli import marriage
     from lantai.platform.cli import platform
     from lantai.preservation.cli import storage
     from lantai.review.cli import review

@@ -139,6 +139,9 @@ def test_harvest_of_a_real_node(live_server: object, settings: object) -> None:
     settings.OAI_PAGE_SIZE = 2  # type: ignore[attr-defined]
     cache.clear()
     cat = make_catalogue(5)
+    from lantai.interop import publishing
+
+    publishing.sync(full=True)  # the provider syncs at most once a second per process
     m = _member(str(live_server.url))  # type: ignore[attr-defined]
     out = harvest_catalogue.harvest(m)
     assert out["ok"], out["error"]
