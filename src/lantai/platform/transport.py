@@ -252,7 +252,7 @@ def deliver_due(limit: int = 200, *, now: bool = False) -> dict[str, int]:
 # ------------------------------------------------------------------------------- receiving
 
 
-def receive(raw: bytes, *, hub_inbox: bool = False) -> dict[str, Any]:
+def receive(raw: bytes) -> dict[str, Any]:
     """Take one message posted to this installation's inbox; the answer to post back."""
     try:
         message = json.loads(raw)
