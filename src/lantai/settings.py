@@ -69,7 +69,8 @@ INSTALLED_APPS = [
     "lantai.review",  # 开放审核: plans, machine pre-screen, decisions, redacted copies, exchange
     "lantai.marriage",  # 婚姻档案: registrations, parties, rights rules, the query log
     "lantai.certificates",  # 出证: certificates, issuer keys, trust and status lists
-    "lantai.interop",  # OAI-PMH provider, EAD export
+    "lantai.interop",  # OAI-PMH provider, EAD export, IIIF manifests and content search
+    "lantai.exhibits",  # 专题数据库 and 网上展厅
     "lantai.platform",  # 全区平台: nodes, hub, signed message log, harvest, requests across archives
     "lantai.web",
 ]

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -41,7 +40,7 @@ from lantai.access.models import (
     RequestNote,
     mask_id,
 )
-from lantai.catalog import open_copies
+from lantai.catalog import open_copies, public
 from lantai.catalog import services as catalog
 from lantai.catalog.models import Component, OpenCopy, Record
 from lantai.core import audit
@@ -116,31 +115,12 @@ def mask_name(name: str) -> str:
 
 
 # --- what the public sees ------------------------------------------------------------------------
-IMAGE_TYPES = frozenset(
-    {"image/jpeg", "image/png", "image/tiff", "image/gif", "image/bmp", "image/webp", "image/jp2"}
-)
-PDF_TYPE = "application/pdf"
-MAX_RECORD_ID = 2**63 - 1
-
-
-def public_record(pk: int) -> Record | None:
-    """An open (开放), unclassified record with its fonds, category and repository; None for a
-    record the public may not see and for one that does not exist alike."""
-    record = catalog.visible_record(AnonymousUser(), pk)  # type: ignore[arg-type]
-    if record is None or record.open_status != "open" or record.classification_level != 0:
-        return None
-    return record
-
-
-def public_records(ids: Iterable[int]) -> list[Record]:
-    """The open records among `ids` (others are dropped without a word)."""
-    wanted = {int(i) for i in ids if 0 < int(i) <= MAX_RECORD_ID}  # nothing out of range to SQL
-    if not wanted:
-        return []
-    qs = catalog.visible_records(AnonymousUser()).filter(  # type: ignore[arg-type]
-        pk__in=wanted, open_status="open", classification_level=0
-    )
-    return list(qs.order_by("reference_code"))
+# The rule itself lives in `lantai.catalog.public`, shared with OAI-PMH, IIIF and the exhibitions.
+IMAGE_TYPES, PDF_TYPE, MAX_RECORD_ID = public.IMAGE_TYPES, public.PDF_TYPE, public.MAX_RECORD_ID
+public_record = public.public_record
+public_records = public.public_records
+public_component = public.public_component
+_content_kind = public.content_kind
 
 
 @dataclass(frozen=True)
@@ -166,33 +146,6 @@ def public_contents(record: Record) -> tuple[list[PublicContent], int]:
         else:
             others += 1
     return shown, others
-
-
-# page images whose type the file name's suffix does not tell every system (JPEG 2000 codestreams)
-IMAGE_SUFFIXES = frozenset(
-    {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".jp2", ".j2k", ".j2c", ".jpx"}
-)
-
-
-def _content_kind(component: Component) -> str:
-    mime = (component.mime_type or "").lower()
-    if mime in IMAGE_TYPES or mime == "image/jpx":
-        return "image"
-    if mime == "application/octet-stream" and Path(component.name).suffix.lower() in IMAGE_SUFFIXES:
-        return "image"
-    if mime == PDF_TYPE:
-        return "pdf"
-    return ""
-
-
-def public_component(pk: int, kind: str) -> Component | None:
-    """A component of an open record, of the given kind ("image" or "pdf"); None otherwise."""
-    component = Component.objects.filter(pk=pk).first()
-    if component is None or public_record(component.record_id) is None:
-        return None
-    if open_copies.open_copy_of(component.record_id) is not None:
-        return None  # the closed master of a partly opened record
-    return component if _content_kind(component) == kind else None
 
 
 def public_open_copy(record_pk: int) -> OpenCopy | None:

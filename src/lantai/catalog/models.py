@@ -294,3 +294,13 @@ class OpenCopy(models.Model):
     fields = models.JSONField(default=dict)  # catalogue fields as the public sees them
     evidence = models.JSONField(default=dict)  # the verification that nothing removed survives
     created_at = models.DateTimeField(auto_now=True)
+
+
+class ImageSize(models.Model):
+    """The pixel size of a page image component as shown (EXIF orientation applied), read once
+    from its header: IIIF manifests of thousand-page records need it for every page."""
+
+    component = models.OneToOneField(Component, on_delete=models.CASCADE, related_name="+")
+    sm3 = models.CharField(max_length=64)  # of the file measured: a new file is measured again
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()

@@ -48,6 +48,10 @@ MARRIAGE = "marriage.query"
 # import marriage records, edit the rights rules, see full identity numbers, confirm revocations,
 # rotate and withdraw the certificate keys
 MARRIAGE_MANAGE = "marriage.manage"
+# 专题数据库 and 网上展厅: build databases and exhibitions, describe records in them, submit for review
+CURATE = "exhibits.curate"
+# review what a colleague submitted and publish, schedule or withdraw it (never one's own submission)
+PUBLISH = "exhibits.publish"
 
 ROLES: dict[str, Role] = {
     r.code: r
@@ -59,7 +63,7 @@ ROLES: dict[str, Role] = {
             "cataloguer",
             "整理著录员",
             "Cataloguer",
-            *(VIEW, EDIT, IMPORT, EXPORT, STRUCTURE, RECEIVE, DIGITIZE, DIGITIZE_MANAGE),
+            *(VIEW, EDIT, IMPORT, EXPORT, STRUCTURE, RECEIVE, DIGITIZE, DIGITIZE_MANAGE, CURATE),
         ),
         # accepting a transfer creates catalogue records in the archivist's scope: EDIT with it
         _role(
@@ -83,6 +87,7 @@ ROLES: dict[str, Role] = {
             "Marriage records archivist",
             *(VIEW, EXPORT, SERVE, MARRIAGE, MARRIAGE_MANAGE),
         ),
+        _role("curator", "编研展览人员", "Curator", *(VIEW, EXPORT, CURATE, PUBLISH)),
         _role("filing_unit", "立档单位", "Filing unit", VIEW, SUBMIT, UNIT_REVIEW),
         # an outsourced scanning company: its own batches and their reports, nothing else
         _role("scanning_vendor", "数字化服务商", "Scanning vendor", DIGITIZE),
