@@ -10,6 +10,8 @@
 #   python: .venv with python3.11, `pip install -e '.[test]'` with the versions in scripts/constraints.txt,
 #           compiled translations
 #   node:   `npm ci` in scripts/s3rver (s3rver 3.7.1, pinned by its package-lock.json)
+#           `npm ci` in scripts/viewer (openseadragon 6.1.1, the IIIF zoom viewer), its build copied
+#           to src/lantai/web/static/vendor/openseadragon/ (served as Lantai's own static files)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -92,6 +94,33 @@ if command -v npm >/dev/null; then
   fi
 else
   say "npm not found: the s3rver storage tests will be skipped (and fail under CI=true)"
+fi
+
+# --- OpenSeadragon (npm), the IIIF zoom viewer, served from Lantai's own static files ------------
+VIEWER_DIR=scripts/viewer
+VIEWER_BUILD="$VIEWER_DIR/node_modules/openseadragon/build/openseadragon"
+VIEWER_STATIC=src/lantai/web/static/vendor/openseadragon
+if command -v npm >/dev/null; then
+  want_viewer="$(sha256sum "$VIEWER_DIR/package-lock.json" | cut -d' ' -f1)"
+  VIEWER_STAMP="$VIEWER_DIR/node_modules/.lantai-installed"
+  if [ -f "$VIEWER_STAMP" ] && [ "$(cat "$VIEWER_STAMP")" = "$want_viewer" ] \
+    && [ -f "$VIEWER_BUILD/openseadragon.min.js" ]; then
+    say "openseadragon up to date ($VIEWER_DIR/node_modules)"
+  else
+    say "npm ci ($VIEWER_DIR)"
+    (cd "$VIEWER_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    echo "$want_viewer" >"$VIEWER_STAMP"
+  fi
+  # copied each time (0.5 MB), next to it first: it follows the lock, a half copy never shows
+  rm -rf "$VIEWER_STATIC.new"
+  mkdir -p "$VIEWER_STATIC.new"
+  cp "$VIEWER_BUILD/openseadragon.min.js" "$VIEWER_STATIC.new/"
+  cp -R "$VIEWER_BUILD/images" "$VIEWER_STATIC.new/"
+  rm -rf "$VIEWER_STATIC"
+  mv "$VIEWER_STATIC.new" "$VIEWER_STATIC"
+  say "openseadragon copied to $VIEWER_STATIC"
+else
+  say "npm not found: the IIIF zoom viewer is not installed (pages show plain images and say so)"
 fi
 
 # --- translations ------------------------------------------------------------------------------

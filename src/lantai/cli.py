@@ -900,6 +900,7 @@ def _register_groups() -> None:
     from lantai.cli_bench import bench
     from lantai.digitization.cli import digitization
     from lantai.digitization.ocr_cli import ocr
+    from lantai.exhibits.cli import exhibition
     from lantai.interop.cli import export
     from lantai.marriage.cli import marriage
     from lantai.platform.cli import platform
@@ -917,6 +918,7 @@ def _register_groups() -> None:
     main.add_command(platform)
     main.add_command(export)
     main.add_command(bench)
+    main.add_command(exhibition)
 
 
 _register_groups()

@@ -277,6 +277,12 @@ OAI_TOKEN_TTL = int(os.environ.get("LANTAI_OAI_TOKEN_TTL", "3600"))
 OAI_SYNC_INTERVAL = float(os.environ.get("LANTAI_OAI_SYNC_INTERVAL", "1"))
 OAI_SYNC_BUDGET = float(os.environ.get("LANTAI_OAI_SYNC_BUDGET", "2"))
 PUBLIC_OAI_RATE = os.environ.get("LANTAI_PUBLIC_OAI_RATE", "600/min")
+# 专题数据库 and 网上展厅: the archives' own place names besides the shipped gazetteer (same YAML form
+# as standards/data/gazetteer.yaml); read once per process
+GAZETTEER_FILE = os.environ.get("LANTAI_GAZETTEER_FILE", str(DATA_DIR / "gazetteer-local.yaml"))
+# an archives with a single curator may let one approve one's own exhibition (each such approval
+# is marked self_approved in the audit log); by default a second person approves
+EXHIBITION_SELF_APPROVAL = os.environ.get("LANTAI_EXHIBITION_SELF_APPROVAL", "") == "1"
 # 全区平台 (platform/): the operator's holiday calendar for the 4 + 2 working-day deadlines (YAML,
 # docs/operator-guide.md); empty: weekends only. The hub harvests its members every this many hours.
 PLATFORM_HOLIDAYS = os.environ.get("LANTAI_PLATFORM_HOLIDAYS", "")

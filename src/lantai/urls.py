@@ -8,6 +8,14 @@ urlpatterns = [
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("iiif/3/", include("lantai.access.iiif_urls")),  # IIIF Image API 3.0 (public, watermarked)
+    path("reading-room/iiif/3/", include("lantai.access.iiif_staff_urls")),  # … for staff
+    path("iiif/collection/", include("lantai.exhibits.iiif_urls")),  # databases, exhibitions
+    path("iiif/", include("lantai.interop.iiif_urls")),  # manifests, fonds, Content Search
+    path("exhibits/databases/", include("lantai.exhibits.urls_databases")),  # 专题数据库 (staff)
+    path("exhibits/exhibitions/", include("lantai.exhibits.urls_exhibitions")),  # 网上展厅 (staff)
+    path("public/databases/", include("lantai.exhibits.public_database_urls")),
+    path("public/exhibitions/", include("lantai.exhibits.public_exhibition_urls")),
     path("public/", include("lantai.access.urls")),  # 公众查档: the public site, no sign-in
     path("reading-room/", include("lantai.access.staff_urls")),  # 利用服务 (staff, signed in)
     path("marriage/", include("lantai.marriage.urls")),  # 婚姻档案 and 出证 (staff, signed in)

@@ -18,3 +18,12 @@ def render_recording(recording_id: int) -> None:
     """Burn the watermark into the video copy played on the portal (see
     `services.recording_media`)."""
     services.render_recording(recording_id)
+
+
+@huey.task()
+def build_pyramid(component_id: int, variant: str) -> None:
+    """Build the IIIF image pyramid ("public", watermarked, or "staff") of one page image too
+    large to build inside a web request (see `iiif.ensure_pyramid`)."""
+    from lantai.access import iiif
+
+    iiif.build_queued(component_id, variant)

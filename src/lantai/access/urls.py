@@ -10,6 +10,8 @@ urlpatterns = [
     path("search/", views.search, name="search"),
     path("suggest.json", views.suggest, name="suggest"),
     path("records/<int:pk>/", views.record, name="record"),
+    # the stable address of a record: its archives' code and its 档号 (which may hold "/")
+    path("archives/<str:archives>/<path:code>/", views.record_by_code, name="record_by_code"),
     path("content/<int:pk>/page.jpg", views.image, name="image"),
     path("content/<int:pk>/document.pdf", views.pdf, name="pdf"),
     path("records/<int:pk>/open-copy.pdf", views.open_copy, name="open_copy"),

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
-from lantai.access import services
+from lantai.access import record_pages, services
 from lantai.access.forms import RequestForm, StatusForm, seconds_since, started_token
 from lantai.access.ratelimit import limited
 from lantai.catalog import open_copies
@@ -153,6 +153,11 @@ def search(request: HttpRequest) -> HttpResponse:
             hits.append(
                 {
                     "id": hit.id,
+                    "href": record_pages.stable_path(
+                        str(fields.get("repository", "")),
+                        str(fields.get("reference_code", "")),
+                        hit.id,
+                    ),
                     "fields": fields,
                     "title": snippets.get("title") or fields.get("title", ""),
                     "snippets": [v for k, v in snippets.items() if k != "title"],
@@ -211,48 +216,26 @@ def record(request: HttpRequest, pk: int) -> HttpResponse:
     rec = services.public_record(pk)
     if rec is None:
         return not_found(request)
-    contents, others = services.public_contents(rec)
-    states = services.prepare_contents(rec, contents)
-    open_copy = services.public_open_copy(rec.pk)
+    return _record_page(request, rec)
 
-    def shown_value(field: str) -> Any:
-        return open_copies.public_value(rec, field, open_copy)
 
-    fields = [
-        (_("档号"), rec.reference_code),
-        (_("题名"), shown_value("title")),
-        (_("责任者"), shown_value("author")),
-        (_("文号"), shown_value("document_number")),
-        (_("日期"), rec.date.isoformat() if rec.date else ""),
-        (_("年度"), rec.year or ""),
-        (_("档案馆"), rec.repository.name),
-        (_("全宗"), f"{rec.fonds.code} {rec.fonds.name}"),
-        (_("门类"), f"{rec.category.code} {labels.category_name(rec.category.code)}"),
-        (_("保管期限"), labels.vocab_label("retention", rec.retention)),
-        (_("开放状态"), labels.vocab_label("open_status", rec.open_status)),
-    ]
-    shown = [c for c in contents if states[c.component.pk] != "unavailable"]
-    images = [c.component for c in shown if c.kind == "image"]
-    recordings = services.public_recordings(rec)
-    return render(
-        request,
-        "access/record.html",
-        {
-            "record": rec,
-            "title": shown_value("title"),
-            "open_copy": open_copy,
-            "fields": [(k, v) for k, v in fields if v not in ("", None)],
-            "images": images,
-            "pdfs": [c.component for c in shown if c.kind == "pdf"],
-            "unavailable": [c.component for c in contents if c not in shown],
-            "preparing": any(states[c.pk] == "preparing" for c in images),
-            "recordings": recordings,
-            "recordings_preparing": any(r.state == "preparing" for r in recordings),
-            "refresh_seconds": PREPARING_REFRESH_SECONDS,
-            "others": others,
-            "request_url": reverse("access:request") + f"?record={rec.pk}",
-        },
+@require_GET
+@limited("page")
+def record_by_code(request: HttpRequest, archives: str, code: str) -> HttpResponse:
+    """The record's stable page: by its archives' code and its 档号 (the same page as by id)."""
+    rec = record_pages.find_public_record(archives, code)
+    if rec is None:
+        return not_found(request)
+    return _record_page(request, rec)
+
+
+def _record_page(request: HttpRequest, rec: Any) -> HttpResponse:
+    context = record_pages.record_context(request, rec)
+    context.update(
+        refresh_seconds=PREPARING_REFRESH_SECONDS,
+        request_url=reverse("access:request") + f"?record={rec.pk}",
     )
+    return render(request, "access/record.html", context)
 
 
 @require_GET

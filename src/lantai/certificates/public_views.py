@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
-from lantai.access.ratelimit import limited
+from lantai.core.ratelimit import limited
 from lantai.standards import certificate_lists, marriage_profile
 from lantai.standards.certificate_payload import Payload
 

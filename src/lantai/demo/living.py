@@ -79,6 +79,10 @@ def make_alive(archive: DemoArchive, fonds: dict[tuple[str, str], Fonds], summar
     from lantai.demo.digitized import make_digitized
 
     make_digitized(archive, summary)
+    # the red archives database and the online exhibitions (issue 18): their page images too
+    from lantai.demo.exhibits import make_exhibits
+
+    make_exhibits(archive, summary)
     _preserve_and_audit(summary)
     _access_request(summary)
     # open review (issue 15): a task at mid-course, part of it published

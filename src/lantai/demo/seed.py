@@ -53,6 +53,8 @@ DEMO_USERS: tuple[tuple[str, str, str, int, str], ...] = (
     ("marriage", "marriage_archivist", "婚姻档案管理员（演示）", 0, "all"),
     ("unit", "filing_unit", "立档单位用户（演示）", 1, "fonds"),
     ("vendor", "scanning_vendor", "数字化服务商（演示）", 0, "province"),
+    ("curator", "curator", "编研展览人员（演示）", 0, "province"),
+    ("curator2", "curator", "编研展览人员二（审核发布，演示）", 0, "province"),
 )
 UNIT_BODY = "教育厅"
 

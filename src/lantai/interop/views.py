@@ -27,7 +27,7 @@ def _throttled(request: HttpRequest) -> HttpResponse | None:
     """The portal's per-client token buckets; OAI-PMH asks for flow control by 503 + Retry-After
     (OAI-PMH §3.1.2.2), which harvesters honour. The bucket is "oai" when the portal defines it
     (PUBLIC_OAI_RATE), else the content bucket."""
-    from lantai.access import ratelimit
+    from lantai.core import ratelimit
     from lantai.core.client_address import client_address
 
     bucket = "oai" if "oai" in ratelimit.BUCKETS else "content"

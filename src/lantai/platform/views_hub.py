@@ -11,7 +11,7 @@ from django.shortcuts import render
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET
 
-from lantai.access.ratelimit import limited
+from lantai.core.ratelimit import limited
 
 from . import hub_index, hub_search, peers
 from .models import Member

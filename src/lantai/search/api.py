@@ -26,7 +26,7 @@ router = Router(auth=None, tags=["公众查档 public"])
 
 def _throttle(request: HttpRequest, bucket: str) -> None:
     """The portal's per-client token buckets apply to its API as well (429 when exhausted)."""
-    from lantai.access.ratelimit import client_ip, take
+    from lantai.core.ratelimit import client_ip, take
 
     wait = take(bucket, client_ip(request))
     if wait:

@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from lantai.core.roles import (
     ADMIN_TRIAD,
     AUDIT,
+    CURATE,
     DIGITIZE,
     DIGITIZE_MANAGE,
     EDIT,
@@ -54,6 +55,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             "marriage": user.has_perm_code(MARRIAGE),
             "marriage_manage": user.has_perm_code(MARRIAGE_MANAGE),
             "settings": user.has_perm_code(SETTINGS),
+            "curate": user.has_perm_code(CURATE),
         },
         "user_role_label": labels.role_label(user.role),
         "is_admin_triad": user.role in ADMIN_TRIAD,

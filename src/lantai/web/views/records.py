@@ -12,7 +12,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from lantai.catalog import columns, components, services, thematic
+from lantai.access import record_pages
+from lantai.catalog import columns, components, public, services, thematic
 from lantai.catalog.services import CatalogError, PermissionDenied
 from lantai.core.downloads import attachment_response
 from lantai.core.roles import EDIT, PRESERVE, VIEW
@@ -155,6 +156,7 @@ def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user: Any = request.user
     can_edit = user.has_perm_code(EDIT)
     in_collections = thematic.record_collections(user, record)
+    attached = components.record_components(record)
     return render(
         request,
         "web/record_detail.html",
@@ -162,7 +164,8 @@ def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "record": record,
             "fields": fields,
             "extra": sorted((metadata.get("extra") or {}).items()),
-            "components": components.record_components(record),
+            "components": attached,
+            "viewer": _staff_viewer(attached),
             "category_name": labels.category_name(record.category.code),
             "children": (
                 services.record_children(user, record) if record.level == "volume" else []
@@ -178,6 +181,14 @@ def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
             **digitized.record_section(request, record),  # 数字化页面, 录音录像
         },
     )
+
+
+def _staff_viewer(attached: Any) -> dict[str, Any]:
+    """The IIIF viewer of the record's page images from the reading room's image service (no
+    watermark; it checks again that the user may see the record)."""
+    images = record_pages.page_images(c for c in attached if public.content_kind(c) == "image")
+    page_labels = [gettext("第 %(n)s 页") % {"n": n} for n in range(1, len(images.shown) + 1)]
+    return record_pages.viewer_context(images.shown, page_labels, staff=True)
 
 
 @permission_required(EDIT)
