@@ -381,3 +381,38 @@ def test_identifiers_other_than_c_pk_are_404(page: dict[str, Any], identifier: s
     client = Client()
     for url in (f"/iiif/3/{identifier}/info.json", f"/iiif/3/{identifier}/full/max/0/default.jpg"):
         assert client.get(url).status_code == 404, url
+
+
+def test_over_real_http(live_server: Any, live_portal: Portal) -> None:
+    """A IIIF client's walk over HTTP: base URI → 303 → info.json → a tile, with the headers a
+    browser on another site needs (CORS) and the canonical link."""
+    import urllib.error
+    import urllib.request
+
+    from lantai.catalog.components import attach_component
+
+    record = live_portal.open_records[0]
+    component = attach_component(record, [png(page_image())], "page-0001.png", user=None)
+    base = f"{live_server.url}/iiif/3/c{component.pk}"
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    with pytest.raises(urllib.error.HTTPError) as redirect:
+        urllib.request.build_opener(NoRedirect).open(base)
+    assert redirect.value.code == 303
+    assert redirect.value.headers["Location"] == f"{base}/info.json"
+    with urllib.request.urlopen(f"{base}/info.json") as response:
+        assert response.headers["Access-Control-Allow-Origin"] == "*"
+        assert response.headers["Content-Type"].startswith("application/ld+json")
+        info = json.loads(response.read())
+    assert info["id"] == base
+    tile = f"{base}/0,0,512,512/256,/0/default.jpg"
+    with urllib.request.urlopen(tile) as response:
+        assert response.headers["Content-Type"] == "image/jpeg"
+        assert f"<{base}/0,0,512,512/256,256/0/default.jpg>" in response.headers["Link"]
+        assert Image.open(io.BytesIO(response.read())).size == (256, 256)
+    with pytest.raises(urllib.error.HTTPError) as bad:
+        urllib.request.urlopen(f"{base}/0,0,512,512/256,/45/default.jpg")
+    assert bad.value.code == 501 and "90" in bad.value.read().decode()

@@ -163,15 +163,16 @@
       ["canvas-press", "canvas-scroll", "canvas-pinch", "canvas-key"].forEach(function (name) {
         v.addHandler(name, function () { lead = n; });
       });
-      v.addHandler("zoom", function () {
-        follow();
+      function shown() { // the zoom readout (home zoom changes with the image and the pane size)
         paneEls[n].setAttribute("data-zoom", percent(v));
         if (n === 0) status();
-      });
+      }
+      v.addHandler("zoom", function () { follow(); shown(); });
+      v.addHandler("resize", shown);
       v.addHandler("pan", follow);
       v.addHandler("open", function () {
         if (n === 1 && comparing) copyView(viewers[0], v);
-        paneEls[n].setAttribute("data-zoom", percent(v));
+        shown();
         if (n === 0 || comparing) drawHits(v);
       });
       v.addHandler("open-failed", function () {
