@@ -41,8 +41,9 @@ def test_search_within_results_and_sort(portal: Portal) -> None:
     everything = client.get("/public/search/", {"q": "关于"}).content.decode()
     assert "共 3 条结果" in everything
     by_code = client.get("/public/search/", {"q": "关于", "sort": "reference_code"}).content
-    ids = re.findall(r'href="/public/records/(\d+)/"', by_code.decode())
-    codes = [Client().get(f"/public/records/{i}/").status_code for i in ids]
+    links = re.findall(r'<h3 class="hit-title"><a href="([^"]+)"', by_code.decode())
+    assert all(link.startswith("/public/archives/") for link in links)  # the stable URLs
+    codes = [Client().get(link).status_code for link in links]
     assert codes == [200, 200, 200]
 
 
@@ -88,8 +89,8 @@ def test_record_page_shows_public_fields_and_content(portal: Portal) -> None:
     assert record.title in html and record.reference_code in html and "兰发〔1985〕1号" in html
     assert "内部备注不公开" not in html and "密级" not in html
     image = portal.images[record.pk]
-    assert f'src="/public/content/{image.pk}/page.jpg"' in html
-    assert re.search(r'<img [^>]*alt="《[^"]+》第 1 页', html)
+    assert f'data-info="/iiif/3/c{image.pk}/info.json"' in html  # the IIIF viewer
+    assert re.search(r'<img [^>]*alt="《[^"]+》第 1 页', html)  # its plain image without JS
     assert f'src="/public/content/{portal.pdfs[record.pk].pk}/document.pdf"' in html
     assert html.count('class="banner') >= 2  # around the viewer and the PDF
     assert f"/public/request/?record={record.pk}" in html

@@ -13,8 +13,10 @@ The EXIF orientation is applied; decompression bombs and damaged files are refus
 
 When a request finds no pyramid: a source of at most PUBLIC_DELIVERY_INLINE_PIXELS is built inside
 the request (a few seconds); a larger one is queued (`tasks.build_pyramid`) and the request is
-answered 503 with Retry-After (`NotReady`). The `.queued` claim is also the lock: of two requests
-for the same pyramid one builds it and the other waits for the file (or gets 503).
+answered 503 with Retry-After (`NotReady`). The `.queued` claim keeps a job from being queued
+twice; the build itself holds an exclusive lock (flock on `<pyramid>.lock`), so that of two
+requests, processes or jobs asking for the same pyramid at once one builds it and the others wait
+for it (a request at most WAIT_FOR_BUILD_SECONDS, then 503).
 
 Responses. Each answered image is written under DATA_DIR/delivery/iiif/<pyramid>/ keyed by the
 request's canonical form, so a tile asked again is sent as a file. Nothing here decides who may
@@ -24,6 +26,7 @@ see what: the views check that on every request, cached or not.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import functools
 import hashlib
 import logging
@@ -48,6 +51,7 @@ TILE = 512
 PYRAMID_VERSION = 1  # raise when the pyramid's making changes: every pyramid is built again
 MAX_SIDE = 4096  # the largest image one request returns (deep zoom goes through tiles)
 WAIT_FOR_BUILD_SECONDS = 30  # a request waits this long for a build another request runs
+QUEUED_WAIT_SECONDS = 3600  # a job waits this long for a build another job runs
 RETRY_AFTER_SECONDS = 30
 VARIANTS = ("public", "staff")
 _WATERMARK_RGB = (160, 30, 20)
@@ -97,20 +101,34 @@ def ensure_pyramid(component: Component, stamp: str, variant: str) -> Path:
         if problem := derivatives.failure(target):
             raise RenderError(problem)
         raise NotReady()
-    if derivatives.claim(target):
-        if target.is_file():  # built by the request that held the claim a moment ago
-            derivatives.unclaim(target)
-        else:
+    build_once(source, stamp, target, wait=WAIT_FOR_BUILD_SECONDS)
+    return target
+
+
+def build_once(source: Path, stamp: str, target: Path, *, wait: float) -> None:
+    """Build the pyramid unless it is there, holding an exclusive lock on `target`.lock, so that
+    of two requests (or processes, or jobs) asking at once one builds and the other waits for
+    it (NotReady after `wait` seconds; RenderError when the build failed)."""
+    lock = target.with_name(f"{target.name}.lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait
+    with lock.open("a") as handle:
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise NotReady() from None
+                time.sleep(0.05)
+        try:
+            if target.is_file():
+                return  # built by whoever held the lock before
+            if problem := derivatives.failure(target):
+                raise RenderError(problem)
             build_pyramid(source, stamp, target)
-        return target
-    deadline = time.monotonic() + WAIT_FOR_BUILD_SECONDS  # another request builds it
-    while time.monotonic() < deadline:
-        if target.is_file():
-            return target
-        if problem := derivatives.failure(target):
-            raise RenderError(problem)
-        time.sleep(0.1)
-    raise NotReady()
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def build_queued(component_id: int, variant: str) -> None:
@@ -130,7 +148,7 @@ def build_queued(component_id: int, variant: str) -> None:
         derivatives.unclaim(target)
         return
     with contextlib.suppress(RenderError):  # kept in the failure marker, shown to the next request
-        build_pyramid(source, stamp, target)
+        build_once(source, stamp, target, wait=QUEUED_WAIT_SECONDS)
 
 
 def build_pyramid(source: Path, stamp: str, target: Path) -> None:

@@ -352,7 +352,7 @@ def _centenary_exhibition(
     ex = _build(
         curator, home, "centenary-journey", "百年征程 初心永恒",
         "A century's journey", "按年代选取馆藏档案，回顾岭南百年发展历程。",
-        _item(red[0], images[red[0].pk][0], 1), sections,
+        _item(decades[-1], images[decades[-1].pk][0], 1), sections,
     )  # fmt: skip
     _publish(curator, publisher, ex)
     # a past exhibition: shown a year ago for eleven months, listed among the past ones
@@ -360,7 +360,7 @@ def _centenary_exhibition(
     past = _build(
         curator, home, "archives-day-2025", "2025年国际档案日主题展",
         "International Archives Day 2025", "已结束的线上展览（演示）。",
-        _item(red[1], images[red[1].pk][0], 1),
+        _item(decades[0], images[decades[0].pk][0], 1),
         [("档案见证", "Archives bear witness", [("witness", "档案见证", [
             {"kind": "gallery", "items": [_item(r, images[r.pk][0], 1) for r in decades[:4]]}])])],
     )  # fmt: skip

@@ -188,6 +188,10 @@
         }
       });
     }
+    // shown before OpenSeadragon measures its pane (a pane measured hidden opens zoomed in)
+    root.querySelector("[data-toolbar]").hidden = false;
+    stage.hidden = false;
+    if (strip) strip.hidden = false;
     add(makeViewer(paneEls[0]), 0);
 
     function command(key) {
@@ -367,9 +371,6 @@
       });
     }
 
-    root.querySelector("[data-toolbar]").hidden = false;
-    stage.hidden = false;
-    if (strip) strip.hidden = false;
     root.classList.add("iiif-viewer-live");
     go(0);
   }
