@@ -52,7 +52,11 @@ run_mypy() {
     src/lantai/certificates/{keys,lists,issuing,revocation,verifying,document,qr,seal,x509}.py \
     src/lantai/platform/{transport,log,members,peers,anchors,remote,sealing,regional,feeds,sla,trust,window}.py \
     src/lantai/platform/{harvest_marriage,harvest_catalogue,harvesting,health,hub_index,hub_search,views,views_window,views_ops,staff_urls,views_hub}.py \
-    src/lantai/interop/{oai,publishing,ead,views,cli,models}.py \
+    src/lantai/interop/{oai,publishing,ead,views,cli,models,iiif,iiif_views}.py \
+    src/lantai/access/{iiif,iiif_views,record_pages}.py src/lantai/catalog/public.py src/lantai/core/ratelimit.py \
+    src/lantai/exhibits/{databases,database_browse,conservation,sharing,exhibitions,exhibition_checks,exhibition_render,exhibition_forms,export,cli,iiif_collections}.py \
+    src/lantai/exhibits/{views_databases,views_public_databases,views_exhibitions,views_public_exhibitions}.py \
+    src/lantai/web/templatetags/lantai_viewer.py src/lantai/cli_bench.py \
     src/lantai/catalog/open_copies.py src/lantai/core/signing.py src/lantai/core/key_files.py; do
     [ -f "$f" ] || continue
     m="${f#src/}"
@@ -122,7 +126,7 @@ ensure_redis() {
 # seconds, pytest and its subprocesses and PostgreSQL's server): the SQLite run ~1,250 s, of which
 # tests/search ~150 s; mypy with the PostgreSQL run ~900 s. Move a directory when the lanes drift
 # apart (compare the two "pytest sqlite" times of the summary with "pytest postgresql").
-SQLITE_LANE2_PATHS=(tests/search tests/platform)
+SQLITE_LANE2_PATHS=(tests/search tests/platform tests/exhibits)
 
 # mypy, the PostgreSQL run and (without path arguments) the SQLite run's tests under
 # SQLITE_LANE2_PATHS: the second lane, in the background, beside the first (the rest of the SQLite
