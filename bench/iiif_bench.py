@@ -16,7 +16,8 @@ routing, the per-request public access check and the rate limiter (set high), no
 Peers on a sample of the same requests (every k-th tile, each level represented): a plain
 Pillow crop-and-encode per request from the stored source (JPEG draft decoding for reduced
 sizes, no watermark) and the `iiif` reference implementation from PyPI
-(iiif.manipulator_pil.IIIFManipulatorPIL, Image API 3.0 requests).
+(iiif.manipulator_pil.IIIFManipulatorPIL, Image API 3.0 requests). Each figure is the best of
+ROUNDS rounds, with the median beside it and the load average of the machine (it is shared).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import shutil
 import sys
 import time
@@ -286,7 +288,7 @@ def run(out_dir: Path, *, megapixels: int = 100, rounds: int = 3) -> dict[str, A
         "targets": TARGETS,
         "meets_targets": measured["cold"]["tiles_per_s"] >= TARGETS["cold_tiles_per_s"]
         and measured["cached"]["tiles_per_s"] >= TARGETS["cached_tiles_per_s"],
-        "machine": common.machine(),
+        "machine": {**common.machine(), "load_average_1_5_15": list(os.getloadavg())},
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     saved = out_dir / f"iiif-{time.strftime('%Y%m%d-%H%M%S')}.json"

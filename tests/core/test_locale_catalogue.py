@@ -39,7 +39,9 @@ CJK_LITERALS = {
     "2023年1月15日",
     "文件",
     "页号",
-}  # 文件, 页号: manifest columns
+    "百色",
+    "全州县",
+}  # 文件, 页号: manifest columns; 百色, 全州县: place names to type
 
 # msgids that may share one English text: synonyms in the places they are used.
 SYNONYMS = [
