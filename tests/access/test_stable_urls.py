@@ -165,3 +165,16 @@ def make_ocr_page(record: Any, component: Any, lines: list[Any]) -> Any:
         ocr_status="done",
         ocr_lines=lines,
     )
+
+
+def test_the_record_page_has_its_citation_qr_code_and_print_stylesheet(portal: Portal) -> None:
+    record = recode(portal.open_records[0], "Z109/WS/1985/0001")
+    html = Client().get(stable(record)).content.decode()
+    cited = re.search(r'<p id="share-citation-text" class="citation-text">([^<]+)</p>', html)
+    assert cited, "no citation on the record page"
+    text = cited.group(1).replace("&#x27;", "'")
+    assert "[A/OL]" in text and record.repository.name in text
+    assert "Z109/WS/1985/0001" in text
+    assert canonical(html) in text  # the stable address, not the internal id
+    assert '<svg role="img"' in html and "share-qr" in html  # the QR code, drawn on the server
+    assert "web/print.css" in html and "<script>" not in html

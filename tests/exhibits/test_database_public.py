@@ -132,7 +132,7 @@ def test_share_block_on_the_database_page_cites_it_as_an_online_resource(
 ) -> None:
     html = _page(Client(), _url(red))
     assert f"{archive.repository.name}. 红色档案专题数据库[EB/OL]" in html
-    assert "exhibits/share.js" in html and "<script>" not in html
+    assert "web/share.js" in html and "<script>" not in html
 
 
 def test_leak_a_closed_record_is_gone_from_everything_at_once(archive: Archive, red: Any) -> None:

@@ -144,6 +144,7 @@ def record_context(request: HttpRequest, rec: Record) -> dict[str, Any]:
     images, its PDFs, recordings, and its canonical and manifest links."""
     from lantai.access import services
     from lantai.catalog import open_copies
+    from lantai.core import sharing
     from lantai.web import labels as vocab
 
     contents, others = services.public_contents(rec)
@@ -170,13 +171,16 @@ def record_context(request: HttpRequest, rec: Record) -> dict[str, Any]:
         (_("开放状态"), vocab.vocab_label("open_status", rec.open_status)),
     ]
     recordings = services.public_recordings(rec)
+    url = request.build_absolute_uri(stable_url(rec))
+    citation = sharing.record_citation(rec, title=title, author=shown_value("author"), url=url)
     return {
         "record": rec,
         "title": title,
         "open_copy": open_copy,
         "fields": [(k, v) for k, v in fields if v not in ("", None)],
         "viewer": public_viewer(rec, pages.shown, title),
-        "canonical_url": request.build_absolute_uri(stable_url(rec)),
+        "canonical_url": url,
+        "share": sharing.share_block(url, title, citation),
         "manifest_url": request.build_absolute_uri(manifest_path(rec)) if pages.shown else "",
         "pdfs": [c.component for c in documents if states[c.component.pk] != "unavailable"],
         "unavailable": [c.component for c in documents if states[c.component.pk] == "unavailable"]

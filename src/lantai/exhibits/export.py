@@ -139,7 +139,7 @@ def _write(
     slug = exhibition.slug
     scripts = ["vendor/openseadragon/openseadragon.min.js", "exhibition-export.js"] if osd else []
     context: dict[str, Any] = {
-        "base_template": EXPORT_BASE, "exhibition": shown, "share": None, "has_viewer": False,
+        "base_template": EXPORT_BASE, "exhibition": shown, "share": None,
         "export": {"css": "exhibition.css", "lang": lang, "scripts": scripts,
                    "footer": f"{exhibition.repository.name} · {shown.title} · 第{version.number}版"},
     }  # fmt: skip

@@ -130,7 +130,9 @@ class ExhibitionVersion(models.Model):
 
     exhibition = models.ForeignKey(Exhibition, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()
-    snapshot = models.JSONField()  # {"title", "title_en", "summary", "summary_en", "cover", "content"}
+    snapshot = (
+        models.JSONField()
+    )  # {"title", "title_en", "summary", "summary_en", "cover", "content"}
     note = models.CharField(_("版本说明"), max_length=500, blank=True)
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

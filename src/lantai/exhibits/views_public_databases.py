@@ -8,20 +8,17 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from lantai.catalog.public import public_images
+from lantai.core.sharing import record_citation, share_block
 from lantai.exhibits import database_browse as browse
 from lantai.exhibits.conservation import public_condition
 from lantai.exhibits.models import Database
-from lantai.exhibits.sharing import share_block
 from lantai.standards.citation import gbt7714
 from lantai.standards.place_map import svg
-from lantai.standards.regions import region_name
 
 IMAGE_BOX = "!1200,1200"
 THUMB_BOX = "!400,400"
@@ -138,22 +135,6 @@ def _map_desc() -> str:
     )
 
 
-def _place_of(region: str) -> str:
-    """The 保存地 of a citation: the repository's 行政区划 (a name, or a GB/T 2260 code)."""
-    region = (region or "").strip()
-    if region.isdigit():
-        return region_name(region) or ""
-    return region
-
-
-def _viewer_available() -> bool:
-    try:
-        get_template("web/_iiif_viewer.html")
-    except TemplateDoesNotExist:
-        return False
-    return True
-
-
 @require_GET
 def database_record(request: HttpRequest, archives: str, slug: str, code: str) -> HttpResponse:
     database = _database(archives, slug)
@@ -176,7 +157,7 @@ def database_record(request: HttpRequest, archives: str, slug: str, code: str) -
     viewer = None
     archives_part = browse.path_quote(record.repository.code)
     code_part = browse.path_quote(record.reference_code, slashes=True)
-    if pictures and _viewer_available():
+    if pictures:
         viewer = {
             "sources": [p["info"] for p in pictures],
             "manifest": f"/iiif/manifest/{archives_part}/{code_part}",
@@ -185,16 +166,8 @@ def database_record(request: HttpRequest, archives: str, slug: str, code: str) -
             "mode": "single",
             "fallback": [p["full"] for p in pictures],
         }
-    citation = gbt7714(
-        kind="A",
-        title=row.title,
-        authors=row.author,
-        place=_place_of(record.repository.region),
-        holder=record.repository.name,
-        year=record.year,
-        reference_code=record.reference_code,
-        url=request.build_absolute_uri(request.path),
-        accessed=browse.accessed_today(),
+    citation = record_citation(
+        record, title=row.title, author=row.author, url=request.build_absolute_uri(request.path)
     )
     context = _base_context(request, database, "record")
     context.update(

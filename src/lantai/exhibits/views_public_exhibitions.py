@@ -24,7 +24,7 @@ def _lang(request: HttpRequest) -> str:
 def share(
     request: HttpRequest, path: str, title: str, holder: str, updated: Any = None
 ) -> dict[str, Any]:
-    from lantai.exhibits.sharing import share_block
+    from lantai.core.sharing import share_block
 
     url = request.build_absolute_uri(path)
     cite = citation.gbt7714(title=title, authors=holder, kind="EB", url=url, updated=updated)
@@ -79,18 +79,6 @@ def page(request: HttpRequest, slug: str, page_slug: str) -> HttpResponse:
     return page_response(request, exhibition, shown, page_slug, PUBLIC_BASE)
 
 
-def has_viewer() -> bool:
-    """Whether the IIIF viewer include is installed (deep zoom falls back to a plain image)."""
-    from django.template import TemplateDoesNotExist
-    from django.template.loader import get_template
-
-    try:
-        get_template("web/_iiif_viewer.html")
-    except TemplateDoesNotExist:
-        return False
-    return True
-
-
 def cover_response(
     request: HttpRequest, exhibition: Any, shown: er.Rendered, base: str, preview: bool = False
 ) -> HttpResponse:
@@ -112,7 +100,7 @@ def page_response(
         raise Http404(_("展览中没有这一页。"))
     context = {
         "base_template": base, "exhibition": shown, "page": current, "before": before,
-        "after": after, "preview": preview, "has_viewer": has_viewer(),
+        "after": after, "preview": preview,
         "preview_back": f"/exhibits/exhibitions/{exhibition.pk}/" if preview else "",
         "share": share(request, er.Linker(exhibition.slug).page(page_slug), f"{shown.title}：{current.title}",
                        exhibition.repository.name),

@@ -1,4 +1,4 @@
-// Copy buttons of the share block (exhibits/_share.html). Without this script the buttons stay
+// Copy buttons of the share block (web/_share.html). Without this script the buttons stay
 // hidden and the URL and citation remain selectable text.
 (function () {
   "use strict";
