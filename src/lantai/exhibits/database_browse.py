@@ -44,6 +44,7 @@ class Row:
     date: str  # YYYY[-MM[-DD]] from the database's date field, else the record's date or year
     href: str
     values: list[tuple[str, str]] = field(default_factory=list)  # (label, shown value)
+    thumb: str = ""  # the IIIF URL of its first page image, for the list (set by the view)
 
 
 @dataclass

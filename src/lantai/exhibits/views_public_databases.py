@@ -21,6 +21,7 @@ from lantai.standards.citation import gbt7714
 from lantai.standards.place_map import svg
 
 IMAGE_BOX = "!1200,1200"
+THUMB = 160  # px: the thumbnail of a record in the list of a database
 THUMB_BOX = "!400,400"
 
 
@@ -79,6 +80,12 @@ def database_page(request: HttpRequest, archives: str, slug: str) -> HttpRespons
         return _not_found(request)
     base = browse.database_url(database)
     result = browse.browse(database, request.GET, base)
+    pictured = public_images([row.record.pk for row in result.page.object_list])
+    for row in result.page.object_list:
+        if row.record.pk in pictured:
+            row.thumb = (
+                f"/iiif/3/c{pictured[row.record.pk][0].pk}/full/!{THUMB},{THUMB}/0/default.jpg"
+            )
     context = _base_context(request, database, "browse")
     context.update(
         {
