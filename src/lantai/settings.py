@@ -395,6 +395,8 @@ PUBLIC_RATE = os.environ.get("LANTAI_PUBLIC_RATE", "60/min")  # pages
 PUBLIC_SEARCH_RATE = os.environ.get("LANTAI_PUBLIC_SEARCH_RATE", "20/min")
 PUBLIC_SUGGEST_RATE = os.environ.get("LANTAI_PUBLIC_SUGGEST_RATE", "120/min")  # autocomplete
 PUBLIC_CONTENT_RATE = os.environ.get("LANTAI_PUBLIC_CONTENT_RATE", "120/min")  # images, PDFs
+# IIIF tiles: a zooming viewer asks for dozens at a time
+PUBLIC_TILE_RATE = os.environ.get("LANTAI_PUBLIC_TILE_RATE", "1200/min")
 PUBLIC_FORM_RATE = os.environ.get("LANTAI_PUBLIC_FORM_RATE", "5/10min")  # 查档申请, status checks
 # A 查档申请 submitted sooner than this after the form was served is taken for a bot.
 PUBLIC_FORM_MIN_SECONDS = float(os.environ.get("LANTAI_PUBLIC_FORM_MIN_SECONDS", "3"))

@@ -124,6 +124,7 @@ def _portal_settings(settings: Any, tmp_path: Path) -> Any:
         "PUBLIC_SEARCH_RATE",
         "PUBLIC_SUGGEST_RATE",
         "PUBLIC_CONTENT_RATE",
+        "PUBLIC_TILE_RATE",
         "PUBLIC_FORM_RATE",
     ):
         setattr(settings, name, "100000/min")

@@ -18,7 +18,7 @@ REDIS_TEST_URL = "redis://127.0.0.1:6379/11"  # a database number only these tes
 SCRIPT = """
 import sys, django
 django.setup()
-from lantai.access.ratelimit import take
+from lantai.core.ratelimit import take
 n, flood = int(sys.argv[1]), int(sys.argv[2])
 for i in range(flood):
     take("search", f"10.{i // 65536}.{i // 256 % 256}.{i % 256}")

@@ -13,8 +13,8 @@ from django.test import Client
 from lantai.access import services
 from lantai.access.forms import started_token
 from lantai.access.models import AccessRequest
-from lantai.access.ratelimit import parse_rate
 from lantai.core.models import AuditEntry
+from lantai.core.ratelimit import parse_rate
 
 from .conftest import Portal, resident_id
 

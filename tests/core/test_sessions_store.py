@@ -19,9 +19,9 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
-from lantai.access.ratelimit import take
 from lantai.catalog import services as catalog
 from lantai.core import accounts
+from lantai.core.ratelimit import take
 
 pytestmark = pytest.mark.django_db
 

@@ -53,7 +53,7 @@ def cache_path(kind: str, source_sm3: str, stamp: str, params: str = "") -> Path
     return Path(settings.DATA_DIR) / "delivery" / kind / key[:2] / f"{key[:40]}{_SUFFIX[kind]}"
 
 
-def _marker(target: Path, name: str) -> Path:
+def marker(target: Path, name: str) -> Path:
     return target.with_name(f"{target.name}.{name}")
 
 
@@ -66,12 +66,12 @@ def _age(path: Path) -> float | None:
 
 def failure(target: Path) -> str:
     """Why `target` could not be rendered lately, or ""."""
-    marker = _marker(target, "failed")
-    age = _age(marker)
+    flag = marker(target, "failed")
+    age = _age(flag)
     if age is None or age > FAILED_RETRY_SECONDS:
         return ""
     try:
-        return marker.read_text(encoding="utf-8")
+        return flag.read_text(encoding="utf-8")
     except FileNotFoundError:
         return ""
 
@@ -79,21 +79,22 @@ def failure(target: Path) -> str:
 def claim(target: Path) -> bool:
     """Mark `target` as queued for rendering: True when the caller should queue the job, False
     when a job for it is queued already (and not stale)."""
-    marker = _marker(target, "queued")
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    age = _age(marker)
+    flag = marker(target, "queued")
+    flag.parent.mkdir(parents=True, exist_ok=True)
+    age = _age(flag)
     if age is not None and age <= QUEUED_STALE_SECONDS:
         return False
-    marker.unlink(missing_ok=True)
+    if age is not None:  # a stale claim (its worker died); never another process's fresh one
+        flag.unlink(missing_ok=True)
     try:
-        os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640))
+        os.close(os.open(flag, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640))
     except FileExistsError:  # another process claimed it a moment ago
         return False
     return True
 
 
 def unclaim(target: Path) -> None:
-    _marker(target, "queued").unlink(missing_ok=True)
+    marker(target, "queued").unlink(missing_ok=True)
 
 
 def render(kind: str, source: Path, stamp: str, target: Path) -> None:
@@ -115,9 +116,9 @@ def render(kind: str, source: Path, stamp: str, target: Path) -> None:
             log.exception("rendering the %s copy of %s failed", kind, source.name)
             raise RenderError("文件无法生成在线查阅的副本") from e
         os.replace(tmp, target)
-        _marker(target, "failed").unlink(missing_ok=True)
+        marker(target, "failed").unlink(missing_ok=True)
     except RenderError as e:
-        _marker(target, "failed").write_text(e.message, encoding="utf-8")
+        marker(target, "failed").write_text(e.message, encoding="utf-8")
         raise
     finally:
         tmp.unlink(missing_ok=True)
@@ -129,7 +130,7 @@ _ORIENTATION = {2: "FLIP_LEFT_RIGHT", 3: "ROTATE_180", 4: "FLIP_TOP_BOTTOM", 5: 
                 6: "ROTATE_270", 7: "TRANSVERSE", 8: "ROTATE_90"}  # fmt: skip
 
 
-def _open_image(source: Path) -> Any:
+def open_image(source: Path) -> Any:
     """The image at `source`, opened (header only), RenderError for what cannot be shown."""
     from PIL import Image
 
@@ -149,7 +150,7 @@ def _open_image(source: Path) -> Any:
 
 def source_pixels(source: Path) -> int:
     """Width × height of the image at `source`, read from its header (nothing is decoded)."""
-    with _open_image(source) as opened:
+    with open_image(source) as opened:
         width, height = opened.size
     return int(width * height)
 
@@ -178,7 +179,7 @@ def _render_image(source: Path, text: str, out: Path) -> None:
 
     limit = int(settings.PUBLIC_IMAGE_MAX_PX)
     try:
-        with _open_image(source) as opened:
+        with open_image(source) as opened:
             opened.seek(0)  # first frame of a multi-page TIFF
             orientation = _orientation(opened)
             opened.draft("RGB", (limit, limit))  # JPEG: decode at a fraction of the size

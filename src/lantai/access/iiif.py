@@ -159,7 +159,7 @@ def build_pyramid(source: Path, stamp: str, target: Path) -> None:
 
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{secrets.token_hex(8)}.tmp.tif")
-    failed = derivatives._marker(target, "failed")
+    failed = derivatives.marker(target, "failed")
     try:
         try:
             image = _load(source)
@@ -191,7 +191,7 @@ def _load(source: Path) -> Any:
     import pyvips
 
     derivatives.source_pixels(source)  # refuses bombs and unreadable headers (Pillow)
-    with derivatives._open_image(source) as opened:
+    with derivatives.open_image(source) as opened:
         is_jpeg2000 = opened.format == "JPEG2000"
     if is_jpeg2000:  # this libvips has no JPEG 2000 loader: decode with Pillow, hand it over
         image = _from_pillow(source)
@@ -216,7 +216,7 @@ def _from_pillow(source: Path) -> Any:
     from PIL import ImageOps
 
     try:
-        with derivatives._open_image(source) as opened:
+        with derivatives.open_image(source) as opened:
             upright = ImageOps.exif_transpose(opened)
             page = upright.convert("L" if upright.mode in ("1", "L", "I;16") else "RGB")
     except (OSError, ValueError, EOFError) as e:

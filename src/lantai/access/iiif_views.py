@@ -29,11 +29,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from lantai.access import derivatives, iiif, ratelimit, services
+from lantai.access import derivatives, iiif, services
 from lantai.catalog import services as catalog
 from lantai.catalog.models import Component
 from lantai.catalog.public import content_kind, public_component
-from lantai.core import audit
+from lantai.core import audit, ratelimit
 from lantai.core.client_address import client_address
 from lantai.core.roles import VIEW
 from lantai.standards import iiif_image
@@ -47,7 +47,6 @@ STAMP_SECONDS = 300
 _stamps: dict[tuple[int, str, int], tuple[str, float]] = {}
 # tiles come by the dozen per view: their own bucket once the lead adds it (settings
 # PUBLIC_TILE_RATE), else the portal's "content" bucket that page images use
-TILE_BUCKET = "tile" if "tile" in ratelimit.BUCKETS else "content"
 
 
 def _component_id(identifier: str) -> int | None:
@@ -232,7 +231,7 @@ def _staff_only(view: Any) -> Any:
 
 public_base = ratelimit.limited("content")(_base(_public, True))
 public_info = ratelimit.limited("content")(_info(_public, True))
-public_image = ratelimit.limited(TILE_BUCKET)(_image(_public, True))
+public_image = ratelimit.limited("tile")(_image(_public, True))
 staff_base = _staff_only(_base(_staff, False))
 staff_info = _staff_only(_info(_staff, False))
 staff_image = _staff_only(_image(_staff, False))

@@ -23,8 +23,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from lantai.access import record_pages, services
 from lantai.access.forms import RequestForm, StatusForm, seconds_since, started_token
-from lantai.access.ratelimit import limited
 from lantai.catalog import open_copies
+from lantai.core.ratelimit import limited
 from lantai.search import webquery
 from lantai.search.query import PUBLIC_FIELDS
 from lantai.search.webquery import safe_snippet

@@ -31,6 +31,7 @@ BUCKETS = {
     "search": "PUBLIC_SEARCH_RATE",
     "suggest": "PUBLIC_SUGGEST_RATE",
     "content": "PUBLIC_CONTENT_RATE",
+    "tile": "PUBLIC_TILE_RATE",
     "form": "PUBLIC_FORM_RATE",
     "oai": "PUBLIC_OAI_RATE",
 }
@@ -81,7 +82,7 @@ def limited(bucket: str, methods: tuple[str, ...] = ()) -> Callable[[View], View
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             ip = client_ip(request)
             buckets = [bucket] if bucket != "page" else []
-            if bucket not in ("content", "suggest"):
+            if bucket not in ("content", "suggest", "tile"):
                 buckets.insert(0, "page")
             for name in buckets:
                 if name != "page" and methods and request.method not in methods:
