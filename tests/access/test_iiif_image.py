@@ -230,7 +230,7 @@ def test_public_tiles_carry_the_watermark(page: dict[str, Any]) -> None:
     whole = client.get(f"/iiif/3/c{pk}/full/max/0/default.png")
     assert whole.status_code == 200
     assert whole["Access-Control-Allow-Origin"] == "*"
-    assert whole["Cache-Control"] == "public, max-age=300"
+    assert whole["Cache-Control"] == "private, max-age=300"  # no shared cache keeps it
     got = decoded(whole).convert("RGB")
     assert got.size == (W, H + band)
     foot = np.asarray(got.crop((0, H + 2, W, H + band - 2)), dtype=int)

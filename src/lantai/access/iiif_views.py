@@ -7,11 +7,11 @@ specification gives (400 bad request, 404 no such image for this reader, 501 not
 503 with Retry-After while a large page's pyramid is being built), and 422 with the reason for a
 page that cannot be shown at all (a damaged file, a decompression bomb).
 
-Browser caching: public answers may be kept for PUBLIC_MAX_AGE seconds. A record closed now is
-refused at once to every new request (the access check runs before the cache is looked at); the
-max-age bounds how long a browser or proxy that fetched a tile before the closure may go on
-showing it. Five minutes keeps a viewer's panning and zooming fast while leaving a closure
-visible everywhere within minutes. Staff answers are private to the browser.
+Browser caching: public answers may be kept by the browser that fetched them for PUBLIC_MAX_AGE
+seconds, never by a shared cache (`private`: a proxy or CDN in front of the portal must not hand a
+tile of a record closed meanwhile to anyone else). A record closed now is refused at once to every
+new request (the access check runs before the disk cache is looked at); the max-age only bounds how
+long a browser that already holds a tile may show it again. Staff answers are private too.
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def _staff(request: HttpRequest, pk: int) -> _Access | None:
 def _headers(response: _Response, public: bool) -> _Response:
     if public:
         response["Access-Control-Allow-Origin"] = "*"
-        response["Cache-Control"] = f"public, max-age={PUBLIC_MAX_AGE}"
+        response["Cache-Control"] = f"private, max-age={PUBLIC_MAX_AGE}"
     else:
         response["Cache-Control"] = f"private, max-age={STAFF_MAX_AGE}"
     return response
