@@ -52,11 +52,7 @@ def test_regions_at_the_far_corner_are_answered(odd_page: Any) -> None:
         assert response.status_code == 200, (path, response.status_code)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="AUDIT-18 MED: tiles share the 120/min 'content' bucket with page images: reading a "
-    "3-page record in the deep-zoom viewer gets 429 tiles within a minute",
-)
+# AUDIT-18 (fixed by the lead's tile bucket, b607991, while auditing): kept as a regression test
 def test_a_viewer_session_is_not_throttled_by_the_default_content_rate(
     odd_page: Any, settings: Any
 ) -> None:
@@ -83,7 +79,6 @@ def test_a_viewer_session_is_not_throttled_by_the_default_content_rate(
                     path = f"{x},{y},{w},{h}/{math.ceil(w / factor)},/0/default.jpg"
                     statuses.append(client.get(f"/iiif/3/c{page.pk}/{path}").status_code)
     assert 429 not in statuses, (len(statuses), statuses.count(429))
-    assert len(statuses) == 0, (len(statuses), set(statuses))
 
 
 @pytest.mark.xfail(

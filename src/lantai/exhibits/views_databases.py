@@ -241,96 +241,88 @@ def _selected_ids(request: HttpRequest, database: Database) -> tuple[list[int], 
     return ids, unknown
 
 
-@permission_required(CURATE)
-@require_POST
-def database_add(request: HttpRequest, pk: int) -> HttpResponse:
-    database = _db(request, pk)
+def _act(
+    request: HttpRequest, database: Database | None, act: Any, back: HttpResponse
+) -> HttpResponse:
+    """Run a POST action of the staff pages: `act(database)` returns the success message; a
+    refusal is a 403 page, a broken rule a message on the page `back` leads to."""
     if database is None:
         return _missing(request)
-    ids, unknown = _selected_ids(request, database)
-    for line in unknown[:20]:
-        messages.error(request, _("“%(line)s”：没有这件档案，或您无权查阅") % {"line": line})
     try:
-        added = service.add_records(request.user, database, ids)  # type: ignore[arg-type]
+        done = act(database)
     except PermissionDenied as e:
         return forbidden(request, e.message_zh)
     except DatabaseError as e:
         _problems(request, e)
     else:
-        messages.success(request, _("已加入 %(n)s 件档案") % {"n": added})
-    return _to_detail(pk)
+        messages.success(request, done)
+    return back
+
+
+@permission_required(CURATE)
+@require_POST
+def database_add(request: HttpRequest, pk: int) -> HttpResponse:
+    user: Any = request.user
+
+    def add(database: Database) -> str:
+        ids, unknown = _selected_ids(request, database)
+        for line in unknown[:20]:
+            messages.error(request, _("“%(line)s”：没有这件档案，或您无权查阅") % {"line": line})
+        return _("已加入 %(n)s 件档案") % {"n": service.add_records(user, database, ids)}
+
+    return _act(request, _db(request, pk), add, _to_detail(pk))
 
 
 @permission_required(CURATE)
 @require_POST
 def database_search_add(request: HttpRequest, pk: int) -> HttpResponse:
-    database = _db(request, pk)
-    if database is None:
-        return _missing(request)
-    try:
+    def add(database: Database) -> str:
         added = service.add_by_search(request.user, database, request.POST.get("q", ""))  # type: ignore[arg-type]
-    except PermissionDenied as e:
-        return forbidden(request, e.message_zh)
-    except DatabaseError as e:
-        _problems(request, e)
-    else:
-        messages.success(request, _("检索命中的档案已加入 %(n)s 件") % {"n": added})
-    return _to_detail(pk)
+        return _("检索命中的档案已加入 %(n)s 件") % {"n": added}
+
+    return _act(request, _db(request, pk), add, _to_detail(pk))
 
 
 @permission_required(CURATE)
 @require_POST
 def database_rule(request: HttpRequest, pk: int) -> HttpResponse:
-    database = _db(request, pk)
-    if database is None:
-        return _missing(request)
     user: Any = request.user
-    try:
+
+    def rule(database: Database) -> str:
         if request.POST.get("rule") is not None and request.POST.get("rule") != database.rule:
             service.set_rule(user, database, request.POST.get("rule", ""))
         if request.POST.get("apply") and database.rule:
-            added = service.apply_rule(user, database)
-            messages.success(request, _("按规则加入 %(n)s 件档案") % {"n": added})
-        else:
-            messages.success(request, _("收录规则已保存"))
-    except PermissionDenied as e:
-        return forbidden(request, e.message_zh)
-    except DatabaseError as e:
-        _problems(request, e)
-    return _to_detail(pk)
+            return _("按规则加入 %(n)s 件档案") % {"n": service.apply_rule(user, database)}
+        return _("收录规则已保存")
+
+    return _act(request, _db(request, pk), rule, _to_detail(pk))
 
 
 @permission_required(CURATE)
 @require_POST
 def database_remove(request: HttpRequest, pk: int) -> HttpResponse:
-    database = _db(request, pk)
-    if database is None:
-        return _missing(request)
     ids = [int(v) for v in request.POST.getlist("record") if v.isdigit() and len(v) < 19]
-    try:
+
+    def remove(database: Database) -> str:
         removed = service.remove_records(request.user, database, ids)  # type: ignore[arg-type]
-    except PermissionDenied as e:
-        return forbidden(request, e.message_zh)
-    messages.success(request, _("已移出 %(n)s 件档案") % {"n": removed})
-    return _to_detail(pk)
+        return _("已移出 %(n)s 件档案") % {"n": removed}
+
+    return _act(request, _db(request, pk), remove, _to_detail(pk))
 
 
 @permission_required(CURATE)
 @require_POST
 def database_publish(request: HttpRequest, pk: int) -> HttpResponse:
-    database = _db(request, pk)
-    if database is None:
-        return _missing(request)
-    try:
+    user: Any = request.user
+
+    def publish(database: Database) -> str:
         if request.POST.get("action") == "unpublish":
-            service.unpublish(request.user, database)  # type: ignore[arg-type]
-            messages.success(request, _("已停止发布"))
-        else:
-            service.publish(request.user, database)  # type: ignore[arg-type]
-            messages.success(request, _("已发布"))
-    except PermissionDenied as e:
-        return forbidden(request, e.message_zh)
-    return _to_detail(pk)
+            service.unpublish(user, database)
+            return _("已停止发布")
+        service.publish(user, database)
+        return _("已发布")
+
+    return _act(request, _db(request, pk), publish, _to_detail(pk))
 
 
 def _entry_context(database: Database, entry: Any, values: dict[str, Any]) -> dict[str, Any]:
@@ -376,14 +368,18 @@ def entry_edit(request: HttpRequest, pk: int, record_id: int) -> HttpResponse:
     )
 
 
+def _entry_database(request: HttpRequest, pk: int, record_id: int) -> Database | None:
+    """The database, when the record is one of its entries the user may describe."""
+    database = _db(request, pk)
+    if database is None or service.entry_for(request.user, database, record_id) is None:  # type: ignore[arg-type]
+        return None
+    return database
+
+
 @permission_required(CURATE)
 @require_POST
 def condition_add(request: HttpRequest, pk: int, record_id: int) -> HttpResponse:
-    database = _db(request, pk)
-    entry = service.entry_for(request.user, database, record_id) if database else None  # type: ignore[arg-type]
-    if database is None or entry is None:
-        return _missing(request)
-    try:
+    def add(database: Database) -> str:
         conservation.add_condition(
             request.user,  # type: ignore[arg-type]
             record_id,
@@ -393,23 +389,16 @@ def condition_add(request: HttpRequest, pk: int, record_id: int) -> HttpResponse
             note=request.POST.get("note", ""),
             assessed_on=request.POST.get("assessed_on", ""),
         )
-    except PermissionDenied as e:
-        return forbidden(request, e.message_zh)
-    except DatabaseError as e:
-        _problems(request, e)
-    else:
-        messages.success(request, _("保护状况已记录"))
-    return redirect("exhibit_databases:entry", pk=pk, record_id=record_id)
+        return _("保护状况已记录")
+
+    back = redirect("exhibit_databases:entry", pk=pk, record_id=record_id)
+    return _act(request, _entry_database(request, pk, record_id), add, back)
 
 
 @permission_required(CURATE)
 @require_POST
 def action_add(request: HttpRequest, pk: int, record_id: int) -> HttpResponse:
-    database = _db(request, pk)
-    entry = service.entry_for(request.user, database, record_id) if database else None  # type: ignore[arg-type]
-    if database is None or entry is None:
-        return _missing(request)
-    try:
+    def add(database: Database) -> str:
         conservation.add_action(
             request.user,  # type: ignore[arg-type]
             record_id,
@@ -418,10 +407,7 @@ def action_add(request: HttpRequest, pk: int, record_id: int) -> HttpResponse:
             done_by=request.POST.get("done_by", ""),
             note=request.POST.get("note", ""),
         )
-    except PermissionDenied as e:
-        return forbidden(request, e.message_zh)
-    except DatabaseError as e:
-        _problems(request, e)
-    else:
-        messages.success(request, _("保护措施已记录"))
-    return redirect("exhibit_databases:entry", pk=pk, record_id=record_id)
+        return _("保护措施已记录")
+
+    back = redirect("exhibit_databases:entry", pk=pk, record_id=record_id)
+    return _act(request, _entry_database(request, pk, record_id), add, back)
