@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.test import Client
 
-from tests.interop.test_iiif_manifest import Digitized, get_json, manifest_url, make_digitized
+from tests.interop.test_iiif_manifest import Digitized, get_json, make_digitized, manifest_url
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ What the public may see is asked of `lantai.catalog.public` at each request (thr
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,24 +19,7 @@ from django.utils.translation import gettext as _
 from lantai.catalog import public
 from lantai.catalog.models import Component, Record
 
-MAX_ARCHIVES_CODE = 32  # Repository.code
-MAX_REFERENCE_CODE = 100  # Record.reference_code
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 FALLBACK_SIZE = "!1200,1200"  # the plain image shown without the zoom viewer
-
-
-def find_public_record(archives: str, code: str) -> Record | None:
-    """The open record with this 档号 in the archives with this code; None for one that does not
-    exist and for one the public may not see alike."""
-    for text, limit in ((archives, MAX_ARCHIVES_CODE), (code, MAX_REFERENCE_CODE)):
-        if not 0 < len(text) <= limit or _CONTROL.search(text):
-            return None
-    pk = (
-        Record.objects.filter(repository__code=archives, reference_code=code)
-        .values_list("pk", flat=True)
-        .first()
-    )
-    return public.public_record(pk) if pk is not None else None
 
 
 def stable_path(archives: str, code: str, pk: int) -> str:

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from lantai.access import record_pages, services
 from lantai.access.forms import RequestForm, StatusForm, seconds_since, started_token
-from lantai.catalog import open_copies
+from lantai.catalog import open_copies, public
 from lantai.core.ratelimit import limited
 from lantai.search import webquery
 from lantai.search.query import PUBLIC_FIELDS
@@ -223,7 +223,7 @@ def record(request: HttpRequest, pk: int) -> HttpResponse:
 @limited("page")
 def record_by_code(request: HttpRequest, archives: str, code: str) -> HttpResponse:
     """The record's stable page: by its archives' code and its 档号 (the same page as by id)."""
-    rec = record_pages.find_public_record(archives, code)
+    rec = public.public_record_by_code(archives, code)
     if rec is None:
         return not_found(request)
     return _record_page(request, rec)

@@ -7,6 +7,7 @@ same question the same way and a record closed a minute ago leaves all of them a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -22,6 +23,7 @@ IMAGE_TYPES = frozenset(
 )
 PDF_TYPE = "application/pdf"
 MAX_RECORD_ID = 2**63 - 1
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # page images whose type the file name's suffix does not tell every system (JPEG 2000 codestreams)
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".jp2", ".j2k", ".j2c", ".jpx"}
@@ -42,6 +44,25 @@ def public_record(pk: int) -> Record | None:
     if record is None or record.open_status != "open" or record.classification_level != 0:
         return None
     return record
+
+
+def acceptable_code(text: str, limit: int) -> bool:
+    """Whether `text` may be looked up as a code from a URL: 1..limit characters, no control
+    characters (anything else cannot be a stored code and is answered "not found")."""
+    return 0 < len(text) <= limit and not _CONTROL.search(text)
+
+
+def public_record_by_code(archives_code: str, reference_code: str) -> Record | None:
+    """The open record with this 档号 in the archives with this code (the stable public
+    address); None for one that does not exist and one the public may not see alike."""
+    if not (acceptable_code(archives_code, 32) and acceptable_code(reference_code, 100)):
+        return None
+    pk = (
+        Record.objects.filter(repository__code=archives_code, reference_code=reference_code)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return public_record(pk) if pk is not None else None
 
 
 def public_records(ids: Iterable[int]) -> list[Record]:

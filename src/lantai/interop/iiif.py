@@ -99,23 +99,6 @@ def image_profile() -> str:
     return level if level in iiif.IMAGE_PROFILES else "level1"
 
 
-def _clean(text: str, limit: int) -> bool:
-    return 0 < len(text) <= limit and not _CONTROL.search(text)
-
-
-def find_public_record(archives_code: str, reference_code: str) -> Record | None:
-    """The open record with this 档号 in the archives with this code; None for anything else
-    (unknown, not public, a malformed code) alike."""
-    if not (_clean(archives_code, MAX_CODE) and _clean(reference_code, MAX_REFERENCE)):
-        return None
-    pk = (
-        Record.objects.filter(repository__code=archives_code, reference_code=reference_code)
-        .values_list("pk", flat=True)
-        .first()
-    )
-    return public.public_record(pk) if pk is not None else None
-
-
 def _played(record_ids: Iterable[int]) -> set[int]:
     """Components that are recordings (shown in a player, never as a page)."""
     rows = Recording.objects.filter(record_id__in=list(record_ids), component__isnull=False)
@@ -340,7 +323,9 @@ def fonds_collection(
 ) -> dict[str, Any] | None:
     """The Collection of a fonds' open digitized records (or page `page` of it, when it has more
     than COLLECTION_PAGE); None for a fonds with none, an unknown one, or a page out of range."""
-    if not (_clean(archives_code, MAX_CODE) and _clean(fonds_code, 16)):
+    if not (
+        public.acceptable_code(archives_code, MAX_CODE) and public.acceptable_code(fonds_code, 16)
+    ):
         return None
     fonds = (
         Fonds.objects.filter(repository__code=archives_code, code=fonds_code)

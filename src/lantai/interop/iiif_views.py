@@ -23,6 +23,7 @@ from django.urls import get_script_prefix, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from lantai.catalog import public
 from lantai.core import ratelimit
 from lantai.core.client_address import client_address
 from lantai.interop import iiif
@@ -102,7 +103,7 @@ def manifest(request: HttpRequest, archives_code: str, reference_code: str) -> H
     limited = _limited(request, "content")
     if limited is not None:
         return limited
-    record = iiif.find_public_record(archives_code, reference_code)
+    record = public.public_record_by_code(archives_code, reference_code)
     doc = iiif.record_manifest(record, _urls(request)) if record is not None else None
     return _not_found() if doc is None else _json(doc, PRESENTATION_TYPE)
 
@@ -128,7 +129,7 @@ def search(request: HttpRequest, archives_code: str, reference_code: str) -> Htt
     limited = _limited(request, "search")
     if limited is not None:
         return limited
-    record = iiif.find_public_record(archives_code, reference_code)
+    record = public.public_record_by_code(archives_code, reference_code)
     if record is None:
         return _not_found()
     page = _page(request)
