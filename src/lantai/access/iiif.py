@@ -48,7 +48,7 @@ from lantai.standards.iiif_image import ImageRequest, Limits
 
 log = logging.getLogger(__name__)
 TILE = 512
-PYRAMID_VERSION = 1  # raise when the pyramid's making changes: every pyramid is built again
+PYRAMID_VERSION = 2  # raise when the pyramid's making changes: every pyramid is built again
 MAX_SIDE = 4096  # the largest image one request returns (deep zoom goes through tiles)
 WAIT_FOR_BUILD_SECONDS = 30  # a request waits this long for a build another request runs
 QUEUED_WAIT_SECONDS = 3600  # a job waits this long for a build another job runs
@@ -57,6 +57,7 @@ VARIANTS = ("public", "staff")
 _WATERMARK_RGB = (160, 30, 20)
 _WATERMARK_ALPHA = 80
 _BAND_RGB = (35, 64, 90)
+_BAND_ALPHA = 217  # of 255: the band over the foot of the page is 85 % opaque
 _PATTERN_MAX_PX = 1536  # the Pillow-drawn watermark tile is at most this big; libvips scales it
 
 
@@ -232,7 +233,7 @@ def watermark_geometry(width: int, height: int) -> tuple[int, int]:
 
 
 def _watermarked(page: Any, text: str) -> Any:
-    """`page` with `text` tiled across it at 30° and written in a band added at its foot."""
+    """`page` with `text` tiled across it at 30° and written in a band over its foot."""
     import pyvips
     from PIL import Image, ImageDraw
 
@@ -263,14 +264,23 @@ def _watermarked(page: Any, text: str) -> Any:
     alpha = mask / 255.0
     colour = pyvips.Image.black(width, height).new_from_image(list(_WATERMARK_RGB))
     page = (page * (1 - alpha) + colour * alpha).cast("uchar").copy(interpretation="srgb")
-    # The band at the foot: the same text, plain, readable whatever the page looks like.
+    # The band at the foot: the same text, plain, readable whatever the page looks like. It is
+    # laid over the foot of the page (mostly opaque, so the page shows through faintly), not
+    # added below it: the served image keeps the page's size, which the IIIF manifest's canvas
+    # and the Content Search boxes are measured in.
+    band = min(band, height)
     strip = Image.new("RGB", (width, band), _BAND_RGB)
-    ImageDraw.Draw(strip).text(
-        (size // 2, (band - size) // 2 - 2), text, font=derivatives.font(size * 3 // 4 or 1),
-        fill=(255, 255, 255),
-    )  # fmt: skip
+    cover = Image.new("L", (width, band), _BAND_ALPHA)
+    for layer, fill in ((strip, (255, 255, 255)), (cover, 255)):
+        ImageDraw.Draw(layer).text(
+            (size // 2, (band - size) // 2 - 2), text, font=derivatives.font(size * 3 // 4 or 1),
+            fill=fill,
+        )  # fmt: skip
     foot = pyvips.Image.new_from_memory(strip.tobytes(), width, band, 3, "uchar")
-    return page.join(foot.copy(interpretation="srgb"), "vertical")
+    opacity = pyvips.Image.new_from_memory(cover.tobytes(), width, band, 1, "uchar") / 255.0
+    under = page.crop(0, height - band, width, band)
+    blended = (under * (1 - opacity) + foot * opacity).cast("uchar").copy(interpretation="srgb")
+    return page.insert(blended, 0, height - band)
 
 
 def pyramid_size(pyramid: Path) -> tuple[int, int]:
@@ -317,7 +327,7 @@ def render(pyramid: Path, req: ImageRequest) -> bytes:
     import pyvips
 
     base = pyvips.Image.new_from_file(str(pyramid))
-    full_w = base.width
+    full_w, full_h = base.width, base.height
     levels = int(base.get("n-pages")) if "n-pages" in base.get_fields() else 1
     level = 0  # the smallest level that still has as many pixels as the answer (edge tiles too)
     while level + 1 < levels and (
@@ -326,10 +336,13 @@ def render(pyramid: Path, req: ImageRequest) -> bytes:
     ):
         level += 1
     image = pyvips.Image.new_from_file(str(pyramid), page=level) if level else base
-    ratio = image.width / full_w
-    left, top = math.floor(req.x * ratio), math.floor(req.y * ratio)
-    right = min(image.width, max(left + 1, math.ceil((req.x + req.w) * ratio)))
-    bottom = min(image.height, max(top + 1, math.ceil((req.y + req.h) * ratio)))
+    # each axis by its own ratio: a level's sides are rounded separately (2481 × 3507 halves to
+    # 1241 × 1754), and a region at the far corner must stay inside the level
+    rx, ry = image.width / full_w, image.height / full_h
+    left = min(image.width - 1, math.floor(req.x * rx))
+    top = min(image.height - 1, math.floor(req.y * ry))
+    right = min(image.width, max(left + 1, math.ceil((req.x + req.w) * rx)))
+    bottom = min(image.height, max(top + 1, math.ceil((req.y + req.h) * ry)))
     image = image.crop(left, top, right - left, bottom - top)
     if (image.width, image.height) != (req.width, req.height):
         image = image.resize(req.width / image.width, vscale=req.height / image.height)

@@ -229,9 +229,26 @@ def _staff_only(view: Any) -> Any:
     return login_required(wrapped)
 
 
-public_base = ratelimit.limited("content")(_base(_public, True))
-public_info = ratelimit.limited("content")(_info(_public, True))
-public_image = ratelimit.limited("tile")(_image(_public, True))
+def _cors_preflight(view: Any) -> Any:
+    """Answer a browser's CORS preflight (viewers on other sites ask info.json with the IIIF
+    profile in Accept) before anything else; other methods go on to the view."""
+
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "OPTIONS":
+            response = HttpResponse(status=204)
+            response["Access-Control-Allow-Origin"] = "*"
+            response["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
+            response["Access-Control-Allow-Headers"] = "Accept"
+            response["Access-Control-Max-Age"] = "86400"
+            return response
+        return view(request, *args, **kwargs)  # type: ignore[no-any-return]
+
+    return wrapped
+
+
+public_base = _cors_preflight(ratelimit.limited("content")(_base(_public, True)))
+public_info = _cors_preflight(ratelimit.limited("content")(_info(_public, True)))
+public_image = _cors_preflight(ratelimit.limited("tile")(_image(_public, True)))
 staff_base = _staff_only(_base(_staff, False))
 staff_info = _staff_only(_info(_staff, False))
 staff_image = _staff_only(_image(_staff, False))

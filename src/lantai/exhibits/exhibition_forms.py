@@ -13,6 +13,7 @@ from lantai.catalog import public
 from lantai.catalog import services as catalog
 from lantai.core.models import User
 from lantai.standards import exhibit_blocks as eb
+from lantai.web.views.common import whole_number
 
 ITEM_TEXT = ("alt", "alt_en", "caption", "caption_en")
 LIST_FIELDS = ("items", "events", "places")
@@ -203,7 +204,7 @@ def read_form(
             row = ItemRow(n, str(post.get(f"items-{n}-record", "")).strip())
             row.texts = {t: str(post.get(f"items-{n}-{t}", "")) for t in ITEM_TEXT}
             picked = str(post.get(f"items-{n}-component", "")).strip()
-            row.component = int(picked) if picked.isdigit() and len(picked) < 19 else None
+            row.component = whole_number(picked)
             if row.record_code:
                 found = find_record(user, row.record_code)
                 if found is None:

@@ -192,6 +192,12 @@ class _Resolver:
             if open_copies.open_copy_of(r.record_id) is None
         }  # fmt: skip
 
+    def closed(self, entry: Mapping[str, Any]) -> bool:
+        """Whether a quote, event or place is tied to a record the public may not see now: it
+        goes with the record (the curator's text about it often names its title or 档号)."""
+        record = entry.get("record")
+        return record is not None and record not in self.open
+
     def record_href(self, record: Any) -> str:
         if record not in self.open:
             return ""
@@ -232,6 +238,8 @@ class _Resolver:
         elif kind == "text":
             block.body = pick(data, "body", self.lang)
         elif kind == "quote":
+            if self.closed(data):
+                return None
             block.body, block.source = (
                 pick(data, "text", self.lang),
                 pick(data, "source", self.lang),
@@ -253,6 +261,8 @@ class _Resolver:
             }  # fmt: skip
         elif kind == "timeline":
             for event in data.get("events") or []:
+                if self.closed(event):
+                    continue
                 item = event.get("item")
                 date = str(event.get("date", ""))
                 block.events.append(
@@ -265,10 +275,14 @@ class _Resolver:
                         "image": self.image(item, "event") if isinstance(item, Mapping) else None,
                     }  # fmt: skip
                 )
+            if not block.events:
+                return None
             block.events.sort(key=lambda e: e["date"])
         elif kind == "map":
             points = []
             for spot in data.get("places") or []:
+                if self.closed(spot):
+                    continue
                 name = str(spot.get("place", ""))
                 label = pick(spot, "label", self.lang) or name
                 href = self.record_href(spot.get("record"))
@@ -276,6 +290,8 @@ class _Resolver:
                 found = gazetteer.resolve(name)
                 if found is not None:
                     points.append(place_map.MapPoint(label, found.lon, found.lat, href, 1))
+            if not block.places:
+                return None
             block.map_svg = mark_safe(
                 place_map.svg(points, title=block.heading or gettext("展览地图"))
             )  # noqa: S308

@@ -79,6 +79,8 @@ def creatable_repositories(user: User) -> QuerySet[Any]:
 def create(user: User, *, slug: str, title: str, repository: Any) -> Exhibition:
     _require(user, CURATE)
     slug, title = (slug or "").strip(), (title or "").strip()
+    if eb.slug_problem(slug) == "slug_reserved":
+        raise ExhibitionError(f"网址名“{slug}”为系统保留，请换一个", "slug")
     if eb.slug_problem(slug):
         raise ExhibitionError(
             f"网址名“{slug}”不合规则：只能用小写字母、数字和连字符，以字母或数字开头，最多64个字符",
@@ -150,7 +152,9 @@ def _change(
         problems = eb.validate_content(content, resolve_place=resolve_place)
         if problems:
             raise ExhibitionError(problems[0].zh, problems[0].field, problems)
-        _check_records_seen(user, eb.record_ids(content))
+        # only what the edit brings in: a record already in the draft that has since left the
+        # curator's view (closed, classified) must not lock the rest of the draft
+        _check_records_seen(user, eb.record_ids(content) - eb.record_ids(current.content or {}))
         _check_components(content, {})
         current.content = content
         current.save(update_fields=["content", "updated_at"])

@@ -115,7 +115,10 @@ def export(slug: str, out: Path, lang: str = "zh-hans") -> dict[str, Any]:
     shown = er.render(version.snapshot, slug, linker, lang, version.number)
     osd = _osd_dir()
     created = not out.exists()
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:  # a file in the way, no permission, a read-only disk
+        raise ExportRefused(f"无法建立目标目录 {out}：{e.strerror or e}") from e
     written: list[Path] = []
     try:
         summary = _write(exhibition, shown, linker, out, osd, lang, written)
@@ -228,6 +231,10 @@ def _fetch(client: Client, url: str, patience_s: float = PATIENCE_S) -> bytes:
         if response.status_code == 503:
             raise ExportRefused(
                 f"图像 {url} 的派生图像仍在生成（HTTP 503）：请确认后台任务进程在运行，稍后再导出"
+            )
+        if response.status_code == 422:  # the image service cannot read the stored file
+            raise ExportRefused(
+                f"图像 {url} 的文件已损坏或无法读取（HTTP 422）：请在展览中换一幅图像，或修复该档案的电子文件"
             )
         raise ExportRefused(
             f"图像 {url} 无法取得（HTTP {response.status_code}）：该档案可能刚被关闭，请重新检查展览"

@@ -21,8 +21,8 @@ from lantai.exhibits import database_browse as browse
 from lantai.exhibits import databases as service
 from lantai.exhibits.databases import DatabaseError
 from lantai.exhibits.models import Database
-from lantai.standards import exhibit_fields
-from lantai.web.views.common import forbidden, not_found, permission_required
+from lantai.standards import exhibit_fields, gazetteer
+from lantai.web.views.common import forbidden, not_found, permission_required, whole_number
 
 PAGE_SIZE = 50
 BLANK_FIELD_ROWS = 3
@@ -67,8 +67,9 @@ def database_create(request: HttpRequest) -> HttpResponse:
         return forbidden(request, _("您没有可建立专题数据库的档案馆。"))
     source = request.POST if request.method == "POST" else request.GET
     collection = None
-    if source.get("collection", "").isdigit():
-        collection = thematic.visible_collection(user, int(source["collection"]))
+    collection_pk = whole_number(source.get("collection"))
+    if collection_pk is not None:
+        collection = thematic.visible_collection(user, collection_pk)
         if collection is None:
             return not_found(request, _("专题不存在，或您无权查阅。"))
     form = {
@@ -131,6 +132,7 @@ def database_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "page": page,
             "rows": rows,
             "unresolved": unresolved,
+            "gazetteer_problem": gazetteer.local_problem(),
             "can_curate": service.can_curate(user, database),
             "can_publish": service.can_publish(user, database),
             "public_url": browse.database_url(database),
@@ -170,7 +172,7 @@ def _posted_fields(post: Any) -> list[dict[str, Any]]:
     """Field rows of the fields form (key_N, label_N, …); a row with neither key nor label is
     left out, so a curator removes a field by clearing both."""
     fields = []
-    count = min(int(post.get("rows", "0") or 0) if post.get("rows", "").isdigit() else 0, 60)
+    count = min(whole_number(post.get("rows")) or 0, 60)
     for n in range(count):
         key = post.get(f"key_{n}", "").strip()
         label = post.get(f"label_{n}", "").strip()
@@ -232,7 +234,7 @@ def _selected_ids(request: HttpRequest, database: Database) -> tuple[list[int], 
     for line in lines[:MAX_LINES]:
         found = visible.filter(reference_code=line).values_list("pk", "repository_id")
         match = sorted(found, key=lambda r: (r[1] != database.repository_id, r[0]))
-        if not match and line.isdigit() and len(line) < 19:
+        if not match and whole_number(line) is not None:
             match = list(visible.filter(pk=int(line)).values_list("pk", "repository_id"))
         if match:
             ids.append(match[0][0])
@@ -301,7 +303,7 @@ def database_rule(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(CURATE)
 @require_POST
 def database_remove(request: HttpRequest, pk: int) -> HttpResponse:
-    ids = [int(v) for v in request.POST.getlist("record") if v.isdigit() and len(v) < 19]
+    ids = [n for n in map(whole_number, request.POST.getlist("record")) if n is not None]
 
     def remove(database: Database) -> str:
         removed = service.remove_records(request.user, database, ids)  # type: ignore[arg-type]

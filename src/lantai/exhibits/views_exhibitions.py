@@ -223,9 +223,14 @@ def block(request: HttpRequest, pk: int, s: int, p: int, b: int | None = None) -
 def _when(text: str | None) -> dt.datetime | None:
     if not text:
         return None
-    value = parse_datetime(text)
+    try:
+        value = parse_datetime(text)
+    except ValueError:  # well formed but impossible: 2026-02-30T09:00
+        value = None
     if value is None:
-        raise ExhibitionError(_("时间“%(text)s”格式不对（如 2026-10-01T09:00）") % {"text": text})
+        raise ExhibitionError(
+            _("时间“%(text)s”不是有效的日期时间（如 2026-10-01T09:00）") % {"text": text[:40]}
+        )
     return timezone.make_aware(value) if timezone.is_naive(value) else value
 
 

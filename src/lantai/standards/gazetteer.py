@@ -8,12 +8,14 @@ are None, never a guess.
 
 An archives adds its own names (villages, old names, sites the shipped list lacks) in a YAML file
 of the same form, named with ``use_local_file`` (settings: LANTAI_GAZETTEER_FILE); the shipped
-names win where both have one.
+names win where both have one. A local file that cannot be read is left out, logged and named by
+``local_problem()``: the pages with maps go on with the shipped names.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -34,6 +36,8 @@ _SUFFIX = re.compile(
 _JOINERS = "市县区镇乡·、，, "  # between a place and what follows it ("桂林市全州县")
 _MAX_CHARS = 200
 _LOCAL: list[Path] = []
+_PROBLEMS: list[str] = []
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -56,41 +60,59 @@ def use_local_file(path: Path | None) -> None:
     _index.cache_clear()
 
 
-def _local_places(path: Path) -> dict[str, Any]:
+def local_problem() -> str:
+    """Why the local file was left out ("" when it was read, or there is none)."""
+    _index()
+    return "; ".join(_PROBLEMS)
+
+
+def _local_places(path: Path) -> Any:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
         raise DataFileError(f"{path}: {e}") from e
-    places = data.get("places") if isinstance(data, dict) else None
-    if not isinstance(places, dict):
-        raise DataFileError(f"{path}: expected a mapping 'places:'")
-    return places
+    return data.get("places") if isinstance(data, dict) else None
 
 
 @functools.cache
 def _index() -> tuple[dict[str, Place], tuple[str, ...]]:
     """name or alias (and its suffix-less form) → Place; the keys longest first."""
-    sources = [(_FILE, load_data(_FILE)["places"])]
-    sources += [(str(path), _local_places(path)) for path in _LOCAL]
     index: dict[str, Place] = {}
-    for source, rows in sources:
-        for name, row in rows.items():
-            try:
-                lon, lat = float(row["lon"]), float(row["lat"])
-                kind = str(row.get("kind") or "site")
-            except (TypeError, KeyError, ValueError) as e:
-                raise DataFileError(f"{source}: {name}: lon and lat are needed") from e
-            if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-                raise DataFileError(f"{source}: {name}: coordinates out of range")
-            place = Place(str(name), lon, lat, kind, str(row.get("parent") or ""))
-            for key in (name, *(row.get("aliases") or ())):
-                key = _clean(str(key))
-                for form in (key, _SUFFIX.sub("", key)):
-                    if len(form) >= 1:
-                        index.setdefault(form, place)
+    _PROBLEMS.clear()
+    _add(index, _FILE, load_data(_FILE)["places"])
+    for path in _LOCAL:
+        local: dict[str, Place] = {}
+        try:
+            _add(local, str(path), _local_places(path))
+        except DataFileError as e:
+            log.warning("the local gazetteer is left out: %s", e)
+            _PROBLEMS.append(str(e))
+            continue
+        for key, place in local.items():
+            index.setdefault(key, place)
     return index, tuple(sorted(index, key=len, reverse=True))
+
+
+def _add(index: dict[str, Place], source: str, rows: Any) -> None:
+    """The places of one file into `index` (a name already there keeps its place)."""
+    if not isinstance(rows, dict):
+        raise DataFileError(f"{source}: expected a mapping 'places:'")
+    for name, row in rows.items():
+        try:
+            lon, lat = float(row["lon"]), float(row["lat"])
+            kind = str(row.get("kind") or "site")
+        except (TypeError, KeyError, ValueError) as e:
+            raise DataFileError(f"{source}: {name}: lon and lat are needed") from e
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            raise DataFileError(f"{source}: {name}: coordinates out of range")
+        place = Place(str(name), lon, lat, kind, str(row.get("parent") or ""))
+        for key in (name, *(row.get("aliases") or ())):
+            key = _clean(str(key))
+            for form in (key, _SUFFIX.sub("", key)):
+                if len(form) >= 1:
+                    index.setdefault(form, place)
 
 
 def places() -> list[Place]:
