@@ -187,7 +187,6 @@ def test_upscaling_needs_the_caret(page: dict[str, Any]) -> None:
 
 
 def test_info_json(page: dict[str, Any]) -> None:
-    from lantai.access import iiif
 
     pk = page["component"].pk
     staff = staff_client(page["portal"]).get(f"/reading-room/iiif/3/c{pk}/info.json")

@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, get_script_prefix, reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.translation import gettext as _
 
 from lantai.catalog import public
@@ -22,30 +21,15 @@ from lantai.catalog.models import Component, Record
 FALLBACK_SIZE = "!1200,1200"  # the plain image shown without the zoom viewer
 
 
-def stable_path(archives: str, code: str, pk: int) -> str:
-    """/public/archives/{archives code}/{档号}/; the page by id for a code no URL can carry (none,
-    a line break in the 档号, a "/" in the archives code)."""
-    if archives and code:
-        try:
-            return reverse("access:record_by_code", args=[archives, code])
-        except NoReverseMatch:
-            pass
-    return reverse("access:record", args=[pk])
-
-
 def stable_url(record: Record) -> str:
-    return stable_path(record.repository.code, record.reference_code, record.pk)
+    return public.record_path(record.repository.code, record.reference_code, record.pk)
 
 
 def _iiif_path(name: str, record: Record) -> str:
-    """/iiif/{manifest|search}/{archives code}/{档号} (helper iiif-presentation's URLs)."""
-    args = [record.repository.code, record.reference_code]
-    try:
-        return reverse(f"iiif_presentation:{name}", args=args)
-    except NoReverseMatch:  # not mounted: the contract's address
-        return (
-            f"{get_script_prefix()}iiif/{name}/{quote(args[0], safe='')}/{quote(args[1], safe='/')}"
-        )
+    """/iiif/{manifest|search}/{archives code}/{档号}."""
+    return reverse(
+        f"iiif_presentation:{name}", args=[record.repository.code, record.reference_code]
+    )
 
 
 def manifest_path(record: Record) -> str:

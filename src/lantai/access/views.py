@@ -153,7 +153,7 @@ def search(request: HttpRequest) -> HttpResponse:
             hits.append(
                 {
                     "id": hit.id,
-                    "href": record_pages.stable_path(
+                    "href": public.record_path(
                         str(fields.get("repository", "")),
                         str(fields.get("reference_code", "")),
                         hit.id,

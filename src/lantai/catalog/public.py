@@ -65,6 +65,20 @@ def public_record_by_code(archives_code: str, reference_code: str) -> Record | N
     return public_record(pk) if pk is not None else None
 
 
+def record_path(archives: str, code: str, pk: int) -> str:
+    """The stable public address of a record: /public/archives/{archives code}/{档号}/, or the
+    page by id for a code no URL can carry (a line break in the 档号, a "/" in the archives
+    code)."""
+    from django.urls import NoReverseMatch, reverse
+
+    if archives and code:
+        try:
+            return reverse("access:record_by_code", args=[archives, code])
+        except NoReverseMatch:
+            pass
+    return reverse("access:record", args=[pk])
+
+
 def public_records(ids: Iterable[int]) -> list[Record]:
     """The open records among `ids` (others are dropped without a word), by 档号."""
     wanted = {int(i) for i in ids if 0 < int(i) <= MAX_RECORD_ID}  # nothing out of range to SQL

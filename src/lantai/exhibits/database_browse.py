@@ -23,6 +23,7 @@ from django.utils.translation import get_language
 from lantai.catalog import open_copies
 from lantai.catalog.models import Record
 from lantai.catalog.public import open_records
+from lantai.catalog.public import record_path as public_record_path
 from lantai.exhibits.models import Database, Entry
 from lantai.standards import gazetteer
 from lantai.standards.exhibit_fields import DATE, MULTI
@@ -102,7 +103,7 @@ def record_url(database: Database, record: Record) -> str:
 
 def stable_record_url(record: Record) -> str:
     """The record's own public page (access: /public/archives/{archives}/{档号}/)."""
-    return f"/public/archives/{path_quote(record.repository.code)}/{path_quote(record.reference_code, True)}/"
+    return public_record_path(record.repository.code, record.reference_code, record.pk)
 
 
 def path_quote(text: str, slashes: bool = False) -> str:
