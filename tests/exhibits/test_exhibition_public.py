@@ -177,4 +177,7 @@ def test_every_block_kind_renders_for_the_public(hall: Hall, client: Client) -> 
     body = client.get("/public/exhibitions/red-guangxi/notices/").content.decode()
     assert 'alt="右"' not in body and 'alt="通告配图"' not in body
     assert record_url(other) not in body
-    assert "广西全境解放" in body  # the curator's event text stays, without its link
+    # an event or place tied to the closed record goes with it (decision 0030); an event that
+    # only showed one of its images stays, without the image
+    assert "广西全境解放" not in body and "解放进程" not in body
+    assert "开国大典" in body
