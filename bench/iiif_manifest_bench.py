@@ -124,7 +124,7 @@ def _measure(pages: int, runs: int) -> dict[str, Any]:
     assert first is not None and len(first["items"]) == pages
 
     def service() -> dict[str, Any]:
-        found = iiif.find_public_record(code, ref)
+        found = public.public_record_by_code(code, ref)
         assert found is not None
         doc = iiif.record_manifest(found, urls)
         assert doc is not None
