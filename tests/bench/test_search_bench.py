@@ -37,7 +37,7 @@ def saved(tmp_path_factory: pytest.TempPathFactory) -> dict:
         if os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}:
             pytest.fail(message, pytrace=False)  # CI must not pass by skipping the peers
         pytest.skip(message)
-    from lantai.cli import _bench_module
+    from lantai.cli_bench import _bench_module
 
     out = tmp_path_factory.mktemp("bench") / "search.json"
     result = _bench_module("search_bench").run(
@@ -99,7 +99,7 @@ def test_the_report_has_the_data_the_query_mix_the_latencies_and_the_ratios(save
 
 
 def test_the_report_names_the_postgresql_settings_it_ran_under(saved: dict) -> None:
-    from lantai.cli import _bench_module
+    from lantai.cli_bench import _bench_module
 
     server = saved["postgresql_settings"]["server"]
     for name in ("server_version", "shared_buffers", "effective_cache_size", "work_mem",
@@ -113,7 +113,7 @@ def test_the_report_names_the_postgresql_settings_it_ran_under(saved: dict) -> N
 
 
 def test_every_query_class_gets_its_terms_when_no_character_is_rare() -> None:
-    from lantai.cli import _bench_module
+    from lantai.cli_bench import _bench_module
 
     bench = _bench_module("search_bench")
     # every character, bigram and word of this sample recurs in ten or more documents

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.test import Client
 from django.utils import timezone
 from PIL import Image
 
@@ -47,8 +48,8 @@ def test_the_demo_is_a_living_archives() -> None:
     images = [c for c in comps if c.mime_type == "image/jpeg"]
     assert pdfs and images
     assert _content(pdfs[0]).startswith(b"%PDF-")
-    page = Image.open(io.BytesIO(_content(images[0])))
-    assert page.size == (documents.WIDTH, documents.HEIGHT)
+    sizes = {Image.open(io.BytesIO(_content(c))).size for c in images}
+    assert (documents.WIDTH, documents.HEIGHT) in sizes  # drawn documents, A4 at 100 dpi
     with_files = Record.objects.filter(components__isnull=False).distinct().count()
     assert 12 <= with_files < Record.objects.count() // 2
     # 卷内文件 inside 案卷, with their page images
@@ -113,14 +114,30 @@ def test_the_demo_is_a_living_archives() -> None:
                                    roots=keys.pinned_roots(), now=timezone.now()).verdict  # fmt: skip
         assert verdict.valid is valid and (valid or verdict.reason == "revoked")
 
+    # the red archives database, published and described, and the online exhibition hall
+    from lantai.exhibits import database_browse, exhibitions
+    from lantai.exhibits.models import ConservationAction, Database, Exhibition
+
+    database = Database.objects.get(status="published", kind="red")
+    rows = database_browse.public_rows(database)
+    assert rows and all(row.entry.values.get("period") for row in rows)
+    assert database_browse.timeline(rows) and ConservationAction.objects.exists()
+    current, past = exhibitions.hall()
+    assert len(current) >= 2 and len(past) >= 1
+    assert all(e.published is not None and e.published.approved_by != e.created_by for e in current)
+    for shown in current:  # every exhibition shows page images of open records
+        assert Client().get(f"/public/exhibitions/{shown.slug}/").status_code == 200
+
     text = "\n".join(summary.lines())
     assert "demo-replica" in text and "S3" in text  # says a real second copy belongs elsewhere
     assert "婚姻档案示例" in text and "出证" in text
 
     # a second run finds everything and makes nothing twice
-    counts = (Component.objects.count(), Transfer.objects.count(), Package.objects.count())
+    counts = (Component.objects.count(), Transfer.objects.count(), Package.objects.count(),
+              Database.objects.count(), Exhibition.objects.count())  # fmt: skip
     again = seed_demo(records=1000, seed=11)
     assert again.problems == []
-    assert (Component.objects.count(), Transfer.objects.count(), Package.objects.count()) == counts
+    assert (Component.objects.count(), Transfer.objects.count(), Package.objects.count(),
+            Database.objects.count(), Exhibition.objects.count()) == counts  # fmt: skip
     assert AccessRequest.objects.count() == 1
     assert Certificate.objects.count() == 3 and Registration.objects.count() >= 1500

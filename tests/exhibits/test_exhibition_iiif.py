@@ -41,5 +41,7 @@ def test_the_exhibition_collection_lists_its_public_records_and_validates(hall: 
     labels = [item["label"]["zh-Hans"][0] for item in _collection()["items"]]
     assert labels == ["关于广西解放的布告"]
 
-    ex.withdraw(hall.users["publisher"], ex.staff_exhibition(hall.users["publisher"], exhibition.pk))
+    ex.withdraw(
+        hall.users["publisher"], ex.staff_exhibition(hall.users["publisher"], exhibition.pk)
+    )
     _collection(404)

@@ -15,6 +15,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from lantai.catalog import public
 from lantai.catalog.components import attach_component
 from lantai.catalog.models import Record
 from lantai.core.models import AuditEntry
@@ -266,7 +267,9 @@ def test_a_withheld_word_left_unmarked_elsewhere_is_refused_clearly_and_opens_no
 def test_the_portal_search_page_shows_the_redacted_title(partial: dict[str, Any]) -> None:
     page = Client().get("/public/search/", {"q": "退休安置"})
     html = page.content.decode()
-    assert page.status_code == 200 and f"/public/records/{partial['record'].pk}/" in html
+    record = partial["record"]
+    stable = public.record_path(record.repository.code, record.reference_code, record.pk)
+    assert page.status_code == 200 and stable in html
     assert NAME not in html
 
 

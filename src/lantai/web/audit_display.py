@@ -315,7 +315,6 @@ KEYS: dict[str, Any] = {
     "parties": _("当事人数"),
     # 专题数据库 and 网上展厅 (exhibits/)
     "slug": _("网址名"),
-    "title": _("标题"),
     "what": _("改动内容"),
     "publish_at": _("定时发布"),
     "withdraw_at": _("定时撤展"),
