@@ -907,6 +907,7 @@ def _register_groups() -> None:
     from lantai.preservation.cli import storage
     from lantai.review.cli import review
     from lantai.search.cli import search
+    from lantai.stats.cli import stats
 
     main.add_command(storage)
     main.add_command(search)
@@ -919,6 +920,7 @@ def _register_groups() -> None:
     main.add_command(export)
     main.add_command(bench)
     main.add_command(exhibition)
+    main.add_command(stats)
 
 
 _register_groups()

@@ -71,6 +71,8 @@ INSTALLED_APPS = [
     "lantai.certificates",  # 出证: certificates, issuer keys, trust and status lists
     "lantai.interop",  # OAI-PMH provider, EAD export, IIIF manifests and content search
     "lantai.exhibits",  # 专题数据库 and 网上展厅
+    "lantai.holdings",  # 征集: donors, accessions, campaigns, donor restrictions
+    "lantai.stats",  # 统计: the annual archives statistics report
     "lantai.platform",  # 全区平台: nodes, hub, signed message log, harvest, requests across archives
     "lantai.web",
 ]
