@@ -57,7 +57,7 @@ run_mypy() {
     src/lantai/exhibits/{databases,database_browse,conservation,sharing,exhibitions,exhibition_checks,exhibition_render,exhibition_forms,export,cli,iiif_collections}.py \
     src/lantai/exhibits/{views_databases,views_public_databases,views_exhibitions,views_public_exhibitions}.py \
     src/lantai/web/templatetags/lantai_viewer.py src/lantai/cli_bench.py \
-    src/lantai/stats/cli.py src/lantai/core/figures.py \
+    src/lantai/stats/cli.py src/lantai/core/figures.py src/lantai/holdings/{models,cli}.py \
     src/lantai/catalog/open_copies.py src/lantai/core/signing.py src/lantai/core/key_files.py; do
     [ -f "$f" ] || continue
     m="${f#src/}"

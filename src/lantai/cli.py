@@ -901,6 +901,7 @@ def _register_groups() -> None:
     from lantai.digitization.cli import digitization
     from lantai.digitization.ocr_cli import ocr
     from lantai.exhibits.cli import exhibition
+    from lantai.holdings.cli import accession
     from lantai.interop.cli import export
     from lantai.marriage.cli import marriage
     from lantai.platform.cli import platform
@@ -921,6 +922,7 @@ def _register_groups() -> None:
     main.add_command(bench)
     main.add_command(exhibition)
     main.add_command(stats)
+    main.add_command(accession)
 
 
 _register_groups()
