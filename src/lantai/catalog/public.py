@@ -130,26 +130,37 @@ def public_images(record_ids: Iterable[int]) -> dict[int, list[Component]]:
 def image_size(component: Component) -> tuple[int, int]:
     """Width and height of a page image in pixels (read once from the file's header, kept in
     ImageSize); (0, 0) when the file cannot be read."""
-    known = ImageSize.objects.filter(component_id=component.pk, sm3=component.sm3).first()
-    if known is not None:
-        return known.width, known.height
-    return _measure(component)
+    return image_sizes([component])[component.pk]
 
 
 def image_sizes(components: Iterable[Component]) -> dict[int, tuple[int, int]]:
-    """`image_size` for many components with one query for those measured before."""
+    """`image_size` for many components: one query for those measured before, the headers of
+    the others read and their sizes kept in one statement."""
     components = list(components)
     known = {
         s.component_id: (s.width, s.height, s.sm3)
         for s in ImageSize.objects.filter(component_id__in=[c.pk for c in components])
     }
     sizes: dict[int, tuple[int, int]] = {}
+    measured: list[ImageSize] = []
     for component in components:
         size = known.get(component.pk)
         if size is not None and size[2] == component.sm3:
             sizes[component.pk] = (size[0], size[1])
-        else:
-            sizes[component.pk] = _measure(component)
+            continue
+        sizes[component.pk] = _read_size(component)
+        if sizes[component.pk] != (0, 0):
+            width, height = sizes[component.pk]
+            measured.append(
+                ImageSize(component_id=component.pk, sm3=component.sm3, width=width, height=height)
+            )
+    if measured:
+        ImageSize.objects.bulk_create(
+            measured,
+            update_conflicts=True,
+            unique_fields=["component"],
+            update_fields=["sm3", "width", "height"],
+        )
     return sizes
 
 
@@ -164,23 +175,17 @@ def stored_path(component: Component) -> Path | None:
     return path
 
 
-def _measure(component: Component) -> tuple[int, int]:
+def _read_size(component: Component) -> tuple[int, int]:
+    """The size as shown, read from the file's header; (0, 0) when it cannot be read."""
     from PIL import Image
 
     path = stored_path(component)
-    size = (0, 0)
-    if path is not None:
-        try:
-            with Image.open(path) as opened:
-                size = (int(opened.size[0]), int(opened.size[1]))
-                orientation = int(opened.getexif().get(0x0112, 1) or 1)
-            if orientation in (5, 6, 7, 8):  # shown turned by a quarter
-                size = (size[1], size[0])
-        except Exception:  # a damaged file: no size, and the viewer says it cannot show it
-            size = (0, 0)
-    if size != (0, 0):
-        ImageSize.objects.update_or_create(
-            component_id=component.pk,
-            defaults={"sm3": component.sm3, "width": size[0], "height": size[1]},
-        )
-    return size
+    if path is None:
+        return (0, 0)
+    try:
+        with Image.open(path) as opened:
+            size = (int(opened.size[0]), int(opened.size[1]))
+            orientation = int(opened.getexif().get(0x0112, 1) or 1)
+    except Exception:  # a damaged file: no size, and the viewer says it cannot show it
+        return (0, 0)
+    return (size[1], size[0]) if orientation in (5, 6, 7, 8) else size  # turned by a quarter
