@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "lantai.interop",  # OAI-PMH provider, EAD export, IIIF manifests and content search
     "lantai.exhibits",  # 专题数据库 and 网上展厅
     "lantai.holdings",  # 征集: donors, accessions, campaigns, donor restrictions
+    "lantai.stacks",  # 库房管理: buildings, rooms, shelves, boxes, movements, census, climate
+    "lantai.appraisal",  # 鉴定与销毁: retention and classification appraisal, disposal
     "lantai.stats",  # 统计: the annual archives statistics report
     "lantai.platform",  # 全区平台: nodes, hub, signed message log, harvest, requests across archives
     "lantai.web",

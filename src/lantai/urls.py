@@ -24,5 +24,10 @@ urlpatterns = [
     path("platform/", include("lantai.platform.urls")),  # 全区平台: signed messages, hub pages
     path("oai", include("lantai.interop.urls")),  # OAI-PMH 2.0 (public, open records only)
     path("interop/", include("lantai.interop.staff_urls")),  # EAD exports (staff, signed in)
+    path("holdings/", include("lantai.holdings.urls")),  # 征集: donors, accessions (staff)
+    path("stacks/", include("lantai.stacks.urls")),  # 库房管理 (staff)
+    path("appraisal/", include("lantai.appraisal.urls")),  # 鉴定与销毁 (staff)
+    path("stats/", include("lantai.stats.urls")),  # 统计 (staff)
+    path("transfers/quality/", include("lantai.ingest.quality_urls")),  # 进馆质量, 移交预警
     path("", include("lantai.web.urls")),
 ]

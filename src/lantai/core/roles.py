@@ -52,6 +52,8 @@ MARRIAGE_MANAGE = "marriage.manage"
 CURATE = "exhibits.curate"
 # review what a colleague submitted and publish, schedule or withdraw it (never one's own submission)
 PUBLISH = "exhibits.publish"
+STACKS = "stacks.manage"  # 库房管理: boxes, locations, movements, census, climate readings
+APPRAISE = "appraisal.appraise"  # 鉴定: propose and decide as a member of the appraisal group
 
 ROLES: dict[str, Role] = {
     r.code: r
@@ -72,13 +74,18 @@ ROLES: dict[str, Role] = {
             "Receiving archivist",
             *(VIEW, EDIT, EXPORT, RECEIVE, DIGITIZE, DIGITIZE_MANAGE),
         ),
-        _role("preservation_officer", "保管员", "Preservation officer", VIEW, PRESERVE),
-        _role("reviewer", "审核员", "Open-review reviewer", VIEW, REVIEW),
+        _role(
+            "preservation_officer",
+            "保管员",
+            "Preservation officer",
+            *(VIEW, PRESERVE, STACKS, APPRAISE),
+        ),
+        _role("reviewer", "审核员", "Open-review reviewer", VIEW, REVIEW, APPRAISE),
         _role(
             "senior_reviewer",
             "审核组长",
             "Senior open-review reviewer",
-            *(VIEW, EXPORT, REVIEW, REVIEW_MANAGE),
+            *(VIEW, EXPORT, REVIEW, REVIEW_MANAGE, APPRAISE),
         ),
         _role("reading_room", "利用服务人员", "Reading-room staff", VIEW, EXPORT, SERVE, MARRIAGE),
         _role(
