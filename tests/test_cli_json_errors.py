@@ -34,13 +34,14 @@ WITHOUT_DATABASE = {
     "bench import", "bench browse", "bench transfer", "bench fixity", "bench search",
     "bench ocr", "bench av", "bench review", "bench marriage", "bench certificates", "ocr",
     "review screen", "bench oai", "bench platform", "platform regional-key", "bench iiif",
-    "bench exhibition",
+    "bench exhibition", "bench stats",
 }  # fmt: skip
 # Run on an uninitialised directory these would do their work (initialise it, run a benchmark).
 NOT_RUN_UNINITIALISED = {"init", "demo", "bench import", "bench browse", "bench transfer",
                          "bench fixity", "bench search", "bench ocr", "bench av",
                          "bench review", "bench marriage", "bench certificates", "bench oai",
-                         "bench platform", "bench iiif", "bench exhibition"}  # fmt: skip
+                         "bench platform", "bench iiif", "bench exhibition",
+                         "bench stats"}  # fmt: skip
 
 
 def commands(group: click.Group = main, path: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]]:

@@ -686,6 +686,89 @@ def transfer_accept(
         click.echo(f"移交 {t.pk}：已接收，已建立 {records} 条档案")
 
 
+@transfer.command("self-check")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--unit", required=True, help="立档单位: the unit's 全宗号, 立档单位 or fonds name")
+@click.option("--repository", default=None, help="档案馆代码 of the unit (default: any)")
+@click.option("--json", "as_json", is_flag=True)
+def transfer_self_check(path: Path, unit: str, repository: str | None, as_json: bool) -> None:
+    """A filing unit's self-check (自检) of PATH with the 移交与接收 checks before it transfers:
+    nothing is registered or accepted; the report lists each failed check with what to fix.
+    Exit 0 passed (warnings allowed), 1 failed, 2 PATH or the unit not found."""
+    _django()
+    from lantai.core.audit import acting_as
+    from lantai.ingest import quality, services
+    from lantai.ingest.quality_models import SelfCheck  # noqa: F401  (registers the models)
+
+    if repository:
+        _repository_or_exit(repository, as_json)
+    if not path.exists():
+        _exit_unreadable(f"“{path}”不存在", as_json, key="result")
+    try:
+        fonds = services.find_unit(unit, repository)
+    except services.IngestError as e:
+        _exit_unreadable(e.message_zh, as_json, key="result")
+    with acting_as(_cli_actor()):
+        sc = quality.self_check(path, fonds)
+    if as_json:
+        _echo_json(quality.report_json(sc))
+    else:
+        click.echo(
+            f"自检 {sc.pk}（{services.unit_name(fonds)}，全宗 {fonds.code}）："
+            f"{'通过' if sc.result == 'pass' else '不通过'}；未登记移交，未接收任何档案"
+        )
+        if sc.error:
+            click.echo(f"  无法检测：{sc.error}")
+        for item in quality.report(sc):
+            if item.status not in ("fail", "warn"):
+                continue
+            click.echo(f"  [{item.status}] {item.content_code} {item.title}")
+            for f in item.findings[:5]:
+                reason = (f.get("evidence") or {}).get("reason", "")
+                click.echo(f"      · {f.get('object')}：{reason}")
+            if item.guidance:
+                click.echo(f"    改进：{item.guidance}")
+    sys.exit(1 if sc.result == "fail" else 0)
+
+
+@transfer.command("due")
+@click.option("--date", "on", default=None, help="the day to compute for, YYYY-MM-DD (today)")
+@click.option("--all", "include_clear", is_flag=True, help="also the units with nothing due")
+@click.option("--json", "as_json", is_flag=True)
+def transfer_due(on: str | None, include_clear: bool, as_json: bool) -> None:
+    """移交预警: the filing units whose records have reached the transfer age (实施条例 art 20:
+    20 years, 10 for a county archives) and are not yet in the catalogue, overdue first."""
+    import datetime as dt
+
+    _django()
+    from django.utils import timezone
+
+    from lantai.ingest import warning
+
+    today = None
+    if on:
+        try:
+            today = dt.date.fromisoformat(on)
+        except ValueError:
+            fail(f"日期“{on}”不合规则：应为 YYYY-MM-DD", EXIT_UNREADABLE, as_json, units=None)
+    units = warning.due_list(None, today, include_clear=include_clear)
+    when = (today or timezone.localdate()).isoformat()
+    if as_json:
+        _echo_json({"date": when, "counts": warning.counts(units),
+                    "units": [u.as_dict() for u in units]})  # fmt: skip
+        return
+    labels = {"overdue": "逾期", "due": "到期", "unknown": "起始年度未知", "clear": "无到期"}
+    if not units:
+        click.echo(f"{when}：没有到期未移交的档案")
+    for u in units:
+        years = f"到期年度 {u.due_text}" if u.due else ""
+        late = f"（逾期 {u.overdue_text}）" if u.overdue else ""
+        click.echo(
+            f"[{labels[u.status]}] {u.fonds.repository.code}/{u.fonds.code} {u.unit}"
+            f"（{u.age} 年）{years}{late}"
+        )
+
+
 def report_lines(report: Any) -> list[str]:
     names = {
         "authenticity": "真实性",
@@ -896,6 +979,7 @@ def audit_verify(as_json: bool) -> None:
 
 
 def _register_groups() -> None:
+    from lantai.appraisal.cli import appraisal
     from lantai.certificates.cli import certificate
     from lantai.cli_bench import bench
     from lantai.digitization.cli import digitization
@@ -908,6 +992,7 @@ def _register_groups() -> None:
     from lantai.preservation.cli import storage
     from lantai.review.cli import review
     from lantai.search.cli import search
+    from lantai.stacks.cli import stacks
     from lantai.stats.cli import stats
 
     main.add_command(storage)
@@ -923,6 +1008,8 @@ def _register_groups() -> None:
     main.add_command(exhibition)
     main.add_command(stats)
     main.add_command(accession)
+    main.add_command(stacks)
+    main.add_command(appraisal)
 
 
 _register_groups()

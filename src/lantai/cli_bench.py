@@ -217,3 +217,15 @@ def bench_exhibition(as_json: bool, out: Path | None) -> None:
     """An exhibition page with 50 images: first paint in Chromium on loopback, cold and warm, vs
     a static page with the same images (target ≤ 1 s)."""
     echo_json(_bench_module("exhibition_bench").run(out or Path("bench/results")))
+
+
+@bench.command("stats", cls=JsonCommand)
+@click.option("--records", default=100_000, show_default=True,
+              help="Catalogue records to build (the target is 10,000,000).")  # fmt: skip
+@click.option("--databases", default="sqlite,postgresql", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Accepted: the output is always JSON.")
+@click.option("--out", default=None, type=click.Path(path_type=Path))
+def bench_stats(records: int, databases: str, as_json: bool, out: Path | None) -> None:
+    """Annual statistics report on RECORDS records from the trigger-kept counters vs the plain
+    aggregate queries (target ≤ 10 s for 10,000,000)."""
+    echo_json(_bench_module("stats_bench").run(records, databases.split(","), out))

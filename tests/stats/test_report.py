@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import click
+import pytest
 from click.testing import CliRunner
 from django.utils import timezone
 
@@ -42,6 +43,9 @@ def test_holdings_by_category_and_retention(catalogue: dict[str, Record]) -> Non
     }
     assert sum(v for v, _ in by_retention.values()) == 5
     assert sorted(by_retention.values()) == [(1, 1), (2, 0), (2, 2)]
+    # in the order of the retention vocabulary, with its labels
+    labels = [(e["retention"], e["label_zh"]) for e in breakdowns["holdings_by_retention"]]
+    assert labels == [("Y", "永久"), ("D30", "定期30年"), ("D10", "定期10年")]
 
 
 def test_a_year_before_anything_counts_nothing(catalogue: dict[str, Record]) -> None:
@@ -63,11 +67,16 @@ def test_same_floor_figures_are_not_available_without_a_provider(
     assert (accessions["available"], accessions["value"], accessions["previous"]) == (True, 4, 0)
 
 
-def test_access_registers_its_figures(catalogue: dict[str, Record]) -> None:
+def test_access_registers_its_figures(
+    catalogue: dict[str, Record], monkeypatch: pytest.MonkeyPatch
+) -> None:
     rows = _figures(2025)  # access is installed: its provider answers, 0 requests is a real 0
     assert rows["access_requests"]["available"] is True
     assert rows["access_requests"]["value"] == 0
-    assert rows["exhibitions_published"]["available"] is False
+    assert rows["exhibitions_published"]["available"] is True  # exhibits registers it too
+    assert rows["exhibitions_published"]["value"] == 0
+    monkeypatch.delitem(figures._providers, "shelving_metres", raising=False)  # no stacks room
+    assert _figures(2025)["shelving_metres"]["available"] is False
 
 
 def _lantai() -> click.Group:
@@ -91,3 +100,22 @@ def test_cli_errors_are_json_too(db: None) -> None:
     assert data["ok"] is False and str(future) in data["error"]
     bad = CliRunner().invoke(_lantai(), ["stats", "report", "--year", "去年", "--json"])
     assert bad.exit_code == 2 and json.loads(bad.output)["ok"] is False
+
+
+def test_access_users_count_distinct_people_not_visits(catalogue: dict[str, Record]) -> None:
+    from lantai.access.models import Provision
+    from lantai.core import accounts
+
+    staff = accounts.create_user("stats-reader", role="reading_room", password="Reader#2026pass")
+    year = timezone.localdate().year
+    for n, (id_type, number) in enumerate(
+        [("resident_id", "450101199001011234"), ("resident_id", "450101199001011234"),
+         ("passport", "E12345678")]
+    ):  # fmt: skip
+        Provision.objects.create(
+            number=f"LY-{n}", user_name="某某", id_type=id_type, id_number=number,
+            purpose="research", method="reading", provided_by=staff,
+        )  # fmt: skip
+    users = _figures(year)["access_users"]
+    assert (users["available"], users["value"], users["previous"]) == (True, 2, 0)
+    assert _figures(year)["access_provisions"]["value"] == 3

@@ -11,6 +11,7 @@ class AccessConfig(AppConfig):
 
         figures.register("access_requests", _requests_in)
         figures.register("access_provisions", _provisions_in)
+        figures.register("access_users", _users_in)
 
 
 def _requests_in(year: int) -> int:
@@ -25,3 +26,11 @@ def _provisions_in(year: int) -> int:
     from .models import Provision
 
     return Provision.objects.filter(provided_at__year=year).count()
+
+
+def _users_in(year: int) -> int:
+    """利用者人数: distinct identity documents in the use register within `year`."""
+    from .models import Provision
+
+    rows = Provision.objects.filter(provided_at__year=year).values("id_type", "id_number")
+    return rows.distinct().count()

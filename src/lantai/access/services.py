@@ -40,7 +40,7 @@ from lantai.access.models import (
     RequestNote,
     mask_id,
 )
-from lantai.catalog import open_copies, public
+from lantai.catalog import holds, open_copies, public
 from lantai.catalog import services as catalog
 from lantai.catalog.models import Component, OpenCopy, Record
 from lantai.core import audit
@@ -131,17 +131,19 @@ class PublicContent:
 
 def public_contents(record: Record) -> tuple[list[PublicContent], int]:
     """The components of an open record that the portal shows (page images and PDFs), in order,
-    and how many other components it has (offered through a 查档申请 only)."""
+    and how many other components it has (offered through a 查档申请 only). Under a publication
+    hold in force, every component is such an other one: its content is not published."""
     if public_record(record.pk) is None or open_copies.open_copy_of(record.pk) is not None:
         return [], 0  # a partly opened record is read through its open copy only
     shown: list[PublicContent] = []
     others = 0
     played = _recording_components(record)  # shown in a player (`public_recordings`)
+    published = public.publishable(record.pk)
     for component in Component.objects.filter(record_id=record.pk).order_by("id"):
-        if component.pk in played:
+        if component.pk in played and published:
             continue
         kind = _content_kind(component)
-        if kind:
+        if kind and published:
             shown.append(PublicContent(component, kind))
         else:
             others += 1
@@ -315,11 +317,14 @@ def _recording_components(record: Record) -> set[int]:
 
 
 def public_recording(pk: int) -> Any | None:
-    """A recording of an open record, attached to it; None otherwise (closed, staged, missing)."""
+    """A recording of an open record, attached to it; None otherwise (closed, staged, missing,
+    or a record under a publication hold in force: its content is not published)."""
     from lantai.digitization.models import Recording
 
     recording = Recording.objects.filter(pk=pk, component__isnull=False).first()
     if recording is None or public_record(recording.record_id) is None:
+        return None
+    if not public.publishable(recording.record_id):
         return None
     return recording
 
@@ -407,10 +412,13 @@ def recording_poster(recording: Any) -> Path | None:
 
 def public_recordings(record: Record) -> list[PublicRecording]:
     """The recordings of an open record, each with the state of what the portal plays and its
-    time-coded segments; nothing for a record the public may not see."""
+    time-coded segments; nothing for a record the public may not see, nor for one under a
+    publication hold in force (its description stays public, its recordings are not played)."""
     from lantai.digitization import av, recordings
 
     if public_record(record.pk) is None or open_copies.open_copy_of(record.pk) is not None:
+        return []
+    if not public.publishable(record.pk):
         return []
     out = []
     for recording in recordings.record_recordings(record):
@@ -705,6 +713,12 @@ def provide_request(
         records = list(done.records.all())
         extra = catalog.visible_records(user).filter(pk__in=list(record_ids))
         records += [r for r in extra if r not in records]
+        # the stamped copy the applicant asked for is not made of records under a reproduction
+        # hold when they are read on site: only a way of providing that copies is refused
+        certified = done.certified_copy and (
+            method in REPRODUCING_METHODS
+            or not holds.held_ids("reproduction", [r.pk for r in records])
+        )
         return register_provision(
             user,
             user_name=done.applicant_name,
@@ -715,13 +729,31 @@ def provide_request(
             records=records,
             records_text=done.records_text,
             method=method,
-            certified_copy=done.certified_copy,
+            certified_copy=certified,
             note=note,
             request=done,
         )
 
 
 # --- the use register (利用登记) --------------------------------------------------------------------
+# the ways of providing that make a copy of the record (复制件, 电子文件, 档案证明 with a stamped copy)
+REPRODUCING_METHODS = frozenset({"copy", "electronic", "certificate"})
+
+
+def reproduction_problem(method: str, certified_copy: bool, record_ids: Iterable[int]) -> str:
+    """Why providing these records this way is refused (档案法 art 31: a donor's restriction on
+    reproduction in force on any of them), naming each restriction; "" when it is not (reading
+    on site and excerpts make no copy). Two queries, whatever the number of records."""
+    if method not in REPRODUCING_METHODS and not certified_copy:
+        return ""
+    refused = holds.refusals(record_ids, "reproduction")
+    if not refused:
+        return ""
+    way = dict(METHODS).get(method, method) if method in REPRODUCING_METHODS else "出具证明"
+    reasons = "；".join(refused[r] for r in sorted(refused))
+    return f"不能以“{way}”方式提供：{reasons}。可改为阅览"
+
+
 def register_provision(
     user: User,
     *,
@@ -750,6 +782,8 @@ def register_provision(
     records = list(records)
     if not records and not records_text.strip():
         raise AccessError("请登记所提供的档案", "records_text")
+    if problem := reproduction_problem(method, certified_copy, [r.pk for r in records]):
+        raise AccessError(problem, "method")
     with transaction.atomic():
         provision = Provision.objects.create(
             number=_new_reference("LY", Provision, "number"),

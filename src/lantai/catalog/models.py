@@ -304,3 +304,39 @@ class ImageSize(models.Model):
     sm3 = models.CharField(max_length=64)  # of the file measured: a new file is measured again
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
+
+
+class RecordHold(models.Model):
+    """A hold on a record that its open status alone does not tell: a donor's condition on
+    access, publication or reproduction (档案法 art 31), placed by the room that knows the reason
+    (holdings, for the accession the record was described from). `catalog.holds` says which
+    holds are in force on a day; `catalog.public` and the search leave records under an access
+    hold out of everything the public sees."""
+
+    SCOPES = [
+        ("access", _("利用")),
+        ("publication", _("公布")),
+        ("reproduction", _("复制")),
+    ]
+    record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="holds")
+    source = models.CharField(max_length=32)  # who placed it: "donor"
+    source_key = models.CharField(max_length=64)  # the placing room's key: "restriction:12"
+    scope = models.CharField(max_length=16, choices=SCOPES)
+    starts_on = models.DateField()
+    until = models.DateField(null=True, blank=True)  # the last day it applies; None: open-ended
+    reason = models.TextField()
+    reference = models.CharField(max_length=64, blank=True)  # e.g. the accession number
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["record", "scope", "pk"]
+        verbose_name = _("档案限制")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_key", "record"], name="catalog_recordhold_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["scope", "until", "record"], name="catalog_hold_scope"),
+            models.Index(fields=["source_key"], name="catalog_hold_source"),
+        ]

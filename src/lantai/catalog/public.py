@@ -1,7 +1,9 @@
 """What the public may see: the one rule that the portal, OAI-PMH, IIIF, the thematic databases
 and the exhibitions all apply (open status 开放, 密级 公开, seen through
 `catalog.services.visible_records` for an anonymous user; a partly opened record only through its
-redacted open copy). It lives here, below the rooms that use it, so that each of them asks the
+redacted open copy; a record under a donor's access restriction in force is not public at all,
+one under a publication restriction is public by its description only: no page image or PDF of it
+is published, see `lantai.catalog.holds`). It lives here, below the rooms that use it, so that each of them asks the
 same question the same way and a record closed a minute ago leaves all of them at once.
 """
 
@@ -14,7 +16,7 @@ from pathlib import Path
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 
-from lantai.catalog import open_copies
+from lantai.catalog import holds, open_copies
 from lantai.catalog import services as catalog
 from lantai.catalog.models import Component, ImageSize, Record
 
@@ -108,16 +110,25 @@ def public_component(pk: int, kind: str) -> Component | None:
         return None
     if open_copies.open_copy_of(component.record_id) is not None:
         return None  # the closed master of a partly opened record
+    if not publishable(component.record_id):
+        return None
     return component if content_kind(component) == kind else None
 
 
+def publishable(record_id: int) -> bool:
+    """Whether the content of this (public) record may be published: no donor's publication
+    restriction is in force on it (its description stays public either way)."""
+    return not holds.held_ids("publication", [record_id])
+
+
 def public_images(record_ids: Iterable[int]) -> dict[int, list[Component]]:
-    """By record, the page images the public may see, in order (records that are not open, or
-    are read through an open copy, are left out). One query for all records."""
+    """By record, the page images the public may see, in order (records that are not open, are
+    read through an open copy or are under a publication restriction are left out). Three
+    queries for all records."""
     ids = {r.pk for r in public_records(record_ids)}
     if not ids:
         return {}
-    copied = set(open_copies.open_copies(list(ids)))
+    copied = set(open_copies.open_copies(list(ids))) | holds.held_ids("publication", ids)
     shown: dict[int, list[Component]] = {}
     for component in Component.objects.filter(record_id__in=ids - copied).order_by(
         "record_id", "id"

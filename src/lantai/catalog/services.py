@@ -447,8 +447,10 @@ def records_in_scope(user: User | None) -> QuerySet[Record]:
     qs = Record.objects.all()
     if user is None:
         return qs
-    if not user.is_authenticated:
-        return qs.filter(open_status="open", classification_level=0)
+    if not user.is_authenticated:  # the public: open, unclassified, under no access hold
+        from lantai.catalog.holds import not_held
+
+        return qs.filter(not_held("access"), open_status="open", classification_level=0)
     if not user.has_perm_code(VIEW):
         return qs.none()
     qs = qs.filter(classification_level__lte=user.clearance)

@@ -93,6 +93,10 @@ def make_alive(archive: DemoArchive, fonds: dict[tuple[str, str], Fonds], summar
     from lantai.demo.marriage import make_marriage
 
     make_marriage(summary.records, summary)
+    # accessions, appraisal and disposal, stacks, transfer quality, statistics (issue 19)
+    from lantai.demo.collecting import make_collecting
+
+    make_collecting(archive, summary)
 
 
 # --- 卷内文件 ----------------------------------------------------------------------------------

@@ -218,17 +218,19 @@ def _records(
     folder = Path(settings.UPLOAD_DIR) / "demo" / f"seed{archive.seed}-{archive.records}"
     folder.mkdir(parents=True, exist_ok=True)
     red: dict[str, list[str]] = {}
+    destroyed = _destroyed()
     for spec in archive.categories:
         repo_code = spec.fonds.repository.code
         category = _category(spec, fonds[(repo_code, spec.fonds.code)], summary)
         codes = red.setdefault(repo_code, [])
+        rows = [r for r in spec.rows() if r["reference_code"] not in destroyed]
         held = sum(count for _, count in services.year_counts(category))
-        if held == spec.count:
+        if held == len(rows):
             summary.categories_skipped += 1
-            codes.extend(r["reference_code"] for r in spec.rows() if r.get("collection") == RED)
+            codes.extend(r["reference_code"] for r in rows if r.get("collection") == RED)
             continue
         path = folder / f"{spec.key}.csv"
-        write_csv(path, _collect_red(spec.rows(), codes))
+        write_csv(path, _collect_red(rows, codes))
         result = import_file(path, category)
         summary.rows_imported += result.rows_imported
         summary.rows_unchanged += result.rows_unchanged
@@ -240,6 +242,17 @@ def _records(
                 "（若库中已有其他 --records/--seed 生成的演示数据，请换用新的数据目录）"
             )
     return red
+
+
+def _destroyed() -> set[str]:
+    """档号 of records the demo's disposal destroyed: a second run does not bring them back."""
+    from lantai.appraisal.models import DisposalItem
+
+    return set(
+        DisposalItem.objects.filter(disposal__status="completed").values_list(
+            "reference_code", flat=True
+        )
+    )
 
 
 def _collect_red(rows: Iterable[dict[str, Any]], codes: list[str]) -> Iterator[dict[str, Any]]:

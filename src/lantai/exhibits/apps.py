@@ -11,6 +11,12 @@ class ExhibitsConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
+        from lantai.core import figures
         from lantai.standards import gazetteer
+
+        from . import figures as exhibit_figures
+
+        figures.register("exhibitions_published", exhibit_figures.exhibitions_published)
+        figures.register("exhibition_visits", exhibit_figures.exhibition_visits)
 
         gazetteer.use_local_file(Path(settings.GAZETTEER_FILE))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from lantai.catalog import open_copies, public
+from lantai.catalog import holds, open_copies, public
 from lantai.exhibits.models import Exhibition
 from lantai.standards import exhibit_blocks as eb
 
@@ -77,5 +77,9 @@ def _public_recording_ids(ids: set[int]) -> set[int]:
     rows = Recording.objects.filter(pk__in=ids, component__isnull=False).values_list(
         "pk", "record_id"
     )
-    open_ids = {r.pk for r in public.public_records({rid for _, rid in rows})}
+    record_ids = {rid for _, rid in rows}
+    # a record under a donor's publication hold serves no recording to the public
+    open_ids = {r.pk for r in public.public_records(record_ids)} - holds.held_ids(
+        "publication", record_ids
+    )
     return {pk for pk, rid in rows if rid in open_ids and open_copies.open_copy_of(rid) is None}

@@ -143,3 +143,19 @@ class ExhibitionVersion(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["exhibition", "number"], name="exhibits_version_unique")
         ]
+
+
+class ExhibitionVisit(models.Model):
+    """Visits (人次) to one exhibition's public cover page on one day in the archives' time zone:
+    one counter row per exhibition per day, raised by one UPDATE per visit (figures.count_visit),
+    read by the annual statistics (exhibition_visits)."""
+
+    exhibition = models.ForeignKey(Exhibition, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["exhibition", "day"], name="exhibits_visit_day_unique")
+        ]
+        indexes = [models.Index(fields=["day"], name="exhibits_visit_day")]

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from lantai.exhibits import exhibition_render as er
 from lantai.exhibits import exhibitions
+from lantai.exhibits import figures as exhibit_figures
 from lantai.standards import citation
 
 PUBLIC_BASE = "access/base.html"
@@ -71,6 +72,7 @@ def _published(request: HttpRequest, slug: str) -> tuple[Any, er.Rendered]:
 
 def cover(request: HttpRequest, slug: str) -> HttpResponse:
     exhibition, shown = _published(request, slug)
+    exhibit_figures.count_visit(request, exhibition)  # 参观人次 for the annual statistics
     return cover_response(request, exhibition, shown, PUBLIC_BASE)
 
 

@@ -1,7 +1,9 @@
 """Accessions (征集/接收登记): donors, campaigns, accessions and the donors' restrictions.
 
-Restrictions are stored and listed here; search, the portal and open review honour them in a
-later slice."""
+A donor's restriction reaches the records it covers: an accession is linked to the catalogue
+records described from it (AccessionRecord, and the records of its items), and the services place
+each restriction in force as a hold on those records (`lantai.catalog.holds`), which search, the
+public portal, OAI-PMH, IIIF and open review honour."""
 
 from __future__ import annotations
 
@@ -92,6 +94,13 @@ class Accession(models.Model):
     forming_bodies = models.TextField(_("形成单位"), blank=True)  # one a line
     created_by = models.CharField(max_length=150, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # appraisal (鉴定) and the decision to accept (入藏) or return (退还)
+    appraised_on = models.DateField(_("鉴定日期"), null=True, blank=True)
+    appraised_by = models.CharField(max_length=150, blank=True)
+    decided_on = models.DateField(_("处理日期"), null=True, blank=True)
+    decided_by = models.CharField(max_length=150, blank=True)
+    return_reason = models.TextField(_("退还理由"), blank=True)
 
     class Meta:
         ordering = ["-received_on", "-number"]
@@ -116,6 +125,11 @@ class DonorRestriction(models.Model):
     until = models.DateField(_("限制截止日期"), null=True, blank=True)
     donor_lifetime = models.BooleanField(_("捐赠者生前"), default=False)
     text = models.TextField(_("限制条件"))
+    starts_on = models.DateField(_("限制起始日期"), null=True, blank=True)  # None: at once
+    # the restriction was lifted (the donor's death for a lifetime one, or the donor waived it):
+    # the last day it applied
+    ended_on = models.DateField(_("解除日期"), null=True, blank=True)
+    end_reason = models.CharField(_("解除原因"), max_length=300, blank=True)
 
     class Meta:
         ordering = ["accession", "scope", "pk"]
@@ -123,3 +137,70 @@ class DonorRestriction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.accession.number} {self.scope}"
+
+
+class AccessionRecord(models.Model):
+    """A catalogue record described from an accession: the donor's restrictions reach it."""
+
+    accession = models.ForeignKey(Accession, on_delete=models.CASCADE, related_name="record_links")
+    record = models.ForeignKey("catalog.Record", on_delete=models.CASCADE, related_name="+")
+    linked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["accession", "record"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["accession", "record"], name="holdings_accession_record_unique"
+            )
+        ]
+
+
+class AccessionItem(models.Model):
+    """A physical item (or a lot of like items) received with an accession."""
+
+    DIGITIZATION = [
+        ("none", _("未数字化")),
+        ("scheduled", _("已安排数字化")),
+        ("digitized", _("已数字化")),
+    ]
+    accession = models.ForeignKey(
+        Accession, on_delete=models.CASCADE, related_name="received_items"
+    )
+    description = models.CharField(_("实物描述"), max_length=500)
+    count = models.PositiveIntegerField(_("数量"), default=1)
+    record = models.ForeignKey(
+        "catalog.Record", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("著录档案"),
+    )  # fmt: skip
+    digitization = models.CharField(
+        _("数字化状态"), max_length=16, choices=DIGITIZATION, default="none"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["accession", "pk"]
+        verbose_name = _("接收实物")
+
+
+class IssuedDocument(models.Model):
+    """A numbered donation certificate (捐赠证书) or thanks letter (感谢信). `content` keeps what
+    was printed, so the PDF is made again byte for byte from it (its SM3 is kept to show it)."""
+
+    KINDS = [("certificate", _("捐赠证书")), ("thanks", _("感谢信"))]
+    accession = models.ForeignKey(Accession, on_delete=models.PROTECT, related_name="documents")
+    kind = models.CharField(max_length=16, choices=KINDS)
+    number = models.CharField(_("编号"), max_length=32)
+    issued_on = models.DateField(_("颁发日期"))
+    issued_by = models.CharField(max_length=150, blank=True)
+    content = models.JSONField(default=dict)
+    sm3 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["accession", "kind", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["accession", "kind"], name="holdings_document_one_per_kind"
+            ),
+            models.UniqueConstraint(fields=["number"], name="holdings_document_number_unique"),
+        ]

@@ -11,15 +11,24 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 
-from lantai.catalog.models import Repository
+from lantai.catalog import holds
+from lantai.catalog import services as catalog
+from lantai.catalog.models import Record, Repository
 from lantai.core.audit import record
 from lantai.core.models import User
 from lantai.core.roles import EDIT, VIEW
 from lantai.standards import accessions as std
 
-from .models import Accession, Campaign, Donor, DonorRestriction
+from .models import (
+    Accession,
+    AccessionItem,
+    AccessionRecord,
+    Campaign,
+    Donor,
+    DonorRestriction,
+)
 
 
 class HoldingsError(ValueError):
@@ -212,7 +221,9 @@ def _event(kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
 
 def campaign_progress(campaign: Campaign) -> dict[str, Any]:
     """What a campaign has brought in against its target."""
-    got = campaign.accessions.aggregate(n=Count("pk"), items=Sum("item_count"))
+    got = campaign.accessions.exclude(status="returned").aggregate(
+        n=Count("pk"), items=Sum("item_count")
+    )
     items = got["items"] or 0
     target = campaign.target_items
     return {
@@ -234,14 +245,88 @@ def _next_number(repository: Repository, year: int) -> str:
     return std.accession_number(year, highest + 1)
 
 
-def list_accessions(user: User | None, *, year: int | None = None) -> list[Accession]:
+def list_accessions(
+    user: User | None,
+    *,
+    year: int | None = None,
+    kind: str = "",
+    campaign: int | None = None,
+    status: str = "",
+    donor: int | None = None,
+) -> list[Accession]:
+    """The accessions of the user's archives (every archives at the command line), oldest
+    first, filtered by year received, kind, campaign, status and donor."""
+    return list(accessions(user, year=year, kind=kind, campaign=campaign, status=status,
+                           donor=donor).order_by("received_on", "number"))  # fmt: skip
+
+
+def accessions(
+    user: User | None,
+    *,
+    year: int | None = None,
+    kind: str = "",
+    campaign: int | None = None,
+    status: str = "",
+    donor: int | None = None,
+) -> Any:
     _require(user, VIEW)
     qs = Accession.objects.select_related("donor", "campaign", "repository").prefetch_related(
         "restrictions"
     )
+    if user is not None:
+        qs = qs.filter(repository__in=catalog.visible_repositories(user))
     if year is not None:
         qs = qs.filter(received_on__year=year)
-    return list(qs.order_by("received_on", "number"))
+    if kind:
+        qs = qs.filter(kind=kind)
+    if campaign is not None:
+        qs = qs.filter(campaign_id=campaign)
+    if status:
+        qs = qs.filter(status=status)
+    if donor is not None:
+        qs = qs.filter(donor_id=donor)
+    return qs
+
+
+def visible_accession(user: User | None, pk: int) -> Accession | None:
+    return accessions(user).filter(pk=pk).first()  # type: ignore[no-any-return]
+
+
+def visible_campaigns(user: User | None) -> list[Campaign]:
+    _require(user, VIEW)
+    qs = Campaign.objects.select_related("repository")
+    if user is not None:
+        qs = qs.filter(repository__in=catalog.visible_repositories(user))
+    return list(qs)
+
+
+def visible_campaign(user: User | None, pk: int) -> Campaign | None:
+    return next((c for c in visible_campaigns(user) if c.pk == pk), None)
+
+
+def campaigns_progress(campaigns: list[Campaign]) -> dict[int, dict[str, Any]]:
+    """`campaign_progress` of many campaigns in one query."""
+    rows = (
+        Accession.objects.filter(campaign__in=campaigns)
+        .exclude(status="returned")
+        .values("campaign_id")
+        .annotate(n=Count("pk"), items=Sum("item_count"))
+    )
+    got = {r["campaign_id"]: r for r in rows}
+    out = {}
+    for c in campaigns:
+        items = (got.get(c.pk) or {}).get("items") or 0
+        out[c.pk] = {
+            "accessions": (got.get(c.pk) or {}).get("n") or 0, "items": items,
+            "percent": round(100 * items / c.target_items, 1) if c.target_items else None,
+            "bar": min(100, round(100 * items / c.target_items)) if c.target_items else 0,
+        }  # fmt: skip
+    return out
+
+
+def years(user: User | None) -> list[int]:
+    dates = accessions(user).dates("received_on", "year", order="DESC")
+    return [d.year for d in dates]
 
 
 def list_donors(user: User | None) -> list[Donor]:
@@ -282,3 +367,497 @@ def _event_summary(accession: Accession) -> dict[str, Any] | None:
         "ends_on": accession.event_ends_on.isoformat() if accession.event_ends_on else None,
         "forming_bodies": accession.forming_bodies.splitlines(),
     }
+
+
+# --- editing -------------------------------------------------------------------------------------
+DONOR_FIELDS = ("kind", "name", "contact", "address", "id_document")
+
+
+def update_donor(user: User | None, donor: Donor, data: Mapping[str, Any]) -> Donor:
+    """Change a donor's kind, name, contact and address (an ID number given replaces the masked
+    one; left empty, the masked one stays)."""
+    _require(user, EDIT)
+    kind = str(data.get("kind") or donor.kind)
+    if kind not in dict(Donor.KINDS):
+        raise HoldingsError(f"捐赠者类型（kind）须为 person（个人）或 organisation（单位）：{kind}")
+    before = {f: getattr(donor, f) for f in ("kind", "name", "contact", "address")}
+    donor.kind = kind
+    donor.name = _text(data, "name", "名称", required=True, limit=200)
+    donor.contact = _text(data, "contact", "联系方式", required=False, limit=200)
+    donor.address = _text(data, "address", "地址", required=False, limit=300)
+    id_number = _text(data, "id_document", "证件号码", required=False, limit=64)
+    if id_number:
+        donor.id_document_masked = std.mask_id_number(id_number)
+    changed = {f: [before[f], getattr(donor, f)] for f in before if before[f] != getattr(donor, f)}
+    if id_number:
+        changed["id_document"] = ["*", "*"]  # never the number itself
+    with transaction.atomic():
+        donor.save()
+        record("holdings.donor.update", "donor", donor.pk, {"name": donor.name, "changed": changed},
+               actor=_actor(user))  # fmt: skip
+    return donor
+
+
+def update_campaign(user: User | None, campaign: Campaign, data: Mapping[str, Any]) -> Campaign:
+    _require(user, EDIT)
+    starts = _date(data.get("starts_on"), "starts_on", "开始日期")
+    ends = _date(data.get("ends_on"), "ends_on", "结束日期")
+    if starts and ends and ends < starts:
+        raise HoldingsError("结束日期（ends_on）不得早于开始日期（starts_on）")
+    campaign.name = _text(data, "name", "活动名称", required=True, limit=200)
+    campaign.theme = _text(data, "theme", "征集主题", required=False, limit=300)
+    campaign.starts_on, campaign.ends_on = starts, ends
+    campaign.target_items = _count(
+        data.get("target_items", 0), "target_items", "目标件数", minimum=0
+    )
+    with transaction.atomic():
+        campaign.save()
+        record("holdings.campaign.update", "campaign", campaign.pk,
+               {"name": campaign.name, "target_items": campaign.target_items}, actor=_actor(user))  # fmt: skip
+    return campaign
+
+
+EDITABLE = ("description", "item_count", "condition", "deed_terms", "appraised_value", "campaign",
+            "donor", "event_name", "event_starts_on", "event_ends_on", "forming_bodies")  # fmt: skip
+
+
+def update_accession(user: User | None, accession: Accession, data: Mapping[str, Any]) -> Accession:
+    """Change what an accession says (its number, kind and date received stay). An accession
+    accepted or returned is closed: only its description and deed terms may still change.
+    Nothing changes when any field is refused."""
+    _require(user, EDIT)
+    closed = accession.status in ("accepted", "returned")
+    before = {f: _plain(getattr(accession, f)) for f in EDITABLE}
+    new: dict[str, Any] = {
+        "description": _text(data, "description", "内容描述", required=False, limit=20000),
+        "deed_terms": _text(data, "deed_terms", "捐赠协议条款", required=False, limit=20000),
+    }
+    if closed:
+        asked = [f for f in ("item_count", "appraised_value", "condition")
+                 if f in data and str(data.get(f) or "") != str(before[f] or "")]  # fmt: skip
+        if asked:
+            raise HoldingsError(
+                f"征集登记 {accession.number} 已{accession.get_status_display()}，"
+                f"不能再修改：{', '.join(asked)}"
+            )
+    else:
+        campaign = data.get("campaign")
+        if campaign is not None and campaign.repository_id != accession.repository_id:
+            raise HoldingsError("征集活动（campaign）须属于同一档案馆")
+        new.update({
+            "item_count": _count(data.get("item_count"), "item_count", "件数", minimum=1),
+            "condition": _text(data, "condition", "保存状况", required=False, limit=200),
+            "appraised_value": _value(data.get("appraised_value")),
+            "campaign": campaign,
+            **_event(accession.kind, data),
+        })  # fmt: skip
+        if data.get("donor") is not None:
+            new["donor"] = data["donor"]
+    for k, v in new.items():
+        setattr(accession, k, v)
+    after = {f: _plain(getattr(accession, f)) for f in EDITABLE}
+    changed = {f: [before[f], after[f]] for f in EDITABLE if before[f] != after[f]}
+    with transaction.atomic():
+        accession.save()
+        record("holdings.accession.update", "accession", accession.pk,
+               {"number": accession.number, "changed": changed}, actor=_actor(user))  # fmt: skip
+    return accession
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (Donor, Campaign)):
+        return value.name
+    if isinstance(value, (dt.date, Decimal)):
+        return str(value)
+    return value
+
+
+# --- status: registered → appraised → accepted / returned ---------------------------------------
+TRANSITIONS = {
+    "registered": ("appraised", "returned"),
+    "appraised": ("accepted", "returned"),
+    "accepted": (),
+    "returned": (),
+}
+STATUS_ZH = {
+    "registered": "已登记",
+    "appraised": "已鉴定",
+    "accepted": "已入藏",
+    "returned": "已退还",
+}
+
+
+def appraise(
+    user: User | None, accession: Accession, data: Mapping[str, Any], *, on: dt.date | None = None
+) -> Accession:
+    """Record the appraisal of value and condition (鉴定): the condition is required, the value
+    for a purchase (征购)."""
+    _require(user, EDIT)
+    _allowed(accession, "appraised")
+    condition = _text(data, "condition", "保存状况", required=True, limit=200)
+    value = _value(data.get("appraised_value"))
+    if value is None and accession.kind == "征购":
+        raise HoldingsError("征购的档案须填写估值（appraised_value）")
+    accession.condition, accession.appraised_value = condition, value
+    accession.appraised_on, accession.appraised_by = on or dt.date.today(), _actor(user) or ""
+    return _move(user, accession, "appraised", {"condition": condition, "value": str(value or "")})
+
+
+def accept(user: User | None, accession: Accession, *, on: dt.date | None = None) -> Accession:
+    """Take an appraised accession into the holdings (入藏). A donation (捐赠) needs its deed of
+    gift terms first."""
+    _require(user, EDIT)
+    _allowed(accession, "accepted")
+    if accession.kind == "捐赠" and not accession.deed_terms.strip():
+        raise HoldingsError(
+            f"捐赠登记 {accession.number} 须先填写捐赠协议条款（deed_terms）才能入藏"
+        )
+    accession.decided_on, accession.decided_by = on or dt.date.today(), _actor(user) or ""
+    return _move(user, accession, "accepted", {})
+
+
+def return_accession(
+    user: User | None, accession: Accession, reason: str, *, on: dt.date | None = None
+) -> Accession:
+    """Return what came in to its donor (退还), with the reason."""
+    _require(user, EDIT)
+    _allowed(accession, "returned")
+    reason = reason.strip()
+    if not reason:
+        raise HoldingsError("退还须填写理由（reason）")
+    accession.return_reason = reason[:2000]
+    accession.decided_on, accession.decided_by = on or dt.date.today(), _actor(user) or ""
+    return _move(user, accession, "returned", {"reason": accession.return_reason})
+
+
+def _allowed(accession: Accession, target: str) -> None:
+    if target not in TRANSITIONS[accession.status]:
+        allowed = "、".join(STATUS_ZH[s] for s in TRANSITIONS[accession.status]) or "无"
+        raise HoldingsError(
+            f"征集登记 {accession.number} 处于“{STATUS_ZH[accession.status]}”，"
+            f"不能改为“{STATUS_ZH[target]}”（可改为：{allowed}）"
+        )
+
+
+def _move(
+    user: User | None, accession: Accession, target: str, detail: dict[str, Any]
+) -> Accession:
+    with transaction.atomic():
+        locked = Accession.objects.select_for_update().get(pk=accession.pk)
+        if locked.status != accession.status:  # another desk moved it meanwhile
+            raise HoldingsError(
+                f"征集登记 {accession.number} 的状态已被他人改为“{STATUS_ZH[locked.status]}”"
+            )
+        before = accession.status
+        accession.status = target
+        accession.save()
+        record("holdings.accession.status", "accession", accession.pk,
+               {"number": accession.number, "from": before, "to": target, **detail},
+               actor=_actor(user))  # fmt: skip
+    return accession
+
+
+# --- restrictions and the records they reach -------------------------------------------------------
+HOLD_SOURCE = "donor"
+MAX_LINK = 20000
+
+
+def _hold_key(restriction: DonorRestriction) -> str:
+    return f"donor-restriction:{restriction.pk}"
+
+
+def covered_records(accession: Accession) -> set[int]:
+    """The records the accession's restrictions reach: those linked to it and its items'."""
+    ids = set(accession.record_links.values_list("record_id", flat=True))
+    ids |= set(accession.received_items.exclude(record=None).values_list("record_id", flat=True))
+    return ids
+
+
+def restriction_until(r: DonorRestriction) -> dt.date | None:
+    """The last day the restriction applies (None: open-ended, a donor's lifetime)."""
+    days = [d for d in (r.until, r.ended_on) if d is not None]
+    return min(days) if days else None
+
+
+def restriction_in_force(r: DonorRestriction, on: dt.date | None = None) -> bool:
+    day = on or dt.date.today()
+    starts = r.starts_on or r.accession.received_on
+    until = restriction_until(r)
+    return starts <= day and (until is None or day <= until)
+
+
+def sync_holds(accession: Accession) -> set[int]:
+    """Place the accession's restrictions as holds on the records they reach (and lift those of
+    restrictions removed); the records whose holds changed are re-indexed and, when a hold now
+    applies, withheld from public search at once. Returns those records."""
+    ids = covered_records(accession)
+    changed: set[int] = set()
+    narrowed: set[int] = set()
+    with transaction.atomic():
+        # from the table, not a list prefetched with the accession before a restriction was added
+        for r in DonorRestriction.objects.filter(accession=accession).select_related("accession"):
+            terms = holds.Terms(
+                source=HOLD_SOURCE, scope=r.scope,
+                starts_on=r.starts_on or accession.received_on, until=restriction_until(r),
+                reason=r.text, reference=accession.number,
+            )  # fmt: skip
+            touched = holds.place(_hold_key(r), ids, terms)
+            changed |= touched
+            if r.scope == "access" and restriction_in_force(r):
+                narrowed |= touched & ids
+        if narrowed:
+            from lantai.search import services as search
+
+            search.narrowed_by_rule(narrowed)  # the portal's cached counts start again
+    if changed:
+        _reindex(changed)
+    return changed
+
+
+def _reindex(ids: set[int]) -> None:
+    from lantai.search import tasks as search_tasks
+
+    search_tasks.queue_sync(sorted(ids))
+
+
+def add_restriction(
+    user: User | None, accession: Accession, row: Mapping[str, Any]
+) -> DonorRestriction:
+    """Add a donor's restriction to an accession; it applies to the linked records at once."""
+    _require(user, EDIT)
+    (restriction,) = _restrictions([row])
+    restriction.starts_on = _date(row.get("starts_on"), "starts_on", "限制起始日期")
+    restriction.accession = accession
+    with transaction.atomic():
+        restriction.save()
+        record("holdings.restriction.add", "accession", accession.pk,
+               {"number": accession.number, "restriction": restriction.pk, "scope": restriction.scope,
+                "until": restriction.until, "donor_lifetime": restriction.donor_lifetime,
+                "text": restriction.text}, actor=_actor(user))  # fmt: skip
+        sync_holds(accession)
+    return restriction
+
+
+def end_restriction(
+    user: User | None, restriction: DonorRestriction, ended_on: Any, reason: str
+) -> DonorRestriction:
+    """Lift a restriction (the donor's death ends a lifetime one; a donor may waive one): it
+    applies through `ended_on` and no longer after."""
+    _require(user, EDIT)
+    day = _date(ended_on, "ended_on", "解除日期")
+    if day is None:
+        raise HoldingsError("解除日期（ended_on）必填")
+    reason = reason.strip()
+    if not reason:
+        raise HoldingsError("解除原因（end_reason）必填：如捐赠者去世、捐赠者书面放弃")
+    if restriction.ended_on is not None:
+        raise HoldingsError(f"该限制已于 {restriction.ended_on.isoformat()} 解除")
+    restriction.ended_on, restriction.end_reason = day, reason[:300]
+    accession = restriction.accession
+    with transaction.atomic():
+        restriction.save()
+        record("holdings.restriction.end", "accession", accession.pk,
+               {"number": accession.number, "restriction": restriction.pk, "scope": restriction.scope,
+                "ended_on": day, "reason": restriction.end_reason}, actor=_actor(user))  # fmt: skip
+        sync_holds(accession)
+    return restriction
+
+
+def link_records(user: User | None, accession: Accession, selection: Iterable[str]) -> int:
+    """Link the catalogue records described from the accession, chosen by 档号: each line an
+    exact 档号, or a 档号 prefix ending in * (all records whose 档号 begins with it). Records of
+    another archives or outside the user's scope are not found. Returns how many were added;
+    the accession's restrictions reach them at once."""
+    _require(user, EDIT)
+    exact, prefixes = [], []
+    for line in selection:
+        code = line.strip()
+        if not code:
+            continue
+        if code.endswith("*"):
+            if len(code.rstrip("*")) < 2:
+                raise HoldingsError(f"档号前缀过短（至少2个字符）：{code}")
+            prefixes.append(code.rstrip("*"))
+        else:
+            exact.append(code)
+    if not exact and not prefixes:
+        raise HoldingsError("请填写档号（每行一个；以 * 结尾表示档号前缀）")
+    qs = catalog.visible_records(user).filter(repository_id=accession.repository_id)
+    query = Q(reference_code__in=exact) if exact else Q()
+    for p in prefixes:
+        query |= Q(reference_code__startswith=p)
+    found = dict(qs.filter(query).values_list("reference_code", "pk")[: MAX_LINK + 1])
+    if len(found) > MAX_LINK:
+        raise HoldingsError(f"一次最多关联 {MAX_LINK} 件档案：请缩小档号范围")
+    missing = [c for c in exact if c not in found]
+    if missing:
+        shown = "、".join(missing[:10]) + ("……" if len(missing) > 10 else "")
+        raise HoldingsError(f"本馆没有这些档号的档案（或不在本人范围内）：{shown}")
+    for p in prefixes:
+        if not any(code.startswith(p) for code in found):
+            raise HoldingsError(f"没有档号以“{p}”开头的档案")
+    have = set(accession.record_links.values_list("record_id", flat=True))
+    new = sorted(set(found.values()) - have)
+    with transaction.atomic():
+        AccessionRecord.objects.bulk_create(
+            [AccessionRecord(accession=accession, record_id=pk) for pk in new], batch_size=1000
+        )
+        record("holdings.accession.link", "accession", accession.pk,
+               {"number": accession.number, "added": len(new), "selection": exact[:50] + [p + "*" for p in prefixes]},
+               actor=_actor(user))  # fmt: skip
+        sync_holds(accession)
+    return len(new)
+
+
+def unlink_records(user: User | None, accession: Accession, record_ids: Iterable[int]) -> int:
+    _require(user, EDIT)
+    ids = sorted({int(i) for i in record_ids})
+    with transaction.atomic():
+        n, _ = AccessionRecord.objects.filter(accession=accession, record_id__in=ids).delete()
+        record("holdings.accession.unlink", "accession", accession.pk,
+               {"number": accession.number, "removed": n}, actor=_actor(user))  # fmt: skip
+        sync_holds(accession)
+    return n
+
+
+def linked_records(accession: Accession, limit: int = 200) -> list[Record]:
+    ids = covered_records(accession)
+    return list(Record.objects.filter(pk__in=ids).order_by("reference_code")[:limit])
+
+
+def record_holds(accession: Accession) -> dict[int, list[Any]]:
+    """By linked record, the holds in force on it today (any source)."""
+    return holds.holds_of(covered_records(accession))
+
+
+# --- items received ------------------------------------------------------------------------------
+DIGITIZATION_ZH = dict(AccessionItem.DIGITIZATION)
+
+
+def add_item(user: User | None, accession: Accession, data: Mapping[str, Any]) -> AccessionItem:
+    """Record a physical item received (实物接收), optionally with the record catalogued from it
+    (by 档号 in the accession's archives)."""
+    _require(user, EDIT)
+    if accession.status == "returned":
+        raise HoldingsError(f"征集登记 {accession.number} 已退还，不能再登记接收实物")
+    item = AccessionItem(
+        accession=accession,
+        description=_text(data, "description", "实物描述", required=True, limit=500),
+        count=_count(data.get("count", 1), "count", "数量", minimum=1),
+    )
+    _item_fields(user, item, data)
+    with transaction.atomic():
+        item.save()
+        record("holdings.item.add", "accession", accession.pk,
+               {"number": accession.number, "item": item.pk, "description": item.description,
+                "count": item.count, "record": item.record.reference_code if item.record else None},
+               actor=_actor(user))  # fmt: skip
+        if item.record_id:
+            sync_holds(accession)
+    return item
+
+
+def update_item(user: User | None, item: AccessionItem, data: Mapping[str, Any]) -> AccessionItem:
+    _require(user, EDIT)
+    item.description = _text(data, "description", "实物描述", required=True, limit=500)
+    item.count = _count(data.get("count", 1), "count", "数量", minimum=1)
+    had = item.record_id
+    _item_fields(user, item, data)
+    with transaction.atomic():
+        item.save()
+        record("holdings.item.update", "accession", item.accession_id,
+               {"number": item.accession.number, "item": item.pk, "description": item.description,
+                "count": item.count, "digitization": item.digitization,
+                "record": item.record.reference_code if item.record else None},
+               actor=_actor(user))  # fmt: skip
+        if had != item.record_id:
+            sync_holds(item.accession)
+    return item
+
+
+def _item_fields(user: User | None, item: AccessionItem, data: Mapping[str, Any]) -> None:
+    status = str(data.get("digitization") or "none")
+    if status not in DIGITIZATION_ZH:
+        raise HoldingsError(
+            f"数字化状态（digitization）须为 {' / '.join(DIGITIZATION_ZH)}：{status}"
+        )
+    item.digitization = status
+    code = str(data.get("reference_code") or "").strip()
+    if not code:
+        item.record = None
+        return
+    found = (
+        catalog.visible_records(user)
+        .filter(repository_id=item.accession.repository_id, reference_code=code)
+        .first()
+    )
+    if found is None:
+        raise HoldingsError(f"著录档案（reference_code）：本馆没有档号为“{code}”的档案")
+    item.record = found
+
+
+def items_with_digitization(accession: Accession) -> list[dict[str, Any]]:
+    """The accession's items, each with its digitization status: for an item whose record has
+    page images attached by the digitization room, "digitized" whatever was entered."""
+    items = list(accession.received_items.select_related("record"))
+    from lantai.digitization.services import attached_pages
+
+    pages = attached_pages([i.record_id for i in items if i.record_id])
+    out = []
+    for i in items:
+        status = "digitized" if i.record_id in pages else i.digitization
+        out.append({
+            "item": i, "status": status, "status_label": DIGITIZATION_ZH[status],
+            "pages": pages.get(i.record_id, (0, 0))[0] if i.record_id else 0,
+            "derived": i.record_id in pages,
+        })  # fmt: skip
+    return out
+
+
+def accession_detail(accession: Accession) -> dict[str, Any]:
+    """`accession_summary` with the appraisal, items received (with their digitization status),
+    the number of linked records and the documents issued (`lantai accession show --json`)."""
+    data = accession_summary(accession)
+    data.update({
+        "appraised_value": str(accession.appraised_value) if accession.appraised_value is not None else None,
+        "condition": accession.condition,
+        "deed_terms": accession.deed_terms,
+        "records": len(covered_records(accession)),
+        "received_items": [
+            {"description": x["item"].description, "count": x["item"].count,
+             "record": x["item"].record.reference_code if x["item"].record else None,
+             "digitization": x["status"]}
+            for x in items_with_digitization(accession)
+        ],
+        "documents": [
+            {"kind": d.kind, "number": d.number, "issued_on": d.issued_on.isoformat(), "sm3": d.sm3}
+            for d in accession.documents.all()
+        ],
+    })  # fmt: skip
+    return data
+
+
+def restrictions_in_force(on: dt.date | None = None) -> list[dict[str, Any]]:
+    """The donor restrictions in force on `on` (today), with how many records each holds."""
+    day = on or dt.date.today()
+    rows = []
+    restrictions = DonorRestriction.objects.select_related("accession").order_by(
+        "accession__number", "pk"
+    )
+    counts = dict(
+        holds.in_force(None, day)
+        .filter(source=HOLD_SOURCE)
+        .values("source_key")
+        .annotate(n=Count("pk"))
+        .values_list("source_key", "n")
+    )
+    for r in restrictions:
+        if not restriction_in_force(r, day):
+            continue
+        until = restriction_until(r)
+        rows.append({
+            "accession": r.accession.number, "scope": r.scope,
+            "until": until.isoformat() if until else None, "donor_lifetime": r.donor_lifetime,
+            "text": r.text, "records": counts.get(_hold_key(r), 0),
+        })  # fmt: skip
+    return rows

@@ -88,3 +88,14 @@ class CheckRecord(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["version", "status", "property"])]
+
+
+# the quality and early-warning models (进馆质量, 移交预警) live in their own module; imported here so
+# that Django registers them with this app
+from lantai.ingest.quality_models import (  # noqa: E402, F401
+    QualityVisit,
+    SelfCheck,
+    SelfCheckItem,
+    TransferReminder,
+    UnitTransferProfile,
+)

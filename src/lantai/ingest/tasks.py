@@ -11,7 +11,10 @@ from django.utils import timezone
 from huey import crontab
 
 from lantai.core.audit import acting_as
-from lantai.ingest import services
+from lantai.ingest import (
+    services,
+    warning_tasks,  # noqa: F401  (huey discovers tasks.py only)
+)
 from lantai.ingest.models import TransferVersion
 from lantai.job_leases import hold_for_test
 from lantai.jobs import huey

@@ -29,7 +29,7 @@ from django.conf import settings
 from django.db.models import Min, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from lantai.catalog import public
+from lantai.catalog import holds, public
 from lantai.catalog.models import Component, Fonds, ImageSize, OpenCopy, Record
 from lantai.digitization import reading
 from lantai.digitization.models import Page, Recording
@@ -285,9 +285,11 @@ def _image_components() -> QuerySet[Component]:
 
 
 def digitized_open_records(fonds: Fonds) -> QuerySet[Record]:
-    """The open records of `fonds` that have a page image the public may see, by 档号."""
+    """The open records of `fonds` that have a page image the public may see, by 档号 (those
+    under a publication hold in force are left out: their images are not published)."""
     return (
         public.open_records()
+        .filter(holds.not_held("publication"))
         .filter(fonds=fonds, pk__in=_image_components().values("record_id"))
         .exclude(pk__in=OpenCopy.objects.values("record_id"))
         .order_by("reference_code", "pk")

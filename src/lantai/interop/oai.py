@@ -22,6 +22,7 @@ from django.core import signing
 from django.db.models import Q
 from django.utils import timezone
 
+from lantai.catalog import holds
 from lantai.catalog.models import Fonds, Repository
 from lantai.catalog.open_copies import REDACTABLE_FIELDS
 from lantai.interop import publishing
@@ -237,7 +238,7 @@ def _check_prefix(prefix: str | None) -> str:
 def get_record(req: Request) -> str:
     prefix = _check_prefix(_arg(req, "metadataPrefix"))
     row = _published_row(_arg(req, "identifier") or "", _ROW_FIELDS)
-    return f"<GetRecord>{_record_xml(row, prefix, _Page(req))}</GetRecord>"
+    return f"<GetRecord>{_record_xml(row, prefix, _Page(req, [row]))}</GetRecord>"
 
 
 def list_identifiers(req: Request) -> str:
@@ -347,7 +348,7 @@ def _list(req: Request, *, records: bool) -> str:
     rows = rows[:size]
     if first:
         q.size = qs.count() if more else len(rows)
-    ctx = _Page(req)
+    ctx = _Page(req, rows)
     parts = [f"<{verb}>"]
     if records:
         parts.extend(_record_xml(r, q.prefix, ctx) for r in rows)
@@ -369,11 +370,13 @@ def _list(req: Request, *, records: bool) -> str:
 
 
 # --- records -------------------------------------------------------------------------------------
-def _live(row: dict[str, Any]) -> bool:
+def _live(row: dict[str, Any], page: _Page) -> bool:
     """A row published and its record still public now (a change since the sync, or a sync
-    that failed, never shows a record the public may not see: it reads as deleted)."""
+    that failed, never shows a record the public may not see: it reads as deleted; so does one
+    under an access hold in force today, see `lantai.catalog.holds`)."""
     return (
         not row["deleted"]
+        and row["record_id"] not in page.held
         and row["record__open_status"] == "open"
         and row["record__classification_level"] == 0
         and row["record__category__code"] != std_categories.MARRIAGE
@@ -382,10 +385,13 @@ def _live(row: dict[str, Any]) -> bool:
 
 class _Page:
     """What the records of one response share, worked out once: the identifier prefix, category
-    names, the escaped values that repeat (sets, archives, fonds) and the oai_dc writer."""
+    names, the escaped values that repeat (sets, archives, fonds), the oai_dc writer and the
+    records of the page under an access hold in force now (one query)."""
 
-    def __init__(self, req: Request) -> None:
+    def __init__(self, req: Request, rows: list[dict[str, Any]]) -> None:
         self.req = req
+        live = [r["record_id"] for r in rows if not r["deleted"] and r["record_id"] is not None]
+        self.held = holds.held_ids("access", live) if live else set()
         self.prefix = f"oai:{namespace_identifier()}:"
         self.categories = std_categories.load_categories()
         self.dc = oai_dc.Writer()
@@ -421,7 +427,7 @@ class _Page:
 
 
 def _header_xml(row: dict[str, Any], page: _Page) -> str:
-    return page.header(row, _live(row))
+    return page.header(row, _live(row, page))
 
 
 def _public_value(row: dict[str, Any], field: str) -> Any:
@@ -433,7 +439,7 @@ def _public_value(row: dict[str, Any], field: str) -> Any:
 
 
 def _record_xml(row: dict[str, Any], prefix: str, page: _Page) -> str:
-    live = _live(row)
+    live = _live(row, page)
     header = page.header(row, live)
     if not live:
         return f"<record>{header}</record>"

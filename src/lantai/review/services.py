@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone, translation
 
+from lantai.catalog import holds
 from lantai.catalog import services as catalog
 from lantai.catalog.models import Category, Fonds, Record, Repository
 from lantai.core import audit, sm3
@@ -381,6 +382,13 @@ def check_proposal(p: Proposal, item: ReviewItem) -> list[dict[str, Any]]:
             raise ReviewError(
                 f"延期开放须填写复审年度（{this_year + 1}–{this_year + 50}）",
                 f"Deferring needs a re-review year ({this_year + 1}–{this_year + 50})",
+            )
+    if p.decision == "open":
+        held = holds.refusal(item.record_id, "access")
+        if held is not None:  # 档案法 art 31: the donor's condition is honoured
+            raise ReviewError(
+                f"{held}；限制期内不能作出“开放”结论，可作控制使用或延期开放",
+                "A donor's access restriction is in force on this record: it cannot be opened",
             )
     if p.passages and p.decision != "open":
         raise ReviewError(

@@ -9,7 +9,10 @@ users of the `public` role) see open records only, through PUBLIC_FIELDS; staff 
 permission see the records of their repositories and fonds (or all, for `scope_all`) up to their
 clearance; everyone else (the 三员 administrators, inactive accounts) sees nothing. The scope is
 part of the backend's query, so totals, facets, snippets and suggestions never count what the
-user may not see.
+user may not see. A record under a donor's access restriction in force today
+(`lantai.catalog.holds`) is left out of the public's scope inside the backend's query like a
+withheld one (the clock is read at query time, so a restriction that runs out needs no re-index);
+one under a publication restriction is found by its description, without full-text snippets.
 
 Keeping the index current: `index_records(ids)` re-reads records from the catalogue and indexes
 them (ids that no longer exist are removed); the queued jobs in `lantai.search.tasks` call it
@@ -43,7 +46,7 @@ from django.db import connections
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from lantai.catalog import open_copies
+from lantai.catalog import holds, open_copies
 from lantai.catalog.models import Record
 from lantai.catalog.services import visible_records
 from lantai.core.models import User
@@ -222,6 +225,16 @@ def withhold(ids: Iterable[int]) -> None:
     Withheld.objects.bulk_create([Withheld(record_id=int(i)) for i in sorted(set(ids))])
 
 
+def narrowed_by_rule(ids: Iterable[int]) -> None:
+    """The public sees less of these records for a reason every public search applies in its
+    own query (a donor's access restriction, `lantai.catalog.holds`): nothing to withhold, but
+    caches keyed by `withheld_stamp` (the portal's counts) must start again."""
+    wanted = sorted({int(i) for i in ids})
+    if wanted:  # one row, already applied (withholds nothing), is a new stamp
+        past = timezone.now() - timedelta(seconds=WITHHELD_GRACE_SECONDS + 1)
+        Withheld.objects.create(record_id=wanted[0], applied_at=past)
+
+
 def withheld_ids(grace: int = WITHHELD_GRACE_SECONDS) -> frozenset[int]:
     """The records searches leave out now: those whose index update is pending, and those
     applied less than `grace` seconds ago."""
@@ -262,6 +275,8 @@ def _with_withheld(scope: Scope) -> Scope:
     if scope == EVERYTHING or sees_nothing(scope):
         return scope
     held = withheld_ids() if scope.public else withheld_ids(grace=0)
+    if scope.public:  # records a donor's access restriction keeps from the public, as of today
+        held = held | holds.publicly_held_ids("access")
     return dataclasses.replace(scope, withheld=held) if held else scope
 
 
@@ -331,12 +346,16 @@ def search(
         _requeue(stale)
         hits = [h for h in hits if h.id in seen]
     if scope.public:  # only what the public may see, whatever the backend returned
+        # a record whose content a donor's restriction keeps unpublished shows no full text
+        unpublished = holds.held_ids("publication", [h.id for h in hits])
         hits = [
             dataclasses.replace(
                 h,
                 fields={k: v for k, v in h.fields.items() if k in PUBLIC_FIELDS},
                 snippets={
-                    k: v for k, v in h.snippets.items() if k in PUBLIC_FIELDS or k == "full_text"
+                    k: v
+                    for k, v in h.snippets.items()
+                    if k in PUBLIC_FIELDS or (k == "full_text" and h.id not in unpublished)
                 },
             )
             for h in hits

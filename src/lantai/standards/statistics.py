@@ -20,6 +20,7 @@ class Figure:
     unit: str
     source: str  # catalog | digitization: computed by stats; registry: a same-floor provider
     period: str  # stock: at the end of the year; flow: within the year
+    origin: str  # where the figure comes from (the YAML's "from")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +36,8 @@ def report_figures() -> tuple[Figure, ...]:
     """The report's figures in the order of the report."""
     figures: list[Figure] = []
     for row in load_data("statistics-report.yaml")["figures"]:
-        figure = Figure(**{k: str(row[k]) for k in Figure.__slots__})
+        values = {k: str(row[k]) for k in Figure.__slots__ if k != "origin"}
+        figure = Figure(**values, origin=str(row.get("from", "")))
         if figure.source not in SOURCES or figure.period not in PERIODS:
             raise DataFileError(f"statistics-report.yaml: {figure.code}: bad source or period")
         figures.append(figure)
@@ -65,3 +67,31 @@ def change(value: float | None, previous: float | None) -> float | None:
     if value is None or previous is None:
         return None
     return round(value - previous, 2)
+
+
+TB = 10**12  # the report's terabyte: 10^12 bytes (decimal, as storage is sold)
+
+
+def terabytes(size: int | None) -> float | None:
+    """`size` bytes as terabytes, three decimals; None stays None."""
+    if size is None:
+        return None
+    return round(size / TB, 3)
+
+
+# User agents that name themselves robots, crawlers or command-line clients: their requests are
+# not visits (an obvious filter, not a bot detector).
+ROBOT_MARKERS = (
+    "bot", "spider", "crawl", "slurp", "curl", "wget", "python-", "httpclient", "headless",
+    "scrapy", "go-http", "java/", "libwww", "okhttp", "monitor", "preview",
+)  # fmt: skip
+
+
+def is_visit(method: str, user_agent: str) -> bool:
+    """Whether a request counts as a visit (人次): a GET from a browser-like client."""
+    if method.upper() != "GET":
+        return False
+    agent = user_agent.strip().lower()
+    if not agent:
+        return False
+    return not any(marker in agent for marker in ROBOT_MARKERS)

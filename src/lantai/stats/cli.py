@@ -1,19 +1,24 @@
 """`lantai stats …`: the annual statistics report (统计) from the command line.
 
-    lantai stats report --year Y [--json]
+    lantai stats report --year Y [--json] [--xlsx FILE]
+    lantai stats verify [--repair] [--json]
 
-prints the report's figures for year Y beside those of Y-1 (stats/services.py). Exit codes: 0
-printed; 1 refused (a year outside 1900 … this year); 2 usage (a missing or bad option). With
+`report` prints the report's figures for year Y beside those of Y-1 (stats/services.py); --xlsx
+also writes it as an Excel workbook in the report's layout. `verify` compares the counters the
+triggers keep with the plain aggregates over the catalogue; --repair recounts them (audited
+stats_counters_repair). Exit codes: 0 printed / honest / repaired; 1 refused (a year outside
+1900 … this year) or counters that differ; 2 usage (a missing or bad option). With
 --json the outcome, errors included, is one JSON object on stdout; a figure no room provides has
 "available": false and "value": null, never 0."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
-from lantai.cli_common import EXIT_OK, EXIT_REFUSED, django_setup, echo_json, fail
+from lantai.cli_common import EXIT_OK, EXIT_REFUSED, cli_actor, django_setup, echo_json, fail
 
 LEVELS = {"item": "件", "volume": "卷"}
 
@@ -26,7 +31,9 @@ def stats() -> None:
 @stats.command("report")
 @click.option("--year", "year", required=True, type=int, help="统计年度")
 @click.option("--json", "as_json", is_flag=True)
-def report_command(year: int, as_json: bool) -> None:
+@click.option("--xlsx", "xlsx", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="也写出 Excel 报表 (also write the report as an .xlsx workbook)")  # fmt: skip
+def report_command(year: int, as_json: bool, xlsx: Path | None) -> None:
     """Print the statistics report for YEAR with the previous year beside it."""
     django_setup()
     from lantai.stats import services
@@ -35,6 +42,12 @@ def report_command(year: int, as_json: bool) -> None:
         result = services.report(year).as_json()
     except services.StatsError as e:
         fail(str(e), EXIT_REFUSED, as_json, year=year)
+    if xlsx is not None:
+        try:
+            services.export_workbook(year, cli_actor(), destination=xlsx)
+        except OSError as e:
+            fail(f"无法写入 Excel 文件 {xlsx}：{e.strerror}", EXIT_REFUSED, as_json, year=year)
+        result = {**result, "xlsx": str(xlsx)}
     if as_json:
         echo_json(result)
         sys.exit(EXIT_OK)
@@ -50,7 +63,38 @@ def report_command(year: int, as_json: bool) -> None:
             name = entry.get("label_zh") or entry.get("retention")
             level = LEVELS.get(entry["level"], entry["level"])
             click.echo(f"  {name}（{level}）：{entry['value']}（{entry['previous']}）")
+    if xlsx is not None:
+        click.echo(f"Excel 报表已写入 {xlsx}")
     sys.exit(EXIT_OK)
+
+
+@stats.command("verify")
+@click.option("--repair", is_flag=True, help="重新计数并重装触发器 (recount the counters)")
+@click.option("--json", "as_json", is_flag=True)
+def verify_command(repair: bool, as_json: bool) -> None:
+    """Compare the statistics counters with the plain aggregates; --repair recounts them."""
+    django_setup()
+    from lantai.stats import services
+
+    result = services.repair(cli_actor()) if repair else services.verify()
+    code = EXIT_OK if result["honest"] else EXIT_REFUSED
+    if as_json:
+        echo_json(result)
+        sys.exit(code)
+    if repair:
+        click.echo(f"已重新计数：修复前有 {result['repaired']} 处不一致")
+    if result["honest"]:
+        click.echo("统计计数器与档案目录一致")
+    else:
+        if result["missing_triggers"]:
+            missing = "、".join(result["missing_triggers"])
+            click.echo(f"统计计数器的触发器缺失：{missing}", err=True)
+        click.echo(f"统计计数器有 {len(result['drifts'])} 处与档案目录不一致：", err=True)
+        for drift in result["drifts"][:50]:
+            click.echo(f"  {drift['table']} {drift['key']}：计数 {drift['counted']}，"
+                       f"实际 {drift['actual']}", err=True)  # fmt: skip
+        click.echo("运行 lantai stats verify --repair 重新计数", err=True)
+    sys.exit(code)
 
 
 def _number(value: float | int | None) -> str:

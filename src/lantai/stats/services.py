@@ -1,7 +1,8 @@
 """The annual statistics report (统计) computed from the data.
 
-Figures of the rooms below stats (catalog, digitization) are computed here, each table read by one
-aggregate query (GROUP BY / filtered COUNT and SUM in the database, both years in the same query);
+Figures of the rooms below stats (catalog, digitization) are computed here: the catalogue's from
+the counters its triggers keep (counters.py: a few hundred rows for millions of records), the
+digitization room's by one aggregate query per table (filtered COUNT and SUM, both years at once);
 figures of the rooms on stats' own floor (access, exhibits, holdings …) come from the providers
 they register in lantai.core.figures, and are "not available" where none is registered.
 
@@ -15,18 +16,25 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Count, F, FloatField, Q, Sum
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from lantai.catalog.models import Component, Record
+from lantai.catalog.models import Category, Component, Record, Repository
+from lantai.core import audit
 from lantai.core import figures as figure_registry
 from lantai.digitization.models import Item, Page, Recording
 from lantai.standards import statistics as std
 from lantai.standards.categories import load_categories
+from lantai.standards.vocabularies import get_vocabulary
+
+from . import counters
+from .models import ComponentCount, RecordCount
 
 UNITS = ("item", "volume")  # the counted levels: 件 and 案卷 (documents inside a volume are not)
 FIRST_YEAR = 1900
@@ -55,6 +63,7 @@ class Report:
             rows.append({
                 "code": figure.code, "label_zh": figure.label_zh, "label_en": figure.label_en,
                 "unit": figure.unit, "source": figure.source, "period": figure.period,
+                "from": figure.origin,
                 "available": pair.value is not None or figure.source != "registry",
                 "value": pair.value, "previous": pair.previous,
                 "change": std.change(pair.value, pair.previous),
@@ -81,20 +90,49 @@ def check_year(year: int, today: dt.date | None = None) -> None:
         )
 
 
-def report(year: int) -> Report:
-    """The report for `year` with the figures of `year - 1` beside each."""
+def report(year: int, *, scan: bool = False) -> Report:
+    """The report for `year` with the figures of `year - 1` beside each. `scan`: compute the
+    catalogue's figures by the plain aggregates instead of the counters (the benchmark's peer)."""
     check_year(year)
     end, end_prev = year_end(year), year_end(year - 1)
     result = Report(year)
-    _holdings(result, end, end_prev)
+    (holdings_by_scan if scan else _holdings)(result, end, end_prev)
     _digitization(result, end, end_prev)
-    _components(result, end, end_prev)
+    (components_by_scan if scan else _components)(result, end, end_prev)
     _registered(result, year)
     return result
 
 
 def _holdings(result: Report, end: dt.datetime, end_prev: dt.datetime) -> None:
-    """One GROUP BY query on the records: holdings by category, level and retention, open ones."""
+    """Holdings by category, level and retention, and the open ones, from the counters the
+    triggers keep (stats_recordcount: a few hundred rows however many records there are)."""
+    year = result.year
+    prev = Q(created_year__lte=year - 1)
+    is_open = Q(open_status="open")
+    rows = (
+        RecordCount.objects.filter(level__in=UNITS, created_year__lte=year)
+        .values("category_id", "level", "retention")
+        .annotate(
+            units=Sum("n"),
+            units_prev=Sum("n", filter=prev),
+            open=Sum("n", filter=is_open),
+            open_prev=Sum("n", filter=is_open & prev),
+        )
+        .order_by()
+    )
+    codes = dict(Category.objects.values_list("id", "code"))
+    _holdings_from(result, [
+        {"category__code": codes.get(row["category_id"], str(row["category_id"])),
+         "level": row["level"], "retention": row["retention"],
+         "n": int(row["units"] or 0), "n_prev": int(row["units_prev"] or 0),
+         "open": int(row["open"] or 0), "open_prev": int(row["open_prev"] or 0)}
+        for row in rows
+    ])  # fmt: skip
+
+
+def holdings_by_scan(result: Report, end: dt.datetime, end_prev: dt.datetime) -> None:
+    """The same figures by the plain aggregate over the records (one GROUP BY scanning them all):
+    the peer of the counters in `lantai bench stats`, and their check in the tests."""
     now, prev = Q(created_at__lt=end), Q(created_at__lt=end_prev)
     is_open = Q(open_status="open")
     rows = (
@@ -108,11 +146,17 @@ def _holdings(result: Report, end: dt.datetime, end_prev: dt.datetime) -> None:
         )
         .order_by()
     )
+    _holdings_from(result, list(rows))
+
+
+def _holdings_from(result: Report, rows: list[dict[str, Any]]) -> None:
     totals: dict[str, int] = dict.fromkeys(("item", "volume", "item_prev", "volume_prev"), 0)
     opened = [0, 0]
     by_category: dict[tuple[str, str], list[int]] = {}
     by_retention: dict[tuple[str, str], list[int]] = {}
     for row in rows:  # one row per (category, level, retention): a handful, not per record
+        if not row["n"]:
+            continue
         level = row["level"]
         totals[level] += row["n"]
         totals[f"{level}_prev"] += row["n_prev"]
@@ -145,9 +189,20 @@ def _holdings(result: Report, end: dt.datetime, end_prev: dt.datetime) -> None:
         }  # fmt: skip
         for (code, level), pair in sorted(by_category.items(), key=_category_order)
     ]
+    terms = {t.code: t for t in get_vocabulary("retention").terms}
+    order = {code: i for i, code in enumerate(terms)}
     result.breakdowns["holdings_by_retention"] = [
-        {"retention": code, "level": level, "value": pair[0], "previous": pair[1]}
-        for (code, level), pair in sorted(by_retention.items())
+        {
+            "retention": code,
+            "label_zh": terms[code].label_zh if code in terms else code,
+            "label_en": terms[code].label_en if code in terms else code,
+            "level": level,
+            "value": pair[0],
+            "previous": pair[1],
+        }  # fmt: skip
+        for (code, level), pair in sorted(
+            by_retention.items(), key=lambda e: (order.get(e[0][0], len(order)), e[0])
+        )
     ]
 
 
@@ -191,7 +246,21 @@ def _hours(seconds: float | None) -> float:
 
 
 def _components(result: Report, end: dt.datetime, end_prev: dt.datetime) -> None:
-    """Electronic files (catalog components) and their bytes, one aggregate query."""
+    """Electronic files (catalog components) and their bytes, from the counters by year."""
+    prev = Q(created_year__lte=result.year - 1)
+    row = ComponentCount.objects.filter(created_year__lte=result.year).aggregate(
+        files=Sum("n"), files_prev=Sum("n", filter=prev),
+        total=Sum("size"), total_prev=Sum("size", filter=prev),
+    )  # fmt: skip
+    total, total_prev = int(row["total"] or 0), int(row["total_prev"] or 0)
+    files = (int(row["files"] or 0), int(row["files_prev"] or 0))
+    result.figures["electronic_files"] = YearPair(*files)
+    result.figures["electronic_bytes"] = YearPair(total, total_prev)
+    result.figures["electronic_tb"] = YearPair(std.terabytes(total), std.terabytes(total_prev))
+
+
+def components_by_scan(result: Report, end: dt.datetime, end_prev: dt.datetime) -> None:
+    """The same by the plain aggregate over the components (the peer in the benchmark)."""
     prev = Q(created_at__lt=end_prev)
     row = Component.objects.filter(created_at__lt=end).aggregate(
         n=Count("id"), n_prev=Count("id", filter=prev),
@@ -199,6 +268,9 @@ def _components(result: Report, end: dt.datetime, end_prev: dt.datetime) -> None
     )  # fmt: skip
     result.figures["electronic_files"] = YearPair(row["n"], row["n_prev"])
     result.figures["electronic_bytes"] = YearPair(row["total"] or 0, row["total_prev"] or 0)
+    result.figures["electronic_tb"] = YearPair(
+        std.terabytes(row["total"] or 0), std.terabytes(row["total_prev"] or 0)
+    )
 
 
 def _registered(result: Report, year: int) -> None:
@@ -211,3 +283,82 @@ def _registered(result: Report, year: int) -> None:
         result.figures[figure.code] = (
             YearPair(fn(year), fn(year - 1)) if fn is not None else YearPair(None, None)
         )
+
+
+def verify() -> dict[str, Any]:
+    """Compare the counters with the plain aggregates over the catalogue (counters.compare)."""
+    drifts = counters.compare()
+    missing = counters.missing_triggers()
+    return {
+        "ok": True, "honest": not drifts and not missing,
+        "drifts": [d.as_json() for d in drifts], "missing_triggers": missing,
+    }  # fmt: skip
+
+
+def repair(actor: str | None = None) -> dict[str, Any]:
+    """Recount the counters from the catalogue and reinstall the triggers; audited with what
+    was wrong before. Returns the check made afterwards."""
+    with transaction.atomic():
+        before = counters.compare()
+        counters.rebuild()
+        audit.record(
+            "stats_counters_repair", "stats_counters", "catalog",
+            {"drifts": len(before), "examples": [d.as_json() for d in before[:20]]},
+            actor=actor,
+        )  # fmt: skip
+    after = verify()
+    after["repaired"] = len(before)
+    return after
+
+
+def repository_name() -> str:
+    """The default repository's name (the 填报单位 of the exported report)."""
+    row = Repository.objects.order_by("-is_default", "code").values_list("name", flat=True).first()
+    return row or ""
+
+
+def holdings_trend(year: int, years: int = 6) -> list[tuple[int, int]]:
+    """The holdings (items and volumes) at the end of each of the `years` years up to `year`,
+    from the counters: one GROUP BY over a few hundred rows."""
+    first = year - years + 1
+    by_year = dict(
+        RecordCount.objects.filter(level__in=UNITS, created_year__lte=year)
+        .values("created_year")
+        .annotate(units=Sum("n"))
+        .order_by()
+        .values_list("created_year", "units")
+    )
+    before = sum(int(n or 0) for y, n in by_year.items() if y < first)
+    trend = []
+    for y in range(first, year + 1):
+        before += int(by_year.get(y) or 0)
+        trend.append((y, before))
+    return trend
+
+
+def years_with_data() -> list[int]:
+    """The years a report can be asked for: from the first record's year to this year."""
+    this_year = timezone.localdate().year
+    first = (
+        RecordCount.objects.exclude(n=0)
+        .order_by("created_year")
+        .values_list("created_year", flat=True)
+        .first()
+    )
+    start = max(FIRST_YEAR, min(first or this_year, this_year))
+    return list(range(this_year, start - 1, -1))
+
+
+def export_workbook(year: int, actor: str | None = None, destination: Path | None = None) -> bytes:
+    """The report for `year` as an .xlsx workbook (export.py), written to `destination` when
+    given (an OSError leaves nothing audited); the export is audited."""
+    from . import export
+
+    data = report(year).as_json()
+    content = export.workbook(data, repository_name())
+    detail: dict[str, Any] = {"format": "xlsx", "bytes": len(content)}
+    if destination is not None:
+        destination.write_bytes(content)
+        detail["file"] = str(destination)
+    audit.record("stats_export", "stats_report", year, detail, actor=actor)
+    return content

@@ -6,6 +6,7 @@ from django.http import HttpRequest
 
 from lantai.core.roles import (
     ADMIN_TRIAD,
+    APPRAISE,
     AUDIT,
     CURATE,
     DIGITIZE,
@@ -22,6 +23,7 @@ from lantai.core.roles import (
     REVIEW_MANAGE,
     SERVE,
     SETTINGS,
+    STACKS,
     STRUCTURE,
     SUBMIT,
     UNIT_REVIEW,
@@ -56,6 +58,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             "marriage_manage": user.has_perm_code(MARRIAGE_MANAGE),
             "settings": user.has_perm_code(SETTINGS),
             "curate": user.has_perm_code(CURATE),
+            "stacks": user.has_perm_code(STACKS),
+            "appraise": user.has_perm_code(APPRAISE),
+            "receive": user.has_perm_code(RECEIVE),
         },
         "user_role_label": labels.role_label(user.role),
         "is_admin_triad": user.role in ADMIN_TRIAD,

@@ -34,6 +34,8 @@ PERMISSION_LABELS = {
     roles.RECEIVE: _("接收移交"),
     roles.PRESERVE: _("长期保存"),
     roles.SERVE: _("利用服务"),
+    roles.STACKS: _("库房管理"),
+    roles.APPRAISE: _("鉴定与销毁"),
 }
 
 View = Callable[..., HttpResponse]

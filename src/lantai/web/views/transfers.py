@@ -25,7 +25,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from lantai.catalog import importing
 from lantai.core.roles import RECEIVE, SUBMIT
-from lantai.ingest import services, tasks, uploads
+from lantai.ingest import services, tasks, uploads, warning
 from lantai.ingest.models import Transfer, TransferVersion
 from lantai.preservation.models import Package
 from lantai.standards.dat70 import PROPERTIES, STATUSES, load_catalogue
@@ -181,6 +181,7 @@ def _queue_check(request: HttpRequest, version: TransferVersion) -> None:
 # --- list, create ------------------------------------------------------------------------------
 @transfer_access
 def transfer_list(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
     status = request.GET.get("status", "")
     qs = services.visible_transfers(request.user).select_related("created_by")
     if status in dict(Transfer.STATUSES):
@@ -195,6 +196,7 @@ def transfer_list(request: HttpRequest) -> HttpResponse:
             "status": status,
             "statuses": Transfer.STATUSES,
             "can_receive": _can_receive(request),
+            "due_units": warning.banner_units(user),  # this unit's transfer reminder
         },
     )
 

@@ -1,0 +1,1082 @@
+"""库房管理: the stacks (buildings, rooms, shelves, boxes), where each physical unit is, movements
+and loans, censuses (清点) and the climate of each room with its alerts.
+
+Changing anything needs STACKS (保管员); looking needs VIEW. `user=None` is the operator at the
+command line (`lantai stacks …`), trusted like every `lantai` command. Every change is audited.
+Units are the catalogue's records of level 案卷 (volume) and 件 (item); a 卷内文件 follows its
+volume. Climate limits come from standards/stacks.py (JGJ 25), replaced per room where set."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from lantai.catalog.models import Record, Repository
+from lantai.catalog.services import visible_records
+from lantai.core import audit
+from lantai.core.models import User
+from lantai.core.roles import STACKS, VIEW
+from lantai.standards import stacks as std
+
+from .models import (
+    Box,
+    Building,
+    Census,
+    CensusBox,
+    ClimateAlert,
+    ClimateReading,
+    Discrepancy,
+    Loan,
+    Movement,
+    Placement,
+    Room,
+    Shelf,
+)
+
+CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._·/-]{0,31}$")
+BOX_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._·/-]{0,63}$")
+UNIT_LEVELS = ("volume", "item")
+MAX_CODES = 5000  # 档号 lines in one placement or census count
+
+
+class StacksError(ValueError):
+    """A refused input or action; the message (Chinese) names the field or place and the rule.
+    `problems` lists each refused line where several were checked at once."""
+
+    def __init__(self, message_zh: str, problems: Sequence[str] = ()) -> None:
+        super().__init__(message_zh)
+        self.message_zh = message_zh
+        self.problems = list(problems)
+
+
+class NotFound(StacksError):
+    """Something named (a shelf, room, box or 档号) does not exist, or the user may not see it."""
+
+
+class Forbidden(StacksError):
+    """The user lacks the permission."""
+
+
+def _require(user: User | None, permission: str) -> None:
+    if user is not None and not user.has_perm_code(permission):
+        if permission == STACKS:
+            raise Forbidden(f"无权管理库房：需要库房管理权限（{permission}）")
+        raise Forbidden(f"无权查看库房：需要档案查看权限（{permission}）")
+
+
+def _who(user: User | None) -> str:
+    return user.username if user is not None else audit.current_actor()
+
+
+def _actor(user: User | None) -> str | None:
+    return user.username if user is not None else None
+
+
+def _code(value: Any, label: str, field_name: str, pattern: re.Pattern[str] = CODE) -> str:
+    text = str(value or "").strip()
+    if not text:
+        raise StacksError(f"{label}（{field_name}）必填")
+    if not pattern.fullmatch(text):
+        raise StacksError(
+            f"{label}（{field_name}）只能由字母、数字和 . _ - / · 组成且不超过"
+            f"{32 if pattern is CODE else 64}个字符：{text}"
+        )
+    return text
+
+
+def _name(value: Any, label: str, field_name: str, limit: int = 200, required: bool = True) -> str:
+    text = str(value or "").strip()
+    if required and not text:
+        raise StacksError(f"{label}（{field_name}）必填")
+    if len(text) > limit:
+        raise StacksError(f"{label}（{field_name}）不得超过{limit}字")
+    return text
+
+
+def _decimal(value: Any, label: str, field_name: str, *, low: Decimal, high: Decimal) -> Decimal:
+    text = str(value if value is not None else "").strip()
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise StacksError(f"{label}（{field_name}）须为数字：{text}") from None
+    if not number.is_finite() or number < low or number > high:
+        raise StacksError(f"{label}（{field_name}）须在 {low} 至 {high} 之间：{text}")
+    return number
+
+
+# --- structure -------------------------------------------------------------------------------
+def create_building(
+    user: User | None, repository: Repository, code: str, name: str, address: str = ""
+) -> Building:
+    _require(user, STACKS)
+    code = _code(code, "楼号", "code")
+    if Building.objects.filter(code=code).exists():
+        raise StacksError(f"楼号（code）“{code}”已存在")
+    building = Building.objects.create(
+        repository=repository,
+        code=code,
+        name=_name(name, "名称", "name"),
+        address=_name(address, "地址", "address", 300, required=False),
+    )
+    audit.record("stacks.building.create", "stacks_building", building.pk,
+                 {"code": code, "name": building.name}, actor=_actor(user))  # fmt: skip
+    return building
+
+
+def create_room(user: User | None, building: Building, code: str, name: str, kind: str) -> Room:
+    _require(user, STACKS)
+    code = _code(code, "库房编号", "code")
+    kind = _kind(kind)
+    if Room.objects.filter(code=code).exists():
+        raise StacksError(f"库房编号（code）“{code}”已存在")
+    room = Room.objects.create(building=building, code=code, name=_name(name, "名称", "name"),
+                               kind=kind)  # fmt: skip
+    audit.record("stacks.room.create", "stacks_room", room.pk,
+                 {"code": code, "building": building.code, "kind": kind}, actor=_actor(user))  # fmt: skip
+    return room
+
+
+def _kind(kind: str) -> str:
+    codes = [k.code for k in std.room_kinds()]
+    if kind not in codes:
+        raise StacksError(f"库房类型（kind）须为 {' / '.join(codes)}：{kind}")
+    return kind
+
+
+def set_room_climate(
+    user: User | None, room: Room, kind: str, overrides: Mapping[str, Any]
+) -> Room:
+    """Set a room's kind and its own limits (blank: the limit of its kind, JGJ 25)."""
+    _require(user, STACKS)
+    kind = _kind(kind)
+    values: dict[str, Decimal | None] = {}
+    labels = {"temp_min": "最低温度", "temp_max": "最高温度",
+              "rh_min": "最低相对湿度", "rh_max": "最高相对湿度"}  # fmt: skip
+    for name, label in labels.items():
+        raw = overrides.get(name)
+        if raw in (None, ""):
+            values[name] = None
+            continue
+        quantity = "temperature" if name.startswith("temp") else "humidity"
+        low, high = std.plausible_range(quantity)
+        values[name] = _decimal(raw, label, name, low=low, high=high)
+    limits = std.limits_for(kind, **values)
+    if limits.temp_min >= limits.temp_max:
+        raise StacksError(
+            f"最低温度（temp_min {limits.temp_min}）须低于最高温度（temp_max {limits.temp_max}）"
+        )
+    if limits.rh_min >= limits.rh_max:
+        raise StacksError(
+            f"最低相对湿度（rh_min {limits.rh_min}）须低于最高相对湿度（rh_max {limits.rh_max}）"
+        )
+    room.kind = kind
+    for name, value in values.items():
+        setattr(room, name, value)
+    room.save(update_fields=["kind", *values])
+    audit.record("stacks.room.climate", "stacks_room", room.pk,
+                 {"code": room.code, "kind": kind, **{k: v for k, v in values.items()}},
+                 actor=_actor(user))  # fmt: skip
+    return room
+
+
+def room_limits(room: Room) -> std.Limits:
+    return std.limits_for(room.kind, temp_min=room.temp_min, temp_max=room.temp_max,
+                          rh_min=room.rh_min, rh_max=room.rh_max)  # fmt: skip
+
+
+def create_shelf(
+    user: User | None, room: Room, code: str, length_m: Any, capacity_boxes: Any = None
+) -> Shelf:
+    _require(user, STACKS)
+    code = _code(code, "架号", "code")
+    length = _decimal(length_m, "长度（米）", "length_m", low=Decimal("0.1"), high=Decimal("1000"))
+    capacity = None
+    if capacity_boxes not in (None, ""):
+        text = str(capacity_boxes).strip()
+        if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 100000:
+            raise StacksError(f"盒位数（capacity_boxes）须为 1 至 100000 的整数：{text}")
+        capacity = int(text)
+    if Shelf.objects.filter(code=code).exists():
+        raise StacksError(f"架号（code）“{code}”已存在")
+    shelf = Shelf.objects.create(room=room, code=code, length_m=length, capacity_boxes=capacity)
+    audit.record("stacks.shelf.create", "stacks_shelf", shelf.pk,
+                 {"code": code, "room": room.code, "length_m": str(length), "capacity_boxes": capacity},
+                 actor=_actor(user))  # fmt: skip
+    return shelf
+
+
+def get_shelf(code: str) -> Shelf:
+    """The shelf with `code`; a clear error when there is none."""
+    text = str(code or "").strip()
+    if not text:
+        raise StacksError("目标架号（shelf）必填")
+    shelf = Shelf.objects.select_related("room__building").filter(code=text).first()
+    if shelf is None:
+        raise NotFound(f"架号“{text}”不存在：请核对架号（架号须先在库房中登记）")
+    return shelf
+
+
+def get_room(code: str) -> Room:
+    text = str(code or "").strip()
+    room = Room.objects.select_related("building").filter(code=text).first()
+    if room is None:
+        raise NotFound(f"库房编号“{text}”不存在")
+    return room
+
+
+def get_box(code: str) -> Box:
+    text = str(code or "").strip()
+    box = Box.objects.select_related("shelf__room__building").filter(code=text).first()
+    if box is None:
+        raise NotFound(f"盒号“{text}”不存在")
+    return box
+
+
+@dataclass(frozen=True)
+class Occupancy:
+    boxes: int
+    used_mm: int
+
+    @property
+    def used_m(self) -> Decimal:
+        return (Decimal(self.used_mm) / 1000).quantize(Decimal("0.01"))
+
+
+def occupancy(shelves: Iterable[Shelf]) -> dict[int, Occupancy]:
+    """Boxes and millimetres of shelving used, per shelf (one query)."""
+    ids = [s.pk for s in shelves]
+    rows = (
+        Box.objects.filter(shelf_id__in=ids)
+        .values("shelf_id")
+        .annotate(n=Count("pk"), mm=Sum("thickness_mm"))
+    )
+    got = {r["shelf_id"]: Occupancy(r["n"], r["mm"] or 0) for r in rows}
+    return {pk: got.get(pk, Occupancy(0, 0)) for pk in ids}
+
+
+def _check_room_for(shelf: Shelf, thickness_mm: int) -> None:
+    """Refuse a box the shelf has no position or length left for. The caller holds the lock."""
+    used = occupancy([shelf])[shelf.pk]
+    if shelf.capacity_boxes is not None and used.boxes + 1 > shelf.capacity_boxes:
+        raise StacksError(
+            f"架“{shelf.code}”已满：{shelf.capacity_boxes}个盒位已全部占用，不能再放入档案盒"
+        )
+    if used.used_mm + thickness_mm > shelf.length_m * 1000:
+        raise StacksError(
+            f"架“{shelf.code}”长度不足：共 {shelf.length_m} 米，已用 {used.used_m} 米，"
+            f"本盒需 {Decimal(thickness_mm) / 1000} 米"
+        )
+
+
+def _lock_shelf(shelf: Shelf) -> Shelf:
+    return (
+        Shelf.objects.select_for_update(of=("self",))
+        .select_related("room__building")
+        .get(pk=shelf.pk)
+    )
+
+
+def place_label(shelf: Shelf) -> str:
+    room = shelf.room
+    return f"{room.building.code}/{room.code}/{shelf.code}"
+
+
+def create_box(
+    user: User | None, shelf_code: str, code: str, thickness_mm: Any = None, label: str = ""
+) -> Box:
+    """Register a box and put it on the shelf named by `shelf_code`."""
+    _require(user, STACKS)
+    code = _code(code, "盒号", "code", BOX_CODE)
+    thickness = _thickness(thickness_mm)
+    label = _name(label, "盒标签", "label", required=False)
+    shelf = get_shelf(shelf_code)
+    with transaction.atomic():
+        shelf = _lock_shelf(shelf)
+        if Box.objects.filter(code=code).exists():
+            raise StacksError(f"盒号（code）“{code}”已存在")
+        _check_room_for(shelf, thickness)
+        box = Box.objects.create(code=code, shelf=shelf, thickness_mm=thickness, label=label)
+        Movement.objects.create(kind="shelve", box=box, to_place=place_label(shelf),
+                                actor=_who(user), at=timezone.now())  # fmt: skip
+        audit.record("stacks.box.create", "stacks_box", box.pk,
+                     {"code": code, "shelf": shelf.code, "thickness_mm": thickness},
+                     actor=_actor(user))  # fmt: skip
+    return box
+
+
+def _thickness(value: Any) -> int:
+    if value in (None, ""):
+        return std.default_box_thickness()
+    allowed = std.box_thicknesses()
+    text = str(value).strip()
+    if not text.isascii() or not text.isdigit() or int(text) not in allowed:
+        shown = " / ".join(str(t) for t in allowed)
+        raise StacksError(f"盒脊厚度（thickness_mm）须为 {shown} 毫米（DA/T 22）：{text}")
+    return int(text)
+
+
+def move_box(user: User | None, box: Box, shelf_code: str, reason: str = "") -> Box:
+    """Move a box to the shelf named by `shelf_code` (which must exist and have room)."""
+    _require(user, STACKS)
+    target = get_shelf(shelf_code)
+    reason = _name(reason, "事由", "reason", 2000, required=False)
+    with transaction.atomic():
+        box = (
+            Box.objects.select_for_update(of=("self",))
+            .select_related("shelf__room__building")
+            .get(pk=box.pk)
+        )
+        if box.status == "out":
+            raise StacksError(f"盒“{box.code}”已借出，归还后才能移架")
+        if box.shelf_id == target.pk:
+            raise StacksError(f"盒“{box.code}”已在架“{target.code}”上")
+        target = _lock_shelf(target)
+        _check_room_for(target, box.thickness_mm)
+        source = place_label(box.shelf)
+        box.shelf = target
+        box.save(update_fields=["shelf"])
+        Movement.objects.create(kind="move", box=box, from_place=source, to_place=place_label(target),
+                                reason=reason, actor=_who(user), at=timezone.now())  # fmt: skip
+        audit.record("stacks.box.move", "stacks_box", box.pk,
+                     {"code": box.code, "from": source, "to": place_label(target), "reason": reason},
+                     actor=_actor(user))  # fmt: skip
+    return box
+
+
+# --- units in boxes --------------------------------------------------------------------------
+def split_codes(text: str | Iterable[str]) -> list[str]:
+    """档号 from typed or scanned lines (one a line; commas, tabs and semicolons also separate),
+    blanks dropped, repeats dropped (the first kept)."""
+    lines = text.splitlines() if isinstance(text, str) else list(text)
+    out: list[str] = []
+    seen: set[str] = set()
+    for line in lines:
+        for part in re.split(r"[,，;；\t]", line):
+            code = part.strip()
+            if code and code not in seen:
+                seen.add(code)
+                out.append(code)
+    if len(out) > MAX_CODES:
+        raise StacksError(f"一次最多{MAX_CODES}个档号，本次{len(out)}个")
+    return out
+
+
+def _repository_of(box: Box) -> int:
+    return box.shelf.room.building.repository_id
+
+
+def place_records(
+    user: User | None, box: Box, codes: str | Iterable[str], *, relocate: bool = False
+) -> list[Record]:
+    """Put the units with these 档号 in `box`. A unit already in another box is refused unless
+    `relocate` (then it moves here, logged); a 卷内文件 is refused (it follows its volume). All or
+    nothing: any refused line refuses the whole list, each problem named."""
+    _require(user, STACKS)
+    wanted = split_codes(codes)
+    if not wanted:
+        raise StacksError("请输入至少一个档号（每行一个）")
+    box = Box.objects.select_related("shelf__room__building").get(pk=box.pk)
+    if box.status == "out":
+        raise StacksError(f"盒“{box.code}”已借出，归还后才能装盒")
+    records = {
+        r.reference_code: r
+        for r in visible_records(user).filter(
+            repository_id=_repository_of(box), reference_code__in=wanted
+        )
+    }
+    placed = {
+        p.record_id: p
+        for p in Placement.objects.select_related("box").filter(
+            record_id__in=[r.pk for r in records.values()]
+        )
+    }
+    lent = set(
+        Loan.objects.filter(record_id__in=[r.pk for r in records.values()], returned_at__isnull=True)
+        .values_list("record_id", flat=True)
+    )  # fmt: skip
+    problems = []
+    for n, code in enumerate(wanted, 1):
+        rec = records.get(code)
+        if rec is None:
+            problems.append(f"第{n}行：档号“{code}”不存在或无权查看")
+        elif rec.level not in UNIT_LEVELS:
+            problems.append(f"第{n}行：“{code}”是卷内文件，随所属案卷存放：请放置其案卷")
+        elif rec.pk in lent:
+            problems.append(f"第{n}行：“{code}”已单独借出，归还后才能装盒")
+        elif rec.pk in placed and placed[rec.pk].box_id == box.pk:
+            problems.append(f"第{n}行：“{code}”已在本盒中")
+        elif rec.pk in placed and not relocate:
+            problems.append(
+                f"第{n}行：“{code}”已在盒“{placed[rec.pk].box.code}”中（一件档案只能在一个盒中）："
+                "如确已移到本盒，请勾选“从原盒移入”"
+            )
+        elif rec.pk in placed and placed[rec.pk].box.status == "out":
+            problems.append(
+                f"第{n}行：“{code}”所在的盒“{placed[rec.pk].box.code}”已借出，归还后才能移出"
+            )
+    if problems:
+        raise StacksError(f"装盒未执行：{len(problems)}个档号有问题", problems)
+    now, who = timezone.now(), _who(user)
+    units = [records[c] for c in wanted]
+    with transaction.atomic():
+        moves = [placed[r.pk] for r in units if r.pk in placed]
+        if moves:
+            Placement.objects.filter(pk__in=[p.pk for p in moves]).delete()
+        try:
+            Placement.objects.bulk_create(
+                [Placement(record=r, box=box, placed_by=who) for r in units]
+            )
+        except IntegrityError:
+            raise StacksError("装盒未执行：其中有档号刚被放入其他盒，请刷新后重试") from None
+        from_box = {p.record_id: p.box.code for p in moves}
+        Movement.objects.bulk_create(
+            [Movement(kind="place", box=box, record=r, reference_code=r.reference_code,
+                      from_place=from_box.get(r.pk, ""), to_place=box.code,
+                      reason="从原盒移入" if r.pk in from_box else "", actor=who, at=now)
+             for r in units]
+        )  # fmt: skip
+        audit.record("stacks.unit.place", "stacks_box", box.pk,
+                     {"box": box.code, "count": len(units), "codes": wanted[:200],
+                      "relocated": sorted(from_box.values())[:200]}, actor=_actor(user))  # fmt: skip
+    return units
+
+
+def remove_record(user: User | None, record: Record, reason: str = "") -> None:
+    """Take a unit out of its box (it is then not located)."""
+    _require(user, STACKS)
+    placement = Placement.objects.select_related("box").filter(record=record).first()
+    if placement is None:
+        raise StacksError(f"“{record.reference_code}”不在任何盒中")
+    if placement.box.status == "out":
+        raise StacksError(f"盒“{placement.box.code}”已借出，归还后才能出盒")
+    if Loan.objects.filter(record=record, returned_at__isnull=True).exists():
+        raise StacksError(f"“{record.reference_code}”已单独借出，归还后才能出盒")
+    reason = _name(reason, "事由", "reason", 2000, required=False)
+    with transaction.atomic():
+        placement.delete()
+        Movement.objects.create(kind="remove", box=placement.box, record=record,
+                                reference_code=record.reference_code, from_place=placement.box.code,
+                                reason=reason, actor=_who(user), at=timezone.now())  # fmt: skip
+        audit.record("stacks.unit.remove", "record", record.pk,
+                     {"code": record.reference_code, "box": placement.box.code, "reason": reason},
+                     actor=_actor(user))  # fmt: skip
+
+
+@dataclass
+class Contents:
+    placements: list[Placement]
+    hidden: int  # units the user may not see
+    out: dict[int, Loan] = field(default_factory=dict)  # record id -> its open loan
+
+
+def box_contents(user: User | None, box: Box) -> Contents:
+    _require(user, VIEW)
+    allowed = visible_records(user).values("pk")
+    qs = Placement.objects.filter(box=box)
+    shown = list(
+        qs.filter(record_id__in=allowed).select_related("record").order_by("record__reference_code")
+    )
+    hidden = qs.count() - len(shown)
+    loans = Loan.objects.filter(
+        record_id__in=[p.record_id for p in shown], returned_at__isnull=True
+    )
+    return Contents(shown, hidden, {loan.record_id: loan for loan in loans if loan.record_id})
+
+
+def unit_counts(boxes: Iterable[Box]) -> dict[int, int]:
+    ids = [b.pk for b in boxes]
+    rows = Placement.objects.filter(box_id__in=ids).values("box_id").annotate(n=Count("pk"))
+    got = {r["box_id"]: r["n"] for r in rows}
+    return {pk: got.get(pk, 0) for pk in ids}
+
+
+# --- loans -------------------------------------------------------------------------------------
+PURPOSES = dict(Loan.PURPOSES)
+
+
+def _loan_terms(purpose: str, due_on: Any, borrower: str, reason: str) -> dict[str, Any]:
+    if purpose not in PURPOSES:
+        raise StacksError(f"用途（purpose）须为 {' / '.join(PURPOSES)}：{purpose}")
+    if isinstance(due_on, dt.date):
+        due = due_on
+    else:
+        try:
+            due = dt.date.fromisoformat(str(due_on or "").strip())
+        except ValueError:
+            raise StacksError(f"应还日期（due_on）须为日期 YYYY-MM-DD：{due_on}") from None
+    if due < timezone.localdate():
+        raise StacksError(f"应还日期（due_on）不得早于今天：{due}")
+    reason = _name(reason, "事由", "reason", 2000, required=purpose == "other")
+    return {"purpose": purpose, "due_on": due,
+            "borrower": _name(borrower, "借出至", "borrower", required=False), "reason": reason}  # fmt: skip
+
+
+def lend_box(
+    user: User | None, box: Box, purpose: str, due_on: Any, borrower: str = "", reason: str = ""
+) -> Loan:
+    """Lend a box out (for digitization, exhibition, repair, …) until `due_on`."""
+    _require(user, STACKS)
+    terms = _loan_terms(purpose, due_on, borrower, reason)
+    with transaction.atomic():
+        box = Box.objects.select_for_update().get(pk=box.pk)
+        if box.status == "out":
+            current = Loan.objects.filter(box=box, returned_at__isnull=True).first()
+            since = (
+                f"（{timezone.localtime(current.lent_at):%Y-%m-%d} 借出，应还 {current.due_on}）"
+                if current
+                else ""
+            )
+            raise StacksError(f"盒“{box.code}”已借出{since}：归还后才能再次借出")
+        now, who = timezone.now(), _who(user)
+        loan = Loan.objects.create(box=box, lent_at=now, lent_by=who, **terms)
+        box.status = "out"
+        box.save(update_fields=["status"])
+        Movement.objects.create(kind="lend", box=box, loan=loan, to_place=terms["borrower"],
+                                reason=_loan_reason(terms), actor=who, at=now)  # fmt: skip
+        audit.record("stacks.loan.lend", "stacks_box", box.pk,
+                     {"box": box.code, "purpose": purpose, "due_on": terms["due_on"],
+                      "borrower": terms["borrower"], "reason": terms["reason"]}, actor=_actor(user))  # fmt: skip
+    return loan
+
+
+def _loan_reason(terms: Mapping[str, Any]) -> str:
+    label = str(PURPOSES[terms["purpose"]])
+    return f"{label}：{terms['reason']}" if terms["reason"] else label
+
+
+def find_unit(user: User | None, code: str, repository_id: int | None = None) -> Record:
+    """The unit (案卷 or 件) the user may see with 档号 `code`."""
+    text = str(code or "").strip()
+    qs = visible_records(user).filter(reference_code=text)
+    if repository_id is not None:
+        qs = qs.filter(repository_id=repository_id)
+    found = list(qs[:2])
+    if not found:
+        raise NotFound(f"档号“{text}”不存在或无权查看")
+    if len(found) > 1:
+        raise StacksError(f"档号“{text}”在多个档案馆中都有，请在该馆的库房中查找")
+    return found[0]
+
+
+def lend_record(
+    user: User | None,
+    record: Record,
+    purpose: str,
+    due_on: Any,
+    borrower: str = "",
+    reason: str = "",
+) -> Loan:
+    """Lend one unit out of its box."""
+    _require(user, STACKS)
+    if record.level not in UNIT_LEVELS:
+        raise StacksError(f"“{record.reference_code}”是卷内文件，随所属案卷借出：请借出其案卷")
+    terms = _loan_terms(purpose, due_on, borrower, reason)
+    placement = Placement.objects.select_related("box").filter(record=record).first()
+    if placement is None:
+        raise StacksError(f"“{record.reference_code}”未上架（不在任何盒中），不能出库")
+    if placement.box.status == "out":
+        raise StacksError(
+            f"“{record.reference_code}”随盒“{placement.box.code}”借出中：请先归还该盒"
+        )
+    now, who = timezone.now(), _who(user)
+    try:
+        with transaction.atomic():
+            loan = Loan.objects.create(record=record, lent_at=now, lent_by=who, **terms)
+            Movement.objects.create(kind="lend", box=placement.box, record=record, loan=loan,
+                                    reference_code=record.reference_code, from_place=placement.box.code,
+                                    to_place=terms["borrower"], reason=_loan_reason(terms), actor=who, at=now)  # fmt: skip
+            audit.record("stacks.loan.lend", "record", record.pk,
+                         {"code": record.reference_code, "box": placement.box.code, "purpose": purpose,
+                          "due_on": terms["due_on"], "borrower": terms["borrower"], "reason": terms["reason"]},
+                         actor=_actor(user))  # fmt: skip
+    except IntegrityError:
+        raise StacksError(f"“{record.reference_code}”已借出：归还后才能再次借出") from None
+    return loan
+
+
+def return_loan(user: User | None, loan: Loan, note: str = "") -> Loan:
+    _require(user, STACKS)
+    note = _name(note, "归还说明", "note", 2000, required=False)
+    with transaction.atomic():
+        loan = (
+            Loan.objects.select_for_update(of=("self",))
+            .select_related("box", "record")
+            .get(pk=loan.pk)
+        )
+        if loan.returned_at is not None:
+            raise StacksError("该借出已归还")
+        now, who = timezone.now(), _who(user)
+        loan.returned_at, loan.returned_by, loan.return_note = now, who, note
+        loan.save(update_fields=["returned_at", "returned_by", "return_note"])
+        box = loan.box
+        if box is not None:
+            Box.objects.filter(pk=box.pk).update(status="shelved")
+        elif loan.record is not None:
+            placement = Placement.objects.select_related("box").filter(record=loan.record).first()
+            box = placement.box if placement else None
+        code = loan.record.reference_code if loan.record else ""
+        Movement.objects.create(kind="return", box=box, record=loan.record, reference_code=code,
+                                loan=loan, to_place=box.code if box else "", reason=note, actor=who, at=now)  # fmt: skip
+        target = ("stacks_box", loan.box_id) if loan.box_id else ("record", loan.record_id)
+        audit.record("stacks.loan.return", target[0], target[1],
+                     {"loan": loan.pk, "box": loan.box.code if loan.box else None,
+                      "code": code or None, "note": note}, actor=_actor(user))  # fmt: skip
+    return loan
+
+
+def open_loans() -> QuerySet[Loan]:
+    return (
+        Loan.objects.filter(returned_at__isnull=True)
+        .select_related("box", "record")
+        .order_by("due_on")
+    )
+
+
+# --- where is it -------------------------------------------------------------------------------
+def locate(user: User | None, code: str) -> list[dict[str, Any]]:
+    """Where each unit with 档号 `code` is (a 卷内文件: where its volume is)."""
+    _require(user, VIEW)
+    text = str(code or "").strip()
+    if not text:
+        raise StacksError("档号必填")
+    found = list(
+        visible_records(user).filter(reference_code=text).select_related("parent", "repository")
+    )
+    if not found:
+        raise NotFound(f"档号“{text}”不存在或无权查看")
+    units = {r.pk: (r.parent if r.level == "volume_item" and r.parent else r) for r in found}
+    placements = {
+        p.record_id: p
+        for p in Placement.objects.select_related("box__shelf__room__building").filter(
+            record_id__in=[u.pk for u in units.values()]
+        )
+    }
+    loans = {
+        loan.record_id: loan
+        for loan in Loan.objects.filter(
+            record_id__in=[u.pk for u in units.values()], returned_at__isnull=True
+        )
+    }
+    box_ids = [p.box_id for p in placements.values()]
+    box_loans = {
+        loan.box_id: loan
+        for loan in Loan.objects.filter(box_id__in=box_ids, returned_at__isnull=True)
+    }
+    out = []
+    for rec in found:
+        unit = units[rec.pk]
+        p = placements.get(unit.pk)
+        loan = loans.get(unit.pk) or (box_loans.get(p.box_id) if p else None)
+        row: dict[str, Any] = {
+            "reference_code": rec.reference_code,
+            "title": rec.title,
+            "level": rec.level,
+            "repository": rec.repository.code,
+            "follows_volume": unit.reference_code if unit.pk != rec.pk else None,
+            "located": p is not None,
+            "box": p.box.code if p else None,
+            "box_id": p.box_id if p else None,
+            "shelf": p.box.shelf.code if p else None,
+            "room": p.box.shelf.room.code if p else None,
+            "room_name": p.box.shelf.room.name if p else None,
+            "building": p.box.shelf.room.building.code if p else None,
+            "building_name": p.box.shelf.room.building.name if p else None,
+            "on_loan": None,
+        }
+        if loan is not None:
+            row["on_loan"] = {
+                "with_box": loan.box_id is not None,
+                "purpose": loan.purpose,
+                "borrower": loan.borrower,
+                "lent_at": timezone.localtime(loan.lent_at).isoformat(timespec="minutes"),
+                "due_on": loan.due_on.isoformat(),
+                "overdue": loan.due_on < timezone.localdate(),
+            }
+        out.append(row)
+    return out
+
+
+# --- census ------------------------------------------------------------------------------------
+def start_census(
+    user: User | None, *, box: Box | None = None, shelf: Shelf | None = None
+) -> Census:
+    """Start a census of one box or of every box on a shelf that is not lent out. What each box
+    should hold is frozen now: units placed in it and not lent out on their own."""
+    _require(user, STACKS)
+    if (box is None) == (shelf is None):
+        raise StacksError("清点须指定一个盒或一个架")
+    if box is not None:
+        box = Box.objects.get(pk=box.pk)  # its status now, not as the caller last read it
+        if box.status == "out":
+            raise StacksError(f"盒“{box.code}”已借出，归还后才能清点")
+        boxes = [box]
+    else:
+        boxes = list(Box.objects.filter(shelf=shelf, status="shelved").order_by("code"))
+        if not boxes:
+            raise StacksError(f"架“{shelf.code}”上没有在架的档案盒可清点")  # type: ignore[union-attr]
+    ids = [b.pk for b in boxes]
+    lent = Loan.objects.filter(returned_at__isnull=True, record__isnull=False).values("record_id")
+    expected: dict[int, list[list[Any]]] = {pk: [] for pk in ids}
+    rows = (
+        Placement.objects.filter(box_id__in=ids).exclude(record_id__in=lent)
+        .values_list("box_id", "record_id", "record__reference_code").order_by("record__reference_code")
+    )  # fmt: skip
+    for box_id, record_id, code in rows:
+        expected[box_id].append([record_id, code])
+    with transaction.atomic():
+        census = Census.objects.create(box=box, shelf=shelf, started_by=_who(user))
+        CensusBox.objects.bulk_create(
+            [CensusBox(census=census, box_id=pk, expected=expected[pk]) for pk in ids]
+        )
+        audit.record("stacks.census.start", "stacks_census", census.pk,
+                     {"box": box.code if box else None, "shelf": shelf.code if shelf else None,
+                      "boxes": len(ids), "expected": sum(len(v) for v in expected.values())},
+                     actor=_actor(user))  # fmt: skip
+    return census
+
+
+def enter_count(
+    user: User | None, census_box: CensusBox, lines: str | Iterable[str]
+) -> list[Discrepancy]:
+    """Record the 档号 counted in one box of a census (a recount replaces the earlier count) and
+    the discrepancies against what the box should hold: missing (expected, not counted),
+    misplaced (counted here, recorded in another box) and unexpected (counted here, recorded in
+    no box, lent out on its own, or not in the catalogue)."""
+    _require(user, STACKS)
+    census = census_box.census
+    if census.status != "open":
+        raise StacksError("该清点已完成，不能再录入")
+    counted = split_codes(lines)
+    box = Box.objects.select_related("shelf__room__building").get(pk=census_box.box_id)
+    expected_codes = {code for _pk, code in census_box.expected}
+    extra = [c for c in counted if c not in expected_codes]
+    known = {
+        r.reference_code: r
+        for r in Record.objects.filter(repository_id=_repository_of(box), reference_code__in=extra)
+    }
+    placements = {
+        p.record_id: p
+        for p in Placement.objects.select_related("box").filter(
+            record_id__in=[r.pk for r in known.values()]
+        )
+    }
+    expected_ids = {pk for pk, _c in census_box.expected}
+    found: list[Discrepancy] = []
+    counted_set = set(counted)
+    for pk, code in census_box.expected:
+        if code not in counted_set:
+            found.append(
+                Discrepancy(
+                    census=census, box=box, kind="missing", reference_code=code, record_id=pk
+                )
+            )
+    for code in extra:
+        rec = known.get(code)
+        if rec is not None and rec.level == "volume_item" and rec.parent_id in expected_ids:
+            continue  # a 卷内文件 of a volume of this box: it is where its volume is
+        p = placements.get(rec.pk) if rec else None
+        if p is not None and p.box_id != box.pk:
+            found.append(Discrepancy(census=census, box=box, kind="misplaced", reference_code=code,
+                                     record=rec, recorded_box=p.box))  # fmt: skip
+        else:
+            found.append(
+                Discrepancy(
+                    census=census, box=box, kind="unexpected", reference_code=code, record=rec
+                )
+            )
+    with transaction.atomic():
+        Discrepancy.objects.filter(census=census, box=box).delete()
+        Discrepancy.objects.bulk_create(found)
+        census_box.counted = counted
+        census_box.counted_at = timezone.now()
+        census_box.counted_by = _who(user)
+        census_box.save(update_fields=["counted", "counted_at", "counted_by"])
+        if not census.boxes.filter(counted_at__isnull=True).exists():
+            census.status, census.completed_at = "completed", timezone.now()
+            census.save(update_fields=["status", "completed_at"])
+        kinds = {k: sum(1 for d in found if d.kind == k) for k, _l in Discrepancy.KINDS}
+        audit.record("stacks.census.count", "stacks_census", census.pk,
+                     {"box": box.code, "expected": len(census_box.expected), "counted": len(counted),
+                      **kinds}, actor=_actor(user))  # fmt: skip
+    return found
+
+
+@dataclass
+class CensusReport:
+    census: Census
+    boxes: list[CensusBox]
+    discrepancies: list[Discrepancy]
+    expected: int
+    counted: int
+    boxes_counted: int
+    by_kind: dict[str, int]
+    unresolved: int
+
+
+def census_report(census: Census) -> CensusReport:
+    boxes = list(census.boxes.select_related("box__shelf"))
+    found = list(census.discrepancies.select_related("box", "recorded_box", "record"))
+    return CensusReport(
+        census=census,
+        boxes=boxes,
+        discrepancies=found,
+        expected=sum(len(b.expected) for b in boxes),
+        counted=sum(len(b.counted) for b in boxes),
+        boxes_counted=sum(1 for b in boxes if b.counted_at),
+        by_kind={k: sum(1 for d in found if d.kind == k) for k, _l in Discrepancy.KINDS},
+        unresolved=sum(1 for d in found if d.resolved_at is None),
+    )
+
+
+def resolve_discrepancy(
+    user: User | None, discrepancy: Discrepancy, note: str, *, relocate: bool = False
+) -> Discrepancy:
+    """Resolve a discrepancy with a note; with `relocate` a misplaced or unexpected unit is
+    recorded in the box it was found in (its placement moves, logged)."""
+    _require(user, STACKS)
+    note = _name(note, "处理说明", "note", 2000)
+    if discrepancy.resolved_at is not None:
+        raise StacksError("该差异已处理")
+    if relocate:
+        if discrepancy.kind == "missing" or discrepancy.record_id is None:
+            raise StacksError("只有错放或多出的、目录中有的档案才能登记到清点所在的盒")
+        record = Record.objects.get(pk=discrepancy.record_id)
+        if record.level not in UNIT_LEVELS:
+            raise StacksError(f"“{record.reference_code}”是卷内文件，随所属案卷存放")
+        if Loan.objects.filter(record=record, returned_at__isnull=True).exists():
+            raise StacksError(
+                f"“{record.reference_code}”登记为单独借出：请先办理归还，再登记到本盒"
+            )
+        held = (
+            Placement.objects.filter(record=record, box__status="out").select_related("box").first()
+        )
+        if held is not None:
+            raise StacksError(
+                f"“{record.reference_code}”登记在已借出的盒“{held.box.code}”中：请先归还该盒"
+            )
+    with transaction.atomic():
+        if relocate:
+            box = discrepancy.box
+            old = Placement.objects.select_related("box").filter(record=record).first()
+            if old is None or old.box_id != box.pk:
+                if old is not None:
+                    old.delete()
+                Placement.objects.create(record=record, box=box, placed_by=_who(user))
+                Movement.objects.create(kind="place", box=box, record=record, reference_code=record.reference_code,
+                                        from_place=old.box.code if old else "", to_place=box.code,
+                                        reason=f"清点纠正：{note}", actor=_who(user), at=timezone.now())  # fmt: skip
+        discrepancy.resolved_at, discrepancy.resolved_by = timezone.now(), _who(user)
+        discrepancy.resolution, discrepancy.relocated = note, relocate
+        discrepancy.save(update_fields=["resolved_at", "resolved_by", "resolution", "relocated"])
+        audit.record("stacks.discrepancy.resolve", "stacks_census", discrepancy.census_id,
+                     {"discrepancy": discrepancy.pk, "kind": discrepancy.kind,
+                      "code": discrepancy.reference_code, "note": note, "relocated": relocate},
+                     actor=_actor(user))  # fmt: skip
+    return discrepancy
+
+
+# --- climate -----------------------------------------------------------------------------------
+def parse_time(value: Any, field_name: str = "taken_at") -> dt.datetime:
+    """An ISO 8601 time; one without an offset is local time (TIME_ZONE)."""
+    if isinstance(value, dt.datetime):
+        moment = value
+    else:
+        text = str(value or "").strip()
+        if not text:
+            raise StacksError(f"时间（{field_name}）必填")
+        try:
+            moment = dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise StacksError(
+                f"时间（{field_name}）须为 ISO 8601 格式，如 2026-03-01T08:00:00+08:00：{text}"
+            ) from None
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    if moment > timezone.now() + dt.timedelta(minutes=10):
+        raise StacksError(f"时间（{field_name}）晚于当前时间：{moment.isoformat()}")
+    return moment
+
+
+def enter_reading(
+    user: User | None, room: Room, taken_at: Any, temperature: Any, humidity: Any
+) -> tuple[ClimateReading, list[ClimateAlert]]:
+    """Record a reading typed by a person; alerts open (or extend) for every limit it breaks."""
+    _require(user, STACKS)
+    moment = parse_time(taken_at)
+    try:
+        temp = std.parse_value("temperature", temperature)
+        rh = std.parse_value("humidity", humidity)
+    except std.ValueProblem as e:
+        raise StacksError(e.message_zh) from None
+    with transaction.atomic():
+        if ClimateReading.objects.filter(room=room, taken_at=moment, sensor="").exists():
+            raise StacksError(
+                f"库房“{room.code}”在 {timezone.localtime(moment):%Y-%m-%d %H:%M} 已有人工录入的读数"
+            )
+        reading = ClimateReading.objects.create(room=room, taken_at=moment, temperature=temp, humidity=rh,
+                                                source="entered", entered_by=_who(user))  # fmt: skip
+        audit.record("stacks.reading.enter", "stacks_room", room.pk,
+                     {"room": room.code, "taken_at": moment.isoformat(), "temperature": str(temp),
+                      "humidity": str(rh)}, actor=_actor(user))  # fmt: skip
+        alerts = evaluate(room, [reading], user)
+    return reading, alerts
+
+
+def evaluate(
+    room: Room, readings: Sequence[ClimateReading], user: User | None = None
+) -> list[ClimateAlert]:
+    """Open or extend the alerts of `room` for the new `readings` (limits and daily fluctuation).
+    Returns the alerts opened."""
+    limits = room_limits(room)
+    open_alerts = {
+        a.kind: a
+        for a in ClimateAlert.objects.filter(room=room, resolved_at__isnull=True, day__isnull=True)
+    }
+    touched: dict[str, ClimateAlert] = {}
+    opened: list[ClimateAlert] = []
+    for r in sorted(readings, key=lambda x: x.taken_at):
+        for b in std.breaches(limits, Decimal(r.temperature), Decimal(r.humidity)):
+            alert = open_alerts.get(b.kind)
+            if alert is None:
+                alert = ClimateAlert(room=room, kind=b.kind, limit=b.limit, worst=b.value,
+                                     first_at=r.taken_at, last_at=r.taken_at, readings=0)  # fmt: skip
+                open_alerts[b.kind] = alert
+                opened.append(alert)
+            alert.readings += 1
+            alert.first_at = min(alert.first_at, r.taken_at)
+            alert.last_at = max(alert.last_at, r.taken_at)
+            worse = b.value > alert.worst if b.kind.endswith("_high") else b.value < alert.worst
+            if worse:
+                alert.worst = b.value
+            touched[b.kind] = alert
+    for alert in touched.values():
+        alert.save()
+    opened += _evaluate_days(room, {timezone.localtime(r.taken_at).date() for r in readings})
+    for alert in opened:
+        audit.record("stacks.alert.open", "stacks_room", room.pk,
+                     {"room": room.code, "alert": alert.pk, "kind": alert.kind, "value": str(alert.worst),
+                      "limit": str(alert.limit), "at": alert.first_at.isoformat()}, actor=_actor(user))  # fmt: skip
+    return opened
+
+
+def _evaluate_days(room: Room, days: set[dt.date]) -> list[ClimateAlert]:
+    if not days:
+        return []
+    tz = timezone.get_current_timezone()
+    start = timezone.make_aware(dt.datetime.combine(min(days), dt.time()), tz)
+    end = timezone.make_aware(dt.datetime.combine(max(days) + dt.timedelta(days=1), dt.time()), tz)
+    rows = (
+        ClimateReading.objects.filter(room=room, taken_at__gte=start, taken_at__lt=end)
+        .annotate(day=TruncDate("taken_at", tzinfo=tz)).values("day")
+        .annotate(tmin=Min("temperature"), tmax=Max("temperature"), hmin=Min("humidity"),
+                  hmax=Max("humidity"), first=Min("taken_at"), last=Max("taken_at"), n=Count("pk"))
+    )  # fmt: skip
+    existing = {(a.day, a.kind): a for a in ClimateAlert.objects.filter(room=room, day__in=days)}
+    opened = []
+    for row in rows:
+        if row["day"] not in days:
+            continue
+        for quantity, low, high in (
+            ("temperature", row["tmin"], row["tmax"]),
+            ("humidity", row["hmin"], row["hmax"]),
+        ):
+            b = std.fluctuation_breach(quantity, [Decimal(low), Decimal(high)])
+            if b is None:
+                continue
+            alert = existing.get((row["day"], b.kind))
+            if alert is None:
+                alert = ClimateAlert.objects.create(
+                    room=room,
+                    kind=b.kind,
+                    limit=b.limit,
+                    worst=b.value,
+                    first_at=row["first"],
+                    last_at=row["last"],
+                    readings=row["n"],
+                    day=row["day"],
+                )
+                opened.append(alert)
+            elif b.value > alert.worst:
+                ClimateAlert.objects.filter(pk=alert.pk).update(
+                    worst=b.value, last_at=row["last"], readings=row["n"]
+                )
+    return opened
+
+
+def open_alerts(room: Room | None = None) -> QuerySet[ClimateAlert]:
+    qs = ClimateAlert.objects.filter(resolved_at__isnull=True).select_related("room")
+    return qs.filter(room=room) if room is not None else qs
+
+
+def resolve_alert(user: User | None, alert: ClimateAlert, note: str) -> ClimateAlert:
+    """Acknowledge an alert with a note (what was done: dehumidifier on, sensor checked …)."""
+    _require(user, STACKS)
+    note = _name(note, "处理说明", "note", 2000)
+    if alert.resolved_at is not None:
+        raise StacksError("该告警已处理")
+    alert.resolved_at, alert.resolved_by, alert.note = timezone.now(), _who(user), note
+    alert.save(update_fields=["resolved_at", "resolved_by", "note"])
+    audit.record("stacks.alert.resolve", "stacks_room", alert.room_id,
+                 {"alert": alert.pk, "kind": alert.kind, "note": note}, actor=_actor(user))  # fmt: skip
+    return alert
+
+
+def readings_between(room: Room, start: dt.datetime, end: dt.datetime) -> list[ClimateReading]:
+    return list(
+        ClimateReading.objects.filter(room=room, taken_at__gte=start, taken_at__lt=end).order_by(
+            "taken_at"
+        )
+    )
+
+
+# --- figures -----------------------------------------------------------------------------------
+def shelving_metres(year: int) -> float:
+    """档案排架长度 at the end of `year`: the spine thickness of every box on a shelf on 31 December
+    (local time), in metres. A lent box keeps its place on the shelf and is counted."""
+    tz = timezone.get_current_timezone()
+    end = timezone.make_aware(dt.datetime(year + 1, 1, 1), tz)
+    mm = Box.objects.filter(created_at__lt=end).aggregate(mm=Sum("thickness_mm"))["mm"] or 0
+    return float((Decimal(mm) / 1000).quantize(Decimal("0.01")))
+
+
+def overview(user: User | None) -> dict[str, Any]:
+    """The stacks home: buildings → rooms → shelves with occupancy, open alerts, loans."""
+    _require(user, VIEW)
+    buildings = list(Building.objects.select_related("repository"))
+    rooms = list(Room.objects.all())
+    shelves = list(Shelf.objects.all())
+    occ = occupancy(shelves)
+    alerts = list(open_alerts()[:100])
+    alert_rooms = {a.room_id for a in alerts}
+    by_room: dict[int, list[dict[str, Any]]] = {}
+    for s in shelves:
+        by_room.setdefault(s.room_id, []).append({"shelf": s, "occ": occ[s.pk]})
+    by_building: dict[int, list[dict[str, Any]]] = {}
+    for r in rooms:
+        entries = by_room.get(r.pk, [])
+        by_building.setdefault(r.building_id, []).append({
+            "room": r, "kind": std.room_kind(r.kind), "shelves": entries, "alert": r.pk in alert_rooms,
+            "boxes": sum(e["occ"].boxes for e in entries),
+            "used_m": sum((e["occ"].used_m for e in entries), Decimal(0)),
+            "length_m": sum((e["shelf"].length_m for e in entries), Decimal(0)),
+        })  # fmt: skip
+    return {
+        "buildings": [{"building": b, "rooms": by_building.get(b.pk, [])} for b in buildings],
+        "alerts": alerts,
+        "alert_count": open_alerts().count(),
+        "loans": list(
+            open_loans().filter(
+                Q(record__isnull=True) | Q(record__in=visible_records(user).values("pk"))
+            )[:200]
+        ),
+        "units_placed": Placement.objects.count(),
+    }

@@ -1,0 +1,540 @@
+"""Staff pages of the stacks (库房管理): the home (buildings → rooms → shelves, alerts, loans), a
+room (climate chart, readings, alerts, shelves), a shelf, a box (contents, location, movements,
+place / move / lend / return), censuses, the import of sensor readings and "where is it".
+Looking needs VIEW; every form needs STACKS. Views are thin: the rules are in services."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from lantai.core.roles import STACKS, VIEW
+from lantai.standards import stacks as std
+from lantai.web.views.common import forbidden, not_found, permission_required, whole_number
+
+from . import charts, importing
+from . import services as st
+from .models import (
+    Box,
+    Building,
+    Census,
+    CensusBox,
+    ClimateAlert,
+    Discrepancy,
+    Loan,
+    Movement,
+    ReadingImport,
+    Room,
+    Shelf,
+)
+
+PERIODS = (7, 30, 90, 365)
+TABLE_ROWS = 500
+MAX_UPLOAD = 50 * 1024 * 1024
+
+
+def _user(request: HttpRequest) -> Any:
+    return request.user
+
+
+def _refused(request: HttpRequest, error: st.StacksError) -> HttpResponse | None:
+    """Show a refusal as messages (a Forbidden one as the 403 page)."""
+    if isinstance(error, st.Forbidden):
+        return forbidden(request, error.message_zh)
+    messages.error(request, error.message_zh)
+    for problem in error.problems:
+        messages.error(request, problem)
+    return None
+
+
+def _back(request: HttpRequest, fallback: str, *args: Any) -> HttpResponse:
+    return redirect(fallback, *args)
+
+
+def _can_change(request: HttpRequest) -> bool:
+    return bool(_user(request).has_perm_code(STACKS))
+
+
+# --- home --------------------------------------------------------------------------------------
+@permission_required(VIEW)
+def home(request: HttpRequest) -> HttpResponse:
+    data = st.overview(_user(request))
+    today = timezone.localdate()
+    return render(request, "stacks/home.html", {
+        **data, "can_change": _can_change(request), "kinds": std.room_kinds(), "today": today,
+        "censuses": list(Census.objects.filter(status="open")[:20]),
+    })  # fmt: skip
+
+
+@permission_required(STACKS)
+@require_POST
+def building_create(request: HttpRequest) -> HttpResponse:
+    from lantai.catalog.services import default_repository
+
+    try:
+        st.create_building(_user(request), default_repository(), request.POST.get("code", ""),
+                           request.POST.get("name", ""), request.POST.get("address", ""))  # fmt: skip
+        messages.success(request, _("库房楼已登记"))
+    except st.StacksError as e:
+        if (page := _refused(request, e)) is not None:
+            return page
+    return redirect("stacks:home")
+
+
+@permission_required(STACKS)
+@require_POST
+def room_create(request: HttpRequest) -> HttpResponse:
+    building = Building.objects.filter(pk=whole_number(request.POST.get("building")) or 0).first()
+    if building is None:
+        messages.error(request, _("请选择库房楼"))
+        return redirect("stacks:home")
+    try:
+        room = st.create_room(_user(request), building, request.POST.get("code", ""),
+                              request.POST.get("name", ""), request.POST.get("kind", ""))  # fmt: skip
+    except st.StacksError as e:
+        if (page := _refused(request, e)) is not None:
+            return page
+        return redirect("stacks:home")
+    messages.success(request, _("库房已登记"))
+    return redirect("stacks:room", room.pk)
+
+
+# --- where is it ---------------------------------------------------------------------------------
+@permission_required(VIEW)
+def locate(request: HttpRequest) -> HttpResponse:
+    """A typed or scanned 档号 (or a box number: then its box page)."""
+    code = (request.GET.get("code") or "").strip()
+    rows: list[dict[str, Any]] = []
+    if code:
+        box = Box.objects.filter(code=code).first()
+        if box is not None:
+            return redirect("stacks:box", box.pk)
+        try:
+            rows = st.locate(_user(request), code)
+        except st.StacksError as e:
+            if (page := _refused(request, e)) is not None:
+                return page
+    return render(request, "stacks/locate.html", {"code": code, "rows": rows})
+
+
+# --- rooms -------------------------------------------------------------------------------------
+def _period(request: HttpRequest) -> tuple[int, dt.datetime, dt.datetime]:
+    days = whole_number(request.GET.get("days")) or 30
+    if days not in PERIODS:
+        days = 30
+    end = timezone.now()
+    return days, end - dt.timedelta(days=days), end
+
+
+@permission_required(VIEW)
+def room(request: HttpRequest, pk: int) -> HttpResponse:
+    room = Room.objects.select_related("building").filter(pk=pk).first()
+    if room is None:
+        return not_found(request, _("库房不存在"))
+    days, start, end = _period(request)
+    limits = st.room_limits(room)
+    readings = st.readings_between(room, start, end)
+    chart_list = []
+    for quantity, label, unit in (
+        ("temperature", _("温度"), "°C"),
+        ("humidity", _("相对湿度"), "%"),
+    ):
+        points = [charts.Point(r.taken_at, r.temperature if quantity == "temperature" else r.humidity)
+                  for r in readings]  # fmt: skip
+        low, high = limits.band(quantity)
+        outside = sum(1 for p in points if p.value < low or p.value > high)
+        desc = _("%(room)s 最近 %(days)s 天的%(label)s读数 %(n)s 条，限值 %(low)s–%(high)s%(unit)s，超出限值 %(out)s 条。") % {
+            "room": room.name, "days": days, "label": label, "n": len(points), "low": low, "high": high,
+            "unit": unit, "out": outside,
+        }  # fmt: skip
+        chart_list.append({
+            "label": label,
+            "svg": mark_safe(charts.svg(quantity=quantity, points=points, limits=limits, start=start, end=end,
+                                        title=f"{room.name} · {label}", description=desc, unit=unit,
+                                        ident=f"chart-{quantity}")),  # noqa: S308 (escaped in charts.svg)
+        })  # fmt: skip
+    rows = [
+        {"r": r, "out": std.breaches(limits, r.temperature, r.humidity)}
+        for r in reversed(readings[-TABLE_ROWS:])
+    ]
+    shelves = list(room.shelves.all())
+    occ = st.occupancy(shelves)
+    kind = std.room_kind(room.kind)
+    return render(request, "stacks/room.html", {
+        "room": room, "days": days, "periods": PERIODS, "charts": chart_list, "rows": rows,
+        "total": len(readings), "table_rows": TABLE_ROWS, "limits": limits, "kind": kind,
+        "kinds": std.room_kinds(), "fluctuation": {q: std.fluctuation_limit(q) for q in std.QUANTITIES},
+        "alerts": list(st.open_alerts(room)),
+        "resolved": list(ClimateAlert.objects.filter(room=room, resolved_at__isnull=False)[:20]),
+        "shelves": [{"shelf": s, "occ": occ[s.pk]} for s in shelves],
+        "can_change": _can_change(request),
+        "now": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+    })  # fmt: skip
+
+
+def _room_or_404(request: HttpRequest, pk: int) -> Room | None:
+    return Room.objects.select_related("building").filter(pk=pk).first()
+
+
+@permission_required(STACKS)
+@require_POST
+def room_reading(request: HttpRequest, pk: int) -> HttpResponse:
+    room = _room_or_404(request, pk)
+    if room is None:
+        return not_found(request, _("库房不存在"))
+    try:
+        _reading, alerts = st.enter_reading(_user(request), room, request.POST.get("taken_at", ""),
+                                            request.POST.get("temperature", ""), request.POST.get("humidity", ""))  # fmt: skip
+    except st.StacksError as e:
+        if (page := _refused(request, e)) is not None:
+            return page
+        return redirect("stacks:room", room.pk)
+    if alerts:
+        messages.warning(
+            request, _("读数已保存，超出限值，已产生 %(n)s 条告警") % {"n": len(alerts)}
+        )
+    else:
+        messages.success(request, _("读数已保存"))
+    return redirect("stacks:room", room.pk)
+
+
+@permission_required(STACKS)
+@require_POST
+def room_climate(request: HttpRequest, pk: int) -> HttpResponse:
+    room = _room_or_404(request, pk)
+    if room is None:
+        return not_found(request, _("库房不存在"))
+    try:
+        st.set_room_climate(_user(request), room, request.POST.get("kind", ""), request.POST)
+        messages.success(request, _("温湿度限值已保存"))
+    except st.StacksError as e:
+        if (page := _refused(request, e)) is not None:
+            return page
+    return redirect("stacks:room", room.pk)
+
+
+@permission_required(STACKS)
+@require_POST
+def shelf_create(request: HttpRequest, pk: int) -> HttpResponse:
+    room = _room_or_404(request, pk)
+    if room is None:
+        return not_found(request, _("库房不存在"))
+    try:
+        st.create_shelf(_user(request), room, request.POST.get("code", ""), request.POST.get("length_m", ""),
+                        request.POST.get("capacity_boxes", ""))  # fmt: skip
+        messages.success(request, _("架已登记"))
+    except st.StacksError as e:
+        if (page := _refused(request, e)) is not None:
+            return page
+    return redirect("stacks:room", room.pk)
+
+
+@permission_required(STACKS)
+@require_POST
+def alert_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    alert = ClimateAlert.objects.select_related("room").filter(pk=pk).first()
+    if alert is None:
+        return not_found(request, _("告警不存在"))
+    try:
+        st.resolve_alert(_user(request), alert, request.POST.get("note", ""))
+        messages.success(request, _("告警已处理"))
+    except st.StacksError as e:
+        if (page := _refused(request, e)) is not None:
+            return page
+    if request.POST.get("next") == "home":
+        return redirect("stacks:home")
+    return redirect("stacks:room", alert.room_id)
+
+
+# --- shelves and boxes ---------------------------------------------------------------------------
+@permission_required(VIEW)
+def shelf(request: HttpRequest, pk: int) -> HttpResponse:
+    shelf = Shelf.objects.select_related("room__building").filter(pk=pk).first()
+    if shelf is None:
+        return not_found(request, _("架不存在"))
+    boxes = list(shelf.boxes.all())
+    counts = st.unit_counts(boxes)
+    return render(request, "stacks/shelf.html", {
+        "shelf": shelf, "occ": st.occupancy([shelf])[shelf.pk],
+        "boxes": [{"box": b, "units": counts[b.pk]} for b in boxes],
+        "thicknesses": std.box_thicknesses(), "default_thickness": std.default_box_thickness(),
+        "can_change": _can_change(request),
+    })  # fmt: skip
+
+
+@permission_required(STACKS)
+@require_POST
+def box_create(request: HttpRequest, pk: int) -> HttpResponse:
+    shelf = Shelf.objects.filter(pk=pk).first()
+    if shelf is None:
+        return not_found(request, _("架不存在"))
+    try:
+        box = st.create_box(_user(request), shelf.code, request.POST.get("code", ""),
+                            request.POST.get("thickness_mm", ""), request.POST.get("label", ""))  # fmt: skip
+    except st.StacksError as e:
+        if (page := _refused(request, e)) is not None:
+            return page
+        return redirect("stacks:shelf", shelf.pk)
+    messages.success(request, _("档案盒 %(code)s 已上架") % {"code": box.code})
+    return redirect("stacks:shelf", shelf.pk)
+
+
+def _box(pk: int) -> Box | None:
+    return Box.objects.select_related("shelf__room__building").filter(pk=pk).first()
+
+
+@permission_required(VIEW)
+def box(request: HttpRequest, pk: int) -> HttpResponse:
+    box = _box(pk)
+    if box is None:
+        return not_found(request, _("档案盒不存在"))
+    contents = st.box_contents(_user(request), box)
+    return render(request, "stacks/box.html", {
+        "box": box, "contents": contents,
+        "units": [{"p": p, "loan": contents.out.get(p.record_id)} for p in contents.placements],
+        "loan": Loan.objects.filter(box=box, returned_at__isnull=True).first(),
+        "movements": list(Movement.objects.filter(box=box).select_related("loan")[:200]),
+        "purposes": Loan.PURPOSES, "can_change": _can_change(request),
+        "default_due": (timezone.localdate() + dt.timedelta(days=14)).isoformat(),
+        "today": timezone.localdate(),
+    })  # fmt: skip
+
+
+def _box_action(request: HttpRequest, pk: int) -> Box | HttpResponse:
+    box = _box(pk)
+    if box is None:
+        return not_found(request, _("档案盒不存在"))
+    return box
+
+
+@permission_required(STACKS)
+@require_POST
+def box_place(request: HttpRequest, pk: int) -> HttpResponse:
+    box = _box_action(request, pk)
+    if isinstance(box, HttpResponse):
+        return box
+    try:
+        units = st.place_records(_user(request), box, request.POST.get("codes", ""),
+                                 relocate=request.POST.get("relocate") == "1")  # fmt: skip
+        messages.success(request, _("已装盒 %(n)s 件") % {"n": len(units)})
+    except st.StacksError as e:
+        if (page := _refused(request, e)) is not None:
+            return page
+    return redirect("stacks:box", box.pk)
+
+
+@permission_required(STACKS)
+@require_POST
+def box_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    box = _box_action(request, pk)
+    if isinstance(box, HttpResponse):
+        return box
+    try:
+        record = st.find_unit(_user(request), request.POST.get("code", ""), st._repository_of(box))
+        st.remove_record(_user(request), record, request.POST.get("reason", ""))
+        messages.success(request, _("已出盒：%(code)s") % {"code": record.reference_code})
+    except st.StacksError as e:
+        if (page := _refused(request, e)) is not None:
+            return page
+    return redirect("stacks:box", box.pk)
+
+
+@permission_required(STACKS)
+@require_POST
+def box_move(request: HttpRequest, pk: int) -> HttpResponse:
+    box = _box_action(request, pk)
+    if isinstance(box, HttpResponse):
+        return box
+    try:
+        moved = st.move_box(
+            _user(request), box, request.POST.get("shelf", ""), request.POST.get("reason", "")
+        )
+        messages.success(request, _("已移至架 %(shelf)s") % {"shelf": moved.shelf.code})
+    except st.StacksError as e:
+        if (page := _refused(request, e)) is not None:
+            return page
+    return redirect("stacks:box", box.pk)
+
+
+@permission_required(STACKS)
+@require_POST
+def box_lend(request: HttpRequest, pk: int) -> HttpResponse:
+    box = _box_action(request, pk)
+    if isinstance(box, HttpResponse):
+        return box
+    p = request.POST
+    try:
+        st.lend_box(_user(request), box, p.get("purpose", ""), p.get("due_on", ""), p.get("borrower", ""),
+                    p.get("reason", ""))  # fmt: skip
+        messages.success(request, _("档案盒已借出"))
+    except st.StacksError as e:
+        if (page := _refused(request, e)) is not None:
+            return page
+    return redirect("stacks:box", box.pk)
+
+
+@permission_required(STACKS)
+@require_POST
+def unit_lend(request: HttpRequest, pk: int) -> HttpResponse:
+    box = _box_action(request, pk)
+    if isinstance(box, HttpResponse):
+        return box
+    p = request.POST
+    try:
+        record = st.find_unit(_user(request), p.get("code", ""), st._repository_of(box))
+        st.lend_record(_user(request), record, p.get("purpose", ""), p.get("due_on", ""), p.get("borrower", ""),
+                       p.get("reason", ""))  # fmt: skip
+        messages.success(request, _("已借出：%(code)s") % {"code": record.reference_code})
+    except st.StacksError as e:
+        if (page := _refused(request, e)) is not None:
+            return page
+    return redirect("stacks:box", box.pk)
+
+
+@permission_required(STACKS)
+@require_POST
+def loan_return(request: HttpRequest, pk: int) -> HttpResponse:
+    loan = Loan.objects.filter(pk=pk).first()
+    if loan is None:
+        return not_found(request, _("借出记录不存在"))
+    try:
+        st.return_loan(_user(request), loan, request.POST.get("note", ""))
+        messages.success(request, _("已归还"))
+    except st.StacksError as e:
+        if (page := _refused(request, e)) is not None:
+            return page
+    box_pk = whole_number(request.POST.get("box"))
+    if box_pk is not None:
+        return redirect("stacks:box", box_pk)
+    return redirect("stacks:home")
+
+
+# --- census ------------------------------------------------------------------------------------
+@permission_required(VIEW)
+def census_list(request: HttpRequest) -> HttpResponse:
+    censuses = list(Census.objects.select_related("box", "shelf")[:100])
+    return render(request, "stacks/census_list.html", {"censuses": censuses})
+
+
+@permission_required(STACKS)
+@require_POST
+def census_start(request: HttpRequest) -> HttpResponse:
+    box = Box.objects.filter(pk=whole_number(request.POST.get("box")) or 0).first()
+    shelf = Shelf.objects.filter(pk=whole_number(request.POST.get("shelf")) or 0).first()
+    try:
+        census = st.start_census(_user(request), box=box, shelf=shelf)
+    except st.StacksError as e:
+        if (page := _refused(request, e)) is not None:
+            return page
+        return (
+            redirect("stacks:box", box.pk)
+            if box
+            else redirect("stacks:shelf", shelf.pk)
+            if shelf
+            else redirect("stacks:home")
+        )
+    return redirect("stacks:census", census.pk)
+
+
+@permission_required(VIEW)
+def census(request: HttpRequest, pk: int) -> HttpResponse:
+    census = Census.objects.select_related("box", "shelf").filter(pk=pk).first()
+    if census is None:
+        return not_found(request, _("清点不存在"))
+    report = st.census_report(census)
+    pending = [b for b in report.boxes if b.counted_at is None]
+    current = next((b for b in report.boxes if str(b.pk) == request.GET.get("box")), None) or (
+        pending[0] if pending else None
+    )
+    return render(request, "stacks/census.html", {
+        "census": census, "report": report, "current": current, "pending": pending,
+        "kinds": Discrepancy.KINDS, "can_change": _can_change(request),
+    })  # fmt: skip
+
+
+@permission_required(STACKS)
+@require_POST
+def census_count(request: HttpRequest, pk: int) -> HttpResponse:
+    cbox = CensusBox.objects.select_related("census", "box").filter(pk=pk).first()
+    if cbox is None:
+        return not_found(request, _("清点不存在"))
+    try:
+        found = st.enter_count(_user(request), cbox, request.POST.get("codes", ""))
+        if found:
+            messages.warning(
+                request,
+                _("盒 %(box)s 清点完毕：发现 %(n)s 处差异")
+                % {"box": cbox.box.code, "n": len(found)},
+            )
+        else:
+            messages.success(request, _("盒 %(box)s 清点完毕：账实相符") % {"box": cbox.box.code})
+    except st.StacksError as e:
+        if (page := _refused(request, e)) is not None:
+            return page
+    return redirect("stacks:census", cbox.census_id)
+
+
+@permission_required(STACKS)
+@require_POST
+def discrepancy_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    found = Discrepancy.objects.select_related("box").filter(pk=pk).first()
+    if found is None:
+        return not_found(request, _("差异不存在"))
+    try:
+        st.resolve_discrepancy(_user(request), found, request.POST.get("note", ""),
+                               relocate=request.POST.get("relocate") == "1")  # fmt: skip
+        messages.success(request, _("差异已处理"))
+    except st.StacksError as e:
+        if (page := _refused(request, e)) is not None:
+            return page
+    return redirect("stacks:census", found.census_id)
+
+
+# --- readings import -----------------------------------------------------------------------------
+@permission_required(STACKS)
+def readings_import(request: HttpRequest) -> HttpResponse:
+    rooms = list(Room.objects.select_related("building"))
+    recent = list(ReadingImport.objects.select_related("room")[:20])
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        room_pk = whole_number(request.POST.get("room"))
+        room = next((r for r in rooms if r.pk == room_pk), None)
+        if upload is None:
+            messages.error(request, _("请选择要导入的 CSV 文件"))
+        elif upload.size is not None and upload.size > MAX_UPLOAD:
+            messages.error(request, _("文件过大：温湿度读数文件不得超过 50 MB"))
+        else:
+            name = Path(upload.name or "readings.csv").name
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / ("upload" + Path(name).suffix.lower())
+                with path.open("wb") as f:
+                    for chunk in upload.chunks():
+                        f.write(chunk)
+                try:
+                    batch = importing.import_readings(_user(request), path, room=room,
+                                                      valid_rows_only=request.POST.get("valid_rows_only") == "1",
+                                                      file_name=name)  # fmt: skip
+                except st.StacksError as e:
+                    if (page := _refused(request, e)) is not None:
+                        return page
+                else:
+                    return redirect("stacks:readings_import_result", batch.pk)
+    return render(request, "stacks/readings_import.html", {"rooms": rooms, "recent": recent})
+
+
+@permission_required(VIEW)
+def readings_import_result(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = importing.visible_import(pk)
+    if batch is None:
+        return not_found(request, _("导入记录不存在"))
+    return render(request, "stacks/readings_import_result.html", {"batch": batch})
