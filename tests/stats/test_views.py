@@ -142,3 +142,16 @@ def test_how_figures_are_written(value: object, shown: str, with_sign: str) -> N
     from lantai.stats.templatetags.stats_numbers import figure, signed
 
     assert figure(value) == shown and signed(value) == with_sign
+
+
+def test_the_default_year_is_last_year_only_when_the_holdings_reach_back_to_it(
+    catalogue: dict[str, Record],
+) -> None:
+    from lantai.stats.models import RecordCount
+
+    client = _client("cataloguer")
+    this_year = timezone.localdate().year
+    assert client.get(reverse("stats_staff:report")).context["year"] == this_year - 1
+    # holdings made only this year (a new installation, the demo): this year, not a page of zeros
+    RecordCount.objects.filter(created_year__lt=this_year).update(n=0)
+    assert client.get(reverse("stats_staff:report")).context["year"] == this_year

@@ -20,8 +20,10 @@ LEVELS = {"item": "件", "volume": "卷"}
 
 
 def _year(request: HttpRequest) -> tuple[int, str]:
-    """The year asked for (?year=), else last year; with an error message for a bad one."""
-    default = timezone.localdate().year - 1
+    """The year asked for (?year=), else last year (the last complete one) when the holdings
+    reach back to it, else this year; with an error message for a bad one."""
+    last = timezone.localdate().year - 1
+    default = last if last in services.years_with_data() else last + 1
     raw = request.GET.get("year", "").strip()
     if not raw:
         return default, ""
