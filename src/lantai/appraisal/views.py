@@ -5,6 +5,7 @@ permission as a 403 page (audited)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -52,6 +53,19 @@ def _refused(
         return forbidden(request, error.message_zh)
     messages.error(request, error.message_zh)
     return redirect(to, pk=pk) if pk is not None else redirect(to)
+
+
+def _post_action(
+    request: HttpRequest, do: Callable[[], object], done: str, to: str, pk: int
+) -> HttpResponse:
+    """Run a form's service call `do`: on success show the message `done`, on refusal `_refused`;
+    either way back to `to` with `pk`."""
+    try:
+        do()
+    except CatalogError as e:
+        return _refused(request, e, to, pk)
+    messages.success(request, done)
+    return redirect(to, pk=pk)
 
 
 def _codes(text: str) -> list[str]:
@@ -280,24 +294,22 @@ def disposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(APPRAISE)
 def disposal_approve(request: HttpRequest, pk: int) -> HttpResponse:
     disposal = _disposal(request, pk)
-    try:
-        services.approve_disposal(_user(request), disposal, note=request.POST.get("note", ""))
-    except CatalogError as e:
-        return _refused(request, e, "appraisal:disposal", disposal.pk)
-    messages.success(request, _("监销人已批准，销毁清册已冻结。"))
-    return redirect("appraisal:disposal", pk=disposal.pk)
+    return _post_action(
+        request,
+        lambda: services.approve_disposal(_user(request), disposal, note=request.POST.get("note", "")),
+        _("监销人已批准，销毁清册已冻结。"), "appraisal:disposal", disposal.pk,
+    )  # fmt: skip
 
 
 @require_POST
 @permission_required(APPRAISE)
 def disposal_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     disposal = _disposal(request, pk)
-    try:
-        services.cancel_disposal(_user(request), disposal, note=request.POST.get("note", ""))
-    except CatalogError as e:
-        return _refused(request, e, "appraisal:disposal", disposal.pk)
-    messages.success(request, _("销毁清册已撤销。"))
-    return redirect("appraisal:disposal", pk=disposal.pk)
+    return _post_action(
+        request,
+        lambda: services.cancel_disposal(_user(request), disposal, note=request.POST.get("note", "")),
+        _("销毁清册已撤销。"), "appraisal:disposal", disposal.pk,
+    )  # fmt: skip
 
 
 @require_POST

@@ -57,6 +57,18 @@ def _attempt(request: HttpRequest, action: Callable[[], Any], done: str) -> bool
     return True
 
 
+def _on_accession(
+    request: HttpRequest, pk: int, do: Callable[[Accession], Any], done: str
+) -> HttpResponse:
+    """A form on an accession's page: 404 unless the accession is visible, else `do(accession)`
+    through `_attempt`; either way back to the accession's page."""
+    accession = _accession(request, pk)
+    if accession is None:
+        return _missing(request)
+    _attempt(request, lambda: do(accession), done)
+    return redirect("holdings:accession", pk=pk)
+
+
 def _form(request: HttpRequest, names: tuple[str, ...]) -> dict[str, str]:
     return {n: request.POST.get(n, "").strip() for n in names}
 
@@ -220,35 +232,28 @@ def accession_status(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @permission_required(EDIT)
 def restriction_add(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
-    accession = _accession(request, pk)
-    if accession is None:
-        return _missing(request)
     row: dict[str, Any] = _form(request, ("scope", "until", "starts_on", "text"))
     row["donor_lifetime"] = request.POST.get("term") == "lifetime"
     if row["donor_lifetime"]:
         row["until"] = ""
-    _attempt(
-        request, lambda: hs.add_restriction(user, accession, row), _("已添加限制，关联档案即时生效")
-    )
-    return redirect("holdings:accession", pk=pk)
+    return _on_accession(
+        request, pk, lambda a: hs.add_restriction(_user(request), a, row),
+        _("已添加限制，关联档案即时生效"),
+    )  # fmt: skip
 
 
 @require_POST
 @permission_required(EDIT)
 def restriction_end(request: HttpRequest, pk: int, rpk: int) -> HttpResponse:
-    user = _user(request)
-    accession = _accession(request, pk)
     restriction = DonorRestriction.objects.filter(pk=rpk, accession_id=pk).first()
-    if accession is None or restriction is None:
+    if restriction is None:
         return _missing(request)
     form = _form(request, ("ended_on", "end_reason"))
-    _attempt(
-        request,
-        lambda: hs.end_restriction(user, restriction, form["ended_on"], form["end_reason"]),
+    return _on_accession(
+        request, pk,
+        lambda _a: hs.end_restriction(_user(request), restriction, form["ended_on"], form["end_reason"]),
         _("已解除限制"),
-    )
-    return redirect("holdings:accession", pk=pk)
+    )  # fmt: skip
 
 
 @require_POST
@@ -271,13 +276,10 @@ def records_link(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @permission_required(EDIT)
 def records_unlink(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
-    accession = _accession(request, pk)
-    if accession is None:
-        return _missing(request)
     ids = [i for i in (whole_number(v) for v in request.POST.getlist("record")) if i is not None]
-    _attempt(request, lambda: hs.unlink_records(user, accession, ids), _("已取消关联"))
-    return redirect("holdings:accession", pk=pk)
+    return _on_accession(
+        request, pk, lambda a: hs.unlink_records(_user(request), a, ids), _("已取消关联")
+    )
 
 
 ITEM_FIELDS = ("description", "count", "reference_code", "digitization")
@@ -286,38 +288,31 @@ ITEM_FIELDS = ("description", "count", "reference_code", "digitization")
 @require_POST
 @permission_required(EDIT)
 def item_add(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
-    accession = _accession(request, pk)
-    if accession is None:
-        return _missing(request)
     form = _form(request, ITEM_FIELDS)
-    _attempt(request, lambda: hs.add_item(user, accession, form), _("已登记接收实物"))
-    return redirect("holdings:accession", pk=pk)
+    return _on_accession(
+        request, pk, lambda a: hs.add_item(_user(request), a, form), _("已登记接收实物")
+    )
 
 
 @require_POST
 @permission_required(EDIT)
 def item_edit(request: HttpRequest, pk: int, ipk: int) -> HttpResponse:
-    user = _user(request)
-    accession = _accession(request, pk)
     item = AccessionItem.objects.filter(pk=ipk, accession_id=pk).first()
-    if accession is None or item is None:
+    if item is None:
         return _missing(request)
     form = _form(request, ITEM_FIELDS)
-    _attempt(request, lambda: hs.update_item(user, item, form), _("已保存实物信息"))
-    return redirect("holdings:accession", pk=pk)
+    return _on_accession(
+        request, pk, lambda _a: hs.update_item(_user(request), item, form), _("已保存实物信息")
+    )
 
 
 @require_POST
 @permission_required(EDIT)
 def document_issue(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
-    accession = _accession(request, pk)
-    if accession is None:
-        return _missing(request)
     kind = request.POST.get("kind", "")
-    _attempt(request, lambda: documents.issue(user, accession, kind), _("已出具"))
-    return redirect("holdings:accession", pk=pk)
+    return _on_accession(
+        request, pk, lambda a: documents.issue(_user(request), a, kind), _("已出具")
+    )
 
 
 @permission_required(VIEW)

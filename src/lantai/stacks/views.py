@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -18,6 +19,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from lantai.catalog.models import Record
 from lantai.core.roles import STACKS, VIEW
 from lantai.standards import stacks as std
 from lantai.web.views.common import forbidden, not_found, permission_required, whole_number
@@ -41,6 +43,7 @@ from .models import (
 PERIODS = (7, 30, 90, 365)
 TABLE_ROWS = 500
 MAX_UPLOAD = 50 * 1024 * 1024
+T = TypeVar("T")
 
 
 def _user(request: HttpRequest) -> Any:
@@ -57,8 +60,19 @@ def _refused(request: HttpRequest, error: st.StacksError) -> HttpResponse | None
     return None
 
 
-def _back(request: HttpRequest, fallback: str, *args: Any) -> HttpResponse:
-    return redirect(fallback, *args)
+def _post_action(
+    request: HttpRequest, do: Callable[[], T], done: str | Callable[[T], str], back: HttpResponse
+) -> HttpResponse:
+    """Run a form's service call `do`: on success show `done` (the message, or a function of the
+    call's result that makes it), on refusal `_refused`'s messages or 403 page; then go `back`."""
+    try:
+        result = do()
+    except st.StacksError as e:
+        if (page := _refused(request, e)) is not None:
+            return page
+    else:
+        messages.success(request, done if isinstance(done, str) else done(result))
+    return back
 
 
 def _can_change(request: HttpRequest) -> bool:
@@ -81,14 +95,13 @@ def home(request: HttpRequest) -> HttpResponse:
 def building_create(request: HttpRequest) -> HttpResponse:
     from lantai.catalog.services import default_repository
 
-    try:
-        st.create_building(_user(request), default_repository(), request.POST.get("code", ""),
-                           request.POST.get("name", ""), request.POST.get("address", ""))  # fmt: skip
-        messages.success(request, _("库房楼已登记"))
-    except st.StacksError as e:
-        if (page := _refused(request, e)) is not None:
-            return page
-    return redirect("stacks:home")
+    p = request.POST
+    return _post_action(
+        request,
+        lambda: st.create_building(_user(request), default_repository(), p.get("code", ""),
+                                   p.get("name", ""), p.get("address", "")),
+        _("库房楼已登记"), redirect("stacks:home"),
+    )  # fmt: skip
 
 
 @permission_required(STACKS)
@@ -214,13 +227,11 @@ def room_climate(request: HttpRequest, pk: int) -> HttpResponse:
     room = _room_or_404(request, pk)
     if room is None:
         return not_found(request, _("库房不存在"))
-    try:
-        st.set_room_climate(_user(request), room, request.POST.get("kind", ""), request.POST)
-        messages.success(request, _("温湿度限值已保存"))
-    except st.StacksError as e:
-        if (page := _refused(request, e)) is not None:
-            return page
-    return redirect("stacks:room", room.pk)
+    return _post_action(
+        request,
+        lambda: st.set_room_climate(_user(request), room, request.POST.get("kind", ""), request.POST),
+        _("温湿度限值已保存"), redirect("stacks:room", room.pk),
+    )  # fmt: skip
 
 
 @permission_required(STACKS)
@@ -229,14 +240,13 @@ def shelf_create(request: HttpRequest, pk: int) -> HttpResponse:
     room = _room_or_404(request, pk)
     if room is None:
         return not_found(request, _("库房不存在"))
-    try:
-        st.create_shelf(_user(request), room, request.POST.get("code", ""), request.POST.get("length_m", ""),
-                        request.POST.get("capacity_boxes", ""))  # fmt: skip
-        messages.success(request, _("架已登记"))
-    except st.StacksError as e:
-        if (page := _refused(request, e)) is not None:
-            return page
-    return redirect("stacks:room", room.pk)
+    p = request.POST
+    return _post_action(
+        request,
+        lambda: st.create_shelf(_user(request), room, p.get("code", ""), p.get("length_m", ""),
+                                p.get("capacity_boxes", "")),
+        _("架已登记"), redirect("stacks:room", room.pk),
+    )  # fmt: skip
 
 
 @permission_required(STACKS)
@@ -245,15 +255,12 @@ def alert_resolve(request: HttpRequest, pk: int) -> HttpResponse:
     alert = ClimateAlert.objects.select_related("room").filter(pk=pk).first()
     if alert is None:
         return not_found(request, _("告警不存在"))
-    try:
-        st.resolve_alert(_user(request), alert, request.POST.get("note", ""))
-        messages.success(request, _("告警已处理"))
-    except st.StacksError as e:
-        if (page := _refused(request, e)) is not None:
-            return page
-    if request.POST.get("next") == "home":
-        return redirect("stacks:home")
-    return redirect("stacks:room", alert.room_id)
+    home = request.POST.get("next") == "home"
+    return _post_action(
+        request,
+        lambda: st.resolve_alert(_user(request), alert, request.POST.get("note", "")),
+        _("告警已处理"), redirect("stacks:home") if home else redirect("stacks:room", alert.room_id),
+    )  # fmt: skip
 
 
 # --- shelves and boxes ---------------------------------------------------------------------------
@@ -278,15 +285,13 @@ def box_create(request: HttpRequest, pk: int) -> HttpResponse:
     shelf = Shelf.objects.filter(pk=pk).first()
     if shelf is None:
         return not_found(request, _("架不存在"))
-    try:
-        box = st.create_box(_user(request), shelf.code, request.POST.get("code", ""),
-                            request.POST.get("thickness_mm", ""), request.POST.get("label", ""))  # fmt: skip
-    except st.StacksError as e:
-        if (page := _refused(request, e)) is not None:
-            return page
-        return redirect("stacks:shelf", shelf.pk)
-    messages.success(request, _("档案盒 %(code)s 已上架") % {"code": box.code})
-    return redirect("stacks:shelf", shelf.pk)
+    p = request.POST
+    return _post_action(
+        request,
+        lambda: st.create_box(_user(request), shelf.code, p.get("code", ""), p.get("thickness_mm", ""),
+                              p.get("label", "")),
+        lambda box: _("档案盒 %(code)s 已上架") % {"code": box.code}, redirect("stacks:shelf", shelf.pk),
+    )  # fmt: skip
 
 
 def _box(pk: int) -> Box | None:
@@ -323,14 +328,12 @@ def box_place(request: HttpRequest, pk: int) -> HttpResponse:
     box = _box_action(request, pk)
     if isinstance(box, HttpResponse):
         return box
-    try:
-        units = st.place_records(_user(request), box, request.POST.get("codes", ""),
-                                 relocate=request.POST.get("relocate") == "1")  # fmt: skip
-        messages.success(request, _("已装盒 %(n)s 件") % {"n": len(units)})
-    except st.StacksError as e:
-        if (page := _refused(request, e)) is not None:
-            return page
-    return redirect("stacks:box", box.pk)
+    return _post_action(
+        request,
+        lambda: st.place_records(_user(request), box, request.POST.get("codes", ""),
+                                 relocate=request.POST.get("relocate") == "1"),
+        lambda units: _("已装盒 %(n)s 件") % {"n": len(units)}, redirect("stacks:box", box.pk),
+    )  # fmt: skip
 
 
 @permission_required(STACKS)
@@ -339,14 +342,16 @@ def box_remove(request: HttpRequest, pk: int) -> HttpResponse:
     box = _box_action(request, pk)
     if isinstance(box, HttpResponse):
         return box
-    try:
+
+    def remove() -> Record:
         record = st.find_unit(_user(request), request.POST.get("code", ""), st._repository_of(box))
         st.remove_record(_user(request), record, request.POST.get("reason", ""))
-        messages.success(request, _("已出盒：%(code)s") % {"code": record.reference_code})
-    except st.StacksError as e:
-        if (page := _refused(request, e)) is not None:
-            return page
-    return redirect("stacks:box", box.pk)
+        return record
+
+    return _post_action(
+        request, remove, lambda record: _("已出盒：%(code)s") % {"code": record.reference_code},
+        redirect("stacks:box", box.pk),
+    )  # fmt: skip
 
 
 @permission_required(STACKS)
@@ -355,15 +360,11 @@ def box_move(request: HttpRequest, pk: int) -> HttpResponse:
     box = _box_action(request, pk)
     if isinstance(box, HttpResponse):
         return box
-    try:
-        moved = st.move_box(
-            _user(request), box, request.POST.get("shelf", ""), request.POST.get("reason", "")
-        )
-        messages.success(request, _("已移至架 %(shelf)s") % {"shelf": moved.shelf.code})
-    except st.StacksError as e:
-        if (page := _refused(request, e)) is not None:
-            return page
-    return redirect("stacks:box", box.pk)
+    return _post_action(
+        request,
+        lambda: st.move_box(_user(request), box, request.POST.get("shelf", ""), request.POST.get("reason", "")),
+        lambda moved: _("已移至架 %(shelf)s") % {"shelf": moved.shelf.code}, redirect("stacks:box", box.pk),
+    )  # fmt: skip
 
 
 @permission_required(STACKS)
@@ -373,14 +374,12 @@ def box_lend(request: HttpRequest, pk: int) -> HttpResponse:
     if isinstance(box, HttpResponse):
         return box
     p = request.POST
-    try:
-        st.lend_box(_user(request), box, p.get("purpose", ""), p.get("due_on", ""), p.get("borrower", ""),
-                    p.get("reason", ""))  # fmt: skip
-        messages.success(request, _("档案盒已借出"))
-    except st.StacksError as e:
-        if (page := _refused(request, e)) is not None:
-            return page
-    return redirect("stacks:box", box.pk)
+    return _post_action(
+        request,
+        lambda: st.lend_box(_user(request), box, p.get("purpose", ""), p.get("due_on", ""),
+                            p.get("borrower", ""), p.get("reason", "")),
+        _("档案盒已借出"), redirect("stacks:box", box.pk),
+    )  # fmt: skip
 
 
 @permission_required(STACKS)
@@ -390,15 +389,17 @@ def unit_lend(request: HttpRequest, pk: int) -> HttpResponse:
     if isinstance(box, HttpResponse):
         return box
     p = request.POST
-    try:
+
+    def lend() -> Record:
         record = st.find_unit(_user(request), p.get("code", ""), st._repository_of(box))
         st.lend_record(_user(request), record, p.get("purpose", ""), p.get("due_on", ""), p.get("borrower", ""),
                        p.get("reason", ""))  # fmt: skip
-        messages.success(request, _("已借出：%(code)s") % {"code": record.reference_code})
-    except st.StacksError as e:
-        if (page := _refused(request, e)) is not None:
-            return page
-    return redirect("stacks:box", box.pk)
+        return record
+
+    return _post_action(
+        request, lend, lambda record: _("已借出：%(code)s") % {"code": record.reference_code},
+        redirect("stacks:box", box.pk),
+    )  # fmt: skip
 
 
 @permission_required(STACKS)
@@ -407,16 +408,12 @@ def loan_return(request: HttpRequest, pk: int) -> HttpResponse:
     loan = Loan.objects.filter(pk=pk).first()
     if loan is None:
         return not_found(request, _("借出记录不存在"))
-    try:
-        st.return_loan(_user(request), loan, request.POST.get("note", ""))
-        messages.success(request, _("已归还"))
-    except st.StacksError as e:
-        if (page := _refused(request, e)) is not None:
-            return page
     box_pk = whole_number(request.POST.get("box"))
-    if box_pk is not None:
-        return redirect("stacks:box", box_pk)
-    return redirect("stacks:home")
+    return _post_action(
+        request,
+        lambda: st.return_loan(_user(request), loan, request.POST.get("note", "")),
+        _("已归还"), redirect("stacks:home") if box_pk is None else redirect("stacks:box", box_pk),
+    )  # fmt: skip
 
 
 # --- census ------------------------------------------------------------------------------------
@@ -490,14 +487,12 @@ def discrepancy_resolve(request: HttpRequest, pk: int) -> HttpResponse:
     found = Discrepancy.objects.select_related("box").filter(pk=pk).first()
     if found is None:
         return not_found(request, _("差异不存在"))
-    try:
-        st.resolve_discrepancy(_user(request), found, request.POST.get("note", ""),
-                               relocate=request.POST.get("relocate") == "1")  # fmt: skip
-        messages.success(request, _("差异已处理"))
-    except st.StacksError as e:
-        if (page := _refused(request, e)) is not None:
-            return page
-    return redirect("stacks:census", found.census_id)
+    return _post_action(
+        request,
+        lambda: st.resolve_discrepancy(_user(request), found, request.POST.get("note", ""),
+                                       relocate=request.POST.get("relocate") == "1"),
+        _("差异已处理"), redirect("stacks:census", found.census_id),
+    )  # fmt: skip
 
 
 # --- readings import -----------------------------------------------------------------------------
