@@ -29,7 +29,9 @@ def stacks() -> None:
 
 
 @stacks.command("import-readings")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument(
+    "file", type=click.Path(path_type=Path)
+)  # a folder: refused after the database check
 @click.option("--room", "room_code", default=None, help="库房编号（文件各行为该库房的读数）")
 @click.option(
     "--valid-rows-only", is_flag=True, help="只导入无误的行（默认：有错误行时整个文件不导入）"
