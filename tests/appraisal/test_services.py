@@ -301,3 +301,40 @@ def test_a_volume_is_destroyed_with_its_documents(group: Group) -> None:
         group.alice, disposal, executed_on=DAY, method="碎纸", place="库房", executors="甲"
     )
     assert not Record.objects.filter(pk__in=[volume.pk, *(r.pk for r in inside)]).exists()
+
+
+def test_a_record_whose_box_is_lent_out_is_not_destroyed_and_a_returned_one_is(
+    group: Group,
+) -> None:
+    """AUDIT19-15: the open loan of the box the record lies in holds it too (found through the
+    record's one-to-one placement); once the box is back the disposal runs."""
+    from django.utils import timezone
+
+    from lantai.catalog import services as catalog
+    from lantai.stacks import services as st
+    from lantai.stacks.models import Loan
+
+    a = make_record(group.category, 7, pages=3)
+    task = ap.create_task(group.alice, kind="expiry", name="到期鉴定", select="codes",
+                          codes=[a.reference_code])  # fmt: skip
+    made = ap.propose(group.alice, task, list(task.items.values_list("pk", flat=True)),
+                      outcome="destroy", reason="期满")  # fmt: skip
+    ap.decide(group.bob, task, [p.pk for p in made], reason="同意销毁")
+    disposal = ap.prepare_disposal(group.alice, [a.reference_code], reason="期满销毁")
+    disposal = ap.approve_disposal(group.carol, disposal, note="同意")
+    building = st.create_building(None, catalog.default_repository(), "K9", "九号库房楼")
+    room = st.create_room(None, building, "K9-101", "纸质档案库九", "paper")
+    st.create_shelf(None, room, "Z-01", "1", 3)
+    box = st.create_box(None, "Z-01", "B-0901", 40)
+    st.place_records(None, box, [a.reference_code])
+    loan = st.lend_box(None, box, "exhibition", "2099-01-01", borrower="省博物馆", reason="展览")
+    assert list(ap.lent_out([a.pk])) == [a.pk]
+    with pytest.raises(ap.AppraisalError, match="借出未归还"):
+        ap.execute_disposal(group.alice, disposal, executed_on=date(2026, 12, 1),
+                            method="粉碎", place="本馆", executors="张三")  # fmt: skip
+    assert Disposal.objects.get(pk=disposal.pk).status == "approved"
+    Loan.objects.filter(pk=loan.pk).update(returned_at=timezone.now())
+    assert ap.lent_out([a.pk]) == {}
+    done = ap.execute_disposal(group.alice, disposal, executed_on=date(2026, 12, 1),
+                               method="粉碎", place="本馆", executors="张三")  # fmt: skip
+    assert done.status == "completed"

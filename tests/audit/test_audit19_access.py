@@ -18,9 +18,6 @@ def portal(db: Any) -> Portal:
     return make_portal()
 
 
-@pytest.mark.xfail(strict=True, reason="AUDIT19-16: the reading room makes copies of a record under "
-                   "a donor's access (利用) restriction: only reproduction holds are checked, so the "
-                   "stronger restriction is the weaker one at the counter")  # fmt: skip
 @pytest.mark.parametrize("method", ["copy", "electronic"])
 def test_no_copy_of_a_record_under_a_donors_access_restriction(portal: Portal, method: str) -> None:
     held = portal.open_records[0]

@@ -27,9 +27,6 @@ def _approved_disposal(group: Group) -> Disposal:  # noqa: F811
     return ap.approve_disposal(group.carol, disposal, note="同意")
 
 
-@pytest.mark.xfail(strict=True, reason="AUDIT19-5: a disposal executed from two tabs at once is "
-                   "executed twice: the status is checked on the object read before, without a "
-                   "lock, and the second run overwrites the destruction report")  # fmt: skip
 def test_a_disposal_executed_from_two_tabs_is_executed_once(group: Group) -> None:  # noqa: F811
     disposal = _approved_disposal(group)
     tab1 = Disposal.objects.get(pk=disposal.pk)  # both pages loaded before either click
@@ -49,9 +46,6 @@ def test_a_disposal_executed_from_two_tabs_is_executed_once(group: Group) -> Non
     assert AuditEntry.objects.filter(action="disposal_execute").count() == 1
 
 
-@pytest.mark.xfail(strict=True, reason="AUDIT19-6: the English appraisal pages show the task kinds "
-                   "and retention periods in Chinese (到期鉴定, 定期10年) though "
-                   "retention-schedules.yaml has their English labels")  # fmt: skip
 def test_the_english_appraisal_page_names_kinds_in_english(group: Group) -> None:  # noqa: F811
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(group.alice)
@@ -60,9 +54,6 @@ def test_the_english_appraisal_page_names_kinds_in_english(group: Group) -> None
     assert "到期鉴定" not in body and "密级鉴定" not in body and "价值鉴定" not in body
 
 
-@pytest.mark.xfail(strict=True, reason="AUDIT19-13: disposals are not scoped: an appraisal member of "
-                   "a county archives sees, approves (as 监销人) and executes the destruction of "
-                   "another archives' records")  # fmt: skip
 def test_a_member_of_another_archives_cannot_approve_or_execute_a_disposal(group: Group) -> None:  # noqa: F811
     from lantai.catalog import services as catalog
     from lantai.core import accounts
@@ -83,9 +74,6 @@ def test_a_member_of_another_archives_cannot_approve_or_execute_a_disposal(group
         ap.approve_disposal(outsider, Disposal.objects.get(pk=disposal.pk), note="同意")
 
 
-@pytest.mark.xfail(strict=True, reason="AUDIT19-15: a disposal destroys a record that is lent out of "
-                   "the stacks (for an exhibition): its open loan is deleted with it (CASCADE) and "
-                   "nobody knows the item is still outside")  # fmt: skip
 def test_a_record_lent_out_of_the_stacks_is_not_destroyed(group: Group) -> None:  # noqa: F811
     from lantai.catalog import services as catalog
     from lantai.stacks import services as st

@@ -36,8 +36,6 @@ def accepted_donation(desk: Desk) -> Any:  # noqa: F811
     return acc
 
 
-@pytest.mark.xfail(strict=True, reason="AUDIT19-1: two desks issuing the same certificate at once "
-                   "end in an IntegrityError (HTTP 500) instead of the one certificate")  # fmt: skip
 def test_a_certificate_issued_from_two_desks_at_once_is_issued_once(
     desk: Desk,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
@@ -72,8 +70,6 @@ def test_a_certificate_issued_from_two_desks_at_once_is_issued_once(
         assert doc.number == "ZS-2026-0099"
 
 
-@pytest.mark.xfail(strict=True, reason="AUDIT19-2: donors are not scoped: a reading-room clerk of "
-                   "another archives sees the donors (phone, address) of this archives")  # fmt: skip
 def test_a_clerk_of_another_archives_does_not_see_this_archives_donors(desk: Desk) -> None:  # noqa: F811
     acc = accepted_donation(desk)
     city = catalog.create_repository("441900", "岭东市档案馆", level="city")
@@ -89,8 +85,6 @@ def test_a_clerk_of_another_archives_does_not_see_this_archives_donors(desk: Des
     assert "0771-5551234" not in detail.content.decode()
 
 
-@pytest.mark.xfail(strict=True, reason="AUDIT19-3: the accession page lists linked records without "
-                   "the viewer's clearance or scope: a classified record's title leaks")  # fmt: skip
 def test_the_accession_page_hides_linked_records_above_the_viewers_clearance(desk: Desk) -> None:  # noqa: F811
     cat = catalog.create_category(catalog.create_fonds("Z201", "韦氏家族"), "WS")
     secret = add(cat, 1, "韦氏家族地下交通线联络名单", "未开放", classification="机密")
@@ -110,8 +104,6 @@ def test_the_accession_page_hides_linked_records_above_the_viewers_clearance(des
     assert secret.reference_code not in body
 
 
-@pytest.mark.xfail(strict=True, reason="AUDIT19-7: a restriction whose end date lies before its "
-                   "start is accepted (and reported as in force at once) though it can never apply")  # fmt: skip
 def test_a_restriction_ending_before_it_starts_is_refused(desk: Desk) -> None:  # noqa: F811
     acc = accepted_donation(desk)  # received 2026-01-05: restrictions start then
     with pytest.raises(hs.HoldingsError):
@@ -119,8 +111,6 @@ def test_a_restriction_ending_before_it_starts_is_refused(desk: Desk) -> None:  
                                                   "text": "捐赠者生前不公开"})  # fmt: skip
 
 
-@pytest.mark.xfail(strict=True, reason="AUDIT19-9: refusing to change a closed accession says "
-                   "'已已入藏' (status label already starts with 已)")  # fmt: skip
 def test_the_refusal_to_edit_a_closed_accession_reads_well(desk: Desk) -> None:  # noqa: F811
     acc = accepted_donation(desk)
     with pytest.raises(hs.HoldingsError) as refused:
@@ -128,8 +118,6 @@ def test_the_refusal_to_edit_a_closed_accession_reads_well(desk: Desk) -> None: 
     assert "已已" not in str(refused.value), str(refused.value)
 
 
-@pytest.mark.xfail(strict=True, reason="AUDIT19-6: the English UI shows the accession kinds in "
-                   "Chinese (捐赠, 征购 …) though accession-kinds.yaml has their English labels")  # fmt: skip
 def test_the_english_accession_list_names_the_kinds_in_english(desk: Desk) -> None:  # noqa: F811
     accepted_donation(desk)
     page = signed_in(desk.archivist, HTTP_ACCEPT_LANGUAGE="en").get("/holdings/")
@@ -139,8 +127,6 @@ def test_the_english_accession_list_names_the_kinds_in_english(desk: Desk) -> No
     assert ">征购<" not in body and ">代存<" not in body
 
 
-@pytest.mark.xfail(strict=True, reason="AUDIT19-11: counts have no upper bound: a huge 件数/目标件数 "
-                   "crashes the form (OverflowError, HTTP 500; on PostgreSQL already above 2^31-1)")  # fmt: skip
 @pytest.mark.parametrize("number", ["99999999999999999999999", str(2**31)])
 def test_a_huge_count_is_refused_clearly(desk: Desk, number: str) -> None:  # noqa: F811
     with pytest.raises(hs.HoldingsError):
@@ -153,9 +139,6 @@ def test_a_huge_count_is_refused_clearly(desk: Desk, number: str) -> None:  # no
                             {"kind": "捐赠", "received_on": "2026-01-05", "item_count": number})  # fmt: skip
 
 
-@pytest.mark.xfail(strict=True, reason="AUDIT19-14: the portal still serves the redacted open copy "
-                   "(PDF) of a record under a donor's publication restriction (public_open_copy "
-                   "does not ask catalog.public.publishable)")  # fmt: skip
 def test_a_publication_restriction_withholds_the_open_copy_pdf(
     desk: Desk,  # noqa: F811
     settings: Any,

@@ -31,9 +31,6 @@ def two_archives(db: None, settings: Any) -> dict[str, Any]:
             "county_receiver": county_receiver}  # fmt: skip
 
 
-@pytest.mark.xfail(strict=True, reason="AUDIT19-12: the receiving staff of a county archives see, "
-                   "remind and record visits to the filing units of every archives (units_for "
-                   "ignores the receiver's scope)")  # fmt: skip
 def test_a_county_receiver_handles_only_its_own_archives_units(
     two_archives: dict[str, Any],
 ) -> None:

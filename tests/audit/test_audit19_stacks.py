@@ -1,12 +1,11 @@
-"""Audit of issue 19 (stacks): defects found from outside, each kept as a failing (xfail strict)
-regression test until it is fixed."""
+"""Audit of issue 19 (stacks): defects found from outside, kept as regression tests (each was a
+failing xfail-strict test until it was fixed)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import pytest
 from django.test import Client
 
 from lantai.stacks import importing
@@ -21,8 +20,6 @@ def signed_in(user: Any, **headers: Any) -> Client:
     return client
 
 
-@pytest.mark.xfail(strict=True, reason="AUDIT19-4: a sensor row dated 0001-01-01 crashes the import "
-                   "(OverflowError: HTTP 500, CLI exit 3) instead of being a bad row")  # fmt: skip
 def test_a_sensor_row_with_a_year_one_time_is_a_bad_row(stacks: Stacks, tmp_path: Path) -> None:  # noqa: F811
     csv = tmp_path / "readings.csv"
     csv.write_text(
@@ -37,8 +34,6 @@ def test_a_sensor_row_with_a_year_one_time_is_a_bad_row(stacks: Stacks, tmp_path
     assert not ClimateReading.objects.exists() and ReadingImport.objects.count() == 1
 
 
-@pytest.mark.xfail(strict=True, reason="AUDIT19-4: a reading typed with the time 0001-01-01T00:00 "
-                   "crashes (OverflowError, HTTP 500) instead of a clear refusal")  # fmt: skip
 def test_a_typed_reading_of_year_one_is_refused_clearly(stacks: Stacks) -> None:  # noqa: F811
     page = signed_in(stacks.keeper).post(
         f"/stacks/rooms/{stacks.room.pk}/readings/",
@@ -48,9 +43,6 @@ def test_a_typed_reading_of_year_one_is_refused_clearly(stacks: Stacks) -> None:
     assert not ClimateReading.objects.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="AUDIT19-8: a census of one box completes on its first count, "
-                   "so a mistyped count can never be recounted (enter_count promises a recount "
-                   "replaces the earlier count)")  # fmt: skip
 def test_a_mistyped_count_of_a_one_box_census_can_be_recounted(stacks: Stacks) -> None:  # noqa: F811
     st.place_records(stacks.keeper, stacks.box, [code(1), code(2)])
     census = st.start_census(stacks.keeper, box=stacks.box)
@@ -61,8 +53,6 @@ def test_a_mistyped_count_of_a_one_box_census_can_be_recounted(stacks: Stacks) -
     assert st.enter_count(stacks.keeper, cbox, [code(1), code(2)]) == []
 
 
-@pytest.mark.xfail(strict=True, reason="AUDIT19-10: the movements on a box page name the 档号 of "
-                   "units the viewer may not see (a 秘密 unit for a keeper of clearance 0)")  # fmt: skip
 def test_the_box_page_does_not_name_units_above_the_viewers_clearance(stacks: Stacks) -> None:  # noqa: F811
     secret = "Z109-WS·2019-Y-0200"
     st.place_records(None, stacks.box, [code(1), secret])  # the operator at the command line
@@ -71,8 +61,6 @@ def test_the_box_page_does_not_name_units_above_the_viewers_clearance(stacks: St
     assert secret not in body
 
 
-@pytest.mark.xfail(strict=True, reason="AUDIT19-6: the English UI shows the JGJ 25 room kinds in "
-                   "Chinese though stack-climate.yaml has their English labels")  # fmt: skip
 def test_the_english_stacks_page_names_room_kinds_in_english(stacks: Stacks) -> None:  # noqa: F811
     body = signed_in(stacks.keeper, HTTP_ACCEPT_LANGUAGE="en").get("/stacks/").content.decode()
     assert 'lang="en"' in body
@@ -80,8 +68,6 @@ def test_the_english_stacks_page_names_room_kinds_in_english(stacks: Stacks) -> 
     assert "纸质档案库（14" not in body and "音像磁带库" not in body
 
 
-@pytest.mark.xfail(strict=True, reason="AUDIT19-18: the stacks are not scoped by archives: a keeper of "
-                   "a county archives sees, moves and lends the boxes of the provincial stacks")  # fmt: skip
 def test_a_keeper_of_another_archives_cannot_lend_this_archives_boxes(stacks: Stacks) -> None:  # noqa: F811
     from lantai.catalog import services as catalog
     from lantai.core import accounts

@@ -176,14 +176,29 @@ def test_documents_are_refused_before_acceptance_and_certificates_for_other_kind
 
 
 def test_figures_count_accessions_and_items_of_the_year(desk: Desk) -> None:
+    """Accessions taken in (accepted) of the archives and year: not those registered or
+    appraised only, not those returned, not another archives'."""
+    from lantai.catalog import services as catalog
+
     providers = figures.provided()
-    gift(desk)
-    gift(desk, item_count=30)
-    gift(desk, received_on="2025-06-01", item_count=5)
+    repo = desk.repo.pk
+    accepted(desk)
+    accepted(desk, item_count=30)
+    accepted(desk, received_on="2025-06-01", item_count=5)
+    gift(desk, item_count=7)  # registered, not yet taken in
     returned = gift(desk, item_count=100)
     hs.return_accession(desk.archivist, returned, "重复")
-    assert providers["accessions"](2026) == 2 and providers["accession_items"](2026) == 42
-    assert providers["accessions"](2025) == 1 and providers["accession_items"](2024) == 0
+    other = catalog.create_repository("441900", "岭东市档案馆", level="city")
+    d = hs.create_donor(desk.archivist, {"kind": "person", "name": "韦国清家属"})
+    elsewhere = hs.create_accession(desk.archivist, other, d, {**GIFT, "deed_terms": "无偿捐赠"})
+    hs.appraise(desk.archivist, elsewhere, {"condition": "完好"})
+    hs.accept(desk.archivist, elsewhere)
+    assert providers["accessions"](2026, repo) == 2
+    assert providers["accession_items"](2026, repo) == 12 + 30
+    assert (
+        providers["accessions"](2025, repo) == 1 and providers["accession_items"](2024, repo) == 0
+    )
+    assert providers["accessions"](2026, other.pk) == 1
 
 
 def test_campaign_edit_and_progress_of_many(desk: Desk) -> None:

@@ -275,7 +275,12 @@ def test_shelving_metres_is_the_spine_thickness_of_the_boxes_on_shelves(stacks: 
 
     year = timezone.localdate().year
     st.create_box(None, "A-02", "B-0020", 30)
-    assert figures.provided()["shelving_metres"](year) == pytest.approx(0.11)  # 40 + 40 + 30 mm
+    from lantai.catalog import services as catalog
+
+    provided = figures.provided()["shelving_metres"]
+    assert provided(year, stacks.repo.pk) == pytest.approx(0.11)  # 40 + 40 + 30 mm
+    other = catalog.create_repository("451021", "临江县档案馆", level="county")
+    assert provided(year, other.pk) == 0  # the boxes of this archives only
     assert st.shelving_metres(year - 1) == 0
     Box.objects.filter(code="B-0020").update(created_at=local(f"{year - 1}-12-31T23:00"))
     assert st.shelving_metres(year - 1) == pytest.approx(0.03)

@@ -62,7 +62,7 @@ def test_same_floor_figures_are_not_available_without_a_provider(
     rows = _figures(2025)
     for code in ("access_requests", "access_provisions", "exhibitions_published", "accessions"):
         assert rows[code]["available"] is False and rows[code]["value"] is None
-    figures.register("accessions", lambda year: {2025: 4, 2024: 0}[year])
+    figures.register("accessions", lambda year, repository_id: {2025: 4, 2024: 0}[year])
     accessions = _figures(2025)["accessions"]
     assert (accessions["available"], accessions["value"], accessions["previous"]) == (True, 4, 0)
 

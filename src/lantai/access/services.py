@@ -151,9 +151,10 @@ def public_contents(record: Record) -> tuple[list[PublicContent], int]:
 
 
 def public_open_copy(record_pk: int) -> OpenCopy | None:
-    """The redacted open copy of an open record (信息级开放); None for any other record."""
-    if public_record(record_pk) is None:
-        return None
+    """The redacted open copy of an open record (信息级开放); None for any other record and
+    for one under a publication hold in force (its content is not published)."""
+    if public_record(record_pk) is None or not public.publishable(record_pk):
+        return None  # a publication hold in force withholds the content, the open copy too
     return open_copies.open_copy_of(record_pk)
 
 
@@ -714,10 +715,14 @@ def provide_request(
         extra = catalog.visible_records(user).filter(pk__in=list(record_ids))
         records += [r for r in extra if r not in records]
         # the stamped copy the applicant asked for is not made of records under a reproduction
-        # hold when they are read on site: only a way of providing that copies is refused
+        # (or access) hold when they are read on site: only a way of providing that copies is
+        # refused
         certified = done.certified_copy and (
             method in REPRODUCING_METHODS
-            or not holds.held_ids("reproduction", [r.pk for r in records])
+            or not (
+                holds.held_ids("reproduction", [r.pk for r in records])
+                | holds.held_ids("access", [r.pk for r in records])
+            )
         )
         return register_provision(
             user,
@@ -742,11 +747,14 @@ REPRODUCING_METHODS = frozenset({"copy", "electronic", "certificate"})
 
 def reproduction_problem(method: str, certified_copy: bool, record_ids: Iterable[int]) -> str:
     """Why providing these records this way is refused (档案法 art 31: a donor's restriction on
-    reproduction in force on any of them), naming each restriction; "" when it is not (reading
-    on site and excerpts make no copy). Two queries, whatever the number of records."""
+    access or reproduction in force on any of them), naming each restriction; "" when it is not (reading
+    on site and excerpts make no copy). Four queries, whatever the number of records."""
     if method not in REPRODUCING_METHODS and not certified_copy:
         return ""
-    refused = holds.refusals(record_ids, "reproduction")
+    # an access hold is stronger than a reproduction hold: what may not be used is not copied
+    ids = list(record_ids)
+    refused = holds.refusals(ids, "access")
+    refused.update(holds.refusals([i for i in ids if i not in refused], "reproduction"))
     if not refused:
         return ""
     way = dict(METHODS).get(method, method) if method in REPRODUCING_METHODS else "出具证明"

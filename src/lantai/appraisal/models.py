@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from lantai.standards import appraisal as std
@@ -42,6 +43,8 @@ class RecordCopy(models.Model):
     secrecy_period = models.CharField(_("保密期限"), max_length=50, blank=True)
     pages = models.IntegerField(_("页数"), null=True, blank=True)
     level = models.CharField(_("聚合层次"), max_length=16, blank=True)
+    # the record's 全宗 id (kept after it is gone): who may see the row (the user's scope)
+    fonds_key = models.IntegerField(null=True, blank=True, db_index=True)
 
     class Meta:
         abstract = True
@@ -53,14 +56,28 @@ class RecordCopy(models.Model):
 
     @property
     def classification_label(self) -> str:
-        return vocab.classification_labels().get(self.classification, self.classification)
+        return classification_label(self.classification)
+
+
+def english() -> bool:
+    """Whether the page is in English: the labels from the data files then use their English."""
+    return (get_language() or "").startswith("en")
 
 
 def _period_label(code: str) -> str:
+    """A 保管期限 as the page shows it (the frozen lists and reports keep the Chinese)."""
     try:
-        return std.period(code).label_zh
+        p = std.period(code)
     except std.AppraisalRuleError:
         return code
+    return p.label_en if english() else p.label_zh
+
+
+def classification_label(code: str) -> str:
+    for term in vocab.get_vocabulary("classification").terms:
+        if term.code == code:
+            return term.label_en if english() else term.label_zh
+    return code
 
 
 class AppraisalTask(models.Model):
@@ -134,9 +151,7 @@ class Proposal(models.Model):
         if self.new_retention:
             return _period_label(self.new_retention)
         if self.new_classification:
-            return vocab.classification_labels().get(
-                self.new_classification, self.new_classification
-            )
+            return classification_label(self.new_classification)
         return ""
 
 

@@ -184,10 +184,24 @@ def due_summary(rows: Iterable[Record], on: date) -> list[dict[str, Any]]:
 
 
 # --- tasks ---------------------------------------------------------------------------------------
+def _outside_scope(user: User | None) -> Q | None:
+    """Rows (task or disposal items) of a 全宗 outside `user`'s scope (the catalogue's rule:
+    their repositories and fonds); None where the user sees every 全宗 (scope_all, the console)."""
+    if user is None or user.scope_all:
+        return None
+    return ~Q(fonds_key__in=catalog.visible_fonds(user).values("pk"))
+
+
 def visible_tasks(user: User | None) -> QuerySet[AppraisalTask]:
+    """Tasks whose every candidate lies in `user`'s scope (a task of another archives, or one
+    reaching into it, is not theirs)."""
     if user is not None and not user.has_perm_code(APPRAISE):
         return AppraisalTask.objects.none()
-    return AppraisalTask.objects.select_related("created_by", "closed_by")
+    qs = AppraisalTask.objects.select_related("created_by", "closed_by")
+    outside = _outside_scope(user)
+    if outside is not None:
+        qs = qs.exclude(pk__in=TaskItem.objects.filter(outside).values("task_id"))
+    return qs
 
 
 def _copy(record: Record) -> dict[str, Any]:
@@ -195,7 +209,7 @@ def _copy(record: Record) -> dict[str, Any]:
         "reference_code": record.reference_code, "title": record.title[:1000],
         "year": record.year, "retention": record.retention or record.retention_legacy,
         "classification": record.classification, "secrecy_period": record.secrecy_period,
-        "pages": record.pages, "level": record.level,
+        "pages": record.pages, "level": record.level, "fonds_key": record.fonds_id,
     }  # fmt: skip
 
 
@@ -638,9 +652,43 @@ ACTIVE = ("draft", "approved", "executing")
 
 
 def visible_disposals(user: User | None) -> QuerySet[Disposal]:
+    """Disposals whose every record lies in `user`'s scope: the 监销人 and the executors must be
+    able to see the whole list."""
     if user is not None and not user.has_perm_code(APPRAISE):
         return Disposal.objects.none()
-    return Disposal.objects.select_related("prepared_by", "approved_by", "executed_by")
+    qs = Disposal.objects.select_related("prepared_by", "approved_by", "executed_by")
+    outside = _outside_scope(user)
+    if outside is not None:
+        qs = qs.exclude(pk__in=DisposalItem.objects.filter(outside).values("disposal_id"))
+    return qs
+
+
+def _lock(user: User | None, disposal: Disposal) -> None:
+    """Inside a transaction: lock the disposal's row and read it again (a page loaded before
+    another person's click holds an old status), and refuse one outside `user`'s scope."""
+    found = visible_disposals(user).select_related(None).select_for_update().filter(pk=disposal.pk)
+    if not list(found.values_list("pk", flat=True)):
+        raise AppraisalError(f"销毁清册 {disposal.number} 不存在或不在您的范围内", "disposal")
+    disposal.refresh_from_db()
+
+
+def _require_list_visible(user: User | None, disposal: Disposal) -> None:
+    """The 监销人 (and the executor) must be able to see every record still on the list."""
+    keys = list(
+        disposal.items.filter(record__isnull=False).values_list("record_id", "reference_code")
+    )
+    seen = set(
+        catalog.visible_records(user)
+        .filter(pk__in=[k for k, _ in keys])
+        .values_list("pk", flat=True)
+    )
+    hidden = [code for k, code in keys if k not in seen]
+    if hidden:
+        raise AppraisalError(
+            f"档号 {'、'.join(hidden[:20])} 不在您的范围内或密级高于您的涉密等级："
+            f"不能审批或执行销毁清册 {disposal.number}",
+            "records",
+        )
 
 
 def destroy_decisions(user: User | None = None) -> QuerySet[Decision]:
@@ -772,15 +820,17 @@ def approve_disposal(user: User | None, disposal: Disposal, *, note: str = "") -
     if user is None:
         _console_user()
     assert user is not None
-    if disposal.status != "draft":
-        raise AppraisalError(f"销毁清册 {disposal.number} 不在待审批状态", "status")
-    if disposal.prepared_by_id == user.pk:
-        raise AppraisalError(
-            f"销毁须由两人办理：监销人不能是编制销毁清册 {disposal.number} 的本人"
-            f"（{_name(user)}），请由另一名鉴定小组成员审批",
-            "approved_by",
-        )
     with transaction.atomic():
+        _lock(user, disposal)
+        if disposal.status != "draft":
+            raise AppraisalError(f"销毁清册 {disposal.number} 不在待审批状态", "status")
+        if disposal.prepared_by_id == user.pk:
+            raise AppraisalError(
+                f"销毁须由两人办理：监销人不能是编制销毁清册 {disposal.number} 的本人"
+                f"（{_name(user)}），请由另一名鉴定小组成员审批",
+                "approved_by",
+            )
+        _require_list_visible(user, disposal)
         disposal.status, disposal.approved_by = "approved", user
         disposal.approved_at, disposal.approval_note = timezone.now(), note.strip()
         disposal.list_sm3 = _digest(list_rows(disposal))
@@ -796,15 +846,55 @@ def approve_disposal(user: User | None, disposal: Disposal, *, note: str = "") -
 def cancel_disposal(user: User | None, disposal: Disposal, *, note: str) -> Disposal:
     """Withdraw a list not yet approved (by its author or the 监销人 refusing it)."""
     require(user, APPRAISE)
-    if disposal.status != "draft":
-        raise AppraisalError(f"销毁清册 {disposal.number} 已批准，不能撤销", "status")
     if not note.strip():
         raise AppraisalError("请填写撤销理由", "note")
     with transaction.atomic():
+        _lock(user, disposal)
+        if disposal.status != "draft":
+            raise AppraisalError(f"销毁清册 {disposal.number} 已批准，不能撤销", "status")
         disposal.status, disposal.approval_note = "cancelled", note.strip()
         disposal.save(update_fields=["status", "approval_note"])
         audit.record("disposal_cancel", "disposal", disposal.pk, {"note": note.strip()})
     return disposal
+
+
+def _check_execution(
+    user: User, disposal: Disposal
+) -> tuple[list[DisposalItem], dict[int, Package]]:
+    """What execute_disposal checks on the locked disposal: approved, the list as approved
+    (SM3), every record visible to the executor, the PRESERVE permission for preserved records,
+    nothing held by another room's work (a PROTECT reference or an open stacks loan)."""
+    if disposal.status != "approved":
+        raise AppraisalError(
+            f"销毁清册 {disposal.number} 须经监销人批准后才能执行（当前：{disposal.get_status_display()}）",
+            "status",
+        )
+    if _digest(list_rows(disposal)) != disposal.list_sm3:
+        raise AppraisalError(
+            f"销毁清册 {disposal.number} 与监销人批准时的内容不一致（SM3 不符）：不能执行", "list"
+        )
+    items = list(disposal.items.select_related("record").order_by("number"))
+    present = [i for i in items if i.record is not None]
+    packages = _preserved(i.record_key for i in present)
+    if packages and not user.has_perm_code(PRESERVE):
+        raise AppraisalError(
+            "清册中有已进入长期保存的档案：须由保管员执行，以便提出信息包注销申请", "executed_by"
+        )
+    _require_list_visible(user, disposal)
+    paper = [i.record_key for i in present if i.record_key not in packages]
+    held = referenced_elsewhere(paper)
+    for key, rooms in lent_out([i.record_key for i in present]).items():
+        held.setdefault(key, []).extend(rooms)
+    if held:
+        names = "、".join(
+            f"{i.reference_code}（{'、'.join(sorted(set(held[i.record_key])))}）"
+            for i in present if i.record_key in held
+        )  # fmt: skip
+        raise AppraisalError(
+            f"档案仍被其他业务引用，不能删除：{names[:500]}；请先在相应业务中处理后再执行销毁",
+            "records",
+        )
+    return items, packages
 
 
 def execute_disposal(
@@ -823,42 +913,18 @@ def execute_disposal(
     if user is None:
         _console_user()
     assert user is not None
-    if disposal.status != "approved":
-        raise AppraisalError(
-            f"销毁清册 {disposal.number} 须经监销人批准后才能执行（当前：{disposal.get_status_display()}）",
-            "status",
-        )
     for field, value, label in (("method", method, "销毁方式"), ("place", place, "销毁地点"),
                                 ("executors", executors, "销毁人")):  # fmt: skip
         if not value.strip():
             raise AppraisalError(f"销毁报告须填写{label}", field)
     if executed_on > timezone.localdate():
         raise AppraisalError("销毁日期不能晚于今天", "executed_on")
-    if _digest(list_rows(disposal)) != disposal.list_sm3:
-        raise AppraisalError(
-            f"销毁清册 {disposal.number} 与监销人批准时的内容不一致（SM3 不符）：不能执行", "list"
-        )
-    items = list(disposal.items.select_related("record").order_by("number"))
-    present = [i for i in items if i.record is not None]
-    packages = _preserved(i.record_key for i in present)
-    if packages and not user.has_perm_code(PRESERVE):
-        raise AppraisalError(
-            "清册中有已进入长期保存的档案：须由保管员执行，以便提出信息包注销申请", "executed_by"
-        )
-    paper = [i.record_key for i in present if i.record_key not in packages]
-    held = referenced_elsewhere(paper)
-    if held:
-        names = "、".join(
-            f"{i.reference_code}（{'、'.join(sorted(set(held[i.record_key])))}）"
-            for i in present if i.record_key in held
-        )  # fmt: skip
-        raise AppraisalError(
-            f"档案仍被其他业务引用，不能删除：{names[:500]}；请先在相应业务中处理后再执行销毁",
-            "records",
-        )
-    note = f"销毁清册 {disposal.number}：{disposal.reason}（监销人 {_name(disposal.approved_by)}）"
     try:
         with transaction.atomic():
+            _lock(user, disposal)
+            items, packages = _check_execution(user, disposal)
+            present = [i for i in items if i.record is not None]
+            note = f"销毁清册 {disposal.number}：{disposal.reason}（监销人 {_name(disposal.approved_by)}）"
             by_package: dict[int, list[DisposalItem]] = defaultdict(list)
             for item in present:
                 if item.record_key in packages:
@@ -924,6 +990,75 @@ def referenced_elsewhere(record_ids: Iterable[int]) -> dict[int, list[str]]:
     return dict(out)
 
 
+LENT_FIELD = "returned_at"
+
+
+def _lending(model: type[Model]) -> bool:
+    return any(f.name == LENT_FIELD and f.concrete for f in model._meta.get_fields())
+
+
+def lent_out(record_ids: Iterable[int]) -> dict[int, list[str]]:
+    """Records lent out and not back (their open loan would go with them: a loan is deleted
+    with its record), with the name of the lending room: deleting them would lose the only
+    trace of an item still outside the stacks.
+
+    Found without importing that room (it is on the same floor), through Django's relations,
+    by one explicit convention: a model pointing at records (or at the holder a record lies
+    in) with a field named ``returned_at`` is a loan, open while that field is null. Two
+    shapes are followed: a loan of the record itself (a foreign key to Record), and a loan of
+    the holder the record is in now (a one-to-one "where it lies" row of the record, such as
+    its box placement, whose other foreign key the loan points at). One query per relation."""
+    ids = list(record_ids)
+    out: dict[int, list[str]] = defaultdict(list)
+    if not ids:
+        return {}
+
+    def room(model: type[Model]) -> str:
+        return f"{model._meta.app_config.verbose_name}：借出未归还"
+
+    for rel in Record._meta.get_fields(include_hidden=True):
+        if not rel.auto_created or rel.concrete or rel.many_to_many:
+            continue
+        model = rel.related_model
+        if model is Record or not isinstance(model, type) or not issubclass(model, Model):
+            continue
+        column = rel.field.attname  # type: ignore[union-attr]
+        if _lending(model):  # a loan of the record itself
+            for pk in model._default_manager.filter(
+                **{f"{column}__in": ids, f"{LENT_FIELD}__isnull": True}
+            ).values_list(column, flat=True):
+                out[pk].append(room(model))
+        if not rel.one_to_one:
+            continue
+        for holder_fk in model._meta.concrete_fields:  # where the record lies now (its box)
+            holder = holder_fk.related_model
+            if not holder_fk.many_to_one or not isinstance(holder, type) or holder is Record:
+                continue
+            where: dict[int, list[int]] = defaultdict(list)
+            for held_in, record_id in model._default_manager.filter(
+                **{f"{column}__in": ids}
+            ).values_list(holder_fk.attname, column):
+                where[held_in].append(record_id)
+            for loan_rel in holder._meta.get_fields(include_hidden=True):
+                loan = loan_rel.related_model
+                if (
+                    not loan_rel.auto_created
+                    or loan_rel.concrete
+                    or not isinstance(loan, type)
+                    or not issubclass(loan, Model)
+                    or not _lending(loan)
+                    or not where
+                ):
+                    continue
+                lent_col = loan_rel.field.attname  # type: ignore[union-attr]
+                for held in loan._default_manager.filter(
+                    **{f"{lent_col}__in": list(where), f"{LENT_FIELD}__isnull": True}
+                ).values_list(lent_col, flat=True):
+                    for record_id in where[held]:
+                        out[record_id].append(room(loan))
+    return dict(out)
+
+
 def _remove_paper(item: DisposalItem) -> None:
     """Remove a record that is only on paper (not preserved) through the catalogue: a 案卷 takes
     its 卷内文件 with it. The permission was checked by the disposal (two people, APPRAISE)."""
@@ -943,8 +1078,11 @@ def sync_disposal(disposal: Disposal) -> Disposal:
     complete."""
     if disposal.status != "executing":
         return disposal
-    rows = list(disposal.items.select_related("deletion_request"))
     with transaction.atomic():
+        _lock(None, disposal)  # two pages open at once complete it once
+        if disposal.status != "executing":
+            return disposal
+        rows = list(disposal.items.select_related("deletion_request"))
         for item in rows:
             req = item.deletion_request
             if item.state != "deaccession_requested" or req is None:
@@ -970,14 +1108,15 @@ def request_again(user: User | None, disposal: Disposal) -> list[int]:
     """Ask again for the rows whose deaccession was rejected (a new request, a new approval)."""
     require(user, PRESERVE)
     assert user is not None
-    sync_disposal(disposal)
-    rows = list(disposal.items.filter(state="deaccession_rejected"))
-    if not rows:
-        raise AppraisalError("没有被驳回的注销申请", "items")
-    packages = _preserved(i.record_key for i in rows)
-    note = f"销毁清册 {disposal.number}（再次申请）：{disposal.reason}"
     made = []
     with transaction.atomic():
+        _lock(user, disposal)
+        sync_disposal(disposal)
+        rows = list(disposal.items.filter(state="deaccession_rejected"))
+        if not rows:
+            raise AppraisalError("没有被驳回的注销申请", "items")
+        packages = _preserved(i.record_key for i in rows)
+        note = f"销毁清册 {disposal.number}（再次申请）：{disposal.reason}"
         grouped: dict[int, list[DisposalItem]] = defaultdict(list)
         for i in rows:
             if i.record_key in packages:

@@ -5,7 +5,7 @@ permission as a 403 page (audited)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from lantai.appraisal import services
-from lantai.appraisal.models import AppraisalTask, Disposal
+from lantai.appraisal.models import AppraisalTask, Disposal, english
 from lantai.catalog.services import CatalogError, PermissionDenied
 from lantai.core.roles import APPRAISE, PRESERVE
 from lantai.standards import appraisal as std
@@ -86,12 +86,18 @@ def _pdf(html: str, name: str) -> HttpResponse:
     return response
 
 
+def _labelled(terms: Iterable[Any]) -> list[dict[str, str]]:
+    """code and label of data-file terms, the label in the page's language."""
+    en = english()
+    return [{"code": t.code, "label": t.label_en if en else t.label_zh} for t in terms]
+
+
 def _choices() -> dict[str, Any]:
     return {
-        "kinds": list(std.kinds().values()),
-        "outcomes": std.outcomes(),
-        "periods": list(std.periods().values()),
-        "classifications": vocab.get_vocabulary("classification").terms,
+        "kinds": _labelled(std.kinds().values()),
+        "outcomes": {o["code"]: o for o in _labelled(std.outcomes().values())},
+        "periods": _labelled(std.periods().values()),
+        "classifications": _labelled(vocab.get_vocabulary("classification").terms),
     }
 
 
@@ -156,7 +162,7 @@ def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "hidden": hidden,
         "decidable": decidable,
         "undecided": sum(1 for r in rows if r.decision is None),
-        "task_outcomes": [std.outcome(c) for c in allowed],
+        "task_outcomes": _labelled(std.outcome(c) for c in allowed),
         "user_pk": user.pk,
         **_choices(),
     }

@@ -18,19 +18,23 @@ from lantai.standards import statistics as std
 from .models import Exhibition, ExhibitionVersion, ExhibitionVisit
 
 
-def exhibitions_published(year: int) -> int:
-    """Exhibitions first published (version 1 approved) within `year`."""
+def exhibitions_published(year: int, repository_id: int) -> int:
+    """Exhibitions of the archives `repository_id` first published (version 1 approved) within
+    `year`."""
     firsts = (
-        ExhibitionVersion.objects.values("exhibition")
+        ExhibitionVersion.objects.filter(exhibition__repository_id=repository_id)
+        .values("exhibition")
         .annotate(first=Min("created_at"))
         .filter(first__year=year)
     )
     return firsts.count()
 
 
-def exhibition_visits(year: int) -> int:
-    """Visits to the exhibitions' public pages within `year`."""
-    total = ExhibitionVisit.objects.filter(day__year=year).aggregate(n=Sum("count"))["n"]
+def exhibition_visits(year: int, repository_id: int) -> int:
+    """Visits to the public pages of the exhibitions of the archives `repository_id` within
+    `year`."""
+    rows = ExhibitionVisit.objects.filter(day__year=year, exhibition__repository_id=repository_id)
+    total = rows.aggregate(n=Sum("count"))["n"]
     return int(total or 0)
 
 

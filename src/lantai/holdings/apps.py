@@ -13,19 +13,23 @@ class HoldingsConfig(AppConfig):
         figures.register("accession_items", accession_items_in)
 
 
-def accessions_in(year: int) -> int:
-    """Accessions registered (received) within `year`, those returned to the donor left out (for
-    the statistics report)."""
+def accessions_in(year: int, repository_id: int) -> int:
+    """Accessions of the archives `repository_id` received within `year` and taken in (status
+    accepted: registered or appraised ones are not yet accessioned, returned ones never were)."""
     from .models import Accession
 
-    return Accession.objects.filter(received_on__year=year).exclude(status="returned").count()
+    return Accession.objects.filter(
+        repository_id=repository_id, received_on__year=year, status="accepted"
+    ).count()
 
 
-def accession_items_in(year: int) -> int:
-    """Items of the accessions registered within `year` (returned ones left out)."""
+def accession_items_in(year: int, repository_id: int) -> int:
+    """Items of the accessions counted by accessions_in."""
     from django.db.models import Sum
 
     from .models import Accession
 
-    rows = Accession.objects.filter(received_on__year=year).exclude(status="returned")
+    rows = Accession.objects.filter(
+        repository_id=repository_id, received_on__year=year, status="accepted"
+    )
     return int(rows.aggregate(n=Sum("item_count"))["n"] or 0)

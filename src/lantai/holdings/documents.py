@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from lantai.catalog.models import Repository
 from lantai.core.audit import record
@@ -56,14 +56,28 @@ def issue(
         )
     day = on or dt.date.today()
     with transaction.atomic():
+        # the accession's row first: a second desk issuing the same document waits here and
+        # then finds the one issued (numbering is serialised by the repository's row)
+        Accession.objects.select_for_update().get(pk=accession.pk)
+        existing = IssuedDocument.objects.filter(accession=accession, kind=kind).first()
+        if existing is not None:
+            return existing, False
         Repository.objects.select_for_update().get(pk=accession.repository_id)
         number = _next_number(kind, day.year)
         content = _content(accession, kind, number, day)
         pdf = render(content)
-        doc = IssuedDocument.objects.create(
-            accession=accession, kind=kind, number=number, issued_on=day,
-            issued_by=_actor(user) or "", content=content, sm3=sm3_hex(pdf),
-        )  # fmt: skip
+        try:
+            with transaction.atomic():
+                doc = IssuedDocument.objects.create(
+                    accession=accession, kind=kind, number=number, issued_on=day,
+                    issued_by=_actor(user) or "", content=content, sm3=sm3_hex(pdf),
+                )  # fmt: skip
+        except IntegrityError:
+            # issued meanwhile all the same (the unique constraint holds): that one is the one
+            existing = IssuedDocument.objects.filter(accession=accession, kind=kind).first()
+            if existing is None:
+                raise
+            return existing, False
         record("holdings.document.issue", "accession", accession.pk,
                {"number": accession.number, "kind": kind, "document": number, "sm3": doc.sm3},
                actor=_actor(user))  # fmt: skip

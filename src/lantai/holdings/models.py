@@ -114,6 +114,13 @@ class Accession(models.Model):
     def __str__(self) -> str:
         return self.number
 
+    @property
+    def kind_label(self) -> str:
+        """The kind as the active language names it."""
+        from lantai.holdings.services import kind_label
+
+        return kind_label(self.kind)
+
 
 class DonorRestriction(models.Model):
     """A donor's condition on access, publication or reproduction (档案法 art 31)."""

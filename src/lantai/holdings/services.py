@@ -103,13 +103,22 @@ def create_campaign(user: User | None, repository: Repository, data: Mapping[str
     return campaign
 
 
+# the most items one count may say (a sane bound, well inside PostgreSQL's integer)
+MAX_COUNT = 100_000_000
+
+
 def _count(value: Any, field: str, label: str, *, minimum: int) -> int:
+    text = str(value).strip()
+    if len(text) > 20:  # no need to read an absurd number to refuse it
+        raise HoldingsError(f"{label}（{field}）不得大于{MAX_COUNT}：{text[:20]}……")
     try:
-        number = int(str(value).strip())
+        number = int(text)
     except (TypeError, ValueError):
         raise HoldingsError(f"{label}（{field}）须为整数：{value}") from None
     if number < minimum:
         raise HoldingsError(f"{label}（{field}）不得小于{minimum}：{number}")
+    if number > MAX_COUNT:
+        raise HoldingsError(f"{label}（{field}）不得大于{MAX_COUNT}：{number}")
     return number
 
 
@@ -125,7 +134,11 @@ def _value(value: Any) -> Decimal | None:
     return amount.quantize(Decimal("0.01"))
 
 
-def _restrictions(rows: Iterable[Mapping[str, Any]]) -> list[DonorRestriction]:
+def _restrictions(
+    rows: Iterable[Mapping[str, Any]], received: dt.date | None = None
+) -> list[DonorRestriction]:
+    """The restrictions described by `rows`; each must end on or after the day the accession
+    was received (`received`), when it applies from."""
     scopes = std.restriction_scopes()
     out = []
     for n, row in enumerate(rows, 1):
@@ -138,6 +151,11 @@ def _restrictions(rows: Iterable[Mapping[str, Any]]) -> list[DonorRestriction]:
             raise HoldingsError(f"第{n}条限制只能有一种期限：截止日期（until）或捐赠者生前")
         if not until and not lifetime:
             raise HoldingsError(f"第{n}条限制须有期限：截止日期（until）或捐赠者生前")
+        if until and received and until < received:
+            raise HoldingsError(
+                f"第{n}条限制的截止日期（until）{until.isoformat()} 早于接收日期 "
+                f"{received.isoformat()}：该限制从未生效"
+            )
         text = str(row.get("text") or "").strip()
         if not text:
             raise HoldingsError(f"第{n}条限制的条件（text）必填")
@@ -162,7 +180,7 @@ def create_accession(
     campaign = data.get("campaign")
     if campaign is not None and campaign.repository_id != repository.pk:
         raise HoldingsError("征集活动（campaign）须属于同一档案馆")
-    restrictions = _restrictions(data.get("restrictions") or [])
+    restrictions = _restrictions(data.get("restrictions") or [], received)
     event = _event(kind, data)
     with transaction.atomic():
         # the repository row serialises numbering: two registrations never get the same number
@@ -189,6 +207,24 @@ def create_accession(
                {"number": accession.number, "kind": kind, "donor": donor.name, "items": items,
                 "restrictions": len(restrictions)}, actor=_actor(user))  # fmt: skip
     return accession
+
+
+def kind_labels() -> dict[str, str]:
+    """The accession kinds with how the active language names them (the English label of
+    accession-kinds.yaml in English, the kind itself in Chinese)."""
+    from django.utils import translation
+
+    from lantai.standards._data import load_data
+
+    english = (translation.get_language() or "").startswith("en")
+    return {
+        str(k["value"]): str(k.get("label_en") or k["value"]) if english else str(k["value"])
+        for k in load_data("accession-kinds.yaml")["kinds"]
+    }
+
+
+def kind_label(kind: str) -> str:
+    return kind_labels().get(kind, kind)
 
 
 MAJOR_EVENT_KIND = "移交"
@@ -329,9 +365,34 @@ def years(user: User | None) -> list[int]:
     return [d.year for d in dates]
 
 
-def list_donors(user: User | None) -> list[Donor]:
+def visible_donors(user: User | None) -> Any:
+    """The donors the user may see (their contact details included): those with an accession
+    in one of the user's archives (every donor with scope over all archives, and at the command
+    line). A donor with no accession yet is seen by those who register accessions (EDIT), so
+    that the accession can be registered; filing units see no donors."""
     _require(user, VIEW)
-    return list(Donor.objects.all())
+    qs = Donor.objects.all()
+    if user is None:
+        return qs
+    if user.role == "filing_unit":
+        return qs.none()
+    if user.scope_all:
+        return qs
+    reach = Q(pk__in=Accession.objects.filter(
+        repository__in=catalog.visible_repositories(user)).values("donor_id"))  # fmt: skip
+    if user.has_perm_code(EDIT):
+        reach |= ~Q(pk__in=Accession.objects.values("donor_id"))
+    return qs.filter(reach)
+
+
+def list_donors(user: User | None) -> list[Donor]:
+    return list(visible_donors(user))
+
+
+def visible_donor(user: User | None, pk: int | None) -> Donor | None:
+    if pk is None:
+        return None
+    return visible_donors(user).filter(pk=pk).first()  # type: ignore[no-any-return]
 
 
 def accession_summary(accession: Accession) -> dict[str, Any]:
@@ -437,7 +498,7 @@ def update_accession(user: User | None, accession: Accession, data: Mapping[str,
                  if f in data and str(data.get(f) or "") != str(before[f] or "")]  # fmt: skip
         if asked:
             raise HoldingsError(
-                f"征集登记 {accession.number} 已{accession.get_status_display()}，"
+                f"征集登记 {accession.number} {STATUS_ZH[accession.status]}，"
                 f"不能再修改：{', '.join(asked)}"
             )
     else:
@@ -625,10 +686,23 @@ def add_restriction(
 ) -> DonorRestriction:
     """Add a donor's restriction to an accession; it applies to the linked records at once."""
     _require(user, EDIT)
-    (restriction,) = _restrictions([row])
+    (restriction,) = _restrictions([row], accession.received_on)
     restriction.starts_on = _date(row.get("starts_on"), "starts_on", "限制起始日期")
+    if restriction.starts_on and restriction.until and restriction.until < restriction.starts_on:
+        raise HoldingsError(
+            f"限制的截止日期（until）{restriction.until.isoformat()} 早于起始日期（starts_on）"
+            f"{restriction.starts_on.isoformat()}"
+        )
     restriction.accession = accession
     with transaction.atomic():
+        Accession.objects.select_for_update().get(pk=accession.pk)  # one desk at a time
+        same = DonorRestriction.objects.filter(
+            accession=accession, scope=restriction.scope, until=restriction.until,
+            donor_lifetime=restriction.donor_lifetime, text=restriction.text,
+            starts_on=restriction.starts_on, ended_on=None,
+        )  # fmt: skip
+        if same.exists():
+            raise HoldingsError(f"征集登记 {accession.number} 已有相同的限制：{restriction.text}")
         restriction.save()
         record("holdings.restriction.add", "accession", accession.pk,
                {"number": accession.number, "restriction": restriction.pk, "scope": restriction.scope,
@@ -720,9 +794,16 @@ def unlink_records(user: User | None, accession: Accession, record_ids: Iterable
     return n
 
 
-def linked_records(accession: Accession, limit: int = 200) -> list[Record]:
+def linked_records(
+    user: User | None, accession: Accession, limit: int = 200
+) -> tuple[list[Record], int]:
+    """The linked records the user may see in the catalogue (its clearance and scope: the
+    first `limit` by 档号), and how many others are linked that the user may not see (counted,
+    never named)."""
     ids = covered_records(accession)
-    return list(Record.objects.filter(pk__in=ids).order_by("reference_code")[:limit])
+    seen = catalog.visible_records(user).filter(pk__in=ids)
+    hidden = len(ids) - seen.count()
+    return list(seen.order_by("reference_code")[:limit]), hidden
 
 
 def record_holds(accession: Accession) -> dict[int, list[Any]]:
@@ -796,13 +877,16 @@ def _item_fields(user: User | None, item: AccessionItem, data: Mapping[str, Any]
     item.record = found
 
 
-def items_with_digitization(accession: Accession) -> list[dict[str, Any]]:
+def items_with_digitization(accession: Accession, user: User | None = None) -> list[dict[str, Any]]:
     """The accession's items, each with its digitization status: for an item whose record has
-    page images attached by the digitization room, "digitized" whatever was entered."""
+    page images attached by the digitization room, "digitized" whatever was entered. An item's
+    record that `user` may not see in the catalogue is marked hidden (not to be named)."""
     items = list(accession.received_items.select_related("record"))
     from lantai.digitization.services import attached_pages
 
-    pages = attached_pages([i.record_id for i in items if i.record_id])
+    ids = [i.record_id for i in items if i.record_id]
+    pages = attached_pages(ids)
+    seen = set(catalog.visible_records(user).filter(pk__in=ids).values_list("pk", flat=True))
     out = []
     for i in items:
         status = "digitized" if i.record_id in pages else i.digitization
@@ -810,6 +894,7 @@ def items_with_digitization(accession: Accession) -> list[dict[str, Any]]:
             "item": i, "status": status, "status_label": DIGITIZATION_ZH[status],
             "pages": pages.get(i.record_id, (0, 0))[0] if i.record_id else 0,
             "derived": i.record_id in pages,
+            "record_hidden": bool(i.record_id) and i.record_id not in seen,
         })  # fmt: skip
     return out
 

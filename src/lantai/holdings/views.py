@@ -87,7 +87,7 @@ def accession_list(request: HttpRequest) -> HttpResponse:
     rows = list(qs.order_by("-received_on", "-number")[:LIST_LIMIT])
     return render(request, "holdings/accession_list.html", {
         "rows": rows, "total": qs.count(), "limit": LIST_LIMIT,
-        "years": hs.years(user), "kinds": std.kinds(), "statuses": hs.STATUS_ZH,
+        "years": hs.years(user), "kinds": hs.kind_labels().items(), "statuses": hs.STATUS_ZH,
         "campaigns": hs.visible_campaigns(user),
         "f": {"year": year, "kind": kind, "campaign": campaign, "status": status, "donor": donor},
         "can_edit": user.has_perm_code(EDIT),
@@ -109,7 +109,7 @@ def _accession_data(request: HttpRequest, form: dict[str, str]) -> dict[str, Any
     if pk is not None:
         data["campaign"] = hs.visible_campaign(user, pk)
     donor_pk = whole_number(form.get("donor"))
-    data["donor"] = Donor.objects.filter(pk=donor_pk).first() if donor_pk else None
+    data["donor"] = hs.visible_donor(user, donor_pk)
     return data
 
 
@@ -142,7 +142,7 @@ def accession_new(request: HttpRequest) -> HttpResponse:
             "donor": request.GET.get("donor", ""), "campaign": request.GET.get("campaign", ""),
         }  # fmt: skip
     return render(request, "holdings/accession_form.html", {
-        "form": form, "repositories": repositories, "donors": donors, "kinds": std.kinds(),
+        "form": form, "repositories": repositories, "donors": donors, "kinds": hs.kind_labels().items(),
         "campaigns": hs.visible_campaigns(user), "new": True,
     })  # fmt: skip
 
@@ -174,7 +174,7 @@ def accession_edit(request: HttpRequest, pk: int) -> HttpResponse:
         }  # fmt: skip
     return render(request, "holdings/accession_form.html", {
         "form": form, "accession": accession, "donors": hs.list_donors(user),
-        "kinds": std.kinds(), "campaigns": hs.visible_campaigns(user), "new": False,
+        "kinds": hs.kind_labels().items(), "campaigns": hs.visible_campaigns(user), "new": False,
     })  # fmt: skip
 
 
@@ -184,7 +184,7 @@ def accession_detail(request: HttpRequest, pk: int) -> HttpResponse:
     accession = _accession(request, pk)
     if accession is None:
         return _missing(request)
-    records = hs.linked_records(accession)
+    records, hidden = hs.linked_records(user, accession)
     holds_by_record = hs.record_holds(accession)
     docs = {d.kind: d for d in accession.documents.all()}
     today = dt.date.today()
@@ -200,8 +200,8 @@ def accession_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "holdings/accession_detail.html", {
         "a": accession, "restrictions": restrictions, "scopes": std.restriction_scopes(),
         "records": [(r, holds_by_record.get(r.pk, [])) for r in records],
-        "record_total": len(hs.covered_records(accession)),
-        "items": hs.items_with_digitization(accession), "digitization": AccessionItem.DIGITIZATION,
+        "record_total": len(hs.covered_records(accession)), "record_hidden": hidden,
+        "items": hs.items_with_digitization(accession, user), "digitization": AccessionItem.DIGITIZATION,
         "docs": docs, "next": hs.TRANSITIONS[accession.status],
         "can_edit": user.has_perm_code(EDIT), "today": today.isoformat(),
         "forming_bodies": accession.forming_bodies.splitlines(),
@@ -366,7 +366,7 @@ def donor_new(request: HttpRequest) -> HttpResponse:
 @permission_required(EDIT)
 def donor_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
-    donor = Donor.objects.filter(pk=pk).first()
+    donor = hs.visible_donor(user, pk)
     if donor is None:
         return not_found(request, _("捐赠者不存在。"))
     if request.method == "POST":
@@ -384,7 +384,7 @@ def donor_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(VIEW)
 def donor_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
-    donor = next((d for d in hs.list_donors(user) if d.pk == pk), None)
+    donor = hs.visible_donor(user, pk)
     if donor is None:
         return not_found(request, _("捐赠者不存在。"))
     rows = list(hs.accessions(user, donor=pk).order_by("-received_on"))

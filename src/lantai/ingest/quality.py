@@ -49,10 +49,19 @@ def self_check_units(user: User | None) -> QuerySet[Fonds]:
     return Fonds.objects.none()
 
 
+def scope_fonds(user: User | None) -> QuerySet[Fonds] | None:
+    """The units a receiving user works on (the catalogue's scope); None for every unit
+    (scope_all, the console)."""
+    if user is None or user.scope_all:
+        return None
+    return catalog.visible_fonds(user)
+
+
 def visible_self_checks(user: User | None) -> QuerySet[SelfCheck]:
     qs = SelfCheck.objects.select_related("fonds", "fonds__repository", "created_by")
     if user is None or user.has_perm_code(RECEIVE):
-        return qs
+        within = scope_fonds(user)
+        return qs if within is None else qs.filter(fonds__in=within.values("pk"))
     if user.has_perm_code(SUBMIT):
         return qs.filter(fonds__in=submitting_units(user))
     return qs.none()
@@ -496,8 +505,14 @@ def update_follow_up(
     return visit
 
 
-def visits(fonds: Fonds | None = None, limit: int = 200) -> list[QualityVisit]:
+def visits(
+    fonds: Fonds | None = None, limit: int = 200, *, user: User | None = None
+) -> list[QualityVisit]:
+    """The latest visits (to `fonds`, or to every unit in `user`'s scope)."""
     qs = QualityVisit.objects.select_related("fonds", "fonds__repository")
     if fonds is not None:
         qs = qs.filter(fonds=fonds)
+    within = scope_fonds(user)
+    if within is not None:
+        qs = qs.filter(fonds__in=within.values("pk"))
     return list(qs.order_by("-visited_on", "-pk")[:limit])

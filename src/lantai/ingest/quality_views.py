@@ -138,11 +138,13 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _dashboard(request: HttpRequest) -> HttpResponse:
-    runs = quality.runs()
+    user: Any = request.user
+    units = list(warning.units_for(user))
+    runs = quality.runs(None if quality.scope_fonds(user) is None else [f.pk for f in units])
     eng = english()
     fig = quality.figures(runs, eng)
     per_unit = quality.per_unit(runs, eng)
-    due = warning.compute(warning.units_for(None))
+    due = warning.compute(units)
 
     def failed_runs(u: warning.UnitDue) -> int:
         q = per_unit.get(u.fonds.pk)
@@ -161,7 +163,7 @@ def _dashboard(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "due_counts": warning.counts(due),
             "due_units": [u for u in due if u.status in ("overdue", "due")][:10],
-            "visits": quality.visits(limit=10),
+            "visits": quality.visits(limit=10, user=user),
             "due_labels": DUE_LABELS,
         },
     )
@@ -316,7 +318,7 @@ def visit_add(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(RECEIVE)
 def visit_follow_up(request: HttpRequest, pk: int) -> HttpResponse:
     visit = QualityVisit.objects.filter(pk=pk).first()
-    if visit is None:
+    if visit is None or not _fonds_or_404(request, visit.fonds_id):
         return not_found(request, gettext("指导记录不存在。"))
     quality.update_follow_up(
         visit, follow_up=request.POST.get("follow_up", ""),
@@ -352,4 +354,7 @@ def profile(request: HttpRequest, pk: int) -> HttpResponse:
 
 @permission_required(RECEIVE)
 def visit_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "ingest/quality_visits.html", {"visits": quality.visits(limit=500)})
+    user: Any = request.user
+    return render(
+        request, "ingest/quality_visits.html", {"visits": quality.visits(limit=500, user=user)}
+    )

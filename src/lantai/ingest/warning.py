@@ -105,10 +105,11 @@ def _sort_key(u: UnitDue) -> tuple[Any, ...]:
 
 
 def units_for(user: User | None) -> QuerySet[Fonds]:
-    """The units whose due years `user` sees: every unit for receiving staff and the console,
-    the units in scope for a filing unit, none for others."""
+    """The units whose due years `user` sees: for receiving staff the units of their archives
+    (the catalogue's scope: their repositories and fonds; scope_all and the console see every
+    unit), the units in scope for a filing unit, none for others."""
     if user is None or user.has_perm_code(RECEIVE):
-        return catalog.visible_fonds(None).order_by("repository__code", "code")
+        return catalog.visible_fonds(user).order_by("repository__code", "code")
     if user.has_perm_code(SUBMIT):
         return submitting_units(user)
     return Fonds.objects.none()

@@ -12,8 +12,9 @@ class StacksConfig(AppConfig):
         figures.register("shelving_metres", _shelving_metres)
 
 
-def _shelving_metres(year: int) -> float:
-    """档案排架长度 (metres) at the end of `year`: stacks.services.shelving_metres."""
+def _shelving_metres(year: int, repository_id: int) -> float:
+    """档案排架长度 (metres) at the end of `year` in the buildings of the archives
+    `repository_id`: stacks.services.shelving_metres."""
     from .services import shelving_metres
 
-    return shelving_metres(year)
+    return shelving_metres(year, repository_id)

@@ -30,7 +30,7 @@ from lantai.core.sm3 import sm3_hex
 from lantai.standards import stacks as std
 
 from .models import ClimateAlert, ClimateReading, ReadingImport, Room, Sensor
-from .services import StacksError, _require, evaluate, parse_time
+from .services import StacksError, TimeProblem, _require, evaluate, parse_time
 
 COLUMNS = {
     "sensor": (
@@ -266,14 +266,9 @@ def _row(
         else:
             target = named
     try:
-        taken_at = parse_time(cell("time"), "时间")
-    except StacksError as e:
-        rule = (
-            "required"
-            if not cell("time")
-            else ("future" if "晚于" in e.message_zh else "not_iso8601")
-        )
-        _bad(errors, number, "time", rule, cells, columns, e.message_zh)
+        taken_at = parse_time(cell("time"), None)
+    except TimeProblem as e:
+        _bad(errors, number, "time", e.rule, cells, columns, e.message_zh)
         ok = False
     values: dict[str, Decimal] = {}
     for quantity in ("temperature", "humidity"):
@@ -325,5 +320,14 @@ def readings_span(room: Room) -> tuple[dt.datetime | None, dt.datetime | None]:
     return got["first"], got["last"]
 
 
-def visible_import(pk: int) -> ReadingImport | None:
-    return ReadingImport.objects.select_related("room").filter(pk=pk).first()
+def visible_import(pk: int, user: User | None = None) -> ReadingImport | None:
+    """One import: of a room in `user`'s scope (or of several rooms, named per row)."""
+    from django.db.models import Q
+
+    from .services import rooms_for
+
+    return (
+        ReadingImport.objects.select_related("room")
+        .filter(Q(room__isnull=True) | Q(room__in=rooms_for(user).values("pk")), pk=pk)
+        .first()
+    )

@@ -21,7 +21,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from lantai.catalog.models import Record, Repository
-from lantai.catalog.services import visible_records
+from lantai.catalog.services import visible_records, visible_repositories
 from lantai.core import audit
 from lantai.core.models import User
 from lantai.core.roles import STACKS, VIEW
@@ -73,6 +73,66 @@ def _require(user: User | None, permission: str) -> None:
         raise Forbidden(f"无权查看库房：需要档案查看权限（{permission}）")
 
 
+# --- who sees what: a keeper works in the stacks of the 档案馆 of their scope ---------------------
+def _all_stacks(user: User | None) -> bool:
+    return user is None or bool(user.scope_all)
+
+
+def _repositories(user: User | None) -> QuerySet[Repository]:
+    return visible_repositories(user).values("pk")  # type: ignore[return-value]
+
+
+def buildings_for(user: User | None) -> QuerySet[Building]:
+    """The buildings of the 档案馆 in `user`'s scope (every one for the console or a user whose
+    scope is all). Every stacks lookup by a signed-in user goes through these: another archives'
+    objects answer 404 and lists leave them out."""
+    qs = Building.objects.select_related("repository")
+    return qs if _all_stacks(user) else qs.filter(repository_id__in=_repositories(user))
+
+
+def rooms_for(user: User | None) -> QuerySet[Room]:
+    qs = Room.objects.select_related("building")
+    return qs if _all_stacks(user) else qs.filter(building__repository_id__in=_repositories(user))
+
+
+def shelves_for(user: User | None) -> QuerySet[Shelf]:
+    qs = Shelf.objects.select_related("room__building")
+    if _all_stacks(user):
+        return qs
+    return qs.filter(room__building__repository_id__in=_repositories(user))
+
+
+def boxes_for(user: User | None) -> QuerySet[Box]:
+    qs = Box.objects.select_related("shelf__room__building")
+    if _all_stacks(user):
+        return qs
+    return qs.filter(shelf__room__building__repository_id__in=_repositories(user))
+
+
+def loans_for(user: User | None) -> QuerySet[Loan]:
+    """Loans of boxes, or of units placed in boxes, of the stacks in scope."""
+    if _all_stacks(user):
+        return Loan.objects.all()
+    return Loan.objects.filter(
+        Q(box_id__in=boxes_for(user).values("pk"))
+        | Q(record__repository_id__in=_repositories(user))
+    )
+
+
+def censuses_for(user: User | None) -> QuerySet[Census]:
+    qs = Census.objects.select_related("box", "shelf")
+    if _all_stacks(user):
+        return qs
+    return qs.filter(Q(box_id__in=boxes_for(user).values("pk"))
+                     | Q(shelf_id__in=shelves_for(user).values("pk")))  # fmt: skip
+
+
+def _in_scope(user: User | None, repository_id: int, what: str) -> None:
+    """Refuse (as not found) an object of a 档案馆 outside `user`'s scope."""
+    if not _all_stacks(user) and not _repositories(user).filter(pk=repository_id).exists():
+        raise NotFound(f"{what}不存在或不在本人的档案馆范围内")
+
+
 def _who(user: User | None) -> str:
     return user.username if user is not None else audit.current_actor()
 
@@ -118,6 +178,7 @@ def create_building(
     user: User | None, repository: Repository, code: str, name: str, address: str = ""
 ) -> Building:
     _require(user, STACKS)
+    _in_scope(user, repository.pk, "档案馆")
     code = _code(code, "楼号", "code")
     if Building.objects.filter(code=code).exists():
         raise StacksError(f"楼号（code）“{code}”已存在")
@@ -134,6 +195,7 @@ def create_building(
 
 def create_room(user: User | None, building: Building, code: str, name: str, kind: str) -> Room:
     _require(user, STACKS)
+    _in_scope(user, building.repository_id, "库房楼")
     code = _code(code, "库房编号", "code")
     kind = _kind(kind)
     if Room.objects.filter(code=code).exists():
@@ -157,6 +219,7 @@ def set_room_climate(
 ) -> Room:
     """Set a room's kind and its own limits (blank: the limit of its kind, JGJ 25)."""
     _require(user, STACKS)
+    _in_scope(user, room.building.repository_id, "库房")
     kind = _kind(kind)
     values: dict[str, Decimal | None] = {}
     labels = {"temp_min": "最低温度", "temp_max": "最高温度",
@@ -197,6 +260,7 @@ def create_shelf(
     user: User | None, room: Room, code: str, length_m: Any, capacity_boxes: Any = None
 ) -> Shelf:
     _require(user, STACKS)
+    _in_scope(user, room.building.repository_id, "库房")
     code = _code(code, "架号", "code")
     length = _decimal(length_m, "长度（米）", "length_m", low=Decimal("0.1"), high=Decimal("1000"))
     capacity = None
@@ -214,12 +278,12 @@ def create_shelf(
     return shelf
 
 
-def get_shelf(code: str) -> Shelf:
-    """The shelf with `code`; a clear error when there is none."""
+def get_shelf(code: str, user: User | None = None) -> Shelf:
+    """The shelf with `code` (of a 档案馆 in `user`'s scope); a clear error when there is none."""
     text = str(code or "").strip()
     if not text:
         raise StacksError("目标架号（shelf）必填")
-    shelf = Shelf.objects.select_related("room__building").filter(code=text).first()
+    shelf = shelves_for(user).filter(code=text).first()
     if shelf is None:
         raise NotFound(f"架号“{text}”不存在：请核对架号（架号须先在库房中登记）")
     return shelf
@@ -298,7 +362,7 @@ def create_box(
     code = _code(code, "盒号", "code", BOX_CODE)
     thickness = _thickness(thickness_mm)
     label = _name(label, "盒标签", "label", required=False)
-    shelf = get_shelf(shelf_code)
+    shelf = get_shelf(shelf_code, user)
     with transaction.atomic():
         shelf = _lock_shelf(shelf)
         if Box.objects.filter(code=code).exists():
@@ -327,7 +391,8 @@ def _thickness(value: Any) -> int:
 def move_box(user: User | None, box: Box, shelf_code: str, reason: str = "") -> Box:
     """Move a box to the shelf named by `shelf_code` (which must exist and have room)."""
     _require(user, STACKS)
-    target = get_shelf(shelf_code)
+    _in_scope(user, _repository_of(box), "档案盒")
+    target = get_shelf(shelf_code, user)
     reason = _name(reason, "事由", "reason", 2000, required=False)
     with transaction.atomic():
         box = (
@@ -385,6 +450,7 @@ def place_records(
     if not wanted:
         raise StacksError("请输入至少一个档号（每行一个）")
     box = Box.objects.select_related("shelf__room__building").get(pk=box.pk)
+    _in_scope(user, _repository_of(box), "档案盒")
     if box.status == "out":
         raise StacksError(f"盒“{box.code}”已借出，归还后才能装盒")
     records = {
@@ -456,6 +522,7 @@ def remove_record(user: User | None, record: Record, reason: str = "") -> None:
     placement = Placement.objects.select_related("box").filter(record=record).first()
     if placement is None:
         raise StacksError(f"“{record.reference_code}”不在任何盒中")
+    _in_scope(user, record.repository_id, "档案")
     if placement.box.status == "out":
         raise StacksError(f"盒“{placement.box.code}”已借出，归还后才能出盒")
     if Loan.objects.filter(record=record, returned_at__isnull=True).exists():
@@ -525,6 +592,8 @@ def lend_box(
 ) -> Loan:
     """Lend a box out (for digitization, exhibition, repair, …) until `due_on`."""
     _require(user, STACKS)
+    _in_scope(user, _repository_of(Box.objects.select_related("shelf__room__building").get(pk=box.pk)),
+              "档案盒")  # fmt: skip
     terms = _loan_terms(purpose, due_on, borrower, reason)
     with transaction.atomic():
         box = Box.objects.select_for_update().get(pk=box.pk)
@@ -577,6 +646,7 @@ def lend_record(
 ) -> Loan:
     """Lend one unit out of its box."""
     _require(user, STACKS)
+    _in_scope(user, record.repository_id, "档案")
     if record.level not in UNIT_LEVELS:
         raise StacksError(f"“{record.reference_code}”是卷内文件，随所属案卷借出：请借出其案卷")
     terms = _loan_terms(purpose, due_on, borrower, reason)
@@ -612,6 +682,8 @@ def return_loan(user: User | None, loan: Loan, note: str = "") -> Loan:
             .select_related("box", "record")
             .get(pk=loan.pk)
         )
+        if not loans_for(user).filter(pk=loan.pk).exists():
+            raise NotFound("借出记录不存在或不在本人的档案馆范围内")
         if loan.returned_at is not None:
             raise StacksError("该借出已归还")
         now, who = timezone.now(), _who(user)
@@ -715,14 +787,18 @@ def start_census(
     if (box is None) == (shelf is None):
         raise StacksError("清点须指定一个盒或一个架")
     if box is not None:
-        box = Box.objects.get(pk=box.pk)  # its status now, not as the caller last read it
+        box = Box.objects.select_related("shelf__room__building").get(pk=box.pk)  # status now
+        _in_scope(user, _repository_of(box), "档案盒")
         if box.status == "out":
             raise StacksError(f"盒“{box.code}”已借出，归还后才能清点")
         boxes = [box]
     else:
+        assert shelf is not None
+        _in_scope(user, Shelf.objects.select_related("room__building").get(pk=shelf.pk)
+                  .room.building.repository_id, "架")  # fmt: skip
         boxes = list(Box.objects.filter(shelf=shelf, status="shelved").order_by("code"))
         if not boxes:
-            raise StacksError(f"架“{shelf.code}”上没有在架的档案盒可清点")  # type: ignore[union-attr]
+            raise StacksError(f"架“{shelf.code}”上没有在架的档案盒可清点")
     ids = [b.pk for b in boxes]
     lent = Loan.objects.filter(returned_at__isnull=True, record__isnull=False).values("record_id")
     expected: dict[int, list[list[Any]]] = {pk: [] for pk in ids}
@@ -750,11 +826,17 @@ def enter_count(
     """Record the 档号 counted in one box of a census (a recount replaces the earlier count) and
     the discrepancies against what the box should hold: missing (expected, not counted),
     misplaced (counted here, recorded in another box) and unexpected (counted here, recorded in
-    no box, lent out on its own, or not in the catalogue)."""
+    no box, lent out on its own, or not in the catalogue).
+
+    The census is completed when every box is counted; a box may still be recounted (a mistyped
+    count corrected) until the first discrepancy of the census is resolved, which settles it
+    (see `recountable`)."""
     _require(user, STACKS)
     census = census_box.census
-    if census.status != "open":
-        raise StacksError("该清点已完成，不能再录入")
+    if not censuses_for(user).filter(pk=census.pk).exists():
+        raise NotFound("清点不存在或不在本人的档案馆范围内")
+    if not recountable(census):
+        raise StacksError("该清点已完成且已有差异处理完毕，结果已确定，不能再录入或重新清点")
     counted = split_codes(lines)
     box = Box.objects.select_related("shelf__room__building").get(pk=census_box.box_id)
     expected_codes = {code for _pk, code in census_box.expected}
@@ -810,6 +892,14 @@ def enter_count(
     return found
 
 
+def recountable(census: Census) -> bool:
+    """Whether counts may still be entered: the census is open, or completed with none of its
+    discrepancies resolved yet."""
+    if census.status == "open":
+        return True
+    return not census.discrepancies.filter(resolved_at__isnull=False).exists()
+
+
 @dataclass
 class CensusReport:
     census: Census
@@ -843,6 +933,8 @@ def resolve_discrepancy(
     """Resolve a discrepancy with a note; with `relocate` a misplaced or unexpected unit is
     recorded in the box it was found in (its placement moves, logged)."""
     _require(user, STACKS)
+    if not censuses_for(user).filter(pk=discrepancy.census_id).exists():
+        raise NotFound("清点不存在或不在本人的档案馆范围内")
     note = _name(note, "处理说明", "note", 2000)
     if discrepancy.resolved_at is not None:
         raise StacksError("该差异已处理")
@@ -885,24 +977,48 @@ def resolve_discrepancy(
 
 
 # --- climate -----------------------------------------------------------------------------------
-def parse_time(value: Any, field_name: str = "taken_at") -> dt.datetime:
-    """An ISO 8601 time; one without an offset is local time (TIME_ZONE)."""
+EARLIEST_READING = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # before it: no sensor, a typo
+
+
+class TimeProblem(StacksError):
+    """A refused time; `rule` is the import report's rule (required, not_iso8601, implausible,
+    future)."""
+
+    def __init__(self, message_zh: str, rule: str) -> None:
+        super().__init__(message_zh)
+        self.rule = rule
+
+
+def parse_time(value: Any, field_name: str | None = "taken_at") -> dt.datetime:
+    """An ISO 8601 time; one without an offset is local time (TIME_ZONE). A time before 1970
+    (no climate sensor; a year 1 time would also overflow on conversion) or more than 10 minutes
+    ahead is refused. `field_name` None: the message names just “时间” (the import report names
+    its column itself)."""
+    where = "时间" if field_name is None else f"时间（{field_name}）"
     if isinstance(value, dt.datetime):
         moment = value
     else:
         text = str(value or "").strip()
         if not text:
-            raise StacksError(f"时间（{field_name}）必填")
+            raise TimeProblem(f"{where}必填", "required")
         try:
             moment = dt.datetime.fromisoformat(text)
         except ValueError:
-            raise StacksError(
-                f"时间（{field_name}）须为 ISO 8601 格式，如 2026-03-01T08:00:00+08:00：{text}"
+            raise TimeProblem(
+                f"{where}须为 ISO 8601 格式，如 2026-03-01T08:00:00+08:00：{text}", "not_iso8601"
             ) from None
+    # by the year first: comparing a time of year 1 or 9999 with an offset overflows
+    if moment.year < EARLIEST_READING.year:
+        raise TimeProblem(
+            f"{where}不可能为 {moment.isoformat()}：须不早于 1970-01-01（录入或传感器错误）",
+            "implausible",
+        )
+    if moment.year > timezone.now().year + 1:
+        raise TimeProblem(f"{where}晚于当前时间：{moment.isoformat()}", "future")
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment)
     if moment > timezone.now() + dt.timedelta(minutes=10):
-        raise StacksError(f"时间（{field_name}）晚于当前时间：{moment.isoformat()}")
+        raise TimeProblem(f"{where}晚于当前时间：{moment.isoformat()}", "future")
     return moment
 
 
@@ -911,6 +1027,8 @@ def enter_reading(
 ) -> tuple[ClimateReading, list[ClimateAlert]]:
     """Record a reading typed by a person; alerts open (or extend) for every limit it breaks."""
     _require(user, STACKS)
+    _in_scope(user, Room.objects.values_list("building__repository_id", flat=True).get(pk=room.pk),
+              "库房")  # fmt: skip
     moment = parse_time(taken_at)
     try:
         temp = std.parse_value("temperature", temperature)
@@ -1012,14 +1130,19 @@ def _evaluate_days(room: Room, days: set[dt.date]) -> list[ClimateAlert]:
     return opened
 
 
-def open_alerts(room: Room | None = None) -> QuerySet[ClimateAlert]:
+def open_alerts(room: Room | None = None, user: User | None = None) -> QuerySet[ClimateAlert]:
+    """The open alerts (of `room`; of the rooms in `user`'s scope)."""
     qs = ClimateAlert.objects.filter(resolved_at__isnull=True).select_related("room")
+    if not _all_stacks(user):
+        qs = qs.filter(room_id__in=rooms_for(user).values("pk"))
     return qs.filter(room=room) if room is not None else qs
 
 
 def resolve_alert(user: User | None, alert: ClimateAlert, note: str) -> ClimateAlert:
     """Acknowledge an alert with a note (what was done: dehumidifier on, sensor checked …)."""
     _require(user, STACKS)
+    _in_scope(user, Room.objects.values_list("building__repository_id", flat=True)
+              .get(pk=alert.room_id), "库房")  # fmt: skip
     note = _name(note, "处理说明", "note", 2000)
     if alert.resolved_at is not None:
         raise StacksError("该告警已处理")
@@ -1039,23 +1162,27 @@ def readings_between(room: Room, start: dt.datetime, end: dt.datetime) -> list[C
 
 
 # --- figures -----------------------------------------------------------------------------------
-def shelving_metres(year: int) -> float:
+def shelving_metres(year: int, repository_id: int | None = None) -> float:
     """档案排架长度 at the end of `year`: the spine thickness of every box on a shelf on 31 December
-    (local time), in metres. A lent box keeps its place on the shelf and is counted."""
+    (local time), in metres. A lent box keeps its place on the shelf and is counted. With
+    `repository_id`, only the boxes in the buildings of that archives."""
     tz = timezone.get_current_timezone()
     end = timezone.make_aware(dt.datetime(year + 1, 1, 1), tz)
-    mm = Box.objects.filter(created_at__lt=end).aggregate(mm=Sum("thickness_mm"))["mm"] or 0
+    boxes = Box.objects.filter(created_at__lt=end)
+    if repository_id is not None:
+        boxes = boxes.filter(shelf__room__building__repository_id=repository_id)
+    mm = boxes.aggregate(mm=Sum("thickness_mm"))["mm"] or 0
     return float((Decimal(mm) / 1000).quantize(Decimal("0.01")))
 
 
 def overview(user: User | None) -> dict[str, Any]:
     """The stacks home: buildings → rooms → shelves with occupancy, open alerts, loans."""
     _require(user, VIEW)
-    buildings = list(Building.objects.select_related("repository"))
-    rooms = list(Room.objects.all())
-    shelves = list(Shelf.objects.all())
+    buildings = list(buildings_for(user))
+    rooms = list(rooms_for(user))
+    shelves = list(shelves_for(user))
     occ = occupancy(shelves)
-    alerts = list(open_alerts()[:100])
+    alerts = list(open_alerts(user=user)[:100])
     alert_rooms = {a.room_id for a in alerts}
     by_room: dict[int, list[dict[str, Any]]] = {}
     for s in shelves:
@@ -1072,11 +1199,11 @@ def overview(user: User | None) -> dict[str, Any]:
     return {
         "buildings": [{"building": b, "rooms": by_building.get(b.pk, [])} for b in buildings],
         "alerts": alerts,
-        "alert_count": open_alerts().count(),
+        "alert_count": open_alerts(user=user).count(),
         "loans": list(
-            open_loans().filter(
-                Q(record__isnull=True) | Q(record__in=visible_records(user).values("pk"))
-            )[:200]
+            open_loans()
+            .filter(pk__in=loans_for(user).values("pk"))
+            .filter(Q(record__isnull=True) | Q(record__in=visible_records(user).values("pk")))[:200]
         ),
-        "units_placed": Placement.objects.count(),
+        "units_placed": Placement.objects.filter(box__in=boxes_for(user).values("pk")).count(),
     }

@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from django.contrib import messages
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from lantai.catalog.models import Record
@@ -28,8 +30,6 @@ from . import charts, importing
 from . import services as st
 from .models import (
     Box,
-    Building,
-    Census,
     CensusBox,
     ClimateAlert,
     Discrepancy,
@@ -37,10 +37,16 @@ from .models import (
     Movement,
     ReadingImport,
     Room,
-    Shelf,
 )
 
 PERIODS = (7, 30, 90, 365)
+# the column names of the import report (importing.LABELS, stored in Chinese), shown translated
+COLUMN_LABELS = {
+    "传感器/库房编号": gettext_lazy("传感器/库房编号"),
+    "时间": gettext_lazy("时间"),
+    "温度": gettext_lazy("温度"),
+    "相对湿度": gettext_lazy("相对湿度"),
+}
 TABLE_ROWS = 500
 MAX_UPLOAD = 50 * 1024 * 1024
 T = TypeVar("T")
@@ -86,7 +92,7 @@ def home(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     return render(request, "stacks/home.html", {
         **data, "can_change": _can_change(request), "kinds": std.room_kinds(), "today": today,
-        "censuses": list(Census.objects.filter(status="open")[:20]),
+        "censuses": list(st.censuses_for(_user(request)).filter(status="open")[:20]),
     })  # fmt: skip
 
 
@@ -107,7 +113,11 @@ def building_create(request: HttpRequest) -> HttpResponse:
 @permission_required(STACKS)
 @require_POST
 def room_create(request: HttpRequest) -> HttpResponse:
-    building = Building.objects.filter(pk=whole_number(request.POST.get("building")) or 0).first()
+    building = (
+        st.buildings_for(_user(request))
+        .filter(pk=whole_number(request.POST.get("building")) or 0)
+        .first()
+    )
     if building is None:
         messages.error(request, _("请选择库房楼"))
         return redirect("stacks:home")
@@ -129,7 +139,7 @@ def locate(request: HttpRequest) -> HttpResponse:
     code = (request.GET.get("code") or "").strip()
     rows: list[dict[str, Any]] = []
     if code:
-        box = Box.objects.filter(code=code).first()
+        box = st.boxes_for(_user(request)).filter(code=code).first()
         if box is not None:
             return redirect("stacks:box", box.pk)
         try:
@@ -151,7 +161,7 @@ def _period(request: HttpRequest) -> tuple[int, dt.datetime, dt.datetime]:
 
 @permission_required(VIEW)
 def room(request: HttpRequest, pk: int) -> HttpResponse:
-    room = Room.objects.select_related("building").filter(pk=pk).first()
+    room = st.rooms_for(_user(request)).filter(pk=pk).first()
     if room is None:
         return not_found(request, _("库房不存在"))
     days, start, end = _period(request)
@@ -196,7 +206,7 @@ def room(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _room_or_404(request: HttpRequest, pk: int) -> Room | None:
-    return Room.objects.select_related("building").filter(pk=pk).first()
+    return st.rooms_for(_user(request)).filter(pk=pk).first()
 
 
 @permission_required(STACKS)
@@ -252,7 +262,11 @@ def shelf_create(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(STACKS)
 @require_POST
 def alert_resolve(request: HttpRequest, pk: int) -> HttpResponse:
-    alert = ClimateAlert.objects.select_related("room").filter(pk=pk).first()
+    alert = (
+        ClimateAlert.objects.select_related("room")
+        .filter(pk=pk, room__in=st.rooms_for(_user(request)).values("pk"))
+        .first()
+    )
     if alert is None:
         return not_found(request, _("告警不存在"))
     home = request.POST.get("next") == "home"
@@ -266,7 +280,7 @@ def alert_resolve(request: HttpRequest, pk: int) -> HttpResponse:
 # --- shelves and boxes ---------------------------------------------------------------------------
 @permission_required(VIEW)
 def shelf(request: HttpRequest, pk: int) -> HttpResponse:
-    shelf = Shelf.objects.select_related("room__building").filter(pk=pk).first()
+    shelf = st.shelves_for(_user(request)).filter(pk=pk).first()
     if shelf is None:
         return not_found(request, _("架不存在"))
     boxes = list(shelf.boxes.all())
@@ -282,7 +296,7 @@ def shelf(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(STACKS)
 @require_POST
 def box_create(request: HttpRequest, pk: int) -> HttpResponse:
-    shelf = Shelf.objects.filter(pk=pk).first()
+    shelf = st.shelves_for(_user(request)).filter(pk=pk).first()
     if shelf is None:
         return not_found(request, _("架不存在"))
     p = request.POST
@@ -294,13 +308,13 @@ def box_create(request: HttpRequest, pk: int) -> HttpResponse:
     )  # fmt: skip
 
 
-def _box(pk: int) -> Box | None:
-    return Box.objects.select_related("shelf__room__building").filter(pk=pk).first()
+def _box(request: HttpRequest, pk: int) -> Box | None:
+    return st.boxes_for(_user(request)).filter(pk=pk).first()
 
 
 @permission_required(VIEW)
 def box(request: HttpRequest, pk: int) -> HttpResponse:
-    box = _box(pk)
+    box = _box(request, pk)
     if box is None:
         return not_found(request, _("档案盒不存在"))
     contents = st.box_contents(_user(request), box)
@@ -308,15 +322,30 @@ def box(request: HttpRequest, pk: int) -> HttpResponse:
         "box": box, "contents": contents,
         "units": [{"p": p, "loan": contents.out.get(p.record_id)} for p in contents.placements],
         "loan": Loan.objects.filter(box=box, returned_at__isnull=True).first(),
-        "movements": list(Movement.objects.filter(box=box).select_related("loan")[:200]),
+        "movements": _movements(request, box),
         "purposes": Loan.PURPOSES, "can_change": _can_change(request),
         "default_due": (timezone.localdate() + dt.timedelta(days=14)).isoformat(),
         "today": timezone.localdate(),
     })  # fmt: skip
 
 
+def _movements(request: HttpRequest, box: Box) -> list[Movement]:
+    """The box's movements; a unit the viewer may not see (above their clearance) keeps its
+    line but not its 档号 (`hidden` set)."""
+    from lantai.catalog.services import visible_records
+
+    rows = list(Movement.objects.filter(box=box).select_related("loan")[:200])
+    ids = {m.record_id for m in rows if m.record_id}
+    seen = set(visible_records(_user(request)).filter(pk__in=ids).values_list("pk", flat=True))
+    for m in rows:
+        m.hidden = bool(m.record_id and m.record_id not in seen)  # type: ignore[attr-defined]
+        if m.hidden:  # type: ignore[attr-defined]
+            m.reference_code = ""
+    return rows
+
+
 def _box_action(request: HttpRequest, pk: int) -> Box | HttpResponse:
-    box = _box(pk)
+    box = _box(request, pk)
     if box is None:
         return not_found(request, _("档案盒不存在"))
     return box
@@ -405,7 +434,7 @@ def unit_lend(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(STACKS)
 @require_POST
 def loan_return(request: HttpRequest, pk: int) -> HttpResponse:
-    loan = Loan.objects.filter(pk=pk).first()
+    loan = st.loans_for(_user(request)).filter(pk=pk).first()
     if loan is None:
         return not_found(request, _("借出记录不存在"))
     box_pk = whole_number(request.POST.get("box"))
@@ -419,15 +448,19 @@ def loan_return(request: HttpRequest, pk: int) -> HttpResponse:
 # --- census ------------------------------------------------------------------------------------
 @permission_required(VIEW)
 def census_list(request: HttpRequest) -> HttpResponse:
-    censuses = list(Census.objects.select_related("box", "shelf")[:100])
+    censuses = list(st.censuses_for(_user(request))[:100])
     return render(request, "stacks/census_list.html", {"censuses": censuses})
 
 
 @permission_required(STACKS)
 @require_POST
 def census_start(request: HttpRequest) -> HttpResponse:
-    box = Box.objects.filter(pk=whole_number(request.POST.get("box")) or 0).first()
-    shelf = Shelf.objects.filter(pk=whole_number(request.POST.get("shelf")) or 0).first()
+    box = st.boxes_for(_user(request)).filter(pk=whole_number(request.POST.get("box")) or 0).first()
+    shelf = (
+        st.shelves_for(_user(request))
+        .filter(pk=whole_number(request.POST.get("shelf")) or 0)
+        .first()
+    )
     try:
         census = st.start_census(_user(request), box=box, shelf=shelf)
     except st.StacksError as e:
@@ -445,7 +478,7 @@ def census_start(request: HttpRequest) -> HttpResponse:
 
 @permission_required(VIEW)
 def census(request: HttpRequest, pk: int) -> HttpResponse:
-    census = Census.objects.select_related("box", "shelf").filter(pk=pk).first()
+    census = st.censuses_for(_user(request)).filter(pk=pk).first()
     if census is None:
         return not_found(request, _("清点不存在"))
     report = st.census_report(census)
@@ -456,13 +489,18 @@ def census(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "stacks/census.html", {
         "census": census, "report": report, "current": current, "pending": pending,
         "kinds": Discrepancy.KINDS, "can_change": _can_change(request),
+        "recountable": st.recountable(census),
     })  # fmt: skip
 
 
 @permission_required(STACKS)
 @require_POST
 def census_count(request: HttpRequest, pk: int) -> HttpResponse:
-    cbox = CensusBox.objects.select_related("census", "box").filter(pk=pk).first()
+    cbox = (
+        CensusBox.objects.select_related("census", "box")
+        .filter(pk=pk, census__in=st.censuses_for(_user(request)).values("pk"))
+        .first()
+    )
     if cbox is None:
         return not_found(request, _("清点不存在"))
     try:
@@ -484,7 +522,11 @@ def census_count(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(STACKS)
 @require_POST
 def discrepancy_resolve(request: HttpRequest, pk: int) -> HttpResponse:
-    found = Discrepancy.objects.select_related("box").filter(pk=pk).first()
+    found = (
+        Discrepancy.objects.select_related("box")
+        .filter(pk=pk, census__in=st.censuses_for(_user(request)).values("pk"))
+        .first()
+    )
     if found is None:
         return not_found(request, _("差异不存在"))
     return _post_action(
@@ -498,8 +540,12 @@ def discrepancy_resolve(request: HttpRequest, pk: int) -> HttpResponse:
 # --- readings import -----------------------------------------------------------------------------
 @permission_required(STACKS)
 def readings_import(request: HttpRequest) -> HttpResponse:
-    rooms = list(Room.objects.select_related("building"))
-    recent = list(ReadingImport.objects.select_related("room")[:20])
+    rooms = list(st.rooms_for(_user(request)))
+    recent = list(
+        ReadingImport.objects.select_related("room").filter(
+            Q(room__isnull=True) | Q(room__in=[r.pk for r in rooms])
+        )[:20]
+    )
     if request.method == "POST":
         upload = request.FILES.get("file")
         room_pk = whole_number(request.POST.get("room"))
@@ -529,7 +575,9 @@ def readings_import(request: HttpRequest) -> HttpResponse:
 
 @permission_required(VIEW)
 def readings_import_result(request: HttpRequest, pk: int) -> HttpResponse:
-    batch = importing.visible_import(pk)
+    batch = importing.visible_import(pk, _user(request))
     if batch is None:
         return not_found(request, _("导入记录不存在"))
-    return render(request, "stacks/readings_import_result.html", {"batch": batch})
+    errors = [{**e, "column": COLUMN_LABELS.get(e.get("column", ""), e.get("column", ""))}
+              for e in batch.errors]  # fmt: skip
+    return render(request, "stacks/readings_import_result.html", {"batch": batch, "errors": errors})

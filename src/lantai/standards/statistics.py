@@ -18,9 +18,11 @@ class Figure:
     label_zh: str
     label_en: str
     unit: str
+    unit_en: str
     source: str  # catalog | digitization: computed by stats; registry: a same-floor provider
     period: str  # stock: at the end of the year; flow: within the year
     origin: str  # where the figure comes from (the YAML's "from")
+    origin_zh: str  # the same in Chinese (the YAML's "from_zh")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +38,10 @@ def report_figures() -> tuple[Figure, ...]:
     """The report's figures in the order of the report."""
     figures: list[Figure] = []
     for row in load_data("statistics-report.yaml")["figures"]:
-        values = {k: str(row[k]) for k in Figure.__slots__ if k != "origin"}
-        figure = Figure(**values, origin=str(row.get("from", "")))
+        values = {k: str(row[k]) for k in Figure.__slots__ if not k.startswith("origin")}
+        figure = Figure(
+            **values, origin=str(row.get("from", "")), origin_zh=str(row.get("from_zh", ""))
+        )
         if figure.source not in SOURCES or figure.period not in PERIODS:
             raise DataFileError(f"statistics-report.yaml: {figure.code}: bad source or period")
         figures.append(figure)
@@ -52,6 +56,21 @@ def report_breakdowns() -> tuple[Breakdown, ...]:
         Breakdown(**{k: str(row[k]) for k in Breakdown.__slots__})
         for row in load_data("statistics-report.yaml")["breakdowns"]
     )
+
+
+@functools.cache
+def level_units() -> dict[str, tuple[str, str]]:
+    """The counted levels of the holdings (item, volume) → their unit (Chinese, English)."""
+    return {
+        str(code): (str(row["zh"]), str(row["en"]))
+        for code, row in load_data("statistics-report.yaml")["levels"].items()
+    }
+
+
+def level_unit(level: str, english: bool = False) -> str:
+    """The unit of a holdings level (件 / items), the level's code where it is not listed."""
+    pair = level_units().get(level)
+    return pair[int(english)] if pair else level
 
 
 def percent(part: int, whole: int) -> float | None:

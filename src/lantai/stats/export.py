@@ -12,7 +12,6 @@ from openpyxl.utils import get_column_letter
 
 from lantai.standards import statistics as std
 
-LEVELS = {"item": "件", "volume": "卷"}
 TITLE = "{year} 年度档案统计报表"
 
 
@@ -33,7 +32,7 @@ def workbook(report: dict[str, Any], repository: str = "") -> bytes:
             row["value"] if shown else "无数据来源",
             row["previous"] if shown else None,
             row["change"] if shown else None,
-            row["from"],
+            row.get("from_zh") or row["from"],
         ])  # fmt: skip
     _style(sheet, header_row=3, widths=[28, 10, 16, 16, 12, 60])
     names = {b.code: b for b in std.report_breakdowns()}
@@ -50,7 +49,7 @@ def workbook(report: dict[str, Any], repository: str = "") -> bytes:
             key = entry.get("category") or entry.get("retention")
             if key and key != name:
                 name = f"{name}（{key}）"
-            level = LEVELS.get(entry["level"], entry["level"])
+            level = std.level_unit(entry["level"])
             part.append([name, level, entry["value"], entry["previous"],
                          std.change(entry["value"], entry["previous"])])  # fmt: skip
         _style(part, header_row=3, widths=[24, 10, 16, 16, 12])

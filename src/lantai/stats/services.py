@@ -9,7 +9,11 @@ they register in lantai.core.figures, and are "not available" where none is regi
 Stock figures count what existed at the end of the year (created before 1 January of the next
 year, in the archives' time zone); flow figures count the events within the year. The open status
 is the one recorded now: the catalogue keeps no history of it, so the previous year's open count
-is that of the records that existed then and are open now."""
+is that of the records that existed then and are open now.
+
+The report is that of one archives (catalog Repository, the 填报单位): an installation may hold
+the provincial archives beside city and county ones, and their figures are never added up. The
+counters are keyed by category, so the archives' categories select its counter rows."""
 
 from __future__ import annotations
 
@@ -53,6 +57,7 @@ class YearPair:
 @dataclass
 class Report:
     year: int
+    repository: Repository
     figures: dict[str, YearPair] = field(default_factory=dict)
     breakdowns: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
@@ -62,8 +67,8 @@ class Report:
             pair = self.figures[figure.code]
             rows.append({
                 "code": figure.code, "label_zh": figure.label_zh, "label_en": figure.label_en,
-                "unit": figure.unit, "source": figure.source, "period": figure.period,
-                "from": figure.origin,
+                "unit": figure.unit, "unit_en": figure.unit_en, "source": figure.source,
+                "period": figure.period, "from": figure.origin, "from_zh": figure.origin_zh,
                 "available": pair.value is not None or figure.source != "registry",
                 "value": pair.value, "previous": pair.previous,
                 "change": std.change(pair.value, pair.previous),
@@ -72,6 +77,8 @@ class Report:
             "ok": True,
             "year": self.year,
             "previous_year": self.year - 1,
+            "repository": self.repository.code,
+            "repository_name": self.repository.name,
             "figures": rows,
             "breakdowns": self.breakdowns,
         }
@@ -90,17 +97,37 @@ def check_year(year: int, today: dt.date | None = None) -> None:
         )
 
 
-def report(year: int, *, scan: bool = False) -> Report:
-    """The report for `year` with the figures of `year - 1` beside each. `scan`: compute the
-    catalogue's figures by the plain aggregates instead of the counters (the benchmark's peer)."""
+def get_repository(code: str | None) -> Repository:
+    """The archives named by `code` (its 档案馆代码), else the default one."""
+    from lantai.catalog import services as catalog
+
+    if not code:
+        return catalog.default_repository()
+    repo = Repository.objects.filter(code=code).first()
+    if repo is None:
+        codes = "、".join(Repository.objects.order_by("code").values_list("code", flat=True))
+        raise StatsError(f"档案馆代码“{code}”不存在：可选 {codes}")
+    return repo
+
+
+def report(year: int, *, repository: Repository | None = None, scan: bool = False) -> Report:
+    """The report of `repository` (default: the default archives) for `year` with the figures of
+    `year - 1` beside each. `scan`: compute the catalogue's figures by the plain aggregates
+    instead of the counters (the benchmark's peer)."""
     check_year(year)
     end, end_prev = year_end(year), year_end(year - 1)
-    result = Report(year)
+    result = Report(year, repository or get_repository(None))
     (holdings_by_scan if scan else _holdings)(result, end, end_prev)
     _digitization(result, end, end_prev)
     (components_by_scan if scan else _components)(result, end, end_prev)
     _registered(result, year)
     return result
+
+
+def _category_ids(repository: Repository) -> list[int]:
+    """The categories of `repository` (category → fonds → repository): they pick its rows of the
+    counters, which are keyed by category."""
+    return list(Category.objects.filter(fonds__repository=repository).values_list("id", flat=True))
 
 
 def _holdings(result: Report, end: dt.datetime, end_prev: dt.datetime) -> None:
@@ -109,8 +136,9 @@ def _holdings(result: Report, end: dt.datetime, end_prev: dt.datetime) -> None:
     year = result.year
     prev = Q(created_year__lte=year - 1)
     is_open = Q(open_status="open")
+    ids = _category_ids(result.repository)
     rows = (
-        RecordCount.objects.filter(level__in=UNITS, created_year__lte=year)
+        RecordCount.objects.filter(level__in=UNITS, created_year__lte=year, category_id__in=ids)
         .values("category_id", "level", "retention")
         .annotate(
             units=Sum("n"),
@@ -120,7 +148,7 @@ def _holdings(result: Report, end: dt.datetime, end_prev: dt.datetime) -> None:
         )
         .order_by()
     )
-    codes = dict(Category.objects.values_list("id", "code"))
+    codes = dict(Category.objects.filter(id__in=ids).values_list("id", "code"))
     _holdings_from(result, [
         {"category__code": codes.get(row["category_id"], str(row["category_id"])),
          "level": row["level"], "retention": row["retention"],
@@ -136,7 +164,7 @@ def holdings_by_scan(result: Report, end: dt.datetime, end_prev: dt.datetime) ->
     now, prev = Q(created_at__lt=end), Q(created_at__lt=end_prev)
     is_open = Q(open_status="open")
     rows = (
-        Record.objects.filter(now, level__in=UNITS)
+        Record.objects.filter(now, level__in=UNITS, repository=result.repository)
         .values("category__code", "level", "retention")
         .annotate(
             n=Count("id"),
@@ -215,20 +243,22 @@ def _category_order(entry: tuple[tuple[str, str], list[int]]) -> tuple[int, str,
 def _digitization(result: Report, end: dt.datetime, end_prev: dt.datetime) -> None:
     """Pages and units of accepted scanning batches (accepted before the year's end) and the hours
     of the recordings attached to records; one aggregate query per table."""
-    accepted = Q(batch__status="accepted")
+    accepted = Q(batch__status="accepted", item__record__repository=result.repository)
     pages = Page.objects.filter(accepted, batch__decided_at__lt=end).aggregate(
         n=Count("id"), n_prev=Count("id", filter=Q(batch__decided_at__lt=end_prev))
     )
     units = Item.objects.filter(
-        accepted, batch__decided_at__lt=end, record__level__in=UNITS
+        Q(batch__status="accepted", record__repository=result.repository),
+        batch__decided_at__lt=end,
+        record__level__in=UNITS,
     ).aggregate(
         n=Count("record", distinct=True),
         n_prev=Count("record", distinct=True, filter=Q(batch__decided_at__lt=end_prev)),
     )
     seconds = Cast(KT("info__duration_seconds"), FloatField())
-    recordings = Recording.objects.filter(component__created_at__lt=end).aggregate(
-        s=Sum(seconds), s_prev=Sum(seconds, filter=Q(component__created_at__lt=end_prev))
-    )
+    recordings = Recording.objects.filter(
+        component__created_at__lt=end, record__repository=result.repository
+    ).aggregate(s=Sum(seconds), s_prev=Sum(seconds, filter=Q(component__created_at__lt=end_prev)))
     whole = result.figures.pop("_units")
     result.figures["digitized_pages"] = YearPair(pages["n"], pages["n_prev"])
     result.figures["digitized_units"] = YearPair(units["n"], units["n_prev"])
@@ -246,7 +276,12 @@ def _hours(seconds: float | None) -> float:
 
 
 def _components(result: Report, end: dt.datetime, end_prev: dt.datetime) -> None:
-    """Electronic files (catalog components) and their bytes, from the counters by year."""
+    """Electronic files (catalog components) and their bytes, from the counters by year. The
+    counters are not kept per archives: with several archives, the aggregate over the archives'
+    components is made instead."""
+    if Repository.objects.exclude(pk=result.repository.pk).exists():
+        components_by_scan(result, end, end_prev)
+        return
     prev = Q(created_year__lte=result.year - 1)
     row = ComponentCount.objects.filter(created_year__lte=result.year).aggregate(
         files=Sum("n"), files_prev=Sum("n", filter=prev),
@@ -262,7 +297,9 @@ def _components(result: Report, end: dt.datetime, end_prev: dt.datetime) -> None
 def components_by_scan(result: Report, end: dt.datetime, end_prev: dt.datetime) -> None:
     """The same by the plain aggregate over the components (the peer in the benchmark)."""
     prev = Q(created_at__lt=end_prev)
-    row = Component.objects.filter(created_at__lt=end).aggregate(
+    row = Component.objects.filter(
+        created_at__lt=end, record__repository=result.repository
+    ).aggregate(
         n=Count("id"), n_prev=Count("id", filter=prev),
         total=Sum(F("size")), total_prev=Sum(F("size"), filter=prev),
     )  # fmt: skip
@@ -276,12 +313,13 @@ def components_by_scan(result: Report, end: dt.datetime, end_prev: dt.datetime) 
 def _registered(result: Report, year: int) -> None:
     """Figures of the same-floor rooms: their registered providers, else not available (None)."""
     providers: Mapping[str, figure_registry.Provider] = figure_registry.provided()
+    repo = result.repository.pk
     for figure in std.report_figures():
         if figure.source != "registry":
             continue
         fn = providers.get(figure.code)
         result.figures[figure.code] = (
-            YearPair(fn(year), fn(year - 1)) if fn is not None else YearPair(None, None)
+            YearPair(fn(year, repo), fn(year - 1, repo)) if fn is not None else YearPair(None, None)
         )
 
 
@@ -311,18 +349,22 @@ def repair(actor: str | None = None) -> dict[str, Any]:
     return after
 
 
-def repository_name() -> str:
-    """The default repository's name (the 填报单位 of the exported report)."""
-    row = Repository.objects.order_by("-is_default", "code").values_list("name", flat=True).first()
-    return row or ""
+def repositories(user: Any) -> list[Repository]:
+    """The archives whose report `user` may see (those in the user's scope), the default first."""
+    from lantai.catalog import services as catalog
+
+    return list(catalog.visible_repositories(user).order_by("-is_default", "code"))
 
 
-def holdings_trend(year: int, years: int = 6) -> list[tuple[int, int]]:
-    """The holdings (items and volumes) at the end of each of the `years` years up to `year`,
-    from the counters: one GROUP BY over a few hundred rows."""
+def holdings_trend(
+    year: int, repository: Repository | None = None, years: int = 6
+) -> list[tuple[int, int]]:
+    """The holdings (items and volumes) of `repository` at the end of each of the `years` years
+    up to `year`, from the counters: one GROUP BY over a few hundred rows."""
     first = year - years + 1
+    ids = _category_ids(repository or get_repository(None))
     by_year = dict(
-        RecordCount.objects.filter(level__in=UNITS, created_year__lte=year)
+        RecordCount.objects.filter(level__in=UNITS, created_year__lte=year, category_id__in=ids)
         .values("created_year")
         .annotate(units=Sum("n"))
         .order_by()
@@ -349,14 +391,22 @@ def years_with_data() -> list[int]:
     return list(range(this_year, start - 1, -1))
 
 
-def export_workbook(year: int, actor: str | None = None, destination: Path | None = None) -> bytes:
-    """The report for `year` as an .xlsx workbook (export.py), written to `destination` when
-    given (an OSError leaves nothing audited); the export is audited."""
+def export_workbook(
+    year: int,
+    actor: str | None = None,
+    destination: Path | None = None,
+    repository: Repository | None = None,
+) -> bytes:
+    """The report of `repository` (default: the default archives) for `year` as an .xlsx
+    workbook (export.py) naming it as 填报单位, written to `destination` when given (an OSError
+    leaves nothing audited); the export is audited."""
     from . import export
 
-    data = report(year).as_json()
-    content = export.workbook(data, repository_name())
-    detail: dict[str, Any] = {"format": "xlsx", "bytes": len(content)}
+    data = report(year, repository=repository).as_json()
+    content = export.workbook(data, data["repository_name"])
+    detail: dict[str, Any] = {
+        "format": "xlsx", "bytes": len(content), "repository": data["repository"],
+    }  # fmt: skip
     if destination is not None:
         destination.write_bytes(content)
         detail["file"] = str(destination)

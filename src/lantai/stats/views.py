@@ -8,15 +8,41 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from lantai.catalog.models import Repository
 from lantai.core.roles import EXPORT, VIEW
 from lantai.standards import statistics as std
 from lantai.web.views.common import permission_required, whole_number
 
 from . import charts, services
 
-LEVELS = {"item": "件", "volume": "卷"}
+
+def _repository(request: HttpRequest) -> tuple[Repository | None, list[Repository], str]:
+    """The archives asked for (?repository=CODE) among the user's (default: the first in scope,
+    the default archives first), the user's archives, and an error message for a bad code."""
+    choices = services.repositories(request.user)
+    if not choices:
+        return None, choices, _("您的权限范围内没有档案馆，无法查看统计报表")
+    raw = request.GET.get("repository", "").strip()
+    if not raw:
+        return choices[0], choices, ""
+    for repo in choices:
+        if repo.code == raw:
+            return repo, choices, ""
+    return choices[0], choices, _("档案馆“%(code)s”不存在或不在您的权限范围内") % {
+        "code": raw[:32],
+    }  # fmt: skip
+
+
+def _rows(entries: list[dict[str, Any]], english: bool) -> list[tuple[str, Any, Any]]:
+    label = "label_en" if english else "label_zh"
+    return [
+        (f"{e[label]} ({std.level_unit(e['level'], True)})" if english
+         else f"{e[label]}（{std.level_unit(e['level'])}）", e["value"], e["previous"])
+        for e in entries
+    ]  # fmt: skip
 
 
 def _year(request: HttpRequest) -> tuple[int, str]:
@@ -42,20 +68,21 @@ def _year(request: HttpRequest) -> tuple[int, str]:
 @permission_required(VIEW)
 def report(request: HttpRequest) -> HttpResponse:
     year, error = _year(request)
-    data = services.report(year).as_json()
+    repository, choices, repo_error = _repository(request)
+    if repository is None:
+        return render(request, "stats/report_error.html", {"error": repo_error}, status=403)
+    error = error or repo_error
+    english = (get_language() or "").startswith("en")
+    data = services.report(year, repository=repository).as_json()
     breakdowns = data["breakdowns"]
-    by_category = [
-        (f"{e['label_zh']}（{LEVELS.get(e['level'], e['level'])}）", e["value"], e["previous"])
-        for e in breakdowns["holdings_by_category"]
-    ]
-    by_retention = [
-        (f"{e['label_zh']}（{LEVELS.get(e['level'], e['level'])}）", e["value"], e["previous"])
-        for e in breakdowns["holdings_by_retention"]
-    ]
-    trend = services.holdings_trend(year)
+    by_category = _rows(breakdowns["holdings_by_category"], english)
+    by_retention = _rows(breakdowns["holdings_by_retention"], english)
+    trend = services.holdings_trend(year, repository)
     names = {b.code: b for b in std.report_breakdowns()}
+    title = "label_en" if english else "label_zh"
     context: dict[str, Any] = {
         "year": year, "previous_year": year - 1, "error": error, "report": data,
+        "repository": repository, "repositories": choices,
         "years": services.years_with_data(),
         "category_chart": charts.bar_chart(by_category),
         "retention_chart": charts.bar_chart(by_retention),
@@ -63,8 +90,8 @@ def report(request: HttpRequest) -> HttpResponse:
         "retention_table": [(*row, row[1] - row[2]) for row in by_retention],
         "trend_chart": charts.column_chart([(str(y), n) for y, n in trend]),
         "trend": trend,
-        "category_title": names["holdings_by_category"].label_zh,
-        "retention_title": names["holdings_by_retention"].label_zh,
+        "category_title": getattr(names["holdings_by_category"], title),
+        "retention_title": getattr(names["holdings_by_retention"], title),
         "can_export": request.user.has_perm_code(EXPORT),  # type: ignore[union-attr]
     }  # fmt: skip
     return render(request, "stats/report.html", context, status=400 if error else 200)
@@ -73,12 +100,20 @@ def report(request: HttpRequest) -> HttpResponse:
 @permission_required(EXPORT)
 def export_xlsx(request: HttpRequest) -> HttpResponse:
     year, error = _year(request)
-    if error:
-        return render(request, "stats/report_error.html", {"error": error}, status=400)
-    content = services.export_workbook(year)  # audited as the signed-in user (middleware)
+    repository, _choices, repo_error = _repository(request)
+    if repository is None:
+        return render(request, "stats/report_error.html", {"error": repo_error}, status=403)
+    if error or repo_error:
+        return render(
+            request, "stats/report_error.html", {"error": error or repo_error}, status=400
+        )
+    # audited as the signed-in user (middleware)
+    content = services.export_workbook(year, repository=repository)
     response = HttpResponse(
         content,
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
-    response["Content-Disposition"] = f'attachment; filename="lantai-statistics-{year}.xlsx"'
+    response["Content-Disposition"] = (
+        f'attachment; filename="lantai-statistics-{repository.code}-{year}.xlsx"'
+    )
     return response
