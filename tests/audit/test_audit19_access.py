@@ -1,5 +1,5 @@
 """Audit of issue 19 (donor restrictions in the reading room): defects found from outside, each
-kept as a failing (xfail strict) regression test until it is fixed."""
+written as a failing test before it was fixed and kept as a regression test."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Audit of issue 19 (appraisal and disposal): defects found from outside, each kept as a failing
-(xfail strict) regression test until it is fixed."""
+"""Audit of issue 19 (appraisal and disposal): defects found from outside, each written as a
+failing test before it was fixed and kept as a regression test."""
 
 from __future__ import annotations
 

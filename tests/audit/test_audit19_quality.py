@@ -1,5 +1,5 @@
 """Audit of issue 19 (transfer early warning and quality of incoming archives): defects found
-from outside, each kept as a failing (xfail strict) regression test until it is fixed."""
+from outside, each written as a failing test before it was fixed and kept as a regression test."""
 
 from __future__ import annotations
 
