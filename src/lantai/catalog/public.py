@@ -3,8 +3,9 @@ and the exhibitions all apply (open status 开放, 密级 公开, seen through
 `catalog.services.visible_records` for an anonymous user; a partly opened record only through its
 redacted open copy; a record under a donor's access restriction in force is not public at all,
 one under a publication restriction is public by its description only: no page image or PDF of it
-is published, see `lantai.catalog.holds`). It lives here, below the rooms that use it, so that each of them asks the
-same question the same way and a record closed a minute ago leaves all of them at once.
+is published, see `lantai.catalog.holds`). It lives here, below the rooms that use it, so that
+each of them asks the same question the same way and a record closed a minute ago leaves all of
+them at once.
 """
 
 from __future__ import annotations
