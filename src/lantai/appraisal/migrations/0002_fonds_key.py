@@ -7,12 +7,15 @@ from django.db import migrations, models
 
 def backfill(apps: Any, schema_editor: Any) -> None:
     """Rows made before: their record's 全宗 (a row whose record is gone keeps none)."""
+    alias = schema_editor.connection.alias  # the database being migrated (rebuild-catalog: not default)
     Record = apps.get_model("catalog", "Record")
     for name in ("TaskItem", "DisposalItem"):
         model = apps.get_model("appraisal", name)
-        model.objects.filter(record__isnull=False).update(
+        model.objects.using(alias).filter(record__isnull=False).update(
             fonds_key=models.Subquery(
-                Record.objects.filter(pk=models.OuterRef("record_id")).values("fonds_id")[:1]
+                Record.objects.using(alias)
+                .filter(pk=models.OuterRef("record_id"))
+                .values("fonds_id")[:1]
             )
         )
 
