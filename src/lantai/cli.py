@@ -988,6 +988,8 @@ def _register_groups() -> None:
     from lantai.holdings.cli import accession
     from lantai.interop.cli import export
     from lantai.marriage.cli import marriage
+    from lantai.ops.backup_cli import backup, database
+    from lantai.ops.watch_cli import alerts
     from lantai.platform.cli import platform
     from lantai.preservation.cli import storage
     from lantai.review.cli import review
@@ -1010,6 +1012,9 @@ def _register_groups() -> None:
     main.add_command(accession)
     main.add_command(stacks)
     main.add_command(appraisal)
+    main.add_command(backup)
+    main.add_command(database)
+    main.add_command(alerts)
 
 
 _register_groups()

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "lantai.appraisal",  # 鉴定与销毁: retention and classification appraisal, disposal
     "lantai.stats",  # 统计: the annual archives statistics report
     "lantai.platform",  # 全区平台: nodes, hub, signed message log, harvest, requests across archives
+    "lantai.ops",  # 运维: health, metrics, logs, alerts, backup and restore
     "lantai.web",
 ]
 

@@ -4,6 +4,7 @@ from django.urls import include, path
 from lantai.api import api, public_api
 
 urlpatterns = [
+    path("", include("lantai.ops.urls")),  # /healthz, /readyz, /metrics (load balancer, Prometheus)
     path("api/public/", public_api.urls),  # before api/: the public API and its own docs
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -1,0 +1,1 @@
+"""Models of the operations room (alert deliveries); see lantai.ops.alerts."""
