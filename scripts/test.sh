@@ -157,7 +157,19 @@ lane2() {  # lane2 PG_READY SPLIT PYTEST_ARGS...: prints its steps' summary line
   printf '%s\n' "${results[@]}" >&3
 }
 
+# Every model change has its migration (a missing one would reach operators as a broken upgrade).
+check_migrations() {
+  local data rc
+  data="$(mktemp -d -t lantai-migrations-XXXXXX)"
+  env -u LANTAI_DATABASE_URL LANTAI_DATA_DIR="$data" LANTAI_SECRET_KEY=check \
+    "$BIN/python" -m django makemigrations --check --dry-run --settings=lantai.settings
+  rc=$?
+  rm -rf "$data"
+  return "$rc"
+}
+
 step "ruff check" "$BIN/ruff" check .
+step "makemigrations --check" check_migrations
 step "ruff format" "$BIN/ruff" format --check --output-format concise .
 step "redis" ensure_redis
 pg_ready=0
