@@ -5,8 +5,10 @@ session or a Bearer token); the public API is a separate API with its own docume
 /api/public/docs and /api/public/openapi.json, which lists only the public endpoints.
 
 Every endpoint accepts a logged-in session (CSRF token required for unsafe methods) or
-`Authorization: Bearer <token>` (tokens from `lantai user token USERNAME`). Errors are JSON:
-401 not authenticated, 403 the role lacks the permission, 404 not found or not visible to the user,
+`Authorization: Bearer <token>` (tokens from `lantai user token USERNAME --scope … --days N`).
+A token expires (401 with `expired_at`) and carries scopes: `catalog:read` for GET requests,
+`catalog:write` for the others (403 with `required_scope` when the token lacks it). Errors are JSON:
+401 not authenticated, 403 the role (or the token's scope) lacks the permission, 404 not found or not visible to the user,
 400/422 a request the services refused ({"detail": message, "field": name}) and, for records,
 422 with {"issues": [{field, rule, value, message}]}.
 """
@@ -25,7 +27,7 @@ from ninja.renderers import JSONRenderer
 
 from lantai.catalog.api import router as catalog_router
 from lantai.catalog.services import CatalogError, PermissionDenied
-from lantai.core.api_auth import API_AUTH, UNAUTHENTICATED, staff_user
+from lantai.core.api_auth import API_AUTH, UNAUTHENTICATED, TokenRefused, scoped, staff_user
 from lantai.search.api import __doc__ as public_router_doc
 from lantai.search.api import router as public_router
 
@@ -77,6 +79,17 @@ def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResp
     return api.create_response(request, UNAUTHENTICATED, status=401)
 
 
+@api.exception_handler(TokenRefused)
+def _token_refused(request: HttpRequest, exc: TokenRefused) -> HttpResponse:
+    if exc.status == 403:  # a refused attempt is audited, as a role's refusal is
+        from lantai.core import audit
+        from lantai.core.client_address import client_address
+
+        path, method = request.get_full_path(), request.method or ""
+        audit.denied(path, method, exc.body["detail"], client_address(request), actor=exc.username)
+    return api.create_response(request, exc.body, status=exc.status)
+
+
 @api.exception_handler(PermissionDenied)
 def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
     # every refused attempt is audited; a Bearer request names its user here
@@ -99,5 +112,5 @@ def _refused(request: HttpRequest, exc: CatalogError) -> HttpResponse:
     )
 
 
-api.add_router("/", catalog_router)
+api.add_router("/", catalog_router, auth=scoped("catalog"))  # tokens: catalog:read / write
 public_api.add_router("/", public_router)  # no login: open records only (urls: /api/public/)

@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 
 import click
 
+from lantai import __version__
 from lantai.cli_common import (
     EXIT_REFUSED,
     EXIT_UNREADABLE,
@@ -29,6 +30,7 @@ def _exit_unreadable(message_zh: str, as_json: bool, *, key: str) -> NoReturn:
 
 
 @click.group(cls=LantaiGroup)
+@click.version_option(__version__, "--version", prog_name="lantai", message="%(prog)s %(version)s")
 def main() -> None:
     """兰台 Lantai — 数字档案馆系统 (digital archives system)."""
 
@@ -102,11 +104,15 @@ ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(
 
 def _serve(bind: str, workers: int = 2, *, with_worker: bool = True) -> None:
     web = [sys.executable, "-m", "gunicorn", "lantai.wsgi:application", "--bind", bind,
-           "--workers", str(workers), "--access-logfile", "-",
-           "--access-logformat", ACCESS_LOG_FORMAT]  # fmt: skip
+           "--workers", str(workers)]  # fmt: skip
     click.echo(f"兰台 serving on http://{bind}/ (Ctrl-C to stop)")
     from django.conf import settings
 
+    from lantai.ops.metrics import prepare_multiprocess_dir
+
+    prepare_multiprocess_dir(settings.DATA_DIR)  # /metrics counts across gunicorn workers
+    if settings.LOG_FORMAT != "json":  # in JSON, Lantai's request line (with its id) replaces it
+        web += ["--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT]
     if settings.HUEY.get("immediate"):
         click.echo("后台任务在请求中直接执行 (LANTAI_JOBS_IMMEDIATE)：不启动后台任务进程")
         with_worker = False
@@ -900,18 +906,51 @@ def user_add(
 @user.command("token")
 @click.argument("username")
 @click.option("--name", default="cli", show_default=True, help="A label for the token.")
-def user_token(username: str, name: str) -> None:
-    """Issue a REST API bearer token (printed once; only its SM3 digest is stored)."""
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    help="catalog:read (GET) or catalog:write (changes, includes read); repeatable. "
+    "Default: catalog:read.",
+)
+@click.option(
+    "--days", type=int, default=None, help="Days the token is valid (LANTAI_API_TOKEN_DAYS; max "
+    "LANTAI_API_TOKEN_MAX_DAYS)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the token, its scopes and expiry as JSON.")
+def user_token(
+    username: str, name: str, scopes: tuple[str, ...], days: int | None, as_json: bool
+) -> None:
+    """Issue a REST API bearer token: printed once on stdout (only its SM3 digest is stored); its
+    scopes and expiry go to stderr. Exit 0 issued, 1 refused (an unknown scope, too many days,
+    a disabled user), 2 no such user."""
     _django()
-    from lantai.core.api_auth import issue_token
+    from django.utils import timezone
+
+    from lantai.core.accounts import AccountError
+    from lantai.core.api_auth import issue
     from lantai.core.audit import acting_as
     from lantai.core.models import User
 
     target = User.objects.filter(username=username).first()
     if target is None:
-        fail(f"用户“{username}”不存在", EXIT_UNREADABLE, False)
+        fail(f"用户“{username}”不存在", EXIT_UNREADABLE, as_json)
     with acting_as(_cli_actor()):
-        click.echo(issue_token(target, name))
+        try:
+            made = issue(target, name, scopes=list(scopes) or ["catalog:read"], days=days)
+        except AccountError as e:
+            fail(e.message_zh, EXIT_REFUSED, as_json)
+    expires = timezone.localtime(made.row.expires_at).isoformat(timespec="seconds")
+    if as_json:
+        _echo_json(
+            {"ok": True, "token": made.token, "name": made.row.name,
+             "scopes": made.row.scope_list, "expires_at": expires}
+        )  # fmt: skip
+        return
+    click.echo(made.token)
+    click.echo(
+        f"权限范围 scopes: {made.row.scopes}；有效期至 expires: {expires}", err=True
+    )
 
 
 @user.command("passwd")
@@ -932,6 +971,34 @@ def user_passwd(username: str, password: str | None) -> None:
         except accounts.AccountError as e:
             raise click.ClickException(e.message_zh) from e
     click.echo(f"已重设用户 {username} 的密码")
+
+
+@user.command("reset-2fa")
+@click.argument("username")
+def user_reset_2fa(username: str) -> None:
+    """Remove a user's second factor (authenticator and recovery codes), e.g. after a lost phone;
+    a user who must use one enrolls again at the next sign-in. The operator at the console acts
+    alone and is logged. Exit 0 reset, 1 nothing to reset, 2 no such user."""
+    _django()
+    from lantai.core import accounts
+    from lantai.core.audit import acting_as
+
+    target = accounts.user_by_name(username)
+    if target is None:
+        fail(f"用户“{username}”不存在", EXIT_UNREADABLE, False)
+    with acting_as(_cli_actor()):
+        try:
+            accounts.reset_second_factor(target, actor=None)
+        except accounts.AccountError as e:
+            fail(e.message_zh, EXIT_REFUSED, False)
+    from lantai.core import two_factor
+
+    if two_factor.has_any(target):  # checked, not assumed
+        fail(f"重置后用户 {username} 仍有双因素绑定", EXIT_REFUSED, False)
+    click.echo(
+        f"已重置用户 {username} 的双因素认证 second factor reset: {username} "
+        "（下次登录时须重新绑定 enrolls again at the next sign-in）"
+    )
 
 
 @user.command("revoke-tokens")

@@ -229,3 +229,14 @@ def bench_stats(records: int, databases: str, as_json: bool, out: Path | None) -
     """Annual statistics report on RECORDS records from the trigger-kept counters vs the plain
     aggregate queries (target ≤ 10 s for 10,000,000)."""
     echo_json(_bench_module("stats_bench").run(records, databases.split(","), out))
+
+
+@bench.command("formats", cls=JsonCommand)
+@click.option("--transfer-files", default=600, show_default=True,
+              help="Files of a generated transfer beside the format corpus (0: corpus only).")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Accepted: the output is always JSON.")
+@click.option("--out", default=None, type=click.Path(path_type=Path))
+def bench_formats(transfer_files: int, as_json: bool, out: Path | None) -> None:
+    """Format identification files/s and PUID agreement: Lantai, fido (fast, plain) and
+    Siegfried (pygfried) over the same files in one run."""
+    echo_json(_bench_module("format_bench").run(transfer_files, out))

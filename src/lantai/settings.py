@@ -28,9 +28,17 @@ DEBUG = _env_bool("LANTAI_DEBUG", False)
 
 
 def _secret_key() -> str:
-    """LANTAI_SECRET_KEY wins; otherwise a random key kept in the data directory (mode 0600)."""
+    """LANTAI_SECRET_KEY wins, then the file LANTAI_SECRET_KEY_FILE names (e.g. a systemd
+    credential); otherwise a random key kept in the data directory (mode 0600)."""
     if key := os.environ.get("LANTAI_SECRET_KEY"):
         return key
+    if key_file := os.environ.get("LANTAI_SECRET_KEY_FILE", "").strip():
+        try:
+            return Path(key_file).read_text().strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(
+                f"LANTAI_SECRET_KEY_FILE: 无法读取密钥文件 cannot read {key_file}: {exc}"
+            ) from None
     path = DATA_DIR / "secret_key"
     if path.exists():
         return path.read_text().strip()
@@ -81,6 +89,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "lantai.ops.request_ids.RequestWatchMiddleware",  # request id, metrics, access log (first)
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -170,7 +179,29 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "lantai.core.passwords.CharacterClassValidator"},
+    {"NAME": "lantai.core.password_history.PasswordHistoryValidator"},
 ]
+# A new password may not equal the current one or the ones before it: this many in all (0: off).
+PASSWORD_HISTORY = int(os.environ.get("LANTAI_PASSWORD_HISTORY", "5"))
+# Days a password stays valid; after that the user must set a new one right after signing in
+# (0: passwords never expire).
+PASSWORD_MAX_AGE_DAYS = int(os.environ.get("LANTAI_PASSWORD_MAX_AGE_DAYS", "90"))
+# Second factor (TOTP, core.two_factor): roles that must use it, comma-separated role codes, or
+# "all" for every staff user (everyone but 公众); default the three administrators (三员).
+TWO_FACTOR_REQUIRED_ROLES = [
+    r.strip()
+    for r in os.environ.get(
+        "LANTAI_2FA_REQUIRED_ROLES", "system_admin,security_admin,audit_admin"
+    ).split(",")
+    if r.strip()
+]
+# The name authenticator apps show for this installation's accounts.
+TWO_FACTOR_ISSUER = os.environ.get("LANTAI_2FA_ISSUER", "兰台 Lantai")
+# API tokens (core.api_auth): days a new token is valid by default, and the most one may ask for.
+API_TOKEN_DAYS = int(os.environ.get("LANTAI_API_TOKEN_DAYS", "90"))
+API_TOKEN_MAX_DAYS = int(os.environ.get("LANTAI_API_TOKEN_MAX_DAYS", "365"))
+if not 1 <= API_TOKEN_DAYS <= API_TOKEN_MAX_DAYS:
+    raise ImproperlyConfigured("LANTAI_API_TOKEN_DAYS must be 1 to LANTAI_API_TOKEN_MAX_DAYS")
 LOGIN_MAX_FAILURES = int(os.environ.get("LANTAI_LOGIN_MAX_FAILURES", "5"))
 LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LANTAI_LOGIN_LOCKOUT_MINUTES", "15"))
 # Failures count per (account, address), per address and per account: lantai.core.login_guard.
@@ -183,6 +214,22 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_COOKIES = _env_bool("LANTAI_SECURE_COOKIES", False)  # set behind TLS
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_COOKIES
+# Behind the documented proxy (nginx on the same machine, terminating TLS and setting
+# X-Forwarded-Proto): requests it marks https count as secure, plain http is redirected to https.
+BEHIND_TLS_PROXY = _env_bool("LANTAI_BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    # /healthz and /readyz are asked over plain http by a local load balancer or monitor
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# HTTP Strict Transport Security: seconds browsers keep to https (0: no header; set it only when
+# the site is served over TLS for good). Subdomains included unless turned off; preload off.
+SECURE_HSTS_SECONDS = int(os.environ.get("LANTAI_HSTS_SECONDS", "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("LANTAI_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = _env_bool("LANTAI_HSTS_PRELOAD", False)
+# Preloading is a decision to submit the domain to the browsers' list (hard to undo), not a
+# default: with it off, `check --deploy` would warn for ever, so that one warning is silenced.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 # The client's address (audit log, sign-in lockout, rate limits; lantai.core.client_address):
 # REMOTE_ADDR, unless it is one of these reverse proxies (addresses or networks, comma-separated,
 # e.g. 10.0.0.1,10.0.0.0/24): then the right-most address in X-Forwarded-For that is not a listed
@@ -216,12 +263,22 @@ USE_TZ = True
 
 # --- files --------------------------------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = DATA_DIR / "static"
+# Where `collectstatic` puts the static files; in production a folder nginx reads
+# (deploy/nginx/lantai.conf: /var/www/lantai/static), outside the data directory.
+STATIC_ROOT = Path(os.environ.get("LANTAI_STATIC_ROOT", str(DATA_DIR / "static"))).resolve()
+# Production: hashed names (lantai.3f2a9c1e7b40.css) from the manifest `collectstatic` writes, so
+# the proxy may cache them for a year; pages fail loudly until collectstatic has run. Off (the demo
+# and the tests): files are served by their plain names from the apps, no collectstatic needed.
+STATIC_MANIFEST = _env_bool("LANTAI_STATIC_MANIFEST", False)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "lantai.static_files.HashedStaticFiles"
+        if STATIC_MANIFEST
+        else "whitenoise.storage.CompressedStaticFilesStorage"
+    },
 }
-WHITENOISE_USE_FINDERS = True  # serve from app dirs without collectstatic in the demo
+WHITENOISE_USE_FINDERS = not STATIC_MANIFEST  # serve from app dirs without collectstatic
 MEDIA_ROOT = DATA_DIR / "files"
 UPLOAD_DIR = DATA_DIR / "uploads"
 # resumable (chunked) transfer uploads: the largest file a session may announce
@@ -339,12 +396,79 @@ else:
     )
 SESSION_CACHE_ALIAS = "sessions"
 
+# --- logs, metrics, alerts (lantai.ops: logs, request_ids, metrics, alerts) ----------------------
+# LANTAI_LOG_FORMAT: json (one JSON object per line: timestamp with zone, level, logger, message,
+# request_id, and per request method, path, status, duration_ms, view, user id) or text; default
+# json when stderr is not a terminal (systemd, containers), text in a terminal (the demo).
+# LANTAI_REQUEST_LOG=0 turns the per-request line (logger lantai.request, level INFO) off.
+from lantai.ops.logs import default_format as _log_format  # noqa: E402 (no Django in it)
+
+try:
+    LOG_FORMAT = _log_format()
+except ValueError as _e:
+    raise ImproperlyConfigured(str(_e)) from None
+LOG_LEVEL = os.environ.get("LANTAI_LOG_LEVEL", "WARNING").strip().upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LANTAI_LOG_LEVEL", "WARNING")},
+    "filters": {"request_id": {"()": "lantai.ops.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "lantai.ops.logs.JsonLineFormatter"},
+        "text": {"()": "lantai.ops.logs.TextFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "lantai.request": {
+            "level": "INFO" if _env_bool("LANTAI_REQUEST_LOG", True) else "WARNING",
+        },
+    },
 }
+# /metrics (Prometheus): answered to loopback, to these addresses or networks (comma-separated;
+# the client address as lantai.core.client_address resolves it), or to a request carrying
+# "Authorization: Bearer <LANTAI_METRICS_TOKEN>"; everyone else gets 403.
+METRICS_ALLOWED = [
+    a.strip() for a in os.environ.get("LANTAI_METRICS_ALLOWED", "").split(",") if a.strip()
+]
+for _allowed in METRICS_ALLOWED:
+    try:
+        ipaddress.ip_network(_allowed, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"LANTAI_METRICS_ALLOWED: {_allowed!r} is not an IP address or network"
+        ) from None
+METRICS_TOKEN = os.environ.get("LANTAI_METRICS_TOKEN", "")
+# /readyz: a worker heartbeat older than this makes the "worker" check fail (state degraded).
+READYZ_WORKER_SECONDS = int(os.environ.get("LANTAI_READYZ_WORKER_SECONDS", "60"))
+# Mail (alerts; Django's SMTP backend). Empty host: no mail is sent.
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = os.environ.get("LANTAI_EMAIL_HOST", "")
+EMAIL_PORT = int(os.environ.get("LANTAI_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("LANTAI_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("LANTAI_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = _env_bool("LANTAI_EMAIL_USE_TLS", False)  # STARTTLS
+EMAIL_USE_SSL = _env_bool("LANTAI_EMAIL_USE_SSL", False)  # implicit TLS (port 465)
+EMAIL_TIMEOUT = int(os.environ.get("LANTAI_EMAIL_TIMEOUT", "20"))
+DEFAULT_FROM_EMAIL = os.environ.get("LANTAI_DEFAULT_FROM_EMAIL", "lantai@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Alerts delivered (lantai.ops.alerts): mail to these recipients (comma-separated) and a JSON POST
+# to the province's SMS/IM gateway, signed with HMAC-SHA256 under LANTAI_ALERT_WEBHOOK_SECRET.
+ALERT_EMAILS = [
+    a.strip() for a in os.environ.get("LANTAI_ALERT_EMAILS", "").split(",") if a.strip()
+]
+ALERT_WEBHOOK_URL = os.environ.get("LANTAI_ALERT_WEBHOOK_URL", "").strip()
+ALERT_WEBHOOK_SECRET = os.environ.get("LANTAI_ALERT_WEBHOOK_SECRET", "")
+ALERT_WEBHOOK_TIMEOUT = float(os.environ.get("LANTAI_ALERT_WEBHOOK_TIMEOUT", "10"))
+# A failed delivery is tried again after 1, 2, 4 … minutes, at most this many minutes apart.
+ALERT_RETRY_MAX_MINUTES = int(os.environ.get("LANTAI_ALERT_RETRY_MAX_MINUTES", "60"))
+# Names this installation in alert subjects and payloads (several archives share a gateway).
+ALERT_SITE_NAME = os.environ.get("LANTAI_ALERT_SITE_NAME", "兰台")
 
 # 存: preservation. The data directory's own storage root is the primary, required location.
 PRESERVATION_ROOT = Path(os.environ.get("LANTAI_PRESERVATION_ROOT", str(DATA_DIR / "preservation")))

@@ -42,11 +42,12 @@ KNOWN = {
     ),
     "variations/variations/image/jpeg/lorem-ipsum.im.jpg": ("fmt/43", "signature"),
     "variations/variations/image/png/lorem-ipsum.im.png": ("fmt/12", "signature"),
-    "office-examples/LibreOffice7-ODF-1.3/LibreOfficeWriter_odt_1.3.odt": ("fmt/290", "signature"),
+    # Siegfried's newer PRONOM (ODF 1.3 has its own PUID since 2023; fido v109: fmt/290)
+    "office-examples/LibreOffice7-ODF-1.3/LibreOfficeWriter_odt_1.3.odt": ("fmt/1756", "container"),
     "office/spreadsheet/xls/valid.xls": ("fmt/61", "container"),
     "office/wordprocessing/rtf/testRTF.rtf": ("fmt/45", "signature"),
     "tiff-examples/old-style-jpeg-compression/old-style-jpeg-compression.xml": (
-        "fmt/101",
+        "fmt/875",  # RDF/XML (rdf:RDF root) by Siegfried; fido v109: fmt/101 (XML)
         "signature",
     ),
 }

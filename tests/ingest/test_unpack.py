@@ -312,15 +312,17 @@ def test_unsupported_compression_method_fails(tmp_path: Path) -> None:
     with zipfile.ZipFile(src, "w", zipfile.ZIP_STORED) as zf:
         zf.writestr("a.bin", b"data")
     blob = bytearray(src.read_bytes())
-    # set compression method 9 (deflate64) in the local header and the central directory
+    # set compression method 98 (PPMd) in the local header and the central directory
+    # (Deflate64, method 9, is read since 0.20: tests/ingest/test_unpack_deflate64.py)
     for sig, off in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):
         at = blob.find(sig)
-        blob[at + off : at + off + 2] = struct.pack("<H", 9)
+        blob[at + off : at + off + 2] = struct.pack("<H", 98)
     src.write_bytes(bytes(blob))
     result = unpack(src, tmp_path / "work")
     failed = _failed(result, "a.bin")
     assert failed and "不支持的压缩算法" in str(failed[0]["evidence"])
-    assert failed[0]["evidence"]["found"] == "deflate64"  # type: ignore[index]
+    assert failed[0]["evidence"]["found"] == "PPMd"  # type: ignore[index]
+    assert "deflate64" in failed[0]["evidence"]["limit"]  # type: ignore[index]
 
 
 def test_corrupt_entry_data_is_a_failed_check(tmp_path: Path) -> None:

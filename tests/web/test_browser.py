@@ -24,14 +24,33 @@ def shot(page: Any, name: str) -> None:
         page.screenshot(path=str(Path(target) / f"ui-{name}.png"), full_page=True)
 
 
-def sign_in(page: Any, base: str, username: str = "zhangsan") -> None:
+def sign_in(page: Any, base: str, username: str = "zhangsan", secret: str = "") -> None:
+    """Sign in; with `secret` (an administrator's TOTP secret) type the code at the second step."""
     page.goto(base + "/")
     assert "/login/" in page.url
     shot(page, "login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
     page.click("button:has-text('登录')")
+    if secret:
+        import pyotp
+
+        page.wait_for_url("**/login/verify/")
+        page.fill("input[name=code]", pyotp.TOTP(secret).now())
+        page.click("button:has-text('验证')")
     page.wait_for_url(lambda url: "/login/" not in url)
+
+
+def enroll_administrators(site: Site) -> str:
+    """The three administrators must use a second factor: enroll them with one secret."""
+    import pyotp
+
+    from lantai.core import two_factor
+
+    secret = pyotp.random_base32()
+    for role in ("system_admin", "security_admin", "audit_admin"):
+        two_factor.enroll_known_secret(site.users[role], secret)
+    return secret
 
 
 def test_browse_and_edit_a_record(page: Any, live_server: Any, live_site: Site) -> None:
@@ -132,7 +151,8 @@ def test_import_wizard(page: Any, live_server: Any, live_site: Site, tmp_path: P
 
 def test_administrators_work_areas(page: Any, live_server: Any, live_site: Site) -> None:
     base = live_server.url
-    sign_in(page, base, "auditor")
+    secret = enroll_administrators(live_site)
+    sign_in(page, base, "auditor", secret)
     assert page.url == base + "/audit/"  # the audit administrator's home is the audit log
     page.click("button:has-text('校验审计链')")
     page.wait_for_selector(".alert-ok")
@@ -140,7 +160,7 @@ def test_administrators_work_areas(page: Any, live_server: Any, live_site: Site)
     page.click("button:has-text('退出登录')")
     page.wait_for_url("**/login/")
 
-    sign_in(page, base, "secadmin")
+    sign_in(page, base, "secadmin", secret)
     page.goto(base + "/grants/")
     shot(page, "grants")
     page.click("tr:has-text('lisi') >> text=修改授权")
@@ -154,6 +174,6 @@ def test_administrators_work_areas(page: Any, live_server: Any, live_site: Site)
     assert lisi.clearance == 2
     assert list(lisi.fonds.values_list("code", flat=True)) == ["Z109"]
     page.click("button:has-text('退出登录')")
-    sign_in(page, base, "sysadmin")
+    sign_in(page, base, "sysadmin", secret)
     page.goto(base + "/users/")
     shot(page, "users")

@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from lantai.catalog.models import Record, Repository
-from lantai.core import audit
+from lantai.core import audit, telemetry
 from lantai.core.key_files import keys_dir
 from lantai.core.sm3 import sm3_hex
 from lantai.standards import certificate_payload as cp
@@ -81,12 +81,18 @@ def _free_index(repository: Repository) -> int:
 
 
 def issue(draft: Draft, *, actor: str, now: datetime | None = None) -> Certificate:
-    for _attempt in range(5):  # two counters numbering at the same moment: the second renumbers
-        try:
-            return _issue(draft, actor, now or timezone.now().replace(microsecond=0))
-        except IntegrityError:
-            continue
-    raise IssueError("证明编号分配冲突，请重试", "certificate numbering clashed; try again")
+    outcome = "failed"  # counted for /metrics (lantai.core.telemetry), whatever ends the issue
+    try:
+        for _attempt in range(5):  # two counters numbering at once: the second renumbers
+            try:
+                certificate = _issue(draft, actor, now or timezone.now().replace(microsecond=0))
+            except IntegrityError:
+                continue
+            outcome = "issued"
+            return certificate
+        raise IssueError("证明编号分配冲突，请重试", "certificate numbering clashed; try again")
+    finally:
+        telemetry.count_certificate(draft.kind, outcome)
 
 
 def _issue(draft: Draft, actor: str, now: datetime) -> Certificate:

@@ -143,9 +143,15 @@ def reset_password(target: User, password: str, *, actor: User | None) -> Accoun
 
 
 def _apply_password(target: User, password_hash: str) -> None:
+    from lantai.core import password_history
+
+    password_history.remember(target, target.password)
     target.password = password_hash
+    target.password_changed_at = timezone.now()
     target.failed_logins, target.locked_until = 0, None
-    target.save(update_fields=["password", "failed_logins", "locked_until"])
+    target.save(
+        update_fields=["password", "password_changed_at", "failed_logins", "locked_until"]
+    )
 
 
 def change_own_password(user: User, old: str, new: str, address: str = "") -> None:
@@ -160,14 +166,25 @@ def change_own_password(user: User, old: str, new: str, address: str = "") -> No
         raise AccountError("原密码不正确", "old_password")
     if new == old:
         raise AccountError("新密码不能与原密码相同", "password")
+    set_own_password(user, new)
+
+
+def set_own_password(user: User, new: str, *, expired: bool = False) -> None:
+    """Set the user's own new password once they have proved the old one (the password-change
+    page, or the sign-in step that asks for a new password when the old one has expired): the
+    password policy and the password history apply."""
+    from lantai.core import password_history
+
     try:
         validate_password(new, user)
     except ValidationError as e:
         raise AccountError("；".join(e.messages), "password") from e
     with transaction.atomic():
+        password_history.remember(user, user.password)
         user.set_password(new)
-        user.save(update_fields=["password"])
-        audit.record("password_change", "user", user.pk, {}, actor=user.username)
+        user.save(update_fields=["password", "password_changed_at"])
+        detail = {"expired": True} if expired else {}
+        audit.record("password_change", "user", user.pk, detail, actor=user.username)
 
 
 def grant(
@@ -224,6 +241,28 @@ def _apply_grant(target: User, wanted: dict[str, Any]) -> dict[str, Any]:
         changes["fonds"] = wanted["fonds"]
         target.fonds.set(wanted["fonds"])
     return changes
+
+
+def reset_second_factor(target: User, *, actor: User | None) -> AccountChange | None:
+    """Remove the user's authenticator and recovery codes (a lost phone); they enroll again at
+    their next sign-in when they must use it. The system administrator's work (`actor` None: the
+    operator at the console, who acts alone and is logged); for one of the three administrators'
+    accounts in the UI this only proposes the reset (a second administrator confirms it)."""
+    from lantai.core import two_factor
+
+    _require(actor, USERS)
+    if not two_factor.has_any(target):
+        raise AccountError(f"用户 {target.username} 没有绑定双因素设备，无需重置")
+    if needs_second_administrator(target, actor):
+        assert actor is not None
+        return _propose(target, "second_factor", {}, actor, {})
+    with transaction.atomic():
+        two_factor.remove(target)
+        detail = {"role": target.role} if actor else {"role": target.role, "via": "console"}
+        audit.record(
+            "two_factor_reset", "user", target.pk, detail, actor=actor.username if actor else None
+        )
+    return None
 
 
 # --- the three administrators' accounts: two-person rule -------------------------------------------
@@ -298,6 +337,11 @@ def confirm_change(change: AccountChange, actor: User) -> None:
         elif change.kind == "active":
             _apply_active(target, bool(change.payload["active"]))
             detail["active"] = bool(change.payload["active"])
+        elif change.kind == "second_factor":
+            from lantai.core import two_factor
+
+            two_factor.remove(target)
+            audit.record("two_factor_reset", "user", target.pk, {"role": target.role, "change": change.pk}, actor=actor.username)  # fmt: skip
         else:
             detail["changes"] = _apply_grant(target, change.payload)
         change.status, change.decided_by, change.decided_at = "confirmed", actor, timezone.now()

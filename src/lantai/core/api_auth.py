@@ -4,13 +4,24 @@ Tokens are random strings shown once when issued; only their SM3 digest is store
 copy of the database does not give API access. A token works while its user is active: a sign-in
 lock after failed password attempts is about guessing passwords through the login form, and
 leaves the account's tokens (and its open sessions) working.
+
+Every token expires (`expires_at`, LANTAI_API_TOKEN_DAYS by default, at most
+LANTAI_API_TOKEN_MAX_DAYS) and carries scopes (SCOPES): a router of the staff API is mounted with
+`scoped(area)`, and a request needs `area:read` (GET, HEAD, OPTIONS) or `area:write` (anything
+else; write includes read). An expired token answers 401, a token without the scope 403, both
+with a JSON message that says which. A signed-in session is not limited by scopes (its user's
+role decides, as for every request). Tokens made before scopes existed (migration 0009) got
+every scope and LANTAI_API_TOKEN_DAYS from the migration.
 """
 
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
+
+from django.conf import settings
 
 from django.http import HttpRequest
 from django.utils import timezone
@@ -32,18 +43,63 @@ UNAUTHENTICATED = {
 }
 
 
-def issue_token(user: User, name: str) -> str:
-    """Create an API token for `user` and return it in plain text; this is the only time the
-    plain text exists. The database keeps its SM3 digest. Written to the audit log."""
+# The areas of the staff API (one per router in lantai.api) and what their scopes allow.
+SCOPES: dict[str, str] = {
+    "catalog:read": "读取档案馆、全宗、门类、档号规则、档案、导入记录和专题 (read the catalogue)",
+    "catalog:write": "新建、修改、删除全宗和档案，导入目录（含读取）(change the catalogue; includes read)",
+}
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str  # the plain text, shown once
+    row: ApiToken
+
+
+def issue(
+    user: User, name: str, *, scopes: list[str] | None = None, days: int | None = None
+) -> IssuedToken:
+    """Create an API token for `user`: `scopes` (default every scope) for `days` (default
+    API_TOKEN_DAYS, at most API_TOKEN_MAX_DAYS). The plain text exists only in the result; the
+    database keeps its SM3 digest. Written to the audit log."""
     name = name.strip()
     if not name:
         raise AccountError("令牌名称不能为空")
     if not user.is_active:
         raise AccountError(f"用户 {user.username} 已停用，不能签发令牌")
+    chosen = list(SCOPES) if scopes is None else sorted(set(scopes))
+    unknown = [s for s in chosen if s not in SCOPES]
+    if unknown or not chosen:
+        raise AccountError(
+            f"未知的令牌权限范围：{', '.join(unknown) or '（空）'}；可选：{', '.join(SCOPES)}",
+            "scope",
+        )
+    days = settings.API_TOKEN_DAYS if days is None else days
+    if not 1 <= days <= settings.API_TOKEN_MAX_DAYS:
+        raise AccountError(
+            f"令牌有效期须为 1 到 {settings.API_TOKEN_MAX_DAYS} 天（LANTAI_API_TOKEN_MAX_DAYS），"
+            f"而不是 {days} 天",
+            "days",
+        )
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken.objects.create(user=user, name=name, digest=sm3_hex(token.encode("utf-8")))
-    audit.record("api_token_issue", "user", user.pk, {"token_id": row.pk, "name": name})
-    return token
+    row = ApiToken.objects.create(
+        user=user,
+        name=name,
+        digest=sm3_hex(token.encode("utf-8")),
+        scopes=" ".join(chosen),
+        expires_at=timezone.now() + timedelta(days=days),
+    )
+    detail = {"token_id": row.pk, "name": name, "scopes": chosen, "days": days}
+    audit.record("api_token_issue", "user", user.pk, detail)
+    return IssuedToken(token, row)
+
+
+def issue_token(
+    user: User, name: str, *, scopes: list[str] | None = None, days: int | None = None
+) -> str:
+    """`issue`, returning only the plain-text token."""
+    return issue(user, name, scopes=scopes, days=days).token
 
 
 def revoke_tokens(user: User, name: str | None = None) -> int:
@@ -58,8 +114,17 @@ def revoke_tokens(user: User, name: str | None = None) -> int:
     return len(ids)
 
 
-def user_for_token(token: str) -> User | None:
-    """The active user holding `token`, or None. Notes the use at most once a minute."""
+class TokenRefused(Exception):
+    """A known token that may not be used for this request: expired (401) or without the scope
+    the endpoint needs (403). `body` is the JSON answer."""
+
+    def __init__(self, status: int, body: dict[str, Any], username: str) -> None:
+        super().__init__(body["detail"])
+        self.status, self.body, self.username = status, body, username
+
+
+def _token_row(token: str) -> ApiToken | None:
+    """The token's row when it exists and its user is active (expired or not)."""
     token = token.strip()
     if not token:
         return None
@@ -70,22 +135,84 @@ def user_for_token(token: str) -> User | None:
     )
     if row is None or not row.user.is_active:
         return None
-    now = timezone.now()
+    return row
+
+
+def _expired(row: ApiToken, now: datetime) -> bool:
+    return row.expires_at is not None and row.expires_at <= now
+
+
+def _note_use(row: ApiToken, now: datetime) -> None:
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_GRANULARITY:
         ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+
+
+def user_for_token(token: str) -> User | None:
+    """The active user holding `token` when it has not expired, or None. Notes the use at most
+    once a minute."""
+    row = _token_row(token)
+    now = timezone.now()
+    if row is None or _expired(row, now):
+        return None
+    _note_use(row, now)
     return row.user
+
+
+def required_scope(area: str, method: str) -> str:
+    return f"{area}:read" if method.upper() in SAFE_METHODS else f"{area}:write"
+
+
+def allows(row: ApiToken, scope: str) -> bool:
+    granted = row.scope_list
+    area, _sep, kind = scope.partition(":")
+    return scope in granted or (kind == "read" and f"{area}:write" in granted)
 
 
 class TokenAuth(HttpBearer):
     """`Authorization: Bearer <token>`. A header that names a wrong token is refused outright
-    (401), rather than falling back to the session."""
+    (401), rather than falling back to the session; so is an expired one (401, saying so), and a
+    token without the scope of the area (`area`, None: no scope needed) gets 403."""
+
+    def __init__(self, area: str | None = None) -> None:
+        super().__init__()
+        self.area = area
 
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
-        user = user_for_token(token)
-        if user is None:
+        row = _token_row(token)
+        if row is None:
             raise AuthenticationError()
-        request.user = user  # the rest of the request sees the token's user
-        return user
+        now = timezone.now()
+        if _expired(row, now):
+            assert row.expires_at is not None
+            at = timezone.localtime(row.expires_at).isoformat(timespec="seconds")
+            raise TokenRefused(
+                401,
+                {
+                    "detail": f"令牌“{row.name}”已于 {at} 过期：请签发新令牌"
+                    "（lantai user token 用户名 --name 名称）",
+                    "detail_en": f"the token '{row.name}' expired at {at}: issue a new one",
+                    "expired_at": at,
+                },
+                row.user.username,
+            )
+        if self.area is not None:
+            scope = required_scope(self.area, request.method or "GET")
+            if not allows(row, scope):
+                raise TokenRefused(
+                    403,
+                    {
+                        "detail": f"令牌“{row.name}”没有此接口所需的权限范围 {scope}"
+                        f"（已有：{row.scopes or '无'}）",
+                        "detail_en": f"the token '{row.name}' lacks the scope {scope} "
+                        f"this endpoint needs (it has: {row.scopes or 'none'})",
+                        "required_scope": scope,
+                        "token_scopes": row.scope_list,
+                    },
+                    row.user.username,
+                )
+        _note_use(row, now)
+        request.user = row.user  # the rest of the request sees the token's user
+        return row.user
 
 
 class StaffSessionAuth(SessionAuth):
@@ -116,3 +243,10 @@ token_auth = TokenAuth()
 session_auth = StaffSessionAuth()
 # Token first: a client that sends a token needs no CSRF token (it sends no session cookie).
 API_AUTH = [token_auth, session_auth]
+
+
+def scoped(area: str) -> list[Any]:
+    """The authentication of a staff API router whose tokens need the scopes `area`:read/write."""
+    if f"{area}:read" not in SCOPES:
+        raise ValueError(f"no scopes defined for the API area {area!r}")
+    return [TokenAuth(area), session_auth]

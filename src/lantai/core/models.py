@@ -26,6 +26,16 @@ class User(AbstractUser):
     # Raised when the account is disabled: every session signed in before ends for good, also
     # after the account is enabled again (it is part of the session's auth hash).
     session_epoch = models.PositiveIntegerField(default=0)
+    # When the password was last set (LANTAI_PASSWORD_MAX_AGE_DAYS counts from here); None: never
+    # counted (an unusable password), which does not expire.
+    password_changed_at = models.DateTimeField(null=True, blank=True)
+
+    def set_password(self, raw_password: str | None) -> None:
+        super().set_password(raw_password)
+        if raw_password is not None:
+            from django.utils import timezone
+
+            self.password_changed_at = timezone.now()
 
     def _get_session_auth_hash(self, secret: str | None = None) -> str:
         if not self.session_epoch:  # accounts never disabled keep the hash Django gives them
@@ -78,6 +88,14 @@ class ApiToken(models.Model):
     digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # After this moment the token is refused (401); set at issue (LANTAI_API_TOKEN_DAYS).
+    expires_at = models.DateTimeField(null=True, blank=True)
+    # Space-separated scopes (core.api_auth.SCOPES), e.g. "catalog:read catalog:write".
+    scopes = models.CharField(max_length=200, default="")
+
+    @property
+    def scope_list(self) -> list[str]:
+        return self.scopes.split()
 
 
 class AccountChange(models.Model):
@@ -85,7 +103,12 @@ class AccountChange(models.Model):
     applied only when a second administrator of another 三员 role (who is not the account's owner)
     confirms it (decision in docs/decisions: two-person rule for administrator accounts)."""
 
-    KINDS = [("password", _("重置密码")), ("active", _("启用/停用")), ("grant", _("授权变更"))]
+    KINDS = [
+        ("password", _("重置密码")),
+        ("active", _("启用/停用")),
+        ("grant", _("授权变更")),
+        ("second_factor", _("重置双因素认证")),
+    ]
     STATUSES = [("pending", _("待确认")), ("confirmed", _("已确认")), ("rejected", _("已驳回"))]
 
     target = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
@@ -122,3 +145,39 @@ class LoginFailure(models.Model):
             models.Index(fields=["address", "at"], name="core_loginfail_address"),
             models.Index(fields=["at"], name="core_loginfail_at"),
         ]
+
+
+class SecondFactor(models.Model):
+    """A user's TOTP authenticator (RFC 6238). The shared secret is stored encrypted with the key
+    file DATA_DIR/keys/totp.key (AES-GCM, core.two_factor), never in clear. Active once the user
+    has confirmed it with a code (`confirmed_at`)."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="second_factor")
+    secret_encrypted = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The 30-second time step of the last code accepted: a code is accepted once only.
+    last_step = models.BigIntegerField(default=0)
+
+
+class RecoveryCode(models.Model):
+    """A one-time recovery code for a lost authenticator; only its SM3 digest is kept."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    digest = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "digest"], name="core_recovery_user_digest")]
+
+
+class PasswordHistory(models.Model):
+    """A password the user had before (its hash), for LANTAI_PASSWORD_HISTORY: a new password may
+    not equal the current one or the ones before it, N in all."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    password = models.CharField(max_length=128)
+    replaced_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-replaced_at", "-pk"]

@@ -328,3 +328,28 @@ def _users(
         elif scope == "fonds":
             accounts.grant(user, actor=None, fonds_ids=[_unit_fonds(archive, fonds).pk])
         summary.count("user", True)
+    _administrators_second_factor(summary)
+
+
+def _administrators_second_factor(summary: Summary) -> None:
+    """The three administrators must sign in with a second factor (core.two_factor): the demo
+    enrolls them with one TOTP secret it prints, so whoever tries the demo adds it to an
+    authenticator app (or computes codes with pyotp) and signs in as an administrator."""
+    import pyotp
+
+    from lantai.core import two_factor
+    from lantai.core.roles import ADMIN_TRIAD
+
+    admins = [u for u in User.objects.filter(role__in=ADMIN_TRIAD).order_by("username")]
+    secret = next((s for u in admins if (s := two_factor.stored_secret(u))), None)
+    secret = secret or pyotp.random_base32()
+    for admin in admins:
+        if not two_factor.is_enrolled(admin):
+            two_factor.enroll_known_secret(admin, secret)
+    if admins:
+        summary.alive += [
+            "  三员管理员须使用双因素认证 (the three administrators sign in with a TOTP code):",
+            f"    认证器密钥 authenticator secret: {secret}",
+            f"    当前验证码 current code: .venv/bin/python -c \"import pyotp; "
+            f"print(pyotp.TOTP('{secret}').now())\"",
+        ]

@@ -119,7 +119,8 @@ def validate(
     obj = object_name if object_name is not None else str(path)
     fmt_ev: dict[str, Any] = {}
     if ident is not None:
-        fmt_ev = {"puid": ident.puid, "format": ident.format_name, "mime": ident.mime}
+        fmt_ev = {"puid": ident.puid, "format": ident.format_name, "mime": ident.mime,
+                  "identified_by": " ".join(ident.agent()).strip()}  # fmt: skip
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -159,8 +160,7 @@ def validate(
                     "na",
                     obj,
                     {"reason": "格式已识别，暂无该格式的验证工具，未做打开检查"},
-                    "fido",
-                    ident.tool_versions.get("fido", ""),
+                    *ident.agent(),
                 )
             ]
         else:
@@ -172,8 +172,7 @@ def validate(
                         "reason": "未能识别文件格式",
                         "magic": ident.magic_description if ident else None,
                     },
-                    "fido",
-                    _pkg_version("opf-fido"),
+                    *(ident.agent() if ident is not None else ("fido", _pkg_version("opf-fido"))),
                     check=IDENTIFICATION,
                 )
             ]
@@ -200,7 +199,7 @@ ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 # the compression methods of the public zip specification every reader implements
 PUBLIC_METHODS = {
     zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate", zipfile.ZIP_BZIP2: "bzip2",
-    zipfile.ZIP_LZMA: "lzma",
+    zipfile.ZIP_LZMA: "lzma", 9: "deflate64",  # APPNOTE 4.4.5; unpack reads it with inflate64
 }  # fmt: skip
 ENCRYPTED_FLAG = 0x1  # general purpose bit 0: the entry is encrypted (ZipCrypto or AES)
 STRONG_ENCRYPTION_FLAG = 0x40  # bit 6: PKWARE strong encryption

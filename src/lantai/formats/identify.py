@@ -1,10 +1,14 @@
-"""Format identification (opf-fido + libmagic); validation is in :mod:`lantai.formats.checks`.
+"""Format identification (Siegfried, then opf-fido, + libmagic); validation is in
+:mod:`lantai.formats.checks`.
 
 Plain Python, no Django: paths in, results out.
 
-- :func:`identify` runs one in-process fido instance (PRONOM signatures bundled with opf-fido, no
-  network) over a whole list of files, plus libmagic for the MIME type. Building fido's signature
-  tables costs about half a second, so the instance is built once per process and reused.
+- :func:`identify` asks Siegfried (pygfried, PRONOM signatures compiled in, newer than fido's)
+  first. Its answer stands when it is positive (a byte, container, XML or text match). Otherwise
+  one in-process fido instance (PRONOM v109 bundled with opf-fido, matched fast by
+  :mod:`~lantai.formats.fido_index`) answers as before, extension guesses included. libmagic gives
+  the MIME type. Each answer names its tool and signature set (:meth:`Identification.agent`).
+  Building fido's tables costs about half a second, so both are built once per process.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from lantai.formats import fido_index
+from lantai.formats import siegfried as sf
 from lantai.formats.pool import pool_context
 
 __all__ = ["Identification", "identify", "tool_versions"]
@@ -33,7 +38,9 @@ CONTAINER_ENTRY_MAX_BYTES = 16 * 1024 * 1024  # fido reads container members who
 
 @dataclass(frozen=True)
 class Identification:
-    """What a file is: PRONOM id (fido), MIME (libmagic), and how the id was reached."""
+    """What a file is: PRONOM id (Siegfried or fido), MIME (libmagic), and how the id was reached.
+    `tool` names the identifier whose answer `puid` is; `basis` is Siegfried's reason;
+    `cross_check` the other identifier's word where it was asked (Siegfried's, when fido answered)."""
 
     puid: str | None  # e.g. "fmt/18"; None when fido matched nothing
     format_name: str | None  # PRONOM format name, e.g. "Acrobat PDF 1.4 - Portable Document Format"
@@ -45,9 +52,26 @@ class Identification:
     candidates: tuple[str, ...] = ()  # every puid fido reported (first = chosen)
     magic_description: str | None = None  # libmagic's text description
     error: str | None = None
+    tool: str = "fido"  # "siegfried" | "fido": whose answer puid is
+    basis: str | None = None  # Siegfried's basis, e.g. "byte match at 0, 8"
+    cross_check: dict[str, str] | None = None  # {"tool", "puid", "warning"} of the other tool
+
+    def agent(self) -> tuple[str, str]:
+        """(tool, version with its signature set) for check results and PREMIS agents."""
+        tv = self.tool_versions
+        if self.tool == "siegfried":
+            sigs = tv.get("siegfried_signatures", "")
+            return "siegfried", f"{tv.get('siegfried', '')} ({sigs})" if sigs else ""
+        fido = tv.get("fido", "")
+        sigs = tv.get("pronom_signatures", "")
+        cont = tv.get("container_signatures", "")
+        return "fido", f"{fido} (PRONOM {sigs}; {cont})" if sigs else fido
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "tool": self.tool,
+            "basis": self.basis,
+            "cross_check": dict(self.cross_check) if self.cross_check else None,
             "puid": self.puid,
             "format_name": self.format_name,
             "format_version": self.format_version,
@@ -215,15 +239,26 @@ def _libmagic_version() -> str:
 
 
 def tool_versions() -> dict[str, str]:
-    """Versions of the identification tools and signature sets (for PREMIS events and reports)."""
+    """Versions of the identification tools and signature sets (for PREMIS events and reports):
+    fido's (``pronom_signatures`` is fido's PRONOM release), Siegfried's when installed."""
     runner = _get_fido()
+    siegfried = sf.get()
     return {
         "fido": runner.version,
         "pronom_signatures": f"v{runner.pronom_version}",
         "container_signatures": runner.container_file,
+        **(siegfried.versions() if siegfried is not None else {}),
         "libmagic": _libmagic_version(),
         "python-magic": _pkg_version("python-magic"),
     }
+
+
+def signature_key() -> str:
+    """What identification answers depend on, for memo keys: a new signature set re-identifies.
+    From the installed metadata only (Siegfried's set is fixed per pygfried release), so the
+    caller does not load pygfried's Go runtime (which would rule out forking its workers)."""
+    key = f"fido-{_pkg_version('opf-fido')}"
+    return f"{key}+pygfried-{_pkg_version('pygfried')}" if sf.available() else key
 
 
 def _text(elem: Any, tag: str) -> str | None:
@@ -258,17 +293,37 @@ def identify(paths: Iterable[Path], *, processes: int = 1) -> dict[Path, Identif
 
 def _identify_here(paths: list[Path]) -> dict[Path, Identification]:
     runner = _get_fido()
+    siegfried = sf.get()
     versions = tool_versions()
     mime_magic, text_magic = _get_magic()
     out: dict[Path, Identification] = {}
     with runner.lock:
         for path in paths:
-            out[path] = _identify_one(runner, mime_magic, text_magic, Path(path), versions)
+            out[path] = _identify_one(
+                runner, mime_magic, text_magic, Path(path), versions, siegfried
+            )
     return out
 
 
+def _siegfried_method(basis: str) -> str:
+    if "container" in basis:
+        return "container"
+    if "byte match" in basis:
+        return "signature"
+    if "xml match" in basis:
+        return "xml"
+    if "text match" in basis:
+        return "text"
+    return "signature"
+
+
 def _identify_one(
-    runner: _FidoRunner, mime_magic: Any, text_magic: Any, path: Path, versions: dict[str, str]
+    runner: _FidoRunner,
+    mime_magic: Any,
+    text_magic: Any,
+    path: Path,
+    versions: dict[str, str],
+    siegfried: sf.Siegfried | None = None,
 ) -> Identification:
     try:
         size = path.stat().st_size
@@ -283,14 +338,37 @@ def _identify_one(
         desc = f"libmagic error: {exc}"
     if size == 0:
         return Identification(None, None, mime, "empty", versions, magic_description=desc)
+    said: sf.Answer | None = siegfried.identify(path) if siegfried is not None else None
+    if said is not None and said.positive:  # the newer signatures found it: fido is not asked
+        return Identification(
+            puid=said.puid,
+            format_name=said.format_name,
+            mime=mime,
+            method=_siegfried_method(said.basis),
+            tool_versions=versions,
+            format_version=said.format_version,
+            pronom_mime=said.mime,
+            candidates=(str(said.puid),),
+            magic_description=desc,
+            tool="siegfried",
+            basis=said.basis,
+        )
+    cross = None
+    if said is not None:  # Siegfried found nothing sure: its word is kept beside fido's
+        cross = {"tool": "siegfried", "puid": said.puid or "", "warning": said.warning[:300]}
+        if said.error:
+            cross["error"] = said.error
     try:
         res = runner.run(path)
     except Exception as exc:
         return Identification(
-            None, None, mime, "error", versions, magic_description=desc, error=repr(exc)
-        )
+            None, None, mime, "error", versions, magic_description=desc, error=repr(exc),
+            cross_check=cross,
+        )  # fmt: skip
     if not res or not res[1]:
-        return Identification(None, None, mime, "none", versions, magic_description=desc)
+        return Identification(
+            None, None, mime, "none", versions, magic_description=desc, cross_check=cross
+        )
     matchtype, matches = res
     fmt = matches[0][0]
     puids = tuple(str(runner.fido.get_puid(f)) for f, _ in matches)
@@ -304,6 +382,7 @@ def _identify_one(
         pronom_mime=_text(fmt, "mime"),
         candidates=puids,
         magic_description=desc,
+        cross_check=cross,
     )
 
 

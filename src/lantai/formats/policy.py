@@ -65,7 +65,7 @@ class FormatPolicy:
             "puid": ident.puid, "format": ident.format_name, "mime": ident.mime,
             "policy": self.label,
             "reason": f"格式“{ident.format_name or ident.puid}”（PRONOM {ident.puid}）不在接收格式策略中",
-        }, tool="fido", tool_version=ident.tool_versions.get("fido", ""))  # fmt: skip
+        }, tool=ident.agent()[0], tool_version=ident.agent()[1])  # fmt: skip
 
 
 def _parse(data: Any, source: str) -> FormatPolicy:

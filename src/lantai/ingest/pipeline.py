@@ -267,7 +267,7 @@ def _formats(
 ) -> list[CheckResult]:
     """Identify and validate every file; with a memo, per file, skipping the finished ones."""
     fingerprint = policy.formats.fingerprint if policy.formats is not None else "none"
-    stage = f"formats@{formats._pkg_version('opf-fido')}@{fingerprint}"
+    stage = f"formats@{formats.signature_key()}@{fingerprint}"
     done: dict[str, list[CheckResult]] = {}
     if memo is not None:
         for rel, path in paths.items():

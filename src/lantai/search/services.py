@@ -36,6 +36,7 @@ import contextlib
 import dataclasses
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -49,6 +50,7 @@ from django.utils import timezone
 from lantai.catalog import holds, open_copies
 from lantai.catalog.models import Record
 from lantai.catalog.services import visible_records
+from lantai.core import telemetry
 from lantai.core.models import User
 from lantai.core.roles import PUBLIC, VIEW
 from lantai.search.backend import IndexOutdated, SearchBackend
@@ -334,6 +336,14 @@ def search(
     query = clean_query(query, scope)
     if sees_nothing(scope):
         return Results(total=0, hits=[], facets={f: {} for f in query.facets})
+    started = time.perf_counter()
+    try:
+        return _search_visible(user, query, scope)
+    finally:  # the search latency histogram of /metrics
+        telemetry.observe_search("search", scope.public, time.perf_counter() - started)
+
+
+def _search_visible(user: User | AnonymousUser | None, query: Query, scope: Scope) -> Results:
     results = _search(query, _with_withheld(scope))
     ids = [h.id for h in results.hits]
     if not ids:
@@ -373,7 +383,9 @@ def suggest(user: User | AnonymousUser | None, prefix: str, limit: int = 10) -> 
     if not prefix or not limit or sees_nothing(scope):
         return []
     query = Query(conditions=(TextCondition(prefix, "title"),), limit=limit * 5, highlight=False)
+    started = time.perf_counter()
     ids = [h.id for h in _search(query, _with_withheld(scope)).hits]
+    telemetry.observe_search("suggest", scope.public, time.perf_counter() - started)
     current = dict(_catalogue_view(scope, user).filter(pk__in=ids).values_list("pk", "title"))
     for pk, copy in open_copies.open_copies(list(current)).items():  # 信息级开放: as indexed
         current[pk] = copy.fields.get("title", current[pk])

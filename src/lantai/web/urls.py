@@ -21,6 +21,11 @@ urlpatterns = [
     path("login/", auth.LoginView.as_view(), name="login"),
     path("logout/", auth.LogoutView.as_view(), name="logout"),
     path("account/password/", auth.password_change, name="password_change"),
+    path("login/verify/", auth.login_verify, name="login_verify"),  # second factor
+    path("login/enroll/", auth.login_enroll, name="login_enroll"),
+    path("login/password/", auth.login_expired, name="login_expired"),
+    path("account/two-factor/", auth.two_factor_page, name="two_factor"),
+    path("users/<int:pk>/two-factor/", auth.user_two_factor, name="user_two_factor"),
     path("", browse.home, name="home"),
     # 跨全宗、跨门类检索
     path("search/", search.search, name="search"),
