@@ -1,13 +1,23 @@
 #!/usr/bin/env bash
-# Install what Lantai needs on Debian 12 and build the virtual environment (idempotent, fast when done).
+# Install what Lantai needs on Debian 12/13 (idempotent, fast when done).
+#   scripts/setup.sh                development and CI: everything below, .venv with the test lock
+#   scripts/setup.sh --production [--bundle DIR] [--venv PATH] [--static DIR]
+#                   a server: only the runtime Debian packages (no browser, compiler, test servers,
+#                   node), then the offline bundle DIR (scripts/bundle.sh; built here first when
+#                   DIR is not given, which needs this script's development setup) installed into
+#                   PATH (default /opt/lantai/venv) with hash checks, static files collected into
+#                   DIR (default /var/www/lantai/static). Exit codes: 0 done, 1 failed, 2 bad arguments.
+# Development setup:
 #   system: gettext (compilemessages), chromium + chromium-driver (browser tests), fonts-noto-cjk,
 #           clamav + clamav-daemon (clamd, sigtool; Lantai runs its own clamd under the data directory),
 #           clamav-testfiles (harmless samples for the scanner tests), libmagic1 (python-magic),
 #           qpdf (PDF structure), ffmpeg (ffprobe for audio/video), pango (WeasyPrint report PDFs),
 #           nodejs + npm when no node is present (s3rver, the second S3 server of the storage tests),
 #           gcc + python3-dev (the SM3 lanes extension, src/lantai/core/_sm3lanes.c),
-#           redis-server (the tests of the scale-out configuration: huey and the state store on Redis)
-#   python: .venv with python3.11, `pip install -e '.[test]'` with the versions in scripts/constraints.txt,
+#           redis-server (the tests of the scale-out configuration: huey and the state store on Redis),
+#           nginx (the documented proxy; tests/deploy run it on a loopback port)
+#   python: .venv with python3.11: requirements/build.lock, requirements/test.lock (hashed, pip
+#           --require-hashes; scripts/lock.sh refreshes them), then lantai itself `-e` with --no-deps,
 #           compiled translations
 #   node:   `npm ci` in scripts/s3rver (s3rver 3.7.1, pinned by its package-lock.json)
 #           `npm ci` in scripts/viewer (openseadragon 6.1.1, the IIIF zoom viewer), its build copied
@@ -18,6 +28,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 say() { printf '[setup] %s\n' "$*"; }
+die() { printf '[setup] error: %s\n' "$*" >&2; exit "${2:-1}"; }
 # This machine's pip.conf names local wheel folders that may be absent; drop pip's warnings about them.
 quiet_pip() { "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
 t0=$SECONDS
@@ -25,13 +36,39 @@ t0=$SECONDS
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
+PRODUCTION=0
+BUNDLE=""
+PROD_VENV=/opt/lantai/venv
+PROD_STATIC=/var/www/lantai/static
+while [ "$#" -gt 0 ]; do
+  case "$1" in
+    --production) PRODUCTION=1 ;;
+    --bundle) BUNDLE="${2:?--bundle DIR}"; shift ;;
+    --venv) PROD_VENV="${2:?--venv PATH}"; shift ;;
+    --static) PROD_STATIC="${2:?--static DIR}"; shift ;;
+    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+    *) die "未知参数 unknown argument: $1" 2 ;;
+  esac
+  shift
+done
+if [ "$PRODUCTION" -eq 0 ] && [ -n "$BUNDLE" ]; then die "--bundle 只用于 --production (only with --production)" 2; fi
+
 # --- system packages ---------------------------------------------------------------------------
-APT_PACKAGES=(gettext chromium chromium-driver fonts-noto-cjk
-  clamav clamav-daemon clamav-testfiles libmagic1 qpdf ffmpeg poppler-utils libpango-1.0-0 libpangoft2-1.0-0
-  wrk gcc python3-dev redis-server tesseract-ocr tesseract-ocr-chi-sim)
-# node and npm for s3rver; a node from elsewhere (NodeSource bundles npm) is used as it is.
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  APT_PACKAGES+=(nodejs npm)
+# What a server needs to run Lantai: fonts (reports), clamd and sigtool, libmagic, qpdf, ffmpeg
+# (ffprobe), poppler-utils (PDF text and pages), pango (WeasyPrint), pg_dump (backups on
+# PostgreSQL), python3-venv, nginx (the documented proxy). No gettext: the bundle carries .mo files.
+RUNTIME_APT=(fonts-noto-cjk clamav clamav-daemon libmagic1 qpdf ffmpeg poppler-utils
+  libpango-1.0-0 libpangoft2-1.0-0 postgresql-client python3-venv nginx)
+if [ "$PRODUCTION" -eq 1 ]; then
+  APT_PACKAGES=("${RUNTIME_APT[@]}")
+else
+  APT_PACKAGES=(gettext chromium chromium-driver fonts-noto-cjk
+    clamav clamav-daemon clamav-testfiles libmagic1 qpdf ffmpeg poppler-utils libpango-1.0-0 libpangoft2-1.0-0
+    wrk gcc python3-dev redis-server tesseract-ocr tesseract-ocr-chi-sim nginx)
+  # node and npm for s3rver; a node from elsewhere (NodeSource bundles npm) is used as it is.
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    APT_PACKAGES+=(nodejs npm)
+  fi
 fi
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -54,6 +91,30 @@ else
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null
 fi
 
+# --- production: the bundle into its own venv, nothing else ---------------------------------------
+if [ "$PRODUCTION" -eq 1 ]; then
+  if [ -z "$BUNDLE" ]; then
+    BUNDLE="$(mktemp -d -t lantai-bundle-XXXXXX)"
+    trap 'rm -rf "$BUNDLE"' EXIT
+    say "no --bundle: building one here (scripts/bundle.sh)"
+    PY3="$(command -v python3.11 || command -v python3)"
+    scripts/bundle.sh "$BUNDLE" --python "$PY3"
+  fi
+  [ -x "$BUNDLE/install.sh" ] || die "不是安装包 not a bundle (no install.sh): $BUNDLE" 2
+  STAMP="$PROD_VENV/.lantai-bundle"
+  want="$(sha256sum "$BUNDLE/requirements/bundle.txt" | cut -d' ' -f1)"
+  if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] && "$PROD_VENV/bin/lantai" --version >/dev/null 2>&1; then
+    say "$PROD_VENV already has this bundle ($("$PROD_VENV/bin/lantai" --version))"
+  else
+    [ -e "$PROD_VENV" ] && die "$PROD_VENV 已存在且不是本安装包 exists with another bundle: install into a new --venv and switch (docs/upgrading.md)" 2
+    pyver="$(sed -n 's/.*"python": "\([0-9.]*\)".*/\1/p' "$BUNDLE/manifest.json")"
+    "$BUNDLE/install.sh" "$PROD_VENV" --python "$(command -v "python$pyver" || echo "python$pyver")" --static "$PROD_STATIC"
+    echo "$want" >"$STAMP"
+  fi
+  say "production install done in $((SECONDS - t0))s: $PROD_VENV, static files in $PROD_STATIC"
+  exit 0
+fi
+
 # --- virtual environment -----------------------------------------------------------------------
 PY="$(command -v python3.11 || command -v python3)"
 if ! "$PY" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
@@ -68,14 +129,22 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys; sys.exit(sys.
 fi
 
 # Reinstall only when the packaging or the C extension changed (or the install is broken).
+# The locks pin and hash every package (--require-hashes); the build tools come from build.lock,
+# so nothing unpinned is fetched for the source-only packages or for lantai itself.
 STAMP=.venv/.lantai-installed
-want="$(cat pyproject.toml setup.py scripts/constraints.txt src/lantai/core/_sm3lanes.c | sha256sum | cut -d' ' -f1)"
+want="$(cat pyproject.toml setup.py requirements/build.lock requirements/test.lock src/lantai/core/_sm3lanes.c | sha256sum | cut -d' ' -f1)"
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] \
   && .venv/bin/python -c 'import lantai.core._sm3lanes, django, pytest_django, playwright' 2>/dev/null; then
   say "python packages up to date (.venv)"
 else
-  say "pip install -e '.[test]'"
-  quiet_pip .venv/bin/python -m pip install -q --disable-pip-version-check -c scripts/constraints.txt -e '.[test]'
+  PIP=(.venv/bin/python -m pip install -q --disable-pip-version-check)
+  say "pip install --require-hashes -r requirements/build.lock, requirements/test.lock"
+  quiet_pip "${PIP[@]}" --require-hashes -r requirements/build.lock
+  quiet_pip "${PIP[@]}" --require-hashes --no-build-isolation -r requirements/test.lock
+  say "pip install --no-deps -e . (lantai, the SM3 lanes extension)"
+  # a new file, never one rewritten in place under processes that have the old one loaded
+  rm -f src/lantai/core/_sm3lanes.*.so
+  quiet_pip "${PIP[@]}" --no-deps --no-build-isolation -e .
   echo "$want" >"$STAMP"
 fi
 

@@ -914,10 +914,14 @@ def user_add(
     "Default: catalog:read.",
 )
 @click.option(
-    "--days", type=int, default=None, help="Days the token is valid (LANTAI_API_TOKEN_DAYS; max "
-    "LANTAI_API_TOKEN_MAX_DAYS)."
+    "--days",
+    type=int,
+    default=None,
+    help="Days the token is valid (LANTAI_API_TOKEN_DAYS; max LANTAI_API_TOKEN_MAX_DAYS).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the token, its scopes and expiry as JSON.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the token, its scopes and expiry as JSON."
+)
 def user_token(
     username: str, name: str, scopes: tuple[str, ...], days: int | None, as_json: bool
 ) -> None:
@@ -948,9 +952,7 @@ def user_token(
         )  # fmt: skip
         return
     click.echo(made.token)
-    click.echo(
-        f"权限范围 scopes: {made.row.scopes}；有效期至 expires: {expires}", err=True
-    )
+    click.echo(f"权限范围 scopes: {made.row.scopes}；有效期至 expires: {expires}", err=True)
 
 
 @user.command("passwd")

@@ -400,7 +400,9 @@ SESSION_CACHE_ALIAS = "sessions"
 # LANTAI_LOG_FORMAT: json (one JSON object per line: timestamp with zone, level, logger, message,
 # request_id, and per request method, path, status, duration_ms, view, user id) or text; default
 # json when stderr is not a terminal (systemd, containers), text in a terminal (the demo).
-# LANTAI_REQUEST_LOG=0 turns the per-request line (logger lantai.request, level INFO) off.
+# The per-request line (logger lantai.request, level INFO) is on with json (`lantai serve` then
+# drops gunicorn's access log) and off with text (gunicorn's access log is there); LANTAI_REQUEST_LOG
+# (1/0) overrides.
 from lantai.ops.logs import default_format as _log_format  # noqa: E402 (no Django in it)
 
 try:
@@ -426,7 +428,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "lantai.request": {
-            "level": "INFO" if _env_bool("LANTAI_REQUEST_LOG", True) else "WARNING",
+            "level": "INFO" if _env_bool("LANTAI_REQUEST_LOG", LOG_FORMAT == "json") else "WARNING",
         },
     },
 }

@@ -149,9 +149,7 @@ def _apply_password(target: User, password_hash: str) -> None:
     target.password = password_hash
     target.password_changed_at = timezone.now()
     target.failed_logins, target.locked_until = 0, None
-    target.save(
-        update_fields=["password", "password_changed_at", "failed_logins", "locked_until"]
-    )
+    target.save(update_fields=["password", "password_changed_at", "failed_logins", "locked_until"])
 
 
 def change_own_password(user: User, old: str, new: str, address: str = "") -> None:

@@ -350,6 +350,6 @@ def _administrators_second_factor(summary: Summary) -> None:
         summary.alive += [
             "  三员管理员须使用双因素认证 (the three administrators sign in with a TOTP code):",
             f"    认证器密钥 authenticator secret: {secret}",
-            f"    当前验证码 current code: .venv/bin/python -c \"import pyotp; "
+            f'    当前验证码 current code: .venv/bin/python -c "import pyotp; '
             f"print(pyotp.TOTP('{secret}').now())\"",
         ]

@@ -25,9 +25,9 @@ class AlertDelivery(models.Model):
     """One alert event (opened or resolved) sent on one channel: exactly one row each, so an
     alert goes out once per channel; a failure stays visible and is tried again later."""
 
-    EVENTS = [("open", _("告警")), ("resolved", _("已解除"))]
+    EVENTS = [("open", _("告警发出")), ("resolved", _("告警解除"))]
     CHANNELS = [("mail", _("邮件")), ("webhook", _("网关推送"))]
-    STATUSES = [("pending", _("待发送")), ("sent", _("已发送")), ("failed", _("发送失败"))]
+    STATUSES = [("pending", _("待投递")), ("sent", _("已投递")), ("failed", _("投递失败"))]
     alert_key = models.CharField(max_length=64)  # preservation:12, climate:3, ops:7
     event = models.CharField(max_length=8, choices=EVENTS)
     channel = models.CharField(max_length=8, choices=CHANNELS)

@@ -43,7 +43,7 @@ SIGN_IN_FAILED = _(
 )
 CODE_FAILED = _("验证码不正确，或因连续失败已被暂时阻止登录。请稍后再试，或联系系统管理员。")
 PENDING = "lantai_sign_in"
-PENDING_MINUTES = 10
+PENDING_MINUTES = 15  # time enough to install an authenticator app
 
 
 class LoginForm(AuthenticationForm):
@@ -105,7 +105,11 @@ def _next_step(user: User, *, factor_done: bool) -> str:
     return ""
 
 
-STEP_URLS = {"verify": "web:login_verify", "enroll": "web:login_enroll", "expired": "web:login_expired"}
+STEP_URLS = {
+    "verify": "web:login_verify",
+    "enroll": "web:login_enroll",
+    "expired": "web:login_expired",
+}
 
 
 def _pending(request: HttpRequest, step: str) -> User | None:
@@ -116,7 +120,7 @@ def _pending(request: HttpRequest, step: str) -> User | None:
     if time.time() - float(state.get("since", 0)) > PENDING_MINUTES * 60:
         request.session.pop(PENDING, None)
         return None
-    user = User.objects.filter(pk=state.get("uid"), is_active=True).first()
+    user = User.objects.filter(pk=int(state.get("uid") or 0), is_active=True).first()
     if user is None or user.get_session_auth_hash() != state.get("hash"):
         request.session.pop(PENDING, None)
         return None
@@ -182,9 +186,14 @@ def login_verify(request: HttpRequest) -> HttpResponse:
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         address = client_address(request)
-        used = None if accounts.check_lockout(user, address) else two_factor.verify(
-            user, form.cleaned_data["code"]
-        )
+        try:
+            used = (
+                None
+                if accounts.check_lockout(user, address)
+                else two_factor.verify(user, form.cleaned_data["code"])
+            )
+        except two_factor.TwoFactorError as e:  # the key file: the operator's problem
+            return _key_problem(request, e)
         if used is None:
             if accounts.note_login_failure(user.username, address):
                 two_factor.note_failure(user, address)
@@ -194,11 +203,18 @@ def login_verify(request: HttpRequest) -> HttpResponse:
                 left = two_factor.recovery_codes_left(user)
                 messages.warning(
                     request,
-                    gettext("已使用一个恢复码，还剩 %(n)d 个。请尽快在“双因素认证”页面生成新的恢复码。")
+                    gettext(
+                        "已使用一个恢复码，还剩 %(n)d 个。请尽快在“双因素认证”页面生成新的恢复码。"
+                    )
                     % {"n": left},
                 )
             return _advance(request, user, _next_step(user, factor_done=True))
     return render(request, "web/login_verify.html", {"form": form, "who": user})
+
+
+def _key_problem(request: HttpRequest, error: two_factor.TwoFactorError) -> HttpResponse:
+    """The second factor cannot be checked (its key file or a stored secret is unusable)."""
+    return render(request, "web/two_factor_problem.html", {"message": error.message_zh}, status=500)
 
 
 def login_enroll(request: HttpRequest) -> HttpResponse:
@@ -231,8 +247,7 @@ def _enroll(request: HttpRequest, user: User, *, signing_in: bool) -> HttpRespon
     try:
         enrollment = two_factor.pending_enrollment(user) or two_factor.start_enrollment(user)
     except two_factor.TwoFactorError as e:
-        messages.error(request, e.message_zh)
-        return redirect("web:two_factor" if not signing_in else "web:login")
+        return _key_problem(request, e)
     context = {
         "form": form,
         "who": user,
@@ -301,9 +316,13 @@ def two_factor_page(request: HttpRequest) -> HttpResponse:
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         address = client_address(request)
-        if accounts.check_lockout(user, address):
-            form.add_error("code", CODE_FAILED)
-        elif two_factor.verify(user, form.cleaned_data["code"]) is None:
+        try:
+            used = None
+            if not accounts.check_lockout(user, address):
+                used = two_factor.verify(user, form.cleaned_data["code"])
+        except two_factor.TwoFactorError as e:
+            return _key_problem(request, e)
+        if used is None:
             if accounts.note_login_failure(user.username, address):
                 two_factor.note_failure(user, address)
             form.add_error("code", CODE_FAILED)
@@ -360,4 +379,3 @@ def user_two_factor(request: HttpRequest, pk: int) -> HttpResponse:
         "required": two_factor.required_for(target),
     }
     return render(request, "web/user_two_factor.html", context)
-
