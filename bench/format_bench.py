@@ -5,7 +5,8 @@ Contenders, each over the same files in this one process, one file at a time:
   matcher where Siegfried has no sure answer; libmagic included);
 - `fido_fast` — fido with Lantai's fast matcher (formats/fido_index.py, decision 0014);
 - `fido_plain` — opf-fido's unmodified `Fido` class (the fast matcher's reference);
-- `siegfried` — pygfried's default scanner (`pygfried.identify`, newer PRONOM), the peer.
+- `siegfried` — pygfried's default scanner in this process (`pygfried.identify`, newer PRONOM),
+  the peer; `siegfried_helper` in ms_per_file: the same through Lantai's helper process.
 
 Files: the format corpus (../shared/corpora/format-corpus) and a generated transfer like
 `lantai bench transfer`'s (PDF, JPEG, TIFF, XML). Agreement: PUID per file between fido and
@@ -103,7 +104,7 @@ def run(transfer_files: int, out: Path | None) -> dict[str, Any]:
                 "fido_fast": round(1000 * t_fast / n, 3),
                 "fido_plain": round(1000 * t_plain / n, 3),
                 "siegfried": round(1000 * t_sieg_bare / n, 3),
-                "siegfried_detailed": round(1000 * t_sieg / n, 3),
+                "siegfried_helper": round(1000 * t_sieg / n, 3),
             },
             "fido_fast_equals_plain": sum(fido_fast[k] == fido_plain[k] for k in fido_fast),
             "fido_siegfried_agree": n - len(disagree),

@@ -40,7 +40,7 @@ run_mypy() {
     src/lantai/core/audit.py src/lantai/core/accounts.py \
     src/lantai/catalog/importing.py src/lantai/catalog/row_stream.py src/lantai/catalog/validation.py \
     src/lantai/ingest/pipeline.py src/lantai/ingest/unpack.py src/lantai/ingest/fixity.py \
-    src/lantai/formats/{identify,fido_index,stage,checks,policy,pool}.py src/lantai/ingest/virus.py src/lantai/ingest/metadata_checks.py \
+    src/lantai/formats/{identify,fido_index,stage,checks,policy,pool,siegfried}.py src/lantai/ingest/virus.py src/lantai/ingest/metadata_checks.py \
     src/lantai/ingest/package_checks.py src/lantai/ingest/uploads.py src/lantai/ingest/memo.py \
     src/lantai/ingest/summaries.py src/lantai/ingest/receipt.py \
     src/lantai/preservation/{storage,s3,ocfl,ocfl_check,premis,record_xml,locations,replication,audit}.py \
@@ -62,7 +62,10 @@ run_mypy() {
     src/lantai/stacks/{importing,cli,views,charts,demo,models}.py src/lantai/appraisal/{views,cli,models,demo}.py \
     src/lantai/ingest/{quality,quality_models,quality_views,warning,warning_tasks}.py \
     src/lantai/stats/{counters,views,export,charts}.py src/lantai/exhibits/figures.py \
-    src/lantai/catalog/open_copies.py src/lantai/core/signing.py src/lantai/core/key_files.py; do
+    src/lantai/catalog/open_copies.py src/lantai/core/signing.py src/lantai/core/key_files.py \
+    src/lantai/ops/{health,metrics,logs,request_ids,alerts,watch_cli,models,tasks}.py src/lantai/core/telemetry.py \
+    src/lantai/ops/{backup,restore,move,backup_manifest,backup_cli}.py src/lantai/core/sm3.py src/lantai/static_files.py \
+    src/lantai/core/{two_factor,password_history,api_auth}.py src/lantai/web/views/auth.py src/lantai/api.py; do
     [ -f "$f" ] || continue
     m="${f#src/}"
     m="${m%.py}"

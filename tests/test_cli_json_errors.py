@@ -28,20 +28,22 @@ ROOT = Path(__file__).resolve().parents[1]
 # Commands that need no initialised database (decision for issue 13, point 4): `init` and `demo`
 # initialise it, `code` works on strings, `clamav status` also reaps clamds of vanished data
 # directories, `rebuild-catalog` writes into the database --into names, the benchmarks build
-# their own. Adding one here is a decision, not a fix for a failing walk.
+# their own, `alerts test` tries the channels, `backup verify` reads a backup and `backup restore`
+# fills an empty data directory. Adding one here is a decision, not a fix for a failing walk.
 WITHOUT_DATABASE = {
     "init", "demo", "code parse", "code rules", "clamav status", "storage rebuild-catalog",
     "bench import", "bench browse", "bench transfer", "bench fixity", "bench search",
     "bench ocr", "bench av", "bench review", "bench marriage", "bench certificates", "ocr",
     "review screen", "bench oai", "bench platform", "platform regional-key", "bench iiif",
-    "bench exhibition", "bench stats",
+    "bench exhibition", "bench stats", "alerts test", "backup verify", "backup restore",
+    "bench formats",
 }  # fmt: skip
 # Run on an uninitialised directory these would do their work (initialise it, run a benchmark).
 NOT_RUN_UNINITIALISED = {"init", "demo", "bench import", "bench browse", "bench transfer",
                          "bench fixity", "bench search", "bench ocr", "bench av",
                          "bench review", "bench marriage", "bench certificates", "bench oai",
                          "bench platform", "bench iiif", "bench exhibition",
-                         "bench stats"}  # fmt: skip
+                         "bench stats", "bench formats"}  # fmt: skip
 
 
 def commands(group: click.Group = main, path: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]]:

@@ -114,6 +114,13 @@ WEB: dict[str, Requirement] = {
     "admin:index": "django-staff",  # Django's own admin: is_staff accounts only, no Lantai role
     "web:login": EVERYONE,
     "web:logout": EVERYONE,
+    "web:login_verify": EVERYONE,  # the second step: sends back to sign-in with none in progress
+    "web:login_enroll": EVERYONE,
+    "web:login_expired": EVERYONE,
+    "web:two_factor": SIGNED_IN,
+    "ops:healthz": EVERYONE,  # probes for the load balancer
+    "ops:readyz": EVERYONE,
+    "ops:metrics": EVERYONE,  # from loopback (the test client's address) or a listed network
     "web:password_change": SIGNED_IN,
     "web:home": SIGNED_IN,
     "web:search": SIGNED_IN,  # results are filtered to the user's own view
@@ -217,6 +224,7 @@ WEB: dict[str, Requirement] = {
     "web:user_create": USERS,
     "web:user_active": USERS,
     "web:user_password": USERS,
+    "web:user_two_factor": USERS,
     "web:account_changes": ADMINISTRATORS,
     "web:account_change_decide": ADMINISTRATORS,
     "web:grants": GRANTS,

@@ -3,8 +3,8 @@
 
 Plain Python, no Django: paths in, results out.
 
-- :func:`identify` asks Siegfried (pygfried, PRONOM signatures compiled in, newer than fido's)
-  first. Its answer stands when it is positive (a byte, container, XML or text match). Otherwise
+- :func:`identify` asks Siegfried (pygfried, PRONOM signatures compiled in, newer than fido's;
+  run in a helper process, see :mod:`~lantai.formats.siegfried`) first. Its answer stands when it is positive (a byte, container, XML or text match). Otherwise
   one in-process fido instance (PRONOM v109 bundled with opf-fido, matched fast by
   :mod:`~lantai.formats.fido_index`) answers as before, extension guesses included. libmagic gives
   the MIME type. Each answer names its tool and signature set (:meth:`Identification.agent`).

@@ -42,15 +42,29 @@ from lantai.stats import counters
 ALIAS = "lantai_move_target"
 
 
+def _parse(url: str) -> dict[str, Any]:
+    """The URL's settings, or a BackupError naming the rule (not a traceback)."""
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise BackupError(
+            "目标须为 PostgreSQL 地址（postgresql://用户@主机:端口/库名）"
+            f"the target must be a PostgreSQL URL (postgresql://user@host:port/db): {url.split('@')[-1]}",
+            2,
+        )
+    try:
+        return dict(dj_database_url.parse(url))
+    except Exception as e:
+        raise BackupError(f"目标数据库地址无效 invalid target database URL: {e}", 2) from e
+
+
 def _masked(url: str) -> str:
-    cfg = dj_database_url.parse(url)
+    cfg = _parse(url)
     if not cfg.get("PASSWORD"):
         return url
     return url.replace(f":{cfg['PASSWORD']}@", ":***@", 1)
 
 
 def _open_target(url: str) -> Any:
-    cfg = dj_database_url.parse(url)
+    cfg = _parse(url)
     if cfg.get("ENGINE") != "django.db.backends.postgresql":
         raise BackupError(
             f"目标须为 PostgreSQL（postgresql://…）the target must be a PostgreSQL URL: {_masked(url)}",

@@ -347,6 +347,8 @@ def _change_summary(change: Any) -> str:
         return gettext("设置新密码并解除锁定")
     if change.kind == "active":
         return gettext("启用账号") if change.payload.get("active") else gettext("停用账号")
+    if change.kind == "second_factor":
+        return gettext("删除认证器绑定和恢复码")
     shown = {k: v for k, v in change.payload.items() if v is not None}
     return "；".join(
         f"{audit_display.key_label(k)}：{audit_display.value_text(k, v)}" for k, v in shown.items()
