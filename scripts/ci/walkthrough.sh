@@ -247,7 +247,7 @@ extra = sorted(set(have) - set(locked) - {"lantai", "pip"})
 missing = sorted(n for n in locked if n not in have)
 other = sorted(f"{n} {have[n]}!={v}" for n, v in locked.items() if n in have and have[n] != v)
 test_tools = sorted({"pytest", "pytest-django", "playwright", "moto", "ruff", "mypy", "django-stubs",
-                     "aiosmtpd", "pygfried", "ocfl-py", "sickle", "iiif", "boto3-stubs"} & set(have))
+                     "aiosmtpd", "ocfl-py", "sickle", "iiif", "boto3-stubs"} & set(have))
 py = ".".join(map(str, sys.version_info[:3]))
 print(f"[walkthrough] Python {py}: {len(have)} installed, {len(locked)} in runtime.lock for it; "
       f"extra {extra or 0}, missing {missing or 0}, other versions {other or 0}, test tools {test_tools or 0}")

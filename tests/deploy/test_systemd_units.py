@@ -23,7 +23,7 @@ UNITS = ROOT / "deploy" / "systemd"
 ANALYZE = shutil.which("systemd-analyze") or "/usr/bin/systemd-analyze"
 INSTALLED = "/opt/lantai/venv/bin/"
 SERVICES = ("lantai-web.service", "lantai-worker.service", "lantai-backup.service")
-ALL_UNITS = (*SERVICES, "lantai-backup.timer")
+ALL_UNITS = (*SERVICES, "lantai-backup.timer", "lantai-alerts.timer")
 
 pytestmark = pytest.mark.skipif(
     not Path(ANALYZE).exists(), reason="systemd-analyze missing (Debian package systemd)"
