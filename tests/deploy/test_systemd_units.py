@@ -22,7 +22,12 @@ ROOT = Path(__file__).resolve().parents[2]
 UNITS = ROOT / "deploy" / "systemd"
 ANALYZE = shutil.which("systemd-analyze") or "/usr/bin/systemd-analyze"
 INSTALLED = "/opt/lantai/venv/bin/"
-SERVICES = ("lantai-web.service", "lantai-worker.service", "lantai-backup.service")
+SERVICES = (
+    "lantai-web.service",
+    "lantai-worker.service",
+    "lantai-backup.service",
+    "lantai-alerts.service",
+)
 ALL_UNITS = (*SERVICES, "lantai-backup.timer", "lantai-alerts.timer")
 
 pytestmark = pytest.mark.skipif(
@@ -111,3 +116,6 @@ def test_web_and_worker_commands() -> None:
     )
     assert _service("lantai-worker.service")["ExecStart"] == f"{INSTALLED}lantai worker"
     assert "lantai backup create" in _service("lantai-backup.service")["ExecStart"]
+    assert (
+        _service("lantai-alerts.service")["ExecStart"] == f"{INSTALLED}lantai alerts deliver --json"
+    )
