@@ -329,7 +329,7 @@ for pair in "listen 80;|listen 127.0.0.1:$HTTP_PORT;" "listen 443 ssl;|listen 12
   python3 -c 'import sys; p,o,n=sys.argv[1:]; t=open(p).read(); open(p,"w").write(t.replace(o,n))' "$CONF" "$old" "${pair#*|}"
 done
 sed -i "${SUBST[@]}" "$CONF"
-grep -q "/etc/ssl\|/var/www\|/var/log" "$CONF" && die "11 a path of lantai.conf was not substituted: $(grep -n '/etc/ssl\|/var/www\|/var/log' "$CONF")"
+grep -Eq "(^|[ =])/(etc/ssl|var/www|var/log)" "$CONF" && die "11 a path of lantai.conf was not substituted: $(grep -En '(^|[ =])/(etc/ssl|var/www|var/log)' "$CONF")"
 {
   [ "$(id -u)" -eq 0 ] && echo "user root;"  # a root master would hand its workers to www-data
   echo "worker_processes 1; pid $T/nginx.pid; error_log $NGINX_LOG/error.log warn;"
