@@ -46,7 +46,9 @@ USERS_NAME = "users.json"
 EXCLUDED_NAMES = {
     "static": "derived: collected static files",
     "state": "sessions, job progress, rate-limit buckets (users sign in again)",
-    "clamav": "virus scanner runtime and signatures: re-import with `lantai clamav import`",
+    "clamav": "virus scanner runtime and signatures: re-import with `lantai clamav import-signatures`",
+    "delivery": "derived: watermarked public copies and image tiles, rendered again on demand",
+    "metrics": "runtime: Prometheus counters of the running web processes",
     "exports": "generated downloads",
     "search": "derived: search index and text cache, rebuilt on restore",
     "derivatives": "derived: rebuildable from the stored files",
