@@ -400,7 +400,7 @@ grep -iq '^content-encoding: gzip' <<<"$shdrs" || die "12 $asset: not served fro
 grep -q "GET /static/" "$T/logs/web.log" && die "12 gunicorn served a static file (nginx should)"
 ok "12 sign-in page 200 (Secure cookie, HSTS); $asset 200 from nginx: immutable, 1 year, gzip"
 
-# === Step 13. The first sign-in of an administrator: second factor enrolled ============================
+# === Step 9 (continued). The first sign-in of an administrator: second factor enrolled ===============
 csrf() { grep -o 'name="csrfmiddlewaretoken" value="[^"]*"' "$1" | head -n 1 | sed 's/.*value="//; s/"$//'; }
 post() {  # post PATH FORM… → prints "status location"
   local path=$1 data=() f
@@ -410,18 +410,18 @@ post() {  # post PATH FORM… → prints "status location"
     -H "Origin: $BASE" -H "Referer: $BASE$path" "${data[@]}" "$BASE$path"
 }
 r="$(post /login/ "csrfmiddlewaretoken=$(csrf "$T/login.html")" username=sysadmin "password=$PASS")"
-[[ "$r" == "302 $BASE/login/enroll/"* ]] || die "13 sysadmin's sign-in did not lead to 2FA enrollment: $r"
+[[ "$r" == "302 $BASE/login/enroll/"* ]] || die "9 sysadmin's sign-in did not lead to 2FA enrollment: $r"
 "${CURL[@]}" -b "$T/cookies" -c "$T/cookies" -o "$T/enroll.html" "$BASE/login/enroll/"
 secret="$(grep -o 'class="totp-secret">[A-Z2-7]*' "$T/enroll.html" | sed 's/.*>//')"
-[ -n "$secret" ] || die "13 the enrollment page shows no secret"
+[ -n "$secret" ] || die "9 the enrollment page shows no secret"
 totp="$("$OPT/venv/bin/python" -c 'import pyotp, sys; print(pyotp.TOTP(sys.argv[1]).now())' "$secret")"
 r="$(post /login/enroll/ "csrfmiddlewaretoken=$(csrf "$T/enroll.html")" "code=$totp")"
-codes="$(grep -c '<li><code>' "$T/page.html" || true)"
-[ "${r%% *}" = 200 ] && [ "$codes" -ge 1 ] || die "13 enrollment with a current TOTP code: $r, $codes recovery codes"
-lantai_cmd audit verify --json >"$T/audit.json" || die "13 audit verify: $(cat "$T/audit.json")"
-ok "13 sysadmin: password → /login/enroll/ → TOTP code accepted, $codes recovery codes shown; audit chain intact"
+codes="$(grep -o '<li><code>' "$T/page.html" | wc -l)"
+[ "${r%% *}" = 200 ] && [ "$codes" -ge 1 ] || die "9 enrollment with a current TOTP code: $r, $codes recovery codes"
+lantai_cmd audit verify --json >"$T/audit.json" || die "9 audit verify: $(cat "$T/audit.json")"
+ok "9 sysadmin: password → /login/enroll/ → TOTP code accepted, $codes recovery codes shown; audit chain intact"
 
-# === Step 14. Alerts: the webhook channel tried ========================================================
+# === Step 13. Alerts: the webhook channel tried ========================================================
 cat >"$T/hook.py" <<'EOF'
 import http.server, json, sys
 class Hook(http.server.BaseHTTPRequestHandler):
@@ -435,11 +435,11 @@ http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Hook).serve_forever()
 EOF
 python3 "$T/hook.py" "$HOOK_PORT" "$T/hook.jsonl" 2>"$T/logs/hook.log" &
 PIDS+=($!)
-wait_for "14 webhook receiver" 10 $! python3 -c "import socket; socket.create_connection(('127.0.0.1', $HOOK_PORT))"
-lantai_cmd alerts test --json >"$T/alerts.json" 2>"$T/logs/alerts.log" || die "14 lantai alerts test: $(cat "$T/alerts.json" "$T/logs/alerts.log")"
-jq -e . "$T/alerts.json" >/dev/null || die "14 alerts test --json is not JSON"
-[ -s "$T/hook.jsonl" ] || die "14 the webhook receiver got nothing"
-"$OPT/venv/bin/python" - "$T/hook.jsonl" "$HOOK_SECRET" <<'EOF' >"$T/logs/hook-check.log" || die "14 the webhook's request: $(cat "$T/logs/hook-check.log")"
+wait_for "13 webhook receiver" 10 $! python3 -c "import socket; socket.create_connection(('127.0.0.1', $HOOK_PORT))"
+lantai_cmd alerts test --json >"$T/alerts.json" 2>"$T/logs/alerts.log" || die "13 lantai alerts test: $(cat "$T/alerts.json" "$T/logs/alerts.log")"
+jq -e . "$T/alerts.json" >/dev/null || die "13 alerts test --json is not JSON"
+[ -s "$T/hook.jsonl" ] || die "13 the webhook receiver got nothing"
+"$OPT/venv/bin/python" - "$T/hook.jsonl" "$HOOK_SECRET" <<'EOF' >"$T/logs/hook-check.log" || die "13 the webhook's request: $(cat "$T/logs/hook-check.log")"
 import hashlib, hmac, json, sys
 req = json.loads(open(sys.argv[1]).readline())
 h = {k.lower(): v for k, v in req["headers"].items()}
@@ -449,16 +449,16 @@ assert hmac.compare_digest(want, h["x-lantai-signature"]), "HMAC signature diffe
 payload = json.loads(body)
 print(f"POST {req['path']}, signature verified, event={payload.get('event')}, site={payload.get('site')}")
 EOF
-ok "14 lantai alerts test: exit 0, $(jq -c '.' "$T/alerts.json" | cut -c1-160); receiver: $(cat "$T/logs/hook-check.log")"
+ok "13 lantai alerts test: exit 0, $(jq -c '.' "$T/alerts.json" | cut -c1-160); receiver: $(cat "$T/logs/hook-check.log")"
 
-# === Step 15. The first backup (lantai-backup.service, as its timer starts it) and a restore drill =====
-run_unit lantai-backup.service "$T/backup.json" || die "15 lantai-backup.service: $(cat "$T/backup.json.err")"
+# === Step 14. The first backup (lantai-backup.service, as its timer starts it) and a restore drill =====
+run_unit lantai-backup.service "$T/backup.json" || die "14 lantai-backup.service: $(cat "$T/backup.json.err")"
 BK="$(jq -r .backup "$T/backup.json")"
-[ -d "$BK" ] && [[ "$BK" == "$BACKUPS"/* ]] || die "15 the backup is not a folder under $BACKUPS: $BK"
+[ -d "$BK" ] && [[ "$BK" == "$BACKUPS"/* ]] || die "14 the backup is not a folder under $BACKUPS: $BK"
 head_seq="$(jq -r .audit_head.seq "$T/backup.json")" head_hash="$(jq -r .audit_head.hash "$T/backup.json")"
-ok "15 backup $(basename "$BK"): $(jq -r '"\(.files) files, \(.bytes) bytes, \(.users) users, manifest SM3 \(.manifest_sm3[0:16])…"' "$T/backup.json"), audit head #$head_seq"
-lantai_cmd backup verify --json "$BK" >"$T/verify.json" || die "15 backup verify: $(cat "$T/verify.json")"
-ok "15 backup verify: $(jq -r '"\(.files_checked) files, \(.bytes_checked) bytes re-hashed"' "$T/verify.json")"
+ok "14 backup $(basename "$BK"): $(jq -r '"\(.files) files, \(.bytes) bytes, \(.users) users, manifest SM3 \(.manifest_sm3[0:16])…"' "$T/backup.json"), audit head #$head_seq"
+lantai_cmd backup verify --json "$BK" >"$T/verify.json" || die "14 backup verify: $(cat "$T/verify.json")"
+ok "14 backup verify: $(jq -r '"\(.files_checked) files, \(.bytes_checked) bytes re-hashed"' "$T/verify.json")"
 
 # The drill: a second, empty installation (data directory, database) with the same environment file.
 R="$T/restore"
@@ -470,20 +470,24 @@ if [ "$DB" = postgresql ]; then
   set_env "$R/lantai.env" LANTAI_DATABASE_URL "postgresql://postgres@127.0.0.1:5432/${PGDB}_restore"
 fi
 ENVFILE="$R/lantai.env" lantai_cmd backup restore --json "$BK" >"$T/restore.json" 2>"$T/logs/restore.log" \
-  || die "15 backup restore: $(cat "$T/restore.json" "$T/logs/restore.log")"
+  || die "14 backup restore: $(cat "$T/restore.json" "$T/logs/restore.log")"
 ENVFILE="$R/lantai.env" lantai_cmd audit verify --json >"$T/audit-restored.json" \
-  || die "15 audit verify on the restored copy: $(cat "$T/audit-restored.json")"
-grep -q "$head_hash" "$T/audit-restored.json" || die "15 the restored audit chain does not end at the backup's head $head_hash: $(cat "$T/audit-restored.json")"
-ok "15 restore into an empty data directory: $(jq -r '[.checks | to_entries[] | "\(.key)=\(if (.value|type)=="object" then (.value.ok // .value) else .value end)"] | join(", ")' "$T/restore.json" | cut -c1-200); audit verify there: chain ends at #$head_seq ${head_hash:0:16}…"
+  || die "14 audit verify on the restored copy: $(cat "$T/audit-restored.json")"
+jq -e '.checks.audit.ok and (.checks | to_entries | all(.value.ok))' "$T/restore.json" >/dev/null \
+  || die "14 restore: a check failed: $(cat "$T/restore.json")"
+# the chain there: the backup's entries up to its head, then the restore's own entry (backup_restore)
+jq -e --argjson n "$((head_seq + 1))" '.ok and .checked == $n' "$T/audit-restored.json" >/dev/null \
+  || die "14 audit verify on the restored copy: want $((head_seq + 1)) entries (the backup's $head_seq and the restore's): $(cat "$T/audit-restored.json")"
+ok "14 restore into an empty data directory: $(jq -r '[.checks | to_entries[] | "\(.key)=\(if (.value|type)=="object" then (.value.ok // .value) else .value end)"] | join(", ")' "$T/restore.json" | cut -c1-200); audit verify there: intact, #1…#$head_seq (${head_hash:0:16}…) + the restore's entry"
 
-# === Step 16. What to monitor: nothing failed in the services' logs =====================================
-kill -0 "$WEB_PID" && kill -0 "$WORKER_PID" && kill -0 "$NGINX_PID" || die "16 a service ended during the walk"
+# === Step 15. What to monitor: nothing failed in the services' logs =====================================
+kill -0 "$WEB_PID" && kill -0 "$WORKER_PID" && kill -0 "$NGINX_PID" || die "15 a service ended during the walk"
 if grep -q '"level": "ERROR"\|Traceback' "$T/logs/web.log" "$T/logs/worker.log"; then
-  die "16 errors in the services' logs: $(grep -h '"level": "ERROR"\|Traceback' "$T/logs/web.log" "$T/logs/worker.log" | head -n 3)"
+  die "15 errors in the services' logs: $(grep -h '"level": "ERROR"\|Traceback' "$T/logs/web.log" "$T/logs/worker.log" | head -n 3)"
 fi
 jq -e 'has("timestamp") and has("request_id")' < <(grep -h '"logger": "lantai.request"' "$T/logs/web.log" | head -n 1) >/dev/null \
-  || die "16 lantai-web writes no JSON request line with timestamp and request id"
-ok "16 web, worker and nginx still running; JSON request log lines with timestamp and request id; no ERROR"
+  || die "15 lantai-web writes no JSON request line with timestamp and request id"
+ok "15 web, worker and nginx still running; JSON request log lines with timestamp and request id; no ERROR"
 
 say "summary ($DB, $((SECONDS - T0))s):"
 for line in "${SUMMARY[@]}"; do printf '  - %s\n' "${line//$T/\$T}"; done

@@ -105,14 +105,19 @@ ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(
 def _serve(bind: str, workers: int = 2, *, with_worker: bool = True) -> None:
     web = [sys.executable, "-m", "gunicorn", "lantai.wsgi:application", "--bind", bind,
            "--workers", str(workers)]  # fmt: skip
-    click.echo(f"兰台 serving on http://{bind}/ (Ctrl-C to stop)")
     from django.conf import settings
 
     from lantai.ops.metrics import prepare_multiprocess_dir
+    from lantai.ops.run_lock import hold_while_running
+
+    hold_while_running(settings.DATA_DIR)  # shared, gunicorn too: `backup restore` refuses
+    click.echo(f"兰台 serving on http://{bind}/ (Ctrl-C to stop)")
 
     prepare_multiprocess_dir(settings.DATA_DIR)  # /metrics counts across gunicorn workers
-    if settings.LOG_FORMAT != "json":  # in JSON, Lantai's request line (with its id) replaces it
-        web += ["--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT]
+    # No gunicorn access log: its %(U)s is the decoded path, unescaped (a %0A in the URL forges a
+    # line). Lantai's request line (path escaped, with the request id) is the access log in both
+    # formats; LANTAI_REQUEST_LOG=0 turns it off.
+    os.environ.setdefault("LANTAI_REQUEST_LOG", "1")
     if settings.HUEY.get("immediate"):
         click.echo("后台任务在请求中直接执行 (LANTAI_JOBS_IMMEDIATE)：不启动后台任务进程")
         with_worker = False
@@ -136,7 +141,9 @@ def worker() -> None:
 
     from lantai import jobs
     from lantai.ingest import virus
+    from lantai.ops.run_lock import hold_while_running
 
+    hold_while_running(settings.DATA_DIR)  # shared: `backup restore` refuses while it runs
     virus.set_process_role("worker")
     try:
         call_command("run_huey")

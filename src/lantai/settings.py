@@ -132,6 +132,11 @@ if DATABASE_URL:
     if _db["ENGINE"] == "django.db.backends.postgresql":
         # pg_trgm and collation need a UTF-8 database; tests create theirs with C.UTF-8.
         _db.setdefault("TEST", {}).update({"CHARSET": "UTF8", "TEMPLATE": "template0"})
+        # A server that takes the connection and never answers fails /readyz and the request
+        # after this many seconds instead of hanging them (a connect_timeout in the URL wins).
+        _db.setdefault("OPTIONS", {}).setdefault(
+            "connect_timeout", int(os.environ.get("LANTAI_DATABASE_CONNECT_TIMEOUT", "5"))
+        )
 else:
     _db = {
         "ENGINE": "django.db.backends.sqlite3",

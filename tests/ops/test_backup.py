@@ -342,3 +342,62 @@ def test_pg_dump_missing_or_older_than_the_server_is_named(
     assert "13" in old.value.message and "postgresql-client-15" in old.value.message
     _fake_tool(tmp_path, "pg_dump", "16.2")
     assert bk.pg_tool("pg_dump", 15) == (str(tmp_path / "pg_dump"), 16)
+
+
+def _wait_for_lock_holder(lock: Path, proc: subprocess.Popen[str]) -> None:
+    """Until `proc` holds the run lock (seen in /proc/locks); it must not end meanwhile."""
+    from lantai.ops.run_lock import holders
+
+    for _ in range(1200):
+        if proc.poll() is not None:
+            raise AssertionError(f"the worker ended: {proc.stderr.read() if proc.stderr else ''}")
+        if lock.exists() and proc.pid in holders(lock):
+            return
+        time.sleep(0.05)
+    raise AssertionError("the worker never took the run lock")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_restore_refuses_while_a_worker_runs_on_the_data_directory(
+    tmp_path: Path, target: dict[str, str]
+) -> None:
+    """AUDIT20-9: `restore --force` overwrote the database and keys under a running worker."""
+    small_archives()
+    dest = tmp_path / "backup"
+    bk.create(dest)
+    code, answer = lantai(target, "backup", "restore", str(dest), "--no-reindex")
+    assert code == 0, answer
+    data = Path(target["LANTAI_DATA_DIR"])
+    key = data / "keys" / "backup-test.key"
+    key.write_bytes(b"changed since the backup")
+    worker_env = {k: v for k, v in target.items() if k != "LANTAI_JOBS_IMMEDIATE"}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "lantai.cli", "worker"], env=worker_env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        _wait_for_lock_holder(data / "lantai.lock", worker)
+        code, answer = lantai(target, "backup", "restore", str(dest), "--force", "--no-reindex")
+        assert code == 2 and not answer["ok"], answer
+        assert "Lantai is running" in answer["error"] and answer["pids"] == [worker.pid]
+        assert key.read_bytes() == b"changed since the backup"  # nothing was written
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+    if connection.vendor == "postgresql":  # a web server or worker of another machine
+        import psycopg
+
+        with psycopg.connect(target["LANTAI_DATABASE_URL"], autocommit=True) as other:
+            other.execute("SELECT 1")
+            code, answer = lantai(target, "backup", "restore", str(dest), "--force", "--no-reindex")
+            assert code == 2 and len(answer["sessions"]) == 1, answer
+            assert "--force-connections" in answer["error"]
+            assert key.read_bytes() == b"changed since the backup"
+            code, answer = lantai(target, "backup", "restore", str(dest), "--force",
+                                  "--force-connections", "--no-reindex")  # fmt: skip
+            assert code == 0, answer
+    else:
+        code, answer = lantai(target, "backup", "restore", str(dest), "--force", "--no-reindex")
+        assert code == 0, answer
+    assert key.read_bytes() == b"k" * 32
+    assert answer["checks"]["audit"]["ok"]

@@ -89,6 +89,7 @@ def create_user(
         user = User(username=username, role=role, clearance=clearance, scope_all=scope_all)
         user.first_name = display_name
         user.set_password(password)
+        user.password_changed_at = timezone.now()
         user.save()
         audit.record(
             "user_create", "user", user.pk,
@@ -180,6 +181,7 @@ def set_own_password(user: User, new: str, *, expired: bool = False) -> None:
     with transaction.atomic():
         password_history.remember(user, user.password)
         user.set_password(new)
+        user.password_changed_at = timezone.now()
         user.save(update_fields=["password", "password_changed_at"])
         detail = {"expired": True} if expired else {}
         audit.record("password_change", "user", user.pk, detail, actor=user.username)

@@ -26,16 +26,11 @@ class User(AbstractUser):
     # Raised when the account is disabled: every session signed in before ends for good, also
     # after the account is enabled again (it is part of the session's auth hash).
     session_epoch = models.PositiveIntegerField(default=0)
-    # When the password was last set (LANTAI_PASSWORD_MAX_AGE_DAYS counts from here); None: never
-    # counted (an unusable password), which does not expire.
+    # When the password was last chosen (LANTAI_PASSWORD_MAX_AGE_DAYS counts from here); None:
+    # never counted (an unusable password), which does not expire. Set by core.accounts where a
+    # password is really created or changed, not in set_password: django calls that also to
+    # re-hash an unchanged password at sign-in, which must not restart the count.
     password_changed_at = models.DateTimeField(null=True, blank=True)
-
-    def set_password(self, raw_password: str | None) -> None:
-        super().set_password(raw_password)
-        if raw_password is not None:
-            from django.utils import timezone
-
-            self.password_changed_at = timezone.now()
 
     def _get_session_auth_hash(self, secret: str | None = None) -> str:
         if not self.session_epoch:  # accounts never disabled keep the hash Django gives them
@@ -129,7 +124,8 @@ class AccountChange(models.Model):
 
 class LoginFailure(models.Model):
     """A wrong password typed at the sign-in form, kept for the lockout window (core.login_guard
-    counts them per (name as typed, address) and per address; rows older than the window go).
+    counts them per (name as typed, address) and per address, an IPv6 address as its /64; rows
+    older than the window go).
     The failure that reaches a limit starts a block: `blocks` names what it blocks."""
 
     BLOCKS = [("", "-"), ("account", "account from address"), ("address", "address")]

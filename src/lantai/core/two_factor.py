@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from lantai.core import audit, key_files
 from lantai.core.models import RecoveryCode, SecondFactor, User
@@ -36,6 +37,7 @@ DRIFT_STEPS = 1
 RECOVERY_CODES = 10
 _RECOVERY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 _VERSION = "v1:"
+_TOKEN_SALT = "lantai.core.two_factor.enrollment"
 
 
 class TwoFactorError(Exception):
@@ -115,6 +117,16 @@ class Enrollment:
     secret: str  # base32, shown as text beside the QR code
     uri: str  # otpauth://totp/…
 
+    @property
+    def token(self) -> str:
+        """A keyed digest of the secret, for the session that was shown it (never the secret):
+        only that session goes on with this enrollment (see `confirm_enrollment`)."""
+        return _token(self.secret)
+
+
+def _token(secret: str) -> str:
+    return salted_hmac(_TOKEN_SALT, secret, algorithm="sha256").hexdigest()
+
 
 def start_enrollment(user: User) -> Enrollment:
     """A new secret for `user`, not yet active (an earlier unconfirmed one is replaced). A user
@@ -129,7 +141,8 @@ def start_enrollment(user: User) -> Enrollment:
 
 
 def pending_enrollment(user: User) -> Enrollment | None:
-    """The secret being enrolled (not yet confirmed), or None."""
+    """The secret being enrolled (not yet confirmed), or None. Show it again only to the session
+    that started it (compare `Enrollment.token`): another sign-in starts a new one."""
     row = SecondFactor.objects.filter(user=user, confirmed_at__isnull=True).first()
     if row is None:
         return None
@@ -150,9 +163,11 @@ def qr_svg(uri: str) -> str:
     return svg
 
 
-def confirm_enrollment(user: User, code: str) -> list[str]:
+def confirm_enrollment(user: User, code: str, *, token: str) -> list[str]:
     """Activate the pending device with a code from the app; returns the new recovery codes
-    (shown once). Audited as two_factor_enroll."""
+    (shown once). Audited as two_factor_enroll. `token` is the `Enrollment.token` of the secret
+    the confirming session was shown: a secret started meanwhile by another sign-in (which
+    replaced it) is not confirmed from here."""
     with transaction.atomic():
         row = (
             SecondFactor.objects.select_for_update()
@@ -161,7 +176,10 @@ def confirm_enrollment(user: User, code: str) -> list[str]:
         )
         if row is None:
             raise TwoFactorError("没有待确认的双因素设备，请重新开始绑定")
-        step = _matching_step(_decrypt(user.pk, row.secret_encrypted), code, row.last_step)
+        secret = _decrypt(user.pk, row.secret_encrypted)
+        if not secrets.compare_digest(_token(secret), token):  # another sign-in started anew
+            raise TwoFactorError("没有待确认的双因素设备，请重新开始绑定")
+        step = _matching_step(secret, code, row.last_step)
         if step is None:
             raise TwoFactorError("验证码不正确：请输入认证器应用当前显示的 6 位数字")
         row.confirmed_at, row.last_step = timezone.now(), step

@@ -69,7 +69,9 @@ def backup_create(dest: Path, as_json: bool) -> None:
 def backup_verify(src: Path, as_json: bool) -> None:
     """Re-hash every file of the backup SRC against its manifest (SM3 and size).
 
-    Exit 0 every file matches; 1 a file changed, missing or not listed (named); 2 SRC unreadable."""
+    Exit 0 every file matches; 1 a file changed, missing or not listed (named); 2 SRC unreadable
+    (missing, not a backup, a .tar cut short or holding an unsafe member)."""
+    django_setup(database=False)  # no database needed, but the error path reads the settings
     from lantai.ops.restore import verify
 
     r = _run(as_json, verify, src)
@@ -94,12 +96,25 @@ def backup_verify(src: Path, as_json: bool) -> None:
 @click.option(
     "--no-reindex", is_flag=True, help="leave the search index for `lantai search reindex`"
 )
+@click.option(
+    "--force-connections",
+    is_flag=True,
+    help="PostgreSQL: restore although other sessions are connected to the database",
+)
 @click.option("--json", "as_json", is_flag=True)
-def backup_restore(src: Path, force: bool, no_reindex: bool, as_json: bool) -> None:
+def backup_restore(
+    src: Path, force: bool, no_reindex: bool, force_connections: bool, as_json: bool
+) -> None:
     """Restore the backup SRC into the configured database and data directory, then check it.
 
+    Stop `lantai serve` and `lantai worker` first. On this machine restore refuses while one runs
+    on the data directory (the lock DATA_DIR/lantai.lock). With PostgreSQL, web servers and
+    workers on other machines cannot be seen from here: stop them too; restore refuses while
+    other sessions are connected to the database, unless --force-connections.
+
     Exit 0 restored and every check passed; 1 refused (target not empty, backup altered, other
-    engine) or restored but a check failed (named); 2 SRC unreadable, pg_restore missing."""
+    engine) or restored but a check failed (named); 2 SRC unreadable, pg_restore missing, Lantai
+    running on this data directory or other sessions on the PostgreSQL database."""
     django_setup(database=False)
     from lantai.cli_common import cli_actor
     from lantai.core.audit import acting_as
@@ -107,6 +122,7 @@ def backup_restore(src: Path, force: bool, no_reindex: bool, as_json: bool) -> N
 
     with acting_as(cli_actor()):
         r = _run(as_json, restore, src, force=force, reindex=not no_reindex,
+                 force_connections=force_connections,
                  progress=None if as_json else _err)  # fmt: skip
     if as_json:
         echo_json(r)

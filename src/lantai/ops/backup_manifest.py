@@ -146,16 +146,48 @@ class Opened:
             raise BackupError(f"备份不存在 backup does not exist: {src}", 2, path=str(src))
         if src.is_dir():
             self.root = src
-        elif tarfile.is_tarfile(src):
-            self._tmp = tempfile.TemporaryDirectory(prefix="lantai-restore-")
-            with tarfile.open(src) as tar:
-                tar.extractall(self._tmp.name, filter="data")
-            inner = [p for p in Path(self._tmp.name).iterdir()]
-            self.root = inner[0] if len(inner) == 1 and inner[0].is_dir() else Path(self._tmp.name)
-        else:
+            return
+        try:
+            is_tar = tarfile.is_tarfile(src)
+        except OSError as e:
+            raise BackupError(
+                f"无法读取备份 cannot read the backup {src}: {e}", 2, path=str(src)
+            ) from e
+        if not is_tar:
             raise BackupError(
                 f"不是备份目录或 tar 文件 not a backup folder or tar file: {src}", 2, path=str(src)
             )
+        self._tmp = tempfile.TemporaryDirectory(prefix="lantai-restore-")
+        try:
+            self.root = self._unpack(src, Path(self._tmp.name))
+        except BaseException:
+            self.close()
+            raise
+
+    @staticmethod
+    def _unpack(src: Path, into: Path) -> Path:
+        """Unpack the .tar with tarfile's "data" filter; a tar cut short or holding a member that
+        filter refuses is an unreadable backup (exit 2), never a traceback."""
+        try:
+            with tarfile.open(src) as tar:
+                tar.extractall(into, filter="data")
+        except tarfile.FilterError as e:  # absolute path, link leading out, device file
+            raise BackupError(
+                f"备份 tar 含不安全的成员（绝对路径、指向包外的链接或设备文件），拒绝解包 the backup tar "
+                f"holds a member the safe unpacking refuses (absolute path, link leading outside,"
+                f" device file): {src}: {e}",
+                2,
+                path=str(src),
+            ) from e
+        except (tarfile.TarError, EOFError, OSError) as e:  # cut short, damaged, disk full
+            raise BackupError(
+                f"备份 tar 文件被截断或已损坏，无法解包 the backup tar is truncated or damaged and "
+                f"cannot be unpacked: {src}: {e}",
+                2,
+                path=str(src),
+            ) from e
+        inner = list(into.iterdir())
+        return inner[0] if len(inner) == 1 and inner[0].is_dir() else into
 
     def close(self) -> None:
         if self._tmp is not None:

@@ -6,8 +6,11 @@
 check reports name, ok, required, state (ok | degraded | fail) and evidence (what was examined:
 latency, counts, names), and an error when it failed. The overall status is "fail" (503), or
 "degraded" (200: this process can serve, but something an operator must see is wrong, e.g. no
-job worker runs), or "ok". Nothing secret is shown: location names, not their paths or keys;
-errors with any password in a URL masked.
+job worker runs), or "ok". Nothing secret is shown: location names, not their paths or keys (a
+location's error names its type and reason with its path, URL and bucket left out; the full text
+goes to the log); errors with any password in a URL masked. The database probe gives up after
+the PostgreSQL connect_timeout (settings.DATABASES, LANTAI_DATABASE_CONNECT_TIMEOUT) and runs its
+query under a statement_timeout as long, local to the probe's transaction.
 
 | check    | required | examines                                                               |
 |----------|----------|------------------------------------------------------------------------|
@@ -23,6 +26,7 @@ errors with any password in a URL masked.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tempfile
@@ -30,12 +34,17 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 
+if TYPE_CHECKING:
+    from lantai.preservation.models import StorageLocation
+
 __all__ = ["Check", "healthz", "readiness", "readyz"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -68,16 +77,49 @@ def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 1)
 
 
+def _probe_seconds() -> int:
+    """The probe's limit: the database's connect_timeout (5 s when none is set)."""
+    options = settings.DATABASES["default"].get("OPTIONS", {})
+    try:
+        return max(1, int(options.get("connect_timeout", 5)))
+    except (TypeError, ValueError):
+        return 5
+
+
+def _migrations_applied() -> int:
+    from django.db import connection, transaction
+
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:  # SQLite: no transaction (IMMEDIATE would lock)
+            cursor.execute("SELECT COUNT(*) FROM django_migrations")
+            row = cursor.fetchone()
+        return int(row[0]) if row else 0
+    nested = connection.in_atomic_block  # then the transaction is the caller's
+    with transaction.atomic(), connection.cursor() as cursor:
+        # a server that is stuck (locks, load) fails the probe in time instead of holding it;
+        # is_local: the limit ends with this transaction, no other query has it
+        limit = f"{_probe_seconds() * 1000}ms"
+        cursor.execute(
+            "SELECT current_setting('statement_timeout'), "
+            "set_config('statement_timeout', %s, true)",
+            [limit],
+        )
+        before = cursor.fetchone()
+        cursor.execute("SELECT COUNT(*) FROM django_migrations")
+        row = cursor.fetchone()
+        if nested and before:  # leave the caller's transaction its own limit
+            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [before[0]])
+    return int(row[0]) if row else 0
+
+
 def check_database() -> Check:
     from django.db import connection
 
     check = Check("database", required=True)
     started = time.perf_counter()
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT COUNT(*) FROM django_migrations")
-            row = cursor.fetchone()
-        check.evidence = {"vendor": connection.vendor, "migrations": int(row[0]) if row else 0}
+        migrations = _migrations_applied()
+        check.evidence = {"vendor": connection.vendor, "migrations": migrations}
     except Exception as e:
         check.evidence = {"vendor": connection.vendor}
         check.failed(f"数据库无法查询 database query failed: {_safe(e)}")
@@ -140,6 +182,23 @@ def _probe_writable(root: Path) -> None:
         os.unlink(name)
 
 
+# An absolute path that starts a word (after a space, a quote or a Chinese colon or bracket)
+_ABSOLUTE_PATH = re.compile(r"(?:^|(?<=[\s\"'“‘(（：=]))/[^\s\"'”’)）,，;；]*")
+_WITHHELD = "<…>"
+
+
+def _without_location(error: BaseException, loc: StorageLocation) -> str:
+    """The error's type and reason, without where the location is (its path, URL, bucket): /readyz
+    answers anyone who can reach it. An OSError's own reason (strerror) never names a path."""
+    if isinstance(error, OSError) and error.strerror and type(error).__module__ == "builtins":
+        return f"{type(error).__name__}: {error.strerror}"
+    text = _safe(error)
+    for where in (loc.path, loc.s3_url, loc.bucket, loc.access_key):
+        if where and len(where) > 2:
+            text = text.replace(where, _WITHHELD)
+    return _ABSOLUTE_PATH.sub(_WITHHELD, text)
+
+
 def check_storage() -> Check:
     from lantai.preservation import locations
     from lantai.preservation.models import StorageLocation
@@ -164,7 +223,8 @@ def check_storage() -> Check:
                     entry["writable"] = "not probed (object storage)"
             except Exception as e:
                 entry["ok"] = False
-                problems.append(f"{loc.name}: {_safe(e)}")
+                problems.append(f"{loc.name}: {_without_location(e, loc)}")
+                log.warning("readyz: storage location %s unusable: %s", loc.name, e)
             else:
                 entry["ok"] = True
     except Exception as e:

@@ -13,13 +13,38 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from datetime import datetime
 from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
-__all__ = ["JsonLineFormatter", "RequestIdFilter", "TextFormatter", "default_format"]
+__all__ = [
+    "JsonLineFormatter",
+    "RequestIdFilter",
+    "TextFormatter",
+    "default_format",
+    "escape_controls",
+]
+
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators: whatever a terminal,
+# journald or a log shipper could take for the end of a line (or an escape sequence).
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    return _NAMED.get(char) or (
+        f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+    )
+
+
+def escape_controls(text: str) -> str:
+    """`text` on one line: control characters written as \\n, \\r, \\t, \\xNN or \\uNNNN, so
+    that text a client chose (a path with %0A in it) cannot start a line of its own."""
+    return _CONTROLS.sub(_escaped, text)
 
 
 def default_format() -> str:
@@ -32,13 +57,16 @@ def default_format() -> str:
 
 
 class RequestIdFilter(logging.Filter):
-    """Puts the current request's (or job's) id on every record ("" outside requests)."""
+    """Puts the request's (or job's) id on every record ("" outside requests): the id of the
+    request the record names (Django's django.request lines, e.g. "Not Found", are written after
+    the middleware chain returned, when the current id is already reset), else the current one."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not getattr(record, "request_id", ""):
             from lantai.ops.request_ids import current
 
-            record.request_id = current()
+            named = getattr(getattr(record, "request", None), "request_id", "")
+            record.request_id = named if isinstance(named, str) and named else current()
         return True
 
 
@@ -75,7 +103,10 @@ class JsonLineFormatter(JsonFormatter):
 
 
 class TextFormatter(logging.Formatter):
-    """`2026-12-07T20:44:19.123+08:00 INFO lantai.request [id] GET /public/ 200`"""
+    """`2026-12-07T20:44:19.123+08:00 INFO lantai.request [id] GET /public/ 200`
+
+    One record, one line: control characters in the message are escaped (`escape_controls`), so
+    a path or name a client chose cannot forge a line; only a traceback spans lines after it."""
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
@@ -87,3 +118,9 @@ class TextFormatter(logging.Formatter):
         if not hasattr(record, "request_id"):
             record.request_id = ""
         return super().format(record)
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802
+        # a copy: other handlers format the same record (JSON escapes on its own)
+        one_line = logging.makeLogRecord(record.__dict__)
+        one_line.message = escape_controls(record.message)
+        return super().formatMessage(one_line)

@@ -3,10 +3,12 @@
 Each request gets an id: the X-Request-ID header when the peer is a trusted reverse proxy
 (settings.TRUSTED_PROXIES, lantai.core.client_address) and the value looks like an id, else a new
 one. The id is returned in the X-Request-ID response header, kept in a context variable for the
-request's duration (so every log record made meanwhile carries it, lantai.ops.logs), and handed
+request's duration (so every log record made meanwhile carries it, lantai.ops.logs), kept on the
+request as ``request.request_id`` (for what Django logs after the middleware returned), and handed
 to the jobs queued during the request (lantai.ops.tasks). When the response leaves, the
-middleware counts it for /metrics (route name, method, status, duration) and writes one access
-log line (logger ``lantai.request``).
+middleware counts it for /metrics (route name, method, status, duration: bounded labels only, an
+invented method counts as "other") and writes one access log line (logger ``lantai.request``,
+the path with its control characters escaped).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from django.http import HttpRequest, HttpResponse
 
 from lantai.core import telemetry
 from lantai.core.client_address import is_trusted_proxy
+from lantai.ops.logs import escape_controls
 
 __all__ = ["RequestWatchMiddleware", "current", "new_id", "using"]
 
@@ -65,6 +68,16 @@ def _route(request: HttpRequest) -> str:
     if match is None:
         return "<unmatched>"
     return match.view_name or match._func_path or "<unnamed>"
+
+
+# A label value per method a client can invent would be a new series each (in Prometheus and in
+# the multiprocess files): the standard methods by name, everything else as "other".
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def _method_label(request: HttpRequest) -> str:
+    method = request.method or ""
+    return method if method in KNOWN_METHODS else "other"
 
 
 def _user_id(request: HttpRequest) -> int | None:
@@ -111,20 +124,24 @@ class RequestWatchMiddleware:
             return response
         finally:
             seconds = time.perf_counter() - started
-            route, method = _route(request), request.method or "?"
+            route, label = _route(request), _method_label(request)
             try:
-                telemetry.REQUESTS.labels(view=route, method=method, status=str(status)).inc()
-                telemetry.REQUEST_SECONDS.labels(view=route, method=method).observe(seconds)
+                telemetry.REQUESTS.labels(view=route, method=label, status=str(status)).inc()
+                telemetry.REQUEST_SECONDS.labels(view=route, method=label).observe(seconds)
             except Exception:  # a metrics file that cannot be written never fails a request
                 logging.getLogger(__name__).exception("request metrics not recorded")
+            # what the client sent, on one line (a %0A in the URL must not start a log line);
+            # never the query string: it carries what people search for
+            method = escape_controls(request.method or "?")
+            path = escape_controls(request.path)
             access_log.info(
                 "%s %s %s",
                 method,
-                request.path,  # never the query string: it carries what people search for
+                path,
                 status,
                 extra={
                     "method": method,
-                    "path": request.path,
+                    "path": path,
                     "status": status,
                     "duration_ms": round(seconds * 1000, 1),
                     "view": route,

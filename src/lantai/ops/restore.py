@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, connections
 
 from lantai.ops import backup as bk
+from lantai.ops import run_lock
 from lantai.ops.backup_manifest import BackupError, Opened, read_manifest, verify_files
 
 # What a fresh data directory holds before anything was restored: made by the settings at start
@@ -29,7 +30,9 @@ def _nonempty_dirs(data: Path) -> list[str]:
     found = []
     for entry in sorted(data.iterdir()):
         name = entry.name
-        if name.startswith("lantai.sqlite3") or name.startswith("jobs.sqlite3"):
+        if name.startswith(("lantai.sqlite3", "jobs.sqlite3")) or name.endswith(
+            bk.RUNTIME_SUFFIXES
+        ):
             continue
         if name in FRESH_NAMES and (not entry.is_dir() or not any(entry.iterdir())):
             continue
@@ -69,6 +72,35 @@ def _refuse_nonempty(found: dict[str, Any]) -> None:
         1,
         target=found,
     )
+
+
+def _refuse_other_sessions(force_connections: bool) -> int:
+    """PostgreSQL: the client sessions of other backends on the target database (the web servers
+    and workers of other machines, a psql left open). Restore refuses while there are any, unless
+    `force_connections`; returns their number."""
+    if connection.vendor != "postgresql":
+        return 0
+    with connection.cursor() as c:
+        c.execute(
+            "SELECT pid, coalesce(application_name, ''), coalesce(host(client_addr), 'local') "
+            "FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND backend_type = 'client backend' ORDER BY pid"
+        )
+        rows = c.fetchall()
+    if rows and not force_connections:
+        seen = "; ".join(
+            f"pid {pid} {app} {addr}".replace("  ", " ") for pid, app, addr in rows[:5]
+        )
+        db = connection.settings_dict["NAME"]
+        raise BackupError(
+            f"数据库 {db} 上还有 {len(rows)} 个其他会话：先停止所有机器上的 `lantai serve` 与 `lantai worker`"
+            f"（恢复看不到其他机器），确认后可加 --force-connections — {len(rows)} other sessions are "
+            f"connected to the database {db}: stop `lantai serve` and `lantai worker` on every "
+            f"machine first (restore cannot see other machines), or add --force-connections: {seen}",
+            2,
+            sessions=[{"pid": p, "application": a, "client": h} for p, a, h in rows],
+        )
+    return len(rows)
 
 
 # --- database -----------------------------------------------------------------------------------
@@ -316,8 +348,29 @@ def verify(src: Path) -> dict[str, Any]:
 
 
 def restore(
-    src: Path, *, force: bool = False, reindex: bool = True,
+    src: Path, *, force: bool = False, reindex: bool = True, force_connections: bool = False,
     progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Restore under the data directory's exclusive run lock: refused (exit 2) while `lantai
+    serve` or `lantai worker` runs on it here; no server or worker starts until it is done."""
+    try:
+        with run_lock.exclusive(settings.DATA_DIR):
+            return _restore(src, force=force, reindex=reindex,
+                            force_connections=force_connections, progress=progress)  # fmt: skip
+    except run_lock.DataDirInUse as e:
+        raise BackupError(
+            f"兰台正在运行 Lantai is running on this data directory (pid {e.pid_text}): stop "
+            f"`lantai serve` and `lantai worker` first — 先停止 `lantai serve` 与 `lantai worker`: "
+            f"{settings.DATA_DIR}",
+            2,
+            pids=e.pids,
+            lock=str(e.path),
+        ) from None
+
+
+def _restore(
+    src: Path, *, force: bool, reindex: bool, force_connections: bool,
+    progress: Callable[[str], None] | None,
 ) -> dict[str, Any]:  # fmt: skip
     say = progress or (lambda _m: None)
     with Opened(src) as opened:
@@ -357,6 +410,7 @@ def restore(
             ) from e
         if (found["database_tables"] or found["data_dir_entries"]) and not force:
             _refuse_nonempty(found)
+        _refuse_other_sessions(force_connections)
         say("恢复数据库 restoring the database")
         if engine == "sqlite":
             _restore_sqlite(root)

@@ -43,6 +43,9 @@ SIGN_IN_FAILED = _(
 )
 CODE_FAILED = _("验证码不正确，或因连续失败已被暂时阻止登录。请稍后再试，或联系系统管理员。")
 PENDING = "lantai_sign_in"
+# The Enrollment.token of the unconfirmed second-factor secret this session was shown: only this
+# session sees it again or confirms it; any other sign-in that must enroll gets a new secret.
+ENROLLING = "lantai_two_factor_enrolling"
 PENDING_MINUTES = 15  # time enough to install an authenticator app
 
 
@@ -162,6 +165,7 @@ class LoginView(auth_views.LoginView):
 
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         user = form.get_user()
+        self.request.session.pop(ENROLLING, None)  # a new sign-in enrolls with a new secret
         step = _next_step(user, factor_done=False)
         if not step:
             self.request.session.pop(PENDING, None)
@@ -220,7 +224,8 @@ def _key_problem(request: HttpRequest, error: two_factor.TwoFactorError) -> Http
 def login_enroll(request: HttpRequest) -> HttpResponse:
     """Step 2 for a user who must use a second factor and has none: enroll it first."""
     user = _pending(request, "enroll")
-    if user is None:
+    if user is None or two_factor.is_enrolled(user):  # enrolled meanwhile: sign in with a code
+        request.session.pop(PENDING, None)
         return redirect("web:login")
     return _enroll(request, user, signing_in=True)
 
@@ -229,10 +234,12 @@ def _enroll(request: HttpRequest, user: User, *, signing_in: bool) -> HttpRespon
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            codes = two_factor.confirm_enrollment(user, form.cleaned_data["code"])
+            token = str(request.session.get(ENROLLING) or "")
+            codes = two_factor.confirm_enrollment(user, form.cleaned_data["code"], token=token)
         except two_factor.TwoFactorError as e:
             form.add_error("code", e.message_zh)
         else:
+            request.session.pop(ENROLLING, None)
             if signing_in:
                 step = _next_step(user, factor_done=True)
                 response = _advance(request, user, step)
@@ -245,7 +252,13 @@ def _enroll(request: HttpRequest, user: User, *, signing_in: bool) -> HttpRespon
                 {"codes": codes, "continue_url": continue_url, "who": user},
             )
     try:
-        enrollment = two_factor.pending_enrollment(user) or two_factor.start_enrollment(user)
+        # the pending secret only for the session that was shown it; otherwise a new one (which
+        # replaces it), so an earlier sign-in (who knew the password then) never sees the
+        # secret that the account's owner goes on to confirm
+        enrollment = two_factor.pending_enrollment(user)
+        if enrollment is None or enrollment.token != request.session.get(ENROLLING):
+            enrollment = two_factor.start_enrollment(user)
+            request.session[ENROLLING] = enrollment.token
     except two_factor.TwoFactorError as e:
         return _key_problem(request, e)
     context = {
