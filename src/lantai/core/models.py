@@ -34,7 +34,7 @@ class User(AbstractUser):
 
     def _get_session_auth_hash(self, secret: str | None = None) -> str:
         if not self.session_epoch:  # accounts never disabled keep the hash Django gives them
-            return super()._get_session_auth_hash(secret=secret)  # type: ignore[misc]
+            return super()._get_session_auth_hash(secret=secret)  # type: ignore[misc,no-any-return]
         key_salt = "lantai.core.models.User.session_auth_hash"
         value = f"{self.password}\0{self.session_epoch}"
         return salted_hmac(key_salt, value, secret=secret, algorithm="sha256").hexdigest()
