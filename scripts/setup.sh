@@ -64,7 +64,7 @@ if [ "$PRODUCTION" -eq 1 ]; then
 else
   APT_PACKAGES=(gettext chromium chromium-driver fonts-noto-cjk
     clamav clamav-daemon clamav-testfiles libmagic1 qpdf ffmpeg poppler-utils libpango-1.0-0 libpangoft2-1.0-0
-    wrk gcc python3-dev redis-server tesseract-ocr tesseract-ocr-chi-sim nginx)
+    wrk gcc python3-dev redis-server tesseract-ocr tesseract-ocr-chi-sim nginx postgresql-client jq curl openssl)
   # node and npm for s3rver; a node from elsewhere (NodeSource bundles npm) is used as it is.
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     APT_PACKAGES+=(nodejs npm)

@@ -156,6 +156,9 @@ lane2() {  # lane2 PG_READY SPLIT PYTEST_ARGS...: prints its steps' summary line
   fi
   if [ "$split" -eq 1 ]; then
     step "pytest sqlite (${SQLITE_LANE2_PATHS[*]})" run_pytest "" "$@" "${SQLITE_LANE2_PATHS[@]}"
+    # the operator guide's first chapter on this machine: an offline bundle for Python 3.12 installed
+    # with the network cut off, the systemd units' commands, nginx with TLS, probes, alerts, backups
+    step "walkthrough (operator guide, chapter 1)" scripts/ci/walkthrough.sh
   fi
   printf '%s\n' "${results[@]}" >&3
 }

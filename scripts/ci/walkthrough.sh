@@ -13,7 +13,7 @@
 #   - SQLite, or PostgreSQL with LANTAI_WALKTHROUGH_DATABASE=postgresql (127.0.0.1:5432, user postgres);
 #   - the offline bundle is built here for Python 3.12 (the build machine's step) and installed with the
 #     network cut off (`unshare --net`, as root; otherwise pip's --no-index only, and it says so).
-# This replaces scripts/ci/offline-bundle.sh (its checks are here: manifest verified, the lock's versions,
+# It also checks the offline bundle (manifest verified, the lock's versions,
 # no test packages, SM3). Every process and temporary folder is removed on exit, also on failure.
 # Python: $LANTAI_BUNDLE_PYTHON, else python3.12 (/usr/bin, pyenv). Exit 0 every check passed; 1 the
 # first failed check (named).
