@@ -148,14 +148,3 @@ def test_an_uninitialised_database_is_a_clear_exit_2(tmp_path: Path) -> None:
         assert "Traceback" not in done.stderr and "lantai init" in done.stdout + done.stderr
         if "--json" in args:
             assert "lantai init" in json.loads(done.stdout)["error"]
-
-
-def test_the_access_log_leaves_out_query_strings_and_referrers() -> None:
-    """Search terms (names, identity numbers) travel in query strings: gunicorn's atoms r (the
-    request line), q (the query) and f (the referrer, a URL with its query) are not logged."""
-    import re
-
-    from lantai.cli import ACCESS_LOG_FORMAT
-
-    atoms = set(re.findall(r"%\((\w+)\)s", ACCESS_LOG_FORMAT))
-    assert {"m", "U", "s"} <= atoms and not atoms & {"r", "q", "f"}

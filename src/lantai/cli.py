@@ -97,11 +97,6 @@ def serve(bind: str, workers: int, no_worker: bool, with_worker: bool) -> None:
     _serve(bind, workers, with_worker=not no_worker)
 
 
-# The access log names the path, never the query string or the referrer: those carry what people
-# search for — names and identity numbers (PIPL); the audit log records what matters.
-ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s"'
-
-
 def _serve(bind: str, workers: int = 2, *, with_worker: bool = True) -> None:
     web = [sys.executable, "-m", "gunicorn", "lantai.wsgi:application", "--bind", bind,
            "--workers", str(workers)]  # fmt: skip

@@ -405,9 +405,9 @@ SESSION_CACHE_ALIAS = "sessions"
 # LANTAI_LOG_FORMAT: json (one JSON object per line: timestamp with zone, level, logger, message,
 # request_id, and per request method, path, status, duration_ms, view, user id) or text; default
 # json when stderr is not a terminal (systemd, containers), text in a terminal (the demo).
-# The per-request line (logger lantai.request, level INFO) is on with json (`lantai serve` then
-# drops gunicorn's access log) and off with text (gunicorn's access log is there); LANTAI_REQUEST_LOG
-# (1/0) overrides.
+# The per-request line (logger lantai.request, level INFO; path without the query string, control
+# characters escaped) is on with json and off with text; `lantai serve` turns it on in both (it is the
+# access log: gunicorn's is not written) and LANTAI_REQUEST_LOG (1/0) overrides.
 from lantai.ops.logs import default_format as _log_format  # noqa: E402 (no Django in it)
 
 try:
