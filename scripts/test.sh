@@ -64,7 +64,7 @@ run_mypy() {
     src/lantai/stats/{counters,views,export,charts}.py src/lantai/exhibits/figures.py \
     src/lantai/catalog/open_copies.py src/lantai/core/signing.py src/lantai/core/key_files.py \
     src/lantai/ops/{health,metrics,logs,request_ids,alerts,watch_cli,models,tasks}.py src/lantai/core/telemetry.py \
-    src/lantai/ops/{backup,restore,move,backup_manifest,backup_cli}.py src/lantai/core/sm3.py src/lantai/static_files.py \
+    src/lantai/ops/{backup,restore,move,backup_manifest,backup_cli,run_lock}.py src/lantai/core/sm3.py src/lantai/static_files.py \
     src/lantai/core/{two_factor,password_history,api_auth,login_guard,models}.py src/lantai/web/views/auth.py src/lantai/api.py; do
     [ -f "$f" ] || continue
     m="${f#src/}"

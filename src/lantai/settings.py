@@ -435,6 +435,9 @@ LOGGING = {
         "lantai.request": {
             "level": "INFO" if _env_bool("LANTAI_REQUEST_LOG", LOG_FORMAT == "json") else "WARNING",
         },
+        # the worker's consumer: through our handler only (run_huey adds a handler of its own to a
+        # "huey" logger that has none, and every line came out twice, once not as JSON)
+        "huey": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
 # /metrics (Prometheus): answered to loopback, to these addresses or networks (comma-separated;

@@ -35,6 +35,7 @@ from django.core.management.color import no_style
 from django.db import connection, connections, models, transaction
 from django.db.migrations.executor import MigrationExecutor
 
+from lantai.ops import run_lock
 from lantai.ops.backup import _quote, model_tables
 from lantai.ops.backup_manifest import BackupError
 from lantai.stats import counters
@@ -145,6 +146,23 @@ def _child_check(url: str, *args: str) -> dict[str, Any]:
 def move(
     target_url: str, *, batch: int = 2000, progress: Callable[[str], None] | None = None
 ) -> dict[str, Any]:
+    """Move under the data directory's exclusive run lock: refused (exit 2) while `lantai serve` or
+    `lantai worker` runs on it (a write during the copy would be lost), and neither starts meanwhile."""
+    try:
+        with run_lock.exclusive(settings.DATA_DIR):
+            return _move(target_url, batch=batch, progress=progress)
+    except run_lock.DataDirInUse as e:
+        raise BackupError(
+            f"兰台正在运行 Lantai is running on this data directory (pid {e.pid_text}): stop "
+            f"`lantai serve` and `lantai worker` first — 先停止 `lantai serve` 与 `lantai worker`: "
+            f"{settings.DATA_DIR}",
+            2,
+            pids=e.pids,
+            lock=str(e.path),
+        ) from None
+
+
+def _move(target_url: str, *, batch: int, progress: Callable[[str], None] | None) -> dict[str, Any]:
     say = progress or (lambda _m: None)
     _check_source()
     target = _open_target(target_url)
