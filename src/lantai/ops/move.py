@@ -38,6 +38,7 @@ from django.db.migrations.executor import MigrationExecutor
 from lantai.ops import run_lock
 from lantai.ops.backup import _quote, model_tables
 from lantai.ops.backup_manifest import BackupError
+from lantai.ops.restore import in_use_error
 from lantai.stats import counters
 
 ALIAS = "lantai_move_target"
@@ -152,14 +153,7 @@ def move(
         with run_lock.exclusive(settings.DATA_DIR):
             return _move(target_url, batch=batch, progress=progress)
     except run_lock.DataDirInUse as e:
-        raise BackupError(
-            f"兰台正在运行 Lantai is running on this data directory (pid {e.pid_text}): stop "
-            f"`lantai serve` and `lantai worker` first — 先停止 `lantai serve` 与 `lantai worker`: "
-            f"{settings.DATA_DIR}",
-            2,
-            pids=e.pids,
-            lock=str(e.path),
-        ) from None
+        raise in_use_error(e) from None
 
 
 def _move(target_url: str, *, batch: int, progress: Callable[[str], None] | None) -> dict[str, Any]:

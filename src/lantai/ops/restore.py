@@ -358,14 +358,19 @@ def restore(
             return _restore(src, force=force, reindex=reindex,
                             force_connections=force_connections, progress=progress)  # fmt: skip
     except run_lock.DataDirInUse as e:
-        raise BackupError(
-            f"兰台正在运行 Lantai is running on this data directory (pid {e.pid_text}): stop "
-            f"`lantai serve` and `lantai worker` first — 先停止 `lantai serve` 与 `lantai worker`: "
-            f"{settings.DATA_DIR}",
-            2,
-            pids=e.pids,
-            lock=str(e.path),
-        ) from None
+        raise in_use_error(e) from None
+
+
+def in_use_error(e: run_lock.DataDirInUse) -> BackupError:
+    """The refusal (exit 2) of work that needs the data directory to itself (restore, move)."""
+    return BackupError(
+        f"兰台正在运行 Lantai is running on this data directory (pid {e.pid_text}): stop "
+        f"`lantai serve` and `lantai worker` first — 先停止 `lantai serve` 与 `lantai worker`: "
+        f"{settings.DATA_DIR}",
+        2,
+        pids=e.pids,
+        lock=str(e.path),
+    )
 
 
 def _restore(

@@ -125,12 +125,9 @@ class GrantForm(forms.Form):
         ]
 
 
-class PasswordChangeForm(forms.Form):
-    old_password = forms.CharField(
-        label=_("原密码"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-    )
+class NewPasswordForm(forms.Form):
+    """A new password typed twice (the forced change of an expired one, and PasswordChangeForm)."""
+
     password = forms.CharField(
         label=_("新密码"),
         strip=False,
@@ -147,6 +144,15 @@ class PasswordChangeForm(forms.Form):
         if data.get("password") and data.get("password") != data.get("password2"):
             self.add_error("password2", _("两次输入的密码不一致。"))
         return data
+
+
+class PasswordChangeForm(NewPasswordForm):
+    field_order = ["old_password", "password", "password2"]
+    old_password = forms.CharField(
+        label=_("原密码"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
 
 
 # --- archival structure ---------------------------------------------------------------------------

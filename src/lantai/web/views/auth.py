@@ -33,7 +33,7 @@ from lantai.core.accounts import AccountError
 from lantai.core.client_address import client_address
 from lantai.core.models import User
 from lantai.core.roles import USERS
-from lantai.web.forms import PasswordChangeForm
+from lantai.web.forms import NewPasswordForm, PasswordChangeForm
 from lantai.web.views.common import not_found, permission_required
 
 # One message for an unknown name, a wrong password, a disabled account and a blocked sign-in:
@@ -74,25 +74,6 @@ class CodeForm(forms.Form):
             }
         ),
     )
-
-
-class NewPasswordForm(forms.Form):
-    password = forms.CharField(
-        label=_("新密码"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "autofocus": True}),
-    )
-    password2 = forms.CharField(
-        label=_("确认新密码"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("password") and data.get("password") != data.get("password2"):
-            self.add_error("password2", _("两次输入的密码不一致。"))
-        return data
 
 
 # --- the steps of signing in ---------------------------------------------------------------------
@@ -189,20 +170,11 @@ def login_verify(request: HttpRequest) -> HttpResponse:
         return redirect("web:login")
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        address = client_address(request)
         try:
-            used = (
-                None
-                if accounts.check_lockout(user, address)
-                else two_factor.verify(user, form.cleaned_data["code"])
-            )
+            used = _checked_code(request, user, form)
         except two_factor.TwoFactorError as e:  # the key file: the operator's problem
             return _key_problem(request, e)
-        if used is None:
-            if accounts.note_login_failure(user.username, address):
-                two_factor.note_failure(user, address)
-            form.add_error("code", CODE_FAILED)
-        else:
+        if used is not None:
             if used == "recovery":
                 left = two_factor.recovery_codes_left(user)
                 messages.warning(
@@ -214,6 +186,21 @@ def login_verify(request: HttpRequest) -> HttpResponse:
                 )
             return _advance(request, user, _next_step(user, factor_done=True))
     return render(request, "web/login_verify.html", {"form": form, "who": user})
+
+
+def _checked_code(request: HttpRequest, user: User, form: CodeForm) -> str | None:
+    """The code of a valid CodeForm checked for `user` ("totp", "recovery"), or None: refused
+    without checking while the sign-in is blocked, and a wrong one counts as a failed sign-in
+    and is put on the form."""
+    address = client_address(request)
+    used = None
+    if not accounts.check_lockout(user, address):
+        used = two_factor.verify(user, form.cleaned_data["code"])
+    if used is None:
+        if accounts.note_login_failure(user.username, address):
+            two_factor.note_failure(user, address)
+        form.add_error("code", CODE_FAILED)
+    return used
 
 
 def _key_problem(request: HttpRequest, error: two_factor.TwoFactorError) -> HttpResponse:
@@ -279,6 +266,7 @@ def login_expired(request: HttpRequest) -> HttpResponse:
     if user is None:
         return redirect("web:login")
     form = NewPasswordForm(request.POST or None)
+    form.fields["password"].widget.attrs["autofocus"] = True
     if request.method == "POST" and form.is_valid():
         new = form.cleaned_data["password"]
         try:
@@ -328,18 +316,11 @@ def two_factor_page(request: HttpRequest) -> HttpResponse:
         return _enroll(request, user, signing_in=False)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        address = client_address(request)
         try:
-            used = None
-            if not accounts.check_lockout(user, address):
-                used = two_factor.verify(user, form.cleaned_data["code"])
+            used = _checked_code(request, user, form)
         except two_factor.TwoFactorError as e:
             return _key_problem(request, e)
-        if used is None:
-            if accounts.note_login_failure(user.username, address):
-                two_factor.note_failure(user, address)
-            form.add_error("code", CODE_FAILED)
-        else:
+        if used is not None:
             codes = two_factor.regenerate_recovery_codes(user)
             return render(
                 request,
