@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 from pathlib import Path
@@ -139,6 +140,7 @@ def worker() -> None:
     from lantai.ops.run_lock import hold_while_running
 
     hold_while_running(settings.DATA_DIR)  # shared: `backup restore` refuses while it runs
+    logging.getLogger("huey").setLevel(logging.INFO)  # each job started and finished, in the log
     virus.set_process_role("worker")
     try:
         call_command("run_huey")

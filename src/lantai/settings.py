@@ -406,8 +406,8 @@ SESSION_CACHE_ALIAS = "sessions"
 # request_id, and per request method, path, status, duration_ms, view, user id) or text; default
 # json when stderr is not a terminal (systemd, containers), text in a terminal (the demo).
 # The per-request line (logger lantai.request, level INFO; path without the query string, control
-# characters escaped) is on with json and off with text; `lantai serve` turns it on in both (it is the
-# access log: gunicorn's is not written) and LANTAI_REQUEST_LOG (1/0) overrides.
+# characters escaped) is the access log of `lantai serve`, which turns it on (gunicorn's is not
+# written); elsewhere (commands that render pages, tests) it is off. LANTAI_REQUEST_LOG (1/0) overrides.
 from lantai.ops.logs import default_format as _log_format  # noqa: E402 (no Django in it)
 
 try:
@@ -433,11 +433,12 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "lantai.request": {
-            "level": "INFO" if _env_bool("LANTAI_REQUEST_LOG", LOG_FORMAT == "json") else "WARNING",
+            "level": "INFO" if _env_bool("LANTAI_REQUEST_LOG", False) else "WARNING",
         },
         # the worker's consumer: through our handler only (run_huey adds a handler of its own to a
-        # "huey" logger that has none, and every line came out twice, once not as JSON)
-        "huey": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # "huey" logger that has none, and every line came out twice, once not as JSON); INFO
+        # ("Executing …") only in `lantai worker`, not in commands that run jobs immediately
+        "huey": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
 # /metrics (Prometheus): answered to loopback, to these addresses or networks (comma-separated;

@@ -51,6 +51,7 @@ def _records(stream: io.StringIO) -> list[dict[str, Any]]:
 def test_a_real_process_writes_one_json_line_per_request(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LANTAI_")}
     env.update(LANTAI_DATA_DIR=str(tmp_path), LANTAI_SECRET_KEY="test", LANTAI_LOG_FORMAT="json",
+               LANTAI_REQUEST_LOG="1",  # as `lantai serve` sets it
                DJANGO_SETTINGS_MODULE="lantai.settings")  # fmt: skip
     code = (
         "import django; django.setup()\n"

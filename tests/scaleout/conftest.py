@@ -54,7 +54,8 @@ STATE_URL = "redis://127.0.0.1:6379/14"
 # What every machine must see (docs/operator-guide.md, "The worker and scale-out").
 SHARED = ("ingest", "uploads", "files", "preservation", "delivery", "inbox")
 # What a machine may keep for itself (caches, its own clamd, static files, scratch space).
-LOCAL = {"static", "clamav", "search", "scratch", "exports"}
+LOCAL = {"static", "clamav", "search", "scratch", "exports",
+         "metrics", "lantai.lock"}  # a server's Prometheus files and run lock: its own  # fmt: skip
 PASSWORD = "Scale-out-2026!"
 USERNAME = "archivist"
 RUN_LOCK = 0x1A47A1_13  # pg_try_advisory_lock key: one run at a time (DATABASE, Redis 13/14)
@@ -167,15 +168,21 @@ class Cluster:
     def executed(self, task: str, since: dict[str, int]) -> dict[str, int]:
         """How many times each worker started a job of `task` (huey's "Executing" log line)
         since `since` (log_marks)."""
-        # huey's own handler's format (the same line also reaches the root logger's, unformatted)
-        pattern = re.compile(rf"INFO:huey:[^:]+:Executing \S+\.{re.escape(task)}: ")
+        # the workers log JSON lines (LANTAI_LOG_FORMAT=json), huey's through Lantai's handler once
+        pattern = re.compile(rf"Executing \S+\.{re.escape(task)}: ")
         out = {}
         for name, machine in self.machines.items():
             if name.startswith("worker"):
                 with machine.log.open("rb") as f:
                     f.seek(since.get(name, 0))
                     text = f.read().decode("utf-8", "replace")
-                out[name] = len(pattern.findall(text))
+                lines = (json.loads(line) for line in text.splitlines() if line.startswith("{"))
+                out[name] = sum(
+                    1
+                    for line in lines
+                    if line.get("logger", "").startswith("huey")
+                    and pattern.match(line.get("message", ""))
+                )
         return out
 
     def leases(self) -> dict[str, dict[str, Any]]:
@@ -366,6 +373,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, s3rver: S3Server) -> Itera
         LANTAI_IMPORT_JOB_THRESHOLD="1",  # every web/API import is queued
         LANTAI_PUBLIC_SEARCH_RATE="10000/min",
         LANTAI_WORKERS="2",
+        LANTAI_LOG_FORMAT="json",  # Cluster.executed reads the workers' JSON log lines
         LANTAI_JOBS_HEARTBEAT_SECONDS="1",
         LANTAI_SEARCH_CATCH_UP_MINUTES="1",
         # a clamd started by a CLI command (the signature import) stops after 1 s idle, not 10 min
