@@ -41,8 +41,17 @@ def test_healthz_answers_without_touching_the_database() -> None:
 
 
 @pytest.mark.django_db
-def test_readyz_ready_names_what_it_examined() -> None:
+def test_readyz_ready_names_what_it_examined(
+    settings: Any, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     from lantai.preservation import locations
+    from lantai.search import services as search
+
+    settings.SEARCH_INDEX_DIR = (
+        tmp_path / "index"
+    )  # an index of its own: the session's has documents
+    search.reset_backends()
+    request.addfinalizer(search.reset_backends)  # the next test opens the session's index again
 
     primary = locations.ensure_primary()
     status, body = _ready(Client())
