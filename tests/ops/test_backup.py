@@ -26,6 +26,7 @@ from lantai.catalog.models import Component, Record
 from lantai.core import accounts, audit
 from lantai.core.key_files import write_once
 from lantai.ops import backup as bk
+from lantai.ops.backup_manifest import describe_files, write_manifest
 
 PG = "postgresql://postgres@127.0.0.1:5432"
 
@@ -211,6 +212,37 @@ def _forge(folder: Path, sql: list[str]) -> None:
         if row["path"] == "database/lantai.sqlite3":
             row["size"], row["sm3"] = db.stat().st_size, file_sm3(db)
     (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stray_database_file_in_the_data_directory_never_replaces_the_restored_one(
+    tmp_path: Path, target: dict[str, str]
+) -> None:
+    """A `lantai.sqlite3` in the data directory that is not the database in use (left by a move
+    to PostgreSQL; in a test run the database is elsewhere) is not copied as a file, and a backup
+    holding one anyway does not overwrite the restored database (found in the full CI run: the
+    restore then checked an empty database)."""
+    stray = Path(settings.DATA_DIR) / "lantai.sqlite3"
+    made_here = not stray.exists()
+    if made_here:
+        sqlite3.connect(stray).close()
+    try:
+        small_archives()
+        dest = tmp_path / "backup"
+        bk.create(dest)
+        listed = {f["path"] for f in json.loads((dest / "manifest.json").read_text())["files"]}
+        assert "data/lantai.sqlite3" not in listed
+        # a backup made before this fix holds the file: it must not reach the database either
+        (dest / "data" / "lantai.sqlite3").write_bytes(stray.read_bytes())
+        manifest = json.loads((dest / "manifest.json").read_text())
+        manifest["files"] = describe_files(dest)
+        write_manifest(dest, manifest)
+        code, answer = lantai(target, "backup", "restore", str(dest))
+        assert code == 0, failed_checks(answer)
+        assert answer["checks"]["counts"]["ok"] and answer["checks"]["audit"]["ok"]
+    finally:
+        if made_here:
+            stray.unlink(missing_ok=True)
 
 
 @pytest.mark.sqlite_run_only  # edits the SQLite copy; the chain check itself is engine-independent

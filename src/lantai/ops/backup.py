@@ -242,6 +242,9 @@ def excluded_paths() -> dict[Path, str]:
         out[path.resolve()] = why
     for root in _storage_roots():
         out[root] = "preserved packages: kept by replicas and fixity audits, not by the backup"
+    # The embedded database's file, whatever the configured NAME says (a test run renames it, a
+    # moved installation leaves the old one): a database is backed up as one, never as a file.
+    out[data / SQLITE_NAME] = f"the SQLite database: copied by the online backup API into {DB_DIR}/"
     db = settings.DATABASES["default"]
     if db["ENGINE"].endswith("sqlite3"):
         out[Path(str(db["NAME"])).resolve()] = f"copied by the online backup API into {DB_DIR}/"

@@ -162,16 +162,31 @@ def _restore_queue(root: Path) -> str:
     return str(target)
 
 
+def _database_files() -> list[Path]:
+    """The restored SQLite database and job queue, with their journals."""
+    data = Path(settings.DATA_DIR).resolve()
+    names = [data / bk.SQLITE_NAME]
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        names.append(Path(str(db["NAME"])).resolve())
+    if (queue := bk._huey_file()) is not None:
+        names.append(queue)
+    return [Path(f"{p}{suffix}") for p in names for suffix in ("", "-wal", "-shm", "-journal")]
+
+
 def _restore_files(root: Path) -> int:
     data = Path(settings.DATA_DIR)
     base = root / bk.DATA_SUBDIR
     n = 0
     if not base.is_dir():
         return 0
+    databases = set(_database_files())
     for dirpath, _dirs, files in os.walk(base):
         for name in files:
             src = Path(dirpath) / name
             dest = data / src.relative_to(base)
+            if dest.resolve() in databases:  # restored as databases, never overwritten by a file
+                continue
             dest.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             shutil.copy2(src, dest)
             n += 1
