@@ -74,8 +74,9 @@ class StoredFile:
 
 def store_chunks(chunks: Iterable[bytes]) -> StoredFile:
     """Stream content once into MEDIA_ROOT under its content address (``sm3[:2]/sm3``), computing
-    SM3, SHA-256 and the size on the way; identical content already stored is kept as it is. An
-    empty content is not stored (size 0, relative "")."""
+    SM3, SHA-256 and the size on the way; identical content already stored is kept as it is (a
+    stored copy that no longer holds its content is replaced). An empty content is not stored
+    (size 0, relative "")."""
     root = Path(settings.MEDIA_ROOT)
     incoming = root / "incoming"
     incoming.mkdir(parents=True, exist_ok=True)
@@ -97,13 +98,22 @@ def store_chunks(chunks: Iterable[bytes]) -> StoredFile:
         relative = f"{digest[:2]}/{digest}"
         final = root / relative
         final.parent.mkdir(parents=True, exist_ok=True)
-        if final.exists():  # the same content is already stored
+        if final.exists() and _holds(final, digest):  # the same content is already stored
             tmp.unlink()
-        else:
+        else:  # new, or a stored copy that no longer holds its content: the new one replaces it
             os.replace(tmp, final)
         return StoredFile(relative, digest, sha256.hexdigest(), size)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _holds(path: Path, sm3_hex: str) -> bool:
+    """Whether the file at a content address still has that content (SM3)."""
+    digest = hashes.Hash(hashes.SM3())
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return digest.finalize().hex() == sm3_hex
 
 
 def store_file(path: Path) -> StoredFile:
