@@ -39,7 +39,7 @@ run_mypy() {
   for f in src/lantai/*/services.py src/lantai/catalog/components.py src/lantai/catalog/thematic.py \
     src/lantai/core/audit.py src/lantai/core/accounts.py \
     src/lantai/catalog/importing.py src/lantai/catalog/row_stream.py src/lantai/catalog/validation.py \
-    src/lantai/ingest/pipeline.py src/lantai/ingest/unpack.py src/lantai/ingest/fixity.py \
+    src/lantai/ingest/pipeline.py src/lantai/ingest/unpack.py src/lantai/ingest/deflate64.py src/lantai/ingest/fixity.py \
     src/lantai/formats/{identify,fido_index,stage,checks,policy,pool,siegfried}.py src/lantai/ingest/virus.py src/lantai/ingest/metadata_checks.py \
     src/lantai/ingest/package_checks.py src/lantai/ingest/uploads.py src/lantai/ingest/memo.py \
     src/lantai/ingest/summaries.py src/lantai/ingest/receipt.py \
