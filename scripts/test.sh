@@ -84,22 +84,28 @@ run_mypy() {
   return "$rc"
 }
 
+# pytest's one-line reasons (`-ra`: "FAILED test - reason") of every run, repeated after the summary
+# so that the end of the output names each failure and why.
+failure_lines="$(mktemp -t lantai-test-failures-XXXXXX.txt)"
+
 # One pytest run with its own data directory; exit code 5 (no tests collected) is a failure.
 run_pytest() {
-  local database_url="$1" data rc
+  local database_url="$1" data out rc
   shift
   data="$(mktemp -d -t lantai-test-XXXXXX)"
+  out="$(mktemp -t lantai-pytest-XXXXXX.log)"
   if [ -n "$database_url" ]; then
     # on PostgreSQL only the tests that use Django's database: the others do not depend on the
     # catalogue's engine and ran in the SQLite run (tests/conftest.py, LANTAI_TESTS_DATABASE_ONLY)
     env LANTAI_DATABASE_URL="$database_url" LANTAI_DATA_DIR="$data" LANTAI_TESTS_DATABASE_ONLY=1 \
-      LANTAI_SECRET_KEY=test-secret LANTAI_JOBS_IMMEDIATE=1 "$BIN/pytest" -q "$@"
+      LANTAI_SECRET_KEY=test-secret LANTAI_JOBS_IMMEDIATE=1 COLUMNS=250 "$BIN/pytest" -q "$@" 2>&1 | tee "$out"
   else
     env -u LANTAI_DATABASE_URL LANTAI_DATA_DIR="$data" \
-      LANTAI_SECRET_KEY=test-secret LANTAI_JOBS_IMMEDIATE=1 "$BIN/pytest" -q "$@"
+      LANTAI_SECRET_KEY=test-secret LANTAI_JOBS_IMMEDIATE=1 COLUMNS=250 "$BIN/pytest" -q "$@" 2>&1 | tee "$out"
   fi
-  rc=$?
-  rm -rf "$data"
+  rc=${PIPESTATUS[0]}
+  grep -E '^(FAILED|ERROR) ' "$out" | cut -c1-600 >>"$failure_lines"
+  rm -rf "$data" "$out"
   [ "$rc" -eq 5 ] && echo "[test] pytest collected no tests"
   return "$rc"
 }
@@ -198,7 +204,7 @@ set -m  # the second lane in a process group of its own, stopped whole if this s
 lane2 "$pg_ready" "$split" "$@" >"$lane2_log" 2>&1 3>"$lane2_results" &
 lane2_pid=$!
 set +m
-trap 'kill -TERM -- "-$lane2_pid" 2>/dev/null; rm -f "$lane2_log" "$lane2_results"' EXIT
+trap 'kill -TERM -- "-$lane2_pid" 2>/dev/null; rm -f "$lane2_log" "$lane2_results" "$failure_lines"' EXIT
 trap 'exit 130' INT TERM
 
 step "pytest sqlite" run_pytest "" "${lane1_args[@]}" "$@"
@@ -220,6 +226,10 @@ done
 
 printf '\n[test] summary\n'
 for r in "${results[@]}"; do printf '[test]   %s\n' "$r"; done
+if [ -s "$failure_lines" ]; then
+  printf '[test] failures\n'
+  sed 's/^/[test]   /' "$failure_lines"
+fi
 if [ "$failed" -eq 0 ]; then
   echo "[test] ALL PASSED"
 else

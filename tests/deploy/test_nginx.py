@@ -287,14 +287,25 @@ def test_plain_http_redirects_to_https(site: Site) -> None:
     assert headers["Location"] == f"https://{SERVER_NAME}/public/?q=x"
 
 
+def _access_log_line(site: Site, needle: str) -> str:
+    """The access log line holding `needle`: nginx writes it after the answer has gone out, so a
+    client can read the answer before the line is there."""
+    log = site.logs / "lantai.access.log"
+    for _ in range(100):
+        found = [x for x in log.read_text().splitlines() if needle in x]
+        if found:
+            return found[0]
+        time.sleep(0.05)
+    raise AssertionError(f"no line with {needle} in nginx's access log:\n{log.read_text()[-2000:]}")
+
+
 def test_healthz_through_nginx_carries_nginx_request_id(site: Site) -> None:
     status, headers, body = site.request("GET", "/healthz")
     assert status == 200, body
     # nginx's $request_id reached Lantai (trusted proxy) and came back; nginx logged the same id
     request_id = headers["X-Request-ID"]
     assert re.fullmatch(r"[0-9a-f]{32}", request_id), request_id
-    log = (site.logs / "lantai.access.log").read_text()
-    line = next(x for x in log.splitlines() if f"id={request_id}" in x)
+    line = _access_log_line(site, f"id={request_id}")
     assert '"GET /healthz HTTP/1.1" 200' in line and line.startswith(CLIENT_ADDR)
 
 

@@ -338,14 +338,15 @@ def _wait_for_writes(progress: Path, writer: subprocess.Popen[str], above: int) 
 @pytest.mark.sqlite_run_only  # the check of the storage is engine-independent
 @pytest.mark.django_db(transaction=True)
 def test_a_preserved_package_missing_from_storage_fails_the_restore(
-    tmp_path: Path, target: dict[str, str]
+    tmp_path: Path, target: dict[str, str], settings: Any
 ) -> None:
     from lantai.preservation import locations
     from lantai.preservation.models import Package, Replica
 
+    # a primary root and a location of this test's own: the session's primary root may carry the
+    # marker of an earlier test's location (flushed since), which adding a location refuses
+    settings.PRESERVATION_ROOT = tmp_path / "primary"
     small_archives()
-    # a location of its own: the session's primary root may carry the marker of an earlier test's
-    # location (flushed since), and then counts as unreachable instead of missing the package
     store = locations.add_location("backup-test", path=str(tmp_path / "store"), required=True)
     package = Package.objects.create(object_id="urn:lantai:backup-test-missing", kind="record",
                                      label="不在存储上的信息包", status="preserved", version=1)  # fmt: skip
