@@ -186,7 +186,7 @@ def _measure(source: Path, width: int, height: int, rounds: int) -> dict[str, An
     from django.test import Client
     from PIL import Image
 
-    from lantai.access import iiif, services
+    from lantai.access import delivery, iiif
     from lantai.standards import iiif_image
 
     work = source.parent
@@ -195,7 +195,7 @@ def _measure(source: Path, width: int, height: int, rounds: int) -> dict[str, An
     stored = iiif.stored_path(component)
     assert stored is not None
 
-    stamp = services.watermark_text(component)
+    stamp = delivery.watermark_text(component)
     public = iiif.pyramid_path(component, stamp, "public")
     started = time.perf_counter()
     iiif.build_pyramid(stored, stamp, public)

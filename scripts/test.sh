@@ -53,19 +53,20 @@ run_mypy() {
     src/lantai/platform/{transport,log,members,peers,anchors,remote,sealing,regional,feeds,sla,trust,window}.py \
     src/lantai/platform/{harvest_marriage,harvest_catalogue,harvesting,health,hub_index,hub_search,views,views_window,views_ops,staff_urls,views_hub}.py \
     src/lantai/interop/{oai,publishing,ead,views,cli,models,iiif,iiif_views}.py \
-    src/lantai/access/{iiif,iiif_views,record_pages}.py src/lantai/catalog/public.py src/lantai/core/ratelimit.py \
+    src/lantai/access/{iiif,iiif_views,record_pages,delivery}.py src/lantai/catalog/public.py src/lantai/core/ratelimit.py \
     src/lantai/exhibits/{databases,database_browse,conservation,sharing,exhibitions,exhibition_checks,exhibition_render,exhibition_forms,export,cli,iiif_collections}.py \
     src/lantai/exhibits/{views_databases,views_public_databases,views_exhibitions,views_public_exhibitions}.py \
     src/lantai/web/templatetags/lantai_viewer.py src/lantai/cli_bench.py \
     src/lantai/stats/cli.py src/lantai/core/figures.py src/lantai/holdings/{models,cli}.py \
-    src/lantai/holdings/{documents,views,tasks}.py src/lantai/catalog/holds.py \
-    src/lantai/stacks/{importing,cli,views,charts,demo,models}.py src/lantai/appraisal/{views,cli,models,demo}.py \
+    src/lantai/holdings/{documents,views,tasks,donor_restrictions,received}.py src/lantai/catalog/holds.py \
+    src/lantai/stacks/{importing,cli,views,charts,demo,models,censuses,climate}.py src/lantai/appraisal/{views,cli,models,demo,disposals}.py \
     src/lantai/ingest/{quality,quality_models,quality_views,warning,warning_tasks}.py \
     src/lantai/stats/{counters,views,export,charts}.py src/lantai/exhibits/figures.py \
     src/lantai/catalog/open_copies.py src/lantai/core/signing.py src/lantai/core/key_files.py \
     src/lantai/ops/{health,metrics,logs,request_ids,alerts,watch_cli,models,tasks}.py src/lantai/core/telemetry.py \
     src/lantai/ops/{backup,restore,move,backup_manifest,backup_cli,run_lock}.py src/lantai/core/sm3.py src/lantai/static_files.py \
-    src/lantai/core/{two_factor,password_history,api_auth,login_guard,models}.py src/lantai/web/views/auth.py src/lantai/api.py; do
+    src/lantai/core/{two_factor,password_history,api_auth,login_guard,models,cli}.py src/lantai/web/views/auth.py src/lantai/api.py \
+    src/lantai/ingest/cli.py src/lantai/cli_common.py; do
     [ -f "$f" ] || continue
     m="${f#src/}"
     m="${m%.py}"
@@ -98,10 +99,10 @@ run_pytest() {
     # on PostgreSQL only the tests that use Django's database: the others do not depend on the
     # catalogue's engine and ran in the SQLite run (tests/conftest.py, LANTAI_TESTS_DATABASE_ONLY)
     env LANTAI_DATABASE_URL="$database_url" LANTAI_DATA_DIR="$data" LANTAI_TESTS_DATABASE_ONLY=1 \
-      LANTAI_SECRET_KEY=test-secret LANTAI_JOBS_IMMEDIATE=1 COLUMNS=250 "$BIN/pytest" -q "$@" 2>&1 | tee "$out"
+      LANTAI_SECRET_KEY=test-secret LANTAI_JOBS_IMMEDIATE=1 COLUMNS=250 "$BIN/pytest" -q --durations=40 --durations-min=8 "$@" 2>&1 | tee "$out"
   else
     env -u LANTAI_DATABASE_URL LANTAI_DATA_DIR="$data" \
-      LANTAI_SECRET_KEY=test-secret LANTAI_JOBS_IMMEDIATE=1 COLUMNS=250 "$BIN/pytest" -q "$@" 2>&1 | tee "$out"
+      LANTAI_SECRET_KEY=test-secret LANTAI_JOBS_IMMEDIATE=1 COLUMNS=250 "$BIN/pytest" -q --durations=40 --durations-min=8 "$@" 2>&1 | tee "$out"
   fi
   rc=${PIPESTATUS[0]}
   grep -E '^(FAILED|ERROR) ' "$out" | cut -c1-600 >>"$failure_lines"

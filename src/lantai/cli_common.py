@@ -217,6 +217,29 @@ def fail(message_zh: str, code: int, as_json: bool, **fields: Any) -> NoReturn:
     sys.exit(code)
 
 
+def exit_unreadable(message_zh: str, as_json: bool, *, key: str) -> NoReturn:
+    """An input that cannot be read at all: exit code 2, the reason on stderr, or as JSON with
+    ``key: "unreadable"`` (the key a successful run reports its outcome under)."""
+    fail(message_zh, EXIT_UNREADABLE, as_json, **{key: "unreadable"})
+
+
+def repository_or_exit(code: str | None, as_json: bool) -> Any:
+    """The 档案馆 `code` names (the default one for None); one that does not exist ends the
+    command with exit 2."""
+    from lantai.catalog import services
+
+    try:
+        return services.get_repository(code)
+    except services.CatalogError as e:
+        fail(
+            f"{e.message_zh}：用 `lantai repository list` 查看，或先运行 "
+            f"`lantai repository add {code} --name 档案馆名称`",
+            EXIT_UNREADABLE,
+            as_json,
+            field="repository",
+        )
+
+
 class JsonCommand(click.Command):
     """A command whose output is always one JSON object (no --json flag): its errors are JSON too."""
 

@@ -22,7 +22,7 @@ from django.test import Client
 from django.utils import timezone
 from PIL import Image
 
-from lantai.access import services
+from lantai.access import delivery
 from lantai.catalog.components import attach_component
 from lantai.jobs import huey
 
@@ -85,7 +85,7 @@ def test_pdf_is_stamped_with_the_delivery_id_on_every_page(portal: Portal, tmp_p
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     delivered = body(response)
     assert delivered.startswith(b"%PDF-") and delivered != original
-    stamp = services.delivery_id(component)
+    stamp = delivery.delivery_id(component)
     pages = page_texts(delivered, tmp_path)
     assert len(pages) == 5
     for n, text in enumerate(pages, 1):
@@ -179,7 +179,7 @@ def test_large_pdf_is_rendered_by_a_job_behind_a_placeholder(
     ready = client.get(f"/public/content/{component.pk}/document.pdf")
     assert ready.status_code == 200 and ready["Content-Type"] == "application/pdf"
     pages = page_texts(body(ready), tmp_path)
-    assert len(pages) == 3 and all(services.delivery_id(component) in p for p in pages)
+    assert len(pages) == 3 and all(delivery.delivery_id(component) in p for p in pages)
 
 
 def test_300_megapixel_tiff_is_never_rendered_in_the_request(portal: Portal, queued: Any) -> None:

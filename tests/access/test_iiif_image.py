@@ -251,7 +251,7 @@ def test_public_tiles_carry_the_watermark(page: dict[str, Any]) -> None:
 
 
 def test_canonical_link_and_cached_tile(page: dict[str, Any]) -> None:
-    from lantai.access import iiif, services
+    from lantai.access import delivery, iiif
 
     component = page["component"]
     client = Client()
@@ -261,7 +261,7 @@ def test_canonical_link_and_cached_tile(page: dict[str, Any]) -> None:
     half = round(H / 2)
     canonical = f"0,0,750,{half}/300,{round(half * 300 / 750)}/0/default.jpg"
     assert first["Link"].startswith(f"<http://testserver/iiif/3/c{component.pk}/{canonical}>;")
-    pyramid = iiif.pyramid_path(component, services.watermark_text(component), "public")
+    pyramid = iiif.pyramid_path(component, delivery.watermark_text(component), "public")
     cached = iiif.response_path(pyramid, canonical)
     assert cached.is_file()
     again = client.get(f"/iiif/3/c{component.pk}/{canonical}")

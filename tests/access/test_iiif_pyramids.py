@@ -138,11 +138,11 @@ def test_racing_requests_build_the_pyramid_once(portal: Portal, monkeypatch: Any
 
 
 def test_a_large_page_is_queued_and_answered_503_until_built(portal: Portal, settings: Any) -> None:
-    from lantai.access import derivatives, iiif, services
+    from lantai.access import delivery, derivatives, iiif
 
     settings.PUBLIC_DELIVERY_INLINE_PIXELS = 100_000  # this page is "large"
     component = attach(portal, png(page_image((1000, 800))), "large.png")
-    target = iiif.pyramid_path(component, services.watermark_text(component), "public")
+    target = iiif.pyramid_path(component, delivery.watermark_text(component), "public")
     assert derivatives.claim(target)  # a worker has the job queued and is not done yet
     client = Client()
     waiting = client.get(f"/iiif/3/c{component.pk}/info.json")
@@ -178,16 +178,16 @@ def test_pyramid_levels_are_used_for_small_sizes(portal: Portal) -> None:
 
 @pytest.mark.parametrize("variant", ["public", "staff"])
 def test_pyramids_are_kept_per_variant(portal: Portal, variant: str) -> None:
-    from lantai.access import iiif, services
+    from lantai.access import delivery, iiif
 
     component = attach(portal, png(page_image((700, 500))), "variant.png")
-    stamp = services.watermark_text(component) if variant == "public" else ""
+    stamp = delivery.watermark_text(component) if variant == "public" else ""
     prefix = "/iiif/3" if variant == "public" else "/reading-room/iiif/3"
     client = Client() if variant == "public" else staff_client(portal)
     assert client.get(f"{prefix}/c{component.pk}/info.json").status_code == 200
     assert iiif.pyramid_path(component, stamp, variant).is_file()
     other = "staff" if variant == "public" else "public"
-    other_stamp = services.watermark_text(component) if other == "public" else ""
+    other_stamp = delivery.watermark_text(component) if other == "public" else ""
     assert not iiif.pyramid_path(component, other_stamp, other).exists()
 
 

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.test import Client
 from PIL import Image
 
-from lantai.access import services
+from lantai.access import delivery
 from lantai.access.views import safe_snippet
 
 from .conftest import Portal
@@ -118,9 +118,9 @@ def test_delivered_images_are_watermarked_copies(portal: Portal) -> None:
     )
     assert changed > 50
     # rendered once and cached
-    cached = services.watermarked_image(component)
+    cached = delivery.watermarked_image(component)
     assert cached.read_bytes() == delivered
-    text = services.watermark_text(component)
+    text = delivery.watermark_text(component)
     assert "公众查档" in text and portal.repository.name in text and "GK" in text
 
 

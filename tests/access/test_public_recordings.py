@@ -17,7 +17,7 @@ import pytest
 from django.test import Client
 from PIL import Image, ImageChops, ImageStat
 
-from lantai.access import derivatives, services
+from lantai.access import delivery, derivatives
 from lantai.catalog.components import attach_component
 from lantai.digitization import av, recordings
 from lantai.jobs import huey
@@ -110,7 +110,7 @@ def test_an_open_video_plays_watermarked_with_range(live_portal: Portal, tmp_pat
     diff = ImageChops.difference(marked.crop(middle), original.crop(middle))
     assert max(ImageStat.Stat(diff).mean) > 3  # the faint text across the middle
     # the copy is what the filter draws: the component's watermark text, from a text file
-    stamp = services.recording_stamp(recording)
+    stamp = delivery.recording_stamp(recording)
     assert stamp.startswith(record.repository.name) and "公众查档" in stamp
     assert derivatives.video_filter(tmp_path / "t.txt").count("drawtext=") == 2
     assert stamp in page  # the notice beside the player names it too
@@ -138,7 +138,7 @@ def test_audio_plays_with_the_notice_and_range(live_portal: Portal, tmp_path: Pa
     page = client.get(f"/public/records/{record.pk}/").content.decode()
     assert "<audio" in page and "录音仅供在线收听" in page
     assert "不在线提供" not in page  # the recording is played, not counted among files offline
-    assert services.recording_stamp(recording) in page
+    assert delivery.recording_stamp(recording) in page
     response = client.get(f"/public/recordings/{recording.pk}/media", HTTP_RANGE="bytes=10-")
     assert response.status_code == 206 and response["Content-Type"] == "audio/mp4"
     plain = recordings.derivative(recording, "copy")
@@ -155,7 +155,7 @@ def test_a_closed_records_recording_is_not_found(live_portal: Portal, tmp_path: 
         assert client.get(f"/public/recordings/{recording.pk}/media").status_code == 404
         assert client.get(f"/public/recordings/{recording.pk}/poster.jpg").status_code == 404
         assert client.get(f"/public/records/{record.pk}/").status_code == 404
-        assert services.public_recordings(record) == []
+        assert delivery.public_recordings(record) == []
     assert client.get("/public/recordings/999999/media").status_code == 404
 
 

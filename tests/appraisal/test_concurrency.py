@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.db import connection, connections
 
+from lantai.appraisal import disposals
 from lantai.appraisal import services as ap
 from lantai.appraisal.models import Disposal
 from lantai.core.models import AuditEntry
@@ -27,8 +28,8 @@ def test_three_simultaneous_executions_run_once(transactional_db: Any, group: Gr
     made = ap.propose(g.alice, task, list(task.items.values_list("pk", flat=True)),
                       outcome="destroy", reason="期满")  # fmt: skip
     ap.decide(g.bob, task, [p.pk for p in made], reason="同意销毁")
-    disposal = ap.prepare_disposal(g.alice, [a.reference_code], reason="期满销毁")
-    ap.approve_disposal(g.carol, disposal, note="同意")
+    disposal = disposals.prepare_disposal(g.alice, [a.reference_code], reason="期满销毁")
+    disposals.approve_disposal(g.carol, disposal, note="同意")
     tabs = [Disposal.objects.get(pk=disposal.pk) for _ in range(3)]
     start = threading.Barrier(3)
     outcomes: list[str] = []
@@ -36,7 +37,7 @@ def test_three_simultaneous_executions_run_once(transactional_db: Any, group: Gr
     def click(tab: Disposal, who: str) -> None:
         try:
             start.wait()
-            ap.execute_disposal(g.alice, tab, executed_on=date(2026, 12, 1), method=who,
+            disposals.execute_disposal(g.alice, tab, executed_on=date(2026, 12, 1), method=who,
                                 place="本馆", executors=who)  # fmt: skip
             outcomes.append("done")
         except ap.AppraisalError:

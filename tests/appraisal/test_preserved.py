@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from lantai.appraisal import disposals
 from lantai.appraisal import services as ap
 from lantai.catalog.models import Record
 from lantai.preservation import deletion, locations, packaging, replication
@@ -49,10 +50,10 @@ def _approved(group: Group, *records: Any) -> Any:
     made = ap.propose(group.carol, task, list(task.items.values_list("pk", flat=True)),
                       outcome="destroy", reason="期满，无保存价值")  # fmt: skip
     ap.decide(group.bob, task, [p.pk for p in made], reason="同意销毁")
-    disposal = ap.prepare_disposal(
+    disposal = disposals.prepare_disposal(
         group.carol, [r.reference_code for r in records], reason="期满销毁"
     )
-    return ap.approve_disposal(group.bob, disposal)
+    return disposals.approve_disposal(group.bob, disposal)
 
 
 def test_preserved_record_goes_only_through_deaccession(
@@ -67,9 +68,9 @@ def test_preserved_record_goes_only_through_deaccession(
     ]
     # a reviewer (no PRESERVE) cannot carry out a disposal with preserved records
     with pytest.raises(ap.AppraisalError, match="须由保管员执行"):
-        ap.execute_disposal(group.carol, disposal, executed_on=DAY, method="碎纸及删除",
+        disposals.execute_disposal(group.carol, disposal, executed_on=DAY, method="碎纸及删除",
                             place="本馆", executors="甲、乙")  # fmt: skip
-    done = ap.execute_disposal(group.alice, disposal, executed_on=DAY, method="碎纸及删除",
+    done = disposals.execute_disposal(group.alice, disposal, executed_on=DAY, method="碎纸及删除",
                                place="本馆", executors="甲、乙")  # fmt: skip
     # the paper record is gone, the preserved one waits for the second officer
     assert done.status == "executing"
@@ -83,7 +84,7 @@ def test_preserved_record_goes_only_through_deaccession(
         doomed.reference_code: "deaccession_requested",
         paper.reference_code: "removed",
     }
-    assert ap.sync_disposal(done).status == "executing"
+    assert disposals.sync_disposal(done).status == "executing"
     web = Client()
     web.force_login(group.alice)
     page = web.get(f"/appraisal/disposals/{done.pk}/").content.decode()
@@ -96,28 +97,28 @@ def test_preserved_record_goes_only_through_deaccession(
         deletion.decide(req, True, user=group.bob)
     assert not Record.objects.filter(pk=doomed.pk).exists()
     assert Record.objects.filter(pk=stays.pk).exists()
-    done = ap.sync_disposal(done)
+    done = disposals.sync_disposal(done)
     assert done.status == "completed" and done.completed_at is not None
     assert set(done.items.values_list("state", flat=True)) == {"deaccessioned", "removed"}
     deaccession = Event.objects.get(package=package, event_type="deaccession")
     assert (
         deaccession.outcome_detail["records"] == 1 and "XH-" in deaccession.outcome_detail["reason"]
     )
-    report = ap.report_context(done)
+    report = disposals.report_context(done)
     assert report["requests"][0]["decided_by"] == "bob"
 
 
 def test_a_rejected_deaccession_keeps_the_disposal_open(group: Group, tmp_path: Path) -> None:
     package, (doomed,) = _preserved(group, tmp_path, 1)
     disposal = _approved(group, doomed)
-    done = ap.execute_disposal(group.alice, disposal, executed_on=DAY, method="删除",
+    done = disposals.execute_disposal(group.alice, disposal, executed_on=DAY, method="删除",
                                place="本馆", executors="甲")  # fmt: skip
     req = DeletionRequest.objects.get(package=package)
     deletion.decide(req, False, user=group.bob, note="依据不足")
-    done = ap.sync_disposal(done)
+    done = disposals.sync_disposal(done)
     assert done.status == "executing"
     assert done.items.get().state == "deaccession_rejected"
     assert Record.objects.filter(pk=doomed.pk).exists()
-    made = ap.request_again(group.alice, done)
+    made = disposals.request_again(group.alice, done)
     assert DeletionRequest.objects.get(pk=made[0]).status == "requested"
     assert done.items.get().state == "deaccession_requested"

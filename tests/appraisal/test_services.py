@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from lantai.appraisal import disposals
 from lantai.appraisal import services as ap
 from lantai.appraisal.models import Disposal, DisposalItem, Proposal, RetentionMark
 from lantai.catalog.models import Record
@@ -161,32 +162,34 @@ def test_disposal_needs_two_people_and_destroy_decisions(group: Group) -> None:
     kept = make_record(group.category, 3)
     _destroy_decided(group, a, b)
     with pytest.raises(ap.AppraisalError, match="没有“销毁”的鉴定决定"):
-        ap.prepare_disposal(group.alice, [a.reference_code, kept.reference_code], reason="期满销毁")
-    disposal = ap.prepare_disposal(
+        disposals.prepare_disposal(
+            group.alice, [a.reference_code, kept.reference_code], reason="期满销毁"
+        )
+    disposal = disposals.prepare_disposal(
         group.alice, [a.reference_code, b.reference_code], reason="期满销毁"
     )
     assert disposal.number.startswith("XH-") and disposal.items.count() == 2
     with pytest.raises(ap.AppraisalError, match="已列入另一份销毁清册"):
-        ap.prepare_disposal(group.bob, [a.reference_code], reason="再列一次")
+        disposals.prepare_disposal(group.bob, [a.reference_code], reason="再列一次")
     # executing before approval, approving one's own list: refused
     with pytest.raises(ap.AppraisalError, match="须经监销人批准"):
-        ap.execute_disposal(
+        disposals.execute_disposal(
             group.alice, disposal, executed_on=DAY, method="碎纸", place="库房", executors="甲"
         )
     with pytest.raises(ap.AppraisalError, match="销毁须由两人办理"):
-        ap.approve_disposal(group.alice, disposal)
+        disposals.approve_disposal(group.alice, disposal)
     assert Disposal.objects.get(pk=disposal.pk).status == "draft"
-    ap.approve_disposal(group.carol, disposal, note="同意")
+    disposals.approve_disposal(group.carol, disposal, note="同意")
     with pytest.raises(ap.AppraisalError, match="销毁方式"):
-        ap.execute_disposal(
+        disposals.execute_disposal(
             group.alice, disposal, executed_on=DAY, method=" ", place="库房", executors="甲"
         )
-    done = ap.execute_disposal(group.alice, disposal, executed_on=date(2026, 12, 1),
+    done = disposals.execute_disposal(group.alice, disposal, executed_on=date(2026, 12, 1),
                                method="碎纸机粉碎", place="本馆销毁室", executors="张三、李四")  # fmt: skip
     assert done.status == "completed"
     assert not Record.objects.filter(pk__in=[a.pk, b.pk]).exists()
     # the list outlives its records
-    rows = ap.list_rows(done)
+    rows = disposals.list_rows(done)
     assert [(r["reference_code"], r["pages"], r["retention"]) for r in rows] == [
         (a.reference_code, 12, "定期10年"), (b.reference_code, 5, "定期10年"),
     ]  # fmt: skip
@@ -200,11 +203,11 @@ def test_disposal_needs_two_people_and_destroy_decisions(group: Group) -> None:
 def test_a_tampered_list_is_not_executed(group: Group) -> None:
     a = make_record(group.category, 1)
     _destroy_decided(group, a)
-    disposal = ap.prepare_disposal(group.alice, [a.reference_code], reason="期满销毁")
-    ap.approve_disposal(group.bob, disposal)
+    disposal = disposals.prepare_disposal(group.alice, [a.reference_code], reason="期满销毁")
+    disposals.approve_disposal(group.bob, disposal)
     DisposalItem.objects.filter(disposal=disposal).update(title="改过的题名")
     with pytest.raises(ap.AppraisalError, match="SM3 不符"):
-        ap.execute_disposal(
+        disposals.execute_disposal(
             group.alice, disposal, executed_on=DAY, method="碎纸", place="库房", executors="甲"
         )
     assert Record.objects.filter(pk=a.pk).exists()
@@ -216,14 +219,14 @@ def test_a_record_another_room_holds_is_not_destroyed(group: Group) -> None:
     a = make_record(group.category, 1)
     b = make_record(group.category, 2)
     _destroy_decided(group, a, b)
-    disposal = ap.prepare_disposal(
+    disposal = disposals.prepare_disposal(
         group.alice, [a.reference_code, b.reference_code], reason="期满销毁"
     )
-    ap.approve_disposal(group.bob, disposal)
+    disposals.approve_disposal(group.bob, disposal)
     review = ReviewTask.objects.create(repository=a.repository, name="开放审核")
     ReviewItem.objects.create(task=review, record=b)
     with pytest.raises(ap.AppraisalError, match="仍被其他业务引用.*BGS-0002（开放审核）"):
-        ap.execute_disposal(
+        disposals.execute_disposal(
             group.alice, disposal, executed_on=DAY, method="碎纸", place="库房", executors="甲"
         )
     assert Record.objects.filter(pk__in=[a.pk, b.pk]).count() == 2  # nothing half done
@@ -257,10 +260,10 @@ def test_rows_above_a_members_clearance_are_hidden_from_them(group: Group) -> No
     made = ap.propose(group.alice, task, [item.pk], outcome="declassify", reason="已无保密必要")
     with pytest.raises(ap.AppraisalError, match="密级高于您的涉密等级"):
         ap.decide(low, task, [made[0].pk], reason="同意")
-    shown = ap.shown_rows(low, ap.report_data(task)["rows"])
+    shown = disposals.shown_rows(low, ap.report_data(task)["rows"])
     assert shown[0]["reference_code"] == secret.reference_code
     assert secret.title not in str(shown) and "已无保密必要" not in str(shown)
-    assert ap.shown_rows(group.bob, ap.report_data(task)["rows"])[0]["title"] == secret.title
+    assert disposals.shown_rows(group.bob, ap.report_data(task)["rows"])[0]["title"] == secret.title
 
 
 def test_a_volume_is_destroyed_with_its_documents(group: Group) -> None:
@@ -294,10 +297,13 @@ def test_a_volume_is_destroyed_with_its_documents(group: Group) -> None:
     # the due list names the 案卷, not its 卷内文件
     assert codes(ap.due_records(DAY)) == ["Z109-KJ·2010-D10-001"]
     _destroy_decided(group, volume)
-    disposal = ap.prepare_disposal(group.alice, [volume.reference_code], reason="期满销毁")
-    assert ap.list_rows(disposal)[0]["items"] == 4 and ap.list_rows(disposal)[0]["pages"] == 40
-    ap.approve_disposal(group.bob, disposal)
-    ap.execute_disposal(
+    disposal = disposals.prepare_disposal(group.alice, [volume.reference_code], reason="期满销毁")
+    assert (
+        disposals.list_rows(disposal)[0]["items"] == 4
+        and disposals.list_rows(disposal)[0]["pages"] == 40
+    )
+    disposals.approve_disposal(group.bob, disposal)
+    disposals.execute_disposal(
         group.alice, disposal, executed_on=DAY, method="碎纸", place="库房", executors="甲"
     )
     assert not Record.objects.filter(pk__in=[volume.pk, *(r.pk for r in inside)]).exists()
@@ -320,21 +326,21 @@ def test_a_record_whose_box_is_lent_out_is_not_destroyed_and_a_returned_one_is(
     made = ap.propose(group.alice, task, list(task.items.values_list("pk", flat=True)),
                       outcome="destroy", reason="期满")  # fmt: skip
     ap.decide(group.bob, task, [p.pk for p in made], reason="同意销毁")
-    disposal = ap.prepare_disposal(group.alice, [a.reference_code], reason="期满销毁")
-    disposal = ap.approve_disposal(group.carol, disposal, note="同意")
+    disposal = disposals.prepare_disposal(group.alice, [a.reference_code], reason="期满销毁")
+    disposal = disposals.approve_disposal(group.carol, disposal, note="同意")
     building = st.create_building(None, catalog.default_repository(), "K9", "九号库房楼")
     room = st.create_room(None, building, "K9-101", "纸质档案库九", "paper")
     st.create_shelf(None, room, "Z-01", "1", 3)
     box = st.create_box(None, "Z-01", "B-0901", 40)
     st.place_records(None, box, [a.reference_code])
     loan = st.lend_box(None, box, "exhibition", "2099-01-01", borrower="省博物馆", reason="展览")
-    assert list(ap.lent_out([a.pk])) == [a.pk]
+    assert list(disposals.lent_out([a.pk])) == [a.pk]
     with pytest.raises(ap.AppraisalError, match="借出未归还"):
-        ap.execute_disposal(group.alice, disposal, executed_on=date(2026, 12, 1),
+        disposals.execute_disposal(group.alice, disposal, executed_on=date(2026, 12, 1),
                             method="粉碎", place="本馆", executors="张三")  # fmt: skip
     assert Disposal.objects.get(pk=disposal.pk).status == "approved"
     Loan.objects.filter(pk=loan.pk).update(returned_at=timezone.now())
-    assert ap.lent_out([a.pk]) == {}
-    done = ap.execute_disposal(group.alice, disposal, executed_on=date(2026, 12, 1),
+    assert disposals.lent_out([a.pk]) == {}
+    done = disposals.execute_disposal(group.alice, disposal, executed_on=date(2026, 12, 1),
                                method="粉碎", place="本馆", executors="张三")  # fmt: skip
     assert done.status == "completed"

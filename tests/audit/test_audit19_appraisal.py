@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from django.test import Client
 
+from lantai.appraisal import disposals
 from lantai.appraisal import services as ap
 from lantai.appraisal.models import Disposal
 from lantai.core.models import AuditEntry
@@ -23,19 +24,19 @@ def _approved_disposal(group: Group) -> Disposal:  # noqa: F811
     made = ap.propose(group.alice, task, list(task.items.values_list("pk", flat=True)),
                       outcome="destroy", reason="期满，无保存价值")  # fmt: skip
     ap.decide(group.bob, task, [p.pk for p in made], reason="同意销毁")
-    disposal = ap.prepare_disposal(group.alice, [a.reference_code], reason="期满销毁")
-    return ap.approve_disposal(group.carol, disposal, note="同意")
+    disposal = disposals.prepare_disposal(group.alice, [a.reference_code], reason="期满销毁")
+    return disposals.approve_disposal(group.carol, disposal, note="同意")
 
 
 def test_a_disposal_executed_from_two_tabs_is_executed_once(group: Group) -> None:  # noqa: F811
     disposal = _approved_disposal(group)
     tab1 = Disposal.objects.get(pk=disposal.pk)  # both pages loaded before either click
     tab2 = Disposal.objects.get(pk=disposal.pk)
-    done = ap.execute_disposal(group.alice, tab1, executed_on=DAY, method="碎纸机粉碎",
+    done = disposals.execute_disposal(group.alice, tab1, executed_on=DAY, method="碎纸机粉碎",
                                place="本馆销毁室", executors="张三、李四")  # fmt: skip
     assert done.status == "completed"
     with pytest.raises(ap.AppraisalError):
-        ap.execute_disposal(group.bob, tab2, executed_on=DAY, method="焚烧",
+        disposals.execute_disposal(group.bob, tab2, executed_on=DAY, method="焚烧",
                             place="外单位", executors="王五")  # fmt: skip
     kept = Disposal.objects.get(pk=disposal.pk)
     assert (kept.executors, kept.method, kept.executed_by_id) == (
@@ -71,7 +72,7 @@ def test_a_member_of_another_archives_cannot_approve_or_execute_a_disposal(group
     client.force_login(outsider)
     assert client.get(f"/appraisal/disposals/{disposal.pk}/").status_code == 404
     with pytest.raises(ap.AppraisalError):
-        ap.approve_disposal(outsider, Disposal.objects.get(pk=disposal.pk), note="同意")
+        disposals.approve_disposal(outsider, Disposal.objects.get(pk=disposal.pk), note="同意")
 
 
 def test_a_record_lent_out_of_the_stacks_is_not_destroyed(group: Group) -> None:  # noqa: F811
@@ -88,6 +89,6 @@ def test_a_record_lent_out_of_the_stacks_is_not_destroyed(group: Group) -> None:
     st.place_records(None, box, [record.reference_code])
     st.lend_record(None, record, "exhibition", "2099-01-01", borrower="省博物馆", reason="红色展")
     with pytest.raises(ap.AppraisalError):
-        ap.execute_disposal(group.alice, Disposal.objects.get(pk=disposal.pk), executed_on=DAY,
+        disposals.execute_disposal(group.alice, Disposal.objects.get(pk=disposal.pk), executed_on=DAY,
                             method="碎纸机粉碎", place="本馆销毁室", executors="张三、李四")  # fmt: skip
     assert Loan.objects.filter(returned_at__isnull=True).count() == 1

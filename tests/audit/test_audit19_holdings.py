@@ -11,7 +11,7 @@ from django.test import Client
 
 from lantai.catalog import services as catalog
 from lantai.core import accounts
-from lantai.holdings import documents
+from lantai.holdings import documents, donor_restrictions
 from lantai.holdings import services as hs
 from lantai.holdings.models import IssuedDocument
 from tests.holdings.conftest import Desk, desk  # noqa: F401 - fixture
@@ -94,7 +94,7 @@ def test_the_accession_page_hides_linked_records_above_the_viewers_clearance(des
     donor = hs.create_donor(linker, {"kind": "person", "name": "韦国清家属"})
     acc = hs.create_accession(linker, desk.repo, donor,
                               {"kind": "捐赠", "received_on": "2026-01-05", "item_count": 1})  # fmt: skip
-    assert hs.link_records(linker, acc, [secret.reference_code]) == 1
+    assert donor_restrictions.link_records(linker, acc, [secret.reference_code]) == 1
     viewer = desk.keeper  # VIEW, clearance 0: the catalogue does not show them this record
     assert not catalog.visible_records(viewer).filter(pk=secret.pk).exists()
     page = signed_in(viewer).get(f"/holdings/accessions/{acc.pk}/")
@@ -107,7 +107,7 @@ def test_the_accession_page_hides_linked_records_above_the_viewers_clearance(des
 def test_a_restriction_ending_before_it_starts_is_refused(desk: Desk) -> None:  # noqa: F811
     acc = accepted_donation(desk)  # received 2026-01-05: restrictions start then
     with pytest.raises(hs.HoldingsError):
-        hs.add_restriction(desk.archivist, acc, {"scope": "access", "until": "2020-01-01",
+        donor_restrictions.add_restriction(desk.archivist, acc, {"scope": "access", "until": "2020-01-01",
                                                   "text": "捐赠者生前不公开"})  # fmt: skip
 
 
@@ -155,8 +155,8 @@ def test_a_publication_restriction_withholds_the_open_copy_pdf(
     donor = hs.create_donor(desk.archivist, {"kind": "person", "name": "韦国清家属"})
     acc = hs.create_accession(desk.archivist, desk.repo, donor,
                               {"kind": "捐赠", "received_on": "2026-01-05", "item_count": 1})  # fmt: skip
-    hs.link_records(desk.archivist, acc, [letter.reference_code])
-    hs.add_restriction(desk.archivist, acc, {"scope": "publication", "until": "2099-12-31",
+    donor_restrictions.link_records(desk.archivist, acc, [letter.reference_code])
+    donor_restrictions.add_restriction(desk.archivist, acc, {"scope": "publication", "until": "2099-12-31",
                                               "text": "书信内容生前不得公布"})  # fmt: skip
     assert not public.publishable(letter.pk)
     assert anonymous.get(f"/public/records/{letter.pk}/open-copy.pdf").status_code == 404

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.test import Client
 
-from lantai.stacks import importing
+from lantai.stacks import censuses, importing
 from lantai.stacks import services as st
 from lantai.stacks.models import ClimateReading, ReadingImport
 from tests.stacks.conftest import Stacks, code, stacks  # noqa: F401 - fixture
@@ -45,12 +45,12 @@ def test_a_typed_reading_of_year_one_is_refused_clearly(stacks: Stacks) -> None:
 
 def test_a_mistyped_count_of_a_one_box_census_can_be_recounted(stacks: Stacks) -> None:  # noqa: F811
     st.place_records(stacks.keeper, stacks.box, [code(1), code(2)])
-    census = st.start_census(stacks.keeper, box=stacks.box)
+    census = censuses.start_census(stacks.keeper, box=stacks.box)
     cbox = census.boxes.get()
-    found = st.enter_count(stacks.keeper, cbox, [code(1), "Z109-WS·2019-Y-00002"])  # typo
+    found = censuses.enter_count(stacks.keeper, cbox, [code(1), "Z109-WS·2019-Y-00002"])  # typo
     assert {d.kind for d in found} == {"missing", "unexpected"}
     cbox.refresh_from_db()
-    assert st.enter_count(stacks.keeper, cbox, [code(1), code(2)]) == []
+    assert censuses.enter_count(stacks.keeper, cbox, [code(1), code(2)]) == []
 
 
 def test_the_box_page_does_not_name_units_above_the_viewers_clearance(stacks: Stacks) -> None:  # noqa: F811

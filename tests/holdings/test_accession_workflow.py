@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from lantai.catalog import services as catalog
 from lantai.core import figures
 from lantai.core.models import AuditEntry
-from lantai.holdings import documents
+from lantai.holdings import documents, donor_restrictions, received
 from lantai.holdings import services as hs
 from lantai.holdings.models import Accession, IssuedDocument
 
@@ -68,7 +68,7 @@ def test_a_purchase_needs_its_value_and_a_return_its_reason(desk: Desk) -> None:
     hs.return_accession(desk.archivist, a, "非本馆征集范围")
     assert Accession.objects.get(pk=a.pk).status == "returned"
     with pytest.raises(hs.HoldingsError, match="已退还，不能再登记接收实物"):
-        hs.add_item(desk.archivist, a, {"description": "信札"})
+        received.add_item(desk.archivist, a, {"description": "信札"})
 
 
 def test_a_closed_accession_keeps_its_counts(desk: Desk) -> None:
@@ -107,22 +107,22 @@ def test_items_take_their_digitization_status_from_the_digitization_room(desk: D
     record = add(cat, 1, "家书", "未开放")
     a = gift(desk)
     with pytest.raises(hs.HoldingsError, match="本馆没有档号为“Z201-无”的档案"):
-        hs.add_item(desk.archivist, a, {"description": "家书", "reference_code": "Z201-无"})
+        received.add_item(desk.archivist, a, {"description": "家书", "reference_code": "Z201-无"})
     with pytest.raises(hs.HoldingsError, match="数字化状态（digitization）须为"):
-        hs.add_item(desk.archivist, a, {"description": "家书", "digitization": "done"})
-    hs.add_item(desk.archivist, a, {"description": "家书一封", "count": 1, "reference_code": record.reference_code,
+        received.add_item(desk.archivist, a, {"description": "家书", "digitization": "done"})
+    received.add_item(desk.archivist, a, {"description": "家书一封", "count": 1, "reference_code": record.reference_code,
                                     "digitization": "scheduled"})  # fmt: skip
-    hs.add_item(desk.archivist, a, {"description": "军功章", "count": 2})
-    assert [(x["item"].description, x["status"]) for x in hs.items_with_digitization(a)] == [
+    received.add_item(desk.archivist, a, {"description": "军功章", "count": 2})
+    assert [(x["item"].description, x["status"]) for x in received.items_with_digitization(a)] == [
         ("家书一封", "scheduled"), ("军功章", "none")]  # fmt: skip
-    assert hs.covered_records(a) == {record.pk}
+    assert donor_restrictions.covered_records(a) == {record.pk}
     batch = Batch.objects.create(repository=desk.repo, name="b1", status="accepted")
     item = Item.objects.create(batch=batch, record=record, reference_code=record.reference_code)
     from lantai.catalog.components import attach_component
 
     component = attach_component(record, [b"img"], "0001.jpg", user=None)
     Page.objects.create(batch=batch, item=item, component=component, number=1, source_name="0001.jpg", path="x", size=3, sm3="0" * 64)  # fmt: skip
-    rows = hs.items_with_digitization(a)
+    rows = received.items_with_digitization(a)
     assert [(x["status"], x["derived"], x["pages"]) for x in rows] == [
         ("digitized", True, 1),
         ("none", False, 0),

@@ -16,6 +16,7 @@ from lantai.access import services as access
 from lantai.catalog import services as catalog
 from lantai.catalog.models import RecordHold
 from lantai.core import accounts
+from lantai.holdings import donor_restrictions, received
 from lantai.holdings import services as hs
 from lantai.holdings.models import Accession, DonorRestriction
 from tests.access.conftest import Portal, _portal_settings, make_portal, resident_id  # noqa: F401
@@ -77,13 +78,13 @@ def test_the_accession_page_counts_the_records_it_does_not_name(desk: Desk) -> N
     cleared = accounts.create_user("cleared", role="receiving_archivist", password=PW,
                                    scope_all=True, clearance=4)  # fmt: skip
     acc = donation(desk)
-    hs.link_records(cleared, acc, [secret.reference_code, letter.reference_code])
-    hs.add_item(
+    donor_restrictions.link_records(cleared, acc, [secret.reference_code, letter.reference_code])
+    received.add_item(
         cleared, acc, {"description": "联络名单原件", "reference_code": secret.reference_code}
     )
-    records, hidden = hs.linked_records(desk.keeper, acc)
+    records, hidden = donor_restrictions.linked_records(desk.keeper, acc)
     assert [r.pk for r in records] == [letter.pk] and hidden == 1
-    records, hidden = hs.linked_records(cleared, acc)
+    records, hidden = donor_restrictions.linked_records(cleared, acc)
     assert {r.pk for r in records} == {letter.pk, secret.pk} and hidden == 0
     body = signed_in(desk.keeper).get(f"/holdings/accessions/{acc.pk}/").content.decode()
     assert letter.title in body and secret.title not in body
@@ -99,15 +100,17 @@ def test_restrictions_that_could_never_apply_or_repeat_are_refused(desk: Desk) -
     acc = donation(desk)  # received 2026-01-05
     row = {"scope": "access", "until": "2030-01-01", "text": "捐赠者生前不公开"}
     with pytest.raises(hs.HoldingsError, match="早于起始日期（starts_on）"):
-        hs.add_restriction(desk.archivist, acc, {**row, "starts_on": "2031-01-01"})
+        donor_restrictions.add_restriction(desk.archivist, acc, {**row, "starts_on": "2031-01-01"})
     with pytest.raises(hs.HoldingsError, match="早于接收日期 2026-01-05"):
-        hs.add_restriction(desk.archivist, acc, {**row, "until": "2026-01-04"})
+        donor_restrictions.add_restriction(desk.archivist, acc, {**row, "until": "2026-01-04"})
     # ending on the day received is the shortest that applies
-    hs.add_restriction(desk.archivist, acc, {**row, "until": "2026-01-05", "text": "一日"})
-    hs.add_restriction(desk.archivist, acc, row)
+    donor_restrictions.add_restriction(
+        desk.archivist, acc, {**row, "until": "2026-01-05", "text": "一日"}
+    )
+    donor_restrictions.add_restriction(desk.archivist, acc, row)
     with pytest.raises(hs.HoldingsError, match="已有相同的限制"):
-        hs.add_restriction(desk.archivist, acc, row)  # the form submitted twice
-    hs.add_restriction(desk.archivist, acc, {**row, "scope": "publication"})
+        donor_restrictions.add_restriction(desk.archivist, acc, row)  # the form submitted twice
+    donor_restrictions.add_restriction(desk.archivist, acc, {**row, "scope": "publication"})
     assert DonorRestriction.objects.filter(accession=acc).count() == 3
     donor = hs.create_donor(desk.archivist, {"kind": "person", "name": "韦国清家属"})
     with pytest.raises(hs.HoldingsError, match="第1条限制的截止日期（until）2025-12-31 早于"):
@@ -133,7 +136,7 @@ def test_counts_stop_at_one_hundred_million(desk: Desk) -> None:
     with pytest.raises(hs.HoldingsError, match=r"目标件数（target_items）不得大于100000000"):
         hs.create_campaign(desk.archivist, desk.repo, {"name": "征集", "target_items": "9" * 400})
     with pytest.raises(hs.HoldingsError, match=r"数量（count）不得大于"):
-        hs.add_item(desk.archivist, top, {"description": "家书", "count": "2147483648"})
+        received.add_item(desk.archivist, top, {"description": "家书", "count": "2147483648"})
 
 
 # --- the kinds in the interface language -----------------------------------------------------------

@@ -15,6 +15,7 @@ from lantai.catalog import holds, public
 from lantai.catalog import services as catalog
 from lantai.catalog.models import RecordHold
 from lantai.core.models import AuditEntry
+from lantai.holdings import donor_restrictions
 from lantai.holdings import services as hs
 from lantai.search import services as search
 from lantai.search.query import Query
@@ -38,7 +39,7 @@ def donated(desk: Desk, index: str, django_capture_on_commit_callbacks: Any) -> 
             desk.archivist, desk.repo, donor,
             {"kind": "捐赠", "received_on": "2026-01-05", "item_count": 2},
         )  # fmt: skip
-        hs.link_records(desk.archivist, acc, ["Z201-WS·2011-Y-BGS-000*"])
+        donor_restrictions.link_records(desk.archivist, acc, ["Z201-WS·2011-Y-BGS-000*"])
     search.index_records([r.pk for r in (*letters, other)])
     return acc, letters, other
 
@@ -76,7 +77,7 @@ def test_a_donor_restriction_violated_by_a_search_is_prevented(
     assert not oai_deleted(client, first)
 
     with django_capture_on_commit_callbacks(execute=True):
-        restriction = hs.add_restriction(
+        restriction = donor_restrictions.add_restriction(
             desk.archivist, acc,
             {"scope": "access", "donor_lifetime": True, "text": "捐赠者生前不对外提供利用"},
         )  # fmt: skip
@@ -98,7 +99,9 @@ def test_a_donor_restriction_violated_by_a_search_is_prevented(
     assert staff == {first.pk, second.pk}
 
     with django_capture_on_commit_callbacks(execute=True):
-        hs.end_restriction(desk.archivist, restriction, TODAY - dt.timedelta(days=1), "捐赠者去世")
+        donor_restrictions.end_restriction(
+            desk.archivist, restriction, TODAY - dt.timedelta(days=1), "捐赠者去世"
+        )
     assert public_hits("红色家书") == {first.pk, second.pk}
     assert client.get(f"/public/records/{first.pk}/").status_code == 200
     assert client.get(f"/api/public/records/{first.pk}").status_code == 200
@@ -113,7 +116,7 @@ def test_a_donor_restriction_violated_by_a_search_is_prevented(
 
 def test_a_restriction_runs_out_on_its_date_without_anyone_acting(desk: Desk, donated: Any) -> None:
     acc, (first, second), _ = donated
-    hs.add_restriction(
+    donor_restrictions.add_restriction(
         desk.archivist, acc, {"scope": "access", "until": TODAY.isoformat(), "text": "至今日止"}
     )
     assert public_hits("红色家书") == set()
@@ -126,7 +129,7 @@ def test_a_restriction_runs_out_on_its_date_without_anyone_acting(desk: Desk, do
 
 def test_a_restriction_that_starts_later_applies_from_its_date(desk: Desk, donated: Any) -> None:
     acc, (first, _), _ = donated
-    hs.add_restriction(
+    donor_restrictions.add_restriction(
         desk.archivist, acc,
         {"scope": "access", "starts_on": (TODAY + dt.timedelta(days=3)).isoformat(),
          "until": "2099-12-31", "text": "三日后起限制"},
@@ -144,7 +147,7 @@ def test_publication_restriction_keeps_the_record_findable_but_unpublished(
     attach_component(first, [b"\x89PNG\r\n\x1a\n" + b"0" * 64], "page1.png", user=None)
     component = first.components.get()
     assert public.public_component(component.pk, "image") is not None
-    hs.add_restriction(
+    donor_restrictions.add_restriction(
         desk.archivist, acc, {"scope": "publication", "until": "2099-12-31", "text": "不得公布原件"}
     )
     assert public.public_record(first.pk) is not None  # its description stays public
@@ -158,7 +161,7 @@ def test_open_review_refuses_to_open_a_restricted_record(desk: Desk, donated: An
     from lantai.review.models import ReviewItem
 
     acc, (first, second), _ = donated
-    hs.add_restriction(
+    donor_restrictions.add_restriction(
         desk.archivist, acc, {"scope": "access", "until": "2099-12-31", "text": "仅供家属查阅"}
     )
     item = ReviewItem(record=first)
@@ -177,27 +180,29 @@ def test_open_review_refuses_to_open_a_restricted_record(desk: Desk, donated: An
 
 def test_unlinking_a_record_lifts_its_holds(desk: Desk, donated: Any) -> None:
     acc, (first, second), _ = donated
-    hs.add_restriction(desk.archivist, acc, {"scope": "access", "until": "2099-12-31", "text": "x"})
+    donor_restrictions.add_restriction(
+        desk.archivist, acc, {"scope": "access", "until": "2099-12-31", "text": "x"}
+    )
     assert holds.held_ids("access", [first.pk, second.pk]) == {first.pk, second.pk}
-    hs.unlink_records(desk.archivist, acc, [first.pk])
+    donor_restrictions.unlink_records(desk.archivist, acc, [first.pk])
     assert holds.held_ids("access", [first.pk, second.pk]) == {second.pk}
 
 
 def test_linking_refuses_unknown_codes_and_other_archives(desk: Desk, donated: Any) -> None:
     acc, _, _ = donated
     with pytest.raises(hs.HoldingsError, match="本馆没有这些档号的档案.*Z201-无此档号"):
-        hs.link_records(desk.archivist, acc, ["Z201-无此档号"])
+        donor_restrictions.link_records(desk.archivist, acc, ["Z201-无此档号"])
     with pytest.raises(hs.HoldingsError, match="没有档号以“Q9”开头的档案"):
-        hs.link_records(desk.archivist, acc, ["Q9*"])
+        donor_restrictions.link_records(desk.archivist, acc, ["Q9*"])
     with pytest.raises(hs.HoldingsError, match="请填写档号"):
-        hs.link_records(desk.archivist, acc, [" "])
+        donor_restrictions.link_records(desk.archivist, acc, [" "])
     with pytest.raises(hs.HoldingsError, match="无权登记征集"):
-        hs.link_records(desk.keeper, acc, ["Z201-WS·2011-Y-BGS-0010"])
+        donor_restrictions.link_records(desk.keeper, acc, ["Z201-WS·2011-Y-BGS-0010"])
     with pytest.raises(hs.HoldingsError, match="解除原因"):
-        r = hs.add_restriction(
+        r = donor_restrictions.add_restriction(
             desk.archivist, acc, {"scope": "access", "donor_lifetime": True, "text": "x"}
         )
-        hs.end_restriction(desk.archivist, r, TODAY, " ")
+        donor_restrictions.end_restriction(desk.archivist, r, TODAY, " ")
 
 
 def test_the_nightly_job_touches_records_whose_restriction_ran_out(
@@ -207,7 +212,9 @@ def test_the_nightly_job_touches_records_whose_restriction_ran_out(
     from lantai.holdings.tasks import touch_ended_holds
 
     acc, (first, second), other = donated
-    hs.add_restriction(desk.archivist, acc, {"scope": "access", "until": "2099-12-31", "text": "x"})
+    donor_restrictions.add_restriction(
+        desk.archivist, acc, {"scope": "access", "until": "2099-12-31", "text": "x"}
+    )
     Record.objects.update(updated_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
     assert touch_ended_holds.call_local() == 0  # nothing ran out
     RecordHold.objects.update(until=TODAY - dt.timedelta(days=1))
@@ -233,11 +240,11 @@ def test_a_publication_restriction_hides_full_text_snippets_from_the_public(
             desk.archivist, desk.repo, donor,
             {"kind": "捐赠", "received_on": "2026-01-05", "item_count": 1},
         )  # fmt: skip
-        hs.link_records(desk.archivist, acc, [record.reference_code])
+        donor_restrictions.link_records(desk.archivist, acc, [record.reference_code])
     search.index_records([record.pk])
     hit = search.search(None, Query(text="兰台秘藏")).hits[0]
     assert "full_text" in hit.snippets
-    hs.add_restriction(
+    donor_restrictions.add_restriction(
         desk.archivist, acc, {"scope": "publication", "until": "2099-12-31", "text": "不得公布"}
     )
     hit = search.search(None, Query(text="兰台秘藏")).hits[0]

@@ -17,7 +17,7 @@ import pytest
 from django.test import Client
 from lxml import etree
 
-from lantai.access import services
+from lantai.access import delivery, services
 from lantai.access.models import AccessRequest, Provision
 from lantai.catalog import holds
 from lantai.catalog.models import Record, RecordHold
@@ -147,17 +147,17 @@ def test_no_recording_is_played_of_a_record_under_a_publication_hold(
     portal = make_portal()
     record = portal.open_records[0]
     recording = add(record, tmp_path, "audio", seconds=2)
-    assert [r.recording.pk for r in services.public_recordings(record)] == [recording.pk]
-    assert services.public_recording(recording.pk) is not None
+    assert [r.recording.pk for r in delivery.public_recordings(record)] == [recording.pk]
+    assert delivery.public_recording(recording.pk) is not None
     client = Client()
     assert client.get(f"/public/recordings/{recording.pk}/media").status_code == 200
 
     hold(record, "publication", reason="录音不得公布")
-    assert services.public_recordings(record) == []
-    assert services.public_recording(recording.pk) is None
+    assert delivery.public_recordings(record) == []
+    assert delivery.public_recording(recording.pk) is None
     assert client.get(f"/public/recordings/{recording.pk}/media").status_code == 404
     with pytest.raises(services.AccessError):
-        services.recording_media(recording)
+        delivery.recording_media(recording)
     assert client.get(f"/public/records/{record.pk}/").status_code == 200  # described still
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from lantai.stacks import importing
+from lantai.stacks import censuses, climate, importing
 from lantai.stacks import services as st
 from lantai.stacks.models import Box, ClimateReading, Loan, Movement, Placement
 
@@ -77,7 +77,7 @@ def test_actions_on_another_archives_stacks_are_refused(stacks: Stacks, county: 
     with pytest.raises(st.NotFound):
         st.move_box(outsider, Box.objects.get(code="XB-0001"), "A-02")  # to the other's shelf
     with pytest.raises(st.NotFound):
-        st.start_census(outsider, box=stacks.box)
+        censuses.start_census(outsider, box=stacks.box)
     loan = st.lend_box(stacks.keeper, stacks.box, "exhibition", "2099-01-01")
     assert client.post(f"/stacks/loans/{loan.pk}/return/").status_code == 404
     with pytest.raises(st.NotFound):
@@ -89,10 +89,10 @@ def test_a_time_before_1970_or_far_ahead_is_refused_with_its_rule(stacks: Stacks
     for text, rule in (("0001-01-01T00:00", "implausible"), ("1969-12-31T23:59+08:00", "implausible"),
                        ("9999-12-31T23:59-05:00", "future"), ("2026-13-01", "not_iso8601"),
                        (" ", "required")):  # fmt: skip
-        with pytest.raises(st.TimeProblem) as got:
-            st.parse_time(text)
+        with pytest.raises(climate.TimeProblem) as got:
+            climate.parse_time(text)
         assert got.value.rule == rule, text
-    assert st.parse_time("1970-01-02T00:00+00:00").year == 1970
+    assert climate.parse_time("1970-01-02T00:00+00:00").year == 1970
 
 
 def test_import_report_names_the_time_column_once_and_the_rule(
@@ -117,17 +117,17 @@ def test_import_report_names_the_time_column_once_and_the_rule(
 
 def test_a_completed_census_is_settled_once_a_discrepancy_is_resolved(stacks: Stacks) -> None:
     st.place_records(stacks.keeper, stacks.box, [code(1), code(2)])
-    census = st.start_census(stacks.keeper, box=stacks.box)
+    census = censuses.start_census(stacks.keeper, box=stacks.box)
     cbox = census.boxes.get()
-    found = st.enter_count(stacks.keeper, cbox, [code(1)])
+    found = censuses.enter_count(stacks.keeper, cbox, [code(1)])
     census.refresh_from_db()
-    assert census.status == "completed" and st.recountable(census)
+    assert census.status == "completed" and censuses.recountable(census)
     page = signed_in(stacks.keeper).get(f"/stacks/census/{census.pk}/?box={cbox.pk}")
     assert f"/stacks/census/boxes/{cbox.pk}/count/" in page.content.decode()
-    st.resolve_discrepancy(stacks.keeper, found[0], "在修复室")
-    assert not st.recountable(census)
+    censuses.resolve_discrepancy(stacks.keeper, found[0], "在修复室")
+    assert not censuses.recountable(census)
     with pytest.raises(st.StacksError, match="结果已确定"):
-        st.enter_count(stacks.keeper, cbox, [code(1), code(2)])
+        censuses.enter_count(stacks.keeper, cbox, [code(1), code(2)])
 
 
 def test_box_page_hides_only_the_code_of_a_unit_above_clearance(stacks: Stacks) -> None:

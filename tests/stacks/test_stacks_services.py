@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from lantai.core.models import AuditEntry
+from lantai.stacks import censuses, climate
 from lantai.stacks import services as st
 from lantai.stacks.models import Box, ClimateAlert, ClimateReading, Loan, Movement, Placement
 
@@ -169,9 +170,9 @@ def test_a_unit_is_lent_alone_and_shows_as_out(stacks: Stacks) -> None:
 def test_census_reports_missing_unexpected_and_misplaced_units(stacks: Stacks) -> None:
     st.place_records(None, stacks.box, [code(1), code(2), code(3)])
     st.place_records(None, stacks.box2, [code(4)])
-    census = st.start_census(stacks.keeper, box=stacks.box)
+    census = censuses.start_census(stacks.keeper, box=stacks.box)
     [cbox] = census.boxes.all()
-    found = st.enter_count(
+    found = censuses.enter_count(
         stacks.keeper, cbox, f"{code(1)}\n{code(3)}\n{code(4)}\n{code(5)}\nZ109-X-0001\n{code(1)}"
     )
     kinds = sorted((d.kind, d.reference_code) for d in found)
@@ -182,43 +183,45 @@ def test_census_reports_missing_unexpected_and_misplaced_units(stacks: Stacks) -
     assert misplaced.recorded_box_id == stacks.box2.pk
     census.refresh_from_db()
     assert census.status == "completed"
-    report = st.census_report(census)
+    report = censuses.census_report(census)
     assert (report.expected, report.counted, report.unresolved) == (3, 5, 4)
     with pytest.raises(st.StacksError, match="处理说明（note）必填"):
-        st.resolve_discrepancy(stacks.keeper, misplaced, " ")
-    st.resolve_discrepancy(stacks.keeper, misplaced, "实物在本盒，更正登记", relocate=True)
+        censuses.resolve_discrepancy(stacks.keeper, misplaced, " ")
+    censuses.resolve_discrepancy(stacks.keeper, misplaced, "实物在本盒，更正登记", relocate=True)
     assert Placement.objects.get(record=stacks.records[code(4)]).box_id == stacks.box.pk
     missing = next(d for d in found if d.kind == "missing")
     with pytest.raises(st.StacksError, match="只有错放或多出的"):
-        st.resolve_discrepancy(stacks.keeper, missing, "找到", relocate=True)
-    st.resolve_discrepancy(stacks.keeper, missing, "在修复室，已登记")
-    assert st.census_report(census).unresolved == 2
+        censuses.resolve_discrepancy(stacks.keeper, missing, "找到", relocate=True)
+    censuses.resolve_discrepancy(stacks.keeper, missing, "在修复室，已登记")
+    assert censuses.census_report(census).unresolved == 2
     with pytest.raises(st.StacksError, match="该清点已完成"):
-        st.enter_count(stacks.keeper, cbox, code(1))
+        censuses.enter_count(stacks.keeper, cbox, code(1))
 
 
 def test_census_of_a_shelf_counts_each_shelved_box(stacks: Stacks) -> None:
     st.place_records(None, stacks.box, [code(1)])
     st.place_records(None, stacks.box2, [code(2)])
-    census = st.start_census(stacks.keeper, shelf=stacks.shelf)
+    census = censuses.start_census(stacks.keeper, shelf=stacks.shelf)
     boxes = {b.box.code: b for b in census.boxes.select_related("box")}
     assert sorted(boxes) == ["B-0001", "B-0002"]
-    assert st.enter_count(None, boxes["B-0001"], code(1)) == []
+    assert censuses.enter_count(None, boxes["B-0001"], code(1)) == []
     census.refresh_from_db()
     assert census.status == "open"
-    assert st.enter_count(None, boxes["B-0002"], code(2)) == []
+    assert censuses.enter_count(None, boxes["B-0002"], code(2)) == []
     census.refresh_from_db()
     assert census.status == "completed"
     st.lend_box(None, stacks.box, "repair", TOMORROW)
     with pytest.raises(st.StacksError, match="已借出，归还后才能清点"):
-        st.start_census(None, box=stacks.box)
+        censuses.start_census(None, box=stacks.box)
 
 
 # --- climate -----------------------------------------------------------------------------------
 def test_humidity_out_of_range_raises_an_alert_that_is_resolved_with_a_note(stacks: Stacks) -> None:
-    _reading, alerts = st.enter_reading(stacks.keeper, stacks.room, "2026-03-01T08:00", "20", "58")
+    _reading, alerts = climate.enter_reading(
+        stacks.keeper, stacks.room, "2026-03-01T08:00", "20", "58"
+    )
     assert alerts == []
-    _reading, alerts = st.enter_reading(
+    _reading, alerts = climate.enter_reading(
         stacks.keeper, stacks.room, "2026-03-01T09:00", "20", "62.5"
     )
     [alert] = alerts
@@ -227,23 +230,23 @@ def test_humidity_out_of_range_raises_an_alert_that_is_resolved_with_a_note(stac
         Decimal("62.50"),
         Decimal("60"),
     )
-    st.enter_reading(stacks.keeper, stacks.room, "2026-03-01T10:00", "20.5", "65")
+    climate.enter_reading(stacks.keeper, stacks.room, "2026-03-01T10:00", "20.5", "65")
     alert.refresh_from_db()
     assert (alert.readings, alert.worst) == (2, Decimal("65.00"))  # extended, not a second alert
-    assert st.open_alerts(stacks.room).count() == 1  # within the daily fluctuation: ±3.5 %
+    assert climate.open_alerts(stacks.room).count() == 1  # within the daily fluctuation: ±3.5 %
     with pytest.raises(st.StacksError, match="处理说明（note）必填"):
-        st.resolve_alert(stacks.keeper, alert, "")
-    st.resolve_alert(stacks.keeper, alert, "已开启除湿机")
+        climate.resolve_alert(stacks.keeper, alert, "")
+    climate.resolve_alert(stacks.keeper, alert, "已开启除湿机")
     assert AuditEntry.objects.filter(
         action="stacks.alert.resolve", detail__note="已开启除湿机"
     ).exists()
-    _r, again = st.enter_reading(stacks.keeper, stacks.room, "2026-03-01T11:00", "20", "61")
+    _r, again = climate.enter_reading(stacks.keeper, stacks.room, "2026-03-01T11:00", "20", "61")
     assert [a.kind for a in again] == ["humidity_high"]  # a new breach after acknowledging
 
 
 def test_daily_fluctuation_beyond_the_standard_raises_an_alert(stacks: Stacks) -> None:
-    st.enter_reading(None, stacks.room, "2026-03-02T06:00", "15", "50")
-    _r, alerts = st.enter_reading(None, stacks.room, "2026-03-02T15:00", "20", "52")  # ±2.5 °C
+    climate.enter_reading(None, stacks.room, "2026-03-02T06:00", "15", "50")
+    _r, alerts = climate.enter_reading(None, stacks.room, "2026-03-02T15:00", "20", "52")  # ±2.5 °C
     assert [(a.kind, a.worst, a.day) for a in alerts] == [
         ("temperature_fluctuation", Decimal("2.50"), dt.date(2026, 3, 2))
     ]
@@ -251,17 +254,17 @@ def test_daily_fluctuation_beyond_the_standard_raises_an_alert(stacks: Stacks) -
 
 def test_implausible_and_non_numeric_readings_are_refused_not_stored(stacks: Stacks) -> None:
     with pytest.raises(st.StacksError, match="相对湿度（%）不可能为 140"):
-        st.enter_reading(None, stacks.room, "2026-03-01T08:00", "20", "140")
+        climate.enter_reading(None, stacks.room, "2026-03-01T08:00", "20", "140")
     with pytest.raises(st.StacksError, match="温度（°C）须为数字：二十"):
-        st.enter_reading(None, stacks.room, "2026-03-01T08:00", "二十", "50")
+        climate.enter_reading(None, stacks.room, "2026-03-01T08:00", "二十", "50")
     with pytest.raises(st.StacksError, match="ISO 8601"):
-        st.enter_reading(None, stacks.room, "03/01/2026 8:00", "20", "50")
+        climate.enter_reading(None, stacks.room, "03/01/2026 8:00", "20", "50")
     assert not ClimateReading.objects.exists() and not ClimateAlert.objects.exists()
 
 
 def test_room_limits_override_the_kind(stacks: Stacks) -> None:
     st.set_room_climate(stacks.keeper, stacks.room, "paper", {"rh_max": "55"})
-    _r, alerts = st.enter_reading(None, stacks.room, "2026-03-03T08:00", "20", "57")
+    _r, alerts = climate.enter_reading(None, stacks.room, "2026-03-03T08:00", "20", "57")
     assert [(a.kind, a.limit) for a in alerts] == [("humidity_high", Decimal("55.00"))]
     with pytest.raises(st.StacksError, match="最低温度（temp_min 25）须低于最高温度"):
         st.set_room_climate(stacks.keeper, stacks.room, "paper", {"temp_min": "25"})

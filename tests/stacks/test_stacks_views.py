@@ -13,6 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from lantai.stacks import climate
 from lantai.stacks import services as st
 from lantai.stacks.models import Box, ClimateAlert, ClimateReading, Loan, Placement, ReadingImport
 
@@ -32,7 +33,7 @@ def text(response: Any) -> str:
 
 
 def test_keeper_sees_home_with_alerts_and_loans(stacks: Stacks) -> None:
-    st.enter_reading(None, stacks.room, timezone.now() - dt.timedelta(hours=1), "20", "66")
+    climate.enter_reading(None, stacks.room, timezone.now() - dt.timedelta(hours=1), "20", "66")
     st.lend_box(None, stacks.box2, "exhibition", dt.date.today() + dt.timedelta(days=3), "展厅")
     page = client_for(stacks.keeper).get(reverse("stacks:home"))
     assert page.status_code == 200
@@ -90,8 +91,8 @@ def test_place_lend_and_return_through_the_box_page(stacks: Stacks) -> None:
 
 def test_room_chart_is_accessible_svg_with_band_and_breaches(stacks: Stacks) -> None:
     now = timezone.now()
-    st.enter_reading(None, stacks.room, now - dt.timedelta(days=2), "20", "50")
-    st.enter_reading(None, stacks.room, now - dt.timedelta(days=1), "20", "64")
+    climate.enter_reading(None, stacks.room, now - dt.timedelta(days=2), "20", "50")
+    climate.enter_reading(None, stacks.room, now - dt.timedelta(days=1), "20", "64")
     body = text(
         client_for(stacks.cataloguer).get(
             reverse("stacks:room", args=[stacks.room.pk]), {"days": 7}

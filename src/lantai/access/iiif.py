@@ -4,7 +4,7 @@ page image, built once, and every answered request kept on disk.
 Pyramids. For each (source SM3, variant) a tiled pyramidal TIFF (JPEG tiles of 512 px, each
 level half the one above) is built once with libvips and kept under DATA_DIR/delivery/image/,
 named like the other delivered copies (`derivatives.cache_path`, with the same `.queued` claim and
-`.failed` markers). Variant "public" carries the watermark (`services.watermark_text`), drawn over
+`.failed` markers). Variant "public" carries the watermark (`delivery.watermark_text`), drawn over
 the full-resolution page before the pyramid is made, as `derivatives._render_image` draws it: the
 text tiled at 30° in faint red, and a band at the foot. It is drawn without holding the page in
 Python: a small tile of the text pattern is rendered with Pillow, repeated, turned and laid over
@@ -135,13 +135,13 @@ def build_once(source: Path, stamp: str, target: Path, *, wait: float) -> None:
 def build_queued(component_id: int, variant: str) -> None:
     """The queued job's work: build one pyramid (skipped when the component is gone, or is no
     longer public for the public variant; a failure is kept in the `.failed` marker)."""
-    from lantai.access import services
+    from lantai.access import delivery
     from lantai.catalog.public import public_component
 
     component = Component.objects.filter(pk=component_id).first()
     if component is None or variant not in VARIANTS:
         return
-    stamp = services.watermark_text(component) if variant == "public" else ""
+    stamp = delivery.watermark_text(component) if variant == "public" else ""
     target = pyramid_path(component, stamp, variant)
     source = stored_path(component)
     gone = variant == "public" and public_component(component.pk, "image") is None

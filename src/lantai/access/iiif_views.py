@@ -29,7 +29,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from lantai.access import derivatives, iiif, services
+from lantai.access import delivery, derivatives, iiif
 from lantai.catalog import services as catalog
 from lantai.catalog.models import Component
 from lantai.catalog.public import content_kind, public_component
@@ -90,7 +90,7 @@ def _stamp(component: Component) -> str:
         return known[0]
     if len(_stamps) > 10_000:
         _stamps.clear()
-    stamp = services.watermark_text(component)
+    stamp = delivery.watermark_text(component)
     _stamps[key] = (stamp, now + STAMP_SECONDS)
     return stamp
 

@@ -108,14 +108,14 @@ def public_viewer(record: Record, components: list[Component], title: str) -> di
 def record_context(request: HttpRequest, rec: Record) -> dict[str, Any]:
     """What access/record.html shows of an open record: public fields, the viewer of its page
     images, its PDFs, recordings, and its canonical and manifest links."""
-    from lantai.access import services
+    from lantai.access import delivery, services
     from lantai.catalog import open_copies
     from lantai.core import sharing
     from lantai.web import labels as vocab
 
     contents, others = services.public_contents(rec)
     documents = [c for c in contents if c.kind != "image"]
-    states = services.prepare_contents(rec, documents)
+    states = delivery.prepare_contents(rec, documents)
     pages = page_images(c.component for c in contents if c.kind == "image")
     open_copy = services.public_open_copy(rec.pk)
 
@@ -136,7 +136,7 @@ def record_context(request: HttpRequest, rec: Record) -> dict[str, Any]:
         (_("保管期限"), vocab.vocab_label("retention", rec.retention)),
         (_("开放状态"), vocab.vocab_label("open_status", rec.open_status)),
     ]
-    recordings = services.public_recordings(rec)
+    recordings = delivery.public_recordings(rec)
     url = request.build_absolute_uri(stable_url(rec))
     citation = sharing.record_citation(rec, title=title, author=shown_value("author"), url=url)
     return {

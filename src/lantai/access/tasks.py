@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from lantai.access import services
+from lantai.access import delivery
 from lantai.jobs import huey
 
 
 @huey.task()
 def render_copy(component_id: int, kind: str) -> None:
     """Render the watermarked copy ("image" or "pdf") of one component (see
-    `services.delivered_copy`: sources too large to render inside a web request come here)."""
-    services.render_copy(component_id, kind)
+    `delivery.delivered_copy`: sources too large to render inside a web request come here)."""
+    delivery.render_copy(component_id, kind)
 
 
 @huey.task()
 def render_recording(recording_id: int) -> None:
     """Burn the watermark into the video copy played on the portal (see
-    `services.recording_media`)."""
-    services.render_recording(recording_id)
+    `delivery.recording_media`)."""
+    delivery.render_recording(recording_id)
 
 
 @huey.task()

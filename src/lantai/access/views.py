@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
-from lantai.access import record_pages, services
+from lantai.access import delivery, record_pages, services
 from lantai.access.forms import RequestForm, StatusForm, seconds_since, started_token
 from lantai.catalog import open_copies, public
 from lantai.core.ratelimit import limited
@@ -261,7 +261,7 @@ def _preparing(request: HttpRequest, kind: str) -> HttpResponse:
     """202 while a queued job renders the copy: a placeholder page image, or (for a PDF, shown in
     a frame or a window of its own) a page that reloads itself until the PDF is there."""
     if kind == "image":
-        body = services.preparing_image(_("正在生成…"))
+        body = delivery.preparing_image(_("正在生成…"))
         response = HttpResponse(body, content_type="image/png", status=202)
     else:
         response = render(
@@ -283,7 +283,7 @@ def image(request: HttpRequest, pk: int) -> HttpResponse:
     if component is None:
         return not_found(request)
     try:
-        path = services.watermarked_image(component)
+        path = delivery.watermarked_image(component)
     except services.AccessError:
         return not_found(request)
     if path is None:
@@ -301,7 +301,7 @@ def pdf(request: HttpRequest, pk: int) -> HttpResponse:
     if component is None:
         return not_found(request)
     try:
-        path = services.watermarked_pdf(component)
+        path = delivery.watermarked_pdf(component)
     except services.AccessError:
         return not_found(request)
     if path is None:
@@ -325,11 +325,11 @@ def recording_media(request: HttpRequest, pk: int) -> HttpResponse:
     watermarked copy, an audio's access copy; never the stored original, never as a download."""
     from lantai.web.ranged_files import ranged_file_response
 
-    recording = services.public_recording(pk)
+    recording = delivery.public_recording(pk)
     if recording is None:
         return not_found(request)
     try:
-        found = services.recording_media(recording)
+        found = delivery.recording_media(recording)
     except services.AccessError:
         return not_found(request)
     if found is None:
@@ -349,11 +349,11 @@ def recording_media(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @limited("content")
 def recording_poster(request: HttpRequest, pk: int) -> HttpResponse:
-    recording = services.public_recording(pk)
+    recording = delivery.public_recording(pk)
     if recording is None or recording.kind != "video":
         return not_found(request)
     try:
-        path = services.recording_poster(recording)
+        path = delivery.recording_poster(recording)
     except services.AccessError:
         return not_found(request)
     if path is None:

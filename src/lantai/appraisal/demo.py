@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from lantai.appraisal import services
+from lantai.appraisal import disposals, services
 from lantai.core.models import User
 
 
@@ -16,8 +16,8 @@ def make_disposal(preparer: User, approver: User, *, on: date, limit: int = 6) -
     another room's work), keep one on for ten more years, destroy the rest. Returns what was
     made ({} when the holdings have fewer than two such records)."""
     due = list(services.due_records(on, preparer).values_list("pk", "reference_code")[:500])
-    preserved = services._preserved(pk for pk, _ in due)
-    held = services.referenced_elsewhere(pk for pk, _ in due)
+    preserved = disposals._preserved(pk for pk, _ in due)
+    held = disposals.referenced_elsewhere(pk for pk, _ in due)
     codes = [code for pk, code in due if pk not in preserved and pk not in held][:limit]
     if len(codes) < 2:
         return {}
@@ -41,9 +41,11 @@ def make_disposal(preparer: User, approver: User, *, on: date, limit: int = 6) -
         approver, task,
         conclusion=f"鉴定到期档案 {len(codes)} 件：销毁 {len(destroy)} 件，继续保存 1 件（重新划定保管期限10年）。",
     )  # fmt: skip
-    disposal = services.prepare_disposal(preparer, destroy, reason="保管期限届满，经鉴定无保存价值")
-    services.approve_disposal(approver, disposal, note="同意销毁")
-    services.execute_disposal(
+    disposal = disposals.prepare_disposal(
+        preparer, destroy, reason="保管期限届满，经鉴定无保存价值"
+    )
+    disposals.approve_disposal(approver, disposal, note="同意销毁")
+    disposals.execute_disposal(
         preparer, disposal, executed_on=on, method="碎纸机粉碎", place="本馆档案销毁室",
         executors=f"{preparer.get_full_name() or preparer.get_username()}、"
                   f"{approver.get_full_name() or approver.get_username()}",

@@ -18,7 +18,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from lantai.appraisal import services
+from lantai.appraisal import disposals, services
 from lantai.appraisal.models import AppraisalTask, Disposal, english
 from lantai.catalog.services import CatalogError, PermissionDenied
 from lantai.core.roles import APPRAISE, PRESERVE
@@ -40,7 +40,7 @@ def _task(request: HttpRequest, pk: int) -> AppraisalTask:
 
 
 def _disposal(request: HttpRequest, pk: int) -> Disposal:
-    disposal = services.visible_disposals(_user(request)).filter(pk=pk).first()
+    disposal = disposals.visible_disposals(_user(request)).filter(pk=pk).first()
     if disposal is None:
         raise Http404(_("没有这份销毁清册。"))
     return disposal
@@ -224,7 +224,7 @@ def close(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _report(request: HttpRequest, task: AppraisalTask) -> dict[str, Any]:
     data = dict(services.report_data(task))
-    data["rows"] = services.shown_rows(_user(request), data["rows"])
+    data["rows"] = disposals.shown_rows(_user(request), data["rows"])
     return data
 
 
@@ -254,7 +254,7 @@ def disposal_list(request: HttpRequest) -> HttpResponse:
         values = {k: request.POST.get(k, "") for k in ("reason", "codes")}
         codes = request.POST.getlist("record_codes") + _codes(values["codes"])
         try:
-            disposal = services.prepare_disposal(user, codes, reason=values["reason"])
+            disposal = disposals.prepare_disposal(user, codes, reason=values["reason"])
         except CatalogError as e:
             if isinstance(e, PermissionDenied):
                 return forbidden(request, e.message_zh)
@@ -267,8 +267,8 @@ def disposal_list(request: HttpRequest) -> HttpResponse:
             )
             return redirect("appraisal:disposal", pk=disposal.pk)
     context = {
-        "disposals": services.visible_disposals(user)[:200],
-        "candidates": services.destroy_decisions(user)[:2000],
+        "disposals": disposals.visible_disposals(user)[:200],
+        "candidates": disposals.destroy_decisions(user)[:2000],
         "values": values,
     }
     return render(request, "appraisal/disposal_list.html", context)
@@ -276,7 +276,7 @@ def disposal_list(request: HttpRequest) -> HttpResponse:
 
 @permission_required(APPRAISE)
 def disposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    disposal = services.sync_disposal(_disposal(request, pk))
+    disposal = disposals.sync_disposal(_disposal(request, pk))
     user = _user(request)
     items = list(
         disposal.items.select_related("deletion_request", "deletion_request__package").order_by(
@@ -284,7 +284,7 @@ def disposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         )
     )
     context = {
-        **services.report_context(disposal, user),
+        **disposals.report_context(disposal, user),
         "list_items": items,
         "hidden": {i.pk for i in items if services.hidden_from(user, i.classification)},
         "own": disposal.prepared_by_id == user.pk,
@@ -302,7 +302,7 @@ def disposal_approve(request: HttpRequest, pk: int) -> HttpResponse:
     disposal = _disposal(request, pk)
     return _post_action(
         request,
-        lambda: services.approve_disposal(_user(request), disposal, note=request.POST.get("note", "")),
+        lambda: disposals.approve_disposal(_user(request), disposal, note=request.POST.get("note", "")),
         _("监销人已批准，销毁清册已冻结。"), "appraisal:disposal", disposal.pk,
     )  # fmt: skip
 
@@ -313,7 +313,7 @@ def disposal_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     disposal = _disposal(request, pk)
     return _post_action(
         request,
-        lambda: services.cancel_disposal(_user(request), disposal, note=request.POST.get("note", "")),
+        lambda: disposals.cancel_disposal(_user(request), disposal, note=request.POST.get("note", "")),
         _("销毁清册已撤销。"), "appraisal:disposal", disposal.pk,
     )  # fmt: skip
 
@@ -329,7 +329,7 @@ def disposal_execute(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _("销毁日期应写作 YYYY-MM-DD"))
         return redirect("appraisal:disposal", pk=disposal.pk)
     try:
-        done = services.execute_disposal(
+        done = disposals.execute_disposal(
             _user(request), disposal, executed_on=on, method=post.get("method", ""),
             place=post.get("place", ""), executors=post.get("executors", ""),
         )  # fmt: skip
@@ -352,7 +352,7 @@ def disposal_execute(request: HttpRequest, pk: int) -> HttpResponse:
 def disposal_request_again(request: HttpRequest, pk: int) -> HttpResponse:
     disposal = _disposal(request, pk)
     try:
-        services.request_again(_user(request), disposal)
+        disposals.request_again(_user(request), disposal)
     except CatalogError as e:
         return _refused(request, e, "appraisal:disposal", disposal.pk)
     messages.info(request, _("已再次提出注销申请。"))
@@ -364,7 +364,7 @@ def disposal_list_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     disposal = _disposal(request, pk)
     html = render_to_string(
         "appraisal/disposal_list_pdf.html",
-        services.report_context(disposal, _user(request)),
+        disposals.report_context(disposal, _user(request)),
         request,
     )
     return _pdf(html, f"{_('销毁清册')}-{disposal.number}.pdf")
@@ -372,13 +372,13 @@ def disposal_list_pdf(request: HttpRequest, pk: int) -> HttpResponse:
 
 @permission_required(APPRAISE)
 def disposal_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
-    disposal = services.sync_disposal(_disposal(request, pk))
+    disposal = disposals.sync_disposal(_disposal(request, pk))
     if disposal.status not in ("executing", "completed"):
         messages.error(request, _("销毁执行后才有销毁报告。"))
         return redirect("appraisal:disposal", pk=disposal.pk)
     html = render_to_string(
         "appraisal/disposal_report_pdf.html",
-        services.report_context(disposal, _user(request)),
+        disposals.report_context(disposal, _user(request)),
         request,
     )
     return _pdf(html, f"{_('销毁报告')}-{disposal.number}.pdf")

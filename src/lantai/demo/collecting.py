@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from lantai.catalog.models import Component, Fonds, Record, Repository
 from lantai.core.models import User
-from lantai.holdings import documents
+from lantai.holdings import documents, donor_restrictions, received
 from lantai.holdings import services as holdings
 from lantai.holdings.models import Accession, Campaign, Donor
 
@@ -68,7 +68,7 @@ def _accessions(home: Repository, archive: DemoArchive, summary: Summary, today:
     summary.alive.append(
         f"  征集 accessions: {accessions.count()} 次登记（{Donor.objects.count()} 位捐赠者），"
         f"{campaign.name}已征集 {progress['items']}/{progress['target_items']} 件；"
-        f"捐赠者限制 {len(holdings.restrictions_in_force())} 条在执行（检索与门户自动遵守）"
+        f"捐赠者限制 {len(donor_restrictions.restrictions_in_force())} 条在执行（检索与门户自动遵守）"
     )
 
 
@@ -100,15 +100,15 @@ def _red_donations(
                                     "appraised_value": "0"})  # fmt: skip
     holdings.accept(None, first)
     if codes:
-        holdings.link_records(None, first, codes[:2])
-        holdings.add_restriction(None, first, {
+        donor_restrictions.link_records(None, first, codes[:2])
+        donor_restrictions.add_restriction(None, first, {
             "scope": "access", "donor_lifetime": True,
             "text": "日记涉及家族私事，捐赠者生前不对外公开",
         })  # fmt: skip
     for kind in ("certificate", "thanks"):
         documents.issue(None, first, kind)
-    holdings.add_item(None, first, {"description": "家书（毛笔手书）", "count": 28})
-    holdings.add_item(
+    received.add_item(None, first, {"description": "家书（毛笔手书）", "count": 28})
+    received.add_item(
         None, first, {"description": "日记本", "count": 2, "digitization": "scheduled"}
     )
     second = holdings.create_accession(None, home, family, {
@@ -119,8 +119,8 @@ def _red_donations(
     holdings.appraise(None, second, {"condition": "证章锈蚀轻微，照片完好"})
     holdings.accept(None, second)
     if len(codes) > 2:
-        holdings.link_records(None, second, codes[2:3])
-        holdings.add_restriction(None, second, {
+        donor_restrictions.link_records(None, second, codes[2:3])
+        donor_restrictions.add_restriction(None, second, {
             "scope": "publication", "until": dt.date(today.year + 5, 12, 31),
             "text": "照片五年内不在网上公布",
         })  # fmt: skip
@@ -141,11 +141,11 @@ def _heritage(home: Repository, today: dt.date) -> None:
     })  # fmt: skip
     holdings.appraise(None, ich, {"condition": "歌本纸张脆化，录像为DV磁带需转录"})
     holdings.accept(None, ich)
-    holdings.add_item(None, ich, {"description": "手抄侗族大歌歌本", "count": 46,
+    received.add_item(None, ich, {"description": "手抄侗族大歌歌本", "count": 46,
                                   "digitization": "digitized"})  # fmt: skip
-    holdings.add_item(None, ich, {"description": "演唱录像（DV磁带）", "count": 18,
+    received.add_item(None, ich, {"description": "演唱录像（DV磁带）", "count": 18,
                                   "digitization": "scheduled"})  # fmt: skip
-    holdings.add_item(None, ich, {"description": "传承活动照片", "count": 150})
+    received.add_item(None, ich, {"description": "传承活动照片", "count": 150})
     documents.issue(None, ich, "thanks")
 
 

@@ -83,10 +83,10 @@ def _find(number: str, repository: str | None, as_json: bool) -> Any:
 def show_command(number: str, repository: str | None, as_json: bool) -> None:
     """One accession with its items, linked records and documents."""
     django_setup()
-    from lantai.holdings import services
+    from lantai.holdings import received
 
     found = _find(number, repository, as_json)
-    data = services.accession_detail(found)
+    data = received.accession_detail(found)
     if as_json:
         echo_json(data)
     else:
@@ -148,9 +148,9 @@ def certificate_command(
 def restrictions_command(as_json: bool) -> None:
     """The donor restrictions in force today, with the records they hold."""
     django_setup()
-    from lantai.holdings import services
+    from lantai.holdings import donor_restrictions
 
-    rows = services.restrictions_in_force()
+    rows = donor_restrictions.restrictions_in_force()
     if as_json:
         echo_json(rows)
     else:

@@ -22,7 +22,7 @@ from lantai.core.roles import EDIT, VIEW
 from lantai.standards import accessions as std
 from lantai.web.views.common import not_found, permission_required, whole_number
 
-from . import documents
+from . import documents, donor_restrictions, received
 from . import services as hs
 from .models import Accession, AccessionItem, Donor, DonorRestriction, IssuedDocument
 
@@ -184,15 +184,15 @@ def accession_detail(request: HttpRequest, pk: int) -> HttpResponse:
     accession = _accession(request, pk)
     if accession is None:
         return _missing(request)
-    records, hidden = hs.linked_records(user, accession)
-    holds_by_record = hs.record_holds(accession)
+    records, hidden = donor_restrictions.linked_records(user, accession)
+    holds_by_record = donor_restrictions.record_holds(accession)
     docs = {d.kind: d for d in accession.documents.all()}
     today = dt.date.today()
     restrictions = [
         {
             "r": r,
-            "until": hs.restriction_until(r),
-            "in_force": hs.restriction_in_force(r, today),
+            "until": donor_restrictions.restriction_until(r),
+            "in_force": donor_restrictions.restriction_in_force(r, today),
             "scope_label": SCOPE_LABELS.get(r.scope, r.scope),
         }
         for r in accession.restrictions.all()
@@ -200,8 +200,8 @@ def accession_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "holdings/accession_detail.html", {
         "a": accession, "restrictions": restrictions, "scopes": std.restriction_scopes(),
         "records": [(r, holds_by_record.get(r.pk, [])) for r in records],
-        "record_total": len(hs.covered_records(accession)), "record_hidden": hidden,
-        "items": hs.items_with_digitization(accession, user), "digitization": AccessionItem.DIGITIZATION,
+        "record_total": len(donor_restrictions.covered_records(accession)), "record_hidden": hidden,
+        "items": received.items_with_digitization(accession, user), "digitization": AccessionItem.DIGITIZATION,
         "docs": docs, "next": hs.TRANSITIONS[accession.status],
         "can_edit": user.has_perm_code(EDIT), "today": today.isoformat(),
         "forming_bodies": accession.forming_bodies.splitlines(),
@@ -237,7 +237,7 @@ def restriction_add(request: HttpRequest, pk: int) -> HttpResponse:
     if row["donor_lifetime"]:
         row["until"] = ""
     return _on_accession(
-        request, pk, lambda a: hs.add_restriction(_user(request), a, row),
+        request, pk, lambda a: donor_restrictions.add_restriction(_user(request), a, row),
         _("已添加限制，关联档案即时生效"),
     )  # fmt: skip
 
@@ -251,7 +251,7 @@ def restriction_end(request: HttpRequest, pk: int, rpk: int) -> HttpResponse:
     form = _form(request, ("ended_on", "end_reason"))
     return _on_accession(
         request, pk,
-        lambda _a: hs.end_restriction(_user(request), restriction, form["ended_on"], form["end_reason"]),
+        lambda _a: donor_restrictions.end_restriction(_user(request), restriction, form["ended_on"], form["end_reason"]),
         _("已解除限制"),
     )  # fmt: skip
 
@@ -265,7 +265,7 @@ def records_link(request: HttpRequest, pk: int) -> HttpResponse:
         return _missing(request)
     lines = request.POST.get("codes", "").splitlines()[:5000]
     try:
-        n = hs.link_records(user, accession, lines)
+        n = donor_restrictions.link_records(user, accession, lines)
     except hs.HoldingsError as e:
         messages.error(request, str(e))
     else:
@@ -278,7 +278,10 @@ def records_link(request: HttpRequest, pk: int) -> HttpResponse:
 def records_unlink(request: HttpRequest, pk: int) -> HttpResponse:
     ids = [i for i in (whole_number(v) for v in request.POST.getlist("record")) if i is not None]
     return _on_accession(
-        request, pk, lambda a: hs.unlink_records(_user(request), a, ids), _("已取消关联")
+        request,
+        pk,
+        lambda a: donor_restrictions.unlink_records(_user(request), a, ids),
+        _("已取消关联"),
     )
 
 
@@ -290,7 +293,7 @@ ITEM_FIELDS = ("description", "count", "reference_code", "digitization")
 def item_add(request: HttpRequest, pk: int) -> HttpResponse:
     form = _form(request, ITEM_FIELDS)
     return _on_accession(
-        request, pk, lambda a: hs.add_item(_user(request), a, form), _("已登记接收实物")
+        request, pk, lambda a: received.add_item(_user(request), a, form), _("已登记接收实物")
     )
 
 
@@ -302,7 +305,10 @@ def item_edit(request: HttpRequest, pk: int, ipk: int) -> HttpResponse:
         return _missing(request)
     form = _form(request, ITEM_FIELDS)
     return _on_accession(
-        request, pk, lambda _a: hs.update_item(_user(request), item, form), _("已保存实物信息")
+        request,
+        pk,
+        lambda _a: received.update_item(_user(request), item, form),
+        _("已保存实物信息"),
     )
 
 

@@ -126,13 +126,13 @@ def locate_command(code: str, as_json: bool) -> None:
 def alerts_command(as_json: bool) -> None:
     """The open climate alerts, newest first."""
     django_setup()
-    from lantai.stacks import services
+    from lantai.stacks import climate
 
     rows = [
         {"id": a.pk, "room": a.room.code, "kind": a.kind, "worst": str(a.worst), "limit": str(a.limit),
          "first_at": a.first_at.isoformat(), "last_at": a.last_at.isoformat(), "readings": a.readings,
          "day": a.day.isoformat() if a.day else None}
-        for a in services.open_alerts()
+        for a in climate.open_alerts()
     ]  # fmt: skip
     if as_json:
         echo_json({"ok": True, "alerts": rows})

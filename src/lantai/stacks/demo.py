@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from lantai.catalog.models import Record, Repository
 
-from . import importing
+from . import censuses, climate, importing
 from . import services as st
 from .models import Box, Building
 
@@ -56,10 +56,10 @@ def build(repository: Repository, *, now: dt.datetime | None = None) -> dict[str
     _readings(paper, now)
     _readings(tapes, now, humid=False)
     if len(units) > 2 * UNITS_PER_BOX + 2:
-        census = st.start_census(None, box=boxes[0])
+        census = censuses.start_census(None, box=boxes[0])
         # the first unit is missing; one of the third box was put back into the first
         counted = units[1:UNITS_PER_BOX] + [units[2 * UNITS_PER_BOX + 2]]
-        st.enter_count(None, census.boxes.get(), counted)
+        censuses.enter_count(None, census.boxes.get(), counted)
     return summary()
 
 
@@ -95,7 +95,7 @@ def summary() -> dict[str, Any]:
         "units_located": Placement.objects.count(),
         "boxes_out": Loan.objects.filter(returned_at__isnull=True, box__isnull=False).count(),
         "readings": ClimateReading.objects.count(),
-        "open_alerts": st.open_alerts().count(),
+        "open_alerts": climate.open_alerts().count(),
         "censuses": Census.objects.count(),
         "shelving_metres": st.shelving_metres(year),
     }

@@ -29,8 +29,9 @@ from lantai.core.roles import STACKS
 from lantai.core.sm3 import sm3_hex
 from lantai.standards import stacks as std
 
+from .climate import TimeProblem, evaluate, parse_time
 from .models import ClimateAlert, ClimateReading, ReadingImport, Room, Sensor
-from .services import StacksError, TimeProblem, _require, evaluate, parse_time
+from .services import StacksError, _require
 
 COLUMNS = {
     "sensor": (

@@ -26,7 +26,7 @@ from lantai.core.roles import STACKS, VIEW
 from lantai.standards import stacks as std
 from lantai.web.views.common import forbidden, not_found, permission_required, whole_number
 
-from . import charts, importing
+from . import censuses, charts, climate, importing
 from . import services as st
 from .models import (
     Box,
@@ -166,7 +166,7 @@ def room(request: HttpRequest, pk: int) -> HttpResponse:
         return not_found(request, _("库房不存在"))
     days, start, end = _period(request)
     limits = st.room_limits(room)
-    readings = st.readings_between(room, start, end)
+    readings = climate.readings_between(room, start, end)
     chart_list = []
     for quantity, label, unit in (
         ("temperature", _("温度"), "°C"),
@@ -197,7 +197,7 @@ def room(request: HttpRequest, pk: int) -> HttpResponse:
         "room": room, "days": days, "periods": PERIODS, "charts": chart_list, "rows": rows,
         "total": len(readings), "table_rows": TABLE_ROWS, "limits": limits, "kind": kind,
         "kinds": std.room_kinds(), "fluctuation": {q: std.fluctuation_limit(q) for q in std.QUANTITIES},
-        "alerts": list(st.open_alerts(room)),
+        "alerts": list(climate.open_alerts(room)),
         "resolved": list(ClimateAlert.objects.filter(room=room, resolved_at__isnull=False)[:20]),
         "shelves": [{"shelf": s, "occ": occ[s.pk]} for s in shelves],
         "can_change": _can_change(request),
@@ -216,7 +216,7 @@ def room_reading(request: HttpRequest, pk: int) -> HttpResponse:
     if room is None:
         return not_found(request, _("库房不存在"))
     try:
-        _reading, alerts = st.enter_reading(_user(request), room, request.POST.get("taken_at", ""),
+        _reading, alerts = climate.enter_reading(_user(request), room, request.POST.get("taken_at", ""),
                                             request.POST.get("temperature", ""), request.POST.get("humidity", ""))  # fmt: skip
     except st.StacksError as e:
         if (page := _refused(request, e)) is not None:
@@ -272,7 +272,7 @@ def alert_resolve(request: HttpRequest, pk: int) -> HttpResponse:
     home = request.POST.get("next") == "home"
     return _post_action(
         request,
-        lambda: st.resolve_alert(_user(request), alert, request.POST.get("note", "")),
+        lambda: climate.resolve_alert(_user(request), alert, request.POST.get("note", "")),
         _("告警已处理"), redirect("stacks:home") if home else redirect("stacks:room", alert.room_id),
     )  # fmt: skip
 
@@ -462,7 +462,7 @@ def census_start(request: HttpRequest) -> HttpResponse:
         .first()
     )
     try:
-        census = st.start_census(_user(request), box=box, shelf=shelf)
+        census = censuses.start_census(_user(request), box=box, shelf=shelf)
     except st.StacksError as e:
         if (page := _refused(request, e)) is not None:
             return page
@@ -481,7 +481,7 @@ def census(request: HttpRequest, pk: int) -> HttpResponse:
     census = st.censuses_for(_user(request)).filter(pk=pk).first()
     if census is None:
         return not_found(request, _("清点不存在"))
-    report = st.census_report(census)
+    report = censuses.census_report(census)
     pending = [b for b in report.boxes if b.counted_at is None]
     current = next((b for b in report.boxes if str(b.pk) == request.GET.get("box")), None) or (
         pending[0] if pending else None
@@ -489,7 +489,7 @@ def census(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "stacks/census.html", {
         "census": census, "report": report, "current": current, "pending": pending,
         "kinds": Discrepancy.KINDS, "can_change": _can_change(request),
-        "recountable": st.recountable(census),
+        "recountable": censuses.recountable(census),
     })  # fmt: skip
 
 
@@ -504,7 +504,7 @@ def census_count(request: HttpRequest, pk: int) -> HttpResponse:
     if cbox is None:
         return not_found(request, _("清点不存在"))
     try:
-        found = st.enter_count(_user(request), cbox, request.POST.get("codes", ""))
+        found = censuses.enter_count(_user(request), cbox, request.POST.get("codes", ""))
         if found:
             messages.warning(
                 request,
@@ -531,7 +531,7 @@ def discrepancy_resolve(request: HttpRequest, pk: int) -> HttpResponse:
         return not_found(request, _("差异不存在"))
     return _post_action(
         request,
-        lambda: st.resolve_discrepancy(_user(request), found, request.POST.get("note", ""),
+        lambda: censuses.resolve_discrepancy(_user(request), found, request.POST.get("note", ""),
                                        relocate=request.POST.get("relocate") == "1"),
         _("差异已处理"), redirect("stacks:census", found.census_id),
     )  # fmt: skip
