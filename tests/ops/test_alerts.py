@@ -207,6 +207,36 @@ def test_no_worker_is_an_alert_too(configured: None, webhook: _Receiver) -> None
 
 
 @pytest.mark.django_db
+def test_a_missed_harvest_on_the_hub_is_delivered_and_its_end_too(
+    configured: None, webhook: _Receiver
+) -> None:
+    from lantai.platform.models import HarvestState, JoinToken, Member
+    from lantai.preservation import locations
+
+    locations.ensure_primary()
+    assert alerts.deliver().sent == 0  # off the regional platform: no platform alert
+    now = timezone.now()
+    JoinToken.objects.create(
+        node_code="B02", digest="1" * 64, created_by="test", expires_at=now, used_at=now
+    )  # a hub: it issued one
+    member = Member.objects.create(code="B02", name="乙县档案馆", url="http://b", public_key="00")
+    HarvestState.objects.create(member=member, feed="marriage", last_success_at=now)
+    alerts.deliver()
+    opened = [json.loads(b) for _h, b in webhook.posts]
+    assert [(p["key"].startswith("ops:"), p["event"], p["kind"]) for p in opened] == [
+        (True, "open", "platform:harvest_missed:B02:catalogue")
+    ]  # the marriage feed was harvested in time: no alert for it
+    assert opened[0]["title"] == "全区平台告警：未按时收割"
+    assert "B02" in opened[0]["message"] and "开放目录" in opened[0]["message"]
+    assert alerts.deliver().sent == 0  # still missed: not sent again
+
+    HarvestState.objects.create(member=member, feed="catalogue", last_success_at=timezone.now())
+    alerts.deliver()
+    assert [json.loads(b)["event"] for _h, b in webhook.posts] == ["open", "resolved"]
+    assert json.loads(webhook.posts[1][1])["key"] == opened[0]["key"]
+
+
+@pytest.mark.django_db
 def test_cli_test_list_and_deliver(configured: None, settings: Any, smtp: _Inbox,
                                    webhook: _Receiver) -> None:  # fmt: skip
     from lantai.cli import main

@@ -101,7 +101,33 @@ def channels() -> list[str]:
 CONDITION_TITLES = {
     "worker_down": "后台任务进程未运行",
     "readyz": "就绪检查失败",
+    "platform": "全区平台告警",
 }
+# The regional platform's own alerts (platform/health.py), by kind
+PLATFORM_TITLES = {
+    "harvest_missed": "未按时收割",
+    "member_list_stale": "成员名单过期",
+    "overdue_answer": "请求超过答复期限",
+    "overdue_inform": "请求超过告知期限",
+}
+KEY_LENGTH = 64  # Condition.key
+
+
+def _platform_conditions() -> dict[str, str]:
+    """The regional platform's alerts now (a member's missed harvest, a stale member list,
+    requests past their deadlines), keyed by what they are about; none off the platform."""
+    from lantai.platform import health, peers
+
+    if peers.membership() is None and not peers.is_hub():
+        return {}
+    out = {}
+    for a in health.status()["alerts"]:
+        about = ":".join(str(a[k]) for k in ("node", "feed", "request") if k in a)
+        key = f"platform:{a['kind']}" + (f":{about}" if about else "")
+        if len(key) > KEY_LENGTH:  # a long node code: still one key per alert
+            key = key[: KEY_LENGTH - 9] + ":" + hashlib.sha256(key.encode()).hexdigest()[:8]
+        out[key] = a["message"]
+    return out
 
 
 def refresh_conditions() -> None:
@@ -119,6 +145,7 @@ def refresh_conditions() -> None:
     for c in checks:
         if c.required and not c.ok and c.name != "database":  # no database: nothing to record
             now_true[f"readyz:{c.name}"] = c.error
+    now_true.update(_platform_conditions())
     open_rows = {c.key: c for c in Condition.objects.filter(resolved_at=None)}
     for key, message in now_true.items():
         if key not in open_rows:
@@ -173,6 +200,9 @@ def _conditions(rows: Any) -> list[Notice]:
         title = CONDITION_TITLES.get(base, c.key)
         if base == "readyz":
             title = f"{title}：{c.key.split(':', 1)[1]}"
+        elif base == "platform":
+            kind = c.key.split(":")[1]
+            title = f"{title}：{PLATFORM_TITLES.get(kind, kind)}"
         out.append(Notice(f"ops:{c.pk}", "ops", c.key, title, c.message, c.opened_at,
                           c.resolved_at, "已恢复" if c.resolved_at else ""))  # fmt: skip
     return out
