@@ -5,6 +5,7 @@ verify`. Day-to-day user work happens in the UI under 三员分立. Exit codes (
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,6 +17,9 @@ from lantai.cli_common import (
     echo_json,
     fail,
 )
+
+if TYPE_CHECKING:
+    from lantai.core.models import User
 
 
 # --- users ---------------------------------------------------------------------------------------
@@ -30,6 +34,16 @@ def _password(given: str | None) -> str:
     if given is not None:
         return given
     return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+def _existing_user(username: str, as_json: bool = False) -> User:
+    """The user of that name; none ends the command with exit 2."""
+    from lantai.core import accounts
+
+    found = accounts.user_by_name(username)
+    if found is None:
+        fail(f"用户“{username}”不存在", EXIT_UNREADABLE, as_json)
+    return found
 
 
 @user.command("add")
@@ -100,11 +114,8 @@ def user_token(
     from lantai.core.accounts import AccountError
     from lantai.core.api_auth import issue
     from lantai.core.audit import acting_as
-    from lantai.core.models import User
 
-    target = User.objects.filter(username=username).first()
-    if target is None:
-        fail(f"用户“{username}”不存在", EXIT_UNREADABLE, as_json)
+    target = _existing_user(username, as_json)
     with acting_as(cli_actor()):
         try:
             made = issue(target, name, scopes=list(scopes) or ["catalog:read"], days=days)
@@ -130,9 +141,7 @@ def user_passwd(username: str, password: str | None) -> None:
     from lantai.core import accounts
     from lantai.core.audit import acting_as
 
-    target = accounts.user_by_name(username)
-    if target is None:
-        fail(f"用户“{username}”不存在", EXIT_UNREADABLE, False)
+    target = _existing_user(username)
     with acting_as(cli_actor()):
         try:
             accounts.reset_password(target, _password(password), actor=None)
@@ -151,9 +160,7 @@ def user_reset_2fa(username: str) -> None:
     from lantai.core import accounts
     from lantai.core.audit import acting_as
 
-    target = accounts.user_by_name(username)
-    if target is None:
-        fail(f"用户“{username}”不存在", EXIT_UNREADABLE, False)
+    target = _existing_user(username)
     with acting_as(cli_actor()):
         try:
             accounts.reset_second_factor(target, actor=None)
@@ -174,13 +181,10 @@ def user_reset_2fa(username: str) -> None:
 def user_revoke_tokens(username: str) -> None:
     """Revoke every REST API token of a user."""
     django_setup()
-    from lantai.core import accounts
     from lantai.core.api_auth import revoke_tokens
     from lantai.core.audit import acting_as
 
-    target = accounts.user_by_name(username)
-    if target is None:
-        fail(f"用户“{username}”不存在", EXIT_UNREADABLE, False)
+    target = _existing_user(username)
     with acting_as(cli_actor()):
         n = revoke_tokens(target)
     click.echo(f"已吊销 {n} 个令牌")
