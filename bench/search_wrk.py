@@ -27,12 +27,23 @@ WRK_P99_MS = 300.0
 # --- the public portal under wrk ---------------------------------------------------------------
 
 
-def phase_portal_index(fulltext_share: float) -> dict[str, Any]:
-    """(child, Django) Rebuild the search index of the seeded data directory from its catalogue,
-    adding generated full text to `fulltext_share` of the records (the demo has no files)."""
-    common.setup_django()
+def phase_portal_seed(records: int, fulltext_share: float) -> dict[str, Any]:
+    """(child, Django) Seed `records` demo catalogue records in the fresh data directory (the demo's
+    catalogue without its files, transfers and packages: the public search page reads only the
+    catalogue and the index) and build the search index, adding generated full text to
+    `fulltext_share` of the records."""
+    started = time.perf_counter()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lantai.settings")
+    import django
+
+    django.setup()
+    from lantai.core.setup import initialise
+    from lantai.demo.seed import seed_demo
     from lantai.search import documents, services
 
+    initialise()
+    seed_demo(records, alive=False)
+    seeded = time.perf_counter()
     maker = TextMaker(SEED)
     every = max(1, round(1 / fulltext_share)) if fulltext_share > 0 else 0
 
@@ -42,9 +53,9 @@ def phase_portal_index(fulltext_share: float) -> dict[str, Any]:
                 doc["full_text"] = maker(doc["title"], doc["year"])
             yield doc
 
-    started = time.perf_counter()
     n = services.backend().rebuild(docs())
-    return {"records": n, "seconds": round(time.perf_counter() - started, 1)}
+    return {"seed_seconds": round(seeded - started, 1),
+            "index": {"records": n, "seconds": round(time.perf_counter() - seeded, 1)}}  # fmt: skip
 
 
 def _free_port() -> int:
@@ -76,8 +87,8 @@ def _wrk_parse(text: str) -> dict[str, Any]:
 
 
 def run_wrk(terms: list[str], records: int, duration_s: int) -> dict[str, Any]:
-    """Seed `records` demo records in a throwaway data directory, index them (20 % with generated
-    full text), serve with `lantai serve` (gunicorn, 2 workers) and load /public/search/ with wrk
+    """Seed `records` demo catalogue records in a throwaway data directory, index them (20 % with
+    generated full text), serve with `lantai serve` (gunicorn, 2 workers) and load /public/search/ with wrk
     at a few concurrency levels; the rate limits are raised for the run."""
     if shutil.which("wrk") is None:
         return {"available": False, "reason": "wrk not installed (apt-get install wrk)"}
@@ -93,11 +104,7 @@ def run_wrk(terms: list[str], records: int, duration_s: int) -> dict[str, Any]:
     lantai = [sys.executable, "-m", "lantai.cli"]
     server = None
     try:
-        started = time.perf_counter()
-        subprocess.run([*lantai, "demo", "--no-serve", "--records", str(records)], env=env,
-                       check=True, capture_output=True)  # fmt: skip
-        seed_s = time.perf_counter() - started
-        indexed = common.run_child(Path(__file__).resolve(), [], env)
+        seeded = common.run_child(Path(__file__).resolve(), [str(records)], env)
         port = _free_port()
         with (data_dir / "serve.log").open("wb") as server_log:  # the child keeps its own copy
             server = subprocess.Popen(
@@ -150,9 +157,10 @@ def run_wrk(terms: list[str], records: int, duration_s: int) -> dict[str, Any]:
         "available": True,
         "setup": {
             "records": records,
-            "seed_seconds": round(seed_s, 1),
+            "seed_seconds": seeded["seed_seconds"],
+            "seeded": "the demo's catalogue (seed_demo without files, transfers or packages)",
             "full_text_share": 0.2,
-            "index": indexed,
+            "index": seeded["index"],
             "server": "lantai serve (gunicorn, 2 workers, sync), tantivy index, read-only",
             "rate_limits": f"LANTAI_PUBLIC_RATE / _SEARCH_RATE / _SUGGEST_RATE={unlimited}",
         },
@@ -174,5 +182,5 @@ def run_wrk(terms: list[str], records: int, duration_s: int) -> dict[str, Any]:
     }
 
 
-if __name__ == "__main__":  # the child phase of run_wrk: index the seeded data directory
-    print(json.dumps(phase_portal_index(0.2)))
+if __name__ == "__main__":  # the child phase of run_wrk: seed and index the data directory
+    print(json.dumps(phase_portal_seed(int(sys.argv[1]), 0.2)))
