@@ -46,6 +46,23 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pytest.skip(message)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _quick_password_hashes() -> Iterator[None]:
+    """Passwords hashed with a thousand PBKDF2 rounds in the test process instead of a million
+    (~0.35 s a password here, minutes of the run for the users that tests make and sign in). The
+    algorithm is the production one, so Lantai processes that tests start (production settings)
+    verify these hashes, and the production hashers stay listed for existing hashes."""
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    quick = override_settings(
+        PASSWORD_HASHERS=["tests.hashers.QuickPBKDF2PasswordHasher", *settings.PASSWORD_HASHERS]
+    )
+    quick.enable()
+    yield
+    quick.disable()
+
+
 # Fixtures through which a test reaches Django's database (directly or through others).
 DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "live_server"}
 
