@@ -23,6 +23,7 @@ from lantai.catalog.services import CatalogError, PermissionDenied, require, vis
 from lantai.core import audit
 from lantai.core.models import User
 from lantai.core.roles import EDIT, VIEW
+from lantai.core.sm3 import sm3_stream
 
 
 def _check_file_name(name: str) -> str:
@@ -109,11 +110,8 @@ def store_chunks(chunks: Iterable[bytes]) -> StoredFile:
 
 def _holds(path: Path, sm3_hex: str) -> bool:
     """Whether the file at a content address still has that content (SM3)."""
-    digest = hashes.Hash(hashes.SM3())
     with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1024 * 1024), b""):
-            digest.update(chunk)
-    return digest.finalize().hex() == sm3_hex
+        return sm3_stream(f) == sm3_hex
 
 
 def store_file(path: Path) -> StoredFile:
