@@ -59,7 +59,7 @@ run_mypy() {
     src/lantai/web/templatetags/lantai_viewer.py src/lantai/cli_bench.py \
     src/lantai/stats/cli.py src/lantai/core/figures.py src/lantai/holdings/{models,cli}.py \
     src/lantai/holdings/{documents,views,tasks,donor_restrictions,received}.py src/lantai/catalog/holds.py \
-    src/lantai/stacks/{importing,cli,views,charts,demo,models,censuses,climate}.py src/lantai/appraisal/{views,cli,models,demo,disposals}.py \
+    src/lantai/stacks/{importing,cli,views,charts,demo,models,censuses,climate,lending}.py src/lantai/appraisal/{views,cli,models,demo,disposals}.py \
     src/lantai/ingest/{quality,quality_models,quality_views,warning,warning_tasks}.py \
     src/lantai/stats/{counters,views,export,charts}.py src/lantai/exhibits/figures.py \
     src/lantai/catalog/open_copies.py src/lantai/core/signing.py src/lantai/core/key_files.py \

@@ -317,6 +317,7 @@ def test_a_record_whose_box_is_lent_out_is_not_destroyed_and_a_returned_one_is(
     from django.utils import timezone
 
     from lantai.catalog import services as catalog
+    from lantai.stacks import lending
     from lantai.stacks import services as st
     from lantai.stacks.models import Loan
 
@@ -333,7 +334,9 @@ def test_a_record_whose_box_is_lent_out_is_not_destroyed_and_a_returned_one_is(
     st.create_shelf(None, room, "Z-01", "1", 3)
     box = st.create_box(None, "Z-01", "B-0901", 40)
     st.place_records(None, box, [a.reference_code])
-    loan = st.lend_box(None, box, "exhibition", "2099-01-01", borrower="省博物馆", reason="展览")
+    loan = lending.lend_box(
+        None, box, "exhibition", "2099-01-01", borrower="省博物馆", reason="展览"
+    )
     assert list(disposals.lent_out([a.pk])) == [a.pk]
     with pytest.raises(ap.AppraisalError, match="借出未归还"):
         disposals.execute_disposal(group.alice, disposal, executed_on=date(2026, 12, 1),

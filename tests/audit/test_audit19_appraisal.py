@@ -77,6 +77,7 @@ def test_a_member_of_another_archives_cannot_approve_or_execute_a_disposal(group
 
 def test_a_record_lent_out_of_the_stacks_is_not_destroyed(group: Group) -> None:  # noqa: F811
     from lantai.catalog import services as catalog
+    from lantai.stacks import lending
     from lantai.stacks import services as st
     from lantai.stacks.models import Loan
 
@@ -87,7 +88,9 @@ def test_a_record_lent_out_of_the_stacks_is_not_destroyed(group: Group) -> None:
     st.create_shelf(None, room, "A-01", "1", 3)
     box = st.create_box(None, "A-01", "B-0001", 40)
     st.place_records(None, box, [record.reference_code])
-    st.lend_record(None, record, "exhibition", "2099-01-01", borrower="省博物馆", reason="红色展")
+    lending.lend_record(
+        None, record, "exhibition", "2099-01-01", borrower="省博物馆", reason="红色展"
+    )
     with pytest.raises(ap.AppraisalError):
         disposals.execute_disposal(group.alice, Disposal.objects.get(pk=disposal.pk), executed_on=DAY,
                             method="碎纸机粉碎", place="本馆销毁室", executors="张三、李四")  # fmt: skip

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from lantai.stacks import censuses, climate, importing
+from lantai.stacks import censuses, climate, importing, lending
 from lantai.stacks import services as st
 from lantai.stacks.models import Box, ClimateReading, Loan, Movement, Placement
 
@@ -71,17 +71,17 @@ def test_actions_on_another_archives_stacks_are_refused(stacks: Stacks, county: 
     assert not st.censuses_for(None).exists()
     # the services refuse too, as "not found"
     with pytest.raises(st.NotFound):
-        st.lend_box(outsider, stacks.box, "exhibition", "2099-01-01")
+        lending.lend_box(outsider, stacks.box, "exhibition", "2099-01-01")
     with pytest.raises(st.NotFound):
         st.create_box(outsider, "A-01", "B-0099")  # a shelf of the other archives
     with pytest.raises(st.NotFound):
         st.move_box(outsider, Box.objects.get(code="XB-0001"), "A-02")  # to the other's shelf
     with pytest.raises(st.NotFound):
         censuses.start_census(outsider, box=stacks.box)
-    loan = st.lend_box(stacks.keeper, stacks.box, "exhibition", "2099-01-01")
+    loan = lending.lend_box(stacks.keeper, stacks.box, "exhibition", "2099-01-01")
     assert client.post(f"/stacks/loans/{loan.pk}/return/").status_code == 404
     with pytest.raises(st.NotFound):
-        st.return_loan(outsider, loan)
+        lending.return_loan(outsider, loan)
     assert Loan.objects.get(pk=loan.pk).returned_at is None
 
 

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from lantai.core.models import AuditEntry
-from lantai.stacks import censuses, climate
+from lantai.stacks import censuses, climate, lending
 from lantai.stacks import services as st
 from lantai.stacks.models import Box, ClimateAlert, ClimateReading, Loan, Movement, Placement
 
@@ -123,21 +123,21 @@ def test_placing_refuses_volume_items_unknown_and_hidden_codes(stacks: Stacks) -
 
 # --- loans -------------------------------------------------------------------------------------
 def test_lending_an_already_lent_box_is_refused_and_it_cannot_move(stacks: Stacks) -> None:
-    loan = st.lend_box(
+    loan = lending.lend_box(
         stacks.keeper, stacks.box, "digitization", TOMORROW, "数字化加工中心", "2019年文书扫描"
     )
     stacks.box.refresh_from_db()
     assert stacks.box.status == "out"
     with pytest.raises(st.StacksError, match="盒“B-0001”已借出（.*应还 .*）：归还后才能再次借出"):
-        st.lend_box(stacks.keeper, stacks.box, "exhibition", TOMORROW)
+        lending.lend_box(stacks.keeper, stacks.box, "exhibition", TOMORROW)
     with pytest.raises(st.StacksError, match="已借出，归还后才能移架"):
         st.move_box(stacks.keeper, stacks.box, "A-02")
     assert Loan.objects.filter(box=stacks.box).count() == 1
-    st.return_loan(stacks.keeper, loan, "扫描完成")
+    lending.return_loan(stacks.keeper, loan, "扫描完成")
     stacks.box.refresh_from_db()
     assert stacks.box.status == "shelved"
     with pytest.raises(st.StacksError, match="该借出已归还"):
-        st.return_loan(stacks.keeper, loan)
+        lending.return_loan(stacks.keeper, loan)
     assert [m.kind for m in Movement.objects.filter(box=stacks.box).order_by("at", "pk")] == [
         "shelve",
         "lend",
@@ -149,21 +149,21 @@ def test_a_unit_is_lent_alone_and_shows_as_out(stacks: Stacks) -> None:
     st.place_records(None, stacks.box, [code(1), code(2)])
     rec = stacks.records[code(1)]
     with pytest.raises(st.StacksError, match="用途（purpose）须为"):
-        st.lend_record(stacks.keeper, rec, "sale", TOMORROW)
+        lending.lend_record(stacks.keeper, rec, "sale", TOMORROW)
     with pytest.raises(st.StacksError, match="应还日期（due_on）不得早于今天"):
-        st.lend_record(stacks.keeper, rec, "repair", "2001-01-01")
+        lending.lend_record(stacks.keeper, rec, "repair", "2001-01-01")
     with pytest.raises(st.StacksError, match="事由（reason）必填"):
-        st.lend_record(stacks.keeper, rec, "other", TOMORROW)
-    st.lend_record(stacks.keeper, rec, "repair", TOMORROW, "修复室")
+        lending.lend_record(stacks.keeper, rec, "other", TOMORROW)
+    lending.lend_record(stacks.keeper, rec, "repair", TOMORROW, "修复室")
     with pytest.raises(st.StacksError, match="已借出：归还后才能再次借出"):
-        st.lend_record(stacks.keeper, rec, "repair", TOMORROW)
+        lending.lend_record(stacks.keeper, rec, "repair", TOMORROW)
     [where] = st.locate(stacks.keeper, code(1))
     assert where["on_loan"]["purpose"] == "repair" and where["on_loan"]["with_box"] is False
     with pytest.raises(st.StacksError, match="未上架"):
-        st.lend_record(stacks.keeper, stacks.records[code(5)], "repair", TOMORROW)
-    st.lend_box(stacks.keeper, stacks.box, "exhibition", TOMORROW)
+        lending.lend_record(stacks.keeper, stacks.records[code(5)], "repair", TOMORROW)
+    lending.lend_box(stacks.keeper, stacks.box, "exhibition", TOMORROW)
     with pytest.raises(st.StacksError, match="随盒“B-0001”借出中"):
-        st.lend_record(stacks.keeper, stacks.records[code(2)], "repair", TOMORROW)
+        lending.lend_record(stacks.keeper, stacks.records[code(2)], "repair", TOMORROW)
 
 
 # --- census ------------------------------------------------------------------------------------
@@ -210,7 +210,7 @@ def test_census_of_a_shelf_counts_each_shelved_box(stacks: Stacks) -> None:
     assert censuses.enter_count(None, boxes["B-0002"], code(2)) == []
     census.refresh_from_db()
     assert census.status == "completed"
-    st.lend_box(None, stacks.box, "repair", TOMORROW)
+    lending.lend_box(None, stacks.box, "repair", TOMORROW)
     with pytest.raises(st.StacksError, match="已借出，归还后才能清点"):
         censuses.start_census(None, box=stacks.box)
 
@@ -298,10 +298,10 @@ def test_a_deleted_record_leaves_its_box(stacks: Stacks) -> None:
 
 def test_units_of_a_lent_box_or_lent_alone_stay_where_they_are(stacks: Stacks) -> None:
     st.place_records(None, stacks.box, [code(1), code(2)])
-    st.lend_record(None, stacks.records[code(2)], "repair", TOMORROW)
+    lending.lend_record(None, stacks.records[code(2)], "repair", TOMORROW)
     with pytest.raises(st.StacksError, match="已单独借出，归还后才能出盒"):
         st.remove_record(stacks.keeper, stacks.records[code(2)])
-    st.lend_box(None, stacks.box, "exhibition", TOMORROW)
+    lending.lend_box(None, stacks.box, "exhibition", TOMORROW)
     with pytest.raises(st.StacksError) as e:
         st.place_records(stacks.keeper, stacks.box2, [code(1)], relocate=True)
     assert e.value.problems == [f"第1行：“{code(1)}”所在的盒“B-0001”已借出，归还后才能移出"]

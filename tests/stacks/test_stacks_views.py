@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from lantai.stacks import climate
+from lantai.stacks import climate, lending
 from lantai.stacks import services as st
 from lantai.stacks.models import Box, ClimateAlert, ClimateReading, Loan, Placement, ReadingImport
 
@@ -34,7 +34,9 @@ def text(response: Any) -> str:
 
 def test_keeper_sees_home_with_alerts_and_loans(stacks: Stacks) -> None:
     climate.enter_reading(None, stacks.room, timezone.now() - dt.timedelta(hours=1), "20", "66")
-    st.lend_box(None, stacks.box2, "exhibition", dt.date.today() + dt.timedelta(days=3), "展厅")
+    lending.lend_box(
+        None, stacks.box2, "exhibition", dt.date.today() + dt.timedelta(days=3), "展厅"
+    )
     page = client_for(stacks.keeper).get(reverse("stacks:home"))
     assert page.status_code == 200
     body = text(page)

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from lantai.catalog.models import Record, Repository
 
-from . import censuses, climate, importing
+from . import censuses, climate, importing, lending
 from . import services as st
 from .models import Box, Building
 
@@ -51,7 +51,7 @@ def build(repository: Repository, *, now: dt.datetime | None = None) -> dict[str
             st.place_records(None, box, chunk)
         boxes.append(box)
     st.move_box(None, boxes[-1], "K1-201-04", "腾出K1-201-03架位")
-    st.lend_box(None, boxes[1], "digitization", (now + dt.timedelta(days=10)).date(), "数字化加工区",
+    lending.lend_box(None, boxes[1], "digitization", (now + dt.timedelta(days=10)).date(), "数字化加工区",
                 "2026年度馆藏纸质档案数字化")  # fmt: skip
     _readings(paper, now)
     _readings(tapes, now, humid=False)

@@ -26,7 +26,7 @@ from lantai.core.roles import STACKS, VIEW
 from lantai.standards import stacks as std
 from lantai.web.views.common import forbidden, not_found, permission_required, whole_number
 
-from . import censuses, charts, climate, importing
+from . import censuses, charts, climate, importing, lending
 from . import services as st
 from .models import (
     Box,
@@ -373,7 +373,9 @@ def box_remove(request: HttpRequest, pk: int) -> HttpResponse:
         return box
 
     def remove() -> Record:
-        record = st.find_unit(_user(request), request.POST.get("code", ""), st._repository_of(box))
+        record = lending.find_unit(
+            _user(request), request.POST.get("code", ""), st._repository_of(box)
+        )
         st.remove_record(_user(request), record, request.POST.get("reason", ""))
         return record
 
@@ -405,7 +407,7 @@ def box_lend(request: HttpRequest, pk: int) -> HttpResponse:
     p = request.POST
     return _post_action(
         request,
-        lambda: st.lend_box(_user(request), box, p.get("purpose", ""), p.get("due_on", ""),
+        lambda: lending.lend_box(_user(request), box, p.get("purpose", ""), p.get("due_on", ""),
                             p.get("borrower", ""), p.get("reason", "")),
         _("档案盒已借出"), redirect("stacks:box", box.pk),
     )  # fmt: skip
@@ -420,8 +422,8 @@ def unit_lend(request: HttpRequest, pk: int) -> HttpResponse:
     p = request.POST
 
     def lend() -> Record:
-        record = st.find_unit(_user(request), p.get("code", ""), st._repository_of(box))
-        st.lend_record(_user(request), record, p.get("purpose", ""), p.get("due_on", ""), p.get("borrower", ""),
+        record = lending.find_unit(_user(request), p.get("code", ""), st._repository_of(box))
+        lending.lend_record(_user(request), record, p.get("purpose", ""), p.get("due_on", ""), p.get("borrower", ""),
                        p.get("reason", ""))  # fmt: skip
         return record
 
@@ -440,7 +442,7 @@ def loan_return(request: HttpRequest, pk: int) -> HttpResponse:
     box_pk = whole_number(request.POST.get("box"))
     return _post_action(
         request,
-        lambda: st.return_loan(_user(request), loan, request.POST.get("note", "")),
+        lambda: lending.return_loan(_user(request), loan, request.POST.get("note", "")),
         _("已归还"), redirect("stacks:home") if box_pk is None else redirect("stacks:box", box_pk),
     )  # fmt: skip
 
